@@ -1,0 +1,276 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { streams } from "@framewire/shared";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNatsServer, type NatsServer } from "../../test/support/nats-server";
+import { createApp } from "./app";
+import { createTenant, issueApiKey } from "./auth/api-keys";
+import type { EdgeDeps } from "./deps";
+import { createNatsDispatcher } from "./dispatch/nats-dispatcher";
+import type { Logger } from "./logger";
+import { openDatabase } from "./node/database";
+import { createLocalFileStore } from "./node/local-file-store";
+import { sweepOutbox } from "./outbox";
+
+/** The edge app through app.request(), over a real libSQL file and a real nats-server. */
+
+let dir: string;
+let nats: NatsServer;
+let nc: NatsConnection;
+let deps: EdgeDeps;
+let app: ReturnType<typeof createApp>;
+let closeDb: () => void;
+let keyA: string;
+let keyB: string;
+let readOnlyKey: string;
+const nodeToken = "n".repeat(40);
+
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+const json = (key: string) => ({ ...auth(key), "content-type": "application/json" });
+const spec = (uploadId: string) => ({
+  input: { type: "upload", upload_id: uploadId },
+  outputs: [{ name: "small", type: "video", video: { height: 240 } }],
+});
+
+async function upload(key: string): Promise<string> {
+  const res = await app.request("/v1/uploads", {
+    method: "POST",
+    headers: { ...auth(key), "content-type": "video/mp4" },
+    body: new Uint8Array(1024).fill(7),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function submit(key: string, body: unknown, headers: Record<string, string> = {}) {
+  return app.request("/v1/jobs", { method: "POST", headers: { ...json(key), ...headers }, body: JSON.stringify(body) });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fw-edge-"));
+  nats = await startNatsServer({ storeDir: join(dir, "nats") });
+  nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const database = await openDatabase(`file:${join(dir, "edge.db")}`);
+  closeDb = database.close;
+  deps = {
+    db: database.db,
+    dispatcher: await createNatsDispatcher(nc, { provision: true }),
+    files: createLocalFileStore(join(dir, "storage")),
+    config: {
+      publicUrl: "http://api.test",
+      progressUrl: "ws://progress.test",
+      tokenSecret: "t".repeat(40),
+      nodeToken,
+      downloadTtlSec: 3600,
+      progressTtlSec: 3600,
+      maxUploadBytes: 4096,
+      maxJsonBytes: 16 * 1024,
+    },
+    logger: pino({ level: "silent" }) as unknown as Logger,
+    clock: Date.now,
+  };
+  app = createApp(deps);
+  const tenantA = await createTenant(deps.db, "a");
+  const tenantB = await createTenant(deps.db, "b");
+  keyA = (await issueApiKey(deps.db, { tenantId: tenantA, name: "a", scopes: ["jobs:read", "jobs:write"] })).key;
+  keyB = (await issueApiKey(deps.db, { tenantId: tenantB, name: "b", scopes: ["jobs:read", "jobs:write"] })).key;
+  readOnlyKey = (await issueApiKey(deps.db, { tenantId: tenantA, name: "ro", scopes: ["jobs:read"] })).key;
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+  closeDb?.();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("authentication", () => {
+  it("answers health without a key", async () => {
+    const res = await app.request("/v1/health");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ok" });
+  });
+
+  it("refuses a missing, malformed or unknown key with 401 problem details", async () => {
+    for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: `Bearer fw_${"a".repeat(12)}_${"b".repeat(40)}` }]) {
+      const res = await app.request("/v1/jobs", { headers });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+      expect(await res.json()).toMatchObject({ status: 401, code: "unauthorized" });
+    }
+  });
+
+  it("refuses writes to a read-only key", async () => {
+    const res = await submit(readOnlyKey, {});
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: "forbidden" });
+  });
+
+  it("stores keys only as hashes", async () => {
+    const rows = await deps.db.query.apiKeys.findMany();
+    for (const row of rows) {
+      expect(row.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(JSON.stringify(row)).not.toContain(keyA.split("_")[2]);
+    }
+  });
+});
+
+describe("jobs", () => {
+  it("validates the spec and points at the field", async () => {
+    const uploadId = await upload(keyA);
+    const res = await submit(keyA, { ...spec(uploadId), outputs: [{ name: "x", type: "video", video: { height: 7 } }] });
+    expect(res.status).toBe(422);
+    const problem = (await res.json()) as { code: string; errors: { field: string }[] };
+    expect(problem.code).toBe("validation_failed");
+    expect(problem.errors.map((e) => e.field)).toContain("outputs.0.video.height");
+  });
+
+  it("refuses an upload id that belongs to another tenant", async () => {
+    const uploadId = await upload(keyB);
+    const res = await submit(keyA, spec(uploadId));
+    expect(res.status).toBe(422);
+    expect(await res.json()).toMatchObject({ errors: [{ field: "input.upload_id" }] });
+  });
+
+  it("accepts a job, writes it, and publishes it on FW_JOBS with Nats-Msg-Id = job id", async () => {
+    const uploadId = await upload(keyA);
+    const res = await submit(keyA, spec(uploadId), { "x-request-id": "req-test-0001" });
+    expect(res.status).toBe(202);
+    expect(res.headers.get("x-request-id")).toBe("req-test-0001");
+    const job = (await res.json()) as { id: string; status: string; progress_url: string };
+    expect(job.status).toBe("queued");
+    expect(job.progress_url).toMatch(new RegExp(`^ws://progress.test/v1/jobs/${job.id}/progress\\?token=`));
+
+    const jsm = await jetstreamManager(nc);
+    const stored = await jsm.streams.getMessage(streams.jobs, { last_by_subj: "fw.jobs.cpu.default" });
+    expect(stored?.header.get("Nats-Msg-Id")).toBe(job.id);
+    expect(stored?.header.get("Fw-Request-Id")).toBe("req-test-0001");
+    expect(JSON.parse(new TextDecoder().decode(stored?.data))).toMatchObject({
+      job_id: job.id,
+      input_key: expect.stringContaining(`/uploads/${uploadId}`),
+    });
+  });
+
+  it("never shows, lists or cancels another tenant's job (404)", async () => {
+    const res = await submit(keyA, spec(await upload(keyA)));
+    const { id } = (await res.json()) as { id: string };
+    expect((await app.request(`/v1/jobs/${id}`, { headers: auth(keyB) })).status).toBe(404);
+    expect((await app.request(`/v1/jobs/${id}/events`, { headers: auth(keyB) })).status).toBe(404);
+    expect((await app.request(`/v1/jobs/${id}`, { method: "DELETE", headers: auth(keyB) })).status).toBe(404);
+    const list = (await (await app.request("/v1/jobs", { headers: auth(keyB) })).json()) as { data: { id: string }[] };
+    expect(list.data.map((j) => j.id)).not.toContain(id);
+    expect((await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) })).status).toBe(200);
+  });
+
+  it("cancels a queued job and refuses to cancel it twice", async () => {
+    const { id } = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };
+    const res = await app.request(`/v1/jobs/${id}`, { method: "DELETE", headers: auth(keyA) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "canceled" });
+    const again = await app.request(`/v1/jobs/${id}`, { method: "DELETE", headers: auth(keyA) });
+    expect(again.status).toBe(409);
+  });
+
+  it("replays the same job for the same Idempotency-Key and body", async () => {
+    const body = spec(await upload(keyA));
+    const first = (await (await submit(keyA, body, { "idempotency-key": "k1" })).json()) as { id: string };
+    const second = await submit(keyA, body, { "idempotency-key": "k1" });
+    expect(second.status).toBe(202);
+    expect(((await second.json()) as { id: string }).id).toBe(first.id);
+  });
+});
+
+describe("node reports", () => {
+  const report = (id: string, body: unknown, token = nodeToken) =>
+    app.request(`/internal/jobs/${id}/reports`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  it("records running then succeeded, ignores stale attempts, and links a download that works", async () => {
+    const { id } = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };
+    expect((await report(id, { type: "running", attempt: 1, node_id: "n1", engine: "native" }, "x".repeat(40))).status).toBe(401);
+
+    expect(await (await report(id, { type: "running", attempt: 1, node_id: "n1", engine: "native" })).json()).toEqual({
+      status: "running",
+      stale: false,
+    });
+    // Attempt 2 (a redelivery) takes over; attempt 1's late final report is stale.
+    await report(id, { type: "running", attempt: 2, node_id: "n2", engine: "wasm" });
+    const late = await report(id, { type: "failed", attempt: 1, node_id: "n1", retryable: false, error: { code: "engine_failure", message: "x" } });
+    expect(await late.json()).toEqual({ status: "running", stale: true });
+
+    const job = (await (await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) })).json()) as { spec: { outputs: { name: string }[] } };
+    const key = `${(await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) }))?.tenantId}/jobs/${id}/small.mp4`;
+    await deps.files?.put(key, new Blob([new Uint8Array(300).fill(1)]).stream(), 1e6);
+    const done = await report(id, {
+      type: "succeeded",
+      attempt: 2,
+      node_id: "n2",
+      outputs: [
+        {
+          name: job.spec.outputs[0]?.name,
+          storage_key: key,
+          size_bytes: 300,
+          container: "mp4",
+          duration_sec: 2,
+          video: { codec: "h264", width: 426, height: 240, fps: 25 },
+          audio: null,
+        },
+      ],
+    });
+    expect(await done.json()).toEqual({ status: "succeeded", stale: false });
+    // Reports are idempotent: the same final report again changes nothing and is not stale.
+    expect(((await (await report(id, { type: "succeeded", attempt: 2, node_id: "n2", outputs: [] })).json()) as { stale: boolean }).stale).toBe(false);
+
+    const finished = (await (await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) })).json()) as {
+      status: string;
+      attempts: number;
+      outputs: { url: string; video: { height: number } }[];
+    };
+    expect(finished).toMatchObject({ status: "succeeded", attempts: 2 });
+    const url = new URL(finished.outputs[0]?.url ?? "");
+    const download = await app.request(url.pathname + url.search);
+    expect(download.status).toBe(200);
+    expect((await download.arrayBuffer()).byteLength).toBe(300);
+    // A tampered link is refused.
+    expect((await app.request(`${url.pathname}?token=${url.searchParams.get("token")}x`)).status).toBe(404);
+
+    const events = (await (await app.request(`/v1/jobs/${id}/events`, { headers: auth(keyA) })).json()) as { data: { type: string; attempt: number }[] };
+    expect(events.data.map((e) => `${e.type}@${e.attempt}`)).toEqual([
+      "job:created@0",
+      "job:running@1",
+      "job:running@2",
+      "job:succeeded@2",
+    ]);
+  });
+});
+
+describe("outbox", () => {
+  it("accepts a job while NATS is down and publishes it once NATS is back", async () => {
+    await nats.stop();
+    const res = await submit(keyA, spec(await upload(keyA)));
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const row = await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) });
+    expect(row?.dispatchedAt).toBeNull();
+
+    nats = await startNatsServer({ port: nats.port, storeDir: join(dir, "nats") });
+    await expect.poll(() => nc.isClosed() === false && nc.info !== undefined, { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(async () => {
+        await sweepOutbox(deps, { graceMs: 0, batch: 10 });
+        const after = await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) });
+        return after?.dispatchedAt !== null;
+      }, { timeout: 15_000, interval: 500 })
+      .toBe(true);
+    const jsm = await jetstreamManager(nc);
+    const stored = await jsm.streams.getMessage(streams.jobs, { last_by_subj: "fw.jobs.cpu.default" });
+    expect(stored?.header.get("Nats-Msg-Id")).toBe(id);
+  }, 60_000);
+});

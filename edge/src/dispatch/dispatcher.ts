@@ -1,0 +1,26 @@
+import type { JobMessage, Pool, Priority, StateMessage } from "@framewire/shared";
+
+export interface DispatchMeta {
+  requestId: string;
+  pool: Pool;
+  priority: Priority;
+}
+
+export interface DispatcherHealth {
+  ok: boolean;
+  detail?: string;
+  /** Messages waiting per `<pool>.<priority>`. */
+  queueDepth?: Record<string, number>;
+}
+
+/** How the edge hands jobs to the fleet. NATS over TCP on Node, over WebSocket on Workers. */
+export interface Dispatcher {
+  /** Publishes with Nats-Msg-Id = job id, so a re-publish by the outbox sweeper is deduplicated. */
+  dispatch(message: JobMessage, meta: DispatchMeta): Promise<void>;
+  /** Tells progress listeners about a state the edge decided (e.g. a queued job canceled). */
+  announce(state: StateMessage): Promise<void>;
+  /** Asks whichever node runs the job to stop it. */
+  cancel(jobId: string): Promise<void>;
+  health(): Promise<DispatcherHealth>;
+  close(): Promise<void>;
+}

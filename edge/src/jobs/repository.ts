@@ -1,0 +1,185 @@
+import { and, asc, desc, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
+import {
+  isFinal,
+  type JobReport,
+  type JobReportReply,
+  type JobSpec,
+  type JobStatus,
+  poolFor,
+} from "@framewire/shared";
+import { jobEvents, jobs, type JobEventRow, type JobRow } from "@framewire/shared/db";
+import type { Db } from "../deps";
+
+/** Job records. Every state change writes its event row in the same batch (append-only history). */
+
+export async function insertJob(
+  db: Db,
+  job: { id: string; tenantId: string; spec: JobSpec; requestId: string; idempotencyKey: string | null; now: number },
+): Promise<JobRow> {
+  const row: JobRow = {
+    id: job.id,
+    tenantId: job.tenantId,
+    status: "queued",
+    priority: job.spec.priority,
+    pool: poolFor(job.spec),
+    spec: job.spec,
+    attempts: 0,
+    error: null,
+    outputs: null,
+    nodeId: null,
+    engine: null,
+    requestId: job.requestId,
+    idempotencyKey: job.idempotencyKey,
+    createdAt: job.now,
+    updatedAt: job.now,
+    startedAt: null,
+    finishedAt: null,
+    dispatchedAt: null,
+  };
+  await db.batch([
+    db.insert(jobs).values(row),
+    db.insert(jobEvents).values({ jobId: job.id, type: "job:created", status: "queued", createdAt: job.now }),
+  ]);
+  return row;
+}
+
+export async function markDispatched(db: Db, id: string, now: number): Promise<void> {
+  await db
+    .update(jobs)
+    .set({ dispatchedAt: now })
+    .where(and(eq(jobs.id, id), isNull(jobs.dispatchedAt)));
+}
+
+export async function findJob(db: Db, tenantId: string, id: string): Promise<JobRow | null> {
+  const [row] = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.id, id), eq(jobs.tenantId, tenantId)))
+    .limit(1);
+  return row ?? null;
+}
+
+export async function findJobById(db: Db, id: string): Promise<JobRow | null> {
+  const [row] = await db.select().from(jobs).where(eq(jobs.id, id)).limit(1);
+  return row ?? null;
+}
+
+export async function findJobByIdempotencyKey(db: Db, tenantId: string, key: string): Promise<JobRow | null> {
+  const [row] = await db
+    .select()
+    .from(jobs)
+    .where(and(eq(jobs.tenantId, tenantId), eq(jobs.idempotencyKey, key)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Newest first; the cursor is the last id of the previous page (ids sort by creation time). */
+export async function listJobs(
+  db: Db,
+  tenantId: string,
+  options: { status?: JobStatus; cursor?: string; limit: number },
+): Promise<JobRow[]> {
+  const conditions = [eq(jobs.tenantId, tenantId)];
+  if (options.status) conditions.push(eq(jobs.status, options.status));
+  if (options.cursor) conditions.push(lt(jobs.id, options.cursor));
+  return db
+    .select()
+    .from(jobs)
+    .where(and(...conditions))
+    .orderBy(desc(jobs.id))
+    .limit(options.limit);
+}
+
+export async function listJobEvents(db: Db, jobId: string): Promise<JobEventRow[]> {
+  return db.select().from(jobEvents).where(eq(jobEvents.jobId, jobId)).orderBy(asc(jobEvents.id));
+}
+
+/** Jobs accepted but never confirmed by JetStream, older than `before`: the outbox to re-publish. */
+export async function undispatchedJobs(db: Db, before: number, limit: number): Promise<JobRow[]> {
+  return db
+    .select()
+    .from(jobs)
+    .where(and(isNull(jobs.dispatchedAt), eq(jobs.status, "queued"), lte(jobs.createdAt, before)))
+    .orderBy(asc(jobs.id))
+    .limit(limit);
+}
+
+/**
+ * Cancels a job that is not final yet. Returns the updated row, or null when it was already final
+ * (the caller answers 409 then).
+ */
+export async function cancelJob(db: Db, job: JobRow, now: number): Promise<JobRow | null> {
+  const updated = await db
+    .update(jobs)
+    .set({ status: "canceled", updatedAt: now, finishedAt: now })
+    .where(and(eq(jobs.id, job.id), inArray(jobs.status, ["queued", "running"])))
+    .returning();
+  const row = updated[0];
+  if (!row) return null;
+  await db
+    .insert(jobEvents)
+    .values({ jobId: job.id, type: "job:canceled", status: "canceled", attempt: row.attempts, createdAt: now });
+  return row;
+}
+
+/**
+ * Records a node's report. A report from an attempt older than the job's latest is stale (that
+ * delivery was redelivered elsewhere), and nothing changes a final job; the node acks stale reports
+ * and moves on. Repeating the same final report is harmless (reports are idempotent).
+ */
+export async function applyReport(db: Db, jobId: string, report: JobReport, now: number): Promise<JobReportReply | null> {
+  const job = await findJobById(db, jobId);
+  if (!job) return null;
+  if (isFinal(job.status)) {
+    const sameReport = job.status === report.type && job.attempts === report.attempt;
+    return { status: job.status, stale: !sameReport };
+  }
+  if (report.attempt < job.attempts) return { status: job.status, stale: true };
+
+  const guard = and(eq(jobs.id, jobId), lte(jobs.attempts, report.attempt), sql`${jobs.status} not in ('succeeded','failed','canceled')`);
+  let set: Partial<JobRow>;
+  switch (report.type) {
+    case "running":
+      set = {
+        status: "running",
+        attempts: report.attempt,
+        nodeId: report.node_id,
+        engine: report.engine,
+        startedAt: job.startedAt ?? now,
+        error: null,
+      };
+      break;
+    case "succeeded":
+      set = { status: "succeeded", attempts: report.attempt, outputs: report.outputs, finishedAt: now };
+      break;
+    case "failed":
+      set = { status: "failed", attempts: report.attempt, error: report.error, finishedAt: now };
+      break;
+    case "canceled":
+      set = { status: "canceled", attempts: report.attempt, finishedAt: now };
+      break;
+  }
+  const updated = await db
+    .update(jobs)
+    .set({ ...set, updatedAt: now })
+    .where(guard)
+    .returning({ status: jobs.status });
+  if (!updated[0]) {
+    // Lost a race with another report or a cancel; report what is there now.
+    const current = await findJobById(db, jobId);
+    return { status: current?.status ?? job.status, stale: true };
+  }
+  const data: Record<string, unknown> = { node_id: report.node_id };
+  if (report.type === "failed") data.error = report.error;
+  if (report.type === "running") data.engine = report.engine;
+  await db.insert(jobEvents).values({
+    jobId,
+    type: `job:${report.type}`,
+    status: report.type,
+    attempt: report.attempt,
+    data,
+    createdAt: now,
+  });
+  return { status: report.type, stale: false };
+}
+

@@ -1,0 +1,92 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { connect } from "@nats-io/transport-node";
+import pino from "pino";
+import { z } from "zod";
+import { createApp } from "../app";
+import { parseEdgeConfig } from "../config";
+import type { EdgeDeps } from "../deps";
+import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
+import type { Logger } from "../logger";
+import { sweepOutbox } from "../outbox";
+import { openDatabase } from "./database";
+import { createLocalFileStore } from "./local-file-store";
+
+const nodeEnvSchema = z.object({
+  FW_API_HOST: z.string().default("127.0.0.1"),
+  FW_API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  FW_DB_URL: z.string().regex(/^(file:|libsql:|https?:)/, "must be a file:, libsql: or http(s): URL"),
+  FW_DB_AUTH_TOKEN: z.string().optional(),
+  FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  FW_STORAGE_DIR: z.string().min(1),
+  FW_OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
+  FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export interface EdgeServer {
+  url: string;
+  port: number;
+  deps: EdgeDeps;
+  close(): Promise<void>;
+}
+
+function readEnv(env: NodeJS.ProcessEnv) {
+  const parsed = nodeEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? null)}: ${i.message}`);
+    throw new Error(`invalid edge configuration:\n  ${lines.join("\n  ")}`);
+  }
+  return parsed.data;
+}
+
+/** The edge on Node: libSQL file or server, NATS over TCP, the local folder store. */
+export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Promise<EdgeServer> {
+  const settings = readEnv(env);
+  const config = parseEdgeConfig(env);
+  const logger = pino({ level: settings.FW_LOG_LEVEL, base: { service: "edge" } }) as unknown as Logger;
+
+  const database = await openDatabase(settings.FW_DB_URL, settings.FW_DB_AUTH_TOKEN);
+  const nc = await connect({ servers: settings.FW_NATS_URL, name: "framewire-edge", maxReconnectAttempts: -1 });
+  const dispatcher = await createNatsDispatcher(nc, { provision: true });
+  const deps: EdgeDeps = {
+    db: database.db,
+    dispatcher,
+    files: createLocalFileStore(settings.FW_STORAGE_DIR),
+    config,
+    logger,
+    clock: Date.now,
+  };
+  const app = createApp(deps);
+
+  const server = serve({ fetch: app.fetch, hostname: settings.FW_API_HOST, port: settings.FW_API_PORT });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepOutbox(deps, { graceMs: settings.FW_OUTBOX_SWEEP_MS, batch: 100 })
+      .catch((error: unknown) => logger.warn({ err: error }, "outbox:sweep:failed"))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, settings.FW_OUTBOX_SWEEP_MS);
+  sweeper.unref();
+
+  logger.info({ port }, "edge:listening");
+  return {
+    url: `http://${settings.FW_API_HOST}:${port}`,
+    port,
+    deps,
+    async close() {
+      clearInterval(sweeper);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dispatcher.close();
+      database.close();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Context } from "hono";
+import { type ErrorCode, errorCatalog, FramewireError } from "@framewire/shared";
+
+/** RFC 9457 problem details with our stable `code`. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  instance?: string;
+  request_id?: string;
+  [extension: string]: unknown;
+}
+
+export function problemBody(code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): Problem {
+  const { status, title } = errorCatalog[code];
+  return { type: `https://framewire.dev/problems/${code}`, title, status, code, detail, ...extra };
+}
+
+export function problemResponse(
+  c: Context,
+  code: ErrorCode,
+  detail: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
+  const body = problemBody(code, detail, { instance: c.req.path, request_id: c.get("requestId"), ...extra });
+  return c.body(JSON.stringify(body), body.status as 400, {
+    "content-type": "application/problem+json",
+    ...headers,
+  });
+}
+
+/** The one place errors become HTTP responses. */
+export function toProblem(c: Context, error: unknown): Response {
+  if (error instanceof FramewireError) return problemResponse(c, error.code, error.message, error.extra);
+  c.get("logger")?.error({ err: error }, "request:failed");
+  return problemResponse(c, "internal", "An unexpected error occurred; the request id identifies it in the logs.");
+}

@@ -1,0 +1,34 @@
+import { Hono } from "hono";
+import { type DownloadTokenClaims, FramewireError, isSafeStorageKey, verifyToken } from "@framewire/shared";
+import type { EdgeEnv } from "../env";
+
+/** Signed downloads from the local store: the token, not an API key, is the permission. */
+export function filesRoutes() {
+  const app = new Hono<EdgeEnv>();
+
+  app.get("/*", async (c) => {
+    const deps = c.get("deps");
+    const key = decodeURIComponent(c.req.path.replace(/^\/files\//, ""));
+    const token = c.req.query("token") ?? "";
+    const check = await verifyToken<DownloadTokenClaims>(
+      deps.config.tokenSecret,
+      "download",
+      token,
+      Math.floor(deps.clock() / 1000),
+    );
+    if (!check.ok || check.claims.key !== key || !isSafeStorageKey(key)) {
+      throw new FramewireError("not_found", "This download link is invalid or has expired.");
+    }
+    const file = deps.files ? await deps.files.get(key) : null;
+    if (!file) throw new FramewireError("not_found", "The file no longer exists.");
+    const name = key.split("/").at(-1) ?? "download";
+    return c.body(file.body, 200, {
+      "content-type": name.endsWith(".mp4") ? "video/mp4" : "application/octet-stream",
+      "content-length": String(file.sizeBytes),
+      "content-disposition": `attachment; filename="${name}"`,
+      "cache-control": "private, max-age=3600",
+    });
+  });
+
+  return app;
+}

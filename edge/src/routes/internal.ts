@@ -1,0 +1,66 @@
+import { Hono, type MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { errorCatalog, type ErrorCode, FramewireError, timingSafeEqual } from "@framewire/shared";
+import type { EdgeEnv } from "../env";
+import { applyReport } from "../jobs/repository";
+import { problemResponse } from "../problem";
+import { parseOrThrow, readJson } from "../validation";
+
+const attempt = z.int().min(1);
+const nodeId = z.string().min(1).max(128);
+const errorCode = z.string().refine((v): v is ErrorCode => Object.hasOwn(errorCatalog, v), "unknown error code");
+
+const outputResult = z.object({
+  name: z.string(),
+  storage_key: z.string(),
+  size_bytes: z.number().int().nonnegative(),
+  container: z.string(),
+  duration_sec: z.number().nullable(),
+  video: z.object({ codec: z.string(), width: z.int(), height: z.int(), fps: z.number().nullable() }).nullable(),
+  audio: z.object({ codec: z.string(), sample_rate: z.int(), channels: z.int() }).nullable(),
+});
+
+const reportSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("running"), attempt, node_id: nodeId, engine: z.string().max(32) }),
+  z.object({ type: z.literal("succeeded"), attempt, node_id: nodeId, outputs: z.array(outputResult) }),
+  z.object({
+    type: z.literal("failed"),
+    attempt,
+    node_id: nodeId,
+    retryable: z.boolean(),
+    error: z.object({
+      code: errorCode as z.ZodType<ErrorCode>,
+      message: z.string().max(2000),
+      detail: z.string().max(4000).optional(),
+    }),
+  }),
+  z.object({ type: z.literal("canceled"), attempt, node_id: nodeId }),
+]);
+
+function requireNodeToken(): MiddlewareHandler<EdgeEnv> {
+  return async function requireNodeToken(c, next) {
+    const header = c.req.header("authorization") ?? "";
+    const token = header.startsWith("Bearer ") ? header.slice(7) : "";
+    if (!timingSafeEqual(token, c.get("deps").config.nodeToken)) {
+      return problemResponse(c, "unauthorized", "A valid node token is required.");
+    }
+    await next();
+  };
+}
+
+/** Endpoints for processing nodes: the edge is the only database writer. */
+export function internalRoutes() {
+  const app = new Hono<EdgeEnv>();
+  app.use("*", requireNodeToken());
+
+  app.post("/jobs/:id/reports", async (c) => {
+    const deps = c.get("deps");
+    const report = parseOrThrow(reportSchema, await readJson(c), "report");
+    const reply = await applyReport(deps.db, c.req.param("id"), report, deps.clock());
+    if (!reply) throw new FramewireError("not_found", `No job ${c.req.param("id")}.`);
+    c.get("logger").info({ job: c.req.param("id"), report: report.type, attempt: report.attempt, ...reply }, "job:report");
+    return c.json(reply);
+  });
+
+  return app;
+}

@@ -1,0 +1,169 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  FramewireError,
+  type JobMessage,
+  type JobSpec,
+  jobSpecSchema,
+  jobStatuses,
+  newId,
+  subjects,
+} from "@framewire/shared";
+import type { JobRow } from "@framewire/shared/db";
+import { requireScope } from "../auth/authenticate";
+import type { EdgeDeps } from "../deps";
+import type { EdgeEnv } from "../env";
+import {
+  cancelJob,
+  findJob,
+  findJobByIdempotencyKey,
+  insertJob,
+  listJobEvents,
+  listJobs,
+  markDispatched,
+} from "../jobs/repository";
+import { presentEvent, presentJob } from "../jobs/present";
+import { findCompletedUpload } from "../uploads/repository";
+import { parseOrThrow, readJson } from "../validation";
+
+const listQuerySchema = z.object({
+  status: z.enum(jobStatuses).optional(),
+  cursor: z
+    .string()
+    .regex(/^job_[0-9a-z]{26}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+const idempotencyKeySchema = z.string().min(1).max(255);
+
+export function jobsRoutes() {
+  const app = new Hono<EdgeEnv>();
+
+  app.post("/", requireScope("jobs:write"), async (c) => {
+    const deps = c.get("deps");
+    const { tenantId } = c.get("auth");
+    const spec = parseOrThrow(jobSpecSchema, await readJson(c), "job spec");
+    const idempotencyHeader = c.req.header("idempotency-key");
+    const idempotencyKey =
+      idempotencyHeader === undefined ? null : parseOrThrow(idempotencyKeySchema, idempotencyHeader, "Idempotency-Key");
+
+    if (idempotencyKey) {
+      const existing = await findJobByIdempotencyKey(deps.db, tenantId, idempotencyKey);
+      if (existing) return replayIdempotent(c, deps, existing, spec);
+    }
+
+    const inputKey = await resolveInputKey(deps, tenantId, spec);
+    const now = deps.clock();
+    const job = await insertJob(deps.db, {
+      id: newId("job", now),
+      tenantId,
+      spec,
+      requestId: c.get("requestId"),
+      idempotencyKey,
+      now,
+    }).catch(async (error: unknown) => {
+      // Two requests with the same Idempotency-Key raced; the unique index picked the winner.
+      const winner = idempotencyKey ? await findJobByIdempotencyKey(deps.db, tenantId, idempotencyKey) : null;
+      if (winner) return winner;
+      throw error;
+    });
+    if (job.dispatchedAt === null && job.attempts === 0) await dispatchJob(deps, job, inputKey, c.get("requestId"));
+    return c.json(await presentJob(deps.config, job, deps.clock()), 202, {
+      location: `${deps.config.publicUrl}/v1/jobs/${job.id}`,
+    });
+  });
+
+  app.get("/", requireScope("jobs:read"), async (c) => {
+    const deps = c.get("deps");
+    const query = parseOrThrow(listQuerySchema, c.req.query(), "query");
+    const rows = await listJobs(deps.db, c.get("auth").tenantId, query);
+    const now = deps.clock();
+    const data = await Promise.all(rows.map((row) => presentJob(deps.config, row, now)));
+    const last = rows.at(-1);
+    const nextCursor = rows.length === query.limit && last ? last.id : null;
+    return c.json({ data, next_cursor: nextCursor });
+  });
+
+  app.get("/:id", requireScope("jobs:read"), async (c) => {
+    const deps = c.get("deps");
+    const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
+    if (!job) throw notFound(c.req.param("id"));
+    return c.json(await presentJob(deps.config, job, deps.clock()));
+  });
+
+  app.get("/:id/events", requireScope("jobs:read"), async (c) => {
+    const deps = c.get("deps");
+    const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
+    if (!job) throw notFound(c.req.param("id"));
+    const events = await listJobEvents(deps.db, job.id);
+    return c.json({ data: events.map(presentEvent) });
+  });
+
+  app.delete("/:id", requireScope("jobs:write"), async (c) => {
+    const deps = c.get("deps");
+    const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
+    if (!job) throw notFound(c.req.param("id"));
+    const canceled = await cancelJob(deps.db, job, deps.clock());
+    if (!canceled) {
+      throw new FramewireError("conflict", `Job ${job.id} is already ${job.status} and cannot be canceled.`);
+    }
+    // Best effort: the record is already final; a node that runs it later reports a stale attempt.
+    await Promise.allSettled([
+      deps.dispatcher.cancel(job.id),
+      deps.dispatcher.announce({
+        type: "job:state",
+        job_id: job.id,
+        status: "canceled",
+        at: new Date(deps.clock()).toISOString(),
+      }),
+    ]);
+    return c.json(await presentJob(deps.config, canceled, deps.clock()));
+  });
+
+  return app;
+}
+
+function notFound(id: string): FramewireError {
+  return new FramewireError("not_found", `No job ${id} exists for this API key's tenant.`);
+}
+
+async function replayIdempotent(c: import("hono").Context<EdgeEnv>, deps: EdgeDeps, existing: JobRow, spec: JobSpec) {
+  if (JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
+    throw new FramewireError(
+      "conflict",
+      "This Idempotency-Key was already used with a different request body.",
+      { job_id: existing.id },
+    );
+  }
+  c.header("idempotent-replayed", "true");
+  return c.json(await presentJob(deps.config, existing, deps.clock()), 202);
+}
+
+async function resolveInputKey(deps: EdgeDeps, tenantId: string, spec: JobSpec): Promise<string | null> {
+  if (spec.input.type !== "upload") return null;
+  const upload = await findCompletedUpload(deps.db, tenantId, spec.input.upload_id);
+  if (!upload) {
+    throw new FramewireError("validation_failed", "input.upload_id: no finished upload with this id", {
+      errors: [{ field: "input.upload_id", message: "no finished upload with this id" }],
+    });
+  }
+  return upload.storageKey;
+}
+
+/**
+ * Outbox step two: the row is already written, so a failure here loses nothing — the sweeper
+ * re-publishes undispatched jobs, and JetStream deduplicates on the job id.
+ */
+export async function dispatchJob(deps: EdgeDeps, job: JobRow, inputKey: string | null, requestId: string) {
+  const message: JobMessage = { job_id: job.id, tenant_id: job.tenantId, spec: job.spec, input_key: inputKey };
+  try {
+    await deps.dispatcher.dispatch(message, { requestId, pool: job.pool, priority: job.priority });
+    await markDispatched(deps.db, job.id, deps.clock());
+  } catch (error) {
+    deps.logger.warn(
+      { err: error, job: job.id, subject: subjects.job(job.pool, job.priority) },
+      "job:dispatch:deferred",
+    );
+  }
+}

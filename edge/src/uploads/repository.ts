@@ -1,0 +1,38 @@
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
+import { uploads, type UploadRow } from "@framewire/shared/db";
+import type { Db } from "../deps";
+
+export async function insertUpload(db: Db, row: { id: string; tenantId: string; storageKey: string; contentType: string | null; now: number }) {
+  await db.insert(uploads).values({
+    id: row.id,
+    tenantId: row.tenantId,
+    storageKey: row.storageKey,
+    contentType: row.contentType,
+    createdAt: row.now,
+  });
+}
+
+export async function findUpload(db: Db, tenantId: string, id: string): Promise<UploadRow | null> {
+  const [row] = await db
+    .select()
+    .from(uploads)
+    .where(and(eq(uploads.id, id), eq(uploads.tenantId, tenantId)))
+    .limit(1);
+  return row ?? null;
+}
+
+export async function findCompletedUpload(db: Db, tenantId: string, id: string): Promise<UploadRow | null> {
+  const [row] = await db
+    .select()
+    .from(uploads)
+    .where(and(eq(uploads.id, id), eq(uploads.tenantId, tenantId), isNotNull(uploads.completedAt)))
+    .limit(1);
+  return row ?? null;
+}
+
+export async function completeUpload(db: Db, id: string, sizeBytes: number, now: number): Promise<void> {
+  await db
+    .update(uploads)
+    .set({ sizeBytes, completedAt: now })
+    .where(and(eq(uploads.id, id), isNull(uploads.completedAt)));
+}

@@ -1,0 +1,43 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { FramewireError } from "@framewire/shared";
+
+export interface FieldError {
+  /** Dotted path to the field, e.g. `outputs.0.video.height`. */
+  field: string;
+  message: string;
+}
+
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.map(String).join(".") || "(body)",
+    message: issue.message,
+  }));
+}
+
+/** Parses with a zod schema, throwing a validation problem that points at each bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const errors = fieldErrors(result.error);
+    const first = errors[0];
+    throw new FramewireError(
+      "validation_failed",
+      first ? `${what}: ${first.field}: ${first.message}` : `${what} is not valid`,
+      { errors },
+    );
+  }
+  return result.data;
+}
+
+export async function readJson(c: Context): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.includes("application/json")) {
+    throw new FramewireError("malformed_json", "Send the body as JSON with 'Content-Type: application/json'.");
+  }
+  try {
+    return await c.req.json();
+  } catch {
+    throw new FramewireError("malformed_json", "The body is not valid JSON.");
+  }
+}

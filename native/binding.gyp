@@ -1,0 +1,67 @@
+{
+  # Build: npm run build -w native   (node-gyp rebuild --nodedir=/usr -j 2)
+  # AddressSanitizer build: cd native && npx node-gyp rebuild --nodedir=/usr -j 2 -- -Dasan=1
+  #   run with: LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 node ...
+  #   (detect_leaks=0 because Node itself keeps allocations until exit; use LSan suppressions to narrow).
+  "variables": {
+    "asan%": 0
+  },
+  "targets": [
+    {
+      "target_name": "framewire_native",
+      "sources": [
+        "src/addon.cc",
+        "src/av/capabilities.cc",
+        "src/av/decoder.cc",
+        "src/av/encoder.cc",
+        "src/av/filter_graph.cc",
+        "src/av/input_file.cc",
+        "src/av/log.cc",
+        "src/av/output_file.cc",
+        "src/av/probe.cc",
+        "src/av/status.cc",
+        "src/av/transcode.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "<!@(pkg-config --cflags libavformat libavcodec libavfilter libswscale libswresample libavutil)"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-fexceptions"
+      ],
+      "cflags_cc!": [
+        "-std=gnu++17",
+        "-fno-exceptions",
+        "-fno-rtti"
+      ],
+      "libraries": [
+        "<!@(pkg-config --libs libavformat libavcodec libavfilter libswscale libswresample libavutil)"
+      ],
+      "conditions": [
+        [
+          "asan==1",
+          {
+            "cflags": [
+              "-fsanitize=address",
+              "-fno-omit-frame-pointer",
+              "-g"
+            ],
+            "ldflags": [
+              "-fsanitize=address"
+            ]
+          }
+        ]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,467 @@
+/**
+ * The `wasm` Engine: FFmpeg 5.1 from @ffmpeg/core (ffmpeg.wasm) in one worker thread.
+ *
+ * The core's `exec` blocks the thread it runs on for the whole transcode, so it lives in a worker and
+ * runs one call at a time; this file queues calls, moves bytes between disk and the worker's MEMFS,
+ * and maps outcomes to EngineError codes. A blocked `exec` cannot be interrupted from inside, so
+ * cancelling terminates the worker; the next call starts a fresh one (about 0.2 s, reusing the
+ * compiled module).
+ */
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { Worker } from "node:worker_threads";
+import {
+  type Capabilities,
+  type Engine,
+  EngineError,
+  type MediaFacts,
+  type Plan,
+  type RunOptions,
+  type RunResult,
+} from "./engine";
+import { outputFactsFromProbe } from "./output-facts";
+import {
+  checkOutput,
+  MEMFS_OUTPUT,
+  MEMFS_PROBE,
+  mediaFactsFromProbe,
+  memfsInputName,
+  parseEncoders,
+  parseVersion,
+  probeArgs,
+  progressTracker,
+  transcodeArgs,
+} from "./wasm-ffmpeg";
+
+export interface WasmEngineOptions {
+  /**
+   * Bytes of memory one call may use. MEMFS keeps the whole input (and output) in the worker's memory,
+   * so a larger input is refused with UNSUPPORTED; and since wasm memory never shrinks, a worker whose
+   * heap grew past this is replaced after its call. Default 1 GiB.
+   */
+  memoryLimitBytes?: number;
+}
+
+const DEFAULT_MEMORY_LIMIT = 1024 ** 3;
+/** wasm32 addresses at most 4 GiB; the core itself stops growing at 2 GiB. */
+const MAX_MEMORY_LIMIT = 4 * 1024 ** 3;
+
+/**
+ * Encoders this build really runs. `-encoders` also lists libx265 (hangs in this single-threaded
+ * build) and libvpx-vp9 (realtime mode crashes), and there is no AV1 encoder; each name below was
+ * checked by encoding a clip with @ffmpeg/core 0.12.10.
+ */
+const WORKING_ENCODERS = new Set([
+  "libx264",
+  "aac",
+  "libopus",
+  "libmp3lame",
+  "libvpx",
+  "libvorbis",
+  "libtheora",
+]);
+
+interface CallResult {
+  ret: number;
+  stdout: string[];
+  stderr: string[];
+}
+
+type Reply =
+  | { id: number; ok: true; value: unknown; heapBytes: number }
+  | { id: number; ok: false; message: string };
+interface Ready {
+  ready: true;
+  coreVersion: string;
+  /** The compiled core, handed to replacement workers so they skip compiling it again. */
+  module: WebAssembly.Module;
+}
+type WorkerMessage = Reply | { id: number; progress: Record<string, string> } | Ready;
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  onProgress?: (block: Record<string, string>) => void;
+}
+
+/** One worker thread holding one core instance; requests are answered in order. */
+class CoreWorker {
+  readonly ready: Promise<Ready>;
+  heapBytes = 0;
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | null = null;
+
+  constructor(module: WebAssembly.Module | undefined) {
+    this.worker = new Worker(new URL("./wasm-worker.mjs", import.meta.url), { workerData: { module } });
+    // Idle workers must not keep the process alive; ref() while a request is out.
+    this.worker.unref();
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.on("message", (message: WorkerMessage) => {
+        if ("ready" in message) resolve(message);
+        else this.receive(message);
+      });
+      this.worker.on("error", (error) => {
+        this.fail(error);
+        reject(error);
+      });
+      this.worker.on("exit", (code) => {
+        const error = new Error(`the ffmpeg.wasm worker exited (code ${code})`);
+        this.fail(error);
+        reject(error);
+      });
+    });
+    // Rejections are observed by callers through request(); don't report them as unhandled here.
+    this.ready.catch(() => {});
+  }
+
+  get alive(): boolean {
+    return this.failure === null;
+  }
+
+  async request<T>(
+    op: string,
+    fields: Record<string, unknown> = {},
+    options: { transfer?: ArrayBuffer[]; onProgress?: Pending["onProgress"] } = {},
+  ): Promise<T> {
+    await this.ready;
+    if (this.failure) throw this.failure;
+    const id = this.nextId++;
+    const reply = new Promise<T>((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        onProgress: options.onProgress,
+      });
+    });
+    this.worker.ref();
+    this.worker.postMessage({ id, op, ...fields }, options.transfer ?? []);
+    return reply;
+  }
+
+  async terminate(): Promise<void> {
+    this.fail(new Error("the ffmpeg.wasm worker was stopped"));
+    await this.worker.terminate();
+  }
+
+  private receive(message: Exclude<WorkerMessage, Ready>): void {
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    if ("progress" in message) {
+      pending.onProgress?.(message.progress);
+      return;
+    }
+    this.pending.delete(message.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (message.ok) {
+      this.heapBytes = message.heapBytes;
+      pending.resolve(message.value);
+    } else {
+      pending.reject(new Error(message.message));
+    }
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const pending of this.pending.values()) pending.reject(this.failure);
+    this.pending.clear();
+  }
+}
+
+function canceled(): EngineError {
+  return new EngineError("CANCELED", "The run was canceled");
+}
+
+/** Rejects as soon as the signal aborts, even while the work is still queued behind another call. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(canceled());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+class WasmEngine implements Engine {
+  readonly name = "wasm" as const;
+  private core: CoreWorker | null = null;
+  private module: WebAssembly.Module | undefined;
+  /** Tail of the call queue: each call starts when the one before it has settled. */
+  private lane: Promise<void> = Promise.resolve();
+  private capabilitiesCache: Promise<Capabilities> | null = null;
+  private closed = false;
+
+  constructor(private readonly memoryLimitBytes: number) {}
+
+  /** Starts the worker now, so a core that cannot load fails engine creation rather than the first job. */
+  async start(): Promise<void> {
+    this.core = new CoreWorker(undefined);
+    try {
+      this.module = (await this.core.ready).module;
+    } catch (error) {
+      this.core = null;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`The ffmpeg.wasm core (@ffmpeg/core) could not be loaded in a worker: ${reason}`, {
+        cause: error,
+      });
+    }
+  }
+
+  capabilities(): Promise<Capabilities> {
+    if (!this.capabilitiesCache) {
+      const reading = this.serial(undefined, () => this.readCapabilities());
+      // A failed attempt (the worker could not start) is not remembered; the next call tries again.
+      reading.catch(() => {
+        if (this.capabilitiesCache === reading) this.capabilitiesCache = null;
+      });
+      this.capabilitiesCache = reading;
+    }
+    return this.capabilitiesCache;
+  }
+
+  probe(path: string, options: { signal?: AbortSignal } = {}): Promise<MediaFacts> {
+    return this.serial(options.signal, async () => {
+      const input = await this.readInput(path, options.signal);
+      return this.withCore(options.signal, async (core) => {
+        try {
+          return await this.probeMemfs(core, input.name, input.bytes);
+        } finally {
+          await this.removeMemfs(core, [input.name, MEMFS_PROBE]);
+        }
+      });
+    });
+  }
+
+  run(plan: Plan, options: RunOptions = {}): Promise<RunResult> {
+    if (plan.outputs.length !== 1) {
+      const error = new EngineError(
+        "UNSUPPORTED",
+        `The wasm engine writes exactly one output per plan, got ${plan.outputs.length}`,
+      );
+      return Promise.reject(error);
+    }
+    try {
+      for (const output of plan.outputs) checkOutput(output);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.serial(options.signal, async () => {
+      try {
+        return await this.transcode(plan, options);
+      } catch (error) {
+        // Whatever failed, no partial or stale file stays where the output was promised.
+        await Promise.all(plan.outputs.map((o) => rm(o.path, { force: true })));
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const core = this.core;
+    this.core = null;
+    await core?.terminate();
+  }
+
+  /** Runs calls one at a time, in order; an aborted call leaves the queue at once. */
+  private serial<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new EngineError("ENGINE_FAILURE", "The wasm engine is closed"));
+    if (signal?.aborted) return Promise.reject(canceled());
+    const work = this.lane.then(() => {
+      if (signal?.aborted) throw canceled();
+      return fn();
+    });
+    this.lane = work.then(
+      () => {},
+      () => {},
+    );
+    return abortable(work, signal);
+  }
+
+  /**
+   * Lends the worker to one call. Aborting terminates it (the only way to stop a blocked exec), and
+   * any failure of the worker itself becomes CANCELED or ENGINE_FAILURE; EngineErrors pass through.
+   */
+  private async withCore<T>(
+    signal: AbortSignal | undefined,
+    fn: (core: CoreWorker) => Promise<T>,
+  ): Promise<T> {
+    if (this.closed) throw new EngineError("ENGINE_FAILURE", "The wasm engine is closed");
+    if (!this.core?.alive) this.core = new CoreWorker(this.module);
+    const core = this.core;
+    const onAbort = () => {
+      if (this.core === core) this.core = null;
+      void core.terminate();
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const result = await fn(core);
+      if (signal?.aborted) throw canceled();
+      return result;
+    } catch (error) {
+      if (signal?.aborted) throw canceled();
+      if (error instanceof EngineError) throw error;
+      // A wasm trap or a dead worker: whatever state the core is in, the next call gets a fresh one.
+      await this.retire(core);
+      throw new EngineError("ENGINE_FAILURE", "The ffmpeg.wasm worker failed", String(error), {
+        cause: error,
+      });
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      // Wasm memory never shrinks: replace a worker that grew past the limit.
+      if (core.heapBytes > this.memoryLimitBytes) await this.retire(core);
+    }
+  }
+
+  /** Reads the input from disk; the bytes are then transferred (not copied) to the worker. */
+  private async readInput(path: string, signal: AbortSignal | undefined) {
+    let bytes: Buffer;
+    try {
+      const { size } = await stat(path);
+      if (size > this.memoryLimitBytes) {
+        throw new EngineError(
+          "UNSUPPORTED",
+          `The input is ${size} bytes; the wasm engine holds inputs in memory and is limited to ${this.memoryLimitBytes} (memoryLimitBytes)`,
+        );
+      }
+      bytes = await readFile(path);
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new EngineError("INPUT_UNREADABLE", "The input file could not be read", detail, { cause: error });
+    }
+    if (signal?.aborted) throw canceled();
+    // readFile may return a view into a shared pool; copy only then, so the transfer owns its buffer.
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    return { name: memfsInputName(path), bytes: own ? new Uint8Array(bytes.buffer) : new Uint8Array(bytes) };
+  }
+
+  /**
+   * Moves `bytes` (when given; transferred, so unusable here afterwards) into MEMFS under `name` and
+   * probes it; throws INPUT_UNREADABLE if FFmpeg cannot open it.
+   */
+  private async probeMemfs(core: CoreWorker, name: string, bytes?: Uint8Array): Promise<MediaFacts> {
+    const size = bytes?.byteLength ?? 0;
+    if (bytes) await core.request("write", { name, bytes }, { transfer: [bytes.buffer as ArrayBuffer] });
+    const result = await core.request<CallResult>("ffprobe", { args: probeArgs(name) });
+    let json: string | null = null;
+    try {
+      json = Buffer.from(await core.request<Uint8Array>("read", { name: MEMFS_PROBE })).toString("utf8");
+    } catch {
+      // No probe file: FFmpeg failed before writing one; probeError reports the log instead.
+    }
+    return mediaFactsFromProbe(json, result.stderr, size);
+  }
+
+  private async transcode(plan: Plan, options: RunOptions): Promise<RunResult> {
+    const output = plan.outputs[0];
+    if (!output) throw new EngineError("UNSUPPORTED", "The plan has no output");
+    const input = await this.readInput(plan.inputPath, options.signal);
+    return this.withCore(options.signal, async (core) => {
+      try {
+        const facts = await this.probeMemfs(core, input.name, input.bytes);
+        const hasVideo = facts.streams.some((s) => s.type === "video");
+        const hasAudio = facts.streams.some((s) => s.type === "audio");
+        if (!((output.video && hasVideo) || (output.audio && hasAudio))) {
+          throw new EngineError(
+            "INPUT_NO_STREAMS",
+            `The input has no ${output.video ? (output.audio ? "video or audio" : "video") : "audio"} stream to encode`,
+          );
+        }
+        const onBlock = options.onProgress
+          ? progressTracker(facts.durationSec, options.onProgress)
+          : undefined;
+        const onProgress = onBlock
+          ? (block: Record<string, string>) => {
+              try {
+                onBlock(block);
+              } catch {
+                // A failing progress listener must not break the run.
+              }
+            }
+          : undefined;
+        const result = await core.request<CallResult>(
+          "exec",
+          { args: transcodeArgs(output, input.name), progress: true },
+          { onProgress },
+        );
+        if (result.ret !== 0) {
+          // After a failed exec the core's globals may be half torn down; start the next call fresh.
+          await this.retire(core);
+          throw new EngineError(
+            "ENGINE_FAILURE",
+            `FFmpeg failed with exit code ${result.ret}`,
+            result.stderr.at(-1) ?? "no log output",
+          );
+        }
+        const outFacts = await this.probeMemfs(core, MEMFS_OUTPUT).catch((error: unknown) => {
+          throw new EngineError(
+            "ENGINE_FAILURE",
+            "FFmpeg wrote an output it cannot read back",
+            String(error),
+            {
+              cause: error,
+            },
+          );
+        });
+        const bytes = await core.request<Uint8Array>("read", { name: MEMFS_OUTPUT });
+        if (options.signal?.aborted) throw canceled();
+        try {
+          await writeFile(output.path, bytes);
+        } catch (error) {
+          const detail = error instanceof Error ? error.message : String(error);
+          throw new EngineError("OUTPUT_WRITE_FAILED", "The output could not be written", detail, {
+            cause: error,
+          });
+        }
+        return { outputs: [outputFactsFromProbe(output, { ...outFacts, sizeBytes: bytes.byteLength })] };
+      } finally {
+        if (core.alive) await this.removeMemfs(core, [input.name, MEMFS_OUTPUT, MEMFS_PROBE]);
+      }
+    });
+  }
+
+  /** Stops a worker for good; the next call starts another. */
+  private async retire(core: CoreWorker): Promise<void> {
+    if (this.core === core) this.core = null;
+    await core.terminate();
+  }
+
+  private async removeMemfs(core: CoreWorker, names: string[]): Promise<void> {
+    await core.request("remove", { names }).catch(() => {});
+  }
+
+  private async readCapabilities(): Promise<Capabilities> {
+    return this.withCore(undefined, async (core) => {
+      const { coreVersion } = await core.ready;
+      const version = await core.request<CallResult>("exec", {
+        args: ["-hide_banner", "-loglevel", "error", "-version"],
+      });
+      const encoders = await core.request<CallResult>("exec", {
+        args: ["-hide_banner", "-loglevel", "error", "-encoders"],
+      });
+      return {
+        engine: "wasm",
+        versions: { ffmpeg: parseVersion(version.stdout), core: coreVersion },
+        encoders: parseEncoders(encoders.stdout).filter((name) => WORKING_ENCODERS.has(name)),
+        hardware: [],
+      };
+    });
+  }
+}
+
+export async function createWasmEngine(options: WasmEngineOptions = {}): Promise<Engine> {
+  const { memoryLimitBytes = DEFAULT_MEMORY_LIMIT } = options;
+  if (
+    !Number.isInteger(memoryLimitBytes) ||
+    memoryLimitBytes < 64 * 1024 ** 2 ||
+    memoryLimitBytes > MAX_MEMORY_LIMIT
+  ) {
+    throw new RangeError(
+      `memoryLimitBytes must be an integer from 64 MiB to 4 GiB, got ${String(memoryLimitBytes)}`,
+    );
+  }
+  const engine = new WasmEngine(memoryLimitBytes);
+  await engine.start();
+  return engine;
+}

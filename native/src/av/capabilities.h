@@ -1,0 +1,21 @@
+// What this build of libav* can actually do: library versions, encoders that open, hardware
+// devices that open.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fw::av {
+
+struct CapabilityReport {
+  std::vector<std::pair<std::string, std::string>> versions;
+  std::vector<std::string> encoders;
+  std::vector<std::string> hardware;
+};
+
+// Opens each candidate encoder with a tiny configuration and each hardware device type with its
+// defaults; slow-ish (tens to hundreds of ms), so call it off the JS thread and cache the result.
+CapabilityReport ProbeCapabilities() noexcept;
+
+}  // namespace fw::av

@@ -1,0 +1,34 @@
+// Decode side: one decoder per used input stream. Frames are handed to a sink that only borrows
+// them for the call, so one decoded frame can feed several outputs' filter graphs.
+#pragma once
+
+#include <functional>
+
+#include "resources.h"
+
+namespace fw::av {
+
+using FrameSink = std::function<void(AVFrame*)>;
+
+class Decoder {
+ public:
+  // Throws kUnsupported when no decoder exists for the stream's codec or it will not open.
+  Decoder(const AVFormatContext* format, AVStream* stream);
+
+  const AVCodecContext* ctx() const { return ctx_.get(); }
+  AVRational time_base() const { return time_base_; }
+  AVRational frame_rate() const { return frame_rate_; }
+
+  // Decodes one packet (nullptr drains the decoder at end of input). A corrupt packet is skipped,
+  // as ffmpeg does, rather than failing the run. Frame pts are best-effort timestamps in the
+  // stream's time base.
+  void Decode(const AVPacket* packet, const FrameSink& sink);
+
+ private:
+  CodecContextPtr ctx_;
+  FramePtr frame_;
+  AVRational time_base_;
+  AVRational frame_rate_{0, 1};
+};
+
+}  // namespace fw::av

@@ -1,0 +1,63 @@
+#include "output_file.h"
+
+#include <cstdio>
+
+#include "status.h"
+
+namespace fw::av {
+
+OutputFile::OutputFile(const std::string& path, const std::string& container, const std::atomic<bool>* cancel)
+    : path_(path), interrupt_(InterruptCallback(cancel)) {
+  AVFormatContext* raw = nullptr;
+  int ret = avformat_alloc_output_context2(&raw, nullptr, container.c_str(), path.c_str());
+  if (ret < 0 || raw == nullptr) Fail(ErrorCode::kUnsupported, "no muxer for container " + container, ret);
+  ctx_.reset(raw);
+  ctx_->interrupt_callback = interrupt_;
+}
+
+OutputFile::~OutputFile() {
+  if (ctx_ && ctx_->pb != nullptr) avio_closep(&ctx_->pb);
+  if (created_ && !finished_) std::remove(path_.c_str());
+}
+
+int OutputFile::AddStream(const AVCodecContext* encoder) {
+  AVStream* stream = avformat_new_stream(ctx_.get(), nullptr);
+  if (stream == nullptr) Fail(ErrorCode::kEngineFailure, "could not add an output stream", AVERROR(ENOMEM));
+  int ret = avcodec_parameters_from_context(stream->codecpar, encoder);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not copy encoder parameters to the output", ret);
+  stream->time_base = encoder->time_base;
+  if (encoder->codec_type == AVMEDIA_TYPE_VIDEO) stream->avg_frame_rate = encoder->framerate;
+  return stream->index;
+}
+
+void OutputFile::Open() {
+  if (!(ctx_->oformat->flags & AVFMT_NOFILE)) {
+    int ret = avio_open2(&ctx_->pb, path_.c_str(), AVIO_FLAG_WRITE, &interrupt_, nullptr);
+    if (ret < 0) Fail(ErrorCode::kOutputWriteFailed, "could not create the output file", ret);
+    created_ = true;
+  }
+  AVDictionary* options = nullptr;
+  if (std::string(ctx_->oformat->name) == "mp4") av_dict_set(&options, "movflags", "+faststart", 0);
+  int ret = avformat_write_header(ctx_.get(), &options);
+  av_dict_free(&options);
+  if (ret < 0) Fail(ErrorCode::kOutputWriteFailed, "could not write the output header", ret);
+}
+
+void OutputFile::Write(AVPacket* packet, AVRational from, int stream_index) {
+  packet->stream_index = stream_index;
+  av_packet_rescale_ts(packet, from, ctx_->streams[stream_index]->time_base);
+  int ret = av_interleaved_write_frame(ctx_.get(), packet);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not write to the output", ret);
+}
+
+void OutputFile::Finish() {
+  int ret = av_write_trailer(ctx_.get());
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not finish the output", ret);
+  if (ctx_->pb != nullptr && !(ctx_->oformat->flags & AVFMT_NOFILE)) {
+    ret = avio_closep(&ctx_->pb);
+    if (ret < 0) Fail(ErrorCode::kOutputWriteFailed, "could not close the output file", ret);
+  }
+  finished_ = true;
+}
+
+}  // namespace fw::av

@@ -1,0 +1,45 @@
+// Mux side: one output file. Until Finish() succeeds the file is provisional: destroying the
+// object (a failure or a cancel unwinding) closes and deletes whatever was written.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "resources.h"
+
+namespace fw::av {
+
+class OutputFile {
+ public:
+  // Throws kUnsupported when the container has no muxer. `cancel` must outlive this object.
+  OutputFile(const std::string& path, const std::string& container, const std::atomic<bool>* cancel);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  bool NeedsGlobalHeader() const { return (ctx_->oformat->flags & AVFMT_GLOBALHEADER) != 0; }
+
+  // Adds a stream carrying an opened encoder's parameters; returns its index.
+  int AddStream(const AVCodecContext* encoder);
+
+  // Creates the file and writes the header (mp4: +faststart). Throws kOutputWriteFailed.
+  void Open();
+
+  // Writes one encoded packet whose timestamps are in `from` (it is rescaled to the stream's time
+  // base, which the muxer may have changed in Open()). The packet's contents are consumed.
+  void Write(AVPacket* packet, AVRational from, int stream_index);
+
+  // Writes the trailer and closes the file; from here on the file is kept.
+  void Finish();
+
+  AVRational stream_time_base(int stream_index) const { return ctx_->streams[stream_index]->time_base; }
+
+ private:
+  std::string path_;
+  AVIOInterruptCB interrupt_;
+  OutputFormatPtr ctx_;
+  bool created_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace fw::av

@@ -1,0 +1,169 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Engine, EngineError, type EngineProgress, type Plan, type PlanOutput } from "../lib/engine";
+import { createWasmEngine } from "../lib/wasm-engine";
+import { engineContract } from "./engine-contract";
+import { makeClip } from "./media-fixtures";
+
+engineContract("wasm", createWasmEngine);
+
+function output(dir: string, name: string, overrides: Partial<PlanOutput> = {}): PlanOutput {
+  return {
+    name,
+    path: join(dir, `${name}.mp4`),
+    container: "mp4",
+    video: { codec: "h264", height: 120, crf: 30, preset: "ultrafast" },
+    audio: { codec: "aac", bitrateKbps: 64 },
+    ...overrides,
+  };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(EngineError);
+  return (error as EngineError).code;
+}
+
+describe("wasm engine", () => {
+  let engine: Engine;
+  let dir: string;
+  let clip: string;
+
+  beforeAll(async () => {
+    engine = await createWasmEngine();
+    dir = await mkdtemp(join(tmpdir(), "fw-wasm-"));
+    clip = await makeClip(join(dir, "clip.mp4"), { seconds: 1, width: 320, height: 240 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await engine?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("lists only encoders that work in this build, with the FFmpeg and core versions", async () => {
+    const caps = await engine.capabilities();
+    expect(caps.versions).toEqual({ ffmpeg: expect.stringMatching(/^\d+\.\d+/), core: "0.12.10" });
+    expect(caps.encoders).toEqual(
+      expect.arrayContaining(["libx264", "aac", "libopus", "libmp3lame", "libvpx"]),
+    );
+    // Listed by `ffmpeg -encoders` but broken in this build (x265 hangs, VP9 crashes); no AV1 at all.
+    for (const broken of ["libx265", "libvpx-vp9", "libaom-av1", "libsvtav1", "librav1e"]) {
+      expect(caps.encoders).not.toContain(broken);
+    }
+    expect(caps.hardware).toEqual([]);
+  });
+
+  it("rejects a plan with more than one output as UNSUPPORTED", async () => {
+    const plan: Plan = { inputPath: clip, outputs: [output(dir, "a"), output(dir, "b")] };
+    expect(await codeOf(engine.run(plan))).toBe("UNSUPPORTED");
+  });
+
+  it("rejects out-of-range plan values as UNSUPPORTED, naming the field", async () => {
+    const bad = output(dir, "odd", { video: { codec: "h264", height: 121, crf: 30, preset: "ultrafast" } });
+    const error = await engine.run({ inputPath: clip, outputs: [bad] }).catch((e: unknown) => e);
+    expect((error as EngineError).code).toBe("UNSUPPORTED");
+    expect((error as EngineError).message).toContain("video.height");
+  });
+
+  it("fails with INPUT_NO_STREAMS when the input lacks every stream the plan keeps", async () => {
+    const silent = await makeClip(join(dir, "silent.mp4"), { seconds: 1, audio: false });
+    const plan: Plan = { inputPath: silent, outputs: [output(dir, "audio-only", { video: null })] };
+    expect(await codeOf(engine.run(plan))).toBe("INPUT_NO_STREAMS");
+    expect(existsSync(join(dir, "audio-only.mp4"))).toBe(false);
+  });
+
+  it("fails with INPUT_UNREADABLE when the input file does not exist", async () => {
+    expect(await codeOf(engine.probe(join(dir, "missing.mp4")))).toBe("INPUT_UNREADABLE");
+  });
+
+  it("writes audio only when the plan drops video", async () => {
+    const { outputs } = await engine.run({
+      inputPath: clip,
+      outputs: [output(dir, "a-only", { video: null })],
+    });
+    expect(outputs[0]?.video).toBeNull();
+    expect(outputs[0]?.audio).toMatchObject({ codec: "aac", sampleRate: 48000 });
+  });
+
+  it("sizes anamorphic input by its display aspect ratio", async () => {
+    // 320x240 stored with 2:1 sample aspect ratio displays as 640x240.
+    const wide = join(dir, "anamorphic.mp4");
+    await promisify(execFile)("ffmpeg", [
+      ...["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"],
+      "testsrc2=size=320x240:rate=25:duration=1,setsar=2",
+      ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", wide],
+    ]);
+    const { outputs } = await engine.run({
+      inputPath: wide,
+      outputs: [output(dir, "wide", { audio: null })],
+    });
+    expect(outputs[0]?.video).toMatchObject({ width: 320, height: 120 });
+  });
+
+  it("runs calls one at a time, and a call aborted while queued never starts", async () => {
+    const first = engine.run({ inputPath: clip, outputs: [output(dir, "q1")] });
+    const controller = new AbortController();
+    const second = engine.run(
+      { inputPath: clip, outputs: [output(dir, "q2")] },
+      { signal: controller.signal },
+    );
+    const third = engine.probe(clip);
+    controller.abort();
+    expect(await codeOf(second)).toBe("CANCELED");
+    await expect(first).resolves.toMatchObject({ outputs: [{ name: "q1" }] });
+    await expect(third).resolves.toMatchObject({ durationSec: expect.any(Number) });
+    expect(existsSync(join(dir, "q2.mp4"))).toBe(false);
+  }, 60_000);
+
+  it("rejects at once when the signal is already aborted", async () => {
+    expect(
+      await codeOf(
+        engine.run({ inputPath: clip, outputs: [output(dir, "pre")] }, { signal: AbortSignal.abort() }),
+      ),
+    ).toBe("CANCELED");
+  });
+
+  it("works again after a cancel replaced its worker, with progress ticks ending at 100%", async () => {
+    const controller = new AbortController();
+    const canceled = engine.run(
+      {
+        inputPath: clip,
+        outputs: [output(dir, "c1", { video: { codec: "h264", height: 240, crf: 18, preset: "veryslow" } })],
+      },
+      { signal: controller.signal, onProgress: () => controller.abort() },
+    );
+    expect(await codeOf(canceled)).toBe("CANCELED");
+    const ticks: EngineProgress[] = [];
+    const { outputs } = await engine.run(
+      { inputPath: clip, outputs: [output(dir, "after")] },
+      { onProgress: (p) => ticks.push(p) },
+    );
+    expect(outputs[0]?.video?.height).toBe(120);
+    expect(ticks.at(-1)).toMatchObject({ percent: 100, etaSec: 0, durationSec: expect.any(Number) });
+    expect(ticks.at(-1)?.frames).toBe(25);
+  }, 60_000);
+
+  it("refuses an input larger than memoryLimitBytes without reading it", async () => {
+    const small = await createWasmEngine({ memoryLimitBytes: 64 * 1024 ** 2 });
+    try {
+      const big = join(dir, "big.mp4");
+      await writeFile(big, "");
+      await truncate(big, 65 * 1024 ** 2); // sparse: no disk used
+      expect(await codeOf(small.probe(big))).toBe("UNSUPPORTED");
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("validates memoryLimitBytes at creation", async () => {
+    await expect(createWasmEngine({ memoryLimitBytes: 1000 })).rejects.toThrow(/memoryLimitBytes/);
+  });
+});

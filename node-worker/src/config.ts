@@ -1,0 +1,54 @@
+import { availableParallelism, hostname } from "node:os";
+import { z } from "zod";
+
+/** Processing node settings, validated once at start-up; messages name the variable and the bad value. */
+const schema = z.object({
+  FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  FW_EDGE_URL: z.url().describe("base URL of the edge, for state reports"),
+  FW_NODE_TOKEN: z.string().min(32, "must be at least 32 characters"),
+  FW_STORAGE_DIR: z.string().min(1),
+  FW_WORK_DIR: z.string().min(1),
+  FW_ENGINE: z.enum(["auto", "native", "wasm"]).default("auto"),
+  FW_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+  FW_POOLS: z
+    .string()
+    .default("cpu")
+    .transform((s) => s.split(",").map((p) => p.trim()))
+    .pipe(z.array(z.enum(["cpu", "gpu"])).min(1)),
+  /** Default: one slot per two cores, since one FFmpeg encode already uses several threads. */
+  FW_SLOTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(Math.max(1, Math.floor(availableParallelism() / 2))),
+  FW_FLEET_MAX_ACK_PENDING: z.coerce.number().int().min(1).default(256),
+  FW_HEARTBEAT_MS: z.coerce.number().int().min(500).max(5_000).default(5_000),
+  FW_POLL_MS: z.coerce.number().int().min(50).default(2_000),
+  FW_MAX_INPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(4 * 1024 ** 3),
+  FW_INPUT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10 * 60_000),
+  FW_ALLOW_HTTP_INPUTS: z.stringbool().default(false),
+  FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type NodeConfig = z.output<typeof schema> & { nodeId: string; host: string };
+
+export function parseNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? null)}: ${i.message}`,
+    );
+    throw new Error(`invalid node configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const host = hostname();
+  const nodeId = parsed.data.FW_NODE_ID ?? `${host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40)}-${process.pid}`;
+  return { ...parsed.data, nodeId, host };
+}

@@ -1,0 +1,140 @@
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type ProgressTokenClaims, verifyToken } from "@framewire/shared";
+import type { Logger } from "pino";
+import uWS from "uWebSockets.js";
+import { createJobChannels, type Listener } from "./job-channels";
+
+/** WebSocket close codes the gateway uses (4xxx: application codes, RFC 6455 §7.4.2). */
+export const closeCodes = {
+  done: 1000,
+  invalidToken: 4401,
+  wrongJob: 4403,
+  expiredToken: 4408,
+  slowConsumer: 4429,
+} as const;
+
+interface SocketData {
+  jobId: string;
+  refusal: { code: number; reason: string } | null;
+  listener: Listener | null;
+}
+
+export interface Gateway {
+  port: number;
+  close(): void;
+}
+
+const jobPath = /^\/v1\/jobs\/(job_[0-9a-z]{26})\/progress$/;
+
+/**
+ * The progress gateway: browsers connect to `/v1/jobs/<id>/progress?token=…` and receive the last
+ * known progress, every tick, then the final state and a normal close.
+ */
+export async function startGateway(options: {
+  nc: NatsConnection;
+  progressKv: KV;
+  tokenSecret: string;
+  host: string;
+  port: number;
+  logger: Logger;
+}): Promise<Gateway> {
+  const { logger } = options;
+  const channels = createJobChannels(options.nc, options.progressKv);
+  const app = uWS.App();
+
+  app.get("/health", (res) => {
+    res.writeHeader("content-type", "application/json").end(JSON.stringify({ status: "ok", jobs: channels.size }));
+  });
+
+  app.ws<SocketData>("/v1/jobs/*", {
+    idleTimeout: 60,
+    sendPingsAutomatically: true,
+    maxPayloadLength: 1024,
+    // Progress messages are latest-state: a client too slow to take 64 KiB of them is dropped.
+    maxBackpressure: 64 * 1024,
+
+    upgrade: async (res, req, context) => {
+      // Copy everything out of req before the first await: it is only valid synchronously.
+      const url = req.getUrl();
+      const token = req.getQuery("token") ?? "";
+      const key = req.getHeader("sec-websocket-key");
+      const protocol = req.getHeader("sec-websocket-protocol");
+      const extensions = req.getHeader("sec-websocket-extensions");
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+
+      const jobId = jobPath.exec(url)?.[1] ?? "";
+      let refusal: SocketData["refusal"] = null;
+      if (!jobId) refusal = { code: closeCodes.wrongJob, reason: "unknown path" };
+      else {
+        const check = await verifyToken<ProgressTokenClaims>(options.tokenSecret, "progress", token);
+        if (!check.ok) {
+          refusal =
+            check.reason === "expired"
+              ? { code: closeCodes.expiredToken, reason: "token expired" }
+              : { code: closeCodes.invalidToken, reason: "invalid token" };
+        } else if (check.claims.job !== jobId) {
+          refusal = { code: closeCodes.wrongJob, reason: "token is for another job" };
+        }
+      }
+      if (aborted) return;
+      res.cork(() => {
+        res.upgrade<SocketData>({ jobId, refusal, listener: null }, key, protocol, extensions, context);
+      });
+    },
+
+    open: (ws) => {
+      const data = ws.getUserData();
+      if (data.refusal) {
+        ws.end(data.refusal.code, data.refusal.reason);
+        return;
+      }
+      let closed = false;
+      const listener: Listener = {
+        deliver(message, final) {
+          if (closed) return;
+          ws.cork(() => {
+            const status = ws.send(message, false);
+            if (final) {
+              closed = true;
+              ws.end(closeCodes.done, "job finished");
+            } else if (status === 2) {
+              closed = true;
+              ws.end(closeCodes.slowConsumer, "too slow");
+            }
+          });
+        },
+      };
+      data.listener = listener;
+      channels.join(data.jobId, listener).catch((error: unknown) => logger.warn({ err: error }, "gateway:join:failed"));
+    },
+
+    close: (ws) => {
+      const data = ws.getUserData();
+      if (data.listener) {
+        // Mark closed first: a delivery racing the close must not touch the dead socket.
+        const listener = data.listener;
+        listener.deliver = () => {};
+        channels.leave(data.jobId, listener);
+      }
+    },
+  });
+
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(options.host, options.port, (socket) => {
+      if (socket) resolve(socket);
+      else reject(new Error(`the gateway could not listen on ${options.host}:${options.port}`));
+    });
+  });
+  const port = uWS.us_socket_local_port(listenSocket);
+  logger.info({ port }, "gateway:listening");
+  return {
+    port,
+    close() {
+      uWS.us_listen_socket_close(listenSocket);
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import { connect } from "@nats-io/transport-node";
+import { ensureKv } from "@framewire/shared";
+import pino from "pino";
+import { z } from "zod";
+import { startGateway } from "./gateway";
+
+const schema = z.object({
+  FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  FW_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
+  FW_GATEWAY_HOST: z.string().default("127.0.0.1"),
+  FW_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+const parsed = schema.safeParse(process.env);
+if (!parsed.success) {
+  for (const i of parsed.error.issues) {
+    console.error(`${String(i.path[0])}=${JSON.stringify(process.env[String(i.path[0])] ?? null)}: ${i.message}`);
+  }
+  process.exit(1);
+}
+const config = parsed.data;
+const logger = pino({ level: config.FW_LOG_LEVEL, base: { service: "gateway" } });
+const nc = await connect({ servers: config.FW_NATS_URL, name: "framewire-gateway", maxReconnectAttempts: -1 });
+const { progress: progressKv } = await ensureKv(nc);
+const gateway = await startGateway({
+  nc,
+  progressKv,
+  tokenSecret: config.FW_TOKEN_SECRET,
+  host: config.FW_GATEWAY_HOST,
+  port: config.FW_GATEWAY_PORT,
+  logger,
+});
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    gateway.close();
+    nc.drain().finally(() => process.exit(0));
+  });
+}

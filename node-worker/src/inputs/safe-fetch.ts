@@ -1,0 +1,124 @@
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import { createWriteStream } from "node:fs";
+import { isIP } from "node:net";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import ipaddr from "ipaddr.js";
+import { Agent, fetch } from "undici";
+
+/**
+ * Fetches a user-supplied URL to a file without letting it reach private networks (SSRF):
+ * only http(s); every address a name resolves to must be public unicast — checked inside the
+ * socket's own DNS lookup, so a rebinding DNS answer can't slip in between check and connect;
+ * redirects are followed by hand and every hop is checked again; size and time are bounded.
+ */
+
+export class InputFetchError extends Error {
+  constructor(
+    message: string,
+    readonly reason: "scheme" | "private_address" | "http_status" | "too_large" | "timeout" | "network" | "redirects",
+  ) {
+    super(message);
+  }
+}
+
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  // ipaddr.process turns IPv4-mapped IPv6 (::ffff:10.0.0.1) into the IPv4 it really is.
+  const parsed = ipaddr.process(address);
+  return parsed.range() === "unicast";
+}
+
+function guardedLookup(
+  hostname: string,
+  options: object,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+) {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, []);
+    const list = addresses as LookupAddress[];
+    const refused = list.find((a) => !isPublicAddress(a.address));
+    if (refused || list.length === 0) {
+      const error = new InputFetchError(
+        `${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`,
+        "private_address",
+      ) as unknown as NodeJS.ErrnoException;
+      return callback(error, []);
+    }
+    const wantsAll = (options as { all?: boolean }).all;
+    if (wantsAll) return callback(null, list);
+    const first = list[0] as LookupAddress;
+    callback(null, first.address, first.family);
+  });
+}
+
+const agent = new Agent({ connect: { lookup: guardedLookup as never }, headersTimeout: 30_000 });
+
+function checkUrl(raw: string, allowHttp: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InputFetchError(`not a URL: ${raw}`, "scheme");
+  }
+  const schemes = allowHttp ? ["https:", "http:"] : ["https:"];
+  if (!schemes.includes(url.protocol)) {
+    throw new InputFetchError(`only ${schemes.join(" and ")} URLs are fetched, not ${url.protocol}`, "scheme");
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  if (isIP(host) && !isPublicAddress(host)) {
+    throw new InputFetchError(`${host} is not a public address`, "private_address");
+  }
+  return url;
+}
+
+export async function fetchToFile(
+  raw: string,
+  destination: string,
+  options: { maxBytes: number; timeoutMs: number; allowHttp: boolean; maxRedirects?: number; signal?: AbortSignal },
+): Promise<{ sizeBytes: number; finalUrl: string }> {
+  const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]);
+  let url = checkUrl(raw, options.allowHttp);
+  for (let hop = 0; hop <= (options.maxRedirects ?? 5); hop++) {
+    let response: Awaited<ReturnType<typeof fetch>>;
+    try {
+      response = await fetch(url, { dispatcher: agent, redirect: "manual", signal });
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause instanceof InputFetchError) throw cause;
+      if (signal.aborted) throw new InputFetchError(`fetching ${url.host} took too long`, "timeout");
+      throw new InputFetchError(`could not fetch ${url.host}: ${(cause as Error)?.message ?? error}`, "network");
+    }
+    if (response.status >= 300 && response.status < 400 && response.headers.get("location")) {
+      await response.body?.cancel();
+      url = checkUrl(new URL(response.headers.get("location") as string, url).toString(), options.allowHttp);
+      continue;
+    }
+    if (!response.ok || !response.body) {
+      await response.body?.cancel();
+      throw new InputFetchError(`${url.host} answered HTTP ${response.status}`, "http_status");
+    }
+    const declared = Number(response.headers.get("content-length") ?? "0");
+    if (declared > options.maxBytes) {
+      await response.body.cancel();
+      throw new InputFetchError(`the input is ${declared} bytes; the limit is ${options.maxBytes}`, "too_large");
+    }
+    let size = 0;
+    const limiter = new Transform({
+      transform(chunk: Buffer, _enc, callback) {
+        size += chunk.length;
+        if (size > options.maxBytes) callback(new InputFetchError(`the input exceeds ${options.maxBytes} bytes`, "too_large"));
+        else callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(Readable.fromWeb(response.body as never), limiter, createWriteStream(destination));
+    } catch (error) {
+      if (error instanceof InputFetchError) throw error;
+      if (signal.aborted) throw new InputFetchError(`fetching ${url.host} took too long`, "timeout");
+      throw new InputFetchError(`download from ${url.host} failed: ${(error as Error).message}`, "network");
+    }
+    return { sizeBytes: size, finalUrl: url.toString() };
+  }
+  throw new InputFetchError("too many redirects", "redirects");
+}

@@ -1,0 +1,195 @@
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type Engine, EngineError, type EngineErrorCode } from "@framewire/native";
+import {
+  consumerDefaults,
+  type ErrorCode,
+  type JobError,
+  type JobMessage,
+  type JobReport,
+  type OutputResult,
+  storageKeys,
+  subjects,
+} from "@framewire/shared";
+import type { Logger } from "pino";
+import type { NodeConfig } from "./config";
+import type { Delivery } from "./delivery";
+import { fetchToFile, InputFetchError } from "./inputs/safe-fetch";
+import { buildPlan } from "./plan";
+import type { ProgressPublisher } from "./progress";
+import type { Reporter } from "./reporter";
+import { type Storage, StorageNotFoundError } from "./storage/storage";
+
+export interface JobRunnerDeps {
+  nc: NatsConnection;
+  engine: Engine;
+  storage: Storage;
+  reporter: Reporter;
+  progress: ProgressPublisher;
+  config: NodeConfig;
+  logger: Logger;
+}
+
+const engineCodes: Record<EngineErrorCode, ErrorCode> = {
+  INPUT_UNREADABLE: "input_unreadable",
+  INPUT_NO_STREAMS: "input_no_streams",
+  UNSUPPORTED: "unsupported",
+  CANCELED: "canceled",
+  ENGINE_FAILURE: "engine_failure",
+  OUTPUT_WRITE_FAILED: "output_write_failed",
+};
+
+/** A failure with the code and words the job record will show. */
+class JobFailure extends Error {
+  constructor(
+    readonly jobError: JobError,
+    readonly retryable: boolean,
+  ) {
+    super(jobError.message);
+  }
+}
+
+function toJobFailure(error: unknown): JobFailure {
+  if (error instanceof JobFailure) return error;
+  if (error instanceof EngineError) {
+    const jobError: JobError = { code: engineCodes[error.code], message: error.message };
+    if (error.detail) jobError.detail = error.detail;
+    return new JobFailure(jobError, error.retryable);
+  }
+  if (error instanceof InputFetchError) {
+    return new JobFailure(
+      { code: "input_unavailable", message: error.message },
+      error.reason === "timeout" || error.reason === "network",
+    );
+  }
+  if (error instanceof StorageNotFoundError) {
+    return new JobFailure({ code: "input_unavailable", message: "The uploaded input no longer exists." }, false);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new JobFailure({ code: "engine_failure", message: `Processing failed: ${message}` }, true);
+}
+
+/**
+ * Runs one delivery of one job: report running, fetch the input into the job's own temp folder,
+ * run the engine, store the outputs, report the final state, then ack. The message stays unacked
+ * (kept alive with working()) until the edge has recorded the final state.
+ */
+export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<void> {
+  const { config, engine, reporter } = deps;
+  const message = JSON.parse(new TextDecoder().decode(delivery.data)) as JobMessage;
+  const jobId = message.job_id;
+  const attempt = delivery.attempt;
+  const logger = deps.logger.child({ job: jobId, attempt, request_id: delivery.header("Fw-Request-Id") });
+  const report = (r: JobReport) => reporter.report(jobId, r);
+
+  // Keep the message ours while we work, including while reports wait for an unreachable edge.
+  const keepAlive = setInterval(() => delivery.working(), consumerDefaults.ackWaitMs / 3);
+  const canceled = new AbortController();
+  const cancelSub = deps.nc.subscribe(subjects.cancel(jobId), { callback: () => canceled.abort() });
+  const workDir = join(config.FW_WORK_DIR, `${jobId}-${attempt}`);
+
+  try {
+    const started = await report({ type: "running", attempt, node_id: config.nodeId, engine: engine.name });
+    if (started.stale) {
+      // Canceled while queued, or already finished by another delivery: nothing to do.
+      logger.info({ status: started.status }, "job:skipped");
+      await delivery.ack();
+      return;
+    }
+    logger.info("job:running");
+    await mkdir(workDir, { recursive: true });
+    const outputs = await process(deps, message, attempt, workDir, canceled.signal);
+    const final = await report({ type: "succeeded", attempt, node_id: config.nodeId, outputs });
+    if (!final.stale) await announce(deps, jobId, "succeeded");
+    logger.info({ outputs: outputs.length }, "job:succeeded");
+    await delivery.ack();
+  } catch (error) {
+    const failure = toJobFailure(error);
+    if (failure.jobError.code === "canceled") {
+      await report({ type: "canceled", attempt, node_id: config.nodeId }).catch(() => null);
+      logger.info("job:canceled");
+      await delivery.ack();
+      return;
+    }
+    if (failure.retryable && attempt < consumerDefaults.maxDeliver) {
+      // Hand it back; another delivery (maybe on another node) tries again after a backoff.
+      logger.warn({ err: error, code: failure.jobError.code }, "job:retrying");
+      delivery.nak(Math.min(60_000, 1_000 * 2 ** attempt));
+      return;
+    }
+    const reply = await report({
+      type: "failed",
+      attempt,
+      node_id: config.nodeId,
+      error: failure.jobError,
+      retryable: failure.retryable,
+    }).catch((reportError: unknown) => {
+      logger.error({ err: reportError }, "job:report:failed");
+      return null;
+    });
+    if (reply && !reply.stale) await announce(deps, jobId, "failed", failure.jobError);
+    logger.warn({ code: failure.jobError.code, reason: failure.message }, "job:failed");
+    await delivery.ack();
+  } finally {
+    clearInterval(keepAlive);
+    cancelSub.unsubscribe();
+    // The temp folder goes on every exit path; a crash leaves it for the start-up sweep.
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function process(
+  deps: JobRunnerDeps,
+  message: JobMessage,
+  attempt: number,
+  workDir: string,
+  signal: AbortSignal,
+): Promise<OutputResult[]> {
+  const { config, engine, storage } = deps;
+  const inputPath = join(workDir, "input");
+  const { input } = message.spec;
+  if (input.type === "upload") {
+    if (!message.input_key) throw new JobFailure({ code: "input_unavailable", message: "The upload is missing." }, false);
+    await storage.download(message.input_key, inputPath);
+  } else {
+    await fetchToFile(input.url, inputPath, {
+      maxBytes: config.FW_MAX_INPUT_BYTES,
+      timeoutMs: config.FW_INPUT_TIMEOUT_MS,
+      allowHttp: config.FW_ALLOW_HTTP_INPUTS,
+      signal,
+    });
+  }
+
+  const plan = buildPlan(message.spec, inputPath, workDir);
+  const result = await engine.run(plan, {
+    signal,
+    onProgress: (p) => {
+      for (const output of plan.outputs) deps.progress.tick(message.job_id, attempt, output.name, p);
+    },
+  });
+
+  const stored: OutputResult[] = [];
+  for (const facts of result.outputs) {
+    const key = storageKeys.output(message.tenant_id, message.job_id, facts.name, "mp4");
+    const { sizeBytes } = await storage.upload(facts.path, key).catch((error: unknown) => {
+      throw new JobFailure({ code: "output_write_failed", message: `Storing ${facts.name} failed: ${String(error)}` }, true);
+    });
+    stored.push({
+      name: facts.name,
+      storage_key: key,
+      size_bytes: sizeBytes,
+      container: facts.container,
+      duration_sec: facts.durationSec,
+      video: facts.video,
+      audio: facts.audio ? { codec: facts.audio.codec, sample_rate: facts.audio.sampleRate, channels: facts.audio.channels } : null,
+    });
+  }
+  return stored;
+}
+
+async function announce(deps: JobRunnerDeps, jobId: string, status: "succeeded" | "failed", error?: JobError) {
+  await deps.progress
+    .publish({ type: "job:state", job_id: jobId, status, ...(error ? { error } : {}), at: new Date().toISOString() })
+    .catch((e: unknown) => deps.logger.warn({ err: e, job: jobId }, "progress:state:failed"));
+}

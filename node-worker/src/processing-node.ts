@@ -1,0 +1,159 @@
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Engine } from "@framewire/native";
+import {
+  consumerName,
+  ensureConsumers,
+  ensureJetStream,
+  ensureKv,
+  type NodeHeartbeat,
+  type Pool,
+  priorities,
+  subjects,
+} from "@framewire/shared";
+import type { Logger } from "pino";
+import type { NodeConfig } from "./config";
+import { pullOne } from "./delivery";
+import { runJob } from "./job-runner";
+import { createProgressPublisher } from "./progress";
+import { createReporter } from "./reporter";
+import type { Storage } from "./storage/storage";
+
+export const nodeVersion = "0.1.0";
+
+export interface ProcessingNode {
+  readonly id: string;
+  /** Stops pulling, waits for running jobs, then closes. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The pull loop: while a slot is free, take the highest-priority job any of this node's pools
+ * has. When every queue is empty it sleeps until a doorbell (a core-NATS copy of any job publish
+ * on its pools) or the poll interval, whichever comes first.
+ */
+export async function startProcessingNode(options: {
+  nc: NatsConnection;
+  engine: Engine;
+  storage: Storage;
+  config: NodeConfig;
+  logger: Logger;
+}): Promise<ProcessingNode> {
+  const { nc, engine, storage, config, logger } = options;
+  const jsm = await jetstreamManager(nc);
+  await ensureJetStream(jsm);
+  const pools = orderPools(config.FW_POOLS);
+  for (const pool of pools) await ensureConsumers(jsm, pool, config.FW_FLEET_MAX_ACK_PENDING);
+  const kv = await ensureKv(nc);
+  await sweepOrphanedWorkDirs(config.FW_WORK_DIR, logger);
+
+  const capabilities = await engine.capabilities();
+  const reporter = createReporter({ edgeUrl: config.FW_EDGE_URL, nodeToken: config.FW_NODE_TOKEN, logger });
+  const progress = createProgressPublisher(nc, kv.progress);
+  const running = new Map<string, Promise<void>>();
+  const startedAt = new Date().toISOString();
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  const ring = () => wake?.();
+
+  const doorbells: Subscription[] = pools.map((pool) => nc.subscribe(`fw.jobs.${pool}.*`, { callback: ring }));
+  const heartbeat = () => publishHeartbeat(kv.nodes, {
+    id: config.nodeId,
+    host: config.host,
+    pools,
+    engine: engine.name,
+    encoders: capabilities.encoders,
+    hardware: capabilities.hardware,
+    slots: { total: config.FW_SLOTS, busy: running.size },
+    jobs: [...running.keys()],
+    version: nodeVersion,
+    started_at: startedAt,
+    at: new Date().toISOString(),
+  }).catch((error: unknown) => logger.warn({ err: error }, "node:heartbeat:failed"));
+  await heartbeat();
+  const heartbeatTimer = setInterval(heartbeat, config.FW_HEARTBEAT_MS);
+
+  const pullByPriority = async () => {
+    for (const pool of pools) {
+      for (const priority of priorities) {
+        const delivery = await pullOne(nc, consumerName(pool, priority));
+        if (delivery) return delivery;
+      }
+    }
+    return null;
+  };
+
+  const loop = (async () => {
+    while (!stopping) {
+      if (running.size >= config.FW_SLOTS) {
+        await Promise.race(running.values());
+        continue;
+      }
+      const delivery = await pullByPriority().catch((error: unknown) => {
+        logger.warn({ err: error }, "node:pull:failed");
+        return null;
+      });
+      if (delivery) {
+        const key = `${delivery.subject}#${Date.now()}#${Math.random()}`;
+        const job = runJob({ nc, engine, storage, reporter, progress, config, logger }, delivery)
+          .catch((error: unknown) => logger.error({ err: error }, "job:crashed"))
+          .finally(() => {
+            running.delete(key);
+            void heartbeat();
+          });
+        running.set(key, job);
+        void heartbeat();
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, config.FW_POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          // JetStream stores the message a moment after core subscribers see it: give it that moment.
+          setTimeout(resolve, 5);
+        };
+      });
+      wake = null;
+    }
+  })();
+
+  logger.info(
+    { node: config.nodeId, pools, slots: config.FW_SLOTS, engine: engine.name, encoders: capabilities.encoders },
+    "node:started",
+  );
+
+  return {
+    id: config.nodeId,
+    async stop() {
+      stopping = true;
+      ring();
+      for (const sub of doorbells) sub.unsubscribe();
+      await loop;
+      await Promise.allSettled(running.values());
+      clearInterval(heartbeatTimer);
+      await kv.nodes.delete(config.nodeId).catch(() => {});
+      logger.info("node:stopped");
+    },
+  };
+}
+
+/** A GPU node serves its GPU queue first and CPU work when that is empty. */
+function orderPools(pools: Pool[]): Pool[] {
+  return [...new Set(pools)].sort((a, b) => (a === "gpu" ? -1 : b === "gpu" ? 1 : 0));
+}
+
+async function publishHeartbeat(nodes: KV, beat: NodeHeartbeat): Promise<void> {
+  await nodes.put(beat.id, new TextEncoder().encode(JSON.stringify(beat)));
+}
+
+/** Temp folders left by a crashed node (per-job folders are removed on every normal exit path). */
+async function sweepOrphanedWorkDirs(workDir: string, logger: Logger): Promise<void> {
+  const entries = await readdir(workDir).catch(() => [] as string[]);
+  const orphans = entries.filter((name) => /^job_[0-9a-z]{26}-\d+$/.test(name));
+  await Promise.all(orphans.map((name) => rm(join(workDir, name), { recursive: true, force: true })));
+  if (orphans.length > 0) logger.info({ count: orphans.length }, "node:orphans:removed");
+}
+

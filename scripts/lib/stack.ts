@@ -1,0 +1,220 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer, createConnection } from "node:net";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { checkApiKey, createTenant, issueApiKey } from "../../edge/src/auth/api-keys";
+import { openDatabase } from "../../edge/src/node/database";
+
+/**
+ * Starts the all-in-one stack as child processes: nats-server (JetStream), the edge, the progress
+ * gateway and processing nodes. Used by `npm start` and by the end-to-end tests (on free ports).
+ */
+
+export const repoRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+
+export interface StackOptions {
+  dataDir: string;
+  /** 0 picks a free port. */
+  ports: { api: number; gateway: number; nats: number };
+  /** Variable names for the one-line "port in use" error. */
+  portVariables?: { api: string; gateway: string; nats: string };
+  engine?: "auto" | "native" | "wasm";
+  nodes?: number;
+  slots?: number;
+  logLevel?: string;
+  /** Where child output goes: the terminal, or a log file per process under dataDir/logs. */
+  output: "inherit" | "files";
+  extraNodeEnv?: Record<string, string>;
+}
+
+export interface Stack {
+  apiUrl: string;
+  progressUrl: string;
+  natsUrl: string;
+  apiKey: string;
+  tenantId: string;
+  secrets: { tokenSecret: string; nodeToken: string };
+  processes: Map<string, ChildProcess>;
+  startNode(name: string, env?: Record<string, string>): ChildProcess;
+  stop(): Promise<void>;
+}
+
+export class PortInUseError extends Error {}
+
+async function ensurePortFree(port: number, variable: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", () =>
+      reject(new PortInUseError(`port ${port} is already in use: set ${variable} to a free port`)),
+    );
+    server.listen(port, "127.0.0.1", () => server.close(() => resolvePort()));
+  });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} during start-up`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+const tcpOpen = (port: number) =>
+  new Promise<boolean>((resolveOpen) => {
+    const socket = createConnection({ port, host: "127.0.0.1" });
+    socket.once("connect", () => {
+      socket.end();
+      resolveOpen(true);
+    });
+    socket.once("error", () => resolveOpen(false));
+  });
+
+const httpOk = async (url: string) => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
+
+async function loadSecrets(dataDir: string) {
+  const file = join(dataDir, "secrets.json");
+  if (existsSync(file)) return JSON.parse(await readFile(file, "utf8")) as Stack["secrets"];
+  const secrets = { tokenSecret: randomBytes(32).toString("hex"), nodeToken: randomBytes(32).toString("hex") };
+  await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+/** Reuses the local key recorded in local.json while it is still valid; otherwise makes a tenant and key. */
+async function provisionLocalKey(dbUrl: string, dataDir: string) {
+  const { db, close } = await openDatabase(dbUrl);
+  try {
+    const file = join(dataDir, "local.json");
+    if (existsSync(file)) {
+      const previous = JSON.parse(await readFile(file, "utf8")) as { apiKey?: string };
+      if (previous.apiKey) {
+        const check = await checkApiKey(db, previous.apiKey, Date.now());
+        if (check.ok) return { apiKey: previous.apiKey, tenantId: check.tenantId };
+      }
+    }
+    const tenantId = await createTenant(db, "local");
+    const issued = await issueApiKey(db, { tenantId, name: "local", scopes: ["jobs:read", "jobs:write", "admin"] });
+    return { apiKey: issued.key, tenantId };
+  } finally {
+    close();
+  }
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const dataDir = resolve(options.dataDir);
+  const vars = options.portVariables ?? { api: "FW_API_PORT", gateway: "FW_GATEWAY_PORT", nats: "FW_NATS_PORT" };
+  await ensurePortFree(options.ports.nats, vars.nats);
+  await ensurePortFree(options.ports.api, vars.api);
+  await ensurePortFree(options.ports.gateway, vars.gateway);
+  await mkdir(join(dataDir, "logs"), { recursive: true });
+  await mkdir(join(dataDir, "storage"), { recursive: true });
+
+  const natsPort = options.ports.nats || (await freePort());
+  const apiPort = options.ports.api || (await freePort());
+  const gatewayPort = options.ports.gateway || (await freePort());
+  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const progressUrl = `ws://127.0.0.1:${gatewayPort}`;
+  const dbUrl = `file:${join(dataDir, "framewire.db")}`;
+  const secrets = await loadSecrets(dataDir);
+  const processes = new Map<string, ChildProcess>();
+
+  const launch = (name: string, command: string, args: string[], env: Record<string, string>) => {
+    const child = spawn(command, args, {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: options.output === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"],
+    });
+    if (options.output === "files") {
+      const log = createWriteStream(join(dataDir, "logs", `${name}.log`), { flags: "a" });
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+    }
+    processes.set(name, child);
+    return child;
+  };
+  const tsEntry = (name: string, entry: string, env: Record<string, string>) =>
+    launch(name, process.execPath, ["--import", "tsx", entry], env);
+
+  const stop = async () => {
+    const children = [...processes.values()].reverse().filter((c) => c.exitCode === null && c.signalCode === null);
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((done) => {
+            const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+            child.once("exit", () => {
+              clearTimeout(kill);
+              done();
+            });
+            child.kill("SIGTERM");
+          }),
+      ),
+    );
+  };
+
+  try {
+    const nats = launch("nats", "nats-server", ["-js", "-a", "127.0.0.1", "-p", String(natsPort), "-sd", join(dataDir, "nats")], {});
+    await waitFor("nats-server", () => tcpOpen(natsPort), nats);
+
+    const { apiKey, tenantId } = await provisionLocalKey(dbUrl, dataDir);
+    const logLevel = options.logLevel ?? "info";
+    const common = { FW_NATS_URL: natsUrl, FW_LOG_LEVEL: logLevel, FW_STORAGE_DIR: join(dataDir, "storage") };
+
+    const edge = tsEntry("edge", "edge/src/node/main.ts", {
+      ...common,
+      FW_API_PORT: String(apiPort),
+      FW_DB_URL: dbUrl,
+      FW_PUBLIC_URL: apiUrl,
+      FW_PROGRESS_URL: progressUrl,
+      FW_TOKEN_SECRET: secrets.tokenSecret,
+      FW_NODE_TOKEN: secrets.nodeToken,
+    });
+    await waitFor("edge", () => httpOk(`${apiUrl}/v1/health`), edge);
+
+    const gateway = tsEntry("gateway", "node-worker/src/gateway/main.ts", {
+      ...common,
+      FW_GATEWAY_PORT: String(gatewayPort),
+      FW_TOKEN_SECRET: secrets.tokenSecret,
+    });
+    await waitFor("gateway", () => httpOk(`http://127.0.0.1:${gatewayPort}/health`), gateway);
+
+    const startNode = (name: string, env: Record<string, string> = {}) =>
+      tsEntry(name, "node-worker/src/main.ts", {
+        ...common,
+        FW_EDGE_URL: apiUrl,
+        FW_NODE_TOKEN: secrets.nodeToken,
+        FW_WORK_DIR: join(dataDir, "work", name),
+        FW_NODE_ID: name,
+        FW_ENGINE: options.engine ?? "auto",
+        FW_SLOTS: String(options.slots ?? 1),
+        ...options.extraNodeEnv,
+        ...env,
+      });
+    for (let i = 1; i <= (options.nodes ?? 1); i++) startNode(`node-${i}`);
+
+    const local = { apiUrl, progressUrl, apiKey };
+    await writeFile(join(dataDir, "local.json"), `${JSON.stringify(local, null, 2)}\n`, { mode: 0o600 });
+    return { ...local, natsUrl, tenantId, secrets, processes, startNode, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

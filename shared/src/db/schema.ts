@@ -1,0 +1,114 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { JobError } from "../errors";
+import type { JobSpec, Priority } from "../job-spec";
+import type { JobStatus } from "../job-state";
+import type { OutputResult } from "../messages";
+
+/**
+ * The database schema: the single source of truth for the records the edge keeps in libSQL.
+ * Timestamps are milliseconds since the epoch (integers sort and compare cheaply in SQLite).
+ */
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdAt: integer("created_at").notNull().default(now),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    /** The visible part of the key (`fw_<prefix>_…`), used to find the row; not a secret. */
+    prefix: text("prefix").notNull(),
+    /** SHA-256 of the whole key; the key itself is shown once and never stored. */
+    hash: text("hash").notNull(),
+    name: text("name").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+    expiresAt: integer("expires_at"),
+    revokedAt: integer("revoked_at"),
+    lastUsedAt: integer("last_used_at"),
+    requestCount: integer("request_count").notNull().default(0),
+  },
+  (t) => [uniqueIndex("api_keys_prefix_idx").on(t.prefix)],
+);
+
+export const uploads = sqliteTable(
+  "uploads",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    storageKey: text("storage_key").notNull(),
+    contentType: text("content_type"),
+    sizeBytes: integer("size_bytes"),
+    createdAt: integer("created_at").notNull().default(now),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [index("uploads_tenant_idx").on(t.tenantId)],
+);
+
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    status: text("status").$type<JobStatus>().notNull(),
+    priority: text("priority").$type<Priority>().notNull(),
+    pool: text("pool").$type<"cpu" | "gpu">().notNull(),
+    spec: text("spec", { mode: "json" }).$type<JobSpec>().notNull(),
+    /** Delivery attempts seen so far; reports from older attempts are ignored. */
+    attempts: integer("attempts").notNull().default(0),
+    error: text("error", { mode: "json" }).$type<JobError>(),
+    outputs: text("outputs", { mode: "json" }).$type<OutputResult[]>(),
+    nodeId: text("node_id"),
+    engine: text("engine"),
+    requestId: text("request_id"),
+    idempotencyKey: text("idempotency_key"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    /** Outbox marker: null until the job message was accepted by JetStream. */
+    dispatchedAt: integer("dispatched_at"),
+  },
+  (t) => [
+    index("jobs_tenant_created_idx").on(t.tenantId, t.id),
+    index("jobs_tenant_status_idx").on(t.tenantId, t.status, t.id),
+    index("jobs_undispatched_idx").on(t.dispatchedAt, t.status),
+    uniqueIndex("jobs_idempotency_idx").on(t.tenantId, t.idempotencyKey),
+  ],
+);
+
+/** Append-only history of every job transition. */
+export const jobEvents = sqliteTable(
+  "job_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id),
+    type: text("type").notNull(),
+    status: text("status").$type<JobStatus>(),
+    attempt: integer("attempt").notNull().default(0),
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("job_events_job_idx").on(t.jobId, t.id)],
+);
+
+export type TenantRow = typeof tenants.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type UploadRow = typeof uploads.$inferSelect;
+export type JobRow = typeof jobs.$inferSelect;
+export type JobEventRow = typeof jobEvents.$inferSelect;

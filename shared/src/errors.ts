@@ -1,0 +1,56 @@
+/**
+ * The closed set of error codes Framewire exposes. HTTP problem details, job errors and logs all use
+ * these; clients may switch on them, so a code is never renamed or reused.
+ */
+export const errorCatalog = {
+  unauthorized: { status: 401, title: "Missing or invalid API key" },
+  forbidden: { status: 403, title: "The API key lacks the scope this needs" },
+  not_found: { status: 404, title: "Not found" },
+  validation_failed: { status: 422, title: "The request is not valid" },
+  malformed_json: { status: 400, title: "The body is not valid JSON" },
+  payload_too_large: { status: 413, title: "The body is too large" },
+  conflict: { status: 409, title: "The request conflicts with the resource's state" },
+  rate_limited: { status: 429, title: "Too many requests" },
+  maintenance: { status: 503, title: "Writes are paused for maintenance" },
+  dispatch_unavailable: { status: 503, title: "The job queue is unreachable" },
+  internal: { status: 500, title: "Internal error" },
+  // Job failure codes (on a job's `error`, not HTTP responses).
+  input_unreadable: { status: 422, title: "The input could not be read as media" },
+  input_unavailable: { status: 422, title: "The input could not be fetched" },
+  input_no_streams: { status: 422, title: "The input has no usable audio or video" },
+  unsupported: { status: 422, title: "The engine cannot produce this output" },
+  engine_failure: { status: 500, title: "The engine failed while processing" },
+  output_write_failed: { status: 500, title: "The output could not be stored" },
+  canceled: { status: 409, title: "The job was canceled" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(errorCatalog, value);
+}
+
+/** An error with a stable code; mapped once to problem details at the HTTP boundary. */
+export class FramewireError extends Error {
+  override readonly name = "FramewireError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get status(): number {
+    return errorCatalog[this.code].status;
+  }
+}
+
+/** The `error` recorded on a failed job. */
+export interface JobError {
+  code: ErrorCode;
+  message: string;
+  /** The engine's own words (FFmpeg's message), when there are any. */
+  detail?: string;
+}

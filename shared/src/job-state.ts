@@ -1,0 +1,24 @@
+export const jobStatuses = ["queued", "running", "succeeded", "failed", "canceled"] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+export const finalStatuses: readonly JobStatus[] = ["succeeded", "failed", "canceled"];
+
+export function isFinal(status: JobStatus): boolean {
+  return finalStatuses.includes(status);
+}
+
+/**
+ * Allowed transitions. `running → queued` is a redelivery (the node died or handed the job back);
+ * `failed → queued` is a retry requested through the API.
+ */
+const transitions: Record<JobStatus, readonly JobStatus[]> = {
+  queued: ["running", "failed", "canceled"],
+  running: ["running", "queued", "succeeded", "failed", "canceled"],
+  succeeded: [],
+  failed: ["queued"],
+  canceled: [],
+};
+
+export function canTransition(from: JobStatus, to: JobStatus): boolean {
+  return transitions[from].includes(to);
+}

@@ -1,0 +1,79 @@
+import type { JobError } from "./errors";
+import type { JobSpec } from "./job-spec";
+import type { JobStatus } from "./job-state";
+
+/** Published on fw.jobs.<pool>.<priority> with Nats-Msg-Id = job id. */
+export interface JobMessage {
+  job_id: string;
+  tenant_id: string;
+  spec: JobSpec;
+  /** Where the node fetches an uploaded input, as a storage key (never a user-controlled path). */
+  input_key: string | null;
+}
+
+/** Facts about one finished output, read back by probing the written file. */
+export interface OutputResult {
+  name: string;
+  storage_key: string;
+  size_bytes: number;
+  container: string;
+  duration_sec: number | null;
+  video: { codec: string; width: number; height: number; fps: number | null } | null;
+  audio: { codec: string; sample_rate: number; channels: number } | null;
+}
+
+/** A node's report of a job state change, sent to the edge (the only database writer). */
+export type JobReport =
+  | { type: "running"; attempt: number; node_id: string; engine: string }
+  | { type: "succeeded"; attempt: number; node_id: string; outputs: OutputResult[] }
+  | { type: "failed"; attempt: number; node_id: string; error: JobError; retryable: boolean }
+  | { type: "canceled"; attempt: number; node_id: string };
+
+/** What the edge answers to a report: `stale` tells the node its attempt no longer owns the job. */
+export interface JobReportReply {
+  status: JobStatus;
+  stale: boolean;
+}
+
+/** A progress tick: published on fw.progress.<jobId>, kept in KV fw_progress, pushed to browsers. */
+export interface ProgressTick {
+  type: "job:progress";
+  job_id: string;
+  attempt: number;
+  /** The output this tick is about. */
+  output: string;
+  /** 0–100 and never decreasing within an attempt; null when the duration is unknown. */
+  percent: number | null;
+  frames: number;
+  fps: number;
+  speed: number;
+  out_time_sec: number;
+  eta_sec: number | null;
+  at: string;
+}
+
+/** A job's state, sent when it changes and as the last message before a progress socket closes. */
+export interface StateMessage {
+  type: "job:state";
+  job_id: string;
+  status: JobStatus;
+  error?: JobError;
+  at: string;
+}
+
+export type ProgressMessage = ProgressTick | StateMessage;
+
+/** A processing node's heartbeat, kept in KV fw_nodes under the node id. */
+export interface NodeHeartbeat {
+  id: string;
+  host: string;
+  pools: string[];
+  engine: string;
+  encoders: string[];
+  hardware: string[];
+  slots: { total: number; busy: number };
+  jobs: string[];
+  version: string;
+  started_at: string;
+  at: string;
+}

@@ -1,0 +1,35 @@
+import type { Priority } from "./job-spec";
+
+/** NATS names are part of the wire contract between the edge, processing nodes and the gateway. */
+export const streams = {
+  jobs: "FW_JOBS",
+  deadLetters: "FW_DLQ",
+} as const;
+
+export const kvBuckets = {
+  nodes: "fw_nodes",
+  progress: "fw_progress",
+} as const;
+
+export type Pool = "cpu" | "gpu";
+
+export const subjects = {
+  jobsAll: "fw.jobs.>",
+  job: (pool: Pool, priority: Priority) => `fw.jobs.${pool}.${priority}`,
+  progress: (jobId: string) => `fw.progress.${jobId}`,
+  progressAll: "fw.progress.>",
+  cancel: (jobId: string) => `fw.cancel.${jobId}`,
+  deadLetter: (jobId: string) => `fw.dlq.${jobId}`,
+  deadLettersAll: "fw.dlq.>",
+} as const;
+
+/** Durable consumer per pool and priority; a 2.9 work-queue stream refuses overlapping consumers. */
+export function consumerName(pool: Pool, priority: Priority): string {
+  return `fw_${pool}_${priority}`;
+}
+
+/** Message headers the edge sets on dispatch. */
+export const headers = {
+  requestId: "Fw-Request-Id",
+  tenant: "Fw-Tenant",
+} as const;

@@ -1,0 +1,22 @@
+/**
+ * Storage key layout. Keys are built only from server-generated ids and validated output names, so a
+ * client can never address another tenant's objects or escape its prefix.
+ */
+const safeSegment = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+function segment(value: string): string {
+  if (!safeSegment.test(value)) throw new Error(`unsafe storage key segment: ${JSON.stringify(value)}`);
+  return value;
+}
+
+export const storageKeys = {
+  upload: (tenantId: string, uploadId: string) => `${segment(tenantId)}/uploads/${segment(uploadId)}`,
+  output: (tenantId: string, jobId: string, outputName: string, extension: string) =>
+    `${segment(tenantId)}/jobs/${segment(jobId)}/${segment(outputName)}.${segment(extension)}`,
+};
+
+/** Whether a key is one this layout could have produced (checked again where keys are read). */
+export function isSafeStorageKey(key: string): boolean {
+  const parts = key.split("/");
+  return parts.length >= 3 && parts.every((p) => /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(p) && !p.includes(".."));
+}

