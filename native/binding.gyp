@@ -1,10 +1,11 @@
 {
   # Build: npm run build -w native   (node-gyp rebuild --nodedir=/usr -j 2)
-  # AddressSanitizer build: cd native && npx node-gyp rebuild --nodedir=/usr -j 2 -- -Dasan=1
+  # AddressSanitizer build (not named "asan": Node's own config.gypi sets that variable and wins):
+  # cd native && npx node-gyp rebuild --nodedir=/usr -j 2 -- -Dframewire_asan=1
   #   run with: LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 node ...
   #   (detect_leaks=0 because Node itself keeps allocations until exit; use LSan suppressions to narrow).
   "variables": {
-    "asan%": 0
+    "framewire_asan%": 0
   },
   "targets": [
     {
@@ -49,7 +50,7 @@
       ],
       "conditions": [
         [
-          "asan==1",
+          "framewire_asan==1",
           {
             "cflags": [
               "-fsanitize=address",

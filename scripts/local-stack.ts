@@ -15,13 +15,23 @@ const port = (name: string, fallback: number) => {
   return value;
 };
 
-const ports = { api: port("FW_API_PORT", 8080), gateway: port("FW_GATEWAY_PORT", 8081), nats: port("FW_NATS_PORT", 4222) };
+const ports = {
+  api: port("FW_API_PORT", 8080),
+  gateway: port("FW_GATEWAY_PORT", 8081),
+  nats: port("FW_NATS_PORT", 4222),
+};
 const dataDir = resolve(repoRoot, env.FW_DATA_DIR ?? ".data");
 const engine = (env.FW_ENGINE ?? "auto") as "auto" | "native" | "wasm";
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {
-  stack = await startStack({ dataDir, ports, engine, output: "inherit", logLevel: env.FW_LOG_LEVEL ?? "info" });
+  stack = await startStack({
+    dataDir,
+    ports,
+    engine,
+    output: "inherit",
+    logLevel: env.FW_LOG_LEVEL ?? "info",
+  });
 } catch (error) {
   console.error(error instanceof PortInUseError ? error.message : `framewire: ${(error as Error).message}`);
   process.exit(1);

@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { streams } from "@framewire/shared";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { streams } from "@framewire/shared";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNatsServer, type NatsServer } from "../../test/support/nats-server";
+import { type NatsServer, startNatsServer } from "../../test/support/nats-server";
 import { createApp } from "./app";
 import { createTenant, issueApiKey } from "./auth/api-keys";
 import type { EdgeDeps } from "./deps";
@@ -47,7 +47,11 @@ async function upload(key: string): Promise<string> {
 }
 
 async function submit(key: string, body: unknown, headers: Record<string, string> = {}) {
-  return app.request("/v1/jobs", { method: "POST", headers: { ...json(key), ...headers }, body: JSON.stringify(body) });
+  return app.request("/v1/jobs", {
+    method: "POST",
+    headers: { ...json(key), ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 beforeAll(async () => {
@@ -76,8 +80,10 @@ beforeAll(async () => {
   app = createApp(deps);
   const tenantA = await createTenant(deps.db, "a");
   const tenantB = await createTenant(deps.db, "b");
-  keyA = (await issueApiKey(deps.db, { tenantId: tenantA, name: "a", scopes: ["jobs:read", "jobs:write"] })).key;
-  keyB = (await issueApiKey(deps.db, { tenantId: tenantB, name: "b", scopes: ["jobs:read", "jobs:write"] })).key;
+  keyA = (await issueApiKey(deps.db, { tenantId: tenantA, name: "a", scopes: ["jobs:read", "jobs:write"] }))
+    .key;
+  keyB = (await issueApiKey(deps.db, { tenantId: tenantB, name: "b", scopes: ["jobs:read", "jobs:write"] }))
+    .key;
   readOnlyKey = (await issueApiKey(deps.db, { tenantId: tenantA, name: "ro", scopes: ["jobs:read"] })).key;
 });
 
@@ -96,7 +102,12 @@ describe("authentication", () => {
   });
 
   it("refuses a missing, malformed or unknown key with 401 problem details", async () => {
-    for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: `Bearer fw_${"a".repeat(12)}_${"b".repeat(40)}` }]) {
+    const headerSets: Record<string, string>[] = [
+      {},
+      { authorization: "Bearer nope" },
+      { authorization: `Bearer fw_${"a".repeat(12)}_${"b".repeat(40)}` },
+    ];
+    for (const headers of headerSets) {
       const res = await app.request("/v1/jobs", { headers });
       expect(res.status).toBe(401);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
@@ -122,7 +133,10 @@ describe("authentication", () => {
 describe("jobs", () => {
   it("validates the spec and points at the field", async () => {
     const uploadId = await upload(keyA);
-    const res = await submit(keyA, { ...spec(uploadId), outputs: [{ name: "x", type: "video", video: { height: 7 } }] });
+    const res = await submit(keyA, {
+      ...spec(uploadId),
+      outputs: [{ name: "x", type: "video", video: { height: 7 } }],
+    });
     expect(res.status).toBe(422);
     const problem = (await res.json()) as { code: string; errors: { field: string }[] };
     expect(problem.code).toBe("validation_failed");
@@ -161,7 +175,9 @@ describe("jobs", () => {
     expect((await app.request(`/v1/jobs/${id}`, { headers: auth(keyB) })).status).toBe(404);
     expect((await app.request(`/v1/jobs/${id}/events`, { headers: auth(keyB) })).status).toBe(404);
     expect((await app.request(`/v1/jobs/${id}`, { method: "DELETE", headers: auth(keyB) })).status).toBe(404);
-    const list = (await (await app.request("/v1/jobs", { headers: auth(keyB) })).json()) as { data: { id: string }[] };
+    const list = (await (await app.request("/v1/jobs", { headers: auth(keyB) })).json()) as {
+      data: { id: string }[];
+    };
     expect(list.data.map((j) => j.id)).not.toContain(id);
     expect((await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) })).status).toBe(200);
   });
@@ -194,18 +210,31 @@ describe("node reports", () => {
 
   it("records running then succeeded, ignores stale attempts, and links a download that works", async () => {
     const { id } = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };
-    expect((await report(id, { type: "running", attempt: 1, node_id: "n1", engine: "native" }, "x".repeat(40))).status).toBe(401);
+    expect(
+      (await report(id, { type: "running", attempt: 1, node_id: "n1", engine: "native" }, "x".repeat(40)))
+        .status,
+    ).toBe(401);
 
-    expect(await (await report(id, { type: "running", attempt: 1, node_id: "n1", engine: "native" })).json()).toEqual({
+    expect(
+      await (await report(id, { type: "running", attempt: 1, node_id: "n1", engine: "native" })).json(),
+    ).toEqual({
       status: "running",
       stale: false,
     });
     // Attempt 2 (a redelivery) takes over; attempt 1's late final report is stale.
     await report(id, { type: "running", attempt: 2, node_id: "n2", engine: "wasm" });
-    const late = await report(id, { type: "failed", attempt: 1, node_id: "n1", retryable: false, error: { code: "engine_failure", message: "x" } });
+    const late = await report(id, {
+      type: "failed",
+      attempt: 1,
+      node_id: "n1",
+      retryable: false,
+      error: { code: "engine_failure", message: "x" },
+    });
     expect(await late.json()).toEqual({ status: "running", stale: true });
 
-    const job = (await (await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) })).json()) as { spec: { outputs: { name: string }[] } };
+    const job = (await (await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) })).json()) as {
+      spec: { outputs: { name: string }[] };
+    };
     const key = `${(await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) }))?.tenantId}/jobs/${id}/small.mp4`;
     await deps.files?.put(key, new Blob([new Uint8Array(300).fill(1)]).stream(), 1e6);
     const done = await report(id, {
@@ -226,7 +255,13 @@ describe("node reports", () => {
     });
     expect(await done.json()).toEqual({ status: "succeeded", stale: false });
     // Reports are idempotent: the same final report again changes nothing and is not stale.
-    expect(((await (await report(id, { type: "succeeded", attempt: 2, node_id: "n2", outputs: [] })).json()) as { stale: boolean }).stale).toBe(false);
+    expect(
+      (
+        (await (await report(id, { type: "succeeded", attempt: 2, node_id: "n2", outputs: [] })).json()) as {
+          stale: boolean;
+        }
+      ).stale,
+    ).toBe(false);
 
     const finished = (await (await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) })).json()) as {
       status: string;
@@ -241,7 +276,9 @@ describe("node reports", () => {
     // A tampered link is refused.
     expect((await app.request(`${url.pathname}?token=${url.searchParams.get("token")}x`)).status).toBe(404);
 
-    const events = (await (await app.request(`/v1/jobs/${id}/events`, { headers: auth(keyA) })).json()) as { data: { type: string; attempt: number }[] };
+    const events = (await (await app.request(`/v1/jobs/${id}/events`, { headers: auth(keyA) })).json()) as {
+      data: { type: string; attempt: number }[];
+    };
     expect(events.data.map((e) => `${e.type}@${e.attempt}`)).toEqual([
       "job:created@0",
       "job:running@1",
@@ -263,11 +300,14 @@ describe("outbox", () => {
     nats = await startNatsServer({ port: nats.port, storeDir: join(dir, "nats") });
     await expect.poll(() => nc.isClosed() === false && nc.info !== undefined, { timeout: 10_000 }).toBe(true);
     await expect
-      .poll(async () => {
-        await sweepOutbox(deps, { graceMs: 0, batch: 10 });
-        const after = await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) });
-        return after?.dispatchedAt !== null;
-      }, { timeout: 15_000, interval: 500 })
+      .poll(
+        async () => {
+          await sweepOutbox(deps, { graceMs: 0, batch: 10 });
+          const after = await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) });
+          return after?.dispatchedAt !== null;
+        },
+        { timeout: 15_000, interval: 500 },
+      )
       .toBe(true);
     const jsm = await jetstreamManager(nc);
     const stored = await jsm.streams.getMessage(streams.jobs, { last_by_subj: "fw.jobs.cpu.default" });

@@ -1,6 +1,6 @@
+import { FramewireError } from "@framewire/shared";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { FramewireError } from "@framewire/shared";
 import { requireApiKey } from "./auth/authenticate";
 import type { EdgeDeps } from "./deps";
 import type { EdgeEnv } from "./env";
@@ -27,14 +27,24 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
     const started = performance.now();
     await next();
     c.get("logger").info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
       "http:request",
     );
   });
 
   const jsonLimit = bodyLimit({
     maxSize: deps.config.maxJsonBytes,
-    onError: (c) => problemResponse(c, "payload_too_large", `JSON bodies are limited to ${deps.config.maxJsonBytes} bytes.`),
+    onError: (c) =>
+      problemResponse(
+        c,
+        "payload_too_large",
+        `JSON bodies are limited to ${deps.config.maxJsonBytes} bytes.`,
+      ),
   });
 
   app.route("/v1/health", healthRoutes());

@@ -9,8 +9,18 @@ export const edgeConfigSchema = z.object({
   FW_PROGRESS_URL: z.url({ protocol: /^wss?$/ }).describe("base ws(s):// URL of the progress gateway"),
   FW_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
   FW_NODE_TOKEN: z.string().min(32, "must be at least 32 characters"),
-  FW_DOWNLOAD_TTL_SEC: z.coerce.number().int().min(60).max(7 * 86400).default(86400),
-  FW_PROGRESS_TTL_SEC: z.coerce.number().int().min(60).max(7 * 86400).default(86400),
+  FW_DOWNLOAD_TTL_SEC: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86400)
+    .default(86400),
+  FW_PROGRESS_TTL_SEC: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86400)
+    .default(86400),
   FW_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()

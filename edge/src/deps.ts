@@ -1,5 +1,5 @@
-import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import type * as schema from "@framewire/shared/db";
+import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import type { EdgeConfig } from "./config";
 import type { Dispatcher } from "./dispatch/dispatcher";
 import type { Logger } from "./logger";

@@ -1,6 +1,6 @@
-import type { Logger } from "./logger";
-import type { EdgeDeps } from "./deps";
 import type { AuthContext } from "./auth/authenticate";
+import type { EdgeDeps } from "./deps";
+import type { Logger } from "./logger";
 
 /** Hono context variables set by middleware. */
 export interface EdgeEnv {

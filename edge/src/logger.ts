@@ -26,6 +26,7 @@ export function createConsoleLogger(bindings: Record<string, unknown> = {}): Log
 
 function serialise(obj: object): object {
   const err = (obj as { err?: unknown }).err;
-  if (err instanceof Error) return { ...obj, err: { message: err.message, stack: err.stack, name: err.name } };
+  if (err instanceof Error)
+    return { ...obj, err: { message: err.message, stack: err.stack, name: err.name } };
   return obj;
 }

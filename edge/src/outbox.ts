@@ -8,11 +8,15 @@ import { findCompletedUpload } from "./uploads/repository";
  * process died between the insert and the publish). Runs on a timer on Node and on a Cron trigger
  * on Workers. Jobs younger than `graceMs` are left to the request that is still dispatching them.
  */
-export async function sweepOutbox(deps: EdgeDeps, options: { graceMs: number; batch: number }): Promise<number> {
+export async function sweepOutbox(
+  deps: EdgeDeps,
+  options: { graceMs: number; batch: number },
+): Promise<number> {
   const pending = await undispatchedJobs(deps.db, deps.clock() - options.graceMs, options.batch);
   for (const job of pending) {
     const input = job.spec.input;
-    const upload = input.type === "upload" ? await findCompletedUpload(deps.db, job.tenantId, input.upload_id) : null;
+    const upload =
+      input.type === "upload" ? await findCompletedUpload(deps.db, job.tenantId, input.upload_id) : null;
     await dispatchJob(deps, job, upload?.storageKey ?? null, job.requestId ?? "outbox");
   }
   if (pending.length > 0) deps.logger.info({ count: pending.length }, "outbox:swept");

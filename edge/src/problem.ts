@@ -1,5 +1,5 @@
-import type { Context } from "hono";
 import { type ErrorCode, errorCatalog, FramewireError } from "@framewire/shared";
+import type { Context } from "hono";
 
 /** RFC 9457 problem details with our stable `code`. */
 export interface Problem {
@@ -36,5 +36,9 @@ export function problemResponse(
 export function toProblem(c: Context, error: unknown): Response {
   if (error instanceof FramewireError) return problemResponse(c, error.code, error.message, error.extra);
   c.get("logger")?.error({ err: error }, "request:failed");
-  return problemResponse(c, "internal", "An unexpected error occurred; the request id identifies it in the logs.");
+  return problemResponse(
+    c,
+    "internal",
+    "An unexpected error occurred; the request id identifies it in the logs.",
+  );
 }

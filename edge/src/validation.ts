@@ -1,6 +1,6 @@
+import { FramewireError } from "@framewire/shared";
 import type { Context } from "hono";
 import type { z } from "zod";
-import { FramewireError } from "@framewire/shared";
 
 export interface FieldError {
   /** Dotted path to the field, e.g. `outputs.0.video.height`. */
@@ -33,7 +33,10 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
 export async function readJson(c: Context): Promise<unknown> {
   const type = c.req.header("content-type") ?? "";
   if (!type.includes("application/json")) {
-    throw new FramewireError("malformed_json", "Send the body as JSON with 'Content-Type: application/json'.");
+    throw new FramewireError(
+      "malformed_json",
+      "Send the body as JSON with 'Content-Type: application/json'.",
+    );
   }
   try {
     return await c.req.json();

@@ -1,6 +1,6 @@
+import * as schema from "@framewire/shared/db";
 import { createClient } from "@libsql/client/web";
 import { wsconnect } from "@nats-io/nats-core";
-import * as schema from "@framewire/shared/db";
 import { drizzle } from "drizzle-orm/libsql/web";
 import { createApp } from "./app";
 import { parseEdgeConfig } from "./config";
@@ -50,7 +50,10 @@ function lazyDispatcher(url: string): Dispatcher & { dispose(): Promise<void> } 
 }
 
 function buildDeps(env: WorkerEnv) {
-  const client = createClient({ url: env.FW_DB_URL, ...(env.FW_DB_AUTH_TOKEN ? { authToken: env.FW_DB_AUTH_TOKEN } : {}) });
+  const client = createClient({
+    url: env.FW_DB_URL,
+    ...(env.FW_DB_AUTH_TOKEN ? { authToken: env.FW_DB_AUTH_TOKEN } : {}),
+  });
   const dispatcher = lazyDispatcher(env.FW_NATS_WS_URL);
   const deps: EdgeDeps = {
     db: drizzle(client, { schema }),

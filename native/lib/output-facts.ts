@@ -13,6 +13,8 @@ export function outputFactsFromProbe(output: PlanOutput, facts: MediaFacts): Out
     video: video
       ? { codec: video.codec, width: video.width ?? 0, height: video.height ?? 0, fps: video.fps ?? null }
       : null,
-    audio: audio ? { codec: audio.codec, sampleRate: audio.sampleRate ?? 0, channels: audio.channels ?? 0 } : null,
+    audio: audio
+      ? { codec: audio.codec, sampleRate: audio.sampleRate ?? 0, channels: audio.channels ?? 0 }
+      : null,
   };
 }

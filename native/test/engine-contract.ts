@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, type EngineProgress, EngineError, type Plan } from "../lib/engine";
-import { makeClip, makeGarbage } from "./media-fixtures";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Engine, EngineError, type EngineProgress, type Plan } from "../lib/engine";
+import { makeClip, makeGarbage } from "./media-fixtures";
 
 /**
  * One behavioural suite for every Engine implementation. Media assertions use tolerances read back
@@ -83,7 +83,8 @@ export function engineContract(label: string, createEngine: () => Promise<Engine
 
       expect(ticks.length).toBeGreaterThan(0);
       const percents = ticks.map((t) => t.percent ?? 0);
-      for (let i = 1; i < percents.length; i++) expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1] ?? 0);
+      for (let i = 1; i < percents.length; i++)
+        expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1] ?? 0);
       expect(percents.at(-1)).toBeLessThanOrEqual(100);
       expect(ticks.at(-1)?.frames).toBeGreaterThan(0);
     }, 60_000);
@@ -129,7 +130,12 @@ export function engineContract(label: string, createEngine: () => Promise<Engine
     }, 60_000);
 
     it("stops a run when its signal aborts, with CANCELED", async () => {
-      const long = await makeClip(join(dir, "long.mp4"), { seconds: 30, width: 1280, height: 720, audio: false });
+      const long = await makeClip(join(dir, "long.mp4"), {
+        seconds: 30,
+        width: 1280,
+        height: 720,
+        audio: false,
+      });
       const controller = new AbortController();
       const started = Date.now();
       const promise = engine.run(

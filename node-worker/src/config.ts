@@ -27,13 +27,18 @@ const schema = z.object({
     .default(Math.max(1, Math.floor(availableParallelism() / 2))),
   FW_FLEET_MAX_ACK_PENDING: z.coerce.number().int().min(1).default(256),
   FW_HEARTBEAT_MS: z.coerce.number().int().min(500).max(5_000).default(5_000),
+  FW_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   FW_POLL_MS: z.coerce.number().int().min(50).default(2_000),
   FW_MAX_INPUT_BYTES: z.coerce
     .number()
     .int()
     .min(1)
     .default(4 * 1024 ** 3),
-  FW_INPUT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10 * 60_000),
+  FW_INPUT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(10 * 60_000),
   FW_ALLOW_HTTP_INPUTS: z.stringbool().default(false),
   FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -49,6 +54,7 @@ export function parseNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
     throw new Error(`invalid node configuration:\n  ${lines.join("\n  ")}`);
   }
   const host = hostname();
-  const nodeId = parsed.data.FW_NODE_ID ?? `${host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40)}-${process.pid}`;
+  const nodeId =
+    parsed.data.FW_NODE_ID ?? `${host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40)}-${process.pid}`;
   return { ...parsed.data, nodeId, host };
 }

@@ -1,5 +1,5 @@
-import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import { streams } from "@framewire/shared";
+import type { Msg, NatsConnection } from "@nats-io/nats-core";
 
 /**
  * One JetStream delivery, acked through the JetStream ack protocol on its reply subject.
@@ -59,7 +59,11 @@ function toDelivery(nc: NatsConnection, msg: Msg): Delivery {
 }
 
 /** Pulls one message from a durable consumer, or null at once when it has none. */
-export async function pullOne(nc: NatsConnection, consumer: string, timeoutMs = 5_000): Promise<Delivery | null> {
+export async function pullOne(
+  nc: NatsConnection,
+  consumer: string,
+  timeoutMs = 5_000,
+): Promise<Delivery | null> {
   const request = new TextEncoder().encode(JSON.stringify({ batch: 1, no_wait: true }));
   const msg = await nc.request(`$JS.API.CONSUMER.MSG.NEXT.${streams.jobs}.${consumer}`, request, {
     timeout: timeoutMs,

@@ -15,7 +15,8 @@ export async function loadEngine(
     return { engine: await createNativeEngine(), fallbackReason: null };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (preference === "native") throw new Error(`FW_ENGINE=native but the native engine did not load: ${reason}`);
+    if (preference === "native")
+      throw new Error(`FW_ENGINE=native but the native engine did not load: ${reason}`);
     logger.warn({ reason }, "engine:native:unavailable, using wasm");
     return { engine: await createWasmEngine(), fallbackReason: reason };
   }

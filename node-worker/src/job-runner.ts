@@ -1,6 +1,5 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { NatsConnection } from "@nats-io/nats-core";
 import { type Engine, EngineError, type EngineErrorCode } from "@framewire/native";
 import {
   consumerDefaults,
@@ -12,6 +11,7 @@ import {
   storageKeys,
   subjects,
 } from "@framewire/shared";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { NodeConfig } from "./config";
 import type { Delivery } from "./delivery";
@@ -64,7 +64,10 @@ function toJobFailure(error: unknown): JobFailure {
     );
   }
   if (error instanceof StorageNotFoundError) {
-    return new JobFailure({ code: "input_unavailable", message: "The uploaded input no longer exists." }, false);
+    return new JobFailure(
+      { code: "input_unavailable", message: "The uploaded input no longer exists." },
+      false,
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
   return new JobFailure({ code: "engine_failure", message: `Processing failed: ${message}` }, true);
@@ -150,7 +153,8 @@ async function process(
   const inputPath = join(workDir, "input");
   const { input } = message.spec;
   if (input.type === "upload") {
-    if (!message.input_key) throw new JobFailure({ code: "input_unavailable", message: "The upload is missing." }, false);
+    if (!message.input_key)
+      throw new JobFailure({ code: "input_unavailable", message: "The upload is missing." }, false);
     await storage.download(message.input_key, inputPath);
   } else {
     await fetchToFile(input.url, inputPath, {
@@ -173,7 +177,10 @@ async function process(
   for (const facts of result.outputs) {
     const key = storageKeys.output(message.tenant_id, message.job_id, facts.name, "mp4");
     const { sizeBytes } = await storage.upload(facts.path, key).catch((error: unknown) => {
-      throw new JobFailure({ code: "output_write_failed", message: `Storing ${facts.name} failed: ${String(error)}` }, true);
+      throw new JobFailure(
+        { code: "output_write_failed", message: `Storing ${facts.name} failed: ${String(error)}` },
+        true,
+      );
     });
     stored.push({
       name: facts.name,
@@ -182,14 +189,27 @@ async function process(
       container: facts.container,
       duration_sec: facts.durationSec,
       video: facts.video,
-      audio: facts.audio ? { codec: facts.audio.codec, sample_rate: facts.audio.sampleRate, channels: facts.audio.channels } : null,
+      audio: facts.audio
+        ? { codec: facts.audio.codec, sample_rate: facts.audio.sampleRate, channels: facts.audio.channels }
+        : null,
     });
   }
   return stored;
 }
 
-async function announce(deps: JobRunnerDeps, jobId: string, status: "succeeded" | "failed", error?: JobError) {
+async function announce(
+  deps: JobRunnerDeps,
+  jobId: string,
+  status: "succeeded" | "failed",
+  error?: JobError,
+) {
   await deps.progress
-    .publish({ type: "job:state", job_id: jobId, status, ...(error ? { error } : {}), at: new Date().toISOString() })
+    .publish({
+      type: "job:state",
+      job_id: jobId,
+      status,
+      ...(error ? { error } : {}),
+      at: new Date().toISOString(),
+    })
     .catch((e: unknown) => deps.logger.warn({ err: e, job: jobId }, "progress:state:failed"));
 }

@@ -16,7 +16,8 @@ export function buildPlan(spec: JobSpec, inputPath: string, workDir: string): Pl
         crf: output.video.crf,
         preset: output.video.preset,
       },
-      audio: output.audio === false ? null : { codec: output.audio.codec, bitrateKbps: output.audio.bitrate_kbps },
+      audio:
+        output.audio === false ? null : { codec: output.audio.codec, bitrateKbps: output.audio.bitrate_kbps },
     })),
   };
 }

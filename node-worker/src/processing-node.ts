@@ -1,8 +1,5 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { jetstreamManager } from "@nats-io/jetstream";
-import type { KV } from "@nats-io/kv";
-import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Engine } from "@framewire/native";
 import {
   consumerName,
@@ -12,8 +9,10 @@ import {
   type NodeHeartbeat,
   type Pool,
   priorities,
-  subjects,
 } from "@framewire/shared";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { NodeConfig } from "./config";
 import { pullOne } from "./delivery";
@@ -59,20 +58,23 @@ export async function startProcessingNode(options: {
   let wake: (() => void) | null = null;
   const ring = () => wake?.();
 
-  const doorbells: Subscription[] = pools.map((pool) => nc.subscribe(`fw.jobs.${pool}.*`, { callback: ring }));
-  const heartbeat = () => publishHeartbeat(kv.nodes, {
-    id: config.nodeId,
-    host: config.host,
-    pools,
-    engine: engine.name,
-    encoders: capabilities.encoders,
-    hardware: capabilities.hardware,
-    slots: { total: config.FW_SLOTS, busy: running.size },
-    jobs: [...running.keys()],
-    version: nodeVersion,
-    started_at: startedAt,
-    at: new Date().toISOString(),
-  }).catch((error: unknown) => logger.warn({ err: error }, "node:heartbeat:failed"));
+  const doorbells: Subscription[] = pools.map((pool) =>
+    nc.subscribe(`fw.jobs.${pool}.*`, { callback: ring }),
+  );
+  const heartbeat = () =>
+    publishHeartbeat(kv.nodes, {
+      id: config.nodeId,
+      host: config.host,
+      pools,
+      engine: engine.name,
+      encoders: capabilities.encoders,
+      hardware: capabilities.hardware,
+      slots: { total: config.FW_SLOTS, busy: running.size },
+      jobs: [...running.keys()],
+      version: nodeVersion,
+      started_at: startedAt,
+      at: new Date().toISOString(),
+    }).catch((error: unknown) => logger.warn({ err: error }, "node:heartbeat:failed"));
   await heartbeat();
   const heartbeatTimer = setInterval(heartbeat, config.FW_HEARTBEAT_MS);
 
@@ -121,7 +123,13 @@ export async function startProcessingNode(options: {
   })();
 
   logger.info(
-    { node: config.nodeId, pools, slots: config.FW_SLOTS, engine: engine.name, encoders: capabilities.encoders },
+    {
+      node: config.nodeId,
+      pools,
+      slots: config.FW_SLOTS,
+      engine: engine.name,
+      encoders: capabilities.encoders,
+    },
     "node:started",
   );
 
@@ -134,7 +142,8 @@ export async function startProcessingNode(options: {
       await loop;
       await Promise.allSettled(running.values());
       clearInterval(heartbeatTimer);
-      await kv.nodes.delete(config.nodeId).catch(() => {});
+      const timeout = new Promise((resolve) => setTimeout(resolve, 2_000).unref());
+      await Promise.race([kv.nodes.delete(config.nodeId).catch(() => {}), timeout]);
       logger.info("node:stopped");
     },
   };
@@ -156,4 +165,3 @@ async function sweepOrphanedWorkDirs(workDir: string, logger: Logger): Promise<v
   await Promise.all(orphans.map((name) => rm(join(workDir, name), { recursive: true, force: true })));
   if (orphans.length > 0) logger.info({ count: orphans.length }, "node:orphans:removed");
 }
-

@@ -1,7 +1,7 @@
+import type { EngineProgress } from "@framewire/native";
+import { type ProgressMessage, subjects } from "@framewire/shared";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { type ProgressMessage, subjects } from "@framewire/shared";
-import type { EngineProgress } from "@framewire/native";
 
 const encoder = new TextEncoder();
 
@@ -43,7 +43,8 @@ export function createProgressPublisher(nc: NatsConnection, kv: KV): ProgressPub
     },
     async publish(message) {
       if (message.type === "job:state") {
-        for (const key of lastPercent.keys()) if (key.startsWith(`${message.job_id}/`)) lastPercent.delete(key);
+        for (const key of lastPercent.keys())
+          if (key.startsWith(`${message.job_id}/`)) lastPercent.delete(key);
       }
       await publish(message);
     },

@@ -35,13 +35,18 @@ export function createReporter(options: {
           const body = await response.text();
           // 4xx other than 429 will not get better by retrying: the report itself is wrong.
           if (response.status >= 400 && response.status < 500 && response.status !== 429) {
-            throw new ReportRejectedError(`edge rejected ${report.type} report for ${jobId}: ${response.status} ${body}`);
+            throw new ReportRejectedError(
+              `edge rejected ${report.type} report for ${jobId}: ${response.status} ${body}`,
+            );
           }
           throw new Error(`edge answered ${response.status}`);
         } catch (error) {
           if (error instanceof ReportRejectedError) throw error;
           const delay = Math.min(maxDelay, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
-          options.logger.warn({ err: error, job: jobId, report: report.type, retry_in_ms: Math.round(delay) }, "report:retry");
+          options.logger.warn(
+            { err: error, job: jobId, report: report.type, retry_in_ms: Math.round(delay) },
+            "report:retry",
+          );
           await new Promise((resolve) => setTimeout(resolve, delay));
         }
       }

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createServer, createConnection } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkApiKey, createTenant, issueApiKey } from "../../edge/src/auth/api-keys";
@@ -70,7 +70,8 @@ export async function freePort(): Promise<number> {
 async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} during start-up`);
+    if (child.exitCode !== null)
+      throw new Error(`${what} exited with code ${child.exitCode} during start-up`);
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -92,7 +93,10 @@ const httpOk = async (url: string) => (await fetch(url, { signal: AbortSignal.ti
 async function loadSecrets(dataDir: string) {
   const file = join(dataDir, "secrets.json");
   if (existsSync(file)) return JSON.parse(await readFile(file, "utf8")) as Stack["secrets"];
-  const secrets = { tokenSecret: randomBytes(32).toString("hex"), nodeToken: randomBytes(32).toString("hex") };
+  const secrets = {
+    tokenSecret: randomBytes(32).toString("hex"),
+    nodeToken: randomBytes(32).toString("hex"),
+  };
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
@@ -110,16 +114,39 @@ async function provisionLocalKey(dbUrl: string, dataDir: string) {
       }
     }
     const tenantId = await createTenant(db, "local");
-    const issued = await issueApiKey(db, { tenantId, name: "local", scopes: ["jobs:read", "jobs:write", "admin"] });
+    const issued = await issueApiKey(db, {
+      tenantId,
+      name: "local",
+      scopes: ["jobs:read", "jobs:write", "admin"],
+    });
     return { apiKey: issued.key, tenantId };
   } finally {
     close();
   }
 }
 
+/**
+ * nats-server can't notice its launcher dying (the TS children can, through IPC). If a launcher
+ * was killed hard, the nats-server it left on this data dir is found by its pid file and stopped.
+ */
+async function stopLeftoverNats(dataDir: string): Promise<void> {
+  const pidFile = join(dataDir, "nats.pid");
+  const pid = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+  if (!pid) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (!cmdline.includes("nats-server") || !cmdline.includes(join(dataDir, "nats"))) return;
+  process.kill(pid, "SIGTERM");
+  for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const dataDir = resolve(options.dataDir);
-  const vars = options.portVariables ?? { api: "FW_API_PORT", gateway: "FW_GATEWAY_PORT", nats: "FW_NATS_PORT" };
+  await stopLeftoverNats(dataDir);
+  const vars = options.portVariables ?? {
+    api: "FW_API_PORT",
+    gateway: "FW_GATEWAY_PORT",
+    nats: "FW_NATS_PORT",
+  };
   await ensurePortFree(options.ports.nats, vars.nats);
   await ensurePortFree(options.ports.api, vars.api);
   await ensurePortFree(options.ports.gateway, vars.gateway);
@@ -140,7 +167,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const child = spawn(command, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
-      stdio: options.output === "inherit" ? "inherit" : ["ignore", "pipe", "pipe"],
+      // Own process group: Ctrl-C reaches only the launcher, which stops children in order
+      // (nodes drain before NATS goes away). The IPC channel lets a child notice the launcher
+      // dying (its 'disconnect' event) and stop itself rather than linger.
+      detached: true,
+      stdio:
+        options.output === "inherit"
+          ? ["ignore", "inherit", "inherit", "ipc"]
+          : ["ignore", "pipe", "pipe", "ipc"],
     });
     if (options.output === "files") {
       const log = createWriteStream(join(dataDir, "logs", `${name}.log`), { flags: "a" });
@@ -153,25 +187,44 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const tsEntry = (name: string, entry: string, env: Record<string, string>) =>
     launch(name, process.execPath, ["--import", "tsx", entry], env);
 
+  const stopOne = (child: ChildProcess) =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      child.once("exit", () => {
+        clearTimeout(kill);
+        done();
+      });
+      child.kill("SIGTERM");
+    });
+  /** Reverse start order: processing nodes and the gateway first, then the edge, NATS last. */
   const stop = async () => {
-    const children = [...processes.values()].reverse().filter((c) => c.exitCode === null && c.signalCode === null);
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((done) => {
-            const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-            child.once("exit", () => {
-              clearTimeout(kill);
-              done();
-            });
-            child.kill("SIGTERM");
-          }),
-      ),
-    );
+    const children = [...processes.values()].reverse();
+    const first = children.filter((c) => c !== processes.get("nats") && c !== processes.get("edge"));
+    await Promise.all(first.map(stopOne));
+    for (const name of ["edge", "nats"]) {
+      const child = processes.get(name);
+      if (child) await stopOne(child);
+    }
   };
 
   try {
-    const nats = launch("nats", "nats-server", ["-js", "-a", "127.0.0.1", "-p", String(natsPort), "-sd", join(dataDir, "nats")], {});
+    const nats = launch(
+      "nats",
+      "nats-server",
+      [
+        "-js",
+        "-a",
+        "127.0.0.1",
+        "-p",
+        String(natsPort),
+        "-sd",
+        join(dataDir, "nats"),
+        "-P",
+        join(dataDir, "nats.pid"),
+      ],
+      {},
+    );
     await waitFor("nats-server", () => tcpOpen(natsPort), nats);
 
     const { apiKey, tenantId } = await provisionLocalKey(dbUrl, dataDir);

@@ -1,4 +1,10 @@
-import { AckPolicy, DiscardPolicy, type JetStreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DiscardPolicy,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { priorities } from "./job-spec";
@@ -27,7 +33,10 @@ export const consumerDefaults = {
 };
 
 /** Creates (or leaves in place) the streams and KV buckets the fleet needs. Idempotent. */
-export async function ensureJetStream(jsm: JetStreamManager, options: { replicas?: number } = {}): Promise<void> {
+export async function ensureJetStream(
+  jsm: JetStreamManager,
+  options: { replicas?: number } = {},
+): Promise<void> {
   const replicas = options.replicas ?? 1;
   const config = {
     name: streams.jobs,
@@ -64,7 +73,11 @@ export async function ensureKv(nc: NatsConnection, options: { replicas?: number 
 }
 
 /** One durable pull consumer per pool and priority (2.9 work queues refuse overlapping filters). */
-export async function ensureConsumers(jsm: JetStreamManager, pool: Pool, maxAckPending: number): Promise<void> {
+export async function ensureConsumers(
+  jsm: JetStreamManager,
+  pool: Pool,
+  maxAckPending: number,
+): Promise<void> {
   for (const priority of priorities) {
     const name = consumerName(pool, priority);
     const config = {

@@ -19,7 +19,10 @@ describe("job spec", () => {
   });
 
   it("points at the bad field", () => {
-    const result = jobSpecSchema.safeParse({ input: upload, outputs: [{ ...video, video: { height: 481 } }] });
+    const result = jobSpecSchema.safeParse({
+      input: upload,
+      outputs: [{ ...video, video: { height: 481 } }],
+    });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path).toEqual(["outputs", 0, "video", "height"]);
     expect(result.error?.issues[0]?.message).toContain("even");
@@ -36,20 +39,32 @@ describe("job spec", () => {
 
   it("accepts only http(s) URL inputs", () => {
     for (const url of ["file:///etc/passwd", "concat:a|b", "subfile:,start,0,end,0,:x", "ftp://host/x"]) {
-      expect(jobSpecSchema.safeParse({ input: { type: "url", url }, outputs: [video] }).success, url).toBe(false);
+      expect(jobSpecSchema.safeParse({ input: { type: "url", url }, outputs: [video] }).success, url).toBe(
+        false,
+      );
     }
-    expect(jobSpecSchema.safeParse({ input: { type: "url", url: "https://example.com/a.mp4" }, outputs: [video] }).success).toBe(true);
+    expect(
+      jobSpecSchema.safeParse({ input: { type: "url", url: "https://example.com/a.mp4" }, outputs: [video] })
+        .success,
+    ).toBe(true);
   });
 
   it("keeps output names path-safe and unique", () => {
     for (const name of ["../x", "a/b", "", ".hidden", "a b"]) {
-      expect(jobSpecSchema.safeParse({ input: upload, outputs: [{ ...video, name }] }).success, name).toBe(false);
+      expect(jobSpecSchema.safeParse({ input: upload, outputs: [{ ...video, name }] }).success, name).toBe(
+        false,
+      );
     }
   });
 
   it("bounds numbers", () => {
-    expect(jobSpecSchema.safeParse({ input: upload, outputs: [{ ...video, video: { height: 8 } }] }).success).toBe(false);
-    expect(jobSpecSchema.safeParse({ input: upload, outputs: [{ ...video, video: { height: 480, crf: 52 } }] }).success).toBe(false);
+    expect(
+      jobSpecSchema.safeParse({ input: upload, outputs: [{ ...video, video: { height: 8 } }] }).success,
+    ).toBe(false);
+    expect(
+      jobSpecSchema.safeParse({ input: upload, outputs: [{ ...video, video: { height: 480, crf: 52 } }] })
+        .success,
+    ).toBe(false);
   });
 
   it("lets a job drop audio", () => {

@@ -37,9 +37,7 @@ export const uploadInputSchema = z.strictObject({
 
 export const urlInputSchema = z.strictObject({
   type: z.literal("url"),
-  url: z
-    .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
-    .max(2048),
+  url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048),
 });
 
 export const inputSchema = z.discriminatedUnion("type", [uploadInputSchema, urlInputSchema]);
@@ -80,7 +78,10 @@ export const jobSpecSchema = z.strictObject({
     .array(outputSchema)
     .min(1)
     .max(1, "this version produces one output per job")
-    .refine((outputs) => new Set(outputs.map((o) => o.name)).size === outputs.length, "output names must be unique"),
+    .refine(
+      (outputs) => new Set(outputs.map((o) => o.name)).size === outputs.length,
+      "output names must be unique",
+    ),
   priority: z.enum(priorities).default("default"),
   accel: z.enum(accelModes).default("auto"),
   metadata: z

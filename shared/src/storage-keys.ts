@@ -18,5 +18,7 @@ export const storageKeys = {
 /** Whether a key is one this layout could have produced (checked again where keys are read). */
 export function isSafeStorageKey(key: string): boolean {
   const parts = key.split("/");
-  return parts.length >= 3 && parts.every((p) => /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(p) && !p.includes(".."));
+  return (
+    parts.length >= 3 && parts.every((p) => /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(p) && !p.includes(".."))
+  );
 }

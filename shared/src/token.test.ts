@@ -24,7 +24,10 @@ describe("signed tokens", () => {
     const token = await signToken(secret, "download", { key: "ten_a/jobs/x/out.mp4", exp: now + 60 });
     const [, mac] = token.split(".");
     const forged = `${btoa(JSON.stringify({ key: "ten_b/jobs/x/out.mp4", exp: now + 60 })).replace(/=+$/, "")}.${mac}`;
-    expect(await verifyToken(secret, "download", forged, now)).toEqual({ ok: false, reason: "bad_signature" });
+    expect(await verifyToken(secret, "download", forged, now)).toEqual({
+      ok: false,
+      reason: "bad_signature",
+    });
     expect(await verifyToken(secret, "download", "garbage", now)).toEqual({ ok: false, reason: "malformed" });
   });
 

@@ -49,13 +49,23 @@ export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-export async function signToken(secret: string, purpose: TokenPurpose, claims: { exp: number }): Promise<string> {
+export async function signToken<T extends { exp: number }>(
+  secret: string,
+  purpose: TokenPurpose,
+  claims: T,
+): Promise<string> {
   const payload = base64UrlEncode(encoder.encode(JSON.stringify(claims)));
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(`${purpose}.${payload}`));
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    await hmacKey(secret),
+    encoder.encode(`${purpose}.${payload}`),
+  );
   return `${payload}.${base64UrlEncode(new Uint8Array(mac))}`;
 }
 
-export type TokenCheck<T> = { ok: true; claims: T } | { ok: false; reason: "malformed" | "bad_signature" | "expired" };
+export type TokenCheck<T> =
+  | { ok: true; claims: T }
+  | { ok: false; reason: "malformed" | "bad_signature" | "expired" };
 
 /** Verifies signature and expiry. `nowSec` is injectable so tests and clocks agree. */
 export async function verifyToken<T extends { exp: number }>(

@@ -14,7 +14,9 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-export async function startNatsServer(options: { port?: number; storeDir?: string } = {}): Promise<NatsServer> {
+export async function startNatsServer(
+  options: { port?: number; storeDir?: string } = {},
+): Promise<NatsServer> {
   const port = options.port ?? (await freePort());
   const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), "fw-nats-")));
   const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir], {

@@ -1,6 +1,6 @@
-import { and, eq } from "drizzle-orm";
 import { newId, randomSecret, sha256Hex, timingSafeEqual } from "@framewire/shared";
 import { apiKeys, tenants } from "@framewire/shared/db";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "../deps";
 
 export const scopes = ["jobs:read", "jobs:write", "admin"] as const;

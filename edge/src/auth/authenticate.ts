@@ -22,16 +22,28 @@ export function requireApiKey(): MiddlewareHandler<EdgeEnv> {
     const header = c.req.header("authorization") ?? "";
     const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
     if (!token) {
-      return problemResponse(c, "unauthorized", "Send an API key as 'Authorization: Bearer <key>'.", {}, {
-        "www-authenticate": 'Bearer realm="framewire"',
-      });
+      return problemResponse(
+        c,
+        "unauthorized",
+        "Send an API key as 'Authorization: Bearer <key>'.",
+        {},
+        {
+          "www-authenticate": 'Bearer realm="framewire"',
+        },
+      );
     }
     const { db, clock } = c.get("deps");
     const check = await checkApiKey(db, token, clock());
     if (!check.ok) {
-      return problemResponse(c, "unauthorized", reasons[check.reason], {}, {
-        "www-authenticate": 'Bearer realm="framewire", error="invalid_token"',
-      });
+      return problemResponse(
+        c,
+        "unauthorized",
+        reasons[check.reason],
+        {},
+        {
+          "www-authenticate": 'Bearer realm="framewire", error="invalid_token"',
+        },
+      );
     }
     c.set("auth", { keyId: check.keyId, tenantId: check.tenantId, scopes: check.scopes });
     c.set("logger", c.get("logger").child({ tenant: check.tenantId, key: check.keyId }));

@@ -1,6 +1,3 @@
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { KV } from "@nats-io/kv";
-import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core";
 import {
   ensureJetStream,
   ensureKv,
@@ -11,7 +8,10 @@ import {
   streams,
   subjects,
 } from "@framewire/shared";
-import type { Dispatcher, DispatchMeta, DispatcherHealth } from "./dispatcher";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { KV } from "@nats-io/kv";
+import { type NatsConnection, headers as natsHeaders } from "@nats-io/nats-core";
+import type { Dispatcher, DispatcherHealth, DispatchMeta } from "./dispatcher";
 
 const encoder = new TextEncoder();
 
@@ -62,7 +62,8 @@ export async function createNatsDispatcher(
         .info(streams.jobs, { subjects_filter: subjects.jobsAll })
         .then((i) => i.state.subjects ?? {});
       for (const pool of ["cpu", "gpu"] as const) {
-        for (const priority of priorities) queueDepth[`${pool}.${priority}`] = perSubject[subjects.job(pool, priority)] ?? 0;
+        for (const priority of priorities)
+          queueDepth[`${pool}.${priority}`] = perSubject[subjects.job(pool, priority)] ?? 0;
       }
       return {
         ok: true,

@@ -1,4 +1,3 @@
-import { and, asc, desc, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import {
   isFinal,
   type JobReport,
@@ -7,14 +6,22 @@ import {
   type JobStatus,
   poolFor,
 } from "@framewire/shared";
-import { jobEvents, jobs, type JobEventRow, type JobRow } from "@framewire/shared/db";
+import { type JobEventRow, type JobRow, jobEvents, jobs } from "@framewire/shared/db";
+import { and, asc, desc, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import type { Db } from "../deps";
 
 /** Job records. Every state change writes its event row in the same batch (append-only history). */
 
 export async function insertJob(
   db: Db,
-  job: { id: string; tenantId: string; spec: JobSpec; requestId: string; idempotencyKey: string | null; now: number },
+  job: {
+    id: string;
+    tenantId: string;
+    spec: JobSpec;
+    requestId: string;
+    idempotencyKey: string | null;
+    now: number;
+  },
 ): Promise<JobRow> {
   const row: JobRow = {
     id: job.id,
@@ -116,9 +123,13 @@ export async function cancelJob(db: Db, job: JobRow, now: number): Promise<JobRo
     .returning();
   const row = updated[0];
   if (!row) return null;
-  await db
-    .insert(jobEvents)
-    .values({ jobId: job.id, type: "job:canceled", status: "canceled", attempt: row.attempts, createdAt: now });
+  await db.insert(jobEvents).values({
+    jobId: job.id,
+    type: "job:canceled",
+    status: "canceled",
+    attempt: row.attempts,
+    createdAt: now,
+  });
   return row;
 }
 
@@ -127,7 +138,12 @@ export async function cancelJob(db: Db, job: JobRow, now: number): Promise<JobRo
  * delivery was redelivered elsewhere), and nothing changes a final job; the node acks stale reports
  * and moves on. Repeating the same final report is harmless (reports are idempotent).
  */
-export async function applyReport(db: Db, jobId: string, report: JobReport, now: number): Promise<JobReportReply | null> {
+export async function applyReport(
+  db: Db,
+  jobId: string,
+  report: JobReport,
+  now: number,
+): Promise<JobReportReply | null> {
   const job = await findJobById(db, jobId);
   if (!job) return null;
   if (isFinal(job.status)) {
@@ -136,7 +152,11 @@ export async function applyReport(db: Db, jobId: string, report: JobReport, now:
   }
   if (report.attempt < job.attempts) return { status: job.status, stale: true };
 
-  const guard = and(eq(jobs.id, jobId), lte(jobs.attempts, report.attempt), sql`${jobs.status} not in ('succeeded','failed','canceled')`);
+  const guard = and(
+    eq(jobs.id, jobId),
+    lte(jobs.attempts, report.attempt),
+    sql`${jobs.status} not in ('succeeded','failed','canceled')`,
+  );
   let set: Partial<JobRow>;
   switch (report.type) {
     case "running":
@@ -182,4 +202,3 @@ export async function applyReport(db: Db, jobId: string, report: JobReport, now:
   });
   return { status: report.type, stale: false };
 }
-

@@ -1,8 +1,8 @@
 import { fileURLToPath } from "node:url";
+import * as schema from "@framewire/shared/db";
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
-import * as schema from "@framewire/shared/db";
 import type { Db } from "../deps";
 
 export const migrationsFolder = fileURLToPath(new URL("../../../shared/migrations", import.meta.url));

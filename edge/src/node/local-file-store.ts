@@ -30,7 +30,11 @@ export function createLocalFileStore(root: string): FileStore {
         },
       });
       try {
-        await pipeline(Readable.fromWeb(body as NodeWebReadableStream<Uint8Array>), limiter, createWriteStream(partial));
+        await pipeline(
+          Readable.fromWeb(body as NodeWebReadableStream<Uint8Array>),
+          limiter,
+          createWriteStream(partial),
+        );
         await rename(partial, path);
       } catch (error) {
         await rm(partial, { force: true });

@@ -6,8 +6,13 @@ const edge = await startEdgeServer().catch((error: unknown) => {
   process.exit(1);
 });
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    edge.close().finally(() => process.exit(0));
-  });
-}
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  edge.close().finally(() => process.exit(0));
+};
+process.once("SIGINT", stop);
+process.once("SIGTERM", stop);
+// Started by the local stack with an IPC channel: stop when the launcher goes away.
+process.once("disconnect", stop);

@@ -33,7 +33,9 @@ export interface EdgeServer {
 function readEnv(env: NodeJS.ProcessEnv) {
   const parsed = nodeEnvSchema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? null)}: ${i.message}`);
+    const lines = parsed.error.issues.map(
+      (i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? null)}: ${i.message}`,
+    );
     throw new Error(`invalid edge configuration:\n  ${lines.join("\n  ")}`);
   }
   return parsed.data;
@@ -46,7 +48,11 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
   const logger = pino({ level: settings.FW_LOG_LEVEL, base: { service: "edge" } }) as unknown as Logger;
 
   const database = await openDatabase(settings.FW_DB_URL, settings.FW_DB_AUTH_TOKEN);
-  const nc = await connect({ servers: settings.FW_NATS_URL, name: "framewire-edge", maxReconnectAttempts: -1 });
+  const nc = await connect({
+    servers: settings.FW_NATS_URL,
+    name: "framewire-edge",
+    maxReconnectAttempts: -1,
+  });
   const dispatcher = await createNatsDispatcher(nc, { provision: true });
   const deps: EdgeDeps = {
     db: database.db,

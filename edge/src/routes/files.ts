@@ -1,5 +1,5 @@
-import { Hono } from "hono";
 import { type DownloadTokenClaims, FramewireError, isSafeStorageKey, verifyToken } from "@framewire/shared";
+import { Hono } from "hono";
 import type { EdgeEnv } from "../env";
 
 /** Signed downloads from the local store: the token, not an API key, is the permission. */

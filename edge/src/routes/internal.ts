@@ -1,6 +1,6 @@
+import { type ErrorCode, errorCatalog, FramewireError, timingSafeEqual } from "@framewire/shared";
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { errorCatalog, type ErrorCode, FramewireError, timingSafeEqual } from "@framewire/shared";
 import type { EdgeEnv } from "../env";
 import { applyReport } from "../jobs/repository";
 import { problemResponse } from "../problem";
@@ -8,7 +8,9 @@ import { parseOrThrow, readJson } from "../validation";
 
 const attempt = z.int().min(1);
 const nodeId = z.string().min(1).max(128);
-const errorCode = z.string().refine((v): v is ErrorCode => Object.hasOwn(errorCatalog, v), "unknown error code");
+const errorCode = z
+  .string()
+  .refine((v): v is ErrorCode => Object.hasOwn(errorCatalog, v), "unknown error code");
 
 const outputResult = z.object({
   name: z.string(),
@@ -16,7 +18,9 @@ const outputResult = z.object({
   size_bytes: z.number().int().nonnegative(),
   container: z.string(),
   duration_sec: z.number().nullable(),
-  video: z.object({ codec: z.string(), width: z.int(), height: z.int(), fps: z.number().nullable() }).nullable(),
+  video: z
+    .object({ codec: z.string(), width: z.int(), height: z.int(), fps: z.number().nullable() })
+    .nullable(),
   audio: z.object({ codec: z.string(), sample_rate: z.int(), channels: z.int() }).nullable(),
 });
 
@@ -58,7 +62,10 @@ export function internalRoutes() {
     const report = parseOrThrow(reportSchema, await readJson(c), "report");
     const reply = await applyReport(deps.db, c.req.param("id"), report, deps.clock());
     if (!reply) throw new FramewireError("not_found", `No job ${c.req.param("id")}.`);
-    c.get("logger").info({ job: c.req.param("id"), report: report.type, attempt: report.attempt, ...reply }, "job:report");
+    c.get("logger").info(
+      { job: c.req.param("id"), report: report.type, attempt: report.attempt, ...reply },
+      "job:report",
+    );
     return c.json(reply);
   });
 

@@ -1,5 +1,3 @@
-import { Hono } from "hono";
-import { z } from "zod";
 import {
   FramewireError,
   type JobMessage,
@@ -10,9 +8,12 @@ import {
   subjects,
 } from "@framewire/shared";
 import type { JobRow } from "@framewire/shared/db";
+import { Hono } from "hono";
+import { z } from "zod";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
+import { presentEvent, presentJob } from "../jobs/present";
 import {
   cancelJob,
   findJob,
@@ -22,7 +23,6 @@ import {
   listJobs,
   markDispatched,
 } from "../jobs/repository";
-import { presentEvent, presentJob } from "../jobs/present";
 import { findCompletedUpload } from "../uploads/repository";
 import { parseOrThrow, readJson } from "../validation";
 
@@ -46,7 +46,9 @@ export function jobsRoutes() {
     const spec = parseOrThrow(jobSpecSchema, await readJson(c), "job spec");
     const idempotencyHeader = c.req.header("idempotency-key");
     const idempotencyKey =
-      idempotencyHeader === undefined ? null : parseOrThrow(idempotencyKeySchema, idempotencyHeader, "Idempotency-Key");
+      idempotencyHeader === undefined
+        ? null
+        : parseOrThrow(idempotencyKeySchema, idempotencyHeader, "Idempotency-Key");
 
     if (idempotencyKey) {
       const existing = await findJobByIdempotencyKey(deps.db, tenantId, idempotencyKey);
@@ -68,7 +70,8 @@ export function jobsRoutes() {
       if (winner) return winner;
       throw error;
     });
-    if (job.dispatchedAt === null && job.attempts === 0) await dispatchJob(deps, job, inputKey, c.get("requestId"));
+    if (job.dispatchedAt === null && job.attempts === 0)
+      await dispatchJob(deps, job, inputKey, c.get("requestId"));
     return c.json(await presentJob(deps.config, job, deps.clock()), 202, {
       location: `${deps.config.publicUrl}/v1/jobs/${job.id}`,
     });
@@ -128,7 +131,12 @@ function notFound(id: string): FramewireError {
   return new FramewireError("not_found", `No job ${id} exists for this API key's tenant.`);
 }
 
-async function replayIdempotent(c: import("hono").Context<EdgeEnv>, deps: EdgeDeps, existing: JobRow, spec: JobSpec) {
+async function replayIdempotent(
+  c: import("hono").Context<EdgeEnv>,
+  deps: EdgeDeps,
+  existing: JobRow,
+  spec: JobSpec,
+) {
   if (JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
     throw new FramewireError(
       "conflict",
@@ -156,7 +164,12 @@ async function resolveInputKey(deps: EdgeDeps, tenantId: string, spec: JobSpec):
  * re-publishes undispatched jobs, and JetStream deduplicates on the job id.
  */
 export async function dispatchJob(deps: EdgeDeps, job: JobRow, inputKey: string | null, requestId: string) {
-  const message: JobMessage = { job_id: job.id, tenant_id: job.tenantId, spec: job.spec, input_key: inputKey };
+  const message: JobMessage = {
+    job_id: job.id,
+    tenant_id: job.tenantId,
+    spec: job.spec,
+    input_key: inputKey,
+  };
   try {
     await deps.dispatcher.dispatch(message, { requestId, pool: job.pool, priority: job.priority });
     await markDispatched(deps.db, job.id, deps.clock());

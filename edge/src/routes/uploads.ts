@@ -1,7 +1,7 @@
-import { type Context, Hono } from "hono";
-import { z } from "zod";
 import { FramewireError, newId, storageKeys } from "@framewire/shared";
 import type { UploadRow } from "@framewire/shared/db";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
@@ -24,7 +24,9 @@ export function uploadsRoutes() {
     const deps = c.get("deps");
     const { tenantId } = c.get("auth");
     const isJson = (c.req.header("content-type") ?? "").includes("application/json");
-    const request = isJson ? parseOrThrow(uploadRequestSchema, await c.req.json().catch(() => null), "upload") : {};
+    const request = isJson
+      ? parseOrThrow(uploadRequestSchema, await c.req.json().catch(() => null), "upload")
+      : {};
     const id = newId("upl", deps.clock());
     const contentType = isJson ? (request.content_type ?? null) : (c.req.header("content-type") ?? null);
     await insertUpload(deps.db, {
@@ -47,15 +49,18 @@ export function uploadsRoutes() {
   app.put("/:id", requireScope("jobs:write"), async (c) => {
     const deps = c.get("deps");
     const upload = await findUpload(deps.db, c.get("auth").tenantId, c.req.param("id"));
-    if (!upload) throw new FramewireError("not_found", `No upload ${c.req.param("id")} exists for this tenant.`);
-    if (upload.completedAt !== null) throw new FramewireError("conflict", "This upload has already been received.");
+    if (!upload)
+      throw new FramewireError("not_found", `No upload ${c.req.param("id")} exists for this tenant.`);
+    if (upload.completedAt !== null)
+      throw new FramewireError("conflict", "This upload has already been received.");
     return c.json(await receive(c, deps, upload));
   });
 
   app.get("/:id", requireScope("jobs:read"), async (c) => {
     const deps = c.get("deps");
     const upload = await findUpload(deps.db, c.get("auth").tenantId, c.req.param("id"));
-    if (!upload) throw new FramewireError("not_found", `No upload ${c.req.param("id")} exists for this tenant.`);
+    if (!upload)
+      throw new FramewireError("not_found", `No upload ${c.req.param("id")} exists for this tenant.`);
     return c.json(presentUpload(upload));
   });
 
@@ -64,7 +69,10 @@ export function uploadsRoutes() {
 
 async function receive(c: Context<EdgeEnv>, deps: EdgeDeps, upload: UploadRow) {
   if (!deps.files) {
-    throw new FramewireError("conflict", "This edge has no local store; request an upload URL with a JSON body.");
+    throw new FramewireError(
+      "conflict",
+      "This edge has no local store; request an upload URL with a JSON body.",
+    );
   }
   const body = c.req.raw.body;
   if (!body) throw new FramewireError("validation_failed", "The upload body is empty.");

@@ -1,8 +1,11 @@
+import { type UploadRow, uploads } from "@framewire/shared/db";
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
-import { uploads, type UploadRow } from "@framewire/shared/db";
 import type { Db } from "../deps";
 
-export async function insertUpload(db: Db, row: { id: string; tenantId: string; storageKey: string; contentType: string | null; now: number }) {
+export async function insertUpload(
+  db: Db,
+  row: { id: string; tenantId: string; storageKey: string; contentType: string | null; now: number },
+) {
   await db.insert(uploads).values({
     id: row.id,
     tenantId: row.tenantId,

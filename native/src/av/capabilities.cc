@@ -13,8 +13,10 @@ std::string Version(unsigned version) {
          std::to_string(AV_VERSION_MICRO(version));
 }
 
-constexpr const char* kCandidateEncoders[] = {"libx264", "libx265",    "libvpx-vp9", "libaom-av1",
-                                              "libsvtav1", "aac", "libopus",    "libmp3lame"};
+constexpr const char* kCandidateEncoders[] = {"libx264", "libx265", "libvpx-vp9", "aac", "libopus", "libmp3lame"};
+// AV1: libaom first. SVT-AV1 is only tried when libaom is missing, because it prints a banner
+// straight to stderr (bypassing av_log) and its older releases can hang on close.
+constexpr const char* kAv1Encoders[] = {"libaom-av1", "libsvtav1"};
 constexpr const char* kCandidateDevices[] = {"cuda", "vaapi", "qsv"};
 
 bool DeviceOpens(const char* name) {
@@ -42,6 +44,12 @@ CapabilityReport ProbeCapabilities() noexcept {
     };
     for (const char* name : kCandidateEncoders) {
       if (EncoderOpens(name)) report.encoders.emplace_back(name);
+    }
+    for (const char* name : kAv1Encoders) {
+      if (EncoderOpens(name)) {
+        report.encoders.emplace_back(name);
+        break;
+      }
     }
     for (const char* name : kCandidateDevices) {
       if (DeviceOpens(name)) report.hardware.emplace_back(name);

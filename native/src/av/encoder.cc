@@ -115,7 +115,14 @@ bool EncoderOpens(const char* name) {
   } else {
     return false;
   }
-  return avcodec_open2(ctx.get(), codec, &options.dict) >= 0;
+  if (avcodec_open2(ctx.get(), codec, &options.dict) < 0) return false;
+  // Close the way a real run does (end of stream, then drain): some encoders' worker threads only
+  // shut down cleanly after EOS.
+  PacketPtr packet(av_packet_alloc());
+  if (packet && avcodec_send_frame(ctx.get(), nullptr) >= 0) {
+    while (avcodec_receive_packet(ctx.get(), packet.get()) >= 0) av_packet_unref(packet.get());
+  }
+  return true;
 }
 
 }  // namespace fw::av

@@ -1,8 +1,8 @@
+import uWS from "uWebSockets.js";
+import { type ProgressTokenClaims, verifyToken } from "@framewire/shared";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { type ProgressTokenClaims, verifyToken } from "@framewire/shared";
 import type { Logger } from "pino";
-import uWS from "uWebSockets.js";
 import { createJobChannels, type Listener } from "./job-channels";
 
 /** WebSocket close codes the gateway uses (4xxx: application codes, RFC 6455 §7.4.2). */
@@ -44,7 +44,9 @@ export async function startGateway(options: {
   const app = uWS.App();
 
   app.get("/health", (res) => {
-    res.writeHeader("content-type", "application/json").end(JSON.stringify({ status: "ok", jobs: channels.size }));
+    res
+      .writeHeader("content-type", "application/json")
+      .end(JSON.stringify({ status: "ok", jobs: channels.size }));
   });
 
   app.ws<SocketData>("/v1/jobs/*", {
@@ -96,20 +98,25 @@ export async function startGateway(options: {
       const listener: Listener = {
         deliver(message, final) {
           if (closed) return;
+          let status = 0;
           ws.cork(() => {
-            const status = ws.send(message, false);
-            if (final) {
-              closed = true;
-              ws.end(closeCodes.done, "job finished");
-            } else if (status === 2) {
-              closed = true;
-              ws.end(closeCodes.slowConsumer, "too slow");
-            }
+            status = ws.send(message, false);
           });
+          // end() outside the cork: a close frame queued in a cork buffer can be lost when the
+          // socket shuts down before the buffer is flushed (clients then see 1006).
+          if (final) {
+            closed = true;
+            ws.end(closeCodes.done, "job finished");
+          } else if (status === 2) {
+            closed = true;
+            ws.end(closeCodes.slowConsumer, "too slow");
+          }
         },
       };
       data.listener = listener;
-      channels.join(data.jobId, listener).catch((error: unknown) => logger.warn({ err: error }, "gateway:join:failed"));
+      channels
+        .join(data.jobId, listener)
+        .catch((error: unknown) => logger.warn({ err: error }, "gateway:join:failed"));
     },
 
     close: (ws) => {

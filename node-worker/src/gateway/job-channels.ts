@@ -1,6 +1,6 @@
+import { isFinal, type ProgressMessage, subjects } from "@framewire/shared";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { isFinal, type ProgressMessage, subjects } from "@framewire/shared";
 
 /** Something that receives a job's progress messages (a WebSocket, in the gateway). */
 export interface Listener {

@@ -1,5 +1,5 @@
-import { connect } from "@nats-io/transport-node";
 import { ensureKv } from "@framewire/shared";
+import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { z } from "zod";
 import { startGateway } from "./gateway";
@@ -15,13 +15,19 @@ const schema = z.object({
 const parsed = schema.safeParse(process.env);
 if (!parsed.success) {
   for (const i of parsed.error.issues) {
-    console.error(`${String(i.path[0])}=${JSON.stringify(process.env[String(i.path[0])] ?? null)}: ${i.message}`);
+    console.error(
+      `${String(i.path[0])}=${JSON.stringify(process.env[String(i.path[0])] ?? null)}: ${i.message}`,
+    );
   }
   process.exit(1);
 }
 const config = parsed.data;
 const logger = pino({ level: config.FW_LOG_LEVEL, base: { service: "gateway" } });
-const nc = await connect({ servers: config.FW_NATS_URL, name: "framewire-gateway", maxReconnectAttempts: -1 });
+const nc = await connect({
+  servers: config.FW_NATS_URL,
+  name: "framewire-gateway",
+  maxReconnectAttempts: -1,
+});
 const { progress: progressKv } = await ensureKv(nc);
 const gateway = await startGateway({
   nc,
@@ -32,9 +38,15 @@ const gateway = await startGateway({
   logger,
 });
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    gateway.close();
-    nc.drain().finally(() => process.exit(0));
-  });
-}
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  gateway.close();
+  nc.drain().finally(() => process.exit(0));
+  setTimeout(() => process.exit(0), 5_000).unref();
+};
+process.once("SIGINT", stop);
+process.once("SIGTERM", stop);
+// Started by the local stack with an IPC channel: stop when the launcher goes away.
+process.once("disconnect", stop);

@@ -16,7 +16,14 @@ import { Agent, fetch } from "undici";
 export class InputFetchError extends Error {
   constructor(
     message: string,
-    readonly reason: "scheme" | "private_address" | "http_status" | "too_large" | "timeout" | "network" | "redirects",
+    readonly reason:
+      | "scheme"
+      | "private_address"
+      | "http_status"
+      | "too_large"
+      | "timeout"
+      | "network"
+      | "redirects",
   ) {
     super(message);
   }
@@ -63,7 +70,10 @@ function checkUrl(raw: string, allowHttp: boolean): URL {
   }
   const schemes = allowHttp ? ["https:", "http:"] : ["https:"];
   if (!schemes.includes(url.protocol)) {
-    throw new InputFetchError(`only ${schemes.join(" and ")} URLs are fetched, not ${url.protocol}`, "scheme");
+    throw new InputFetchError(
+      `only ${schemes.join(" and ")} URLs are fetched, not ${url.protocol}`,
+      "scheme",
+    );
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (isIP(host) && !isPublicAddress(host)) {
@@ -75,9 +85,18 @@ function checkUrl(raw: string, allowHttp: boolean): URL {
 export async function fetchToFile(
   raw: string,
   destination: string,
-  options: { maxBytes: number; timeoutMs: number; allowHttp: boolean; maxRedirects?: number; signal?: AbortSignal },
+  options: {
+    maxBytes: number;
+    timeoutMs: number;
+    allowHttp: boolean;
+    maxRedirects?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<{ sizeBytes: number; finalUrl: string }> {
-  const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(options.signal ? [options.signal] : [])]);
+  const signal = AbortSignal.any([
+    AbortSignal.timeout(options.timeoutMs),
+    ...(options.signal ? [options.signal] : []),
+  ]);
   let url = checkUrl(raw, options.allowHttp);
   for (let hop = 0; hop <= (options.maxRedirects ?? 5); hop++) {
     let response: Awaited<ReturnType<typeof fetch>>;
@@ -87,7 +106,10 @@ export async function fetchToFile(
       const cause = (error as { cause?: unknown }).cause;
       if (cause instanceof InputFetchError) throw cause;
       if (signal.aborted) throw new InputFetchError(`fetching ${url.host} took too long`, "timeout");
-      throw new InputFetchError(`could not fetch ${url.host}: ${(cause as Error)?.message ?? error}`, "network");
+      throw new InputFetchError(
+        `could not fetch ${url.host}: ${(cause as Error)?.message ?? error}`,
+        "network",
+      );
     }
     if (response.status >= 300 && response.status < 400 && response.headers.get("location")) {
       await response.body?.cancel();
@@ -101,13 +123,17 @@ export async function fetchToFile(
     const declared = Number(response.headers.get("content-length") ?? "0");
     if (declared > options.maxBytes) {
       await response.body.cancel();
-      throw new InputFetchError(`the input is ${declared} bytes; the limit is ${options.maxBytes}`, "too_large");
+      throw new InputFetchError(
+        `the input is ${declared} bytes; the limit is ${options.maxBytes}`,
+        "too_large",
+      );
     }
     let size = 0;
     const limiter = new Transform({
       transform(chunk: Buffer, _enc, callback) {
         size += chunk.length;
-        if (size > options.maxBytes) callback(new InputFetchError(`the input exceeds ${options.maxBytes} bytes`, "too_large"));
+        if (size > options.maxBytes)
+          callback(new InputFetchError(`the input exceeds ${options.maxBytes} bytes`, "too_large"));
         else callback(null, chunk);
       },
     });

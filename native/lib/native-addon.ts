@@ -1,0 +1,145 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The raw binding in native/src/addon.cc. Values are plain data; errors it rejects with carry
+ * `code` (an EngineErrorCode) and `detail` (FFmpeg's own words). Option validation there is a
+ * second line of defence only: callers pass an already-validated Plan.
+ */
+export interface NativeAddon {
+  probe(path: string): Promise<NativeMediaFacts>;
+  transcode(
+    options: NativeTranscodeOptions,
+    onProgress?: (tick: NativeProgressTick) => void,
+  ): NativeTranscodeJob;
+  capabilities(): Promise<NativeCapabilities>;
+}
+
+export interface NativeStreamFacts {
+  index: number;
+  type: "video" | "audio" | "subtitle" | "data" | "other";
+  codec: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  sampleRate?: number;
+  channels?: number;
+  bitRate?: number;
+  durationSec?: number;
+}
+
+export interface NativeMediaFacts {
+  formatName: string;
+  durationSec: number | null;
+  bitRate: number | null;
+  /** avio_size(); negative when the size is unknown. */
+  sizeBytes: number;
+  streams: NativeStreamFacts[];
+}
+
+export interface NativeOutputOptions {
+  path: string;
+  container: "mp4";
+  video: { codec: "h264"; height: number; crf: number; preset: string } | null;
+  audio: { codec: "aac"; bitrateKbps: number } | null;
+}
+
+export interface NativeTranscodeOptions {
+  inputPath: string;
+  outputs: NativeOutputOptions[];
+}
+
+/** Latest state of a run; ~5 a second at most. */
+export interface NativeProgressTick {
+  frames: number;
+  outTimeSec: number;
+  /** Input duration; null when unknown. */
+  durationSec: number | null;
+  fps: number;
+  speed: number;
+}
+
+export interface NativeTranscodeJob {
+  /** Settles once the run has stopped and every libav object is freed. */
+  promise: Promise<void>;
+  /** Asks the run to stop; the promise then rejects with code CANCELED (idempotent). */
+  cancel(): void;
+}
+
+export interface NativeCapabilities {
+  versions: Record<string, string>;
+  encoders: string[];
+  hardware: string[];
+}
+
+/** Where the addon is looked for; FRAMEWIRE_NATIVE_ADDON overrides it (e.g. an ASan build). */
+export function nativeAddonPath(): string {
+  const override = process.env.FRAMEWIRE_NATIVE_ADDON;
+  if (override) return override;
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "build", "Release", "framewire_native.node");
+}
+
+let cached: { addon: NativeAddon } | { error: string } | undefined;
+
+/** Loads the addon once per process; on failure says why, in words an operator can act on. */
+export function loadNativeAddon(): { addon: NativeAddon } | { error: string } {
+  cached ??= tryLoad(nativeAddonPath());
+  return cached;
+}
+
+function tryLoad(path: string): { addon: NativeAddon } | { error: string } {
+  if (!existsSync(path)) {
+    return { error: `the native addon is not built (${path} is missing): run \`npm run build -w native\`` };
+  }
+  let loaded: unknown;
+  try {
+    loaded = createRequire(import.meta.url)(path);
+  } catch (error) {
+    return { error: explainLoadFailure(path, error) };
+  }
+  const addon = loaded as Partial<NativeAddon> | null;
+  if (
+    typeof addon?.probe !== "function" ||
+    typeof addon.transcode !== "function" ||
+    typeof addon.capabilities !== "function"
+  ) {
+    return {
+      error: `${path} loaded but lacks probe/transcode/capabilities: a stale build? run \`npm run build -w native\``,
+    };
+  }
+  return { addon: addon as NativeAddon };
+}
+
+function explainLoadFailure(path: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const missingLib = /(lib[\w.+-]+\.so[\w.]*): cannot open shared object file/.exec(message);
+  if (missingLib) {
+    return (
+      `the native addon needs ${missingLib[1]}, which is not installed: install the FFmpeg shared libraries ` +
+      `(Debian: apt-get install libavformat59 libavcodec59 libavfilter8 libswscale6 libswresample4) or rebuild ` +
+      `against the installed ones with \`npm run build -w native\` (${message})`
+    );
+  }
+  if (
+    /NODE_MODULE_VERSION|compiled against a different Node\.js version|Module did not self-register/.test(
+      message,
+    )
+  ) {
+    return `the native addon was built for another Node.js version (ABI mismatch): run \`npm run build -w native\` (${message})`;
+  }
+  if (/undefined symbol/.test(message)) {
+    return (
+      `the native addon does not match the installed FFmpeg libraries (undefined symbol): ` +
+      `run \`npm run build -w native\` (${message})`
+    );
+  }
+  if (/invalid ELF header|wrong ELF class|not a dynamic executable|Exec format error/.test(message)) {
+    return `the native addon was built for another platform or CPU: run \`npm run build -w native\` here (${message})`;
+  }
+  if (/libasan|AddressSanitizer|ASan runtime/i.test(message)) {
+    return `the native addon is an AddressSanitizer build: run node with LD_PRELOAD=$(gcc -print-file-name=libasan.so) (${message})`;
+  }
+  return `could not load the native addon at ${path}: ${message}`;
+}
