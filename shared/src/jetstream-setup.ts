@@ -53,6 +53,20 @@ export async function ensureJetStream(
     () => jsm.streams.update(streams.jobs, config),
     () => jsm.streams.add(config),
   );
+  // Dead letters are kept until an operator requeues or drops them, or for 30 days.
+  const dlq = {
+    name: streams.deadLetters,
+    subjects: [subjects.deadLettersAll],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(30 * 24 * 3600 * 1000),
+    max_msgs_per_subject: 1,
+    num_replicas: replicas,
+  };
+  await jsm.streams.info(streams.deadLetters).then(
+    () => jsm.streams.update(streams.deadLetters, dlq),
+    () => jsm.streams.add(dlq),
+  );
 }
 
 /**

@@ -77,3 +77,19 @@ export interface NodeHeartbeat {
   started_at: string;
   at: string;
 }
+
+/**
+ * A job that exhausted its deliveries, as stored in stream FW_DLQ on fw.dlq.<jobId>. The node that
+ * sees the last delivery fail (or the MAX_DELIVERIES advisory, when a node died on it) writes it;
+ * the admin API lists, requeues or drops it.
+ */
+export interface DeadLetterMessage {
+  job_id: string;
+  tenant_id: string;
+  /** The subject the job was queued on, so a requeue goes back to the same pool and priority. */
+  subject: string;
+  attempts: number;
+  last_error: JobError | null;
+  dead_at: string;
+  job: JobMessage;
+}
