@@ -27,6 +27,19 @@ const schema = z.object({
     .default(Math.max(1, Math.floor(availableParallelism() / 2))),
   FW_FLEET_MAX_ACK_PENDING: z.coerce.number().int().min(1).default(256),
   FW_HEARTBEAT_MS: z.coerce.number().int().min(500).max(5_000).default(5_000),
+  /** The no-progress watchdog: a run silent for this long is killed. */
+  FW_STALL_TIMEOUT_MS: z.coerce.number().int().min(500).default(120_000),
+  /** Hard limit on one run. */
+  FW_JOB_TIME_LIMIT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(6 * 3600_000),
+  /** Fleet-wide JetStream settings (every node must agree; the consumers are shared). */
+  FW_ACK_WAIT_MS: z.coerce.number().int().min(1_000).default(30_000),
+  FW_MAX_DELIVER: z.coerce.number().int().min(1).max(100).default(5),
+  /** Test-only fault injection (see slots/protocol.ts). Never set in production. */
+  FW_TEST_FAULTS: z.enum(["0", "1"]).default("0"),
   FW_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   FW_POLL_MS: z.coerce.number().int().min(50).default(2_000),
   FW_MAX_INPUT_BYTES: z.coerce

@@ -1,8 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type Engine, EngineError, type EngineErrorCode } from "@framewire/native";
+import { EngineError, type EngineErrorCode } from "@framewire/native";
 import {
-  consumerDefaults,
   type ErrorCode,
   type JobError,
   type JobMessage,
@@ -11,24 +10,31 @@ import {
   storageKeys,
   subjects,
 } from "@framewire/shared";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { NodeConfig } from "./config";
+import { writeDeadLetter } from "./dead-letters";
 import type { Delivery } from "./delivery";
 import { fetchToFile, InputFetchError } from "./inputs/safe-fetch";
 import { buildPlan } from "./plan";
 import type { ProgressPublisher } from "./progress";
 import type { Reporter } from "./reporter";
+import { type IsolatedEngine, SlotError } from "./slots/isolated-engine";
+import type { SlotFault } from "./slots/protocol";
 import { type Storage, StorageNotFoundError } from "./storage/storage";
 
 export interface JobRunnerDeps {
   nc: NatsConnection;
-  engine: Engine;
+  js: JetStreamClient;
+  engine: IsolatedEngine;
   storage: Storage;
   reporter: Reporter;
   progress: ProgressPublisher;
   config: NodeConfig;
   logger: Logger;
+  /** Aborts when the node drains: running jobs that can't finish are handed back, not failed. */
+  draining: AbortSignal;
 }
 
 const engineCodes: Record<EngineErrorCode, ErrorCode> = {
@@ -56,6 +62,9 @@ function toJobFailure(error: unknown): JobFailure {
     const jobError: JobError = { code: engineCodes[error.code], message: error.message };
     if (error.detail) jobError.detail = error.detail;
     return new JobFailure(jobError, error.retryable);
+  }
+  if (error instanceof SlotError) {
+    return new JobFailure({ code: error.code, message: error.message }, error.retryable);
   }
   if (error instanceof InputFetchError) {
     return new JobFailure(
@@ -87,12 +96,17 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<v
   const report = (r: JobReport) => reporter.report(jobId, r);
 
   // Keep the message ours while we work, including while reports wait for an unreachable edge.
-  const keepAlive = setInterval(() => delivery.working(), consumerDefaults.ackWaitMs / 3);
+  const keepAlive = setInterval(() => delivery.working(), config.FW_ACK_WAIT_MS / 3);
   const canceled = new AbortController();
   const cancelSub = deps.nc.subscribe(subjects.cancel(jobId), { callback: () => canceled.abort() });
+  const stop = AbortSignal.any([canceled.signal, deps.draining]);
   const workDir = join(config.FW_WORK_DIR, `${jobId}-${attempt}`);
 
   try {
+    if (deps.draining.aborted) {
+      delivery.nak();
+      return;
+    }
     const started = await report({ type: "running", attempt, node_id: config.nodeId, engine: engine.name });
     if (started.stale) {
       // Canceled while queued, or already finished by another delivery: nothing to do.
@@ -102,24 +116,43 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<v
     }
     logger.info("job:running");
     await mkdir(workDir, { recursive: true });
-    const outputs = await process(deps, message, attempt, workDir, canceled.signal);
+    const outputs = await process(deps, message, attempt, workDir, stop);
     const final = await report({ type: "succeeded", attempt, node_id: config.nodeId, outputs });
     if (!final.stale) await announce(deps, jobId, "succeeded");
     logger.info({ outputs: outputs.length }, "job:succeeded");
     await delivery.ack();
   } catch (error) {
     const failure = toJobFailure(error);
+    if (failure.jobError.code === "canceled" && !canceled.signal.aborted && deps.draining.aborted) {
+      // Draining: hand the job back at once; another node (or this one, restarted) runs it.
+      logger.info("job:handed-back");
+      await requeue(deps, jobId, attempt, "the node running it shut down before it finished");
+      delivery.nak();
+      return;
+    }
     if (failure.jobError.code === "canceled") {
       await report({ type: "canceled", attempt, node_id: config.nodeId }).catch(() => null);
       logger.info("job:canceled");
       await delivery.ack();
       return;
     }
-    if (failure.retryable && attempt < consumerDefaults.maxDeliver) {
+    if (failure.retryable && attempt < config.FW_MAX_DELIVER) {
       // Hand it back; another delivery (maybe on another node) tries again after a backoff.
       logger.warn({ err: error, code: failure.jobError.code }, "job:retrying");
-      delivery.nak(Math.min(60_000, 1_000 * 2 ** attempt));
+      await requeue(deps, jobId, attempt, "a retryable failure; it will be tried again", failure.jobError);
+      delivery.nak(Math.min(60_000, 500 * 2 ** attempt));
       return;
+    }
+    if (failure.retryable) {
+      // Every delivery failed: a poison job. Park it where an operator can see and requeue it.
+      await writeDeadLetter(deps.js, {
+        job: message,
+        subject: delivery.subject,
+        attempts: attempt,
+        lastError: failure.jobError,
+      })
+        .then(() => logger.warn({ code: failure.jobError.code }, "job:dead-lettered"))
+        .catch((dlqError: unknown) => logger.error({ err: dlqError }, "dlq:write:failed"));
     }
     const reply = await report({
       type: "failed",
@@ -140,6 +173,34 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<v
     // The temp folder goes on every exit path; a crash leaves it for the start-up sweep.
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Tells the edge the job is waiting again, so its record says `queued` with the reason rather than
+ * `running`. Best effort and bounded: the nak that follows is what really hands the job back.
+ */
+async function requeue(
+  deps: JobRunnerDeps,
+  jobId: string,
+  attempt: number,
+  reason: string,
+  error?: JobError,
+) {
+  const report: JobReport = {
+    type: "requeued",
+    attempt,
+    node_id: deps.config.nodeId,
+    reason,
+    ...(error ? { error } : {}),
+  };
+  await deps.reporter.report(jobId, report, AbortSignal.timeout(3_000)).catch(() => null);
+}
+
+/** The test-only fault a job asks for, honoured only on nodes started with FW_TEST_FAULTS=1. */
+function testFault(config: NodeConfig, message: JobMessage): SlotFault | null {
+  if (config.FW_TEST_FAULTS !== "1") return null;
+  const fault = message.spec.metadata?.fw_test_fault;
+  return fault === "crash" || fault === "stall" ? fault : null;
 }
 
 async function process(
@@ -168,6 +229,7 @@ async function process(
   const plan = buildPlan(message.spec, inputPath, workDir);
   const result = await engine.run(plan, {
     signal,
+    fault: testFault(config, message),
     onProgress: (p) => {
       for (const output of plan.outputs) deps.progress.tick(message.job_id, attempt, output.name, p);
     },

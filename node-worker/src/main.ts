@@ -2,8 +2,8 @@ import { mkdir } from "node:fs/promises";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { parseNodeConfig } from "./config";
-import { loadEngine } from "./engine-loader";
 import { startProcessingNode } from "./processing-node";
+import { createIsolatedEngine } from "./slots/isolated-engine";
 import { createLocalStorage } from "./storage/local-storage";
 
 /** Entry: one processing node. Configuration comes from the environment (see README). */
@@ -18,8 +18,16 @@ const config = (() => {
 const logger = pino({ level: config.FW_LOG_LEVEL, base: { service: "node", node: config.nodeId } });
 
 await mkdir(config.FW_WORK_DIR, { recursive: true });
-const { engine, fallbackReason } = await loadEngine(config.FW_ENGINE, logger);
-logger.info({ engine: engine.name, fallback_reason: fallbackReason }, "engine:loaded");
+const engine = await createIsolatedEngine({
+  slots: config.FW_SLOTS,
+  engine: config.FW_ENGINE,
+  stallTimeoutMs: config.FW_STALL_TIMEOUT_MS,
+  timeLimitMs: config.FW_JOB_TIME_LIMIT_MS,
+});
+logger.info(
+  { engine: engine.name, fallback_reason: engine.fallbackReason, slots: engine.pids },
+  "engine:loaded",
+);
 const nc = await connect({
   servers: config.FW_NATS_URL,
   name: `framewire-node-${config.nodeId}`,
@@ -38,13 +46,14 @@ const stop = (reason: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ reason }, "node:stopping");
-  // Running jobs get FW_DRAIN_TIMEOUT_MS to finish; what doesn't is redelivered after ack_wait.
+  // Running jobs get FW_DRAIN_TIMEOUT_MS to finish; the rest are handed back. The hard exit is a
+  // backstop in case something in the shutdown itself hangs.
   setTimeout(() => {
-    logger.warn("node:drain:timeout");
+    logger.warn("node:drain:backstop");
     process.exit(0);
-  }, config.FW_DRAIN_TIMEOUT_MS).unref();
+  }, config.FW_DRAIN_TIMEOUT_MS + 10_000).unref();
   node
-    .stop()
+    .stop(config.FW_DRAIN_TIMEOUT_MS)
     .then(() => engine.close())
     .then(() => nc.drain())
     .finally(() => process.exit(0));

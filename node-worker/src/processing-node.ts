@@ -1,6 +1,5 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Engine } from "@framewire/native";
 import {
   consumerName,
   ensureConsumers,
@@ -10,23 +9,28 @@ import {
   type Pool,
   priorities,
 } from "@framewire/shared";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { NodeConfig } from "./config";
+import { startDeadLetterMover } from "./dead-letters";
 import { pullOne } from "./delivery";
 import { runJob } from "./job-runner";
 import { createProgressPublisher } from "./progress";
 import { createReporter } from "./reporter";
+import type { IsolatedEngine } from "./slots/isolated-engine";
 import type { Storage } from "./storage/storage";
 
 export const nodeVersion = "0.1.0";
 
 export interface ProcessingNode {
   readonly id: string;
-  /** Stops pulling, waits for running jobs, then closes. */
-  stop(): Promise<void>;
+  /**
+   * Drains: stops pulling, lets running jobs finish for up to `deadlineMs`, then hands back (naks)
+   * whatever is still running so another node picks it up at once, and deregisters.
+   */
+  stop(deadlineMs: number): Promise<void>;
 }
 
 /**
@@ -36,16 +40,22 @@ export interface ProcessingNode {
  */
 export async function startProcessingNode(options: {
   nc: NatsConnection;
-  engine: Engine;
+  engine: IsolatedEngine;
   storage: Storage;
   config: NodeConfig;
   logger: Logger;
 }): Promise<ProcessingNode> {
   const { nc, engine, storage, config, logger } = options;
   const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
   await ensureJetStream(jsm);
   const pools = orderPools(config.FW_POOLS);
-  for (const pool of pools) await ensureConsumers(jsm, pool, config.FW_FLEET_MAX_ACK_PENDING);
+  const consumerSettings = {
+    ackWaitMs: config.FW_ACK_WAIT_MS,
+    maxDeliver: config.FW_MAX_DELIVER,
+    maxAckPending: config.FW_FLEET_MAX_ACK_PENDING,
+  };
+  for (const pool of pools) await ensureConsumers(jsm, pool, consumerSettings);
   const kv = await ensureKv(nc);
   await sweepOrphanedWorkDirs(config.FW_WORK_DIR, logger);
 
@@ -53,9 +63,15 @@ export async function startProcessingNode(options: {
   const reporter = createReporter({ edgeUrl: config.FW_EDGE_URL, nodeToken: config.FW_NODE_TOKEN, logger });
   const progress = createProgressPublisher(nc, kv.progress);
   const running = new Map<string, Promise<void>>();
+  const draining = new AbortController();
+  const deadLetterMover = startDeadLetterMover({ nc, js, jsm, reporter, nodeId: config.nodeId, logger });
   const startedAt = new Date().toISOString();
   let stopping = false;
   let wake: (() => void) | null = null;
+  let stopRequested: () => void = () => {};
+  const stopSignal = new Promise<void>((resolve) => {
+    stopRequested = resolve;
+  });
   const ring = () => wake?.();
 
   const doorbells: Subscription[] = pools.map((pool) =>
@@ -91,7 +107,8 @@ export async function startProcessingNode(options: {
   const loop = (async () => {
     while (!stopping) {
       if (running.size >= config.FW_SLOTS) {
-        await Promise.race(running.values());
+        // Wake on a free slot or on stop(): a drain must not wait for a job to finish first.
+        await Promise.race([...running.values(), stopSignal]);
         continue;
       }
       const delivery = await pullByPriority().catch((error: unknown) => {
@@ -100,7 +117,10 @@ export async function startProcessingNode(options: {
       });
       if (delivery) {
         const key = `${delivery.subject}#${Date.now()}#${Math.random()}`;
-        const job = runJob({ nc, engine, storage, reporter, progress, config, logger }, delivery)
+        const job = runJob(
+          { nc, js, engine, storage, reporter, progress, config, logger, draining: draining.signal },
+          delivery,
+        )
           .catch((error: unknown) => logger.error({ err: error }, "job:crashed"))
           .finally(() => {
             running.delete(key);
@@ -135,12 +155,22 @@ export async function startProcessingNode(options: {
 
   return {
     id: config.nodeId,
-    async stop() {
+    async stop(deadlineMs) {
       stopping = true;
+      stopRequested();
       ring();
       for (const sub of doorbells) sub.unsubscribe();
+      deadLetterMover.stop();
       await loop;
-      await Promise.allSettled(running.values());
+      const finished = Promise.allSettled(running.values());
+      const deadline = new Promise<"deadline">((resolve) =>
+        setTimeout(() => resolve("deadline"), deadlineMs).unref(),
+      );
+      if ((await Promise.race([finished, deadline])) === "deadline") {
+        logger.warn({ running: running.size }, "node:drain:deadline, handing back running jobs");
+        draining.abort();
+        await finished;
+      }
       clearInterval(heartbeatTimer);
       const timeout = new Promise((resolve) => setTimeout(resolve, 2_000).unref());
       await Promise.race([kv.nodes.delete(config.nodeId).catch(() => {}), timeout]);

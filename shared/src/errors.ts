@@ -20,6 +20,10 @@ export const errorCatalog = {
   input_no_streams: { status: 422, title: "The input has no usable audio or video" },
   unsupported: { status: 422, title: "The engine cannot produce this output" },
   engine_failure: { status: 500, title: "The engine failed while processing" },
+  engine_crashed: { status: 500, title: "The engine process crashed" },
+  engine_stalled: { status: 500, title: "The engine stopped making progress" },
+  time_limit_exceeded: { status: 500, title: "The job ran past its time limit" },
+  deliveries_exhausted: { status: 500, title: "Every delivery attempt of the job failed" },
   output_write_failed: { status: 500, title: "The output could not be stored" },
   canceled: { status: 409, title: "The job was canceled" },
 } as const satisfies Record<string, { status: number; title: string }>;

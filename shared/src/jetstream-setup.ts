@@ -32,6 +32,13 @@ export const consumerDefaults = {
   maxDeliver: 5,
 };
 
+export interface ConsumerSettings {
+  ackWaitMs: number;
+  maxDeliver: number;
+  /** The default (1,000) would silently stall delivery on a big fleet; derive it from the slots. */
+  maxAckPending: number;
+}
+
 /** Creates (or leaves in place) the streams and KV buckets the fleet needs. Idempotent. */
 export async function ensureJetStream(
   jsm: JetStreamManager,
@@ -90,7 +97,7 @@ export async function ensureKv(nc: NatsConnection, options: { replicas?: number 
 export async function ensureConsumers(
   jsm: JetStreamManager,
   pool: Pool,
-  maxAckPending: number,
+  settings: ConsumerSettings,
 ): Promise<void> {
   for (const priority of priorities) {
     const name = consumerName(pool, priority);
@@ -98,10 +105,9 @@ export async function ensureConsumers(
       durable_name: name,
       filter_subject: subjects.job(pool, priority),
       ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(consumerDefaults.ackWaitMs),
-      max_deliver: consumerDefaults.maxDeliver,
-      // The default (1,000) would silently stall delivery on a big fleet; derive it from slots.
-      max_ack_pending: Math.max(1, maxAckPending),
+      ack_wait: nanos(settings.ackWaitMs),
+      max_deliver: settings.maxDeliver,
+      max_ack_pending: Math.max(1, settings.maxAckPending),
     };
     await jsm.consumers.info(streams.jobs, name).then(
       () => jsm.consumers.update(streams.jobs, name, config),

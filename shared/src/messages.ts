@@ -27,7 +27,9 @@ export type JobReport =
   | { type: "running"; attempt: number; node_id: string; engine: string }
   | { type: "succeeded"; attempt: number; node_id: string; outputs: OutputResult[] }
   | { type: "failed"; attempt: number; node_id: string; error: JobError; retryable: boolean }
-  | { type: "canceled"; attempt: number; node_id: string };
+  | { type: "canceled"; attempt: number; node_id: string }
+  /** The node handed the delivery back (a retryable failure, or a drain): the job waits for its next attempt. */
+  | { type: "requeued"; attempt: number; node_id: string; reason: string; error?: JobError };
 
 /** What the edge answers to a report: `stale` tells the node its attempt no longer owns the job. */
 export interface JobReportReply {

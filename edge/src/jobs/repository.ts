@@ -151,6 +151,10 @@ export async function applyReport(
     return { status: job.status, stale: !sameReport };
   }
   if (report.attempt < job.attempts) return { status: job.status, stale: true };
+  // Only the attempt that is running may hand the job back.
+  if (report.type === "requeued" && (job.status !== "running" || report.attempt !== job.attempts)) {
+    return { status: job.status, stale: true };
+  }
 
   const guard = and(
     eq(jobs.id, jobId),
@@ -178,6 +182,9 @@ export async function applyReport(
     case "canceled":
       set = { status: "canceled", attempts: report.attempt, finishedAt: now };
       break;
+    case "requeued":
+      set = { status: "queued", error: report.error ?? null };
+      break;
   }
   const updated = await db
     .update(jobs)
@@ -191,14 +198,15 @@ export async function applyReport(
   }
   const data: Record<string, unknown> = { node_id: report.node_id };
   if (report.type === "failed") data.error = report.error;
+  if (report.type === "requeued") Object.assign(data, { reason: report.reason, error: report.error ?? null });
   if (report.type === "running") data.engine = report.engine;
   await db.insert(jobEvents).values({
     jobId,
     type: `job:${report.type}`,
-    status: report.type,
+    status: set.status ?? job.status,
     attempt: report.attempt,
     data,
     createdAt: now,
   });
-  return { status: report.type, stale: false };
+  return { status: set.status ?? job.status, stale: false };
 }

@@ -24,6 +24,12 @@ const outputResult = z.object({
   audio: z.object({ codec: z.string(), sample_rate: z.int(), channels: z.int() }).nullable(),
 });
 
+const jobError = z.object({
+  code: errorCode as z.ZodType<ErrorCode>,
+  message: z.string().max(2000),
+  detail: z.string().max(4000).optional(),
+});
+
 const reportSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("running"), attempt, node_id: nodeId, engine: z.string().max(32) }),
   z.object({ type: z.literal("succeeded"), attempt, node_id: nodeId, outputs: z.array(outputResult) }),
@@ -32,13 +38,16 @@ const reportSchema = z.discriminatedUnion("type", [
     attempt,
     node_id: nodeId,
     retryable: z.boolean(),
-    error: z.object({
-      code: errorCode as z.ZodType<ErrorCode>,
-      message: z.string().max(2000),
-      detail: z.string().max(4000).optional(),
-    }),
+    error: jobError,
   }),
   z.object({ type: z.literal("canceled"), attempt, node_id: nodeId }),
+  z.object({
+    type: z.literal("requeued"),
+    attempt,
+    node_id: nodeId,
+    reason: z.string().max(500),
+    error: jobError.optional(),
+  }),
 ]);
 
 function requireNodeToken(): MiddlewareHandler<EdgeEnv> {

@@ -1,0 +1,275 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import {
+  type Capabilities,
+  type Engine,
+  EngineError,
+  type EngineErrorCode,
+  type EngineProgress,
+  type MediaFacts,
+  type Plan,
+  type RunOptions,
+  type RunResult,
+} from "@framewire/native";
+import type { FromSlot, SlotFault, ToSlot } from "./protocol";
+
+/**
+ * The engine as the node uses it: every run happens in a slot process of its own, so a crash or a
+ * hang inside FFmpeg takes down only that job's process. The node keeps `slots` processes; a dead
+ * one is replaced on the next run.
+ */
+
+export type SlotErrorCode = "engine_crashed" | "engine_stalled" | "time_limit_exceeded";
+
+/** A run ended by the slot machinery rather than by the engine itself. */
+export class SlotError extends Error {
+  override readonly name = "SlotError";
+  constructor(
+    readonly code: SlotErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** A crash or a stall may not happen again elsewhere; a job that hits its time limit will. */
+  get retryable(): boolean {
+    return this.code !== "time_limit_exceeded";
+  }
+}
+
+export interface SlotRunOptions extends RunOptions {
+  /** Test-only fault for this run; ignored unless the slot processes run with FW_TEST_FAULTS=1. */
+  fault?: SlotFault | null;
+}
+
+export interface IsolatedEngine extends Engine {
+  run(plan: Plan, options?: SlotRunOptions): Promise<RunResult>;
+  readonly fallbackReason: string | null;
+  /** Slot processes alive now (for the heartbeat and tests). */
+  readonly pids: number[];
+}
+
+export interface IsolatedEngineOptions {
+  slots: number;
+  engine: "auto" | "native" | "wasm";
+  /** A run that reports no progress for this long is killed (the no-progress watchdog). */
+  stallTimeoutMs: number;
+  /** Hard limit on one run's wall time. */
+  timeLimitMs: number;
+  /** How long a canceled run may take to stop before its process is killed. */
+  cancelGraceMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface WatchOptions {
+  watch: boolean;
+  stallTimeoutMs: number;
+  timeLimitMs: number;
+}
+
+interface Pending {
+  progress(progress: EngineProgress): void;
+  settle(message: FromSlot & { type: "result" | "error" }): void;
+  died(reason: string): void;
+}
+
+interface Slot {
+  child: ChildProcess;
+  ready: Promise<FromSlot & { type: "ready" }>;
+  busy: boolean;
+  dead: boolean;
+  pending: Map<number, Pending>;
+}
+
+const childEntry = fileURLToPath(new URL("./slot-child.ts", import.meta.url));
+
+function spawnSlot(options: IsolatedEngineOptions): Slot {
+  const child = fork(childEntry, [], {
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, ...options.env, FW_ENGINE: options.engine },
+    serialization: "advanced",
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const slot: Slot = {
+    child,
+    busy: false,
+    dead: false,
+    pending: new Map(),
+    ready: Promise.resolve() as never,
+  };
+  slot.ready = new Promise((resolve, reject) => {
+    child.on("message", (message: FromSlot) => {
+      if (message.type === "ready") return resolve(message);
+      const pending = slot.pending.get(message.id);
+      if (!pending) return;
+      if (message.type === "progress") pending.progress(message.progress);
+      else pending.settle(message);
+    });
+    child.once("exit", (code, signal) => {
+      slot.dead = true;
+      const reason = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      reject(new Error(`slot process ${reason} before it was ready`));
+      for (const pending of slot.pending.values()) pending.died(reason);
+    });
+  });
+  return slot;
+}
+
+export async function createIsolatedEngine(options: IsolatedEngineOptions): Promise<IsolatedEngine> {
+  const slots: Slot[] = Array.from({ length: options.slots }, () => spawnSlot(options));
+  const first = await (slots[0] as Slot).ready;
+  await Promise.all(slots.map((s) => s.ready));
+  const waiters: (() => void)[] = [];
+  let nextId = 0;
+  let closed = false;
+  const cancelGraceMs = options.cancelGraceMs ?? 1_000;
+
+  const release = (slot: Slot) => {
+    slot.busy = false;
+    waiters.shift()?.();
+  };
+
+  async function acquire(): Promise<Slot> {
+    for (;;) {
+      if (closed) throw new EngineError("ENGINE_FAILURE", "the engine is closed");
+      for (let i = 0; i < slots.length; i++) {
+        if (slots[i]?.dead) slots[i] = spawnSlot(options);
+      }
+      const idle = slots.find((s) => !s.busy);
+      if (idle) {
+        idle.busy = true;
+        try {
+          await idle.ready;
+          return idle;
+        } catch {
+          idle.busy = false;
+          continue;
+        }
+      }
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  }
+
+  function call<T>(slot: Slot, message: ToSlot, options: SlotRunOptions & WatchOptions): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let stallTimer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const timers: NodeJS.Timeout[] = [];
+      const finish = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(stallTimer);
+        for (const t of timers) clearTimeout(t);
+        options.signal?.removeEventListener("abort", onAbort);
+        slot.pending.delete(message.id);
+        release(slot);
+        outcome();
+      };
+      const kill = (error: Error) => {
+        slot.dead = true;
+        slot.child.kill("SIGKILL");
+        finish(() => reject(error));
+      };
+      const armStall = () => {
+        if (!options.watch) return;
+        clearTimeout(stallTimer);
+        stallTimer = setTimeout(
+          () =>
+            kill(
+              new SlotError("engine_stalled", `the engine made no progress for ${options.stallTimeoutMs} ms`),
+            ),
+          options.stallTimeoutMs,
+        );
+      };
+      const onAbort = () => {
+        slot.child.send({ type: "cancel", id: message.id } satisfies ToSlot);
+        // If FFmpeg doesn't stop in time, the process goes: cancel is bounded either way.
+        timers.push(
+          setTimeout(() => kill(new EngineError("CANCELED", "the run was canceled")), cancelGraceMs),
+        );
+      };
+
+      slot.pending.set(message.id, {
+        progress(progress) {
+          armStall();
+          options.onProgress?.(progress);
+        },
+        settle(reply) {
+          if (reply.type === "result") finish(() => resolve(reply.result as T));
+          else {
+            const error = new EngineError(reply.code as EngineErrorCode, reply.message, reply.detail);
+            finish(() => reject(error));
+          }
+        },
+        died(reason) {
+          finish(() => reject(new SlotError("engine_crashed", `the engine process ${reason}`)));
+        },
+      });
+      if (options.signal?.aborted)
+        return finish(() => reject(new EngineError("CANCELED", "the run was canceled")));
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      armStall();
+      if (options.watch) {
+        timers.push(
+          setTimeout(
+            () =>
+              kill(
+                new SlotError("time_limit_exceeded", `the run exceeded its ${options.timeLimitMs} ms limit`),
+              ),
+            options.timeLimitMs,
+          ),
+        );
+      }
+      slot.child.send(message);
+    });
+  }
+
+  const watchOptions = { stallTimeoutMs: options.stallTimeoutMs, timeLimitMs: options.timeLimitMs };
+
+  return {
+    name: first.engine,
+    fallbackReason: first.fallbackReason,
+    get pids() {
+      return slots.filter((s) => !s.dead).map((s) => s.child.pid ?? 0);
+    },
+    capabilities: async (): Promise<Capabilities> => first.capabilities,
+    async probe(path, probeOptions) {
+      const slot = await acquire();
+      return call<MediaFacts>(
+        slot,
+        { type: "probe", id: ++nextId, path },
+        {
+          ...probeOptions,
+          ...watchOptions,
+          watch: false,
+        },
+      );
+    },
+    async run(plan, runOptions = {}) {
+      const slot = await acquire();
+      return call<RunResult>(
+        slot,
+        { type: "run", id: ++nextId, plan, fault: runOptions.fault ?? null },
+        {
+          ...runOptions,
+          ...watchOptions,
+          watch: true,
+        },
+      );
+    },
+    async close() {
+      closed = true;
+      await Promise.all(
+        slots.map(
+          (slot) =>
+            new Promise<void>((resolve) => {
+              if (slot.dead || slot.child.exitCode !== null) return resolve();
+              slot.child.once("exit", () => resolve());
+              slot.child.disconnect();
+              setTimeout(() => slot.child.kill("SIGKILL"), 2_000).unref();
+            }),
+        ),
+      );
+    },
+  };
+}
