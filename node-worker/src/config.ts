@@ -4,6 +4,11 @@ import { z } from "zod";
 /** Processing node settings, validated once at start-up; messages name the variable and the bad value. */
 const schema = z.object({
   FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  /** Stream and KV replicas: 1 for a single server, 3 (or 5) for a JetStream cluster. */
+  FW_NATS_REPLICAS: z.coerce
+    .number()
+    .pipe(z.union([z.literal(1), z.literal(3), z.literal(5)]))
+    .default(1),
   FW_EDGE_URL: z.url().describe("base URL of the edge, for state reports"),
   FW_NODE_TOKEN: z.string().min(32, "must be at least 32 characters"),
   FW_STORAGE_DIR: z.string().min(1),

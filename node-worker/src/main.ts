@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { natsServers } from "@framewire/shared";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { parseNodeConfig } from "./config";
@@ -29,7 +30,7 @@ logger.info(
   "engine:loaded",
 );
 const nc = await connect({
-  servers: config.FW_NATS_URL,
+  servers: natsServers(config.FW_NATS_URL),
   name: `framewire-node-${config.nodeId}`,
   maxReconnectAttempts: -1,
 });

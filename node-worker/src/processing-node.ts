@@ -48,15 +48,18 @@ export async function startProcessingNode(options: {
   const { nc, engine, storage, config, logger } = options;
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  await ensureJetStream(jsm);
   const pools = orderPools(config.FW_POOLS);
   const consumerSettings = {
     ackWaitMs: config.FW_ACK_WAIT_MS,
     maxDeliver: config.FW_MAX_DELIVER,
     maxAckPending: config.FW_FLEET_MAX_ACK_PENDING,
   };
-  for (const pool of pools) await ensureConsumers(jsm, pool, consumerSettings);
-  const kv = await ensureKv(nc);
+  // A JetStream cluster electing a leader refuses API calls for a few seconds: ride it out.
+  const kv = await retryWhileUnavailable(logger, async () => {
+    await ensureJetStream(jsm, { replicas: config.FW_NATS_REPLICAS });
+    for (const pool of pools) await ensureConsumers(jsm, pool, consumerSettings);
+    return ensureKv(nc, { replicas: config.FW_NATS_REPLICAS });
+  });
   await sweepOrphanedWorkDirs(config.FW_WORK_DIR, logger);
 
   const capabilities = await engine.capabilities();
@@ -177,6 +180,23 @@ export async function startProcessingNode(options: {
       logger.info("node:stopped");
     },
   };
+}
+
+async function retryWhileUnavailable<T>(
+  logger: Logger,
+  fn: () => Promise<T>,
+  deadlineMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      logger.warn({ err: error, attempt }, "node:provision:retry");
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** attempt)));
+    }
+  }
 }
 
 /** A GPU node serves its GPU queue first and CPU work when that is empty. */

@@ -28,6 +28,8 @@ export interface StackOptions {
   /** Where child output goes: the terminal, or a log file per process under dataDir/logs. */
   output: "inherit" | "files";
   extraNodeEnv?: Record<string, string>;
+  /** Use an existing NATS (e.g. a test cluster) instead of starting nats-server. */
+  nats?: { url: string; replicas: 1 | 3 | 5 };
 }
 
 export interface Stack {
@@ -147,16 +149,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     gateway: "FW_GATEWAY_PORT",
     nats: "FW_NATS_PORT",
   };
-  await ensurePortFree(options.ports.nats, vars.nats);
+  if (!options.nats) await ensurePortFree(options.ports.nats, vars.nats);
   await ensurePortFree(options.ports.api, vars.api);
   await ensurePortFree(options.ports.gateway, vars.gateway);
   await mkdir(join(dataDir, "logs"), { recursive: true });
   await mkdir(join(dataDir, "storage"), { recursive: true });
 
-  const natsPort = options.ports.nats || (await freePort());
+  const natsPort = options.nats ? 0 : options.ports.nats || (await freePort());
   const apiPort = options.ports.api || (await freePort());
   const gatewayPort = options.ports.gateway || (await freePort());
-  const natsUrl = `nats://127.0.0.1:${natsPort}`;
+  const natsUrl = options.nats?.url ?? `nats://127.0.0.1:${natsPort}`;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const progressUrl = `ws://127.0.0.1:${gatewayPort}`;
   const dbUrl = `file:${join(dataDir, "framewire.db")}`;
@@ -209,27 +211,34 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   try {
-    const nats = launch(
-      "nats",
-      "nats-server",
-      [
-        "-js",
-        "-a",
-        "127.0.0.1",
-        "-p",
-        String(natsPort),
-        "-sd",
-        join(dataDir, "nats"),
-        "-P",
-        join(dataDir, "nats.pid"),
-      ],
-      {},
-    );
-    await waitFor("nats-server", () => tcpOpen(natsPort), nats);
+    if (!options.nats) {
+      const nats = launch(
+        "nats",
+        "nats-server",
+        [
+          "-js",
+          "-a",
+          "127.0.0.1",
+          "-p",
+          String(natsPort),
+          "-sd",
+          join(dataDir, "nats"),
+          "-P",
+          join(dataDir, "nats.pid"),
+        ],
+        {},
+      );
+      await waitFor("nats-server", () => tcpOpen(natsPort), nats);
+    }
 
     const { apiKey, tenantId } = await provisionLocalKey(dbUrl, dataDir);
     const logLevel = options.logLevel ?? "info";
-    const common = { FW_NATS_URL: natsUrl, FW_LOG_LEVEL: logLevel, FW_STORAGE_DIR: join(dataDir, "storage") };
+    const common = {
+      FW_NATS_URL: natsUrl,
+      FW_NATS_REPLICAS: String(options.nats?.replicas ?? 1),
+      FW_LOG_LEVEL: logLevel,
+      FW_STORAGE_DIR: join(dataDir, "storage"),
+    };
 
     const edge = tsEntry("edge", "edge/src/node/main.ts", {
       ...common,

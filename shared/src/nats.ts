@@ -28,6 +28,14 @@ export function consumerName(pool: Pool, priority: Priority): string {
   return `fw_${pool}_${priority}`;
 }
 
+/** `FW_NATS_URL` may list several servers of one cluster, comma-separated. */
+export function natsServers(url: string): string[] {
+  return url
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /** Message headers the edge sets on dispatch. */
 export const headers = {
   requestId: "Fw-Request-Id",

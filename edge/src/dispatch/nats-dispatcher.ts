@@ -21,14 +21,14 @@ const encoder = new TextEncoder();
  */
 export async function createNatsDispatcher(
   nc: NatsConnection,
-  options: { provision: boolean },
+  options: { provision: boolean; replicas?: number },
 ): Promise<Dispatcher> {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   let progressKv: KV | null = null;
   if (options.provision) {
-    await ensureJetStream(jsm);
-    progressKv = (await ensureKv(nc)).progress;
+    await ensureJetStream(jsm, { replicas: options.replicas ?? 1 });
+    progressKv = (await ensureKv(nc, { replicas: options.replicas ?? 1 })).progress;
   }
 
   return {

@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { natsServers } from "@framewire/shared";
 import { serve } from "@hono/node-server";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
@@ -18,6 +19,11 @@ const nodeEnvSchema = z.object({
   FW_DB_URL: z.string().regex(/^(file:|libsql:|https?:)/, "must be a file:, libsql: or http(s): URL"),
   FW_DB_AUTH_TOKEN: z.string().optional(),
   FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  /** Stream and KV replicas: 1 for a single server, 3 (or 5) for a JetStream cluster. */
+  FW_NATS_REPLICAS: z.coerce
+    .number()
+    .pipe(z.union([z.literal(1), z.literal(3), z.literal(5)]))
+    .default(1),
   FW_STORAGE_DIR: z.string().min(1),
   FW_OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
   FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -49,11 +55,11 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
 
   const database = await openDatabase(settings.FW_DB_URL, settings.FW_DB_AUTH_TOKEN);
   const nc = await connect({
-    servers: settings.FW_NATS_URL,
+    servers: natsServers(settings.FW_NATS_URL),
     name: "framewire-edge",
     maxReconnectAttempts: -1,
   });
-  const dispatcher = await createNatsDispatcher(nc, { provision: true });
+  const dispatcher = await createNatsDispatcher(nc, { provision: true, replicas: settings.FW_NATS_REPLICAS });
   const deps: EdgeDeps = {
     db: database.db,
     dispatcher,

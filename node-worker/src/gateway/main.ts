@@ -1,4 +1,4 @@
-import { ensureKv } from "@framewire/shared";
+import { ensureKv, natsServers } from "@framewire/shared";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { z } from "zod";
@@ -6,6 +6,10 @@ import { startGateway } from "./gateway";
 
 const schema = z.object({
   FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  FW_NATS_REPLICAS: z.coerce
+    .number()
+    .pipe(z.union([z.literal(1), z.literal(3), z.literal(5)]))
+    .default(1),
   FW_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
   FW_GATEWAY_HOST: z.string().default("127.0.0.1"),
   FW_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
@@ -24,11 +28,11 @@ if (!parsed.success) {
 const config = parsed.data;
 const logger = pino({ level: config.FW_LOG_LEVEL, base: { service: "gateway" } });
 const nc = await connect({
-  servers: config.FW_NATS_URL,
+  servers: natsServers(config.FW_NATS_URL),
   name: "framewire-gateway",
   maxReconnectAttempts: -1,
 });
-const { progress: progressKv } = await ensureKv(nc);
+const { progress: progressKv } = await ensureKv(nc, { replicas: config.FW_NATS_REPLICAS });
 const gateway = await startGateway({
   nc,
   progressKv,
