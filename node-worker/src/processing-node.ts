@@ -75,7 +75,12 @@ export async function startProcessingNode(options: {
   const stopSignal = new Promise<void>((resolve) => {
     stopRequested = resolve;
   });
-  const ring = () => wake?.();
+  // A ring that arrives while the loop is busy pulling must not be lost: remember it.
+  let rung = false;
+  const ring = () => {
+    rung = true;
+    wake?.();
+  };
 
   const doorbells: Subscription[] = pools.map((pool) =>
     nc.subscribe(`fw.jobs.${pool}.*`, { callback: ring }),
@@ -114,6 +119,8 @@ export async function startProcessingNode(options: {
         await Promise.race([...running.values(), stopSignal]);
         continue;
       }
+      const afterRing = rung;
+      rung = false;
       const delivery = await pullByPriority().catch((error: unknown) => {
         logger.warn({ err: error }, "node:pull:failed");
         return null;
@@ -133,12 +140,15 @@ export async function startProcessingNode(options: {
         void heartbeat();
         continue;
       }
+      // Core subscribers can see a publish a moment before JetStream has stored it: after a ring
+      // that found nothing, look again shortly rather than waiting for the next poll.
+      const retryAfterRing = afterRing ? 2 : 0;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, config.FW_POLL_MS);
+        if (rung) return resolve();
+        const timer = setTimeout(resolve, retryAfterRing || config.FW_POLL_MS);
         wake = () => {
           clearTimeout(timer);
-          // JetStream stores the message a moment after core subscribers see it: give it that moment.
-          setTimeout(resolve, 5);
+          resolve();
         };
       });
       wake = null;
@@ -147,7 +157,6 @@ export async function startProcessingNode(options: {
 
   logger.info(
     {
-      node: config.nodeId,
       pools,
       slots: config.FW_SLOTS,
       engine: engine.name,

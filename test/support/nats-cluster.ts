@@ -28,7 +28,7 @@ export async function startNatsCluster(dir: string): Promise<NatsCluster> {
       config,
       [
         `server_name: ${member.name}`,
-        "listen: 127.0.0.1:" + member.port,
+        `listen: 127.0.0.1:${member.port}`,
         `jetstream { store_dir: "${join(dir, member.name)}" }`,
         `cluster { name: fw_test, listen: 127.0.0.1:${member.clusterPort}, routes: [${routes.join(", ")}] }`,
       ].join("\n"),
