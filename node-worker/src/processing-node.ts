@@ -94,7 +94,7 @@ export async function startProcessingNode(options: {
       encoders: capabilities.encoders,
       hardware: capabilities.hardware,
       slots: { total: config.FW_SLOTS, busy: running.size },
-      jobs: [...running.keys()],
+      jobs: [...new Set([...running.keys()].map((key) => key.split("#")[0] ?? key))],
       version: nodeVersion,
       started_at: startedAt,
       at: new Date().toISOString(),
@@ -126,7 +126,8 @@ export async function startProcessingNode(options: {
         return null;
       });
       if (delivery) {
-        const key = `${delivery.subject}#${Date.now()}#${Math.random()}`;
+        const { job_id: jobId } = JSON.parse(new TextDecoder().decode(delivery.data)) as { job_id: string };
+        const key = `${jobId}#${delivery.attempt}`;
         const job = runJob(
           { nc, js, engine, storage, reporter, progress, config, logger, draining: draining.signal },
           delivery,

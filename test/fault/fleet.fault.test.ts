@@ -2,8 +2,9 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DeadLetterMessage, streams } from "@framewire/shared";
+import { type DeadLetterMessage, kvBuckets, type NodeHeartbeat, streams } from "@framewire/shared";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeClip } from "../../native/test/media-fixtures";
@@ -168,6 +169,58 @@ describe("fleet faults", () => {
     ]);
     await Promise.all(nodes.splice(0).map(stopNode));
   }, 120_000);
+
+  it("dead-letters a job whose node dies on its last delivery, and says so on the job", async () => {
+    const id = await submit(longClipId, { preset: "medium", height: 720 });
+    for (const name of ["doomed-1", "doomed-2", "doomed-3"]) {
+      const node = startNode(name);
+      await until(id, ["running"], 30_000, Number(name.at(-1)));
+      node.kill("SIGKILL");
+      await exited(node);
+    }
+    nodes.splice(0);
+    // Nobody holds the last delivery: JetStream's MAX_DELIVERIES advisory reaches a live node.
+    startNode("janitor");
+    const final = await until(id, ["failed", "succeeded"], 60_000);
+    expect(final).toMatchObject({ status: "failed", attempts: 3, error: { code: "deliveries_exhausted" } });
+    expect(await deadLetter(id)).toMatchObject({
+      job_id: id,
+      attempts: 3,
+      last_error: { code: "deliveries_exhausted" },
+    });
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info(streams.jobs)).state.messages).toBe(0);
+    await Promise.all(nodes.splice(0).map(stopNode));
+  }, 150_000);
+
+  it("publishes a heartbeat with what the node is and what it is doing", async () => {
+    const node = startNode("beating", { FW_SLOTS: "2" });
+    const id = await submit(longClipId, { preset: "veryfast", height: 360 });
+    await until(id, ["running"]);
+    const kv = await new Kvm(nc).open(kvBuckets.nodes);
+    await expect
+      .poll(
+        async () => {
+          const entry = await kv.get("beating");
+          return entry?.value.length
+            ? (JSON.parse(new TextDecoder().decode(entry.value)) as NodeHeartbeat)
+            : null;
+        },
+        { timeout: 10_000 },
+      )
+      .toMatchObject({
+        id: "beating",
+        pools: ["cpu"],
+        engine: "native",
+        encoders: expect.arrayContaining(["libx264", "aac"]),
+        slots: { total: 2, busy: 1 },
+        jobs: [id],
+      });
+    await until(id, ["succeeded"]);
+    await stopNode(node);
+    nodes.splice(0);
+    expect(await kv.get("beating").then((e) => e?.operation)).not.toBe("PUT");
+  }, 90_000);
 
   it("keeps a node and its other slot working when one job's engine process crashes, and dead-letters the poison job", async () => {
     const node = startNode("two-slots", { FW_SLOTS: "2" });
