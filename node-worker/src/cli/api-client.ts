@@ -1,0 +1,88 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { JobSpecInput } from "@framewire/shared";
+import { CliError, exitCodes } from "./exit-codes";
+
+export interface JobView {
+  id: string;
+  status: "queued" | "running" | "succeeded" | "failed" | "canceled";
+  attempts: number;
+  error: { code: string; message: string; detail?: string } | null;
+  outputs: {
+    name: string;
+    url: string;
+    container: string;
+    size_bytes: number;
+    duration_sec: number | null;
+  }[];
+  progress_url: string;
+  created_at: string;
+}
+
+/** The slice of the public API the CLI uses, over fetch. Problem details become CliErrors. */
+export function createApiClient(apiUrl: string, apiKey: string) {
+  const base = apiUrl.replace(/\/+$/, "");
+
+  async function call<T>(path: string, init: RequestInit & { duplex?: "half" } = {}): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${apiKey}`, ...(init.headers as Record<string, string>) },
+      });
+    } catch (error) {
+      throw new CliError(`cannot reach ${base}: ${(error as Error).cause ?? error}`, exitCodes.unreachable);
+    }
+    const body = (await response.json().catch(() => null)) as (T & { code?: string; detail?: string }) | null;
+    if (!response.ok) {
+      const detail = body?.detail ?? `HTTP ${response.status}`;
+      throw new CliError(`${body?.code ?? "error"}: ${detail}`, exitCodes.apiRefused);
+    }
+    return body as T;
+  }
+
+  return {
+    async upload(path: string): Promise<string> {
+      const { size } = await stat(path).catch(() => {
+        throw new CliError(`no such file: ${path}`, exitCodes.usage);
+      });
+      const body = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
+      const result = await call<{ id: string }>("/v1/uploads", {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream", "content-length": String(size) },
+        body,
+        duplex: "half",
+      });
+      return result.id;
+    },
+    createJob: (spec: JobSpecInput) =>
+      call<JobView>("/v1/jobs", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(spec),
+      }),
+    getJob: (id: string) => call<JobView>(`/v1/jobs/${encodeURIComponent(id)}`),
+    listJobs: (query: { status?: string; cursor?: string; limit?: number }) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+      return call<{ data: JobView[]; next_cursor: string | null }>(`/v1/jobs?${params}`);
+    },
+    cancelJob: (id: string) => call<JobView>(`/v1/jobs/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    async download(url: string, destination: string): Promise<void> {
+      const response = await fetch(url).catch((error: unknown) => {
+        throw new CliError(`cannot download ${url}: ${String(error)}`, exitCodes.unreachable);
+      });
+      if (!response.ok || !response.body)
+        throw new CliError(`download answered HTTP ${response.status}`, exitCodes.apiRefused);
+      await pipeline(
+        Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+        createWriteStream(destination),
+      );
+    },
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;

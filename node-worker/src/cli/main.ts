@@ -1,0 +1,122 @@
+#!/usr/bin/env -S node --import tsx
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import { createApiClient, type JobView } from "./api-client";
+import { CliError, exitCodes } from "./exit-codes";
+import { followProgress } from "./follow";
+import { presets } from "./presets";
+
+/**
+ * `framewire`: submit media and watch it happen, list and cancel jobs. The API URL and key come
+ * from --api/--key, else FRAMEWIRE_API_URL/FRAMEWIRE_API_KEY, else the local stack's .data/local.json.
+ */
+function connection(options: { api?: string; key?: string }) {
+  const localFile = resolve(process.env.FW_DATA_DIR ?? ".data", "local.json");
+  const local = existsSync(localFile)
+    ? (JSON.parse(readFileSync(localFile, "utf8")) as { apiUrl?: string; apiKey?: string })
+    : {};
+  const apiUrl = options.api ?? process.env.FRAMEWIRE_API_URL ?? local.apiUrl;
+  const apiKey = options.key ?? process.env.FRAMEWIRE_API_KEY ?? local.apiKey;
+  if (!apiUrl || !apiKey) {
+    throw new CliError(
+      "no API URL or key: pass --api and --key, or set FRAMEWIRE_API_URL and FRAMEWIRE_API_KEY",
+      exitCodes.usage,
+    );
+  }
+  return createApiClient(apiUrl, apiKey);
+}
+
+const summary = (job: JobView) =>
+  `${job.id}  ${job.status.padEnd(9)}  ${job.created_at}${job.error ? `  ${job.error.code}: ${job.error.message}` : ""}`;
+
+const program = new Command("framewire")
+  .description("Framewire command-line client")
+  .option("--api <url>", "API base URL")
+  .option("--key <key>", "API key")
+  .exitOverride();
+
+program
+  .command("submit")
+  .description("submit a file or URL, follow its progress, download the outputs")
+  .argument("<input>", "a local file (uploaded first) or an https:// URL")
+  .addOption(
+    new Option("--preset <name...>", "output presets").choices(Object.keys(presets)).default(["480p"]),
+  )
+  .option("--out <dir>", "where to save the outputs", ".")
+  .option("--priority <priority>", "high, default or low", "default")
+  .action(async (input: string, options: { preset: string[]; out: string; priority: string }) => {
+    const api = connection(program.opts());
+    const isUrl = /^https?:\/\//.test(input);
+    const source = isUrl
+      ? { type: "url" as const, url: input }
+      : { type: "upload" as const, upload_id: await api.upload(input) };
+    const job = await api.createJob({
+      input: source,
+      outputs: options.preset.map((name) => presets[name] as NonNullable<(typeof presets)[string]>),
+      priority: options.priority as "high" | "default" | "low",
+    });
+    console.error(`job ${job.id} queued (${isUrl ? input : basename(input)})`);
+    const onInterrupt = () => {
+      void api.cancelJob(job.id).finally(() => process.exit(exitCodes.interrupted));
+    };
+    process.once("SIGINT", onInterrupt);
+    await followProgress(job.progress_url);
+    // The socket's final message is a convenience; the record is the truth.
+    let finished = await api.getJob(job.id);
+    while (["queued", "running"].includes(finished.status)) {
+      await new Promise((r) => setTimeout(r, 500));
+      finished = await api.getJob(job.id);
+    }
+    process.off("SIGINT", onInterrupt);
+    if (finished.status !== "succeeded") {
+      throw new CliError(
+        `job ${job.id} ${finished.status}${finished.error ? `: ${finished.error.code}: ${finished.error.message}` : ""}`,
+        exitCodes.jobFailed,
+      );
+    }
+    await mkdir(options.out, { recursive: true });
+    for (const output of finished.outputs) {
+      const file = join(options.out, `${job.id}-${output.name}.${output.container}`);
+      await api.download(output.url, file);
+      console.log(file);
+    }
+  });
+
+const jobs = program.command("jobs").description("list, show and cancel jobs");
+jobs
+  .command("list")
+  .option("--status <status>", "only jobs in this state")
+  .option("--limit <n>", "how many", "20")
+  .option("--json", "print JSON")
+  .action(async (options: { status?: string; limit: string; json?: boolean }) => {
+    const page = await connection(program.opts()).listJobs({
+      status: options.status,
+      limit: Number(options.limit),
+    });
+    if (options.json) console.log(JSON.stringify(page, null, 2));
+    else for (const job of page.data) console.log(summary(job));
+  });
+jobs
+  .command("show")
+  .argument("<id>")
+  .action(async (id: string) => {
+    console.log(JSON.stringify(await connection(program.opts()).getJob(id), null, 2));
+  });
+jobs
+  .command("cancel")
+  .argument("<id>")
+  .action(async (id: string) => {
+    console.log(summary(await connection(program.opts()).cancelJob(id)));
+  });
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exit(error.exitCode === 0 ? exitCodes.ok : exitCodes.usage);
+  }
+  console.error(`framewire: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(error instanceof CliError ? error.exitCode : 1);
+}

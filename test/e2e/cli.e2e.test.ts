@@ -1,0 +1,108 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeClip, makeGarbage } from "../../native/test/media-fixtures";
+import { repoRoot, type Stack, startStack } from "../../scripts/lib/stack";
+
+const execFileAsync = promisify(execFile);
+
+/** The `framewire` CLI as a user runs it, against the real stack; scripts rely on its exit codes. */
+
+let dir: string;
+let stack: Stack;
+let clip: string;
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const result = await execFileAsync(
+    process.execPath,
+    ["--import", "tsx", "node-worker/src/cli/main.ts", ...args],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, FRAMEWIRE_API_URL: stack.apiUrl, FRAMEWIRE_API_KEY: stack.apiKey, ...env },
+    },
+  ).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+    }),
+  );
+  return result;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fw-cli-"));
+  stack = await startStack({
+    dataDir: join(dir, "data"),
+    ports: { api: 0, gateway: 0, nats: 0 },
+    output: "files",
+  });
+  clip = await makeClip(join(dir, "clip.mp4"), { seconds: 2, width: 1280, height: 720 });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("framewire CLI", () => {
+  it("submits a file, follows it and downloads the outputs (exit 0)", async () => {
+    const out = join(dir, "out");
+    const result = await cli(["submit", clip, "--preset", "360p", "--out", out]);
+    expect(result.stderr).toMatch(/job job_\w+ queued/);
+    expect(result.code).toBe(0);
+    const files = (await readdir(out)).sort();
+    expect(files).toHaveLength(1);
+    expect(result.stdout.trim().split("\n")).toEqual(files.map((f) => join(out, f)));
+    const { stdout } = await execFileAsync("ffprobe", [
+      "-v",
+      "error",
+      "-select_streams",
+      "v:0",
+      "-show_entries",
+      "stream=height",
+      "-of",
+      "csv=p=0",
+      join(out, files[0] as string),
+    ]);
+    expect(Number(stdout.trim())).toBe(360);
+  }, 60_000);
+
+  it("exits 1 with the reason when the job fails", async () => {
+    const result = await cli([
+      "submit",
+      await makeGarbage(join(dir, "garbage.mp4")),
+      "--out",
+      join(dir, "none"),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/failed: input_unreadable/);
+  }, 60_000);
+
+  it("exits 2 on a bad command line, 3 when the API refuses, 4 when it can't be reached", async () => {
+    expect((await cli(["submit", clip, "--preset", "4k"])).code).toBe(2);
+    expect((await cli(["submit", join(dir, "missing.mp4")])).code).toBe(2);
+    const refused = await cli(["jobs", "list"], {
+      FRAMEWIRE_API_KEY: `fw_${"a".repeat(12)}_${"b".repeat(40)}`,
+    });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/unauthorized/);
+    expect((await cli(["jobs", "list"], { FRAMEWIRE_API_URL: "http://127.0.0.1:9" })).code).toBe(4);
+  }, 60_000);
+
+  it("lists, shows and cancels jobs", async () => {
+    const list = await cli(["jobs", "list", "--json"]);
+    expect(list.code).toBe(0);
+    const jobs = (JSON.parse(list.stdout) as { data: { id: string; status: string }[] }).data;
+    expect(jobs.map((j) => j.status)).toEqual(expect.arrayContaining(["succeeded", "failed"]));
+    const show = await cli(["jobs", "show", jobs[0]?.id ?? ""]);
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: jobs[0]?.id });
+    const cancel = await cli(["jobs", "cancel", jobs[0]?.id ?? ""]);
+    expect(cancel.code).toBe(3);
+    expect(cancel.stderr).toMatch(/conflict/);
+  }, 60_000);
+});
