@@ -4,18 +4,22 @@ import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import { createJobChannels, type Listener } from "./job-channels";
+import { createGatewayMetrics } from "./metrics";
 
 /** WebSocket close codes the gateway uses (4xxx: application codes, RFC 6455 §7.4.2). */
 export const closeCodes = {
   done: 1000,
   invalidToken: 4401,
   wrongJob: 4403,
-  expiredToken: 4408,
-  slowConsumer: 4429,
+  expiredToken: 4410,
+  /** The client read too slowly; progress is latest-state, so it may reconnect and lose nothing. */
+  slowConsumer: 4420,
+  tooManyConnections: 4429,
 } as const;
 
 interface SocketData {
   jobId: string;
+  ip: string;
   refusal: { code: number; reason: string } | null;
   listener: Listener | null;
 }
@@ -38,15 +42,30 @@ export async function startGateway(options: {
   host: string;
   port: number;
   logger: Logger;
+  /** Open sockets allowed per client address (bounds what one client can make the gateway hold). */
+  maxConnectionsPerIp?: number;
 }): Promise<Gateway> {
   const { logger } = options;
+  const maxPerIp = options.maxConnectionsPerIp ?? 100;
   const channels = createJobChannels(options.nc, options.progressKv);
+  const metrics = createGatewayMetrics(() => channels.size);
+  const perIp = new Map<string, number>();
   const app = uWS.App();
 
   app.get("/health", (res) => {
     res
       .writeHeader("content-type", "application/json")
       .end(JSON.stringify({ status: "ok", jobs: channels.size }));
+  });
+  app.get("/metrics", (res) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void metrics.registry.metrics().then((text) => {
+      if (aborted) return;
+      res.cork(() => res.writeHeader("content-type", metrics.registry.contentType).end(text));
+    });
   });
 
   app.ws<SocketData>("/v1/jobs/*", {
@@ -63,6 +82,7 @@ export async function startGateway(options: {
       const key = req.getHeader("sec-websocket-key");
       const protocol = req.getHeader("sec-websocket-protocol");
       const extensions = req.getHeader("sec-websocket-extensions");
+      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
@@ -71,7 +91,9 @@ export async function startGateway(options: {
       const jobId = jobPath.exec(url)?.[1] ?? "";
       let refusal: SocketData["refusal"] = null;
       if (!jobId) refusal = { code: closeCodes.wrongJob, reason: "unknown path" };
-      else {
+      else if ((perIp.get(ip) ?? 0) >= maxPerIp) {
+        refusal = { code: closeCodes.tooManyConnections, reason: "too many connections from this address" };
+      } else {
         const check = await verifyToken<ProgressTokenClaims>(options.tokenSecret, "progress", token);
         if (!check.ok) {
           refusal =
@@ -84,16 +106,19 @@ export async function startGateway(options: {
       }
       if (aborted) return;
       res.cork(() => {
-        res.upgrade<SocketData>({ jobId, refusal, listener: null }, key, protocol, extensions, context);
+        res.upgrade<SocketData>({ jobId, ip, refusal, listener: null }, key, protocol, extensions, context);
       });
     },
 
     open: (ws) => {
       const data = ws.getUserData();
       if (data.refusal) {
+        metrics.refused.inc({ code: String(data.refusal.code) });
         ws.end(data.refusal.code, data.refusal.reason);
         return;
       }
+      perIp.set(data.ip, (perIp.get(data.ip) ?? 0) + 1);
+      metrics.connections.inc();
       let closed = false;
       const listener: Listener = {
         deliver(message, final) {
@@ -102,6 +127,8 @@ export async function startGateway(options: {
           ws.cork(() => {
             status = ws.send(message, false);
           });
+          if (status === 2) metrics.dropped.inc();
+          else metrics.sent.inc();
           // end() outside the cork: a close frame queued in a cork buffer can be lost when the
           // socket shuts down before the buffer is flushed (clients then see 1006).
           if (final) {
@@ -121,6 +148,11 @@ export async function startGateway(options: {
 
     close: (ws) => {
       const data = ws.getUserData();
+      if (data.refusal) return;
+      const open = (perIp.get(data.ip) ?? 1) - 1;
+      if (open > 0) perIp.set(data.ip, open);
+      else perIp.delete(data.ip);
+      metrics.connections.dec();
       if (data.listener) {
         // Mark closed first: a delivery racing the close must not touch the dead socket.
         const listener = data.listener;

@@ -13,6 +13,7 @@ const schema = z.object({
   FW_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
   FW_GATEWAY_HOST: z.string().default("127.0.0.1"),
   FW_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  FW_GATEWAY_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(100),
   FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -39,6 +40,7 @@ const gateway = await startGateway({
   tokenSecret: config.FW_TOKEN_SECRET,
   host: config.FW_GATEWAY_HOST,
   port: config.FW_GATEWAY_PORT,
+  maxConnectionsPerIp: config.FW_GATEWAY_MAX_CONNECTIONS_PER_IP,
   logger,
 });
 

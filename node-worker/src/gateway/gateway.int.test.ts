@@ -1,0 +1,171 @@
+import { ensureKv, type ProgressMessage, signToken, subjects } from "@framewire/shared";
+import type { KV } from "@nats-io/kv";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { type NatsServer, startNatsServer } from "../../../test/support/nats-server";
+import { closeCodes, type Gateway, startGateway } from "./gateway";
+
+/** The progress gateway with a real nats-server and real WebSocket clients. */
+
+const secret = "g".repeat(40);
+let nats: NatsServer;
+let nc: NatsConnection;
+let kv: KV;
+let gateway: Gateway;
+let jobCounter = 0;
+
+const newJobId = () => `job_${String(++jobCounter).padStart(26, "0")}`;
+const token = (job: string, expSec = 3600) =>
+  signToken(secret, "progress", { job, tenant: "ten_x", exp: Math.floor(Date.now() / 1000) + expSec });
+const url = (job: string, t: string) => `ws://127.0.0.1:${gateway.port}/v1/jobs/${job}/progress?token=${t}`;
+const encode = (m: ProgressMessage) => new TextEncoder().encode(JSON.stringify(m));
+
+function tick(job: string, percent: number): ProgressMessage {
+  return {
+    type: "job:progress",
+    job_id: job,
+    attempt: 1,
+    output: "o",
+    percent,
+    frames: percent,
+    fps: 30,
+    speed: 1,
+    out_time_sec: percent / 10,
+    eta_sec: 1,
+    at: new Date().toISOString(),
+  };
+}
+
+function client(address: string) {
+  const ws = new WebSocket(address);
+  const messages: ProgressMessage[] = [];
+  ws.on("message", (data) => messages.push(JSON.parse(String(data))));
+  const opened = new Promise<void>((resolve) => ws.once("open", () => resolve()));
+  const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+  return { ws, messages, opened, closed };
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${gateway.port}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return Number(line?.split(" ").at(-1) ?? Number.NaN);
+}
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  nc = await connect({ servers: nats.url });
+  kv = (await ensureKv(nc)).progress;
+  gateway = await startGateway({
+    nc,
+    progressKv: kv,
+    tokenSecret: secret,
+    host: "127.0.0.1",
+    port: 0,
+    logger: pino({ level: "silent" }),
+    maxConnectionsPerIp: 20,
+  });
+});
+
+afterAll(async () => {
+  gateway?.close();
+  await nc?.close();
+  await nats?.stop();
+});
+
+describe("progress gateway", () => {
+  it("refuses wrong, expired and other-job tokens with distinct close codes", async () => {
+    const job = newJobId();
+    expect(await client(url(job, "nope.nope")).closed).toBe(closeCodes.invalidToken);
+    expect(await client(url(job, await token(job, -10))).closed).toBe(closeCodes.expiredToken);
+    expect(await client(url(job, await token(newJobId()))).closed).toBe(closeCodes.wrongJob);
+  });
+
+  it("sends the last known progress first, then every tick, then the final state, then closes normally", async () => {
+    const job = newJobId();
+    await kv.put(job, encode(tick(job, 10)));
+    const c = client(url(job, await token(job)));
+    await c.opened;
+    await expect.poll(() => c.messages.length).toBe(1);
+    for (const p of [20, 40, 60]) nc.publish(subjects.progress(job), encode(tick(job, p)));
+    nc.publish(
+      subjects.progress(job),
+      encode({ type: "job:state", job_id: job, status: "succeeded", at: "" }),
+    );
+    expect(await c.closed).toBe(1000);
+    expect(c.messages.map((m) => (m.type === "job:progress" ? m.percent : m.status))).toEqual([
+      10,
+      20,
+      40,
+      60,
+      "succeeded",
+    ]);
+  });
+
+  it("answers a late listener with the final state and closes", async () => {
+    const job = newJobId();
+    await kv.put(job, encode({ type: "job:state", job_id: job, status: "failed", at: "" }));
+    const c = client(url(job, await token(job)));
+    expect(await c.closed).toBe(1000);
+    expect(c.messages).toMatchObject([{ type: "job:state", status: "failed" }]);
+  });
+
+  it("serves many sockets on one job from one subscription", async () => {
+    const job = newJobId();
+    const t = await token(job);
+    const clients = Array.from({ length: 10 }, () => client(url(job, t)));
+    await Promise.all(clients.map((c) => c.opened));
+    const health = (await (await fetch(`http://127.0.0.1:${gateway.port}/health`)).json()) as {
+      jobs: number;
+    };
+    expect(health.jobs).toBe(1);
+    nc.publish(subjects.progress(job), encode(tick(job, 50)));
+    nc.publish(
+      subjects.progress(job),
+      encode({ type: "job:state", job_id: job, status: "succeeded", at: "" }),
+    );
+    await Promise.all(clients.map((c) => c.closed));
+    for (const c of clients) expect(c.messages.map((m) => m.type)).toEqual(["job:progress", "job:state"]);
+    expect(await metric("fw_gateway_jobs_watched")).toBe(0);
+  });
+
+  it("limits sockets per client address", async () => {
+    // Earlier tests' sockets may still be closing on the server side.
+    await expect.poll(() => metric("fw_gateway_connections")).toBe(0);
+    const job = newJobId();
+    const t = await token(job);
+    const held = Array.from({ length: 20 }, () => client(url(job, t)));
+    await Promise.all(held.map((c) => c.opened));
+    expect(await client(url(job, t)).closed).toBe(closeCodes.tooManyConnections);
+    for (const c of held) c.ws.close();
+    await Promise.all(held.map((c) => c.closed));
+    const again = client(url(job, t));
+    await again.opened;
+    again.ws.close();
+  });
+
+  it("drops a client that stops reading instead of buffering for it", async () => {
+    await expect.poll(() => metric("fw_gateway_connections")).toBe(0);
+    const job = newJobId();
+    const slow = client(url(job, await token(job)));
+    await slow.opened;
+    // Stop reading: the kernel buffers fill, then uWS's per-socket backpressure limit.
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const padding = "x".repeat(2000);
+    for (let i = 0; i < 20_000; i++) {
+      nc.publish(
+        subjects.progress(job),
+        new TextEncoder().encode(JSON.stringify({ ...tick(job, 1), padding })),
+      );
+      if (i % 1000 === 0) await nc.flush();
+    }
+    await expect
+      .poll(() => metric("fw_gateway_messages_dropped_total"), { timeout: 15_000 })
+      .toBeGreaterThan(0);
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    // Disconnected: with its buffer full, the close frame may never reach it (then it sees 1006).
+    expect([closeCodes.slowConsumer, 1006]).toContain(await slow.closed);
+    expect(await metric("fw_gateway_connections")).toBe(0);
+  });
+});

@@ -1,0 +1,38 @@
+import { Counter, Gauge, Registry } from "prom-client";
+
+/** The gateway's Prometheus metrics (GET /metrics on the gateway port). */
+export function createGatewayMetrics(jobsWatched: () => number) {
+  const registry = new Registry();
+  return {
+    registry,
+    connections: new Gauge({
+      name: "fw_gateway_connections",
+      help: "Open progress sockets",
+      registers: [registry],
+    }),
+    sent: new Counter({
+      name: "fw_gateway_messages_sent_total",
+      help: "Progress messages sent",
+      registers: [registry],
+    }),
+    dropped: new Counter({
+      name: "fw_gateway_messages_dropped_total",
+      help: "Messages dropped because a client read too slowly (the client is then disconnected)",
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: "fw_gateway_refused_total",
+      help: "Sockets refused, by close code",
+      labelNames: ["code"],
+      registers: [registry],
+    }),
+    jobsWatched: new Gauge({
+      name: "fw_gateway_jobs_watched",
+      help: "Jobs with at least one socket (one NATS subscription each)",
+      registers: [registry],
+      collect() {
+        this.set(jobsWatched());
+      },
+    }),
+  };
+}
