@@ -8,8 +8,8 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    // Two cores: integration suites start real servers and transcode real media.
-    maxWorkers: 2,
-    minWorkers: 1,
+    // Two cores, and suites that start real servers, transcode real media and time watchdogs: one
+    // file at a time keeps their timings honest (a starved machine is a different test).
+    fileParallelism: false,
   },
 });

@@ -11,7 +11,16 @@ const schema = z.object({
     .default(1),
   FW_EDGE_URL: z.url().describe("base URL of the edge, for state reports"),
   FW_NODE_TOKEN: z.string().min(32, "must be at least 32 characters"),
-  FW_STORAGE_DIR: z.string().min(1),
+  FW_STORAGE: z.enum(["local", "s3"]).default("local"),
+  FW_STORAGE_DIR: z.string().min(1).default(".data/storage"),
+  FW_S3_ENDPOINT: z.url().optional(),
+  FW_S3_REGION: z.string().min(1).default("us-east-1"),
+  FW_S3_BUCKET: z.string().min(3).optional(),
+  FW_S3_FORCE_PATH_STYLE: z.stringbool().default(false),
+  FW_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  FW_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** See storage/s3-storage.ts: WHEN_REQUIRED suits most S3-compatible stores. */
+  FW_S3_CHECKSUMS: z.enum(["WHEN_SUPPORTED", "WHEN_REQUIRED"]).default("WHEN_REQUIRED"),
   FW_WORK_DIR: z.string().min(1),
   FW_ENGINE: z.enum(["auto", "native", "wasm"]).default("auto"),
   FW_NODE_ID: z
@@ -63,8 +72,14 @@ const schema = z.object({
 
 export type NodeConfig = z.output<typeof schema> & { nodeId: string; host: string };
 
+const s3Required = schema.superRefine((c, ctx) => {
+  if (c.FW_STORAGE === "s3" && !c.FW_S3_BUCKET) {
+    ctx.addIssue({ code: "custom", path: ["FW_S3_BUCKET"], message: "is required when FW_STORAGE=s3" });
+  }
+});
+
 export function parseNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
-  const parsed = schema.safeParse(env);
+  const parsed = s3Required.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map(
       (i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? null)}: ${i.message}`,

@@ -5,7 +5,7 @@ import pino from "pino";
 import { parseNodeConfig } from "./config";
 import { startProcessingNode } from "./processing-node";
 import { createIsolatedEngine } from "./slots/isolated-engine";
-import { createLocalStorage } from "./storage/local-storage";
+import { createStorage } from "./storage/create-storage";
 
 /** Entry: one processing node. Configuration comes from the environment (see README). */
 const config = (() => {
@@ -37,7 +37,7 @@ const nc = await connect({
 const node = await startProcessingNode({
   nc,
   engine,
-  storage: createLocalStorage(config.FW_STORAGE_DIR),
+  storage: createStorage(config),
   config,
   logger,
 });

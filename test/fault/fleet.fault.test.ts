@@ -12,8 +12,8 @@ import { type Stack, startStack } from "../../scripts/lib/stack";
 
 /**
  * Fleet fault tests: real nats-server, edge and processing nodes as processes, killed for real.
- * Timings are shortened through the fleet settings (ack_wait 2 s, 3 deliveries, 2 s stall
- * watchdog); the test-only fault switch is on for these nodes only.
+ * Timings are shortened through the fleet settings (ack_wait 2 s, 3 deliveries; a 2 s stall
+ * watchdog for the watchdog test); the test-only fault switch is on for these nodes only.
  */
 
 interface JobView {
@@ -26,7 +26,7 @@ interface JobView {
 const fleetEnv = {
   FW_ACK_WAIT_MS: "2000",
   FW_MAX_DELIVER: "3",
-  FW_STALL_TIMEOUT_MS: "2000",
+  FW_STALL_TIMEOUT_MS: "15000",
   FW_POLL_MS: "200",
   FW_HEARTBEAT_MS: "1000",
   FW_TEST_FAULTS: "1",
@@ -243,7 +243,7 @@ describe("fleet faults", () => {
   }, 150_000);
 
   it("ends a run that stops making progress with the watchdog, and reports it", async () => {
-    startNode("watchdog");
+    startNode("watchdog", { FW_STALL_TIMEOUT_MS: "2000" });
     const started = Date.now();
     const id = await submit(shortClipId, { fault: "stall" });
     const final = await until(id, ["failed", "succeeded"], 60_000);
