@@ -1,33 +1,22 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { streams } from "@framewire/shared";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import pino from "pino";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NatsServer, startNatsServer } from "../../test/support/nats-server";
-import { createApp } from "./app";
 import { createTenant, issueApiKey } from "./auth/api-keys";
 import type { EdgeDeps } from "./deps";
-import { createNatsDispatcher } from "./dispatch/nats-dispatcher";
-import type { Logger } from "./logger";
-import { openDatabase } from "./node/database";
-import { createLocalFileStore } from "./node/local-file-store";
 import { sweepOutbox } from "./outbox";
+import { type EdgeHarness, startEdgeHarness, testNodeToken } from "./testing/harness";
 
 /** The edge app through app.request(), over a real libSQL file and a real nats-server. */
 
-let dir: string;
-let nats: NatsServer;
+let harness: EdgeHarness;
 let nc: NatsConnection;
 let deps: EdgeDeps;
-let app: ReturnType<typeof createApp>;
-let closeDb: () => void;
+let app: EdgeHarness["app"];
 let keyA: string;
 let keyB: string;
 let readOnlyKey: string;
-const nodeToken = "n".repeat(40);
+const nodeToken = testNodeToken;
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const json = (key: string) => ({ ...auth(key), "content-type": "application/json" });
@@ -55,29 +44,8 @@ async function submit(key: string, body: unknown, headers: Record<string, string
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "fw-edge-"));
-  nats = await startNatsServer({ storeDir: join(dir, "nats") });
-  nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  const database = await openDatabase(`file:${join(dir, "edge.db")}`);
-  closeDb = database.close;
-  deps = {
-    db: database.db,
-    dispatcher: await createNatsDispatcher(nc, { provision: true }),
-    files: createLocalFileStore(join(dir, "storage")),
-    config: {
-      publicUrl: "http://api.test",
-      progressUrl: "ws://progress.test",
-      tokenSecret: "t".repeat(40),
-      nodeToken,
-      downloadTtlSec: 3600,
-      progressTtlSec: 3600,
-      maxUploadBytes: 4096,
-      maxJsonBytes: 16 * 1024,
-    },
-    logger: pino({ level: "silent" }) as unknown as Logger,
-    clock: Date.now,
-  };
-  app = createApp(deps);
+  harness = await startEdgeHarness();
+  ({ deps, app, nc } = harness);
   const tenantA = await createTenant(deps.db, "a");
   const tenantB = await createTenant(deps.db, "b");
   keyA = (await issueApiKey(deps.db, { tenantId: tenantA, name: "a", scopes: ["jobs:read", "jobs:write"] }))
@@ -88,10 +56,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-  closeDb?.();
-  await rm(dir, { recursive: true, force: true });
+  await harness?.close();
 });
 
 describe("authentication", () => {
@@ -290,14 +255,14 @@ describe("node reports", () => {
 
 describe("outbox", () => {
   it("accepts a job while NATS is down and publishes it once NATS is back", async () => {
-    await nats.stop();
+    await harness.nats.stop();
     const res = await submit(keyA, spec(await upload(keyA)));
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     const row = await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) });
     expect(row?.dispatchedAt).toBeNull();
 
-    nats = await startNatsServer({ port: nats.port, storeDir: join(dir, "nats") });
+    await harness.restartNats();
     await expect.poll(() => nc.isClosed() === false && nc.info !== undefined, { timeout: 10_000 }).toBe(true);
     await expect
       .poll(

@@ -1,11 +1,16 @@
 import { FramewireError } from "@framewire/shared";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { requireApiKey } from "./auth/authenticate";
+import { routePath } from "hono/route";
+import { requireApiKey, requireScope } from "./auth/authenticate";
 import type { EdgeDeps } from "./deps";
 import type { EdgeEnv } from "./env";
+import { maintenanceGate } from "./middleware/maintenance";
+import { rateLimit } from "./middleware/rate-limit";
 import { requestId } from "./middleware/request-id";
 import { problemResponse, toProblem } from "./problem";
+import { adminRoutes } from "./routes/admin";
+import { docsRoutes } from "./routes/docs";
 import { filesRoutes } from "./routes/files";
 import { healthRoutes } from "./routes/health";
 import { internalRoutes } from "./routes/internal";
@@ -26,13 +31,12 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   app.use("*", async function accessLog(c, next) {
     const started = performance.now();
     await next();
+    const ms = performance.now() - started;
+    // The matched pattern, not the path: bounded label values for metrics and log grouping.
+    const route = routePath(c, -1) || "unmatched";
+    deps.metrics?.observeRequest(c.req.method, route, c.res.status, ms / 1000);
     c.get("logger").info(
-      {
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round(performance.now() - started),
-      },
+      { method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(ms) },
       "http:request",
     );
   });
@@ -48,15 +52,29 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   });
 
   app.route("/v1/health", healthRoutes());
+  app.route("/", docsRoutes());
   app.route("/files", filesRoutes());
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get("/metrics", async (c) => {
+      const { contentType, body } = await metrics.render(deps);
+      return c.body(body, 200, { "content-type": contentType });
+    });
+  }
 
-  app.use("/v1/jobs/*", requireApiKey(), jsonLimit);
-  app.use("/v1/jobs", requireApiKey(), jsonLimit);
+  // The public API: per-IP limit before the key is checked (bounds key guessing), then per key.
+  // `/x/*` also matches `/x` in Hono, so one pattern per resource.
+  for (const prefix of ["/v1/jobs/*", "/v1/uploads/*", "/v1/admin/*"]) {
+    app.use(prefix, rateLimit("ip"), requireApiKey(), rateLimit("key"));
+  }
+  app.use("/v1/jobs/*", maintenanceGate(), jsonLimit);
+  app.use("/v1/uploads/*", maintenanceGate());
+  app.use("/v1/admin/*", requireScope("admin"), jsonLimit);
   app.route("/v1/jobs", jobsRoutes());
-  app.use("/v1/uploads/*", requireApiKey());
-  app.use("/v1/uploads", requireApiKey());
   app.route("/v1/uploads", uploadsRoutes());
+  app.route("/v1/admin", adminRoutes());
 
+  // Node reports are exempt from maintenance mode: running jobs must be able to finish.
   app.use("/internal/*", jsonLimit);
   app.route("/internal", internalRoutes());
 

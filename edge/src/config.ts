@@ -31,6 +31,23 @@ export const edgeConfigSchema = z.object({
     .int()
     .min(1024)
     .default(64 * 1024),
+  FW_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  FW_SETTINGS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  FW_KEY_ROTATION_GRACE_SEC: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86400)
+    .default(86400),
+  FW_RATE_KEY_BURST: z.coerce.number().int().min(1).default(120),
+  FW_RATE_KEY_PER_SEC: z.coerce.number().positive().default(20),
+  FW_RATE_IP_BURST: z.coerce.number().int().min(1).default(240),
+  FW_RATE_IP_PER_SEC: z.coerce.number().positive().default(40),
+  FW_CLIENT_IP_HEADER: z
+    .string()
+    .regex(/^[a-z0-9-]+$/i)
+    .optional()
+    .describe("trusted header with the client address, set by your proxy (e.g. x-forwarded-for)"),
 });
 
 export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
@@ -44,6 +61,18 @@ export interface EdgeConfig {
   progressTtlSec: number;
   maxUploadBytes: number;
   maxJsonBytes: number;
+  /** How long a verified key is trusted without reading its row (the revocation bound elsewhere). */
+  keyCacheTtlMs: number;
+  /** How long an instance trusts its copy of maintenance mode. */
+  settingsCacheMs: number;
+  /** Default grace period of a rotated key (the old key keeps working this long). */
+  rotationGraceSec: number;
+  rateLimits: {
+    perKey: { capacity: number; refillPerSec: number };
+    perIp: { capacity: number; refillPerSec: number };
+  };
+  /** Header to read the client address from (only behind a proxy that sets it); null: the socket. */
+  clientIpHeader: string | null;
 }
 
 export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
@@ -65,5 +94,13 @@ export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
     progressTtlSec: c.FW_PROGRESS_TTL_SEC,
     maxUploadBytes: c.FW_MAX_UPLOAD_BYTES,
     maxJsonBytes: c.FW_MAX_JSON_BYTES,
+    keyCacheTtlMs: c.FW_KEY_CACHE_TTL_MS,
+    settingsCacheMs: c.FW_SETTINGS_CACHE_MS,
+    rotationGraceSec: c.FW_KEY_ROTATION_GRACE_SEC,
+    rateLimits: {
+      perKey: { capacity: c.FW_RATE_KEY_BURST, refillPerSec: c.FW_RATE_KEY_PER_SEC },
+      perIp: { capacity: c.FW_RATE_IP_BURST, refillPerSec: c.FW_RATE_IP_PER_SEC },
+    },
+    clientIpHeader: c.FW_CLIENT_IP_HEADER?.toLowerCase() ?? null,
   };
 }

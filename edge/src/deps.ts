@@ -1,8 +1,16 @@
 import type * as schema from "@framewire/shared/db";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
+import type { Context } from "hono";
+import type { KeyCache } from "./auth/key-cache";
+import { createKeyCache } from "./auth/key-cache";
+import { createUsageRecorder, type UsageRecorder } from "./auth/usage";
 import type { EdgeConfig } from "./config";
 import type { Dispatcher } from "./dispatch/dispatcher";
+import { emptyFleet, type FleetView } from "./fleet/fleet-view";
 import type { Logger } from "./logger";
+import type { EdgeMetrics } from "./metrics";
+import { createMemoryRateLimitStore, type RateLimitStore } from "./rate-limit/store";
+import { createMaintenanceSwitch, type MaintenanceSwitch } from "./settings";
 import type { FileStore } from "./storage/file-store";
 
 export type Db = LibSQLDatabase<typeof schema>;
@@ -11,10 +19,44 @@ export type Db = LibSQLDatabase<typeof schema>;
 export interface EdgeDeps {
   db: Db;
   dispatcher: Dispatcher;
+  fleet: FleetView;
   /** The local object store, when the edge serves uploads and downloads itself (Node). */
   files: FileStore | null;
   config: EdgeConfig;
   logger: Logger;
   /** Milliseconds since the epoch; injectable for tests. */
   clock: () => number;
+  keyCache: KeyCache;
+  usage: UsageRecorder;
+  rateLimits: RateLimitStore;
+  maintenance: MaintenanceSwitch;
+  /** The client's address for per-IP limits; the runtime knows where to find it. */
+  clientIp: (c: Context) => string;
+  /** Prometheus metrics, where the runtime has them (Node). */
+  metrics: EdgeMetrics | null;
+}
+
+export type DepsInput = Pick<EdgeDeps, "db" | "dispatcher" | "files" | "config" | "logger"> &
+  Partial<Omit<EdgeDeps, "db" | "dispatcher" | "files" | "config" | "logger">>;
+
+/** The in-process defaults (one Node process); a runtime entry overrides what it has better. */
+export function assembleDeps(input: DepsInput): EdgeDeps {
+  const { config } = input;
+  return {
+    fleet: emptyFleet,
+    clock: Date.now,
+    keyCache: createKeyCache({ ttlMs: config.keyCacheTtlMs }),
+    usage: createUsageRecorder(),
+    rateLimits: createMemoryRateLimitStore(),
+    maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
+    clientIp: (c) => headerIp(c, config.clientIpHeader) ?? "unknown",
+    metrics: null,
+    ...input,
+  };
+}
+
+/** The first address in a proxy-set header (`x-forwarded-for: client, proxy1, …`). */
+export function headerIp(c: Context, header: string | null): string | null {
+  if (!header) return null;
+  return c.req.header(header)?.split(",")[0]?.trim() || null;
 }

@@ -9,5 +9,7 @@ export interface EdgeEnv {
     logger: Logger;
     deps: EdgeDeps;
     auth: AuthContext;
+    /** The smallest RateLimit-Remaining seen so far in this request (for the response headers). */
+    rateRemaining: number | undefined;
   };
 }

@@ -17,7 +17,14 @@ export async function sweepOutbox(
     const input = job.spec.input;
     const upload =
       input.type === "upload" ? await findCompletedUpload(deps.db, job.tenantId, input.upload_id) : null;
-    await dispatchJob(deps, job, upload?.storageKey ?? null, job.requestId ?? "outbox");
+    const requestId = job.requestId ?? "outbox";
+    await dispatchJob(
+      deps,
+      job,
+      upload?.storageKey ?? null,
+      requestId,
+      deps.logger.child({ request_id: requestId }),
+    );
   }
   if (pending.length > 0) deps.logger.info({ count: pending.length }, "outbox:swept");
   return pending.length;

@@ -1,16 +1,28 @@
 import * as schema from "@framewire/shared/db";
 import { createClient } from "@libsql/client/web";
-import { wsconnect } from "@nats-io/nats-core";
+import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
 import { drizzle } from "drizzle-orm/libsql/web";
 import { createApp } from "./app";
-import { parseEdgeConfig } from "./config";
-import type { EdgeDeps } from "./deps";
+import { createKeyCache } from "./auth/key-cache";
+import { createUsageRecorder } from "./auth/usage";
+import { type EdgeConfig, parseEdgeConfig } from "./config";
+import { assembleDeps, headerIp } from "./deps";
 import type { Dispatcher } from "./dispatch/dispatcher";
 import { createNatsDispatcher } from "./dispatch/nats-dispatcher";
+import type { FleetView } from "./fleet/fleet-view";
+import { createNatsFleetView } from "./fleet/nats-fleet-view";
 import { createConsoleLogger } from "./logger";
 import { sweepOutbox } from "./outbox";
+import {
+  createDurableObjectRateLimitStore,
+  type DurableObjectNamespaceLike,
+} from "./rate-limit/durable-object";
+import { createMemoryRateLimitStore } from "./rate-limit/store";
+import { createMaintenanceSwitch } from "./settings";
 
-/** Bindings named in wrangler.toml (vars and secrets). */
+export { RateLimiterObject } from "./rate-limit/durable-object";
+
+/** Bindings named in wrangler.toml (vars, secrets, the rate limiter Durable Object). */
 export interface WorkerEnv {
   FW_PUBLIC_URL: string;
   FW_PROGRESS_URL: string;
@@ -19,6 +31,7 @@ export interface WorkerEnv {
   FW_DB_AUTH_TOKEN?: string;
   FW_TOKEN_SECRET: string;
   FW_NODE_TOKEN: string;
+  FW_RATE_LIMITER?: DurableObjectNamespaceLike;
   [key: string]: unknown;
 }
 
@@ -27,43 +40,96 @@ interface ExecutionContext {
 }
 
 /**
- * A dispatcher that connects on first use. Inside a Worker a NATS connection made in one request
- * cannot be reused by the next, so each request that needs NATS connects (~5 ms) and reads that
- * don't, never do.
+ * NATS on first use. Inside a Worker a NATS connection made in one request cannot be reused by the
+ * next, so each request that needs NATS connects (~5 ms) and reads that don't, never do.
  */
-function lazyDispatcher(url: string): Dispatcher & { dispose(): Promise<void> } {
-  let inner: Promise<Dispatcher> | null = null;
-  const get = () => {
-    inner ??= wsconnect({ servers: url }).then((nc) => createNatsDispatcher(nc, { provision: false }));
-    return inner;
+function lazyNats(url: string) {
+  let nc: Promise<NatsConnection> | null = null;
+  let dispatcher: Promise<Dispatcher> | null = null;
+  let fleet: Promise<FleetView> | null = null;
+  const conn = () => {
+    nc ??= wsconnect({ servers: url });
+    return nc;
   };
-  return {
-    dispatch: async (m, meta) => (await get()).dispatch(m, meta),
-    announce: async (s) => (await get()).announce(s),
-    cancel: async (id) => (await get()).cancel(id),
-    health: async () => (await get()).health(),
-    close: async () => (inner ? (await inner).close() : undefined),
-    dispose: async () => {
-      if (inner) await (await inner).close().catch(() => {});
-    },
+  const d = () => {
+    dispatcher ??= conn().then((c) => createNatsDispatcher(c, { provision: false }));
+    return dispatcher;
   };
+  const f = () => {
+    fleet ??= conn().then((c) => createNatsFleetView(c));
+    return fleet;
+  };
+  const lazyDispatcher: Dispatcher = {
+    dispatch: async (m, meta) => (await d()).dispatch(m, meta),
+    announce: async (s) => (await d()).announce(s),
+    cancel: async (id) => (await d()).cancel(id),
+    health: async () => (await d()).health(),
+    close: async () => {},
+  };
+  const lazyFleet: FleetView = {
+    nodes: async () => (await f()).nodes(),
+    deadLetterCount: async () => (await f()).deadLetterCount(),
+    deadLetters: async (limit) => (await f()).deadLetters(limit),
+    deadLetter: async (id) => (await f()).deadLetter(id),
+    dropDeadLetter: async (id) => (await f()).dropDeadLetter(id),
+  };
+  const dispose = async () => {
+    if (nc) await (await nc).close().catch(() => {});
+  };
+  return { dispatcher: lazyDispatcher, fleet: lazyFleet, dispose };
 }
 
+/**
+ * Per-isolate state, kept across requests of one isolate: the key cache and maintenance cache (each
+ * isolate trusts its copy for at most the TTL), and the usage counts (flushed after each response).
+ */
+let isolate: {
+  config: EdgeConfig;
+  keyCache: ReturnType<typeof createKeyCache>;
+  maintenance: ReturnType<typeof createMaintenanceSwitch>;
+  usage: ReturnType<typeof createUsageRecorder>;
+  memoryLimits: ReturnType<typeof createMemoryRateLimitStore>;
+} | null = null;
+
 function buildDeps(env: WorkerEnv) {
+  isolate ??= (() => {
+    const config = parseEdgeConfig(env);
+    return {
+      config,
+      keyCache: createKeyCache({ ttlMs: config.keyCacheTtlMs }),
+      maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
+      usage: createUsageRecorder(),
+      memoryLimits: createMemoryRateLimitStore({ maxBuckets: 10_000 }),
+    };
+  })();
   const client = createClient({
     url: env.FW_DB_URL,
     ...(env.FW_DB_AUTH_TOKEN ? { authToken: env.FW_DB_AUTH_TOKEN } : {}),
   });
-  const dispatcher = lazyDispatcher(env.FW_NATS_WS_URL);
-  const deps: EdgeDeps = {
+  const nats = lazyNats(env.FW_NATS_WS_URL);
+  const { config } = isolate;
+  const deps = assembleDeps({
     db: drizzle(client, { schema }),
-    dispatcher,
+    dispatcher: nats.dispatcher,
+    fleet: nats.fleet,
     files: null,
-    config: parseEdgeConfig(env),
+    config,
     logger: createConsoleLogger({ service: "edge", runtime: "workers" }),
-    clock: Date.now,
+    keyCache: isolate.keyCache,
+    maintenance: isolate.maintenance,
+    usage: isolate.usage,
+    // Without the Durable Object binding, limits are per isolate (approximate): bind it in production.
+    rateLimits: env.FW_RATE_LIMITER
+      ? createDurableObjectRateLimitStore(env.FW_RATE_LIMITER)
+      : isolate.memoryLimits,
+    clientIp: (c) => headerIp(c, config.clientIpHeader ?? "cf-connecting-ip") ?? "unknown",
+  });
+  const dispose = async () => {
+    await deps.usage.flush(deps.db, deps.logger);
+    await nats.dispose();
+    client.close();
   };
-  return { deps, dispose: () => dispatcher.dispose() };
+  return { deps, dispose };
 }
 
 export default {
@@ -72,6 +138,7 @@ export default {
     try {
       return await createApp(deps).fetch(request);
     } finally {
+      // After the response: usage counts are written and the NATS connection closed.
       ctx.waitUntil(dispose());
     }
   },

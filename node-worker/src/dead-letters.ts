@@ -69,6 +69,7 @@ export function startDeadLetterMover(options: {
     await reporter.report(job.job_id, {
       type: "failed",
       attempt: advisory.deliveries,
+      attempt_base: job.attempt_base ?? 0,
       node_id: options.nodeId,
       error: lastError,
       retryable: false,

@@ -93,7 +93,10 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<v
   const jobId = message.job_id;
   const attempt = delivery.attempt;
   const logger = deps.logger.child({ job: jobId, attempt, request_id: delivery.header("Fw-Request-Id") });
-  const report = (r: JobReport) => reporter.report(jobId, r);
+  // Every report echoes the dispatch generation's attempt base, so the edge can tell this
+  // delivery's attempt apart from an earlier dispatch's (a retried or requeued job).
+  const attemptBase = message.attempt_base ?? 0;
+  const report = (r: JobReport) => reporter.report(jobId, { ...r, attempt_base: attemptBase });
 
   // Keep the message ours while we work, including while reports wait for an unreachable edge.
   const keepAlive = setInterval(() => delivery.working(), config.FW_ACK_WAIT_MS / 3);
@@ -126,7 +129,7 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<v
     if (failure.jobError.code === "canceled" && !canceled.signal.aborted && deps.draining.aborted) {
       // Draining: hand the job back at once; another node (or this one, restarted) runs it.
       logger.info("job:handed-back");
-      await requeue(deps, jobId, attempt, "the node running it shut down before it finished");
+      await requeue(deps, jobId, attempt, attemptBase, "the node running it shut down before it finished");
       delivery.nak();
       return;
     }
@@ -139,7 +142,14 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<v
     if (failure.retryable && attempt < config.FW_MAX_DELIVER) {
       // Hand it back; another delivery (maybe on another node) tries again after a backoff.
       logger.warn({ err: error, code: failure.jobError.code }, "job:retrying");
-      await requeue(deps, jobId, attempt, "a retryable failure; it will be tried again", failure.jobError);
+      await requeue(
+        deps,
+        jobId,
+        attempt,
+        attemptBase,
+        "a retryable failure; it will be tried again",
+        failure.jobError,
+      );
       delivery.nak(Math.min(60_000, 500 * 2 ** attempt));
       return;
     }
@@ -183,12 +193,14 @@ async function requeue(
   deps: JobRunnerDeps,
   jobId: string,
   attempt: number,
+  attemptBase: number,
   reason: string,
   error?: JobError,
 ) {
   const report: JobReport = {
     type: "requeued",
     attempt,
+    attempt_base: attemptBase,
     node_id: deps.config.nodeId,
     reason,
     ...(error ? { error } : {}),

@@ -9,6 +9,12 @@ export interface JobMessage {
   spec: JobSpec;
   /** Where the node fetches an uploaded input, as a storage key (never a user-controlled path). */
   input_key: string | null;
+  /**
+   * The job's attempt count before this message was published: 0 on first dispatch, higher after a
+   * retry or a dead-letter requeue (each is a new message whose delivery count restarts at 1).
+   * Nodes echo it unchanged in their reports as `attempt_base`; absent means 0. Additive field.
+   */
+  attempt_base?: number;
 }
 
 /** Facts about one finished output, read back by probing the written file. */
@@ -22,14 +28,27 @@ export interface OutputResult {
   audio: { codec: string; sample_rate: number; channels: number } | null;
 }
 
+/**
+ * What every report carries about the attempt it speaks for. `attempt` is the JetStream delivery
+ * count of the message the node holds. `attempt_base` is echoed from the JobMessage; the edge adds
+ * the two to get the job's attempt number and treats a report whose `attempt_base` differs from the
+ * job's current one as stale (it comes from an earlier dispatch of the job). Nodes that don't send
+ * it are assumed to speak for the current dispatch.
+ */
+interface ReportAttempt {
+  attempt: number;
+  attempt_base?: number;
+  node_id: string;
+}
+
 /** A node's report of a job state change, sent to the edge (the only database writer). */
 export type JobReport =
-  | { type: "running"; attempt: number; node_id: string; engine: string }
-  | { type: "succeeded"; attempt: number; node_id: string; outputs: OutputResult[] }
-  | { type: "failed"; attempt: number; node_id: string; error: JobError; retryable: boolean }
-  | { type: "canceled"; attempt: number; node_id: string }
+  | ({ type: "running"; engine: string } & ReportAttempt)
+  | ({ type: "succeeded"; outputs: OutputResult[] } & ReportAttempt)
+  | ({ type: "failed"; error: JobError; retryable: boolean } & ReportAttempt)
+  | ({ type: "canceled" } & ReportAttempt)
   /** The node handed the delivery back (a retryable failure, or a drain): the job waits for its next attempt. */
-  | { type: "requeued"; attempt: number; node_id: string; reason: string; error?: JobError };
+  | ({ type: "requeued"; reason: string; error?: JobError } & ReportAttempt);
 
 /** What the edge answers to a report: `stale` tells the node its attempt no longer owns the job. */
 export interface JobReportReply {

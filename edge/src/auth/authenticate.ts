@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from "hono";
+import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
 import { problemResponse } from "../problem";
-import { checkApiKey, type Scope } from "./api-keys";
+import { judgeKey, type KeyCheck, loadKeyRecord, parseKeyPrefix, type Scope } from "./api-keys";
 
 export interface AuthContext {
   keyId: string;
@@ -16,6 +17,19 @@ const reasons = {
   expired: "The API key has expired.",
 } as const;
 
+/** Verifies a key through the cache (see KeyCache for how stale a revocation can be). */
+export async function verifyApiKey(deps: EdgeDeps, key: string, now: number): Promise<KeyCheck> {
+  const prefix = parseKeyPrefix(key);
+  if (!prefix) return { ok: false, reason: "malformed" };
+  const cached = await deps.keyCache.get(key, now);
+  if (cached) return judgeKey(cached, key, now);
+  const record = await loadKeyRecord(deps.db, prefix);
+  const check = await judgeKey(record, key, now);
+  // Cache a record whose hash matched, revoked or not: the verdict is recomputed from it each time.
+  if (record && (check.ok || check.reason !== "unknown")) await deps.keyCache.set(key, record, now);
+  return check;
+}
+
 /** Requires `Authorization: Bearer <api key>` and puts the tenant on the context. */
 export function requireApiKey(): MiddlewareHandler<EdgeEnv> {
   return async function requireApiKey(c, next) {
@@ -27,24 +41,22 @@ export function requireApiKey(): MiddlewareHandler<EdgeEnv> {
         "unauthorized",
         "Send an API key as 'Authorization: Bearer <key>'.",
         {},
-        {
-          "www-authenticate": 'Bearer realm="framewire"',
-        },
+        { "www-authenticate": 'Bearer realm="framewire"' },
       );
     }
-    const { db, clock } = c.get("deps");
-    const check = await checkApiKey(db, token, clock());
+    const deps = c.get("deps");
+    const now = deps.clock();
+    const check = await verifyApiKey(deps, token, now);
     if (!check.ok) {
       return problemResponse(
         c,
         "unauthorized",
         reasons[check.reason],
         {},
-        {
-          "www-authenticate": 'Bearer realm="framewire", error="invalid_token"',
-        },
+        { "www-authenticate": 'Bearer realm="framewire", error="invalid_token"' },
       );
     }
+    deps.usage.record(check.keyId, now);
     c.set("auth", { keyId: check.keyId, tenantId: check.tenantId, scopes: check.scopes });
     c.set("logger", c.get("logger").child({ tenant: check.tenantId, key: check.keyId }));
     await next();

@@ -4,6 +4,11 @@ export interface DispatchMeta {
   requestId: string;
   pool: Pool;
   priority: Priority;
+  /**
+   * Nats-Msg-Id: the job id for the first dispatch, `<id>.r<generation>` for a retry or requeue, so
+   * the outbox's re-publish of the same dispatch is deduplicated but a new dispatch is not.
+   */
+  msgId: string;
 }
 
 export interface DispatcherHealth {
@@ -15,7 +20,7 @@ export interface DispatcherHealth {
 
 /** How the edge hands jobs to the fleet. NATS over TCP on Node, over WebSocket on Workers. */
 export interface Dispatcher {
-  /** Publishes with Nats-Msg-Id = job id, so a re-publish by the outbox sweeper is deduplicated. */
+  /** Publishes with Nats-Msg-Id = meta.msgId, so a re-publish by the outbox sweeper is deduplicated. */
   dispatch(message: JobMessage, meta: DispatchMeta): Promise<void>;
   /** Tells progress listeners about a state the edge decided (e.g. a queued job canceled). */
   announce(state: StateMessage): Promise<void>;

@@ -37,7 +37,7 @@ export async function createNatsDispatcher(
       h.set(headers.requestId, meta.requestId);
       h.set(headers.tenant, message.tenant_id);
       await js.publish(subjects.job(meta.pool, meta.priority), encoder.encode(JSON.stringify(message)), {
-        msgID: message.job_id,
+        msgID: meta.msgId,
         headers: h,
         timeout: 5_000,
       });

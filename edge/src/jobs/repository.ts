@@ -42,6 +42,8 @@ export async function insertJob(
     startedAt: null,
     finishedAt: null,
     dispatchedAt: null,
+    generation: 0,
+    attemptBase: 0,
   };
   await db.batch([
     db.insert(jobs).values(row),
@@ -146,19 +148,24 @@ export async function applyReport(
 ): Promise<JobReportReply | null> {
   const job = await findJobById(db, jobId);
   if (!job) return null;
+  // A report from an earlier dispatch (before a retry or requeue) never owns the job.
+  if (report.attempt_base !== undefined && report.attempt_base !== job.attemptBase)
+    return { status: job.status, stale: true };
+  const attempt = jobAttempt(job, report);
   if (isFinal(job.status)) {
-    const sameReport = job.status === report.type && job.attempts === report.attempt;
+    const sameReport = job.status === report.type && job.attempts === attempt;
     return { status: job.status, stale: !sameReport };
   }
-  if (report.attempt < job.attempts) return { status: job.status, stale: true };
+  if (attempt < job.attempts) return { status: job.status, stale: true };
   // Only the attempt that is running may hand the job back.
-  if (report.type === "requeued" && (job.status !== "running" || report.attempt !== job.attempts)) {
+  if (report.type === "requeued" && (job.status !== "running" || attempt !== job.attempts)) {
     return { status: job.status, stale: true };
   }
 
   const guard = and(
     eq(jobs.id, jobId),
-    lte(jobs.attempts, report.attempt),
+    eq(jobs.generation, job.generation),
+    lte(jobs.attempts, attempt),
     sql`${jobs.status} not in ('succeeded','failed','canceled')`,
   );
   let set: Partial<JobRow>;
@@ -166,7 +173,7 @@ export async function applyReport(
     case "running":
       set = {
         status: "running",
-        attempts: report.attempt,
+        attempts: attempt,
         nodeId: report.node_id,
         engine: report.engine,
         startedAt: job.startedAt ?? now,
@@ -174,13 +181,13 @@ export async function applyReport(
       };
       break;
     case "succeeded":
-      set = { status: "succeeded", attempts: report.attempt, outputs: report.outputs, finishedAt: now };
+      set = { status: "succeeded", attempts: attempt, outputs: report.outputs, finishedAt: now };
       break;
     case "failed":
-      set = { status: "failed", attempts: report.attempt, error: report.error, finishedAt: now };
+      set = { status: "failed", attempts: attempt, error: report.error, finishedAt: now };
       break;
     case "canceled":
-      set = { status: "canceled", attempts: report.attempt, finishedAt: now };
+      set = { status: "canceled", attempts: attempt, finishedAt: now };
       break;
     case "requeued":
       set = { status: "queued", error: report.error ?? null };
@@ -204,9 +211,96 @@ export async function applyReport(
     jobId,
     type: `job:${report.type}`,
     status: set.status ?? job.status,
-    attempt: report.attempt,
+    attempt,
     data,
     createdAt: now,
   });
   return { status: set.status ?? job.status, stale: false };
+}
+
+/**
+ * The job's attempt number for a node's report: JetStream's delivery count restarts at 1 for each
+ * dispatch (a retry or requeue publishes a new message), so it is offset by the attempts the job
+ * had when the current dispatch was made.
+ */
+export function jobAttempt(job: Pick<JobRow, "attemptBase">, report: Pick<JobReport, "attempt">): number {
+  return job.attemptBase + report.attempt;
+}
+
+/** Nats-Msg-Id of a job's current dispatch. */
+export function dispatchMsgId(job: Pick<JobRow, "id" | "generation">): string {
+  return job.generation === 0 ? job.id : `${job.id}.r${job.generation}`;
+}
+
+/**
+ * Puts a job back in the queue as a new dispatch generation (a retry of a failed job, or a requeue
+ * from the dead letters): status queued, undispatched (the outbox covers a failed publish), the
+ * attempt count carried on as the new base. Returns null when the job is not in one of `from`.
+ */
+export async function redispatchJob(
+  db: Db,
+  job: JobRow,
+  options: { from: JobStatus[]; event: "job:retried" | "job:requeued"; data?: Record<string, unknown> },
+  now: number,
+): Promise<JobRow | null> {
+  const updated = await db
+    .update(jobs)
+    .set({
+      status: "queued",
+      generation: job.generation + 1,
+      attemptBase: job.attempts,
+      dispatchedAt: null,
+      error: null,
+      outputs: null,
+      nodeId: null,
+      finishedAt: null,
+      updatedAt: now,
+    })
+    .where(and(eq(jobs.id, job.id), eq(jobs.generation, job.generation), inArray(jobs.status, options.from)))
+    .returning();
+  const row = updated[0];
+  if (!row) return null;
+  await db.insert(jobEvents).values({
+    jobId: job.id,
+    type: options.event,
+    status: "queued",
+    attempt: row.attempts,
+    data: { generation: row.generation, ...options.data },
+    createdAt: now,
+  });
+  return row;
+}
+
+/** Marks a job failed from outside a node report (a dropped dead letter whose job never finished). */
+export async function failJob(
+  db: Db,
+  job: JobRow,
+  error: JobRow["error"],
+  now: number,
+): Promise<JobRow | null> {
+  const updated = await db
+    .update(jobs)
+    .set({ status: "failed", error, finishedAt: now, updatedAt: now })
+    .where(and(eq(jobs.id, job.id), inArray(jobs.status, ["queued", "running"])))
+    .returning();
+  const row = updated[0];
+  if (!row) return null;
+  await db.insert(jobEvents).values({
+    jobId: job.id,
+    type: "job:failed",
+    status: "failed",
+    attempt: row.attempts,
+    data: { error, reason: "dead letter dropped" },
+    createdAt: now,
+  });
+  return row;
+}
+
+/** Job counts by status, for metrics. */
+export async function countJobsByStatus(db: Db): Promise<Record<string, number>> {
+  const rows = await db
+    .select({ status: jobs.status, n: sql<number>`count(*)` })
+    .from(jobs)
+    .groupBy(jobs.status);
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }

@@ -1,17 +1,20 @@
 import type { AddressInfo } from "node:net";
 import { natsServers } from "@framewire/shared";
 import { serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { z } from "zod";
 import { createApp } from "../app";
 import { parseEdgeConfig } from "../config";
-import type { EdgeDeps } from "../deps";
+import { assembleDeps, type EdgeDeps, headerIp } from "../deps";
 import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
+import { createNatsFleetView } from "../fleet/nats-fleet-view";
 import type { Logger } from "../logger";
 import { sweepOutbox } from "../outbox";
 import { openDatabase } from "./database";
 import { createLocalFileStore } from "./local-file-store";
+import { createPromMetrics } from "./metrics";
 
 const nodeEnvSchema = z.object({
   FW_API_HOST: z.string().default("127.0.0.1"),
@@ -26,6 +29,7 @@ const nodeEnvSchema = z.object({
     .default(1),
   FW_STORAGE_DIR: z.string().min(1),
   FW_OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
+  FW_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(5_000),
   FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -60,14 +64,17 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     maxReconnectAttempts: -1,
   });
   const dispatcher = await createNatsDispatcher(nc, { provision: true, replicas: settings.FW_NATS_REPLICAS });
-  const deps: EdgeDeps = {
+  const deps: EdgeDeps = assembleDeps({
     db: database.db,
     dispatcher,
+    fleet: await createNatsFleetView(nc),
     files: createLocalFileStore(settings.FW_STORAGE_DIR),
     config,
     logger,
-    clock: Date.now,
-  };
+    metrics: createPromMetrics(),
+    // Behind a proxy that sets FW_CLIENT_IP_HEADER, that header; otherwise the socket's peer.
+    clientIp: (c) => headerIp(c, config.clientIpHeader) ?? getConnInfo(c).remote.address ?? "unknown",
+  });
   const app = createApp(deps);
 
   const server = serve({ fetch: app.fetch, hostname: settings.FW_API_HOST, port: settings.FW_API_PORT });
@@ -88,6 +95,9 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
       });
   }, settings.FW_OUTBOX_SWEEP_MS);
   sweeper.unref();
+  // Key usage (last_used_at, request_count) is counted in memory and written here, off the request path.
+  const usageFlusher = setInterval(() => void deps.usage.flush(deps.db, logger), settings.FW_USAGE_FLUSH_MS);
+  usageFlusher.unref();
 
   logger.info({ port }, "edge:listening");
   return {
@@ -96,7 +106,9 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     deps,
     async close() {
       clearInterval(sweeper);
+      clearInterval(usageFlusher);
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.usage.flush(deps.db, logger);
       await dispatcher.close();
       database.close();
     },

@@ -1,8 +1,36 @@
+import { type NodeHeartbeat, nodeHeartbeatTtlMs } from "@framewire/shared";
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import type { EdgeEnv } from "../env";
 
 export const edgeVersion = "0.1.0";
+
+/** Active = heartbeat younger than the KV TTL; busy = at least one slot in use. */
+export function summariseNodes(nodes: NodeHeartbeat[], now: number) {
+  const active = nodes.filter((n) => now - Date.parse(n.at) < nodeHeartbeatTtlMs);
+  const busy = active.filter((n) => n.slots.busy > 0).length;
+  return {
+    active: active.length,
+    busy,
+    idle: active.length - busy,
+    slots: {
+      total: active.reduce((sum, n) => sum + n.slots.total, 0),
+      busy: active.reduce((sum, n) => sum + n.slots.busy, 0),
+    },
+  };
+}
+
+async function timed<T>(
+  work: () => Promise<T>,
+): Promise<{ ok: true; value: T; ms: number } | { ok: false; detail: string }> {
+  const started = performance.now();
+  try {
+    const value = await work();
+    return { ok: true, value, ms: Math.round((performance.now() - started) * 10) / 10 };
+  } catch (error) {
+    return { ok: false, detail: String((error as Error)?.message ?? error) };
+  }
+}
 
 export function healthRoutes() {
   const app = new Hono<EdgeEnv>();
@@ -10,16 +38,48 @@ export function healthRoutes() {
   /** Cheap: for load balancers. Touches nothing but the process. */
   app.get("/", (c) => c.json({ status: "ok", version: edgeVersion }));
 
+  /** Everything an operator looks at first; 503 when the database or NATS is unreachable. */
   app.get("/detailed", async (c) => {
-    const { db, dispatcher } = c.get("deps");
-    const started = performance.now();
-    const database = await db
-      .run(sql`select 1`)
-      .then(() => ({ ok: true, latency_ms: Math.round((performance.now() - started) * 10) / 10 }))
-      .catch((error: unknown) => ({ ok: false, detail: String(error) }));
-    const nats = await dispatcher.health().catch((error: unknown) => ({ ok: false, detail: String(error) }));
-    const ok = database.ok && nats.ok;
-    return c.json({ status: ok ? "ok" : "degraded", version: edgeVersion, database, nats }, ok ? 200 : 503);
+    const { db, dispatcher, fleet, clock } = c.get("deps");
+    const [database, nats, nodes, deadLetters] = await Promise.all([
+      timed(() => db.run(sql`select 1`)),
+      timed(() => dispatcher.health()),
+      timed(() => fleet.nodes()),
+      timed(() => fleet.deadLetterCount()),
+    ]);
+    const now = clock();
+    const ok = database.ok && nats.ok && nats.value.ok;
+    const nodeList = nodes.ok ? nodes.value : [];
+    return c.json(
+      {
+        status: ok ? "ok" : "degraded",
+        version: edgeVersion,
+        database: database.ok ? { ok: true, latency_ms: database.ms } : database,
+        nats: nats.ok ? { ...nats.value, latency_ms: nats.ms } : nats,
+        queue_depth: nats.ok ? (nats.value.queueDepth ?? {}) : null,
+        nodes: nodes.ok
+          ? {
+              ...summariseNodes(nodeList, now),
+              list: nodeList.map((n) => ({
+                id: n.id,
+                pools: n.pools,
+                engine: n.engine,
+                encoders: n.encoders,
+                hardware: n.hardware,
+                slots: n.slots,
+                version: n.version,
+                at: n.at,
+              })),
+            }
+          : nodes,
+        dead_letters: deadLetters.ok ? { ok: true, count: deadLetters.value } : deadLetters,
+        versions: {
+          edge: edgeVersion,
+          nodes: [...new Set(nodeList.map((n) => n.version))].sort(),
+        },
+      },
+      ok ? 200 : 503,
+    );
   });
 
   return app;

@@ -7,6 +7,7 @@ import { problemResponse } from "../problem";
 import { parseOrThrow, readJson } from "../validation";
 
 const attempt = z.int().min(1);
+const attemptBase = z.int().min(0).optional();
 const nodeId = z.string().min(1).max(128);
 const errorCode = z
   .string()
@@ -31,19 +32,33 @@ const jobError = z.object({
 });
 
 const reportSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("running"), attempt, node_id: nodeId, engine: z.string().max(32) }),
-  z.object({ type: z.literal("succeeded"), attempt, node_id: nodeId, outputs: z.array(outputResult) }),
+  z.object({
+    type: z.literal("running"),
+    attempt,
+    attempt_base: attemptBase,
+    node_id: nodeId,
+    engine: z.string().max(32),
+  }),
+  z.object({
+    type: z.literal("succeeded"),
+    attempt,
+    attempt_base: attemptBase,
+    node_id: nodeId,
+    outputs: z.array(outputResult),
+  }),
   z.object({
     type: z.literal("failed"),
     attempt,
+    attempt_base: attemptBase,
     node_id: nodeId,
     retryable: z.boolean(),
     error: jobError,
   }),
-  z.object({ type: z.literal("canceled"), attempt, node_id: nodeId }),
+  z.object({ type: z.literal("canceled"), attempt, attempt_base: attemptBase, node_id: nodeId }),
   z.object({
     type: z.literal("requeued"),
     attempt,
+    attempt_base: attemptBase,
     node_id: nodeId,
     reason: z.string().max(500),
     error: jobError.optional(),

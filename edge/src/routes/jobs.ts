@@ -16,17 +16,20 @@ import type { EdgeEnv } from "../env";
 import { presentEvent, presentJob } from "../jobs/present";
 import {
   cancelJob,
+  dispatchMsgId,
   findJob,
   findJobByIdempotencyKey,
   insertJob,
   listJobEvents,
   listJobs,
   markDispatched,
+  redispatchJob,
 } from "../jobs/repository";
+import type { Logger } from "../logger";
 import { findCompletedUpload } from "../uploads/repository";
 import { parseOrThrow, readJson } from "../validation";
 
-const listQuerySchema = z.object({
+export const listQuerySchema = z.object({
   status: z.enum(jobStatuses).optional(),
   cursor: z
     .string()
@@ -71,7 +74,7 @@ export function jobsRoutes() {
       throw error;
     });
     if (job.dispatchedAt === null && job.attempts === 0)
-      await dispatchJob(deps, job, inputKey, c.get("requestId"));
+      await dispatchJob(deps, job, inputKey, c.get("requestId"), c.get("logger"));
     return c.json(await presentJob(deps.config, job, deps.clock()), 202, {
       location: `${deps.config.publicUrl}/v1/jobs/${job.id}`,
     });
@@ -124,6 +127,37 @@ export function jobsRoutes() {
     return c.json(await presentJob(deps.config, canceled, deps.clock()));
   });
 
+  /**
+   * Retry of a failed job: a new dispatch generation (new Nats-Msg-Id, so JetStream's duplicate
+   * window doesn't swallow it), attempts continue from where they stopped, and a dead letter the
+   * job may have left is dropped, since the job is live again.
+   */
+  app.post("/:id/retry", requireScope("jobs:write"), async (c) => {
+    const deps = c.get("deps");
+    const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
+    if (!job) throw notFound(c.req.param("id"));
+    const retried = await redispatchJob(
+      deps.db,
+      job,
+      { from: ["failed"], event: "job:retried", data: { request_id: c.get("requestId") } },
+      deps.clock(),
+    );
+    if (!retried) {
+      throw new FramewireError(
+        "conflict",
+        `Job ${job.id} is ${job.status}; only a failed job can be retried.`,
+      );
+    }
+    const input = retried.spec.input;
+    const upload =
+      input.type === "upload" ? await findCompletedUpload(deps.db, retried.tenantId, input.upload_id) : null;
+    await deps.fleet
+      .dropDeadLetter(job.id)
+      .catch((error: unknown) => c.get("logger").warn({ err: error, job: job.id }, "dlq:drop:failed"));
+    await dispatchJob(deps, retried, upload?.storageKey ?? null, c.get("requestId"), c.get("logger"));
+    return c.json(await presentJob(deps.config, retried, deps.clock()), 202);
+  });
+
   return app;
 }
 
@@ -163,20 +197,27 @@ async function resolveInputKey(deps: EdgeDeps, tenantId: string, spec: JobSpec):
  * Outbox step two: the row is already written, so a failure here loses nothing — the sweeper
  * re-publishes undispatched jobs, and JetStream deduplicates on the job id.
  */
-export async function dispatchJob(deps: EdgeDeps, job: JobRow, inputKey: string | null, requestId: string) {
+export async function dispatchJob(
+  deps: EdgeDeps,
+  job: JobRow,
+  inputKey: string | null,
+  requestId: string,
+  logger: Logger,
+  route: Partial<Pick<JobRow, "pool" | "priority">> = {},
+) {
   const message: JobMessage = {
     job_id: job.id,
     tenant_id: job.tenantId,
     spec: job.spec,
     input_key: inputKey,
+    ...(job.attemptBase > 0 ? { attempt_base: job.attemptBase } : {}),
   };
+  const pool = route.pool ?? job.pool;
+  const priority = route.priority ?? job.priority;
   try {
-    await deps.dispatcher.dispatch(message, { requestId, pool: job.pool, priority: job.priority });
+    await deps.dispatcher.dispatch(message, { requestId, pool, priority, msgId: dispatchMsgId(job) });
     await markDispatched(deps.db, job.id, deps.clock());
   } catch (error) {
-    deps.logger.warn(
-      { err: error, job: job.id, subject: subjects.job(job.pool, job.priority) },
-      "job:dispatch:deferred",
-    );
+    logger.warn({ err: error, job: job.id, subject: subjects.job(pool, priority) }, "job:dispatch:deferred");
   }
 }

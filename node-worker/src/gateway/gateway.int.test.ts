@@ -42,8 +42,13 @@ function client(address: string) {
   const ws = new WebSocket(address);
   const messages: ProgressMessage[] = [];
   ws.on("message", (data) => messages.push(JSON.parse(String(data))));
-  const opened = new Promise<void>((resolve) => ws.once("open", () => resolve()));
   const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+  // Settles either way: a socket refused before it opened fails the wait with its close code.
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    void closed.then((code) => reject(new Error(`closed with ${code} before opening`)));
+  });
+  opened.catch(() => {});
   return { ws, messages, opened, closed };
 }
 

@@ -81,6 +81,17 @@ export const jobs = sqliteTable(
     finishedAt: integer("finished_at"),
     /** Outbox marker: null until the job message was accepted by JetStream. */
     dispatchedAt: integer("dispatched_at"),
+    /**
+     * Dispatch generation: 0 for the first dispatch, +1 for each retry or dead-letter requeue. Each
+     * generation is published with its own Nats-Msg-Id (`<id>` then `<id>.r<n>`) so JetStream's
+     * duplicate window doesn't swallow a retry.
+     */
+    generation: integer("generation").notNull().default(0),
+    /**
+     * `attempts` when the current generation was dispatched. JetStream's delivery count restarts at 1
+     * for a new message, so a node's `attempt` is translated: job attempt = attempt_base + delivery.
+     */
+    attemptBase: integer("attempt_base").notNull().default(0),
   },
   (t) => [
     index("jobs_tenant_created_idx").on(t.tenantId, t.id),
@@ -106,6 +117,16 @@ export const jobEvents = sqliteTable(
   },
   (t) => [index("job_events_job_idx").on(t.jobId, t.id)],
 );
+
+/**
+ * Edge-wide switches every edge instance reads (maintenance mode). Values are JSON; instances cache
+ * them for a few seconds.
+ */
+export const edgeSettings = sqliteTable("edge_settings", {
+  key: text("key").primaryKey(),
+  value: text("value", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
 
 export type TenantRow = typeof tenants.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;

@@ -1,0 +1,55 @@
+import { apiKeys } from "@framewire/shared/db";
+import { eq, sql } from "drizzle-orm";
+import type { Db } from "../deps";
+import type { Logger } from "../logger";
+
+/**
+ * Per-key `last_used_at` and `request_count`, counted in memory and written in one batch by
+ * `flush()`: every few seconds and on close on Node, after the response (ctx.waitUntil) on Workers.
+ * No request waits for this write. A crash loses at most one flush interval of counts.
+ */
+export interface UsageRecorder {
+  record(keyId: string, now: number): void;
+  flush(db: Db, logger: Logger): Promise<void>;
+}
+
+export function createUsageRecorder(): UsageRecorder {
+  let pending = new Map<string, { count: number; lastUsedAt: number }>();
+  return {
+    record(keyId, now) {
+      const entry = pending.get(keyId);
+      if (entry) {
+        entry.count += 1;
+        entry.lastUsedAt = Math.max(entry.lastUsedAt, now);
+      } else pending.set(keyId, { count: 1, lastUsedAt: now });
+    },
+    async flush(db, logger) {
+      if (pending.size === 0) return;
+      const batch = pending;
+      pending = new Map();
+      const updates = [...batch].map(([id, u]) =>
+        db
+          .update(apiKeys)
+          .set({
+            requestCount: sql`${apiKeys.requestCount} + ${u.count}`,
+            lastUsedAt: sql`max(coalesce(${apiKeys.lastUsedAt}, 0), ${u.lastUsedAt})`,
+          })
+          .where(eq(apiKeys.id, id)),
+      );
+      try {
+        const [first, ...rest] = updates;
+        if (first) await db.batch([first, ...rest]);
+      } catch (error) {
+        // Put the counts back so the next flush carries them.
+        for (const [id, u] of batch) {
+          const entry = pending.get(id);
+          if (entry) {
+            entry.count += u.count;
+            entry.lastUsedAt = Math.max(entry.lastUsedAt, u.lastUsedAt);
+          } else pending.set(id, u);
+        }
+        logger.warn({ err: error, keys: batch.size }, "keys:usage:flush:failed");
+      }
+    },
+  };
+}

@@ -1,0 +1,345 @@
+import { errorCatalog, jobSpecSchema, jobStatuses } from "@framewire/shared";
+import { z } from "zod";
+import { keyCreateSchema, keyRotateSchema, maintenanceSchema, tenantCreateSchema } from "./routes/admin";
+import { edgeVersion } from "./routes/health";
+import { listQuerySchema } from "./routes/jobs";
+
+/**
+ * OpenAPI 3.1, built from the same zod schemas that validate requests (z.toJSONSchema emits JSON
+ * Schema 2020-12, which is what 3.1 uses). Responses are described here, next to the paths.
+ */
+const schema = (s: z.ZodType, io: "input" | "output" = "input") =>
+  z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" });
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (s: object) => ({ "application/json": { schema: s } });
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ref("Problem") } },
+});
+const ok = (description: string, s: object) => ({ description, content: json(s) });
+const body = (s: object) => ({ required: true, content: json(s) });
+const idParam = (name: string, description: string) => ({
+  name,
+  in: "path",
+  required: true,
+  schema: { type: "string" },
+  description,
+});
+const common = {
+  "401": problem("Missing, unknown, revoked or expired API key"),
+  "429": problem("Rate limited (RateLimit-* and Retry-After headers)"),
+};
+const writes = { ...common, "503": problem("Maintenance mode (Retry-After)") };
+
+const listQuery = schema(listQuerySchema) as { properties: Record<string, object> };
+const queryParams = Object.entries(listQuery.properties).map(([name, s]) => ({
+  name,
+  in: "query",
+  required: false,
+  schema: s,
+}));
+
+const jobSchema = {
+  type: "object",
+  required: ["id", "status", "priority", "attempts", "spec", "created_at", "progress_url", "links"],
+  properties: {
+    id: { type: "string", pattern: "^job_[0-9a-z]{26}$" },
+    status: { enum: [...jobStatuses] },
+    priority: { enum: ["high", "default", "low"] },
+    attempts: { type: "integer", minimum: 0 },
+    spec: ref("JobSpec"),
+    error: {
+      oneOf: [
+        { type: "null" },
+        {
+          type: "object",
+          properties: { code: { type: "string" }, message: { type: "string" }, detail: { type: "string" } },
+        },
+      ],
+    },
+    outputs: {
+      type: "array",
+      items: { type: "object", properties: { name: { type: "string" }, url: { type: "string" } } },
+    },
+    engine: { type: ["string", "null"] },
+    created_at: { type: "string", format: "date-time" },
+    updated_at: { type: "string", format: "date-time" },
+    started_at: { type: ["string", "null"], format: "date-time" },
+    finished_at: { type: ["string", "null"], format: "date-time" },
+    progress_url: { type: "string", description: "WebSocket URL with a signed, short-lived token" },
+    links: { type: "object", additionalProperties: { type: "string" } },
+  },
+};
+
+const keySchema = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    tenant_id: { type: "string" },
+    prefix: { type: "string", description: "visible part of the key: fw_<prefix>_…" },
+    name: { type: "string" },
+    scopes: { type: "array", items: { enum: ["jobs:read", "jobs:write", "admin"] } },
+    created_at: { type: "string", format: "date-time" },
+    expires_at: { type: ["string", "null"], format: "date-time" },
+    revoked_at: { type: ["string", "null"], format: "date-time" },
+    last_used_at: { type: ["string", "null"], format: "date-time" },
+    request_count: { type: "integer" },
+  },
+};
+
+export function openApiDocument(serverUrl: string) {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Framewire API",
+      version: edgeVersion,
+      description:
+        "Media processing jobs over FFmpeg. Errors are RFC 9457 problem details with a stable `code`.",
+    },
+    servers: [{ url: serverUrl }],
+    security: [{ apiKey: [] }],
+    components: {
+      securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "fw_<prefix>_<secret>" } },
+      schemas: {
+        JobSpec: schema(jobSpecSchema),
+        Job: jobSchema,
+        ApiKey: keySchema,
+        TenantCreate: schema(tenantCreateSchema),
+        KeyCreate: schema(keyCreateSchema),
+        KeyRotate: schema(keyRotateSchema),
+        Maintenance: schema(maintenanceSchema),
+        Problem: {
+          type: "object",
+          required: ["type", "title", "status", "code", "detail"],
+          properties: {
+            type: { type: "string" },
+            title: { type: "string" },
+            status: { type: "integer" },
+            code: { enum: Object.keys(errorCatalog) },
+            detail: { type: "string" },
+            instance: { type: "string" },
+            request_id: { type: "string" },
+            errors: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: { field: { type: "string" }, message: { type: "string" } },
+              },
+            },
+          },
+        },
+      },
+    },
+    paths: {
+      "/v1/health": {
+        get: {
+          summary: "Liveness (no key)",
+          security: [],
+          responses: { "200": ok("Up", { type: "object" }) },
+        },
+      },
+      "/v1/health/detailed": {
+        get: {
+          summary: "Database, NATS, queue depth, nodes, dead letters, versions (no key)",
+          security: [],
+          responses: {
+            "200": ok("All reachable", { type: "object" }),
+            "503": ok("Degraded", { type: "object" }),
+          },
+        },
+      },
+      "/v1/jobs": {
+        post: {
+          summary: "Submit a job",
+          parameters: [
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              schema: { type: "string", maxLength: 255 },
+            },
+          ],
+          requestBody: body(ref("JobSpec")),
+          responses: {
+            "202": ok("Accepted (or replayed for the same Idempotency-Key and body)", ref("Job")),
+            "409": problem("Idempotency-Key reused with another body"),
+            "422": problem("Validation failed; `errors` point at each field"),
+            "413": problem("Body too large"),
+            ...writes,
+          },
+        },
+        get: {
+          summary: "List this tenant's jobs, newest first",
+          parameters: queryParams,
+          responses: {
+            "200": ok("A page", {
+              type: "object",
+              properties: {
+                data: { type: "array", items: ref("Job") },
+                next_cursor: { type: ["string", "null"] },
+              },
+            }),
+            ...common,
+          },
+        },
+      },
+      "/v1/jobs/{id}": {
+        parameters: [idParam("id", "job id")],
+        get: {
+          summary: "Read a job",
+          responses: {
+            "200": ok("The job", ref("Job")),
+            "404": problem("No such job for this tenant"),
+            ...common,
+          },
+        },
+        delete: {
+          summary: "Cancel a job",
+          responses: {
+            "200": ok("Canceled", ref("Job")),
+            "409": problem("Already final"),
+            "404": problem("No such job"),
+            ...writes,
+          },
+        },
+      },
+      "/v1/jobs/{id}/events": {
+        parameters: [idParam("id", "job id")],
+        get: {
+          summary: "The job's state transitions",
+          responses: { "200": ok("Events", { type: "object" }), "404": problem("No such job"), ...common },
+        },
+      },
+      "/v1/jobs/{id}/retry": {
+        parameters: [idParam("id", "job id")],
+        post: {
+          summary: "Retry a failed job",
+          responses: {
+            "202": ok("Queued again", ref("Job")),
+            "409": problem("Not failed"),
+            "404": problem("No such job"),
+            ...writes,
+          },
+        },
+      },
+      "/v1/uploads": {
+        post: {
+          summary: "Upload an input (raw body), or ask where to PUT it (JSON body)",
+          responses: { "201": ok("Upload", { type: "object" }), "413": problem("Too large"), ...writes },
+        },
+      },
+      "/v1/uploads/{id}": {
+        parameters: [idParam("id", "upload id")],
+        put: {
+          summary: "PUT the file of an upload created with a JSON body",
+          responses: { "200": ok("Stored", { type: "object" }), ...writes },
+        },
+      },
+      "/v1/admin/tenants": {
+        post: {
+          summary: "Create a tenant (admin)",
+          requestBody: body(ref("TenantCreate")),
+          responses: { "201": ok("Created", { type: "object" }), ...common },
+        },
+        get: {
+          summary: "List tenants (admin)",
+          responses: { "200": ok("Tenants", { type: "object" }), ...common },
+        },
+      },
+      "/v1/admin/tenants/{tenantId}/keys": {
+        parameters: [idParam("tenantId", "tenant id")],
+        post: {
+          summary: "Issue an API key (admin); the response is the only time the secret is shown",
+          requestBody: body(ref("KeyCreate")),
+          responses: {
+            "201": ok("Issued", {
+              allOf: [ref("ApiKey"), { type: "object", properties: { key: { type: "string" } } }],
+            }),
+            ...common,
+          },
+        },
+      },
+      "/v1/admin/keys": {
+        get: {
+          summary: "List keys (admin); never the hash or the secret",
+          parameters: [{ name: "tenant_id", in: "query", required: false, schema: { type: "string" } }],
+          responses: {
+            "200": ok("Keys", {
+              type: "object",
+              properties: { data: { type: "array", items: ref("ApiKey") } },
+            }),
+            ...common,
+          },
+        },
+      },
+      "/v1/admin/keys/{keyId}": {
+        parameters: [idParam("keyId", "key id")],
+        get: { summary: "Read a key (admin)", responses: { "200": ok("Key", ref("ApiKey")), ...common } },
+      },
+      "/v1/admin/keys/{keyId}/revoke": {
+        parameters: [idParam("keyId", "key id")],
+        post: {
+          summary: "Revoke a key now (admin)",
+          responses: { "200": ok("Revoked", ref("ApiKey")), ...common },
+        },
+      },
+      "/v1/admin/keys/{keyId}/rotate": {
+        parameters: [idParam("keyId", "key id")],
+        post: {
+          summary: "Rotate: issue a replacement; the old key works for grace_period_sec more (admin)",
+          requestBody: { required: false, content: json(ref("KeyRotate")) },
+          responses: {
+            "201": ok("New key (secret shown once) and the old one's revoked_at", { type: "object" }),
+            ...common,
+          },
+        },
+      },
+      "/v1/admin/maintenance": {
+        get: {
+          summary: "Maintenance mode (admin)",
+          responses: { "200": ok("State", { type: "object" }), ...common },
+        },
+        put: {
+          summary: "Switch maintenance mode (admin)",
+          requestBody: body(ref("Maintenance")),
+          responses: { "200": ok("State", { type: "object" }), ...common },
+        },
+      },
+      "/v1/admin/nodes": {
+        get: {
+          summary: "Processing nodes from their heartbeats (admin)",
+          responses: { "200": ok("Nodes", { type: "object" }), ...common },
+        },
+      },
+      "/v1/admin/dead-letters": {
+        get: {
+          summary: "Jobs that exhausted their deliveries (admin)",
+          parameters: [
+            {
+              name: "limit",
+              in: "query",
+              required: false,
+              schema: { type: "integer", minimum: 1, maximum: 500 },
+            },
+          ],
+          responses: { "200": ok("Dead letters", { type: "object" }), ...common },
+        },
+      },
+      "/v1/admin/dead-letters/{jobId}": {
+        parameters: [idParam("jobId", "job id")],
+        delete: {
+          summary: "Drop a dead letter; the job stays failed (admin)",
+          responses: { "204": { description: "Dropped" }, "404": problem("None"), ...common },
+        },
+      },
+      "/v1/admin/dead-letters/{jobId}/requeue": {
+        parameters: [idParam("jobId", "job id")],
+        post: {
+          summary: "Requeue a dead letter as a new dispatch (admin)",
+          responses: { "202": ok("Requeued", { type: "object" }), "404": problem("None"), ...common },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * A token bucket: `capacity` tokens, refilled continuously at `refillPerSec`. A request takes one
+ * token or is refused. Pure functions, shared by the in-memory store and the Durable Object.
+ */
+export interface BucketPolicy {
+  capacity: number;
+  refillPerSec: number;
+}
+
+export interface BucketState {
+  tokens: number;
+  updatedMs: number;
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  /** Whole tokens left after this request. */
+  remaining: number;
+  /** Seconds until the bucket is full again (RateLimit-Reset). */
+  resetSec: number;
+  /** Seconds until one token is available; 0 when allowed (Retry-After). */
+  retryAfterSec: number;
+}
+
+export function takeToken(
+  state: BucketState | undefined,
+  policy: BucketPolicy,
+  now: number,
+): { state: BucketState; decision: RateDecision } {
+  const elapsedSec = state ? Math.max(0, now - state.updatedMs) / 1000 : 0;
+  const available = state
+    ? Math.min(policy.capacity, state.tokens + elapsedSec * policy.refillPerSec)
+    : policy.capacity;
+  const allowed = available >= 1;
+  const tokens = allowed ? available - 1 : available;
+  return {
+    state: { tokens, updatedMs: now },
+    decision: {
+      allowed,
+      limit: policy.capacity,
+      remaining: Math.floor(tokens),
+      resetSec: Math.ceil((policy.capacity - tokens) / policy.refillPerSec),
+      retryAfterSec: allowed ? 0 : Math.max(1, Math.ceil((1 - tokens) / policy.refillPerSec)),
+    },
+  };
+}

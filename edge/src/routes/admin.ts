@@ -1,0 +1,252 @@
+import { FramewireError, type Pool, type Priority, priorities } from "@framewire/shared";
+import { type ApiKeyRow, tenants } from "@framewire/shared/db";
+import { eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  createTenant,
+  findKey,
+  issueApiKey,
+  listKeys,
+  revokeKey,
+  type Scope,
+  scopes,
+} from "../auth/api-keys";
+import type { EdgeEnv } from "../env";
+import { failJob, findJobById, redispatchJob } from "../jobs/repository";
+import { parseOrThrow, readJson } from "../validation";
+import { summariseNodes } from "./health";
+import { dispatchJob } from "./jobs";
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export const tenantCreateSchema = z.strictObject({ name: z.string().min(1).max(200) });
+
+export const keyCreateSchema = z.strictObject({
+  name: z.string().min(1).max(200),
+  scopes: z.array(z.enum(scopes)).min(1),
+  expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+});
+
+export const keyRotateSchema = z.strictObject({
+  /** How long the old key keeps working; defaults to FW_KEY_ROTATION_GRACE_SEC (24 h). */
+  grace_period_sec: z
+    .int()
+    .min(0)
+    .max(30 * 86400)
+    .optional(),
+});
+
+export const maintenanceSchema = z.strictObject({
+  enabled: z.boolean(),
+  retry_after_sec: z.int().min(1).max(86400).default(300),
+  message: z.string().max(500).nullable().default(null),
+});
+
+/** A key as listings show it: never the hash, never the secret. */
+export function presentKey(row: ApiKeyRow) {
+  return {
+    id: row.id,
+    tenant_id: row.tenantId,
+    prefix: row.prefix,
+    name: row.name,
+    scopes: row.scopes as Scope[],
+    created_at: iso(row.createdAt),
+    expires_at: iso(row.expiresAt),
+    revoked_at: iso(row.revokedAt),
+    last_used_at: iso(row.lastUsedAt),
+    request_count: row.requestCount,
+  };
+}
+
+function keyNotFound(id: string) {
+  return new FramewireError("not_found", `No API key ${id}.`);
+}
+
+/** Parses `fw.jobs.<pool>.<priority>` back into its parts; null for anything else. */
+function routeOf(subject: string): { pool: Pool; priority: Priority } | null {
+  const [, , pool, priority] = subject.split(".");
+  if ((pool === "cpu" || pool === "gpu") && priorities.includes(priority as Priority))
+    return { pool, priority: priority as Priority };
+  return null;
+}
+
+/** Operator endpoints (admin scope): tenants, keys, maintenance, nodes and dead letters. */
+export function adminRoutes() {
+  const app = new Hono<EdgeEnv>();
+
+  app.post("/tenants", async (c) => {
+    const { db } = c.get("deps");
+    const body = parseOrThrow(tenantCreateSchema, await readJson(c), "tenant");
+    const id = await createTenant(db, body.name);
+    const [row] = await db.select().from(tenants).where(eq(tenants.id, id));
+    return c.json({ id, name: body.name, created_at: iso(row?.createdAt ?? null) }, 201);
+  });
+
+  app.get("/tenants", async (c) => {
+    const rows = await c.get("deps").db.select().from(tenants).orderBy(tenants.id);
+    return c.json({ data: rows.map((t) => ({ id: t.id, name: t.name, created_at: iso(t.createdAt) })) });
+  });
+
+  app.post("/tenants/:tenantId/keys", async (c) => {
+    const deps = c.get("deps");
+    const body = parseOrThrow(keyCreateSchema, await readJson(c), "key");
+    const [tenant] = await deps.db
+      .select()
+      .from(tenants)
+      .where(eq(tenants.id, c.req.param("tenantId")));
+    if (!tenant) throw new FramewireError("not_found", `No tenant ${c.req.param("tenantId")}.`);
+    const issued = await issueApiKey(deps.db, {
+      tenantId: tenant.id,
+      name: body.name,
+      scopes: body.scopes,
+      expiresAt: body.expires_at ? Date.parse(body.expires_at) : null,
+    });
+    c.get("logger").info({ key_id: issued.id, tenant_id: tenant.id }, "key:created");
+    // The only response that ever contains the secret.
+    return c.json({ ...presentKey(issued.row), key: issued.key }, 201);
+  });
+
+  app.get("/keys", async (c) => {
+    const tenantId = c.req.query("tenant_id");
+    const rows = await listKeys(c.get("deps").db, tenantId);
+    return c.json({ data: rows.map(presentKey) });
+  });
+
+  app.get("/keys/:keyId", async (c) => {
+    const row = await findKey(c.get("deps").db, c.req.param("keyId"));
+    if (!row) throw keyNotFound(c.req.param("keyId"));
+    return c.json(presentKey(row));
+  });
+
+  app.post("/keys/:keyId/revoke", async (c) => {
+    const deps = c.get("deps");
+    const row = await revokeKey(deps.db, c.req.param("keyId"), deps.clock());
+    if (!row) throw keyNotFound(c.req.param("keyId"));
+    deps.keyCache.forget(row.id);
+    c.get("logger").info({ key_id: row.id }, "key:revoked");
+    return c.json(presentKey(row));
+  });
+
+  /**
+   * Rotation: a new key with the same tenant, name and scopes (and expiry), shown once; the old key
+   * keeps working for the grace period (its revoked_at is set in the future), then is refused.
+   */
+  app.post("/keys/:keyId/rotate", async (c) => {
+    const deps = c.get("deps");
+    const text = await c.req.text();
+    const body = parseOrThrow(keyRotateSchema, text ? safeJson(text) : {}, "rotation");
+    const old = await findKey(deps.db, c.req.param("keyId"));
+    if (!old) throw keyNotFound(c.req.param("keyId"));
+    const now = deps.clock();
+    if (old.revokedAt !== null && old.revokedAt <= now)
+      throw new FramewireError("conflict", `Key ${old.id} is revoked; issue a new key instead.`);
+    const grace = body.grace_period_sec ?? deps.config.rotationGraceSec;
+    const issued = await issueApiKey(deps.db, {
+      tenantId: old.tenantId,
+      name: old.name,
+      scopes: old.scopes as Scope[],
+      expiresAt: old.expiresAt,
+    });
+    const retired = await revokeKey(deps.db, old.id, now + grace * 1000);
+    deps.keyCache.forget(old.id);
+    c.get("logger").info({ key_id: old.id, new_key_id: issued.id, grace_sec: grace }, "key:rotated");
+    return c.json(
+      { ...presentKey(issued.row), key: issued.key, replaces: retired ? presentKey(retired) : null },
+      201,
+    );
+  });
+
+  app.get("/maintenance", async (c) => {
+    const { maintenance, db, clock } = c.get("deps");
+    return c.json(await maintenance.get(db, clock()));
+  });
+
+  app.put("/maintenance", async (c) => {
+    const { maintenance, db, clock } = c.get("deps");
+    const body = parseOrThrow(maintenanceSchema, await readJson(c), "maintenance");
+    const state = await maintenance.set(db, body, clock());
+    c.get("logger").warn({ ...state }, "maintenance:set");
+    return c.json(state);
+  });
+
+  app.get("/nodes", async (c) => {
+    const deps = c.get("deps");
+    const nodes = await deps.fleet.nodes();
+    return c.json({ ...summariseNodes(nodes, deps.clock()), data: nodes });
+  });
+
+  app.get("/dead-letters", async (c) => {
+    const limit = parseOrThrow(
+      z.coerce.number().int().min(1).max(500).default(100),
+      c.req.query("limit"),
+      "limit",
+    );
+    return c.json({ data: await c.get("deps").fleet.deadLetters(limit) });
+  });
+
+  /**
+   * Requeue: the stored JobMessage goes back on its original subject as a new dispatch generation
+   * (fresh Nats-Msg-Id), the dead letter is purged, the job row is queued again with an event. If
+   * the publish fails, the job is left queued and undispatched, so the outbox sweeper finishes it.
+   */
+  app.post("/dead-letters/:jobId/requeue", async (c) => {
+    const deps = c.get("deps");
+    const jobId = c.req.param("jobId");
+    const letter = await deps.fleet.deadLetter(jobId);
+    const job = letter ? await findJobById(deps.db, jobId) : null;
+    if (!letter || !job) throw new FramewireError("not_found", `No dead letter for job ${jobId}.`);
+    const requeued = await redispatchJob(
+      deps.db,
+      job,
+      {
+        from: ["failed", "queued", "running"],
+        event: "job:requeued",
+        data: { request_id: c.get("requestId"), from: "dead_letter" },
+      },
+      deps.clock(),
+    );
+    if (!requeued)
+      throw new FramewireError("conflict", `Job ${jobId} is ${job.status} and cannot be requeued.`);
+    await dispatchJob(
+      deps,
+      requeued,
+      letter.job.input_key,
+      c.get("requestId"),
+      c.get("logger"),
+      routeOf(letter.subject) ?? {},
+    );
+    await deps.fleet.dropDeadLetter(jobId);
+    c.get("logger").info({ job: jobId, generation: requeued.generation }, "dlq:requeued");
+    return c.json({ job_id: jobId, status: requeued.status, generation: requeued.generation }, 202);
+  });
+
+  /** Drop: the dead letter goes; the job stays failed (and is marked failed if it never was). */
+  app.delete("/dead-letters/:jobId", async (c) => {
+    const deps = c.get("deps");
+    const jobId = c.req.param("jobId");
+    const letter = await deps.fleet.deadLetter(jobId);
+    if (!letter) throw new FramewireError("not_found", `No dead letter for job ${jobId}.`);
+    const job = await findJobById(deps.db, jobId);
+    if (job)
+      await failJob(
+        deps.db,
+        job,
+        letter.last_error ?? { code: "engine_failure", message: "The job exhausted its deliveries." },
+        deps.clock(),
+      );
+    await deps.fleet.dropDeadLetter(jobId);
+    c.get("logger").info({ job: jobId }, "dlq:dropped");
+    return c.body(null, 204);
+  });
+
+  return app;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FramewireError("malformed_json", "The body is not valid JSON.");
+  }
+}
