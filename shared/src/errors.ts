@@ -20,6 +20,7 @@ export const errorCatalog = {
   input_no_streams: { status: 422, title: "The input has no usable audio or video" },
   unsupported: { status: 422, title: "The engine cannot produce this output" },
   engine_failure: { status: 500, title: "The engine failed while processing" },
+  engine_stalled: { status: 500, title: "The engine made no progress and was stopped" },
   output_write_failed: { status: 500, title: "The output could not be stored" },
   canceled: { status: 409, title: "The job was canceled" },
 } as const satisfies Record<string, { status: number; title: string }>;
