@@ -67,9 +67,9 @@ InputFile::InputFile(const std::string& path, RunControl* control)
 
   auto* buffer = static_cast<unsigned char*>(av_malloc(kIoBufferSize));
   if (buffer == nullptr) Fail(ErrorCode::kEngineFailure, "could not allocate the input buffer", AVERROR(ENOMEM));
-  io_ = avio_alloc_context(buffer, kIoBufferSize, 0, source_.get(), &Source::ReadPacket, nullptr,
-                           seekable ? &Source::Seek : nullptr);
-  if (io_ == nullptr) {
+  io_.reset(avio_alloc_context(buffer, kIoBufferSize, 0, source_.get(), &Source::ReadPacket, nullptr,
+                               seekable ? &Source::Seek : nullptr));
+  if (!io_) {
     av_free(buffer);
     Fail(ErrorCode::kEngineFailure, "could not allocate the input reader", AVERROR(ENOMEM));
   }
@@ -78,7 +78,7 @@ InputFile::InputFile(const std::string& path, RunControl* control)
   AVFormatContext* raw = avformat_alloc_context();
   if (raw == nullptr) Fail(ErrorCode::kEngineFailure, "could not allocate the input context", AVERROR(ENOMEM));
   raw->interrupt_callback = InterruptCallback(control);
-  raw->pb = io_;
+  raw->pb = io_.get();
   raw->flags |= AVFMT_FLAG_CUSTOM_IO;
   // On failure avformat_open_input frees the context (not our AVIOContext) and nulls the pointer.
   // The path only serves as a format hint (its extension).
@@ -93,13 +93,7 @@ InputFile::InputFile(const std::string& path, RunControl* control)
   if (ctx_->start_time != AV_NOPTS_VALUE) start_time_ = ctx_->start_time;
 }
 
-InputFile::~InputFile() {
-  ctx_.reset();  // closes the demuxer first: it may still read from io_ while closing
-  if (io_ != nullptr) {
-    av_freep(&io_->buffer);  // avio may have replaced the buffer we gave it; free whichever it holds
-    avio_context_free(&io_);
-  }
-}
+InputFile::~InputFile() = default;
 
 int InputFile::BestStream(AVMediaType type) const {
   int index = av_find_best_stream(ctx_.get(), type, -1, -1, nullptr, 0);

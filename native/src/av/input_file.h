@@ -18,7 +18,7 @@ class InputFile {
   // Opens and reads stream info; throws kInputUnreadable (kCanceled/kStalled through Guard when
   // interrupted). `control` may be null; otherwise it must outlive this object.
   InputFile(const std::string& path, RunControl* control);
-  ~InputFile();
+  ~InputFile();  // defined where Source is complete
   InputFile(const InputFile&) = delete;
   InputFile& operator=(const InputFile&) = delete;
 
@@ -47,8 +47,17 @@ class InputFile {
 
  private:
   struct Source;  // the descriptor behind our AVIOContext
+  // Ours (AVFMT_FLAG_CUSTOM_IO), with whatever buffer avio holds at the end. Members, not cleanup
+  // in the destructor: a constructor that throws half-way still frees them. Declared in this
+  // order so the demuxer (ctx_) is closed before the reader it reads through, then the descriptor.
+  struct AvioDeleter {
+    void operator()(AVIOContext* io) const {
+      av_freep(&io->buffer);
+      avio_context_free(&io);
+    }
+  };
   std::unique_ptr<Source> source_;
-  AVIOContext* io_ = nullptr;  // ours (AVFMT_FLAG_CUSTOM_IO): freed in the destructor
+  std::unique_ptr<AVIOContext, AvioDeleter> io_;
   InputFormatPtr ctx_;
   RunControl* control_;
   int64_t start_time_ = 0;  // AV_TIME_BASE units
