@@ -18,9 +18,11 @@
         "src/av/filter_graph.cc",
         "src/av/input_file.cc",
         "src/av/log.cc",
+        "src/av/loudness.cc",
         "src/av/output_file.cc",
         "src/av/probe.cc",
         "src/av/status.cc",
+        "src/av/thumbnails.cc",
         "src/av/transcode.cc"
       ],
       "dependencies": [

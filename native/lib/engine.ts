@@ -8,9 +8,14 @@
 
 export type EngineName = "native" | "wasm";
 
-export type VideoCodec = "h264";
-export type AudioCodec = "aac";
-export type Container = "mp4";
+export type VideoCodec = "h264" | "h265" | "vp9" | "av1";
+export type AudioCodec = "aac" | "opus" | "mp3" | "flac" | "wav";
+export type VideoContainer = "mp4" | "webm" | "mkv" | "mov";
+/** @deprecated kept for callers of the first contract; a video output's container. */
+export type Container = VideoContainer;
+export type ImageFormat = "jpg" | "png" | "webp";
+/** auto: a working hardware encoder if there is one, else software; gpu: hardware or fail; cpu: never hardware. */
+export type AccelMode = "auto" | "cpu" | "gpu";
 export type X264Preset =
   | "ultrafast"
   | "superfast"
@@ -24,34 +29,123 @@ export type X264Preset =
 
 export interface VideoEncodeOptions {
   codec: VideoCodec;
-  /** Output height in pixels (even). Width follows the input's display aspect ratio, rounded to even. */
-  height: number;
-  /** Constant rate factor (0–51; lower is better quality). */
-  crf: number;
+  /**
+   * The picture is fitted inside maxWidth x maxHeight (null: unbounded on that side), keeping the
+   * display aspect ratio, never upscaled, both sides rounded to even.
+   */
+  maxWidth: number | null;
+  maxHeight: number | null;
+  /** Constant quality (h264/h265: 0–51, vp9/av1: 0–63; lower is better). Exactly one of crf and bitrateKbps. */
+  crf: number | null;
+  bitrateKbps: number | null;
+  /** x264's preset names; mapped onto each encoder's own speed setting (cpu-used, p1–p7, ...). */
   preset: X264Preset;
+  /** Output frame rate; null keeps the input's. */
+  fps: number | null;
+  /** A rectangle of the (rotated) input picture, applied before scaling; even sizes. */
+  crop: { x: number; y: number; width: number; height: number } | null;
 }
 
 export interface AudioEncodeOptions {
   codec: AudioCodec;
-  bitrateKbps: number;
+  /** null: the encoder's default; lossless codecs (flac, wav) ignore it. */
+  bitrateKbps: number | null;
+  /** null: the input's, capped at 2. */
+  channels: number | null;
+  /** null: the input's when the encoder supports it, else 48 kHz. */
+  sampleRate: number | null;
+  /** Two-pass EBU R128 normalization to this integrated loudness (LUFS), or null. */
+  loudnessTargetLufs: number | null;
 }
 
-export interface PlanOutput {
+/** A window of the input timeline, frame-accurate; the output starts at 0. */
+export interface Trim {
+  startSec: number;
+  /** null: to the end. */
+  endSec: number | null;
+}
+
+interface PlanOutputBase {
   /** The output's name in the job spec; progress and results are keyed by it. */
   name: string;
+}
+
+/** One file with video (and usually audio). */
+export interface VideoPlanOutput extends PlanOutputBase {
+  kind: "video";
   /** Absolute path of the file to write, always inside the job's own temp folder. */
   path: string;
-  container: Container;
+  container: VideoContainer;
   /** null drops video. */
   video: VideoEncodeOptions | null;
-  /** null drops audio; an input without audio simply yields no audio stream. */
-  audio: AudioEncodeOptions | null;
+  /** "copy" passes the input's audio through; null drops audio; an input without audio yields none. */
+  audio: AudioEncodeOptions | "copy" | null;
+  trim: Trim | null;
 }
+
+/** One audio-only file; the container follows the codec (m4a, opus, mp3, flac, wav). */
+export interface AudioPlanOutput extends PlanOutputBase {
+  kind: "audio";
+  path: string;
+  audio: AudioEncodeOptions;
+  trim: Trim | null;
+}
+
+export type ThumbnailSelection =
+  | { mode: "at"; atSec: number[] }
+  | { mode: "every"; everySec: number }
+  | { mode: "count"; count: number };
+
+/** Still images into `dir` (thumb-0001.jpg, ...), optionally a sprite sheet with a WebVTT storyboard. */
+export interface ThumbnailsPlanOutput extends PlanOutputBase {
+  kind: "thumbnails";
+  /** Absolute path of a folder the engine creates; every file of this output goes there. */
+  dir: string;
+  format: ImageFormat;
+  maxWidth: number | null;
+  maxHeight: number | null;
+  select: ThumbnailSelection;
+}
+
+export interface HlsRendition {
+  /** Folder name of the rendition inside the output's dir. */
+  name: string;
+  maxHeight: number;
+  videoBitrateKbps: number;
+  audioBitrateKbps: number;
+}
+
+/** An adaptive ladder: one decode, one encoder per rendition, segments cut at the same instants. */
+export interface HlsPlanOutput extends PlanOutputBase {
+  kind: "hls";
+  /** master.m3u8 plus one folder per rendition (index.m3u8, seg_00000.ts, ...). */
+  dir: string;
+  segmentSec: number;
+  preset: X264Preset;
+  renditions: HlsRendition[];
+}
+
+/** The input's facts (format, duration, streams) written as JSON. */
+export interface ProbePlanOutput extends PlanOutputBase {
+  kind: "probe";
+  path: string;
+}
+
+export type PlanOutput =
+  | VideoPlanOutput
+  | AudioPlanOutput
+  | ThumbnailsPlanOutput
+  | HlsPlanOutput
+  | ProbePlanOutput;
+export type PlanOutputKind = PlanOutput["kind"];
 
 export interface Plan {
   /** Absolute path of the input, always inside the job's own temp folder. */
   inputPath: string;
+  /** Every output shares one demux and one decode of the input (native engine). */
   outputs: PlanOutput[];
+  /** Default "auto". */
+  accel?: AccelMode;
 }
 
 export interface StreamFacts {
@@ -66,6 +160,15 @@ export interface StreamFacts {
   channels?: number;
   bitRate?: number;
   durationSec?: number;
+  /** Video: clockwise rotation a player applies (display matrix), 0 when none. */
+  rotation?: number;
+  /** Pixel width/height (anamorphic video: not 1). */
+  sampleAspectRatio?: number;
+  pixelFormat?: string;
+  sampleFormat?: string;
+  /** Codec profile name, e.g. "High", "Constrained Baseline". */
+  profile?: string;
+  level?: number;
 }
 
 export interface MediaFacts {
@@ -77,15 +180,56 @@ export interface MediaFacts {
   streams: StreamFacts[];
 }
 
-/** What a finished output is, read back by probing the written file (never taken from the plan). */
+/** How a video output was encoded, and why not on hardware when hardware was wanted. */
+export interface EncodingChoice {
+  /** The FFmpeg encoder that ran, e.g. "libx264" or "h264_nvenc". */
+  encoder: string;
+  /** "cpu" or the hardware device type the encoder ran on. */
+  accel: "cpu" | "cuda" | "qsv";
+  /** Set when accel was auto and no hardware encoder could be used. */
+  fallbackReason: string | null;
+}
+
+export interface OutputFile {
+  /** Absolute path. */
+  path: string;
+  /** Path inside the output's folder, "/"-separated (e.g. "720p/seg_00001.ts"). */
+  relativePath: string;
+  sizeBytes: number;
+}
+
+/**
+ * What a finished output is, read back by probing the written files (never taken from the plan).
+ * Multi-file outputs (hls, thumbnails) list every file in `files`; `path` is then the master
+ * playlist (hls) or the output's folder (thumbnails).
+ */
 export interface OutputFacts {
   name: string;
+  kind: PlanOutputKind;
   path: string;
+  /** Total bytes written for this output. */
   sizeBytes: number;
+  /** Container short name: mp4, webm, mkv, mov, m4a, opus, mp3, flac, wav, hls, jpg, png, webp, json. */
   container: string;
   durationSec: number | null;
   video: { codec: string; width: number; height: number; fps: number | null } | null;
   audio: { codec: string; sampleRate: number; channels: number } | null;
+  files?: OutputFile[];
+  encoding?: EncodingChoice;
+  thumbnails?: { timeSec: number; relativePath: string }[];
+  renditions?: {
+    name: string;
+    width: number;
+    height: number;
+    /** Peak segment bit rate, bits/s (the HLS BANDWIDTH attribute). */
+    bandwidth: number;
+    averageBandwidth: number;
+    segments: number;
+    playlist: string;
+  }[];
+  loudness?: { targetLufs: number; inputLufs: number; gainDb: number };
+  /** probe outputs: the input's facts (also written as JSON to `path`). */
+  probe?: MediaFacts;
 }
 
 export interface EngineProgress {
@@ -108,6 +252,11 @@ export interface EngineProgress {
 export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (progress: EngineProgress) => void;
+  /**
+   * No-progress watchdog: a run that reads and writes nothing for this long is stopped with
+   * STALLED (through FFmpeg's interrupt callback, so even blocked I/O stops). Default: off.
+   */
+  stallTimeoutMs?: number;
 }
 
 export interface RunResult {
@@ -118,10 +267,18 @@ export interface Capabilities {
   engine: EngineName;
   /** Library versions, e.g. { libavformat: "59.27.100" } or { ffmpeg: "5.1.4" }. */
   versions: Record<string, string>;
-  /** Encoders this engine can actually open (software ones for now). */
+  /** Software encoders this engine can actually open. */
   encoders: string[];
   /** Hardware devices that opened (empty without a GPU). */
   hardware: string[];
+  /** Hardware encoders that opened on their device, as "device:encoder" (e.g. "cuda:h264_nvenc"). */
+  hardwareEncoders: string[];
+  /** Why each hardware device type did not open, for the heartbeat and fallback reasons. */
+  hardwareErrors: Record<string, string>;
+  /** Plan output kinds this engine runs; others are rejected with UNSUPPORTED. */
+  outputKinds: PlanOutputKind[];
+  /** Whether several outputs share one decode (false: the engine decodes once per output). */
+  sharedDecode: boolean;
 }
 
 export interface Engine {
@@ -145,7 +302,9 @@ export type EngineErrorCode =
   /** Decoding, filtering, encoding or muxing failed part-way. */
   | "ENGINE_FAILURE"
   /** The output could not be written. */
-  | "OUTPUT_WRITE_FAILED";
+  | "OUTPUT_WRITE_FAILED"
+  /** The no-progress watchdog stopped the run (RunOptions.stallTimeoutMs). */
+  | "STALLED";
 
 export class EngineError extends Error {
   override readonly name = "EngineError";
@@ -161,9 +320,19 @@ export class EngineError extends Error {
 
   /** Whether running the same plan again could succeed (a crash could; a bad input won't). */
   get retryable(): boolean {
-    return this.code === "ENGINE_FAILURE";
+    return this.code === "ENGINE_FAILURE" || this.code === "STALLED";
   }
 }
+
+export const engineErrorCodes: readonly EngineErrorCode[] = [
+  "INPUT_UNREADABLE",
+  "INPUT_NO_STREAMS",
+  "UNSUPPORTED",
+  "CANCELED",
+  "ENGINE_FAILURE",
+  "OUTPUT_WRITE_FAILED",
+  "STALLED",
+];
 
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {
   return error instanceof EngineError && (code === undefined || error.code === code);

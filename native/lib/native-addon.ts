@@ -28,6 +28,13 @@ export interface NativeStreamFacts {
   channels?: number;
   bitRate?: number;
   durationSec?: number;
+  rotation?: number;
+  /** Pixel width/height (anamorphic video: not 1). */
+  sampleAspectRatio?: number;
+  pixelFormat?: string;
+  sampleFormat?: string;
+  profile?: string;
+  level?: number;
 }
 
 export interface NativeMediaFacts {
@@ -39,16 +46,73 @@ export interface NativeMediaFacts {
   streams: NativeStreamFacts[];
 }
 
+export interface NativeVideoOptions {
+  /** An FFmpeg encoder name from a fixed set (libx264, libx265, libvpx-vp9, libaom-av1, h264_nvenc, ...). */
+  encoder: string;
+  /** "" for software; the device a hardware encoder runs on. */
+  hwDevice: "" | "cuda" | "qsv";
+  /** 0: unbounded. */
+  maxWidth: number;
+  maxHeight: number;
+  /** null: bitrate mode. */
+  crf: number | null;
+  bitrateKbps: number | null;
+  preset: string;
+  /** 0/1: keep the input's rate. */
+  fpsNum: number;
+  fpsDen: number;
+  crop: { x: number; y: number; width: number; height: number } | null;
+  autoRotate: boolean;
+  /** > 0: a keyframe at each multiple (aligned HLS segments). */
+  keyframeIntervalSec: number;
+}
+
+export type NativeAudioOptions =
+  | { copy: true }
+  | {
+      copy?: false;
+      encoder: string;
+      /** 0: the encoder's default. */
+      bitrateKbps: number;
+      channels: number;
+      sampleRate: number;
+      /** 0: no normalization; else a negative LUFS target. */
+      loudnessTargetLufs: number;
+    };
+
 export interface NativeOutputOptions {
   path: string;
-  container: "mp4";
-  video: { codec: "h264"; height: number; crf: number; preset: string } | null;
-  audio: { codec: "aac"; bitrateKbps: number } | null;
+  /** libavformat muxer name. */
+  container: string;
+  trimStartSec: number;
+  trimEndSec: number | null;
+  hlsSegmentSec?: number;
+  hlsSegmentPattern?: string;
+  video: NativeVideoOptions | null;
+  audio: NativeAudioOptions | null;
+}
+
+export interface NativeThumbnailOptions {
+  pathPrefix: string;
+  extension: "jpg" | "png" | "webp";
+  encoder: "mjpeg" | "png" | "libwebp";
+  maxWidth: number;
+  maxHeight: number;
+  atSec: number[];
+  everySec: number;
+  count: number;
 }
 
 export interface NativeTranscodeOptions {
   inputPath: string;
   outputs: NativeOutputOptions[];
+  thumbnails: NativeThumbnailOptions[];
+  stallTimeoutMs?: number;
+}
+
+export interface NativeTranscodeResult {
+  outputs: { videoEncoder?: string; loudnessInputLufs?: number; gainDb?: number }[];
+  thumbnails: { files: string[]; timesSec: number[] }[];
 }
 
 /** Latest state of a run; ~5 a second at most. */
@@ -63,7 +127,7 @@ export interface NativeProgressTick {
 
 export interface NativeTranscodeJob {
   /** Settles once the run has stopped and every libav object is freed. */
-  promise: Promise<void>;
+  promise: Promise<NativeTranscodeResult>;
   /** Asks the run to stop; the promise then rejects with code CANCELED (idempotent). */
   cancel(): void;
 }
@@ -72,6 +136,8 @@ export interface NativeCapabilities {
   versions: Record<string, string>;
   encoders: string[];
   hardware: string[];
+  hardwareEncoders: string[];
+  hardwareErrors: Record<string, string>;
 }
 
 /** Where the addon is looked for; FRAMEWIRE_NATIVE_ADDON overrides it (e.g. an ASan build). */

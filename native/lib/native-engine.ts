@@ -1,24 +1,35 @@
-import { stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import {
+  type AudioEncodeOptions,
   type Capabilities,
   type Engine,
   EngineError,
   type EngineErrorCode,
   type EngineProgress,
+  engineErrorCodes,
   type MediaFacts,
+  type OutputFacts,
   type Plan,
-  type PlanOutput,
   type RunOptions,
   type RunResult,
 } from "./engine";
 import {
   loadNativeAddon,
   type NativeAddon,
-  type NativeOutputOptions,
   type NativeProgressTick,
   type NativeTranscodeJob,
+  type NativeTranscodeResult,
 } from "./native-addon";
-import { outputFactsFromProbe } from "./output-facts";
+import { compileNativePlan, type Slot } from "./native-plan";
+import {
+  finishHls,
+  outputFactsFromProbe,
+  type ProbeFn,
+  probeFacts,
+  removeOutputs,
+  thumbnailFacts,
+} from "./output-facts";
+import { checkPlan } from "./plan-check";
 
 /**
  * The native engine: FFmpeg's libraries in-process through our node-addon-api binding. Every
@@ -32,14 +43,7 @@ export async function createNativeEngine(): Promise<Engine> {
   return new NativeEngine(loaded.addon);
 }
 
-const ENGINE_ERROR_CODES: ReadonlySet<string> = new Set<EngineErrorCode>([
-  "INPUT_UNREADABLE",
-  "INPUT_NO_STREAMS",
-  "UNSUPPORTED",
-  "CANCELED",
-  "ENGINE_FAILURE",
-  "OUTPUT_WRITE_FAILED",
-]);
+const ENGINE_ERROR_CODES: ReadonlySet<string> = new Set<EngineErrorCode>(engineErrorCodes);
 
 class NativeEngine implements Engine {
   readonly name = "native" as const;
@@ -54,7 +58,14 @@ class NativeEngine implements Engine {
     // Opening every candidate encoder costs tens of ms; the answer cannot change within a process.
     this.#capabilities ??= this.addon
       .capabilities()
-      .then((caps) => ({ engine: "native" as const, ...caps }))
+      .then(
+        (caps): Capabilities => ({
+          engine: "native" as const,
+          ...caps,
+          outputKinds: ["video", "audio", "thumbnails", "hls", "probe"],
+          sharedDecode: true,
+        }),
+      )
       .catch((error: unknown) => {
         this.#capabilities = undefined;
         throw toEngineError(error, new Error("capabilities() called here"));
@@ -77,38 +88,83 @@ class NativeEngine implements Engine {
   async run(plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     this.#assertOpen();
     const callSite = new Error("run() called here");
-    const { signal, onProgress } = options;
-    if (plan.outputs.length !== 1) {
+    const { signal, onProgress, stallTimeoutMs } = options;
+    checkPlan(plan);
+    if (stallTimeoutMs !== undefined && !(Number.isInteger(stallTimeoutMs) && stallTimeoutMs > 0)) {
       throw new EngineError(
         "UNSUPPORTED",
-        `the native engine runs exactly one output, got ${plan.outputs.length}`,
+        `stallTimeoutMs must be a positive integer, got ${stallTimeoutMs}`,
       );
     }
     throwIfAborted(signal);
+    const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs);
+    const { options: nativeOptions, slots, dirs } = compiled;
 
     const progress = new ProgressTracker(onProgress);
-    const job = this.addon.transcode(
-      { inputPath: plan.inputPath, outputs: plan.outputs.map(toNativeOutput) },
-      (tick) => progress.tick(tick),
-    );
-    const cancel = () => job.cancel();
-    signal?.addEventListener("abort", cancel, { once: true });
-    const entry = { job, settled: job.promise.catch(() => undefined) };
-    this.#running.add(entry);
+    let written: NativeTranscodeResult = { outputs: [], thumbnails: [] };
     try {
-      await job.promise;
+      for (const dir of dirs) await mkdir(dir, { recursive: true });
+      if (nativeOptions.outputs.length + nativeOptions.thumbnails.length > 0) {
+        throwIfAborted(signal);
+        const job = this.addon.transcode(nativeOptions, (tick) => progress.tick(tick));
+        const cancel = () => job.cancel();
+        signal?.addEventListener("abort", cancel, { once: true });
+        const entry = { job, settled: job.promise.catch(() => undefined) };
+        this.#running.add(entry);
+        try {
+          written = await job.promise;
+        } catch (error) {
+          throw toEngineError(error, callSite);
+        } finally {
+          signal?.removeEventListener("abort", cancel);
+          this.#running.delete(entry);
+        }
+      }
+      const probe = (path: string) => this.probe(path);
+      const outputs: OutputFacts[] = [];
+      for (const slot of slots) outputs.push(await this.#facts(plan, slot, written, probe));
+      progress.done();
+      return { outputs };
     } catch (error) {
-      throw toEngineError(error, callSite);
-    } finally {
-      signal?.removeEventListener("abort", cancel);
-      this.#running.delete(entry);
+      // No partial output survives a failed run: single files and whole output folders go.
+      await removeOutputs(plan.outputs);
+      throw error instanceof EngineError ? error : toEngineError(error, callSite);
     }
+  }
 
-    const outputs = await Promise.all(
-      plan.outputs.map(async (output) => outputFactsFromProbe(output, await this.probe(output.path))),
-    );
-    progress.done();
-    return { outputs };
+  async #facts(plan: Plan, slot: Slot, written: NativeTranscodeResult, probe: ProbeFn): Promise<OutputFacts> {
+    const { output } = slot;
+    const encoding = slot.encoding ? { encoding: slot.encoding } : {};
+    switch (output.kind) {
+      case "video":
+      case "audio": {
+        const report = written.outputs[slot.nativeOutputs[0] ?? -1];
+        const loudness =
+          output.kind === "audio" || (output.audio !== null && output.audio !== "copy")
+            ? (output.kind === "audio" ? output.audio : (output.audio as AudioEncodeOptions))
+                .loudnessTargetLufs
+            : null;
+        const extra: Partial<OutputFacts> = { ...encoding };
+        if (loudness !== null && report?.loudnessInputLufs !== undefined) {
+          extra.loudness = {
+            targetLufs: loudness,
+            inputLufs: report.loudnessInputLufs,
+            gainDb: report.gainDb ?? 0,
+          };
+        }
+        return outputFactsFromProbe(output, await probe(output.path), extra);
+      }
+      case "thumbnails":
+        return thumbnailFacts(
+          output,
+          written.thumbnails[slot.thumbnails ?? -1] ?? { files: [], timesSec: [] },
+          probe,
+        );
+      case "hls":
+        return finishHls(output, probe, slot.encoding);
+      case "probe":
+        return probeFacts(output, await probe(plan.inputPath));
+    }
   }
 
   async close(): Promise<void> {
@@ -122,20 +178,6 @@ class NativeEngine implements Engine {
   #assertOpen(): void {
     if (this.#closed) throw new Error("the native engine is closed");
   }
-}
-
-function toNativeOutput(output: PlanOutput): NativeOutputOptions {
-  return {
-    path: output.path,
-    container: output.container,
-    video: output.video && {
-      codec: output.video.codec,
-      height: output.video.height,
-      crf: output.video.crf,
-      preset: output.video.preset,
-    },
-    audio: output.audio && { codec: output.audio.codec, bitrateKbps: output.audio.bitrateKbps },
-  };
 }
 
 /**

@@ -1,15 +1,28 @@
-import type { MediaFacts, OutputFacts, PlanOutput } from "./engine";
+/**
+ * Turns what an engine wrote into OutputFacts by reading it back (probing files, reading
+ * playlists), never by trusting the plan. Shared by both engines: each passes its own probe.
+ */
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import type {
+  EncodingChoice,
+  HlsPlanOutput,
+  MediaFacts,
+  OutputFacts,
+  OutputFile,
+  PlanOutput,
+  ProbePlanOutput,
+  ThumbnailsPlanOutput,
+} from "./engine";
+import { hlsCodecs, masterPlaylist, parseMediaPlaylist } from "./hls";
+import { AUDIO_FORMATS } from "./plan-check";
 
-/** Summarises a probe of a written output into the facts a job reports. Shared by both engines. */
-export function outputFactsFromProbe(output: PlanOutput, facts: MediaFacts): OutputFacts {
+export type ProbeFn = (path: string) => Promise<MediaFacts>;
+
+function streams(facts: MediaFacts): Pick<OutputFacts, "video" | "audio"> {
   const video = facts.streams.find((s) => s.type === "video");
   const audio = facts.streams.find((s) => s.type === "audio");
   return {
-    name: output.name,
-    path: output.path,
-    sizeBytes: facts.sizeBytes,
-    container: output.container,
-    durationSec: facts.durationSec,
     video: video
       ? { codec: video.codec, width: video.width ?? 0, height: video.height ?? 0, fps: video.fps ?? null }
       : null,
@@ -17,4 +30,173 @@ export function outputFactsFromProbe(output: PlanOutput, facts: MediaFacts): Out
       ? { codec: audio.codec, sampleRate: audio.sampleRate ?? 0, channels: audio.channels ?? 0 }
       : null,
   };
+}
+
+/** The container name a single-file output reports. */
+export function containerOf(output: PlanOutput): string {
+  switch (output.kind) {
+    case "video":
+      return output.container;
+    case "audio":
+      return AUDIO_FORMATS[output.audio.codec].extension;
+    case "thumbnails":
+      return output.format;
+    case "hls":
+      return "hls";
+    case "probe":
+      return "json";
+  }
+}
+
+/** Summarises a probe of a written single-file output (video or audio) into the facts a job reports. */
+export function outputFactsFromProbe(
+  output: PlanOutput,
+  facts: MediaFacts,
+  extra: Partial<OutputFacts> = {},
+): OutputFacts {
+  return {
+    name: output.name,
+    kind: output.kind,
+    path: "path" in output ? output.path : output.dir,
+    sizeBytes: facts.sizeBytes,
+    container: containerOf(output),
+    durationSec: facts.durationSec,
+    ...streams(facts),
+    ...extra,
+  };
+}
+
+async function fileEntry(root: string, path: string): Promise<OutputFile> {
+  return {
+    path,
+    relativePath: relative(root, path).split(sep).join("/"),
+    sizeBytes: (await stat(path)).size,
+  };
+}
+
+async function listFiles(root: string): Promise<OutputFile[]> {
+  const names = (await readdir(root, { recursive: true, withFileTypes: true }))
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name))
+    .sort();
+  return Promise.all(names.map((p) => fileEntry(root, p)));
+}
+
+export async function thumbnailFacts(
+  output: ThumbnailsPlanOutput,
+  written: { files: string[]; timesSec: number[] },
+  probe: ProbeFn,
+): Promise<OutputFacts> {
+  const files = await Promise.all(written.files.map((p) => fileEntry(output.dir, p)));
+  const first = written.files[0];
+  const facts = first ? await probe(first) : null;
+  return {
+    name: output.name,
+    kind: "thumbnails",
+    path: output.dir,
+    sizeBytes: files.reduce((sum, f) => sum + f.sizeBytes, 0),
+    container: output.format,
+    durationSec: null,
+    video: facts ? streams(facts).video : null,
+    audio: null,
+    files,
+    thumbnails: files.map((f, i) => ({ timeSec: written.timesSec[i] ?? 0, relativePath: f.relativePath })),
+  };
+}
+
+export async function probeFacts(output: ProbePlanOutput, facts: MediaFacts): Promise<OutputFacts> {
+  const json = `${JSON.stringify(facts, null, 2)}\n`;
+  await writeFile(output.path, json);
+  return {
+    name: output.name,
+    kind: "probe",
+    path: output.path,
+    sizeBytes: Buffer.byteLength(json),
+    container: "json",
+    durationSec: facts.durationSec,
+    ...streams(facts),
+    probe: facts,
+  };
+}
+
+/** Where an HLS output's rendition lives inside its dir. */
+export function hlsPaths(output: HlsPlanOutput, rendition: string) {
+  const dir = join(output.dir, rendition);
+  return { dir, playlist: join(dir, "index.m3u8"), segmentPattern: join(dir, "seg_%05d.ts") };
+}
+
+/**
+ * Reads each rendition's media playlist and segments, writes master.m3u8 (BANDWIDTH measured from
+ * the segments written) and reports every file.
+ */
+export async function finishHls(
+  output: HlsPlanOutput,
+  probe: ProbeFn,
+  encoding: EncodingChoice | undefined,
+): Promise<OutputFacts> {
+  const renditions: NonNullable<OutputFacts["renditions"]> = [];
+  const entries = [];
+  let durationSec: number | null = null;
+  let firstFacts: MediaFacts | null = null;
+  for (const rendition of output.renditions) {
+    const paths = hlsPaths(output, rendition.name);
+    const segments = parseMediaPlaylist(await readFile(paths.playlist, "utf8"));
+    let peak = 0;
+    let bytes = 0;
+    let seconds = 0;
+    for (const segment of segments) {
+      const size = (await stat(join(paths.dir, segment.uri))).size;
+      bytes += size;
+      seconds += segment.durationSec;
+      if (segment.durationSec > 0) peak = Math.max(peak, (size * 8) / segment.durationSec);
+    }
+    const first = segments[0];
+    const facts = first ? await probe(join(paths.dir, first.uri)) : null;
+    firstFacts ??= facts;
+    const video = facts?.streams.find((s) => s.type === "video");
+    const hasAudio = facts?.streams.some((s) => s.type === "audio") ?? false;
+    durationSec ??= seconds;
+    const playlist = `${rendition.name}/index.m3u8`;
+    const averageBandwidth = seconds > 0 ? (bytes * 8) / seconds : 0;
+    renditions.push({
+      name: rendition.name,
+      width: video?.width ?? 0,
+      height: video?.height ?? 0,
+      bandwidth: Math.round(peak),
+      averageBandwidth: Math.round(averageBandwidth),
+      segments: segments.length,
+      playlist,
+    });
+    entries.push({
+      playlist,
+      bandwidth: peak,
+      averageBandwidth,
+      width: video?.width ?? 0,
+      height: video?.height ?? 0,
+      fps: video?.fps ?? null,
+      codecs: video ? hlsCodecs(video, hasAudio) : null,
+    });
+  }
+  const master = join(output.dir, "master.m3u8");
+  await writeFile(master, masterPlaylist(entries));
+  const files = await listFiles(output.dir);
+  return {
+    name: output.name,
+    kind: "hls",
+    path: master,
+    sizeBytes: files.reduce((sum, f) => sum + f.sizeBytes, 0),
+    container: "hls",
+    durationSec,
+    ...(firstFacts ? streams(firstFacts) : { video: null, audio: null }),
+    files,
+    renditions,
+    ...(encoding ? { encoding } : {}),
+  };
+}
+
+/** Removes whatever a failed run may have left: single files and whole output folders. */
+export async function removeOutputs(outputs: PlanOutput[]): Promise<void> {
+  await Promise.all(
+    outputs.map((o) => rm("path" in o ? o.path : o.dir, { recursive: true, force: true }).catch(() => {})),
+  );
 }

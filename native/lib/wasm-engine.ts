@@ -7,29 +7,40 @@
  * cancelling terminates the worker; the next call starts a fresh one (about 0.2 s, reusing the
  * compiled module).
  */
-import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import {
   type Capabilities,
+  type EncodingChoice,
   type Engine,
   EngineError,
+  type EngineProgress,
   type MediaFacts,
+  type OutputFacts,
   type Plan,
+  type PlanOutput,
   type RunOptions,
   type RunResult,
+  type Trim,
 } from "./engine";
-import { outputFactsFromProbe } from "./output-facts";
+import { outputFactsFromProbe, probeFacts, removeOutputs, thumbnailFacts } from "./output-facts";
+import { AUDIO_FORMATS, checkPlan } from "./plan-check";
 import {
-  checkOutput,
-  MEMFS_OUTPUT,
+  audioArgs,
   MEMFS_PROBE,
+  MEMFS_PROBE_INPUT,
   mediaFactsFromProbe,
   memfsInputName,
+  memfsOutputName,
   parseEncoders,
   parseVersion,
   probeArgs,
   progressTracker,
-  transcodeArgs,
+  thumbnailArgs,
+  thumbnailTimes,
+  videoArgs,
+  wasmUnsupported,
 } from "./wasm-ffmpeg";
 
 export interface WasmEngineOptions {
@@ -58,7 +69,53 @@ const WORKING_ENCODERS = new Set([
   "libvpx",
   "libvorbis",
   "libtheora",
+  "flac",
+  "pcm_s16le",
+  "mjpeg",
+  "png",
+  "libwebp",
 ]);
+
+const EMPTY_FACTS: MediaFacts = {
+  formatName: "",
+  durationSec: null,
+  bitRate: null,
+  sizeBytes: 0,
+  streams: [],
+};
+
+function trimmedDuration(durationSec: number | null, trim: Trim | null): number | null {
+  if (!trim) return durationSec;
+  const end = trim.endSec !== null ? Math.min(trim.endSec, durationSec ?? trim.endSec) : durationSec;
+  return end === null ? null : Math.max(0, end - trim.startSec);
+}
+
+/**
+ * Progress over a plan the wasm engine runs one output at a time: each output's share of 100%,
+ * never decreasing, indeterminate when the input's duration is unknown.
+ */
+class PlanProgress {
+  private percent = 0;
+
+  constructor(
+    private readonly count: number,
+    private readonly emit: ((progress: EngineProgress) => void) | undefined,
+  ) {}
+
+  forOutput(index: number) {
+    return (durationSec: number | null) => {
+      const emit = this.emit;
+      if (!emit) return undefined;
+      return progressTracker(durationSec, (p) => {
+        if (p.percent !== null) {
+          this.percent = Math.max(this.percent, ((index + p.percent / 100) / this.count) * 100);
+        }
+        const last = index === this.count - 1;
+        emit({ ...p, percent: p.percent === null ? null : this.percent, etaSec: last ? p.etaSec : null });
+      });
+    };
+  }
+}
 
 interface CallResult {
   ret: number;
@@ -189,6 +246,7 @@ class WasmEngine implements Engine {
   /** Tail of the call queue: each call starts when the one before it has settled. */
   private lane: Promise<void> = Promise.resolve();
   private capabilitiesCache: Promise<Capabilities> | null = null;
+  private ownCapabilities: Promise<Capabilities> | null = null;
   private closed = false;
 
   constructor(private readonly memoryLimitBytes: number) {}
@@ -233,24 +291,28 @@ class WasmEngine implements Engine {
   }
 
   run(plan: Plan, options: RunOptions = {}): Promise<RunResult> {
-    if (plan.outputs.length !== 1) {
-      const error = new EngineError(
-        "UNSUPPORTED",
-        `The wasm engine writes exactly one output per plan, got ${plan.outputs.length}`,
-      );
-      return Promise.reject(error);
-    }
     try {
-      for (const output of plan.outputs) checkOutput(output);
+      checkPlan(plan);
+      if (plan.accel === "gpu") {
+        throw new EngineError(
+          "UNSUPPORTED",
+          'accel "gpu" was asked for, but the wasm engine has no hardware encoders',
+        );
+      }
     } catch (error) {
       return Promise.reject(error);
     }
     return this.serial(options.signal, async () => {
+      const caps = await this.readCapabilitiesOnce();
+      for (const [i, output] of plan.outputs.entries()) {
+        const reason = wasmUnsupported(output, caps.encoders);
+        if (reason) throw new EngineError("UNSUPPORTED", `plan.outputs[${i}] (${output.kind}): ${reason}`);
+      }
       try {
         return await this.transcode(plan, options);
       } catch (error) {
-        // Whatever failed, no partial or stale file stays where the output was promised.
-        await Promise.all(plan.outputs.map((o) => rm(o.path, { force: true })));
+        // Whatever failed, no partial or stale file stays where an output was promised.
+        await removeOutputs(plan.outputs);
         throw error;
       }
     });
@@ -353,72 +415,161 @@ class WasmEngine implements Engine {
     return mediaFactsFromProbe(json, result.stderr, size);
   }
 
+  /**
+   * Runs each output as its own FFmpeg call over the same MEMFS copy of the input (this build
+   * decodes once per output: capabilities().sharedDecode is false).
+   */
   private async transcode(plan: Plan, options: RunOptions): Promise<RunResult> {
-    const output = plan.outputs[0];
-    if (!output) throw new EngineError("UNSUPPORTED", "The plan has no output");
     const input = await this.readInput(plan.inputPath, options.signal);
     return this.withCore(options.signal, async (core) => {
       try {
         const facts = await this.probeMemfs(core, input.name, input.bytes);
-        const hasVideo = facts.streams.some((s) => s.type === "video");
-        const hasAudio = facts.streams.some((s) => s.type === "audio");
-        if (!((output.video && hasVideo) || (output.audio && hasAudio))) {
-          throw new EngineError(
-            "INPUT_NO_STREAMS",
-            `The input has no ${output.video ? (output.audio ? "video or audio" : "video") : "audio"} stream to encode`,
-          );
+        const progress = new PlanProgress(plan.outputs.length, options.onProgress);
+        const outputs: OutputFacts[] = [];
+        for (const [i, output] of plan.outputs.entries()) {
+          if (options.signal?.aborted) throw canceled();
+          outputs.push(await this.runOutput(core, plan, output, input.name, facts, progress.forOutput(i)));
         }
-        const onBlock = options.onProgress
-          ? progressTracker(facts.durationSec, options.onProgress)
-          : undefined;
-        const onProgress = onBlock
-          ? (block: Record<string, string>) => {
-              try {
-                onBlock(block);
-              } catch {
-                // A failing progress listener must not break the run.
-              }
-            }
-          : undefined;
-        const result = await core.request<CallResult>(
-          "exec",
-          { args: transcodeArgs(output, input.name), progress: true },
-          { onProgress },
-        );
-        if (result.ret !== 0) {
-          // After a failed exec the core's globals may be half torn down; start the next call fresh.
-          await this.retire(core);
-          throw new EngineError(
-            "ENGINE_FAILURE",
-            `FFmpeg failed with exit code ${result.ret}`,
-            result.stderr.at(-1) ?? "no log output",
-          );
-        }
-        const outFacts = await this.probeMemfs(core, MEMFS_OUTPUT).catch((error: unknown) => {
-          throw new EngineError(
-            "ENGINE_FAILURE",
-            "FFmpeg wrote an output it cannot read back",
-            String(error),
-            {
-              cause: error,
-            },
-          );
-        });
-        const bytes = await core.request<Uint8Array>("read", { name: MEMFS_OUTPUT });
-        if (options.signal?.aborted) throw canceled();
-        try {
-          await writeFile(output.path, bytes);
-        } catch (error) {
-          const detail = error instanceof Error ? error.message : String(error);
-          throw new EngineError("OUTPUT_WRITE_FAILED", "The output could not be written", detail, {
-            cause: error,
-          });
-        }
-        return { outputs: [outputFactsFromProbe(output, { ...outFacts, sizeBytes: bytes.byteLength })] };
+        return { outputs };
       } finally {
-        if (core.alive) await this.removeMemfs(core, [input.name, MEMFS_OUTPUT, MEMFS_PROBE]);
+        if (core.alive) await this.removeMemfs(core, [input.name, MEMFS_PROBE]);
       }
     });
+  }
+
+  private async runOutput(
+    core: CoreWorker,
+    plan: Plan,
+    output: PlanOutput,
+    input: string,
+    facts: MediaFacts,
+    onBlock: (durationSec: number | null) => ((block: Record<string, string>) => void) | undefined,
+  ): Promise<OutputFacts> {
+    const hasVideo = facts.streams.some((s) => s.type === "video");
+    const hasAudio = facts.streams.some((s) => s.type === "audio");
+    const encoding: EncodingChoice = {
+      encoder: "libx264",
+      accel: "cpu",
+      fallbackReason: (plan.accel ?? "auto") === "auto" ? "the wasm engine has no hardware encoders" : null,
+    };
+    switch (output.kind) {
+      case "video": {
+        if (!((output.video && hasVideo) || (output.audio && hasAudio))) {
+          throw new EngineError("INPUT_NO_STREAMS", `The input has no stream output ${output.name} can use`);
+        }
+        const out = memfsOutputName(output.container);
+        const duration = trimmedDuration(facts.durationSec, output.trim);
+        await this.exec(core, videoArgs(output, input, facts, out), onBlock(duration));
+        const written = await this.keep(core, out, output.path);
+        return outputFactsFromProbe(output, written, output.video ? { encoding } : {});
+      }
+      case "audio": {
+        if (!hasAudio) throw new EngineError("INPUT_NO_STREAMS", "The input has no audio stream to encode");
+        const out = memfsOutputName(AUDIO_FORMATS[output.audio.codec].extension);
+        await this.exec(
+          core,
+          audioArgs(output, input, facts, out),
+          onBlock(trimmedDuration(facts.durationSec, output.trim)),
+        );
+        return outputFactsFromProbe(output, await this.keep(core, out, output.path));
+      }
+      case "thumbnails": {
+        if (!hasVideo)
+          throw new EngineError("INPUT_NO_STREAMS", "Thumbnails need a video stream and the input has none");
+        await mkdir(output.dir, { recursive: true });
+        const video = facts.streams.find((s) => s.type === "video");
+        const lastFrame = Math.max(0, (facts.durationSec ?? 0) - 1 / (video?.fps ?? 25));
+        const times = thumbnailTimes(output, facts.durationSec);
+        const files: string[] = [];
+        const timesSec: number[] = [];
+        const out = memfsOutputName(output.format);
+        for (const [i, wanted] of times.entries()) {
+          // An offset past the end gives the last frame, as in the native engine.
+          const time = facts.durationSec !== null ? Math.min(wanted, lastFrame) : wanted;
+          await this.exec(core, thumbnailArgs(output, input, time, facts, out), undefined);
+          const path = join(output.dir, `thumb-${String(i + 1).padStart(4, "0")}.${output.format}`);
+          await this.keep(core, out, path, false);
+          files.push(path);
+          timesSec.push(time);
+        }
+        return thumbnailFacts(output, { files, timesSec }, (path) => this.probeDisk(core, path));
+      }
+      case "probe":
+        return probeFacts(output, facts);
+      case "hls":
+        throw new EngineError("UNSUPPORTED", "HLS ladders are not available in the wasm engine");
+    }
+  }
+
+  /** One FFmpeg call; a non-zero exit retires the core (its globals may be half torn down). */
+  private async exec(
+    core: CoreWorker,
+    args: string[],
+    onBlock: ((block: Record<string, string>) => void) | undefined,
+  ): Promise<void> {
+    const onProgress = onBlock
+      ? (block: Record<string, string>) => {
+          try {
+            onBlock(block);
+          } catch {
+            // A failing progress listener must not break the run.
+          }
+        }
+      : undefined;
+    const result = await core.request<CallResult>(
+      "exec",
+      { args, progress: Boolean(onBlock) },
+      { onProgress },
+    );
+    if (result.ret !== 0) {
+      await this.retire(core);
+      throw new EngineError(
+        "ENGINE_FAILURE",
+        `FFmpeg failed with exit code ${result.ret}`,
+        result.stderr.at(-1) ?? "no log output",
+      );
+    }
+  }
+
+  /** Probes a MEMFS output, moves it to `path` on disk and frees it from MEMFS. */
+  private async keep(core: CoreWorker, memfs: string, path: string, probe = true): Promise<MediaFacts> {
+    try {
+      const facts = probe
+        ? await this.probeMemfs(core, memfs).catch((error: unknown) => {
+            throw new EngineError(
+              "ENGINE_FAILURE",
+              "FFmpeg wrote an output it cannot read back",
+              String(error),
+              {
+                cause: error,
+              },
+            );
+          })
+        : null;
+      const bytes = await core.request<Uint8Array>("read", { name: memfs });
+      try {
+        await writeFile(path, bytes);
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        throw new EngineError("OUTPUT_WRITE_FAILED", "The output could not be written", detail, {
+          cause: error,
+        });
+      }
+      return facts ? { ...facts, sizeBytes: bytes.byteLength } : EMPTY_FACTS;
+    } finally {
+      if (core.alive) await this.removeMemfs(core, [memfs, MEMFS_PROBE]);
+    }
+  }
+
+  /** Probes a file on disk from inside a call that already holds the core. */
+  private async probeDisk(core: CoreWorker, path: string): Promise<MediaFacts> {
+    const name = memfsInputName(path, MEMFS_PROBE_INPUT);
+    const bytes = new Uint8Array(await readFile(path));
+    try {
+      return await this.probeMemfs(core, name, bytes);
+    } finally {
+      await this.removeMemfs(core, [name, MEMFS_PROBE]);
+    }
   }
 
   /** Stops a worker for good; the next call starts another. */
@@ -429,6 +580,12 @@ class WasmEngine implements Engine {
 
   private async removeMemfs(core: CoreWorker, names: string[]): Promise<void> {
     await core.request("remove", { names }).catch(() => {});
+  }
+
+  /** Capabilities from inside a call that is already in the lane (capabilities() would queue behind it). */
+  private async readCapabilitiesOnce(): Promise<Capabilities> {
+    this.ownCapabilities ??= this.readCapabilities();
+    return this.ownCapabilities;
   }
 
   private async readCapabilities(): Promise<Capabilities> {
@@ -445,6 +602,10 @@ class WasmEngine implements Engine {
         versions: { ffmpeg: parseVersion(version.stdout), core: coreVersion },
         encoders: parseEncoders(encoders.stdout).filter((name) => WORKING_ENCODERS.has(name)),
         hardware: [],
+        hardwareEncoders: [],
+        hardwareErrors: {},
+        outputKinds: ["video", "audio", "thumbnails", "probe"],
+        sharedDecode: false,
       };
     });
   }

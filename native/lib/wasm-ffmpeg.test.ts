@@ -1,47 +1,151 @@
 import { describe, expect, it } from "vitest";
-import type { EngineProgress, PlanOutput } from "./engine";
-import { checkOutput, memfsInputName, parseEncoders, progressTracker, transcodeArgs } from "./wasm-ffmpeg";
+import type { EngineProgress, MediaFacts, ThumbnailsPlanOutput, VideoPlanOutput } from "./engine";
+import {
+  audioArgs,
+  fitSize,
+  memfsInputName,
+  parseEncoders,
+  progressTracker,
+  thumbnailArgs,
+  thumbnailTimes,
+  videoArgs,
+  wasmUnsupported,
+} from "./wasm-ffmpeg";
 
-const output: PlanOutput = {
+const facts: MediaFacts = {
+  formatName: "mov,mp4",
+  durationSec: 10,
+  bitRate: null,
+  sizeBytes: 1,
+  streams: [{ index: 0, type: "video", codec: "h264", width: 640, height: 360, fps: 25, rotation: 0 }],
+};
+
+const output: VideoPlanOutput = {
+  kind: "video",
   name: "o",
   path: "/jobs/1/o.mp4",
   container: "mp4",
-  video: { codec: "h264", height: 360, crf: 23, preset: "fast" },
-  audio: { codec: "aac", bitrateKbps: 128 },
+  video: {
+    codec: "h264",
+    maxWidth: null,
+    maxHeight: 180,
+    crf: 23,
+    bitrateKbps: null,
+    preset: "fast",
+    fps: null,
+    crop: null,
+  },
+  audio: { codec: "aac", bitrateKbps: 128, channels: null, sampleRate: null, loudnessTargetLufs: null },
+  trim: null,
 };
 
-describe("transcodeArgs", () => {
+describe("videoArgs", () => {
   it("builds the whole list from typed fields and fixed MEMFS names only", () => {
-    const args = transcodeArgs(output, "/work/in.mp4");
+    const args = videoArgs(output, "/work/in.mp4", facts, "/work/out.mp4");
     expect(args).not.toContain(output.path);
     expect(args.slice(args.indexOf("-i"))).toEqual([
       ...["-i", "/work/in.mp4", "-map", "0:v:0?", "-map", "0:a:0?"],
-      ...["-vf", "scale=w=2*round(360*dar/2):h=360,setsar=1"],
-      ...["-c:v", "libx264", "-preset", "fast", "-crf", "23", "-pix_fmt", "yuv420p"],
+      ...["-vf", "scale=320:180,setsar=1"],
+      ...["-c:v", "libx264", "-preset", "fast", "-pix_fmt", "yuv420p", "-crf", "23"],
       ...["-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-f", "mp4", "/work/out.mp4"],
     ]);
   });
 
+  it("seeks before the input for a trim, crops in the rotated picture, copies audio", () => {
+    const rotated: MediaFacts = { ...facts, streams: [{ ...facts.streams[0], rotation: 90 } as never] };
+    const args = videoArgs(
+      {
+        ...output,
+        container: "mkv",
+        trim: { startSec: 1.5, endSec: 4 },
+        video: {
+          ...output.video,
+          maxHeight: null,
+          crop: { x: 0, y: 0, width: 360, height: 360 },
+          fps: 10,
+        } as never,
+        audio: "copy",
+      },
+      "/work/in",
+      rotated,
+      "/work/out.mkv",
+    );
+    expect(args.slice(args.indexOf("-ss"), args.indexOf("-map"))).toEqual([
+      "-ss",
+      "1.5",
+      "-i",
+      "/work/in",
+      "-t",
+      "2.5",
+    ]);
+    expect(args).toContain("crop=360:360:0:0:exact=1,scale=360:360,setsar=1,fps=10");
+    expect(args.slice(-5)).toEqual(["-c:a", "copy", "-f", "matroska", "/work/out.mkv"]);
+  });
+
   it("drops a stream with -vn / -an and does not map it", () => {
-    const audioOnly = transcodeArgs({ ...output, video: null }, "/work/in");
+    const audioOnly = videoArgs({ ...output, video: null }, "/work/in", facts, "/work/out.mp4");
     expect(audioOnly).toContain("-vn");
     expect(audioOnly).not.toContain("0:v:0?");
-    const videoOnly = transcodeArgs({ ...output, audio: null }, "/work/in");
+    const videoOnly = videoArgs({ ...output, audio: null }, "/work/in", facts, "/work/out.mp4");
     expect(videoOnly).toContain("-an");
     expect(videoOnly).not.toContain("0:a:0?");
   });
 });
 
-describe("checkOutput", () => {
-  it.each([
-    [{ video: { ...output.video, height: 361 } }, "video.height"],
-    [{ video: { ...output.video, crf: 52 } }, "video.crf"],
-    [{ video: { ...output.video, preset: "placebo" } }, "video.preset"],
-    [{ audio: { codec: "aac", bitrateKbps: 1.5 } }, "audio.bitrateKbps"],
-    [{ video: null, audio: null }, "nothing to write"],
-  ])("rejects %j naming %s", (patch, field) => {
-    expect(() => checkOutput({ ...output, ...patch } as PlanOutput)).toThrow(field);
-  });
+it("builds audio and thumbnail argument lists", () => {
+  const audio = audioArgs(
+    {
+      kind: "audio",
+      name: "a",
+      path: "/x.mp3",
+      trim: null,
+      audio: { codec: "mp3", bitrateKbps: 96, channels: 1, sampleRate: 44100, loudnessTargetLufs: null },
+    },
+    "/work/in",
+    facts,
+    "/work/out.mp3",
+  );
+  expect(audio.slice(audio.indexOf("-map"))).toEqual([
+    ...["-map", "0:a:0", "-vn", "-c:a", "libmp3lame", "-b:a", "96k", "-ac", "1", "-ar", "44100"],
+    ...["-f", "mp3", "/work/out.mp3"],
+  ]);
+  const thumbs: ThumbnailsPlanOutput = {
+    kind: "thumbnails",
+    name: "t",
+    dir: "/d",
+    format: "png",
+    maxWidth: 128,
+    maxHeight: null,
+    select: { mode: "count", count: 4 },
+  };
+  expect(thumbnailArgs(thumbs, "/work/in", 2.5, facts, "/work/out.png")).toContain("scale=128:72,setsar=1");
+  expect(thumbnailTimes(thumbs, 10)).toEqual([1.25, 3.75, 6.25, 8.75]);
+  expect(thumbnailTimes({ ...thumbs, select: { mode: "every", everySec: 4 } }, 10)).toEqual([0, 4, 8]);
+  expect(() => thumbnailTimes(thumbs, null)).toThrow(/known duration/);
+});
+
+it("fits pictures in a box without upscaling, by display aspect", () => {
+  expect(fitSize(640, 360, 1, null, 180)).toEqual({ width: 320, height: 180 });
+  expect(fitSize(320, 240, 2, null, 120)).toEqual({ width: 320, height: 120 });
+  expect(fitSize(640, 360, 1, 1920, 1080)).toEqual({ width: 640, height: 360 });
+  expect(fitSize(640, 360, 1, 100, 100)).toEqual({ width: 100, height: 56 });
+});
+
+it("names the encoder the wasm build lacks", () => {
+  const encoders = ["libx264", "aac", "libopus", "libmp3lame", "mjpeg", "png"];
+  expect(wasmUnsupported(output, encoders)).toBeNull();
+  expect(
+    wasmUnsupported({ ...output, video: { ...output.video, codec: "vp9" } as never }, encoders),
+  ).toContain("libvpx-vp9");
+  expect(
+    wasmUnsupported({ ...output, audio: { ...(output.audio as object), codec: "flac" } as never }, encoders),
+  ).toContain("flac");
+  const opus = {
+    ...output,
+    container: "mkv",
+    audio: { ...(output.audio as object), codec: "opus" },
+  } as VideoPlanOutput;
+  expect(wasmUnsupported(opus, [...encoders, "libopus"])).toContain("channels: 1");
 });
 
 it("keeps only known extensions of the input path in the MEMFS name", () => {

@@ -3,98 +3,229 @@
  * validated PlanOutput, ffprobe JSON read into MediaFacts, and `-progress` blocks turned into ticks.
  */
 import {
+  type AudioEncodeOptions,
+  type AudioPlanOutput,
   EngineError,
   type EngineProgress,
   type MediaFacts,
   type PlanOutput,
   type StreamFacts,
+  type ThumbnailsPlanOutput,
+  type Trim,
+  type VideoEncodeOptions,
+  type VideoPlanOutput,
 } from "./engine";
+import { AUDIO_FORMATS, IMAGE_ENCODERS, SOFTWARE_VIDEO_ENCODERS, VIDEO_MUXERS } from "./plan-check";
 
 /** Fixed MEMFS names: user paths and strings never reach FFmpeg's argument list. */
-export const MEMFS_OUTPUT = "/work/out.mp4";
 export const MEMFS_PROBE = "/work/probe.json";
+export const MEMFS_PROBE_INPUT = "/work/probe-in";
+
+export function memfsOutputName(extension: string): string {
+  return `/work/out.${extension}`;
+}
 
 /** Input extensions passed through to MEMFS as a demuxer hint; anything else gets no extension. */
 const INPUT_EXTENSIONS = new Set(
-  "mp4 m4v m4a mov 3gp mkv webm avi ts mts m2ts flv mpg mpeg wmv mp3 aac wav flac ogg oga opus".split(" "),
+  "mp4 m4v m4a mov 3gp mkv webm avi ts mts m2ts flv mpg mpeg wmv mp3 aac wav flac ogg oga opus jpg png webp".split(
+    " ",
+  ),
 );
 
-export function memfsInputName(inputPath: string): string {
+export function memfsInputName(inputPath: string, base = "/work/in"): string {
   const ext = /\.([A-Za-z0-9]{1,5})$/.exec(inputPath)?.[1]?.toLowerCase();
-  return ext && INPUT_EXTENSIONS.has(ext) ? `/work/in.${ext}` : "/work/in";
-}
-
-const PRESETS = new Set([
-  "ultrafast",
-  "superfast",
-  "veryfast",
-  "faster",
-  "fast",
-  "medium",
-  "slow",
-  "slower",
-  "veryslow",
-]);
-
-function unsupported(field: string, rule: string, value: unknown): EngineError {
-  return new EngineError("UNSUPPORTED", `${field} must be ${rule}, got ${JSON.stringify(value)}`);
-}
-
-function checkInteger(field: string, value: unknown, min: number, max: number): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw unsupported(field, `an integer ${min}–${max}`, value);
-  }
+  return ext && INPUT_EXTENSIONS.has(ext) ? `${base}.${ext}` : base;
 }
 
 /**
- * Re-checks the fields that end up in FFmpeg's argument list. Plans are validated upstream; this is
- * the last line before a number becomes part of a filter string, so it trusts nothing.
+ * Why the wasm build cannot run an output (null: it can). Its FFmpeg lacks working x265, VP9 and
+ * AV1 encoders, and this engine does not implement HLS ladders or loudness normalization.
  */
-export function checkOutput(output: PlanOutput, field = "plan.outputs[0]"): void {
-  if (output.container !== "mp4") throw unsupported(`${field}.container`, '"mp4"', output.container);
-  if (output.video === null && output.audio === null) {
-    throw new EngineError("UNSUPPORTED", `${field} drops both video and audio; there is nothing to write`);
+export function wasmUnsupported(output: PlanOutput, encoders: readonly string[]): string | null {
+  const audioReason = (audio: AudioEncodeOptions | "copy" | null): string | null => {
+    if (audio === null || audio === "copy") return null;
+    if (audio.loudnessTargetLufs !== null)
+      return "loudness normalization is not available in the wasm engine";
+    // Checked with @ffmpeg/core 0.12.10: its libopus traps (memory access out of bounds) on stereo.
+    if (audio.codec === "opus" && audio.channels !== 1) {
+      return "the wasm build's libopus crashes on more than one channel; ask for channels: 1";
+    }
+    const encoder = AUDIO_FORMATS[audio.codec].encoder;
+    return encoders.includes(encoder)
+      ? null
+      : `the wasm engine has no working ${encoder} encoder (${audio.codec})`;
+  };
+  switch (output.kind) {
+    case "video": {
+      if (output.video) {
+        const candidates = SOFTWARE_VIDEO_ENCODERS[output.video.codec];
+        if (!candidates.some((e) => encoders.includes(e))) {
+          return `the wasm engine has no working ${candidates.join("/")} encoder (${output.video.codec})`;
+        }
+      }
+      return audioReason(output.audio);
+    }
+    case "audio":
+      return audioReason(output.audio);
+    case "thumbnails": {
+      const encoder = IMAGE_ENCODERS[output.format];
+      return encoders.includes(encoder)
+        ? null
+        : `the wasm engine has no working ${encoder} encoder (${output.format})`;
+    }
+    case "hls":
+      return "HLS ladders are not available in the wasm engine";
+    case "probe":
+      return null;
   }
-  const { video, audio } = output;
-  if (video) {
-    if (video.codec !== "h264") throw unsupported(`${field}.video.codec`, '"h264"', video.codec);
-    checkInteger(`${field}.video.height`, video.height, 2, 8192);
-    if (video.height % 2 !== 0) throw unsupported(`${field}.video.height`, "even", video.height);
-    checkInteger(`${field}.video.crf`, video.crf, 0, 51);
-    if (!PRESETS.has(video.preset))
-      throw unsupported(`${field}.video.preset`, "an x264 preset", video.preset);
+}
+
+/** Output size for a picture fitted in a box, aspect kept, never upscaled, even sides (as the native engine). */
+export function fitSize(
+  width: number,
+  height: number,
+  sar: number,
+  maxWidth: number | null,
+  maxHeight: number | null,
+): { width: number; height: number } {
+  const displayWidth = width * (sar > 0 ? sar : 1);
+  let factor = 1;
+  if (maxWidth !== null) factor = Math.min(factor, maxWidth / displayWidth);
+  if (maxHeight !== null) factor = Math.min(factor, maxHeight / height);
+  const even = (v: number) => Math.max(2, Math.round(v / 2) * 2);
+  return { width: even(displayWidth * factor), height: even(height * factor) };
+}
+
+/** The displayed geometry of the input's video after rotation (which FFmpeg applies by itself). */
+function geometry(facts: MediaFacts): { width: number; height: number; sar: number } {
+  const video = facts.streams.find((s) => s.type === "video");
+  const width = video?.width ?? 0;
+  const height = video?.height ?? 0;
+  const sar = video?.sampleAspectRatio ?? 1;
+  const quarter = video?.rotation === 90 || video?.rotation === 270;
+  return quarter ? { width: height, height: width, sar: 1 / sar } : { width, height, sar };
+}
+
+function videoFilter(
+  video: {
+    maxWidth: number | null;
+    maxHeight: number | null;
+    crop?: VideoEncodeOptions["crop"];
+    fps?: number | null;
+  },
+  facts: MediaFacts,
+): string {
+  let { width, height, sar } = geometry(facts);
+  const filters: string[] = [];
+  const crop = video.crop ?? null;
+  if (crop) {
+    if (crop.x + crop.width > width || crop.y + crop.height > height) {
+      throw new EngineError(
+        "UNSUPPORTED",
+        `the crop rectangle ${crop.width}x${crop.height}+${crop.x}+${crop.y} does not fit the ${width}x${height} picture`,
+      );
+    }
+    filters.push(`crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}:exact=1`);
+    width = crop.width;
+    height = crop.height;
   }
-  if (audio) {
-    if (audio.codec !== "aac") throw unsupported(`${field}.audio.codec`, '"aac"', audio.codec);
-    checkInteger(`${field}.audio.bitrateKbps`, audio.bitrateKbps, 8, 512);
+  const size = fitSize(width, height, sar, video.maxWidth, video.maxHeight);
+  filters.push(`scale=${size.width}:${size.height}`, "setsar=1");
+  if (video.fps) filters.push(`fps=${video.fps}`);
+  return filters.join(",");
+}
+
+function trimArgs(trim: Trim | null): { before: string[]; after: string[] } {
+  if (!trim) return { before: [], after: [] };
+  const before = trim.startSec > 0 ? ["-ss", String(trim.startSec)] : [];
+  const after = trim.endSec !== null ? ["-t", String(trim.endSec - trim.startSec)] : [];
+  return { before, after };
+}
+
+function audioEncodeArgs(audio: AudioEncodeOptions, facts: MediaFacts): string[] {
+  const args = ["-c:a", AUDIO_FORMATS[audio.codec].encoder];
+  if (audio.bitrateKbps !== null && audio.codec !== "flac" && audio.codec !== "wav") {
+    args.push("-b:a", `${audio.bitrateKbps}k`);
   }
+  // As the native engine: the input's channels, capped at stereo, unless asked otherwise.
+  const inputChannels = facts.streams.find((s) => s.type === "audio")?.channels ?? 2;
+  if (audio.channels !== null) args.push("-ac", String(audio.channels));
+  else if (inputChannels > 2) args.push("-ac", "2");
+  if (audio.sampleRate !== null) args.push("-ar", String(audio.sampleRate));
+  return args;
 }
 
 /** Seconds between `-progress` blocks: a few ticks per second. */
 const STATS_PERIOD = "0.25";
+const COMMON = ["-loglevel", "error", "-nostats", "-progress", "pipe:1", "-stats_period", STATS_PERIOD];
 
-/** Builds the argument list for one output. Every value comes from a field checkOutput accepted. */
-export function transcodeArgs(output: PlanOutput, input: string): string[] {
-  const args = ["-loglevel", "error", "-nostats", "-progress", "pipe:1", "-stats_period", STATS_PERIOD];
-  args.push("-i", input);
+/** Builds the argument list for a video output. Every value comes from a field checkPlan accepted. */
+export function videoArgs(output: VideoPlanOutput, input: string, facts: MediaFacts, out: string): string[] {
+  const trim = trimArgs(output.trim);
+  const args = [...COMMON, ...trim.before, "-i", input, ...trim.after];
   // `?` makes each map optional, so an input without audio (or video) still runs.
   if (output.video) args.push("-map", "0:v:0?");
   if (output.audio) args.push("-map", "0:a:0?");
   const { video, audio } = output;
   if (video) {
-    const h = video.height;
-    // Width from the display aspect ratio (`dar` includes the sample aspect ratio), rounded to even,
-    // then square pixels — so anamorphic inputs come out at their displayed shape.
-    args.push("-vf", `scale=w=2*round(${h}*dar/2):h=${h},setsar=1`);
+    args.push("-vf", videoFilter(video, facts));
     // yuv420p: high-bit-depth or 4:4:4 inputs would otherwise give H.264 profiles players reject.
-    args.push("-c:v", "libx264", "-preset", video.preset, "-crf", String(video.crf), "-pix_fmt", "yuv420p");
+    args.push("-c:v", "libx264", "-preset", video.preset, "-pix_fmt", "yuv420p");
+    if (video.crf !== null) args.push("-crf", String(video.crf));
+    else args.push("-b:v", `${video.bitrateKbps}k`);
   } else {
     args.push("-vn");
   }
-  if (audio) args.push("-c:a", "aac", "-b:a", `${audio.bitrateKbps}k`);
+  if (audio === "copy") args.push("-c:a", "copy");
+  else if (audio) args.push(...audioEncodeArgs(audio, facts));
   else args.push("-an");
-  args.push("-movflags", "+faststart", "-f", "mp4", MEMFS_OUTPUT);
+  if (output.container === "mp4" || output.container === "mov") args.push("-movflags", "+faststart");
+  args.push("-f", VIDEO_MUXERS[output.container], out);
   return args;
+}
+
+export function audioArgs(output: AudioPlanOutput, input: string, facts: MediaFacts, out: string): string[] {
+  const trim = trimArgs(output.trim);
+  const args = [...COMMON, ...trim.before, "-i", input, ...trim.after, "-map", "0:a:0", "-vn"];
+  args.push(...audioEncodeArgs(output.audio, facts));
+  args.push("-f", AUDIO_FORMATS[output.audio.codec].muxer, out);
+  return args;
+}
+
+const IMAGE_PIX_FMTS = { jpg: "yuvj420p", png: "rgb24", webp: "yuv420p" } as const;
+
+/** One still at `timeSec` (input seeking is frame-accurate when decoding). */
+export function thumbnailArgs(
+  output: ThumbnailsPlanOutput,
+  input: string,
+  timeSec: number,
+  facts: MediaFacts,
+  out: string,
+): string[] {
+  const args = ["-loglevel", "error", "-ss", String(timeSec), "-i", input, "-map", "0:v:0", "-frames:v", "1"];
+  args.push("-vf", videoFilter(output, facts), "-pix_fmt", IMAGE_PIX_FMTS[output.format]);
+  args.push("-c:v", IMAGE_ENCODERS[output.format]);
+  if (output.format === "jpg") args.push("-q:v", "3");
+  args.push("-f", "image2", "-update", "1", out);
+  return args;
+}
+
+/** The times a selection asks for (as the native engine computes them). */
+export function thumbnailTimes(output: ThumbnailsPlanOutput, durationSec: number | null): number[] {
+  const { select } = output;
+  if (select.mode === "at") return [...select.atSec].sort((a, b) => a - b);
+  if (durationSec === null || durationSec <= 0) {
+    throw new EngineError(
+      "UNSUPPORTED",
+      "evenly spaced or periodic thumbnails need an input of known duration",
+    );
+  }
+  if (select.mode === "count") {
+    return Array.from({ length: select.count }, (_, i) => ((i + 0.5) * durationSec) / select.count);
+  }
+  const times: number[] = [];
+  for (let t = 0; t < durationSec && times.length < 10_000; t += select.everySec) times.push(t);
+  return times;
 }
 
 export function probeArgs(input: string): string[] {
@@ -128,6 +259,22 @@ function rate(value: unknown): number | undefined {
   return n && d && Number.isFinite(n / d) ? n / d : undefined;
 }
 
+/** "2:1" → 2; absent or "0:1" → undefined. */
+function ratio(value: unknown): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const [n, d] = value.split(":").map(Number);
+  return n && d && Number.isFinite(n / d) ? n / d : undefined;
+}
+
+/** Clockwise rotation from the display matrix side data (ffprobe gives it counter-clockwise). */
+function rotationOf(s: Record<string, unknown>): number {
+  const list = Array.isArray(s.side_data_list) ? (s.side_data_list as Array<Record<string, unknown>>) : [];
+  const matrix = list.find((d) => typeof d.rotation === "number");
+  if (!matrix) return 0;
+  const clockwise = ((-Math.round(matrix.rotation as number) % 360) + 360) % 360;
+  return (Math.round(clockwise / 90) * 90) % 360;
+}
+
 const STREAM_TYPES: Record<string, StreamFacts["type"]> = {
   video: "video",
   audio: "audio",
@@ -149,6 +296,12 @@ function streamFacts(s: Record<string, unknown>, index: number): StreamFacts {
     channels: num(s.channels),
     bitRate: num(s.bit_rate),
     durationSec: num(s.duration),
+    rotation: facts.type === "video" ? rotationOf(s) : undefined,
+    sampleAspectRatio: ratio(s.sample_aspect_ratio),
+    pixelFormat: facts.type === "video" && typeof s.pix_fmt === "string" ? s.pix_fmt : undefined,
+    sampleFormat: facts.type === "audio" && typeof s.sample_fmt === "string" ? s.sample_fmt : undefined,
+    profile: typeof s.profile === "string" ? s.profile : undefined,
+    level: num(s.level) !== undefined && (num(s.level) ?? 0) > 0 ? num(s.level) : undefined,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) Object.assign(facts, { [key]: value });

@@ -45,39 +45,130 @@ int RequireInt(const Napi::Object& object, const char* key, int min, int max) {
   return static_cast<int>(number);
 }
 
+double RequireNumber(const Napi::Object& object, const char* key, double min, double max) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsNumber()) throw Napi::TypeError::New(object.Env(), std::string(key) + " must be a number");
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= min && number <= max)) {
+    throw Napi::RangeError::New(object.Env(), std::string(key) + " must be in [" + std::to_string(min) + ", " +
+                                                  std::to_string(max) + "], got " + std::to_string(number));
+  }
+  return number;
+}
+
+bool IsAbsent(const Napi::Value& value) { return value.IsNull() || value.IsUndefined(); }
+
+std::string RequireOneOf(const Napi::Object& object, const char* key, const std::set<std::string>& allowed) {
+  std::string value = RequireString(object, key);
+  if (allowed.count(value) == 0) throw Napi::RangeError::New(object.Env(), std::string(key) + " is not allowed: " + value);
+  return value;
+}
+
+const std::set<std::string> kPresets = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                        "medium",    "slow",      "slower",   "veryslow"};
+const std::set<std::string> kVideoEncoders = {"libx264",    "libx265",    "libvpx-vp9", "libaom-av1",
+                                              "libsvtav1",  "h264_nvenc", "hevc_nvenc", "av1_nvenc",
+                                              "h264_qsv",   "hevc_qsv",   "vp9_qsv",    "av1_qsv"};
+const std::set<std::string> kHwDevices = {"", "cuda", "qsv"};
+const std::set<std::string> kAudioEncoders = {"aac", "libopus", "libmp3lame", "flac", "pcm_s16le"};
+const std::set<std::string> kMuxers = {"mp4", "mov", "matroska", "webm", "mp3", "ogg", "opus", "flac", "wav", "hls"};
+const std::set<std::string> kImageEncoders = {"mjpeg", "png", "libwebp"};
+const std::set<std::string> kImageExtensions = {"jpg", "png", "webp"};
+
+fw::av::VideoSettings ParseVideo(const Napi::Object& v) {
+  Napi::Env env = v.Env();
+  fw::av::VideoSettings settings;
+  settings.encoder = RequireOneOf(v, "encoder", kVideoEncoders);
+  settings.hw_device = RequireOneOf(v, "hwDevice", kHwDevices);
+  settings.max_width = RequireInt(v, "maxWidth", 0, 16384);
+  settings.max_height = RequireInt(v, "maxHeight", 0, 16384);
+  if (IsAbsent(v.Get("crf"))) {
+    settings.crf = -1;
+    settings.bitrate_kbps = RequireInt(v, "bitrateKbps", 16, 200000);
+  } else {
+    settings.crf = RequireInt(v, "crf", 0, 63);
+  }
+  settings.preset = RequireOneOf(v, "preset", kPresets);
+  settings.fps_num = RequireInt(v, "fpsNum", 0, 240000);
+  settings.fps_den = RequireInt(v, "fpsDen", 1, 1001000);
+  Napi::Value crop = v.Get("crop");
+  if (crop.IsObject()) {
+    Napi::Object c = crop.As<Napi::Object>();
+    settings.crop_x = RequireInt(c, "x", 0, 16384);
+    settings.crop_y = RequireInt(c, "y", 0, 16384);
+    settings.crop_width = RequireInt(c, "width", 2, 16384);
+    settings.crop_height = RequireInt(c, "height", 2, 16384);
+  } else if (!IsAbsent(crop)) {
+    throw Napi::TypeError::New(env, "crop must be an object or null");
+  }
+  settings.auto_rotate = v.Get("autoRotate").ToBoolean().Value();
+  settings.keyframe_interval_sec = RequireNumber(v, "keyframeIntervalSec", 0, 3600);
+  return settings;
+}
+
+fw::av::AudioSettings ParseAudio(const Napi::Object& a) {
+  fw::av::AudioSettings settings;
+  if (a.Get("copy").ToBoolean().Value()) {
+    settings.copy = true;
+    return settings;
+  }
+  settings.encoder = RequireOneOf(a, "encoder", kAudioEncoders);
+  settings.bitrate_kbps = RequireInt(a, "bitrateKbps", 0, 1024);
+  settings.channels = RequireInt(a, "channels", 0, 8);
+  settings.sample_rate = RequireInt(a, "sampleRate", 0, 192000);
+  settings.loudness_target_lufs = RequireNumber(a, "loudnessTargetLufs", -70, 0);
+  return settings;
+}
+
 fw::av::OutputSettings ParseOutput(const Napi::Object& object) {
-  static const std::set<std::string> kPresets = {"ultrafast", "superfast", "veryfast", "faster",  "fast",
-                                                 "medium",    "slow",      "slower",   "veryslow"};
   Napi::Env env = object.Env();
   fw::av::OutputSettings output;
   output.path = RequireString(object, "path");
-  output.container = RequireString(object, "container");
-  if (output.container != "mp4") throw Napi::RangeError::New(env, "container must be mp4");
+  output.container = RequireOneOf(object, "container", kMuxers);
+  output.trim_start = RequireNumber(object, "trimStartSec", 0, 1e7);
+  output.trim_end = IsAbsent(object.Get("trimEndSec")) ? -1 : RequireNumber(object, "trimEndSec", 0.001, 1e7);
+  if (output.container == "hls") {
+    output.hls_segment_sec = RequireNumber(object, "hlsSegmentSec", 0.5, 60);
+    output.hls_segment_pattern = RequireString(object, "hlsSegmentPattern");
+  }
   Napi::Value video = object.Get("video");
   if (video.IsObject()) {
-    Napi::Object v = video.As<Napi::Object>();
-    if (RequireString(v, "codec") != "h264") throw Napi::RangeError::New(env, "video.codec must be h264");
-    fw::av::VideoSettings settings;
-    settings.height = RequireInt(v, "height", 2, 8640);
-    if (settings.height % 2 != 0) throw Napi::RangeError::New(env, "video.height must be even");
-    settings.crf = RequireInt(v, "crf", 0, 51);
-    settings.preset = RequireString(v, "preset");
-    if (kPresets.count(settings.preset) == 0) throw Napi::RangeError::New(env, "video.preset is not an x264 preset");
-    output.video = settings;
-  } else if (!video.IsNull() && !video.IsUndefined()) {
+    output.video = ParseVideo(video.As<Napi::Object>());
+  } else if (!IsAbsent(video)) {
     throw Napi::TypeError::New(env, "video must be an object or null");
   }
   Napi::Value audio = object.Get("audio");
   if (audio.IsObject()) {
-    Napi::Object a = audio.As<Napi::Object>();
-    if (RequireString(a, "codec") != "aac") throw Napi::RangeError::New(env, "audio.codec must be aac");
-    fw::av::AudioSettings settings;
-    settings.bitrate_kbps = RequireInt(a, "bitrateKbps", 8, 1024);
-    output.audio = settings;
-  } else if (!audio.IsNull() && !audio.IsUndefined()) {
+    output.audio = ParseAudio(audio.As<Napi::Object>());
+  } else if (!IsAbsent(audio)) {
     throw Napi::TypeError::New(env, "audio must be an object or null");
   }
+  if (!output.video && !output.audio) throw Napi::RangeError::New(env, "an output needs video or audio");
   return output;
+}
+
+fw::av::ThumbnailSettings ParseThumbnails(const Napi::Object& object) {
+  Napi::Env env = object.Env();
+  fw::av::ThumbnailSettings settings;
+  settings.path_prefix = RequireString(object, "pathPrefix");
+  settings.extension = RequireOneOf(object, "extension", kImageExtensions);
+  settings.encoder = RequireOneOf(object, "encoder", kImageEncoders);
+  settings.max_width = RequireInt(object, "maxWidth", 0, 16384);
+  settings.max_height = RequireInt(object, "maxHeight", 0, 16384);
+  Napi::Value at = object.Get("atSec");
+  if (!at.IsArray()) throw Napi::TypeError::New(env, "atSec must be an array");
+  Napi::Array times = at.As<Napi::Array>();
+  if (times.Length() > 1000) throw Napi::RangeError::New(env, "atSec has too many entries");
+  for (uint32_t i = 0; i < times.Length(); i++) {
+    Napi::Value t = times.Get(i);
+    if (!t.IsNumber() || !(t.As<Napi::Number>().DoubleValue() >= 0)) {
+      throw Napi::RangeError::New(env, "atSec entries must be non-negative numbers");
+    }
+    settings.at_sec.push_back(t.As<Napi::Number>().DoubleValue());
+  }
+  settings.every_sec = RequireNumber(object, "everySec", 0, 86400);
+  settings.count = RequireInt(object, "count", 0, 1000);
+  return settings;
 }
 
 fw::av::TranscodeSettings ParseTranscode(const Napi::Value& value) {
@@ -86,14 +177,33 @@ fw::av::TranscodeSettings ParseTranscode(const Napi::Value& value) {
   Napi::Object object = value.As<Napi::Object>();
   fw::av::TranscodeSettings settings;
   settings.input_path = RequireString(object, "inputPath");
+  if (!IsAbsent(object.Get("stallTimeoutMs"))) {
+    settings.stall_timeout_ms = static_cast<int64_t>(RequireNumber(object, "stallTimeoutMs", 0, 86400000));
+  }
   Napi::Value outputs = object.Get("outputs");
   if (!outputs.IsArray()) throw Napi::TypeError::New(env, "outputs must be an array");
   Napi::Array array = outputs.As<Napi::Array>();
-  if (array.Length() == 0) throw Napi::RangeError::New(env, "outputs must not be empty");
   for (uint32_t i = 0; i < array.Length(); i++) {
     Napi::Value output = array.Get(i);
     if (!output.IsObject()) throw Napi::TypeError::New(env, "outputs[" + std::to_string(i) + "] must be an object");
     settings.outputs.push_back(ParseOutput(output.As<Napi::Object>()));
+  }
+  Napi::Value thumbnails = object.Get("thumbnails");
+  if (thumbnails.IsArray()) {
+    Napi::Array list = thumbnails.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value item = list.Get(i);
+      if (!item.IsObject()) throw Napi::TypeError::New(env, "thumbnails entries must be objects");
+      settings.thumbnails.push_back(ParseThumbnails(item.As<Napi::Object>()));
+    }
+  } else if (!IsAbsent(thumbnails)) {
+    throw Napi::TypeError::New(env, "thumbnails must be an array");
+  }
+  if (settings.outputs.empty() && settings.thumbnails.empty()) {
+    throw Napi::RangeError::New(env, "a transcode needs at least one output");
+  }
+  if (settings.outputs.size() + settings.thumbnails.size() > 64) {
+    throw Napi::RangeError::New(env, "at most 64 outputs per transcode");
   }
   return settings;
 }
@@ -112,6 +222,12 @@ Napi::Object StreamToJs(Napi::Env env, const fw::av::StreamInfo& stream) {
   if (stream.channels > 0) object.Set("channels", stream.channels);
   if (stream.bit_rate > 0) object.Set("bitRate", static_cast<double>(stream.bit_rate));
   if (stream.duration_sec >= 0) object.Set("durationSec", stream.duration_sec);
+  if (stream.type == "video") object.Set("rotation", stream.rotation);
+  if (stream.sample_aspect_ratio > 0) object.Set("sampleAspectRatio", stream.sample_aspect_ratio);
+  if (!stream.pixel_format.empty()) object.Set("pixelFormat", stream.pixel_format);
+  if (!stream.sample_format.empty()) object.Set("sampleFormat", stream.sample_format);
+  if (!stream.profile.empty()) object.Set("profile", stream.profile);
+  if (stream.level > 0) object.Set("level", stream.level);
   return object;
 }
 
@@ -185,9 +301,8 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
 
  protected:
   void Execute(const ExecutionProgress& progress) override {
-    failure_ = fw::av::Transcode(settings_, *cancel_, [&progress](const fw::av::Progress& tick) {
-      progress.Send(&tick, 1);
-    });
+    failure_ = fw::av::Transcode(
+        settings_, *cancel_, [&progress](const fw::av::Progress& tick) { progress.Send(&tick, 1); }, &result_);
   }
 
   void OnProgress(const fw::av::Progress* ticks, size_t count) override {
@@ -211,7 +326,7 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
   void OnOK() override {
     Napi::Env env = Env();
     if (failure_.ok()) {
-      deferred_.Resolve(env.Undefined());
+      deferred_.Resolve(ResultToJs(env));
     } else {
       deferred_.Reject(ToJsError(env, failure_).Value());
     }
@@ -220,8 +335,40 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
+  Napi::Object ResultToJs(Napi::Env env) const {
+    Napi::Array outputs = Napi::Array::New(env, result_.outputs.size());
+    for (size_t i = 0; i < result_.outputs.size(); i++) {
+      const fw::av::OutputReport& report = result_.outputs[i];
+      Napi::Object object = Napi::Object::New(env);
+      if (!report.video_encoder.empty()) object.Set("videoEncoder", report.video_encoder);
+      const fw::av::OutputSettings& settings = settings_.outputs[i];
+      if (settings.audio && settings.audio->loudness_target_lufs < 0) {
+        object.Set("loudnessInputLufs", report.loudness_input_lufs);
+        object.Set("gainDb", report.gain_db);
+      }
+      outputs.Set(static_cast<uint32_t>(i), object);
+    }
+    Napi::Array thumbnails = Napi::Array::New(env, result_.thumbnails.size());
+    for (size_t i = 0; i < result_.thumbnails.size(); i++) {
+      const fw::av::ThumbnailReport& report = result_.thumbnails[i];
+      Napi::Array files = Napi::Array::New(env, report.files.size());
+      Napi::Array times = Napi::Array::New(env, report.times_sec.size());
+      for (size_t j = 0; j < report.files.size(); j++) files.Set(static_cast<uint32_t>(j), report.files[j]);
+      for (size_t j = 0; j < report.times_sec.size(); j++) times.Set(static_cast<uint32_t>(j), report.times_sec[j]);
+      Napi::Object object = Napi::Object::New(env);
+      object.Set("files", files);
+      object.Set("timesSec", times);
+      thumbnails.Set(static_cast<uint32_t>(i), object);
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("outputs", outputs);
+    result.Set("thumbnails", thumbnails);
+    return result;
+  }
+
   Napi::Promise::Deferred deferred_;
   fw::av::TranscodeSettings settings_;
+  fw::av::TranscodeResult result_;
   std::shared_ptr<std::atomic<bool>> cancel_;
   Napi::FunctionReference on_progress_;
   Failure failure_;
@@ -274,10 +421,18 @@ class CapabilitiesWorker : public Napi::AsyncWorker {
     for (size_t i = 0; i < report_.encoders.size(); i++) encoders.Set(static_cast<uint32_t>(i), report_.encoders[i]);
     Napi::Array hardware = Napi::Array::New(env, report_.hardware.size());
     for (size_t i = 0; i < report_.hardware.size(); i++) hardware.Set(static_cast<uint32_t>(i), report_.hardware[i]);
+    Napi::Array hardware_encoders = Napi::Array::New(env, report_.hardware_encoders.size());
+    for (size_t i = 0; i < report_.hardware_encoders.size(); i++) {
+      hardware_encoders.Set(static_cast<uint32_t>(i), report_.hardware_encoders[i]);
+    }
+    Napi::Object hardware_errors = Napi::Object::New(env);
+    for (const auto& [device, reason] : report_.hardware_errors) hardware_errors.Set(device, reason);
     Napi::Object result = Napi::Object::New(env);
     result.Set("versions", versions);
     result.Set("encoders", encoders);
     result.Set("hardware", hardware);
+    result.Set("hardwareEncoders", hardware_encoders);
+    result.Set("hardwareErrors", hardware_errors);
     deferred_.Resolve(result);
   }
 

@@ -1,13 +1,17 @@
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, EngineError, type Plan } from "../lib/engine";
+import { type Engine, EngineError, type HlsPlanOutput, type Plan } from "../lib/engine";
+import { parseMediaPlaylist } from "../lib/hls";
 import { loadNativeAddon } from "../lib/native-addon";
 import { createNativeEngine } from "../lib/native-engine";
 import { engineContract } from "./engine-contract";
-import { makeClip } from "./media-fixtures";
+import { ffprobe, makeClip, measureLufs } from "./media-fixtures";
+import { aac, audioOut, h264, videoOut } from "./plans";
 
 engineContract("native", createNativeEngine);
 
@@ -32,6 +36,31 @@ describe("native engine specifics", () => {
     expect("error" in loaded ? loaded.error : "").toBe("");
   });
 
+  it("finds hardware by opening devices, and says why none opened here", async () => {
+    const caps = await engine.capabilities();
+    expect(caps.sharedDecode).toBe(true);
+    expect(caps.outputKinds).toContain("hls");
+    expect(caps.encoders).toEqual(expect.arrayContaining(["libx265", "libvpx-vp9", "flac", "mjpeg", "png"]));
+    expect(caps.encoders.some((e) => e === "libaom-av1" || e === "libsvtav1")).toBe(true);
+    // Every candidate device either opened or has a reason; names alone never count.
+    for (const device of ["cuda", "qsv", "vaapi"]) {
+      expect(caps.hardware.includes(device) || typeof caps.hardwareErrors[device] === "string").toBe(true);
+    }
+    for (const encoder of caps.hardwareEncoders) expect(caps.hardware).toContain(encoder.split(":")[0]);
+  });
+
+  it("fails accel gpu clearly when no hardware encoder works, and falls back on auto", async () => {
+    const caps = await engine.capabilities();
+    if (caps.hardwareEncoders.length > 0) return; // a GPU machine: the fallback cannot be shown here
+    const plan: Plan = { inputPath: clip, accel: "gpu", outputs: [videoOut(dir, "gpu")] };
+    const error = await engine.run(plan).catch((e: unknown) => e);
+    expect((error as EngineError).code).toBe("UNSUPPORTED");
+    expect((error as EngineError).message).toMatch(/gpu.*no working hardware encoder for h264/);
+    const { outputs } = await engine.run({ ...plan, accel: "auto" });
+    expect(outputs[0]?.encoding).toMatchObject({ encoder: "libx264", accel: "cpu" });
+    expect(outputs[0]?.encoding?.fallbackReason).toMatch(/cuda/);
+  });
+
   it("keeps the event loop responsive while a 10 s 720p transcode runs", async () => {
     const input = await makeClip(join(dir, "hd.mp4"), { seconds: 10, width: 1280, height: 720 });
     let maxLagMs = 0;
@@ -46,15 +75,7 @@ describe("native engine specifics", () => {
       const { outputs } = await engine.run(
         {
           inputPath: input,
-          outputs: [
-            {
-              name: "sd",
-              path: join(dir, "sd.mp4"),
-              container: "mp4",
-              video: { codec: "h264", height: 480, crf: 23, preset: "veryfast" },
-              audio: { codec: "aac", bitrateKbps: 128 },
-            },
-          ],
+          outputs: [videoOut(dir, "sd", { video: h264({ maxHeight: 480, crf: 23, preset: "veryfast" }) })],
         },
         { onProgress: () => ticks++ },
       );
@@ -68,6 +89,189 @@ describe("native engine specifics", () => {
     expect(maxLagMs).toBeLessThan(100);
   }, 120_000);
 
+  it("encodes H.265 in MKV, VP9 + Opus in WebM and AV1 in MP4 from one decode", async () => {
+    const small = await makeClip(join(dir, "codecs.mp4"), { seconds: 1, width: 320, height: 180 });
+    const { outputs } = await engine.run({
+      inputPath: small,
+      outputs: [
+        videoOut(dir, "hevc", { container: "mkv", video: h264({ codec: "h265", maxHeight: 90 }) }),
+        videoOut(dir, "vp9", {
+          container: "webm",
+          video: h264({ codec: "vp9", maxHeight: 90, crf: 40 }),
+          audio: aac({ codec: "opus" }),
+        }),
+        videoOut(dir, "av1", { video: h264({ codec: "av1", maxHeight: 90, crf: 45 }), audio: null }),
+      ],
+    });
+    const expected = [
+      ["hevc.mkv", "hevc", "aac"],
+      ["vp9.webm", "vp9", "opus"],
+      ["av1.mp4", "av1", undefined],
+    ] as const;
+    for (const [file, videoCodec, audioCodec] of expected) {
+      const probed = await ffprobe(join(dir, file));
+      expect(
+        probed.streams.find((s) => s.codec_type === "video"),
+        file,
+      ).toMatchObject({
+        codec_name: videoCodec,
+        width: 160,
+        height: 90,
+      });
+      expect(probed.streams.find((s) => s.codec_type === "audio")?.codec_name, file).toBe(audioCodec);
+      expect(Number(probed.format.duration), file).toBeCloseTo(1, 0);
+    }
+    expect(outputs.map((o) => o.encoding?.encoder)).toEqual([
+      "libx265",
+      "libvpx-vp9",
+      expect.stringMatching(/av1/),
+    ]);
+  }, 120_000);
+
+  it("hits a bitrate target in bitrate mode", async () => {
+    const input = await makeClip(join(dir, "br-src.mp4"), {
+      seconds: 4,
+      width: 640,
+      height: 360,
+      audio: false,
+    });
+    await engine.run({
+      inputPath: input,
+      outputs: [
+        videoOut(dir, "br", {
+          video: h264({ crf: null, bitrateKbps: 400, maxHeight: 360, preset: "veryfast" }),
+          audio: null,
+        }),
+      ],
+    });
+    const probed = await ffprobe(join(dir, "br.mp4"));
+    const kbps = Number(probed.streams[0]?.bit_rate) / 1000;
+    expect(kbps).toBeGreaterThan(320);
+    expect(kbps).toBeLessThan(480);
+  }, 60_000);
+
+  it("applies the input's rotation metadata, so the picture comes out upright", async () => {
+    const rotated = await makeClip(join(dir, "rotated.mp4"), {
+      seconds: 1,
+      width: 320,
+      height: 180,
+      rotate: 90,
+    });
+    const facts = await engine.probe(rotated);
+    const cli = await ffprobe(rotated);
+    expect(JSON.stringify(cli.streams[0]?.side_data_list)).toMatch(/rotation/);
+    expect([90, 270]).toContain(facts.streams[0]?.rotation);
+    const { outputs } = await engine.run({
+      inputPath: rotated,
+      outputs: [videoOut(dir, "upright", { video: h264({ maxHeight: null }), audio: null })],
+    });
+    expect(outputs[0]?.video).toMatchObject({ width: 180, height: 320 });
+    expect((await engine.probe(join(dir, "upright.mp4"))).streams[0]?.rotation).toBe(0);
+  }, 60_000);
+
+  it("refuses to copy AAC into WebM with UNSUPPORTED, leaving no file", async () => {
+    const error = await engine
+      .run({
+        inputPath: clip,
+        outputs: [
+          videoOut(dir, "copy", { container: "webm", video: h264({ codec: "vp9", crf: 40 }), audio: "copy" }),
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect((error as EngineError).code).toBe("UNSUPPORTED");
+    expect(existsSync(join(dir, "copy.webm"))).toBe(false);
+  });
+
+  it("normalizes loudness in two passes to within 1 LU of the target", async () => {
+    const quiet = await makeClip(join(dir, "quiet.mp4"), {
+      seconds: 6,
+      width: 160,
+      height: 90,
+      volume: 0.05,
+    });
+    const { outputs } = await engine.run({
+      inputPath: quiet,
+      outputs: [
+        audioOut(dir, "loud16", { loudnessTargetLufs: -16, bitrateKbps: 128 }),
+        audioOut(dir, "loud23", { codec: "flac", bitrateKbps: null, loudnessTargetLufs: -23 }),
+      ],
+    });
+    expect(Math.abs((await measureLufs(join(dir, "loud16.m4a"))) + 16)).toBeLessThan(1);
+    expect(Math.abs((await measureLufs(join(dir, "loud23.flac"))) + 23)).toBeLessThan(1);
+    expect(outputs[0]?.loudness).toMatchObject({ targetLufs: -16, inputLufs: expect.any(Number) });
+    expect(outputs[0]?.loudness?.gainDb).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("cuts an HLS ladder from one decode, segments aligned across renditions, with a master playlist", async () => {
+    const input = await makeClip(join(dir, "ladder.mp4"), { seconds: 6, width: 640, height: 360 });
+    const hls: HlsPlanOutput = {
+      kind: "hls",
+      name: "ladder",
+      dir: join(dir, "ladder"),
+      segmentSec: 2,
+      preset: "ultrafast",
+      renditions: [
+        { name: "360p", maxHeight: 360, videoBitrateKbps: 800, audioBitrateKbps: 96 },
+        { name: "240p", maxHeight: 240, videoBitrateKbps: 400, audioBitrateKbps: 64 },
+        { name: "144p", maxHeight: 144, videoBitrateKbps: 150, audioBitrateKbps: 48 },
+      ],
+    };
+    const { outputs } = await engine.run({ inputPath: input, outputs: [hls] });
+    const out = outputs[0];
+    expect(out?.renditions?.map((r) => [r.name, r.width, r.height, r.segments])).toEqual([
+      ["360p", 640, 360, 3],
+      ["240p", 426, 240, 3],
+      ["144p", 256, 144, 3],
+    ]);
+    const master = await readFile(join(dir, "ladder", "master.m3u8"), "utf8");
+    expect(master.match(/#EXT-X-STREAM-INF/g)).toHaveLength(3);
+    expect(master).toMatch(/RESOLUTION=426x240,.*CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
+    const durations = [];
+    for (const r of hls.renditions) {
+      const segments = parseMediaPlaylist(await readFile(join(dir, "ladder", r.name, "index.m3u8"), "utf8"));
+      durations.push(segments.map((s) => s.durationSec.toFixed(2)));
+      expect(await readdir(join(dir, "ladder", r.name))).toHaveLength(1 + segments.length);
+    }
+    // Aligned: every rendition cuts at the same instants.
+    expect(durations[1]).toEqual(durations[0]);
+    expect(durations[2]).toEqual(durations[0]);
+    expect(durations[0]).toEqual(["2.00", "2.00", "2.00"]);
+    expect(out?.files?.some((f) => f.relativePath === "240p/seg_00002.ts")).toBe(true);
+  }, 120_000);
+
+  it("stops a run whose input stalls with STALLED, through the interrupt callback", async () => {
+    const source = await makeClip(join(dir, "stream.ts"), { seconds: 2, width: 160, height: 90 });
+    const fifo = join(dir, "stalled.fifo");
+    await promisify(execFile)("mkfifo", [fifo]);
+    // O_RDWR never blocks on a FIFO. The writer feeds part of the stream, then goes silent; it
+    // writes less than the pipe buffer (64 KiB) so its own write never blocks.
+    const writer = await open(fifo, "r+");
+    try {
+      const bytes = await readFile(source);
+      await writer.write(bytes.subarray(0, Math.min(48_000, Math.floor(bytes.length / 2))));
+      const started = Date.now();
+      const error = await engine
+        .run({ inputPath: fifo, outputs: [videoOut(dir, "stalled")] }, { stallTimeoutMs: 500 })
+        .catch((e: unknown) => e);
+      expect((error as EngineError).code).toBe("STALLED");
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(existsSync(join(dir, "stalled.mp4"))).toBe(false);
+
+      // Cancel stops a run blocked on the same silent input within a second.
+      const controller = new AbortController();
+      const running = engine
+        .run({ inputPath: fifo, outputs: [videoOut(dir, "blocked")] }, { signal: controller.signal })
+        .catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const abortedAt = Date.now();
+      controller.abort();
+      expect(((await running) as EngineError).code).toBe("CANCELED");
+      expect(Date.now() - abortedAt).toBeLessThan(1000);
+    } finally {
+      await writer.close();
+    }
+  }, 60_000);
+
   it("refuses to probe a truncated file cleanly, without crashing", async () => {
     // ffmpeg writes the moov atom last unless asked for faststart: the first half has no index.
     const whole = await readFile(clip);
@@ -79,17 +283,6 @@ describe("native engine specifics", () => {
     expect((error as EngineError).detail).toBeTruthy();
   });
 
-  it("finishes or fails cleanly on a file cut off mid-stream", async () => {
-    const output = join(dir, "faststart.mp4");
-    await engine.run(plan(clip, output, 120));
-    const whole = await readFile(output);
-    const cut = join(dir, "cut.mp4");
-    await writeFile(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
-    const result = await engine.run(plan(cut, join(dir, "from-cut.mp4"), 120)).catch((e: unknown) => e);
-    if (result instanceof Error) expect(result).toBeInstanceOf(EngineError);
-    else expect((result as { outputs: unknown[] }).outputs).toHaveLength(1);
-  }, 60_000);
-
   it("reports a missing input as INPUT_UNREADABLE with FFmpeg's reason", async () => {
     const error = await engine.probe(join(dir, "nope.mp4")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngineError);
@@ -98,68 +291,55 @@ describe("native engine specifics", () => {
   });
 
   it("rejects at once when the signal is already aborted, writing nothing", async () => {
-    const target = join(dir, "pre-aborted.mp4");
     const error = await engine
-      .run(plan(clip, target, 120), { signal: AbortSignal.abort() })
+      .run({ inputPath: clip, outputs: [videoOut(dir, "pre-aborted")] }, { signal: AbortSignal.abort() })
       .catch((e: unknown) => e);
     expect((error as EngineError).code).toBe("CANCELED");
-    expect(existsSync(target)).toBe(false);
+    expect(existsSync(join(dir, "pre-aborted.mp4"))).toBe(false);
   });
 
-  it("removes the partial output of a canceled run", async () => {
+  it("removes every partial output of a canceled multi-output run", async () => {
     const input = await makeClip(join(dir, "ten.mp4"), {
       seconds: 10,
       width: 640,
       height: 360,
       audio: false,
     });
-    const target = join(dir, "partial.mp4");
     const controller = new AbortController();
     const error = await engine
-      .run(plan(input, target, 360, "slow"), {
-        signal: controller.signal,
-        onProgress: () => controller.abort(),
-      })
+      .run(
+        {
+          inputPath: input,
+          outputs: [
+            videoOut(dir, "partial", { video: h264({ maxHeight: 360, preset: "slow" }) }),
+            {
+              kind: "hls",
+              name: "partial-hls",
+              dir: join(dir, "partial-hls"),
+              segmentSec: 2,
+              preset: "ultrafast",
+              renditions: [{ name: "a", maxHeight: 180, videoBitrateKbps: 300, audioBitrateKbps: 64 }],
+            },
+          ],
+        },
+        { signal: controller.signal, onProgress: () => controller.abort() },
+      )
       .catch((e: unknown) => e);
     expect((error as EngineError).code).toBe("CANCELED");
-    expect(existsSync(target)).toBe(false);
+    expect(existsSync(join(dir, "partial.mp4"))).toBe(false);
+    expect(existsSync(join(dir, "partial-hls"))).toBe(false);
   }, 60_000);
 
   it("fails with OUTPUT_WRITE_FAILED when the output cannot be created", async () => {
-    const error = await engine
-      .run(plan(clip, join(dir, "no-such-dir", "out.mp4"), 120))
-      .catch((e: unknown) => e);
+    const out = videoOut(dir, "x", { path: join(dir, "no-such-dir", "out.mp4") });
+    const error = await engine.run({ inputPath: clip, outputs: [out] }).catch((e: unknown) => e);
     expect((error as EngineError).code).toBe("OUTPUT_WRITE_FAILED");
   });
 
-  it("refuses plans with more than one output for now", async () => {
-    const [first] = plan(clip, join(dir, "a.mp4"), 120).outputs;
-    if (!first) throw new Error("plan() made no output");
-    const two: Plan = {
-      inputPath: clip,
-      outputs: [first, { ...first, name: "b", path: join(dir, "b.mp4") }],
-    };
-    const error = await engine.run(two).catch((e: unknown) => e);
+  it("rejects a crop that does not fit the picture with UNSUPPORTED", async () => {
+    const out = videoOut(dir, "crop", { video: h264({ crop: { x: 200, y: 0, width: 200, height: 100 } }) });
+    const error = await engine.run({ inputPath: clip, outputs: [out] }).catch((e: unknown) => e);
     expect((error as EngineError).code).toBe("UNSUPPORTED");
+    expect((error as EngineError).message).toContain("crop");
   });
 });
-
-function plan(
-  inputPath: string,
-  path: string,
-  height: number,
-  preset: "ultrafast" | "slow" = "ultrafast",
-): Plan {
-  return {
-    inputPath,
-    outputs: [
-      {
-        name: "out",
-        path,
-        container: "mp4",
-        video: { codec: "h264", height, crf: 30, preset },
-        audio: { codec: "aac", bitrateKbps: 64 },
-      },
-    ],
-  };
-}

@@ -5,22 +5,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, EngineError, type EngineProgress, type Plan, type PlanOutput } from "../lib/engine";
+import {
+  type Engine,
+  EngineError,
+  type EngineProgress,
+  type Plan,
+  type VideoPlanOutput,
+} from "../lib/engine";
 import { createWasmEngine } from "../lib/wasm-engine";
 import { engineContract } from "./engine-contract";
 import { makeClip } from "./media-fixtures";
+import { aac, audioOut, h264, videoOut } from "./plans";
 
 engineContract("wasm", createWasmEngine);
 
-function output(dir: string, name: string, overrides: Partial<PlanOutput> = {}): PlanOutput {
-  return {
-    name,
-    path: join(dir, `${name}.mp4`),
-    container: "mp4",
-    video: { codec: "h264", height: 120, crf: 30, preset: "ultrafast" },
-    audio: { codec: "aac", bitrateKbps: 64 },
-    ...overrides,
-  };
+function output(dir: string, name: string, overrides: Partial<VideoPlanOutput> = {}): VideoPlanOutput {
+  return videoOut(dir, name, overrides);
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -61,21 +61,52 @@ describe("wasm engine", () => {
     expect(caps.hardware).toEqual([]);
   });
 
-  it("rejects a plan with more than one output as UNSUPPORTED", async () => {
-    const plan: Plan = { inputPath: clip, outputs: [output(dir, "a"), output(dir, "b")] };
-    expect(await codeOf(engine.run(plan))).toBe("UNSUPPORTED");
+  it("says it decodes once per output, and lacks HLS", async () => {
+    const caps = await engine.capabilities();
+    expect(caps.sharedDecode).toBe(false);
+    expect(caps.outputKinds).not.toContain("hls");
+    expect(caps.hardwareEncoders).toEqual([]);
   });
 
-  it("rejects out-of-range plan values as UNSUPPORTED, naming the field", async () => {
-    const bad = output(dir, "odd", { video: { codec: "h264", height: 121, crf: 30, preset: "ultrafast" } });
+  it.each([
+    ["h265", "libx265"],
+    ["vp9", "libvpx-vp9"],
+    ["av1", "libaom-av1"],
+  ] as const)("rejects %s with UNSUPPORTED naming the missing encoder", async (codec, encoder) => {
+    const bad = output(dir, codec, { container: "mkv", video: h264({ codec }) });
     const error = await engine.run({ inputPath: clip, outputs: [bad] }).catch((e: unknown) => e);
     expect((error as EngineError).code).toBe("UNSUPPORTED");
-    expect((error as EngineError).message).toContain("video.height");
+    expect((error as EngineError).message).toContain(encoder);
+    expect(existsSync(bad.path)).toBe(false);
+  });
+
+  it("rejects HLS, loudness normalization and accel gpu with UNSUPPORTED", async () => {
+    const hls: Plan = {
+      inputPath: clip,
+      outputs: [
+        {
+          kind: "hls",
+          name: "h",
+          dir: join(dir, "h"),
+          segmentSec: 2,
+          preset: "ultrafast",
+          renditions: [{ name: "a", maxHeight: 120, videoBitrateKbps: 200, audioBitrateKbps: 64 }],
+        },
+      ],
+    };
+    expect(await codeOf(engine.run(hls))).toBe("UNSUPPORTED");
+    const loud: Plan = { inputPath: clip, outputs: [audioOut(dir, "l", { loudnessTargetLufs: -16 })] };
+    expect(await codeOf(engine.run(loud))).toBe("UNSUPPORTED");
+    const gpu: Plan = { inputPath: clip, accel: "gpu", outputs: [output(dir, "g")] };
+    expect(await codeOf(engine.run(gpu))).toBe("UNSUPPORTED");
   });
 
   it("fails with INPUT_NO_STREAMS when the input lacks every stream the plan keeps", async () => {
     const silent = await makeClip(join(dir, "silent.mp4"), { seconds: 1, audio: false });
-    const plan: Plan = { inputPath: silent, outputs: [output(dir, "audio-only", { video: null })] };
+    const plan: Plan = {
+      inputPath: silent,
+      outputs: [output(dir, "audio-only", { video: null, audio: aac() })],
+    };
     expect(await codeOf(engine.run(plan))).toBe("INPUT_NO_STREAMS");
     expect(existsSync(join(dir, "audio-only.mp4"))).toBe(false);
   });
@@ -136,7 +167,7 @@ describe("wasm engine", () => {
     const canceled = engine.run(
       {
         inputPath: clip,
-        outputs: [output(dir, "c1", { video: { codec: "h264", height: 240, crf: 18, preset: "veryslow" } })],
+        outputs: [output(dir, "c1", { video: h264({ maxHeight: 240, crf: 18, preset: "veryslow" }) })],
       },
       { signal: controller.signal, onProgress: () => controller.abort() },
     );

@@ -1,6 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { EngineError, type EngineErrorCode } from "@framewire/native";
+import { EngineError, type EngineErrorCode, type OutputFacts } from "@framewire/native";
 import {
   type ErrorCode,
   type JobError,
@@ -44,6 +44,7 @@ const engineCodes: Record<EngineErrorCode, ErrorCode> = {
   CANCELED: "canceled",
   ENGINE_FAILURE: "engine_failure",
   OUTPUT_WRITE_FAILED: "output_write_failed",
+  STALLED: "engine_stalled",
 };
 
 /** A failure with the code and words the job record will show. */
@@ -249,26 +250,75 @@ async function process(
 
   const stored: OutputResult[] = [];
   for (const facts of result.outputs) {
-    const key = storageKeys.output(message.tenant_id, message.job_id, facts.name, "mp4");
-    const { sizeBytes } = await storage.upload(facts.path, key).catch((error: unknown) => {
+    stored.push(await storeOutput(deps, message, facts));
+  }
+  return stored;
+}
+
+/** Uploads one output (each file of a multi-file output under its own folder) and describes it. */
+async function storeOutput(
+  deps: JobRunnerDeps,
+  message: JobMessage,
+  facts: OutputFacts,
+): Promise<OutputResult> {
+  const { storage } = deps;
+  const upload = async (path: string, key: string) =>
+    storage.upload(path, key).catch((error: unknown) => {
       throw new JobFailure(
         { code: "output_write_failed", message: `Storing ${facts.name} failed: ${String(error)}` },
         true,
       );
     });
-    stored.push({
-      name: facts.name,
-      storage_key: key,
-      size_bytes: sizeBytes,
-      container: facts.container,
-      duration_sec: facts.durationSec,
-      video: facts.video,
-      audio: facts.audio
-        ? { codec: facts.audio.codec, sample_rate: facts.audio.sampleRate, channels: facts.audio.channels }
-        : null,
-    });
+  const result: OutputResult = {
+    name: facts.name,
+    storage_key: "",
+    size_bytes: 0,
+    container: facts.container,
+    duration_sec: facts.durationSec,
+    video: facts.video,
+    audio: facts.audio
+      ? { codec: facts.audio.codec, sample_rate: facts.audio.sampleRate, channels: facts.audio.channels }
+      : null,
+    type: facts.kind === "probe" ? "analysis" : facts.kind,
+  };
+  if (facts.files) {
+    result.files = [];
+    for (const file of facts.files) {
+      const key = storageKeys.outputFile(message.tenant_id, message.job_id, facts.name, file.relativePath);
+      const { sizeBytes } = await upload(file.path, key);
+      result.files.push({ storage_key: key, relative_path: file.relativePath, size_bytes: sizeBytes });
+      result.size_bytes += sizeBytes;
+    }
+    const entry = facts.kind === "hls" ? "master.m3u8" : facts.files[0]?.relativePath;
+    result.storage_key = result.files.find((f) => f.relative_path === entry)?.storage_key ?? "";
+  } else {
+    result.storage_key = storageKeys.output(message.tenant_id, message.job_id, facts.name, facts.container);
+    result.size_bytes = (await upload(facts.path, result.storage_key)).sizeBytes;
   }
-  return stored;
+  if (facts.encoding) {
+    result.encoder = facts.encoding.encoder;
+    result.accel = facts.encoding.accel;
+    result.fallback_reason = facts.encoding.fallbackReason;
+  }
+  if (facts.thumbnails) {
+    result.thumbnails = facts.thumbnails.map((t) => ({ time_sec: t.timeSec, relative_path: t.relativePath }));
+  }
+  if (facts.renditions) {
+    result.renditions = facts.renditions.map(({ name, width, height, bandwidth, segments, playlist }) => ({
+      name,
+      width,
+      height,
+      bandwidth,
+      segments,
+      playlist,
+    }));
+  }
+  if (facts.loudness) {
+    const { targetLufs, inputLufs, gainDb } = facts.loudness;
+    result.loudness = { target_lufs: targetLufs, input_lufs: inputLufs, gain_db: gainDb };
+  }
+  if (facts.probe) result.probe = facts.probe;
+  return result;
 }
 
 async function announce(

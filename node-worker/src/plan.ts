@@ -1,23 +1,110 @@
 import { join } from "node:path";
-import type { Plan } from "@framewire/native";
-import type { JobSpec } from "@framewire/shared";
+import { AUDIO_FORMATS, type AudioEncodeOptions, type Plan, type PlanOutput } from "@framewire/native";
+import { defaultCrf, type JobSpec, type OutputSpec } from "@framewire/shared";
+
+type Spec<T extends OutputSpec["type"]> = Extract<OutputSpec, { type: T }>;
+
+function trim(spec: { trim?: { start_sec: number; end_sec?: number } | undefined }) {
+  return spec.trim ? { startSec: spec.trim.start_sec, endSec: spec.trim.end_sec ?? null } : null;
+}
+
+function audioOptions(
+  audio: {
+    codec: AudioEncodeOptions["codec"];
+    bitrate_kbps: number;
+    channels?: number;
+    sample_rate?: number;
+  },
+  loudness?: { target_lufs: number },
+): AudioEncodeOptions {
+  return {
+    codec: audio.codec,
+    bitrateKbps: audio.bitrate_kbps,
+    channels: audio.channels ?? null,
+    sampleRate: audio.sample_rate ?? null,
+    loudnessTargetLufs: loudness?.target_lufs ?? null,
+  };
+}
+
+function videoOutput(output: Spec<"video">, workDir: string): PlanOutput {
+  const v = output.video;
+  const bitrate = v.bitrate_kbps ?? null;
+  return {
+    kind: "video",
+    name: output.name,
+    path: join(workDir, `out-${output.name}.${output.container}`),
+    container: output.container,
+    video: {
+      codec: v.codec,
+      maxWidth: v.width ?? null,
+      maxHeight: v.height ?? null,
+      crf: bitrate === null ? (v.crf ?? defaultCrf[v.codec]) : null,
+      bitrateKbps: bitrate,
+      preset: v.preset,
+      fps: v.fps ?? null,
+      crop: v.crop ?? null,
+    },
+    audio: output.audio === false ? null : output.audio === "copy" ? "copy" : audioOptions(output.audio),
+    trim: trim(output),
+  };
+}
+
+function thumbnailsOutput(output: Spec<"thumbnails">, workDir: string): PlanOutput {
+  const select =
+    output.at_sec !== undefined
+      ? { mode: "at" as const, atSec: output.at_sec }
+      : output.every_sec !== undefined
+        ? { mode: "every" as const, everySec: output.every_sec }
+        : { mode: "count" as const, count: output.count ?? 1 };
+  return {
+    kind: "thumbnails",
+    name: output.name,
+    dir: join(workDir, `out-${output.name}`),
+    format: output.format,
+    maxWidth: output.width ?? null,
+    maxHeight: output.height ?? null,
+    select,
+  };
+}
+
+function planOutput(output: OutputSpec, workDir: string): PlanOutput {
+  switch (output.type) {
+    case "video":
+      return videoOutput(output, workDir);
+    case "audio":
+      return {
+        kind: "audio",
+        name: output.name,
+        path: join(workDir, `out-${output.name}.${AUDIO_FORMATS[output.codec].extension}`),
+        audio: audioOptions(output, output.loudness),
+        trim: trim(output),
+      };
+    case "thumbnails":
+      return thumbnailsOutput(output, workDir);
+    case "hls":
+      return {
+        kind: "hls",
+        name: output.name,
+        dir: join(workDir, `out-${output.name}`),
+        segmentSec: output.segment_sec,
+        preset: output.preset,
+        renditions: output.renditions.map((r) => ({
+          name: `${r.height}p`,
+          maxHeight: r.height,
+          videoBitrateKbps: r.video_bitrate_kbps,
+          audioBitrateKbps: r.audio_bitrate_kbps,
+        })),
+      };
+    case "analysis":
+      return { kind: "probe", name: output.name, path: join(workDir, `out-${output.name}.json`) };
+  }
+}
 
 /** Maps a validated job spec onto an engine plan. Paths are ours (inside the job's temp folder), never the user's. */
 export function buildPlan(spec: JobSpec, inputPath: string, workDir: string): Plan {
   return {
     inputPath,
-    outputs: spec.outputs.map((output) => ({
-      name: output.name,
-      path: join(workDir, `out-${output.name}.${output.container}`),
-      container: output.container,
-      video: {
-        codec: output.video.codec,
-        height: output.video.height,
-        crf: output.video.crf,
-        preset: output.video.preset,
-      },
-      audio:
-        output.audio === false ? null : { codec: output.audio.codec, bitrateKbps: output.audio.bitrate_kbps },
-    })),
+    accel: spec.accel,
+    outputs: spec.outputs.map((output) => planOutput(output, workDir)),
   };
 }

@@ -13,7 +13,7 @@ describe("job spec", () => {
       name: "480p",
       type: "video",
       container: "mp4",
-      video: { codec: "h264", height: 480, crf: 23, preset: "veryfast" },
+      video: { codec: "h264", height: 480, preset: "veryfast" },
       audio: { codec: "aac", bitrate_kbps: 128 },
     });
   });
@@ -69,7 +69,86 @@ describe("job spec", () => {
 
   it("lets a job drop audio", () => {
     const spec = jobSpecSchema.parse({ input: upload, outputs: [{ ...video, audio: false }] });
-    expect(spec.outputs[0]?.audio).toBe(false);
+    expect(spec.outputs[0]).toMatchObject({ type: "video", audio: false });
+  });
+
+  it("accepts up to 16 outputs of every type, and no more", () => {
+    const outputs = [
+      video,
+      {
+        name: "webm",
+        type: "video",
+        container: "webm",
+        video: { codec: "vp9", width: 640, bitrate_kbps: 800 },
+        audio: { codec: "opus" },
+      },
+      {
+        name: "clip",
+        type: "video",
+        video: { height: 360, fps: 30, crop: { x: 0, y: 0, width: 640, height: 360 } },
+        audio: "copy",
+        trim: { start_sec: 1, end_sec: 5.5 },
+      },
+      {
+        name: "voice",
+        type: "audio",
+        codec: "mp3",
+        channels: 1,
+        sample_rate: 44100,
+        loudness: { target_lufs: -16 },
+      },
+      { name: "thumbs", type: "thumbnails", every_sec: 2, format: "webp", width: 320 },
+      {
+        name: "ladder",
+        type: "hls",
+        renditions: [
+          { height: 720, video_bitrate_kbps: 2500 },
+          { height: 360, video_bitrate_kbps: 800 },
+        ],
+      },
+      { name: "facts", type: "analysis" },
+    ];
+    const spec = jobSpecSchema.parse({ input: upload, outputs });
+    expect(spec.outputs.map((o) => o.type)).toEqual([
+      "video",
+      "video",
+      "video",
+      "audio",
+      "thumbnails",
+      "hls",
+      "analysis",
+    ]);
+    expect(spec.outputs[5]).toMatchObject({ segment_sec: 4, renditions: [{ audio_bitrate_kbps: 128 }, {}] });
+    const many = Array.from({ length: 17 }, (_, i) => ({ ...video, name: `o${i}` }));
+    expect(jobSpecSchema.safeParse({ input: upload, outputs: many.slice(0, 16) }).success).toBe(true);
+    expect(jobSpecSchema.safeParse({ input: upload, outputs: many }).success).toBe(false);
+  });
+
+  it.each([
+    [{ ...video, container: "webm" }, ["outputs", 0, "video", "codec"]],
+    [
+      { ...video, video: { height: 480, crf: 20, bitrate_kbps: 900 } },
+      ["outputs", 0, "video", "bitrate_kbps"],
+    ],
+    [{ ...video, video: { codec: "h264", height: 480, crf: 60 } }, ["outputs", 0, "video", "crf"]],
+    [{ ...video, trim: { start_sec: 5, end_sec: 2 } }, ["outputs", 0, "trim", "end_sec"]],
+    [{ name: "t", type: "thumbnails", every_sec: 2, count: 3 }, ["outputs", 0]],
+    [{ name: "a", type: "audio", sample_rate: 12345 }, ["outputs", 0, "sample_rate"]],
+    [
+      {
+        name: "h",
+        type: "hls",
+        renditions: [
+          { height: 360, video_bitrate_kbps: 500 },
+          { height: 360, video_bitrate_kbps: 400 },
+        ],
+      },
+      ["outputs", 0, "renditions"],
+    ],
+  ])("rejects %j at %j", (output, path) => {
+    const result = jobSpecSchema.safeParse({ input: upload, outputs: [output] });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(path);
   });
 
   it("routes gpu jobs to the gpu pool and everything else to cpu", () => {

@@ -26,6 +26,29 @@ export interface OutputResult {
   duration_sec: number | null;
   video: { codec: string; width: number; height: number; fps: number | null } | null;
   audio: { codec: string; sample_rate: number; channels: number } | null;
+  /** The output's type in the job spec (absent on results recorded before output types existed). */
+  type?: string;
+  /**
+   * Multi-file outputs (hls, thumbnails): every file, stored under the output's folder.
+   * `storage_key` is then the entry point (hls: master.m3u8; thumbnails: the first image).
+   */
+  files?: { storage_key: string; relative_path: string; size_bytes: number }[];
+  /** The encoder that ran and, when hardware was wanted but not used, why. */
+  encoder?: string;
+  accel?: string;
+  fallback_reason?: string | null;
+  thumbnails?: { time_sec: number; relative_path: string }[];
+  renditions?: {
+    name: string;
+    width: number;
+    height: number;
+    bandwidth: number;
+    segments: number;
+    playlist: string;
+  }[];
+  loudness?: { target_lufs: number; input_lufs: number; gain_db: number };
+  /** analysis outputs: the input's facts (also stored as JSON at storage_key). */
+  probe?: unknown;
 }
 
 /**

@@ -7,6 +7,16 @@ describe("storage keys", () => {
     expect(storageKeys.upload("ten_a", "upl_c")).toBe("ten_a/uploads/upl_c");
   });
 
+  it("puts the files of a multi-file output under a folder named after it", () => {
+    expect(storageKeys.outputFile("ten_a", "job_b", "ladder", "720p/seg_00001.ts")).toBe(
+      "ten_a/jobs/job_b/ladder/720p/seg_00001.ts",
+    );
+    for (const bad of ["../x", "a/../b", "/abs", "a//b", ".hidden", "a/b/c/d/e"]) {
+      expect(() => storageKeys.outputFile("ten_a", "job_b", "ladder", bad), bad).toThrow(/unsafe/);
+    }
+    expect(isSafeStorageKey(storageKeys.outputFile("ten_a", "job_b", "t", "thumb-0001.jpg"))).toBe(true);
+  });
+
   it("refuses segments that could escape the prefix", () => {
     expect(() => storageKeys.output("ten_a", "job_b", "../../x", "mp4")).toThrow(/unsafe/);
     expect(() => storageKeys.upload("..", "upl_c")).toThrow(/unsafe/);

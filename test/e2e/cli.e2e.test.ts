@@ -52,11 +52,11 @@ afterAll(async () => {
 describe("framewire CLI", () => {
   it("submits a file, follows it and downloads the outputs (exit 0)", async () => {
     const out = join(dir, "out");
-    const result = await cli(["submit", clip, "--preset", "360p", "--out", out]);
+    const result = await cli(["submit", clip, "--preset", "360p", "480p", "--out", out]);
     expect(result.stderr).toMatch(/job job_\w+ queued/);
     expect(result.code).toBe(0);
     const files = (await readdir(out)).sort();
-    expect(files).toHaveLength(1);
+    expect(files).toHaveLength(2);
     expect(result.stdout.trim().split("\n")).toEqual(files.map((f) => join(out, f)));
     const { stdout } = await execFileAsync("ffprobe", [
       "-v",

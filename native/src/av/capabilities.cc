@@ -4,6 +4,7 @@
 #include "ffmpeg.h"
 #include "log.h"
 #include "resources.h"
+#include "status.h"
 
 namespace fw::av {
 namespace {
@@ -13,19 +14,40 @@ std::string Version(unsigned version) {
          std::to_string(AV_VERSION_MICRO(version));
 }
 
-constexpr const char* kCandidateEncoders[] = {"libx264", "libx265", "libvpx-vp9", "aac", "libopus", "libmp3lame"};
+constexpr const char* kCandidateEncoders[] = {"libx264", "libx265",   "libvpx-vp9", "aac",  "libopus", "libmp3lame",
+                                             "flac",    "pcm_s16le", "mjpeg",      "png", "libwebp"};
 // AV1: libaom first. SVT-AV1 is only tried when libaom is missing, because it prints a banner
 // straight to stderr (bypassing av_log) and its older releases can hang on close.
 constexpr const char* kAv1Encoders[] = {"libaom-av1", "libsvtav1"};
-constexpr const char* kCandidateDevices[] = {"cuda", "vaapi", "qsv"};
+struct DeviceCandidate {
+  const char* device;
+  const char* encoders[4];
+};
+// Only encoders the run path can feed with system-memory frames (NVENC and QSV upload them
+// themselves). VAAPI encoders need frames in VAAPI surfaces (hwupload), which the pipeline does not
+// build yet, so a VAAPI device is reported but offers no encoder.
+constexpr DeviceCandidate kCandidateDevices[] = {
+    {"cuda", {"h264_nvenc", "hevc_nvenc", "av1_nvenc", nullptr}},
+    {"qsv", {"h264_qsv", "hevc_qsv", "vp9_qsv", "av1_qsv"}},
+    {"vaapi", {nullptr, nullptr, nullptr, nullptr}},
+};
 
-bool DeviceOpens(const char* name) {
+BufferRefPtr OpenDevice(const char* name, std::string* error) {
   AVHWDeviceType type = av_hwdevice_find_type_by_name(name);
-  if (type == AV_HWDEVICE_TYPE_NONE) return false;  // not compiled into this libavutil
+  if (type == AV_HWDEVICE_TYPE_NONE) {
+    *error = "not compiled into this FFmpeg";
+    return nullptr;
+  }
   AVBufferRef* raw = nullptr;
   int ret = av_hwdevice_ctx_create(&raw, type, nullptr, nullptr, 0);
   BufferRefPtr device(raw);
-  return ret >= 0;
+  if (ret < 0) {
+    *error = ErrorText(ret);
+    std::string logged = TakeLastLogLine();
+    if (!logged.empty()) *error += " (" + logged + ")";
+    return nullptr;
+  }
+  return device;
 }
 
 }  // namespace
@@ -51,8 +73,21 @@ CapabilityReport ProbeCapabilities() noexcept {
         break;
       }
     }
-    for (const char* name : kCandidateDevices) {
-      if (DeviceOpens(name)) report.hardware.emplace_back(name);
+    // Opening the device and then an encoder on it is the only honest test: names are compiled in
+    // whether or not a GPU, a driver or a free encoder session exists.
+    for (const DeviceCandidate& candidate : kCandidateDevices) {
+      std::string error;
+      BufferRefPtr device = OpenDevice(candidate.device, &error);
+      if (!device) {
+        report.hardware_errors.emplace_back(candidate.device, error);
+        continue;
+      }
+      report.hardware.emplace_back(candidate.device);
+      for (const char* encoder : candidate.encoders) {
+        if (encoder != nullptr && EncoderOpens(encoder, device.get())) {
+          report.hardware_encoders.push_back(std::string(candidate.device) + ":" + encoder);
+        }
+      }
     }
   } catch (...) {
     // Only allocation failures can land here; report what was gathered so far.

@@ -12,6 +12,10 @@ struct CapabilityReport {
   std::vector<std::pair<std::string, std::string>> versions;
   std::vector<std::string> encoders;
   std::vector<std::string> hardware;
+  // Hardware encoders that opened on their device, as "device:encoder" (e.g. "cuda:h264_nvenc").
+  std::vector<std::string> hardware_encoders;
+  // Why each hardware device type did not open (empty when it did), for the node's heartbeat.
+  std::vector<std::pair<std::string, std::string>> hardware_errors;
 };
 
 // Opens each candidate encoder with a tiny configuration and each hardware device type with its

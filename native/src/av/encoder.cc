@@ -1,5 +1,6 @@
 #include "encoder.h"
 
+#include <algorithm>
 #include <string>
 
 #include "status.h"
@@ -36,9 +37,89 @@ void Encoder::Open(AVDictionary** options) {
   if (ret < 0) Fail(ErrorCode::kUnsupported, std::string("could not open the ") + codec_->name + " encoder", ret);
 }
 
+namespace {
+
+int PresetIndex(const std::string& preset) {
+  static const char* kPresets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                   "medium",    "slow",      "slower",   "veryslow"};
+  for (int i = 0; i < 9; i++) {
+    if (preset == kPresets[i]) return i;
+  }
+  return 5;
+}
+
+
+void SetOption(AVCodecContext* ctx, const char* key, const std::string& value, const std::string& encoder) {
+  int ret = av_opt_set(ctx->priv_data, key, value.c_str(), 0);
+  if (ret < 0) Fail(ErrorCode::kUnsupported, encoder + " rejected " + key + "=" + value, ret);
+}
+
+// Maps the x264-style preset and the rate control onto each encoder family's own options.
+void ConfigureVideo(AVCodecContext* ctx, const VideoEncodeSettings& s) {
+  const std::string& name = s.encoder;
+  int speed = PresetIndex(s.preset);  // 0 fastest .. 8 slowest
+  bool crf = s.crf >= 0;
+  if (!crf) {
+    // Constrained VBR: the average is the target and peaks stay within a two-second buffer, as
+    // streaming (HLS) needs; plain ABR overshoots badly on short or complex clips.
+    ctx->bit_rate = static_cast<int64_t>(s.bitrate_kbps) * 1000;
+    ctx->rc_max_rate = ctx->bit_rate;
+    ctx->rc_buffer_size = static_cast<int>(std::min<int64_t>(ctx->bit_rate * 2, INT32_MAX));
+  }
+  if (name == "libx264" || name == "libx265") {
+    SetOption(ctx, "preset", s.preset, name);
+    if (crf) SetOption(ctx, "crf", std::to_string(s.crf), name);
+    if (s.forced_keyframes) SetOption(ctx, "forced-idr", "1", name);
+    // x265 prints its banner and stats straight to stderr, bypassing av_log.
+    if (name == "libx265") SetOption(ctx, "x265-params", "log-level=none", name);
+  } else if (name == "libvpx-vp9") {
+    static const int kCpuUsed[] = {5, 5, 4, 4, 3, 2, 1, 1, 0};
+    SetOption(ctx, "deadline", "good", name);
+    SetOption(ctx, "cpu-used", std::to_string(kCpuUsed[speed]), name);
+    SetOption(ctx, "row-mt", "1", name);
+    if (crf) {
+      SetOption(ctx, "crf", std::to_string(s.crf), name);
+      ctx->bit_rate = 0;  // constant quality
+    }
+  } else if (name == "libaom-av1") {
+    static const int kCpuUsed[] = {8, 8, 7, 6, 5, 4, 3, 2, 1};
+    SetOption(ctx, "cpu-used", std::to_string(kCpuUsed[speed]), name);
+    SetOption(ctx, "row-mt", "1", name);
+    if (crf) {
+      SetOption(ctx, "crf", std::to_string(s.crf), name);
+      ctx->bit_rate = 0;
+    }
+  } else if (name == "libsvtav1") {
+    static const int kPreset[] = {12, 11, 10, 9, 8, 7, 6, 5, 4};
+    SetOption(ctx, "preset", std::to_string(kPreset[speed]), name);
+    if (crf) SetOption(ctx, "crf", std::to_string(s.crf), name);
+  } else if (name.find("_nvenc") != std::string::npos) {
+    SetOption(ctx, "preset", "p" + std::to_string(1 + speed * 6 / 8), name);
+    if (crf) {
+      SetOption(ctx, "rc", "vbr", name);
+      SetOption(ctx, "cq", std::to_string(s.crf), name);
+    }
+    if (s.forced_keyframes) SetOption(ctx, "forced-idr", "1", name);
+  } else if (name.find("_qsv") != std::string::npos) {
+    static const char* kPreset[] = {"veryfast", "veryfast", "veryfast", "faster", "fast",
+                                    "medium",   "slow",     "slower",   "veryslow"};
+    SetOption(ctx, "preset", kPreset[speed], name);
+    if (crf) ctx->global_quality = s.crf;
+  } else if (crf) {
+    Fail(ErrorCode::kUnsupported, "encoder " + name + " has no constant-quality mode here; ask for a bitrate");
+  }
+}
+
+}  // namespace
+
+AVPixelFormat Encoder::VideoPixelFormat(const std::string& encoder) {
+  // QSV takes NV12 system-memory frames; everything else here takes yuv420p.
+  return encoder.find("_qsv") != std::string::npos ? AV_PIX_FMT_NV12 : AV_PIX_FMT_YUV420P;
+}
+
 std::unique_ptr<Encoder> Encoder::ForVideo(const FilterGraph& graph, AVRational frame_rate,
                                            const VideoEncodeSettings& settings, bool global_header) {
-  std::unique_ptr<Encoder> encoder(new Encoder("libx264", AVMEDIA_TYPE_VIDEO));
+  std::unique_ptr<Encoder> encoder(new Encoder(settings.encoder.c_str(), AVMEDIA_TYPE_VIDEO));
   AVCodecContext* ctx = encoder->ctx_.get();
   const AVFilterContext* sink = graph.sink();
   ctx->width = av_buffersink_get_w(sink);
@@ -47,29 +128,59 @@ std::unique_ptr<Encoder> Encoder::ForVideo(const FilterGraph& graph, AVRational 
   ctx->pix_fmt = static_cast<AVPixelFormat>(av_buffersink_get_format(sink));
   // Keep the stream's own time base: exact for variable frame rate input too.
   ctx->time_base = av_buffersink_get_time_base(sink);
+  AVRational sink_rate = av_buffersink_get_frame_rate(sink);
+  if (sink_rate.num > 0 && sink_rate.den > 0) frame_rate = sink_rate;
   if (frame_rate.num > 0 && frame_rate.den > 0) ctx->framerate = frame_rate;
   ctx->thread_count = 0;
   if (global_header) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-
-  int ret = av_opt_set(ctx->priv_data, "preset", settings.preset.c_str(), 0);
-  if (ret < 0) Fail(ErrorCode::kUnsupported, "libx264 rejected preset " + settings.preset, ret);
-  ret = av_opt_set_double(ctx->priv_data, "crf", settings.crf, 0);
-  if (ret < 0) Fail(ErrorCode::kUnsupported, "libx264 rejected crf " + std::to_string(settings.crf), ret);
+  if (settings.hw_device != nullptr) {
+    ctx->hw_device_ctx = av_buffer_ref(settings.hw_device);
+    if (ctx->hw_device_ctx == nullptr) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+  }
+  ConfigureVideo(ctx, settings);
   encoder->Open(nullptr);
   return encoder;
 }
 
-std::unique_ptr<Encoder> Encoder::ForAudio(const AVCodecContext* decoder, int bitrate_kbps, bool global_header) {
-  std::unique_ptr<Encoder> encoder(new Encoder("aac", AVMEDIA_TYPE_AUDIO));
+std::unique_ptr<Encoder> Encoder::ForAudio(const AVCodecContext* decoder, const AudioEncodeSettings& settings,
+                                           bool global_header) {
+  std::unique_ptr<Encoder> encoder(new Encoder(settings.encoder.c_str(), AVMEDIA_TYPE_AUDIO));
   AVCodecContext* ctx = encoder->ctx_.get();
   const AVCodec* codec = encoder->codec_;
   ctx->sample_fmt = codec->sample_fmts != nullptr ? codec->sample_fmts[0] : AV_SAMPLE_FMT_FLTP;
-  ctx->sample_rate = PickSampleRate(codec, decoder->sample_rate);
-  int channels = decoder->ch_layout.nb_channels;
-  av_channel_layout_default(&ctx->ch_layout, channels >= 1 && channels <= 2 ? channels : 2);
-  ctx->bit_rate = static_cast<int64_t>(bitrate_kbps) * 1000;
+  ctx->sample_rate = PickSampleRate(codec, settings.sample_rate > 0 ? settings.sample_rate : decoder->sample_rate);
+  int channels = settings.channels > 0 ? settings.channels : std::min(2, std::max(1, decoder->ch_layout.nb_channels));
+  av_channel_layout_default(&ctx->ch_layout, channels);
+  if (settings.bitrate_kbps > 0) ctx->bit_rate = static_cast<int64_t>(settings.bitrate_kbps) * 1000;
   ctx->time_base = AVRational{1, ctx->sample_rate};
   if (global_header) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  encoder->Open(nullptr);
+  return encoder;
+}
+
+AVPixelFormat Encoder::ImagePixelFormat(const std::string& encoder) {
+  if (encoder == "mjpeg") return AV_PIX_FMT_YUVJ420P;
+  if (encoder == "png") return AV_PIX_FMT_RGB24;
+  return AV_PIX_FMT_YUV420P;  // libwebp
+}
+
+std::unique_ptr<Encoder> Encoder::ForImage(const FilterGraph& graph, const std::string& name) {
+  std::unique_ptr<Encoder> encoder(new Encoder(name.c_str(), AVMEDIA_TYPE_VIDEO));
+  AVCodecContext* ctx = encoder->ctx_.get();
+  const AVFilterContext* sink = graph.sink();
+  ctx->width = av_buffersink_get_w(sink);
+  ctx->height = av_buffersink_get_h(sink);
+  ctx->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(sink);
+  ctx->pix_fmt = static_cast<AVPixelFormat>(av_buffersink_get_format(sink));
+  ctx->time_base = av_buffersink_get_time_base(sink);
+  ctx->thread_count = 1;
+  if (name == "mjpeg") {
+    // Fixed quality (like the CLI's -q:v 3) rather than a bitrate target, which stills lack.
+    ctx->flags |= AV_CODEC_FLAG_QSCALE;
+    ctx->global_quality = FF_QP2LAMBDA * 3;
+  } else if (name == "libwebp") {
+    SetOption(ctx, "quality", "80", name);
+  }
   encoder->Open(nullptr);
   return encoder;
 }
@@ -77,7 +188,8 @@ std::unique_ptr<Encoder> Encoder::ForAudio(const AVCodecContext* decoder, int bi
 void Encoder::Encode(AVFrame* frame, AVRational from, const PacketSink& sink) {
   if (frame != nullptr) {
     if (frame->pts != AV_NOPTS_VALUE) frame->pts = av_rescale_q(frame->pts, from, ctx_->time_base);
-    frame->pict_type = AV_PICTURE_TYPE_NONE;  // let the encoder choose
+    // Decoders leave their own picture types behind; only a caller's forced I survives.
+    if (frame->pict_type != AV_PICTURE_TYPE_I) frame->pict_type = AV_PICTURE_TYPE_NONE;
   }
   int ret = avcodec_send_frame(ctx_.get(), frame);
   if (ret < 0 && ret != AVERROR_EOF) Fail(ErrorCode::kEngineFailure, std::string(codec_->name) + " encoding failed", ret);
@@ -90,17 +202,23 @@ void Encoder::Encode(AVFrame* frame, AVRational from, const PacketSink& sink) {
   }
 }
 
-bool EncoderOpens(const char* name) {
+bool EncoderOpens(const char* name, AVBufferRef* device) {
   const AVCodec* codec = avcodec_find_encoder_by_name(name);
   if (codec == nullptr) return false;
   CodecContextPtr ctx(avcodec_alloc_context3(codec));
   if (!ctx) return false;
   DictionaryOwner options;
   ctx->thread_count = 1;
+  if (device != nullptr) {
+    ctx->hw_device_ctx = av_buffer_ref(device);
+    if (ctx->hw_device_ctx == nullptr) return false;
+  }
   if (codec->type == AVMEDIA_TYPE_VIDEO) {
-    ctx->width = 64;
-    ctx->height = 64;
-    ctx->pix_fmt = codec->pix_fmts != nullptr ? codec->pix_fmts[0] : AV_PIX_FMT_YUV420P;
+    ctx->width = 256;  // hardware encoders refuse tiny frames
+    ctx->height = 256;
+    ctx->pix_fmt = device != nullptr ? Encoder::VideoPixelFormat(name)
+                   : codec->pix_fmts != nullptr ? codec->pix_fmts[0]
+                                                : AV_PIX_FMT_YUV420P;
     ctx->time_base = AVRational{1, 25};
     ctx->framerate = AVRational{25, 1};
     ctx->bit_rate = 200000;

@@ -1,5 +1,6 @@
-// Encode side: libx264 for video, FFmpeg's native aac for audio, opened from the settings the
-// filter graph (video) or the input (audio) dictate.
+// Encode side: one encoder per output stream, chosen by name (libx264, libx265, libvpx-vp9,
+// libaom-av1, libsvtav1, h264_nvenc, ... for video; aac, libopus, libmp3lame, flac, pcm_s16le for
+// audio; mjpeg, png, libwebp for stills), opened from the settings the filter graph dictates.
 #pragma once
 
 #include <functional>
@@ -14,25 +15,44 @@ namespace fw::av {
 using PacketSink = std::function<void(AVPacket*)>;
 
 struct VideoEncodeSettings {
-  int crf = 23;
-  std::string preset = "medium";
+  std::string encoder = "libx264";
+  int crf = 23;           // < 0: bitrate mode
+  int bitrate_kbps = 0;   // used when crf < 0
+  std::string preset = "medium";  // x264 preset names, mapped onto each encoder's own speed knob
+  bool forced_keyframes = false;  // the caller marks frames as I; make them IDR/keyframes
+  AVBufferRef* hw_device = nullptr;  // borrowed; for hardware encoders fed system-memory frames
+};
+
+struct AudioEncodeSettings {
+  std::string encoder = "aac";
+  int bitrate_kbps = 0;  // 0: the encoder's default (lossless encoders ignore it)
+  int channels = 0;      // 0: the input's, capped at 2
+  int sample_rate = 0;   // 0: the input's when the encoder supports it
 };
 
 class Encoder {
  public:
-  // libx264 at the graph's output size, pixel format and time base. Throws kUnsupported when the
-  // encoder is missing or will not open.
+  // The pixel format a video encoder is fed (yuv420p where it takes it).
+  static AVPixelFormat VideoPixelFormat(const std::string& encoder);
+
+  // At the graph's output size, pixel format and time base. Throws kUnsupported when the encoder
+  // is missing or will not open with these settings.
   static std::unique_ptr<Encoder> ForVideo(const FilterGraph& graph, AVRational frame_rate,
                                            const VideoEncodeSettings& settings, bool global_header);
 
-  // aac at the input's sample rate when aac supports it (else 48 kHz), mono or stereo.
-  static std::unique_ptr<Encoder> ForAudio(const AVCodecContext* decoder, int bitrate_kbps, bool global_header);
+  static std::unique_ptr<Encoder> ForAudio(const AVCodecContext* decoder, const AudioEncodeSettings& settings,
+                                           bool global_header);
+
+  // A still-image encoder (mjpeg, png, libwebp) at the graph's output size.
+  static std::unique_ptr<Encoder> ForImage(const FilterGraph& graph, const std::string& encoder);
+  static AVPixelFormat ImagePixelFormat(const std::string& encoder);
 
   const AVCodecContext* ctx() const { return ctx_.get(); }
   AVRational time_base() const { return ctx_->time_base; }
 
   // Encodes one frame whose pts is in `from` (nullptr drains the encoder at end of stream) and
-  // hands every packet, in the encoder's time base, to sink.
+  // hands every packet, in the encoder's time base, to sink. A frame whose pict_type is I on entry
+  // is forced to be a keyframe; otherwise the encoder chooses.
   void Encode(AVFrame* frame, AVRational from, const PacketSink& sink);
 
  private:
@@ -44,7 +64,8 @@ class Encoder {
   PacketPtr packet_;
 };
 
-// Whether a named encoder opens with a tiny dummy configuration (used by capabilities()).
-bool EncoderOpens(const char* name);
+// Whether a named encoder opens with a tiny dummy configuration (used by capabilities()). With a
+// device, the encoder is opened on it (hardware encoders).
+bool EncoderOpens(const char* name, AVBufferRef* device = nullptr);
 
 }  // namespace fw::av

@@ -1,6 +1,8 @@
 #include "filter_graph.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -61,11 +63,23 @@ void Link(AVFilterContext* from, AVFilterContext* to) {
 
 }  // namespace
 
-int ScaledWidth(int width, int height, AVRational sample_aspect_ratio, int target_height) {
+static std::string Seconds(double value) {
+  char text[32];
+  snprintf(text, sizeof(text), "%.6f", value);
+  return text;
+}
+
+Size FitSize(int width, int height, AVRational sample_aspect_ratio, int max_width, int max_height) {
   double sar = sample_aspect_ratio.num > 0 && sample_aspect_ratio.den > 0 ? av_q2d(sample_aspect_ratio) : 1.0;
-  double display_aspect = static_cast<double>(width) * sar / static_cast<double>(height);
-  long even = std::lround(target_height * display_aspect / 2.0) * 2;
-  return even < 2 ? 2 : static_cast<int>(even);
+  double display_width = static_cast<double>(width) * sar;
+  double factor = 1.0;
+  if (max_width > 0) factor = std::min(factor, max_width / display_width);
+  if (max_height > 0) factor = std::min(factor, static_cast<double>(max_height) / height);
+  auto even = [](double v) {
+    long n = std::lround(v / 2.0) * 2;
+    return n < 2 ? 2 : static_cast<int>(n);
+  };
+  return Size{even(display_width * factor), even(height * factor)};
 }
 
 FilterGraph::FilterGraph() : graph_(avfilter_graph_alloc()), filtered_(MakeFrame()) {
@@ -73,7 +87,7 @@ FilterGraph::FilterGraph() : graph_(avfilter_graph_alloc()), filtered_(MakeFrame
 }
 
 std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* input, AVRational time_base,
-                                                   AVRational frame_rate, int height) {
+                                                   AVRational frame_rate, const VideoChain& chain) {
   if (input->width <= 0 || input->height <= 0 || input->format < 0) {
     Fail(ErrorCode::kInputUnreadable, "the video stream has no known size or pixel format");
   }
@@ -91,28 +105,68 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
   SetSourceParameters(fg->source_, parameters);
   InitFilter(fg->source_, "buffer");
 
-  int width = ScaledWidth(input->width, input->height, input->sample_aspect_ratio, height);
-  AVFilterContext* scale =
-      AddFilter(graph, "scale", "scale", {{"w", std::to_string(width)}, {"h", std::to_string(height)}});
-  AVFilterContext* setsar = AddFilter(graph, "setsar", "setsar", {{"sar", "1"}});
-  AVFilterContext* format = AddFilter(graph, "format", "format", {{"pix_fmts", "yuv420p"}});
-  fg->sink_ = AddFilter(graph, "buffersink", "out", {});
+  AVFilterContext* last = fg->source_;
+  auto append = [&](AVFilterContext* next) {
+    Link(last, next);
+    last = next;
+  };
+  if (chain.trim_start > 0 || chain.trim_end > 0) {
+    if (chain.trim_start > 0) {
+      append(AddFilter(graph, "trim", "trim", {{"start", Seconds(chain.trim_start)}}));
+    }
+    if (chain.trim_end > 0) append(AddFilter(graph, "trim", "trim_end", {{"end", Seconds(chain.trim_end)}}));
+    append(AddFilter(graph, "setpts", "setpts", {{"expr", "PTS-STARTPTS"}}));
+  }
 
-  Link(fg->source_, scale);
-  Link(scale, setsar);
-  Link(setsar, format);
-  Link(format, fg->sink_);
+  int width = input->width;
+  int height = input->height;
+  AVRational sar = input->sample_aspect_ratio;
+  if (chain.rotation == 90 || chain.rotation == 270) {
+    append(AddFilter(graph, "transpose", "rotate", {{"dir", chain.rotation == 90 ? "clock" : "cclock"}}));
+    std::swap(width, height);
+    if (sar.num > 0 && sar.den > 0) sar = AVRational{sar.den, sar.num};
+  } else if (chain.rotation == 180) {
+    append(AddFilter(graph, "hflip", "hflip", {}));
+    append(AddFilter(graph, "vflip", "vflip", {}));
+  }
+
+  if (chain.crop_width > 0 && chain.crop_height > 0) {
+    if (chain.crop_x < 0 || chain.crop_y < 0 || chain.crop_x + chain.crop_width > width ||
+        chain.crop_y + chain.crop_height > height) {
+      Fail(ErrorCode::kUnsupported, "the crop rectangle " + std::to_string(chain.crop_width) + "x" +
+                                        std::to_string(chain.crop_height) + "+" + std::to_string(chain.crop_x) + "+" +
+                                        std::to_string(chain.crop_y) + " does not fit the " + std::to_string(width) +
+                                        "x" + std::to_string(height) + " picture");
+    }
+    append(AddFilter(graph, "crop", "crop",
+                     {{"out_w", std::to_string(chain.crop_width)},
+                      {"out_h", std::to_string(chain.crop_height)},
+                      {"x", std::to_string(chain.crop_x)},
+                      {"y", std::to_string(chain.crop_y)},
+                      {"exact", "1"}}));
+    width = chain.crop_width;
+    height = chain.crop_height;
+  }
+
+  Size size = FitSize(width, height, sar, chain.max_width, chain.max_height);
+  append(AddFilter(graph, "scale", "scale", {{"w", std::to_string(size.width)}, {"h", std::to_string(size.height)}}));
+  append(AddFilter(graph, "setsar", "setsar", {{"sar", "1"}}));
+  if (chain.fps.num > 0 && chain.fps.den > 0) {
+    append(AddFilter(graph, "fps", "fps",
+                     {{"fps", std::to_string(chain.fps.num) + "/" + std::to_string(chain.fps.den)}}));
+  }
+  const char* pix_fmt = av_get_pix_fmt_name(chain.pix_fmt);
+  if (pix_fmt == nullptr) Fail(ErrorCode::kEngineFailure, "no pixel format for the encoder");
+  append(AddFilter(graph, "format", "format", {{"pix_fmts", pix_fmt}}));
+  fg->sink_ = AddFilter(graph, "buffersink", "out", {});
+  append(fg->sink_);
   int ret = avfilter_graph_config(graph, nullptr);
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the video filter graph", ret);
   return fg;
 }
 
-std::unique_ptr<FilterGraph> FilterGraph::ForAudio(const AVCodecContext* decoder, AVRational time_base,
-                                                   const AVCodecContext* encoder) {
-  std::unique_ptr<FilterGraph> fg(new FilterGraph());
-  AVFilterGraph* graph = fg->graph_.get();
-
-  fg->source_ = AllocFilter(graph, "abuffer", "in");
+namespace {
+void SetAudioSource(AVFilterContext* source, const AVCodecContext* decoder, AVRational time_base) {
   SourceParameters parameters;
   parameters.params->format = decoder->sample_fmt;
   parameters.params->sample_rate = decoder->sample_rate;
@@ -121,11 +175,49 @@ std::unique_ptr<FilterGraph> FilterGraph::ForAudio(const AVCodecContext* decoder
                 ? (av_channel_layout_default(&parameters.params->ch_layout, decoder->ch_layout.nb_channels), 0)
                 : av_channel_layout_copy(&parameters.params->ch_layout, &decoder->ch_layout);
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not copy the channel layout", ret);
-  SetSourceParameters(fg->source_, parameters);
-  InitFilter(fg->source_, "abuffer");
+  SetSourceParameters(source, parameters);
+  InitFilter(source, "abuffer");
+}
+}  // namespace
 
+std::unique_ptr<FilterGraph> FilterGraph::ForLoudness(const AVCodecContext* decoder, AVRational time_base) {
+  std::unique_ptr<FilterGraph> fg(new FilterGraph());
+  AVFilterGraph* graph = fg->graph_.get();
+  fg->source_ = AllocFilter(graph, "abuffer", "in");
+  SetAudioSource(fg->source_, decoder, time_base);
+  AVFilterContext* meter = AddFilter(graph, "ebur128", "ebur128", {{"metadata", "1"}, {"peak", "true"}});
+  fg->sink_ = AddFilter(graph, "abuffersink", "out", {});
+  Link(fg->source_, meter);
+  Link(meter, fg->sink_);
+  int ret = avfilter_graph_config(graph, nullptr);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the loudness graph", ret);
+  return fg;
+}
+
+std::unique_ptr<FilterGraph> FilterGraph::ForAudio(const AVCodecContext* decoder, AVRational time_base,
+                                                   const AVCodecContext* encoder, const AudioChain& chain) {
+  std::unique_ptr<FilterGraph> fg(new FilterGraph());
+  AVFilterGraph* graph = fg->graph_.get();
+
+  fg->source_ = AllocFilter(graph, "abuffer", "in");
+  SetAudioSource(fg->source_, decoder, time_base);
+  AVFilterContext* last = fg->source_;
+  auto append = [&](AVFilterContext* next) {
+    Link(last, next);
+    last = next;
+  };
+  if (chain.trim_start > 0) append(AddFilter(graph, "atrim", "atrim", {{"start", Seconds(chain.trim_start)}}));
+  if (chain.trim_end > 0) append(AddFilter(graph, "atrim", "atrim_end", {{"end", Seconds(chain.trim_end)}}));
+  if (chain.trim_start > 0 || chain.trim_end > 0) {
+    append(AddFilter(graph, "asetpts", "asetpts", {{"expr", "PTS-STARTPTS"}}));
+  }
+  if (chain.gain_db != 0) {
+    char linear[32];
+    snprintf(linear, sizeof(linear), "%.9f", std::pow(10.0, chain.gain_db / 20.0));
+    append(AddFilter(graph, "volume", "gain", {{"volume", linear}, {"precision", "double"}}));
+  }
   char layout[64] = {0};
-  ret = av_channel_layout_describe(&encoder->ch_layout, layout, sizeof(layout));
+  int ret = av_channel_layout_describe(&encoder->ch_layout, layout, sizeof(layout));
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not describe the channel layout", ret);
   const char* sample_format = av_get_sample_fmt_name(encoder->sample_fmt);
   if (sample_format == nullptr) Fail(ErrorCode::kEngineFailure, "the encoder has no sample format");
@@ -133,10 +225,9 @@ std::unique_ptr<FilterGraph> FilterGraph::ForAudio(const AVCodecContext* decoder
                                       {{"sample_fmts", sample_format},
                                        {"sample_rates", std::to_string(encoder->sample_rate)},
                                        {"channel_layouts", layout}});
+  append(format);
   fg->sink_ = AddFilter(graph, "abuffersink", "out", {});
-
-  Link(fg->source_, format);
-  Link(format, fg->sink_);
+  append(fg->sink_);
   ret = avfilter_graph_config(graph, nullptr);
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the audio filter graph", ret);
   if (!(encoder->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) && encoder->frame_size > 0) {

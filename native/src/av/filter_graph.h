@@ -9,17 +9,46 @@
 
 namespace fw::av {
 
+// What one output does to the decoded picture, in this order. Zero/negative values mean "off".
+struct VideoChain {
+  double trim_start = 0;  // seconds of input timeline; frames before are dropped (frame-accurate)
+  double trim_end = -1;   // seconds; frames at or after are dropped
+  int rotation = 0;       // clockwise degrees from the input's display matrix (0/90/180/270)
+  int crop_x = 0, crop_y = 0, crop_width = 0, crop_height = 0;  // in the rotated picture
+  int max_width = 0, max_height = 0;  // fit inside, aspect kept, never upscaled
+  AVRational fps{0, 1};
+  AVPixelFormat pix_fmt = AV_PIX_FMT_YUV420P;
+};
+
+struct AudioChain {
+  double trim_start = 0;
+  double trim_end = -1;
+  double gain_db = 0;  // static gain (loudness normalization's second pass)
+};
+
+// Output size for a (display-aspect) picture fitted into max_width x max_height (0: unbounded),
+// never upscaled, both sides even.
+struct Size {
+  int width;
+  int height;
+};
+Size FitSize(int width, int height, AVRational sample_aspect_ratio, int max_width, int max_height);
+
 class FilterGraph {
  public:
-  // buffer -> scale(to `height`, width from the display aspect ratio, even) -> setsar=1
-  //   -> format=yuv420p -> buffersink
+  // buffer -> [trim -> setpts] -> [transpose/flip] -> [crop] -> scale -> setsar=1 -> [fps]
+  //   -> format -> buffersink
   static std::unique_ptr<FilterGraph> ForVideo(const AVCodecParameters* input, AVRational time_base,
-                                               AVRational frame_rate, int height);
+                                               AVRational frame_rate, const VideoChain& chain);
 
-  // abuffer -> aformat(the encoder's sample format, rate and layout) -> abuffersink, which hands
-  // out frames of exactly the encoder's frame_size when the encoder needs fixed-size frames.
+  // abuffer -> [atrim -> asetpts] -> [volume] -> aformat(the encoder's sample format, rate and
+  // layout) -> abuffersink, which hands out frames of exactly the encoder's frame_size when the
+  // encoder needs fixed-size frames.
   static std::unique_ptr<FilterGraph> ForAudio(const AVCodecContext* decoder, AVRational time_base,
-                                               const AVCodecContext* encoder);
+                                               const AVCodecContext* encoder, const AudioChain& chain);
+
+  // abuffer -> ebur128(metadata, true peak) -> abuffersink: loudness analysis (first pass).
+  static std::unique_ptr<FilterGraph> ForLoudness(const AVCodecContext* decoder, AVRational time_base);
 
   // Pushes one decoded frame (nullptr signals end of stream) and hands every filtered frame to
   // sink. The input frame is not consumed (the graph keeps its own reference), so the same
@@ -38,7 +67,5 @@ class FilterGraph {
   FramePtr filtered_;
 };
 
-// Output width for a target height, keeping the display aspect ratio, rounded to an even number.
-int ScaledWidth(int width, int height, AVRational sample_aspect_ratio, int target_height);
 
 }  // namespace fw::av

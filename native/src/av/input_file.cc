@@ -1,21 +1,99 @@
 #include "input_file.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+
 #include "status.h"
 
 namespace fw::av {
 
-InputFile::InputFile(const std::string& path, const std::atomic<bool>* cancel) {
+namespace {
+constexpr int kIoBufferSize = 1 << 16;
+constexpr int kPollSliceMs = 50;
+}  // namespace
+
+struct InputFile::Source {
+  int fd = -1;
+  RunControl* control = nullptr;
+  ~Source() {
+    if (fd >= 0) close(fd);
+  }
+
+  static int ReadPacket(void* opaque, uint8_t* buf, int size) {
+    auto* self = static_cast<Source*>(opaque);
+    for (;;) {
+      ssize_t n = read(self->fd, buf, static_cast<size_t>(size));
+      if (n > 0) {
+        if (self->control != nullptr) self->control->Touch();
+        return static_cast<int>(n);
+      }
+      if (n == 0) return AVERROR_EOF;
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return AVERROR(errno);
+      // Nothing to read yet (a pipe or slow mount): wait in slices, checking cancel and the watchdog.
+      if (self->control != nullptr && self->control->ShouldStop()) return AVERROR_EXIT;
+      struct pollfd p = {self->fd, POLLIN, 0};
+      poll(&p, 1, kPollSliceMs);
+    }
+  }
+
+  static int64_t Seek(void* opaque, int64_t offset, int whence) {
+    auto* self = static_cast<Source*>(opaque);
+    if (whence & AVSEEK_SIZE) {
+      struct stat st;
+      if (fstat(self->fd, &st) < 0 || !S_ISREG(st.st_mode)) return AVERROR(ENOSYS);
+      return st.st_size;
+    }
+    off_t pos = lseek(self->fd, offset, whence & ~AVSEEK_FORCE);
+    return pos < 0 ? AVERROR(errno) : pos;
+  }
+};
+
+InputFile::InputFile(const std::string& path, RunControl* control)
+    : source_(std::make_unique<Source>()), control_(control) {
+  source_->control = control;
+  source_->fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (source_->fd < 0) Fail(ErrorCode::kInputUnreadable, "could not open the input", AVERROR(errno));
+  struct stat st;
+  if (fstat(source_->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    Fail(ErrorCode::kInputUnreadable, "could not open the input", AVERROR(EISDIR));
+  }
+  bool seekable = S_ISREG(st.st_mode);
+
+  auto* buffer = static_cast<unsigned char*>(av_malloc(kIoBufferSize));
+  if (buffer == nullptr) Fail(ErrorCode::kEngineFailure, "could not allocate the input buffer", AVERROR(ENOMEM));
+  io_.reset(avio_alloc_context(buffer, kIoBufferSize, 0, source_.get(), &Source::ReadPacket, nullptr,
+                               seekable ? &Source::Seek : nullptr));
+  if (!io_) {
+    av_free(buffer);
+    Fail(ErrorCode::kEngineFailure, "could not allocate the input reader", AVERROR(ENOMEM));
+  }
+  if (!seekable) io_->seekable = 0;
+
   AVFormatContext* raw = avformat_alloc_context();
   if (raw == nullptr) Fail(ErrorCode::kEngineFailure, "could not allocate the input context", AVERROR(ENOMEM));
-  raw->interrupt_callback = InterruptCallback(cancel);
-  // On failure avformat_open_input frees the context and nulls the pointer.
+  raw->interrupt_callback = InterruptCallback(control);
+  raw->pb = io_.get();
+  raw->flags |= AVFMT_FLAG_CUSTOM_IO;
+  // On failure avformat_open_input frees the context (not our AVIOContext) and nulls the pointer.
+  // The path only serves as a format hint (its extension).
   int ret = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
+  if (control != nullptr && control->ShouldStop()) Fail(ErrorCode::kCanceled, "stopped", AVERROR_EXIT);
   if (ret < 0) Fail(ErrorCode::kInputUnreadable, "could not open the input", ret);
   ctx_.reset(raw);
   ret = avformat_find_stream_info(ctx_.get(), nullptr);
+  // An interrupted read looks like end of input to the demuxer; never mistake it for one.
+  if (control != nullptr && control->ShouldStop()) Fail(ErrorCode::kCanceled, "stopped", AVERROR_EXIT);
   if (ret < 0) Fail(ErrorCode::kInputUnreadable, "could not read the input's stream info", ret);
   if (ctx_->start_time != AV_NOPTS_VALUE) start_time_ = ctx_->start_time;
 }
+
+InputFile::~InputFile() = default;
 
 int InputFile::BestStream(AVMediaType type) const {
   int index = av_find_best_stream(ctx_.get(), type, -1, -1, nullptr, 0);
@@ -31,9 +109,20 @@ void InputFile::KeepOnly(int video_index, int audio_index) {
   }
 }
 
+void InputFile::SeekTo(double seconds) {
+  if (seconds <= 0) return;
+  int64_t target = start_time_ + static_cast<int64_t>(seconds * AV_TIME_BASE);
+  // Any keyframe at or before the target; the trim filters drop what comes before it exactly.
+  if (avformat_seek_file(ctx_.get(), -1, INT64_MIN, target, target, 0) < 0) {
+    avformat_seek_file(ctx_.get(), -1, INT64_MIN, start_time_, start_time_, 0);
+  }
+}
+
 bool InputFile::Read(AVPacket* packet) {
   int ret = av_read_frame(ctx_.get(), packet);
-  if (ret == AVERROR_EXIT) Fail(ErrorCode::kCanceled, "canceled", ret);
+  if (ret == AVERROR_EXIT || (ret < 0 && control_ != nullptr && control_->ShouldStop())) {
+    Fail(ErrorCode::kCanceled, "stopped", AVERROR_EXIT);
+  }
   if (ret < 0) return false;
   if (start_time_ != 0) {
     int64_t offset = av_rescale_q(start_time_, AV_TIME_BASE_Q, ctx_->streams[packet->stream_index]->time_base);
@@ -46,6 +135,19 @@ bool InputFile::Read(AVPacket* packet) {
 double InputFile::DurationSec() const {
   if (ctx_->duration == AV_NOPTS_VALUE || ctx_->duration <= 0) return -1;
   return static_cast<double>(ctx_->duration) / AV_TIME_BASE;
+}
+
+int InputFile::Rotation(const AVStream* stream) {
+  size_t size = 0;
+  const uint8_t* matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (matrix == nullptr || size < 9 * sizeof(int32_t)) return 0;
+  double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(matrix));
+  if (std::isnan(ccw)) return 0;
+  // The matrix gives counter-clockwise degrees; players rotate clockwise by its negation.
+  long clockwise = std::lround(-ccw) % 360;
+  if (clockwise < 0) clockwise += 360;
+  long snapped = ((clockwise + 45) / 90 * 90) % 360;
+  return static_cast<int>(snapped);
 }
 
 }  // namespace fw::av

@@ -1,9 +1,12 @@
 // Demux side: opens one input and hands out its packets with timestamps shifted so the file
 // starts at zero (as ffmpeg does by default), so every output starts at 0 whatever the input's
 // start_time.
+//
+// The file is read through our own AVIOContext over a non-blocking descriptor, polled in short
+// slices: a read that would block (a pipe, a stalled network mount) keeps checking the run's
+// interrupt callback, so cancel and the no-progress watchdog stop even a run stuck in I/O.
 #pragma once
 
-#include <atomic>
 #include <string>
 
 #include "resources.h"
@@ -12,9 +15,12 @@ namespace fw::av {
 
 class InputFile {
  public:
-  // Opens and reads stream info; throws kInputUnreadable (kCanceled through Guard when interrupted).
-  // `cancel` may be null; otherwise it must outlive this object.
-  InputFile(const std::string& path, const std::atomic<bool>* cancel);
+  // Opens and reads stream info; throws kInputUnreadable (kCanceled/kStalled through Guard when
+  // interrupted). `control` may be null; otherwise it must outlive this object.
+  InputFile(const std::string& path, RunControl* control);
+  ~InputFile();  // defined where Source is complete
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
 
   AVFormatContext* ctx() const { return ctx_.get(); }
   AVStream* stream(int index) const { return ctx_->streams[index]; }
@@ -25,6 +31,10 @@ class InputFile {
   // Marks every stream except the given ones as discarded, so the demuxer skips their packets.
   void KeepOnly(int video_index, int audio_index);
 
+  // Seeks to the keyframe at or before `seconds` (input timeline, starting at 0). Best effort:
+  // an input that cannot seek is read from the start, which only costs time.
+  void SeekTo(double seconds);
+
   // Reads the next packet into `packet`. Returns false at end of input. A read error part-way
   // through (a truncated file) also ends the input, as the ffmpeg CLI does: what was read is kept.
   bool Read(AVPacket* packet);
@@ -32,8 +42,24 @@ class InputFile {
   // Container duration in seconds, or a negative number when unknown.
   double DurationSec() const;
 
+  // Clockwise rotation (0, 90, 180 or 270) a player applies from the stream's display matrix.
+  static int Rotation(const AVStream* stream);
+
  private:
+  struct Source;  // the descriptor behind our AVIOContext
+  // Ours (AVFMT_FLAG_CUSTOM_IO), with whatever buffer avio holds at the end. Members, not cleanup
+  // in the destructor: a constructor that throws half-way still frees them. Declared in this
+  // order so the demuxer (ctx_) is closed before the reader it reads through, then the descriptor.
+  struct AvioDeleter {
+    void operator()(AVIOContext* io) const {
+      av_freep(&io->buffer);
+      avio_context_free(&io);
+    }
+  };
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<AVIOContext, AvioDeleter> io_;
   InputFormatPtr ctx_;
+  RunControl* control_;
   int64_t start_time_ = 0;  // AV_TIME_BASE units
 };
 

@@ -1,13 +1,15 @@
 #include "output_file.h"
 
 #include <cstdio>
+#include <utility>
 
 #include "status.h"
 
 namespace fw::av {
 
-OutputFile::OutputFile(const std::string& path, const std::string& container, const std::atomic<bool>* cancel)
-    : path_(path), interrupt_(InterruptCallback(cancel)) {
+OutputFile::OutputFile(const std::string& path, const std::string& container, const RunControl* control,
+                       Options options)
+    : path_(path), options_(std::move(options)), interrupt_(InterruptCallback(control)) {
   AVFormatContext* raw = nullptr;
   int ret = avformat_alloc_output_context2(&raw, nullptr, container.c_str(), path.c_str());
   if (ret < 0 || raw == nullptr) Fail(ErrorCode::kUnsupported, "no muxer for container " + container, ret);
@@ -30,6 +32,16 @@ int OutputFile::AddStream(const AVCodecContext* encoder) {
   return stream->index;
 }
 
+int OutputFile::AddCopyStream(const AVStream* input) {
+  AVStream* stream = avformat_new_stream(ctx_.get(), nullptr);
+  if (stream == nullptr) Fail(ErrorCode::kEngineFailure, "could not add an output stream", AVERROR(ENOMEM));
+  int ret = avcodec_parameters_copy(stream->codecpar, input->codecpar);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not copy stream parameters to the output", ret);
+  stream->codecpar->codec_tag = 0;  // let the muxer pick its own tag for the codec
+  stream->time_base = input->time_base;
+  return stream->index;
+}
+
 void OutputFile::Open() {
   if (!(ctx_->oformat->flags & AVFMT_NOFILE)) {
     int ret = avio_open2(&ctx_->pb, path_.c_str(), AVIO_FLAG_WRITE, &interrupt_, nullptr);
@@ -37,10 +49,23 @@ void OutputFile::Open() {
     created_ = true;
   }
   AVDictionary* options = nullptr;
-  if (std::string(ctx_->oformat->name) == "mp4") av_dict_set(&options, "movflags", "+faststart", 0);
+  std::string muxer = ctx_->oformat->name;
+  if (muxer == "mp4" || muxer == "mov") av_dict_set(&options, "movflags", "+faststart", 0);
+  if (muxer == "hls") {
+    av_dict_set(&options, "hls_time", std::to_string(options_.hls_segment_sec).c_str(), 0);
+    av_dict_set(&options, "hls_list_size", "0", 0);
+    av_dict_set(&options, "hls_playlist_type", "vod", 0);
+    av_dict_set(&options, "hls_segment_type", "mpegts", 0);
+    av_dict_set(&options, "hls_flags", "independent_segments", 0);
+    av_dict_set(&options, "hls_segment_filename", options_.hls_segment_pattern.c_str(), 0);
+  }
   int ret = avformat_write_header(ctx_.get(), &options);
   av_dict_free(&options);
-  if (ret < 0) Fail(ErrorCode::kOutputWriteFailed, "could not write the output header", ret);
+  // The file (if any) was created above, so a refusal here is the muxer's: a codec the container
+  // cannot carry (e.g. copied AAC into WebM).
+  if (ret < 0) {
+    Fail(ErrorCode::kUnsupported, std::string("the ") + ctx_->oformat->name + " muxer refused these streams", ret);
+  }
 }
 
 void OutputFile::Write(AVPacket* packet, AVRational from, int stream_index) {

@@ -2,7 +2,6 @@
 // object (a failure or a cancel unwinding) closes and deletes whatever was written.
 #pragma once
 
-#include <atomic>
 #include <string>
 
 #include "resources.h"
@@ -11,8 +10,15 @@ namespace fw::av {
 
 class OutputFile {
  public:
-  // Throws kUnsupported when the container has no muxer. `cancel` must outlive this object.
-  OutputFile(const std::string& path, const std::string& container, const std::atomic<bool>* cancel);
+  // Muxer options we set ourselves (never from a user string): HLS segmenting.
+  struct Options {
+    double hls_segment_sec = 0;       // > 0 with the hls muxer
+    std::string hls_segment_pattern;  // absolute path with one %05d
+  };
+
+  // Throws kUnsupported when the container has no muxer. `control` must outlive this object.
+  OutputFile(const std::string& path, const std::string& container, const RunControl* control,
+             Options options);
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
@@ -21,6 +27,8 @@ class OutputFile {
 
   // Adds a stream carrying an opened encoder's parameters; returns its index.
   int AddStream(const AVCodecContext* encoder);
+  // Adds a stream that carries the input's packets unchanged (stream copy); returns its index.
+  int AddCopyStream(const AVStream* input);
 
   // Creates the file and writes the header (mp4: +faststart). Throws kOutputWriteFailed.
   void Open();
@@ -36,6 +44,7 @@ class OutputFile {
 
  private:
   std::string path_;
+  Options options_;
   AVIOInterruptCB interrupt_;
   OutputFormatPtr ctx_;
   bool created_ = false;

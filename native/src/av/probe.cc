@@ -32,10 +32,21 @@ StreamInfo DescribeStream(const AVStream* stream) {
     info.width = par->width;
     info.height = par->height;
     if (stream->avg_frame_rate.num > 0 && stream->avg_frame_rate.den > 0) info.fps = av_q2d(stream->avg_frame_rate);
+    info.rotation = InputFile::Rotation(stream);
+    if (par->sample_aspect_ratio.num > 0 && par->sample_aspect_ratio.den > 0) {
+      info.sample_aspect_ratio = av_q2d(par->sample_aspect_ratio);
+    }
+    const char* pix_fmt = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
+    if (pix_fmt != nullptr) info.pixel_format = pix_fmt;
+    if (par->level > 0) info.level = par->level;
   } else if (par->codec_type == AVMEDIA_TYPE_AUDIO) {
     info.sample_rate = par->sample_rate;
     info.channels = par->ch_layout.nb_channels;
+    const char* sample_fmt = av_get_sample_fmt_name(static_cast<AVSampleFormat>(par->format));
+    if (sample_fmt != nullptr) info.sample_format = sample_fmt;
   }
+  const char* profile = avcodec_profile_name(par->codec_id, par->profile);
+  if (profile != nullptr) info.profile = profile;
   if (stream->duration != AV_NOPTS_VALUE && stream->duration > 0) {
     info.duration_sec = static_cast<double>(stream->duration) * av_q2d(stream->time_base);
   }

@@ -21,6 +21,12 @@ struct StreamInfo {
   int channels = 0;
   int64_t bit_rate = 0;
   double duration_sec = -1;
+  int rotation = 0;          // clockwise degrees a player applies (display matrix)
+  double sample_aspect_ratio = 0;  // 0 when unknown (square pixels assumed)
+  std::string pixel_format;  // video
+  std::string profile;       // codec profile name, e.g. "High"
+  int level = 0;             // codec level as coded (H.264: 31 for 3.1)
+  std::string sample_format; // audio
 };
 
 struct MediaInfo {

@@ -79,14 +79,14 @@ class PacketUnref {
   AVPacket* packet_;
 };
 
-// An AVIOInterruptCB that stops blocking libavformat I/O once the flag is set.
-// The flag must outlive every context it is installed on.
-inline AVIOInterruptCB InterruptCallback(const std::atomic<bool>* cancel) {
+// An AVIOInterruptCB that stops blocking libavformat I/O once the run is canceled or stalled.
+// `control` may be null (never interrupts) and must outlive every context it is installed on.
+inline AVIOInterruptCB InterruptCallback(const RunControl* control) {
   AVIOInterruptCB cb;
   cb.callback = [](void* opaque) -> int {
-    return opaque != nullptr && static_cast<const std::atomic<bool>*>(opaque)->load(std::memory_order_relaxed) ? 1 : 0;
+    return opaque != nullptr && static_cast<const RunControl*>(opaque)->ShouldStop() ? 1 : 0;
   };
-  cb.opaque = const_cast<std::atomic<bool>*>(cancel);
+  cb.opaque = const_cast<RunControl*>(control);
   return cb;
 }
 

@@ -1,5 +1,7 @@
 #include "status.h"
 
+#include <chrono>
+
 #include "ffmpeg.h"
 #include "log.h"
 
@@ -21,8 +23,30 @@ const char* ErrorCodeName(ErrorCode code) {
       return "ENGINE_FAILURE";
     case ErrorCode::kOutputWriteFailed:
       return "OUTPUT_WRITE_FAILED";
+    case ErrorCode::kStalled:
+      return "STALLED";
   }
   return "ENGINE_FAILURE";
+}
+
+namespace {
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+RunControl::RunControl(const std::atomic<bool>* cancel, int64_t stall_ms)
+    : cancel_(cancel), stall_ms_(stall_ms), last_progress_ns_(NowNs()) {}
+
+void RunControl::Touch() { last_progress_ns_.store(NowNs(), std::memory_order_relaxed); }
+
+bool RunControl::Stalled() const {
+  if (stalled_.load(std::memory_order_relaxed)) return true;
+  if (stall_ms_ <= 0) return false;
+  if (NowNs() - last_progress_ns_.load(std::memory_order_relaxed) < stall_ms_ * 1000000) return false;
+  stalled_.store(true, std::memory_order_relaxed);
+  return true;
 }
 
 std::string ErrorText(int averror) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <new>
 #include <string>
@@ -17,6 +18,7 @@ enum class ErrorCode {
   kCanceled,
   kEngineFailure,
   kOutputWriteFailed,
+  kStalled,
 };
 
 // The stable code string shared with the TypeScript EngineErrorCode union.
@@ -48,11 +50,35 @@ std::string ErrorText(int averror);
 // detail carries the text plus the last logged error line.
 [[noreturn]] void Fail(ErrorCode code, const std::string& message, int averror = 0);
 
+// What may stop a run from outside: the caller's cancel flag and the no-progress watchdog. Polled
+// per packet by the run and by libav's interrupt callback during blocking I/O; shared between the
+// worker thread (Touch, Stalled) and nothing else, except `cancel`, which the JS thread sets.
+class RunControl {
+ public:
+  // `cancel` may be null and must outlive this object; stall_ms <= 0 disables the watchdog.
+  RunControl(const std::atomic<bool>* cancel, int64_t stall_ms);
+
+  // Records that the run made progress (a packet read or written).
+  void Touch();
+  bool Canceled() const { return cancel_ != nullptr && cancel_->load(std::memory_order_relaxed); }
+  // True once no progress was recorded for stall_ms; stays true (latched) so every later check
+  // and the final error agree.
+  bool Stalled() const;
+  bool ShouldStop() const { return Canceled() || Stalled(); }
+  int64_t stall_ms() const { return stall_ms_; }
+
+ private:
+  const std::atomic<bool>* cancel_;
+  int64_t stall_ms_;
+  std::atomic<int64_t> last_progress_ns_;
+  mutable std::atomic<bool> stalled_{false};
+};
+
 // Runs fn, turning any exception into a Failure; by the time it returns, every RAII owner fn
-// created has been destroyed. A canceled run always reports kCanceled, since libav reports an
-// interrupted read or write as a plain I/O error.
+// created has been destroyed. A canceled or stalled run always reports kCanceled or kStalled,
+// since libav reports an interrupted read or write as a plain I/O error.
 template <typename Fn>
-Failure Guard(const std::atomic<bool>* cancel, Fn&& fn) noexcept {
+Failure Guard(const RunControl* control, Fn&& fn) noexcept {
   Failure failure;
   try {
     fn();
@@ -65,9 +91,12 @@ Failure Guard(const std::atomic<bool>* cancel, Fn&& fn) noexcept {
   } catch (...) {
     failure = Failure{ErrorCode::kEngineFailure, "unknown native failure", ""};
   }
-  if (!failure.ok() && cancel != nullptr && cancel->load()) {
+  if (!failure.ok() && control != nullptr && control->Canceled()) {
     failure.code = ErrorCode::kCanceled;
     failure.message = "canceled";
+  } else if (!failure.ok() && control != nullptr && control->Stalled()) {
+    failure.code = ErrorCode::kStalled;
+    failure.message = "no progress for " + std::to_string(control->stall_ms()) + " ms: the run was stopped";
   }
   return failure;
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <memory>
 
 #include "decoder.h"
@@ -9,116 +11,259 @@
 #include "filter_graph.h"
 #include "input_file.h"
 #include "log.h"
+#include "loudness.h"
 #include "output_file.h"
+#include "thumbnails.h"
 
 namespace fw::av {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kProgressInterval = std::chrono::milliseconds(200);
+// How far past the last trim end the demuxer reads before stopping: B-frame reordering and
+// interleaving put packets of earlier frames after later ones.
+constexpr double kTrimReadMarginSec = 2.0;
 
 // One stream of one output: its own filter graph and encoder, muxed into out_stream.
 struct StreamPipeline {
   std::unique_ptr<FilterGraph> filter;
   std::unique_ptr<Encoder> encoder;
   int out_stream = -1;
+  double keyframe_interval_sec = 0;
+  double next_keyframe_sec = 0;
 };
 
 struct OutputPipeline {
+  const OutputSettings* settings = nullptr;
   // Declared first so it is destroyed last, after the encoders that feed it.
   std::unique_ptr<OutputFile> file;
   std::unique_ptr<StreamPipeline> video;
   std::unique_ptr<StreamPipeline> audio;
+  int audio_copy_stream = -1;  // >= 0: the input's audio packets go here unchanged
   int64_t video_packets = 0;
   double end_time_sec = 0;
 };
 
 class Run {
  public:
-  Run(const TranscodeSettings& settings, const std::atomic<bool>& cancel, const ProgressFn& on_progress)
-      : settings_(settings), cancel_(cancel), on_progress_(on_progress) {}
+  Run(const TranscodeSettings& settings, const std::atomic<bool>& cancel, const ProgressFn& on_progress,
+      TranscodeResult* result)
+      : settings_(settings),
+        control_(&cancel, settings.stall_timeout_ms),
+        on_progress_(on_progress),
+        result_(result) {}
+
+  const RunControl& control() const { return control_; }
 
   void Execute() {
     started_ = Clock::now();
+    result_->outputs.assign(settings_.outputs.size(), OutputReport{});
+    MeasureLoudnessIfAsked();
     OpenInput();
-    for (const OutputSettings& output : settings_.outputs) OpenOutput(output);
+    for (size_t i = 0; i < settings_.outputs.size(); i++) OpenOutput(settings_.outputs[i], &result_->outputs[i]);
+    for (const ThumbnailSettings& thumbnails : settings_.thumbnails) OpenThumbnails(thumbnails);
     Pump();
     Flush();
     for (OutputPipeline& output : outputs_) output.file->Finish();
+    for (const auto& set : thumbnail_sets_) result_->thumbnails.push_back(set->report());
     Report(true);
   }
 
  private:
+  void MeasureLoudnessIfAsked() {
+    bool wanted = false;
+    for (const OutputSettings& output : settings_.outputs) {
+      wanted = wanted || (output.audio && !output.audio->copy && output.audio->loudness_target_lufs < 0);
+    }
+    if (!wanted) return;
+    loudness_ = MeasureLoudness(settings_.input_path, &control_);
+  }
+
   void OpenInput() {
-    input_ = std::make_unique<InputFile>(settings_.input_path, &cancel_);
-    bool wants_video = false;
+    input_ = std::make_unique<InputFile>(settings_.input_path, &control_);
+    bool wants_video = !settings_.thumbnails.empty();
+    bool decodes_audio = false;
     bool wants_audio = false;
     for (const OutputSettings& output : settings_.outputs) {
       wants_video = wants_video || output.video.has_value();
       wants_audio = wants_audio || output.audio.has_value();
+      decodes_audio = decodes_audio || (output.audio && !output.audio->copy);
     }
     video_index_ = wants_video ? input_->BestStream(AVMEDIA_TYPE_VIDEO) : -1;
     audio_index_ = wants_audio ? input_->BestStream(AVMEDIA_TYPE_AUDIO) : -1;
     if (video_index_ < 0 && audio_index_ < 0) {
       Fail(ErrorCode::kInputNoStreams, "the input has no video or audio stream the plan can use");
     }
+    if (!settings_.thumbnails.empty() && video_index_ < 0) {
+      Fail(ErrorCode::kInputNoStreams, "thumbnails need a video stream and the input has none");
+    }
     input_->KeepOnly(video_index_, audio_index_);
-    if (video_index_ >= 0) video_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(video_index_));
-    if (audio_index_ >= 0) audio_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(audio_index_));
+    if (video_index_ >= 0) {
+      video_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(video_index_));
+      rotation_ = InputFile::Rotation(input_->stream(video_index_));
+    }
+    if (audio_index_ >= 0 && decodes_audio) {
+      audio_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(audio_index_));
+    }
     packet_ = MakePacket();
+
+    // Trimmed outputs only: start reading at the earliest trim start, stop a little after the
+    // latest trim end. Thumbnails read the whole input.
+    double earliest_start = 1e18;
+    double latest_end = 0;
+    bool all_end = settings_.thumbnails.empty();
+    for (const OutputSettings& output : settings_.outputs) {
+      earliest_start = std::min(earliest_start, output.trim_start);
+      if (output.trim_end > 0) latest_end = std::max(latest_end, output.trim_end);
+      else all_end = false;
+    }
+    if (settings_.thumbnails.empty() && earliest_start > 0 && earliest_start < 1e18) input_->SeekTo(earliest_start);
+    stop_after_sec_ = all_end && latest_end > 0 ? latest_end + kTrimReadMarginSec : -1;
+  }
+
+  AVBufferRef* Device(const std::string& type) {
+    if (type.empty()) return nullptr;
+    auto found = devices_.find(type);
+    if (found != devices_.end()) return found->second.get();
+    AVHWDeviceType device_type = av_hwdevice_find_type_by_name(type.c_str());
+    if (device_type == AV_HWDEVICE_TYPE_NONE) Fail(ErrorCode::kUnsupported, "no " + type + " support in this FFmpeg");
+    AVBufferRef* raw = nullptr;
+    int ret = av_hwdevice_ctx_create(&raw, device_type, nullptr, nullptr, 0);
+    if (ret < 0) Fail(ErrorCode::kUnsupported, "could not open the " + type + " device", ret);
+    devices_[type] = BufferRefPtr(raw);
+    return raw;
   }
 
   // Filters and encoders are opened before the header is written, since the muxer needs every
   // encoder's extradata (global headers) up front.
-  void OpenOutput(const OutputSettings& settings) {
+  void OpenOutput(const OutputSettings& settings, OutputReport* report) {
     OutputPipeline output;
-    output.file = std::make_unique<OutputFile>(settings.path, settings.container, &cancel_);
+    output.settings = &settings;
+    OutputFile::Options options{settings.hls_segment_sec, settings.hls_segment_pattern};
+    output.file = std::make_unique<OutputFile>(settings.path, settings.container, &control_, options);
     bool global_header = output.file->NeedsGlobalHeader();
     if (settings.video && video_decoder_) {
+      const VideoSettings& v = *settings.video;
       auto pipeline = std::make_unique<StreamPipeline>();
       const AVStream* stream = input_->stream(video_index_);
-      pipeline->filter = FilterGraph::ForVideo(stream->codecpar, video_decoder_->time_base(),
-                                               video_decoder_->frame_rate(), settings.video->height);
-      VideoEncodeSettings encode{settings.video->crf, settings.video->preset};
-      pipeline->encoder =
-          Encoder::ForVideo(*pipeline->filter, video_decoder_->frame_rate(), encode, global_header);
+      VideoChain chain;
+      chain.trim_start = settings.trim_start;
+      chain.trim_end = settings.trim_end;
+      chain.rotation = v.auto_rotate ? rotation_ : 0;
+      chain.crop_x = v.crop_x;
+      chain.crop_y = v.crop_y;
+      chain.crop_width = v.crop_width;
+      chain.crop_height = v.crop_height;
+      chain.max_width = v.max_width;
+      chain.max_height = v.max_height;
+      chain.fps = AVRational{v.fps_num, v.fps_den};
+      chain.pix_fmt = Encoder::VideoPixelFormat(v.encoder);
+      pipeline->filter =
+          FilterGraph::ForVideo(stream->codecpar, video_decoder_->time_base(), video_decoder_->frame_rate(), chain);
+      VideoEncodeSettings encode;
+      encode.encoder = v.encoder;
+      encode.crf = v.crf;
+      encode.bitrate_kbps = v.bitrate_kbps;
+      encode.preset = v.preset;
+      encode.forced_keyframes = v.keyframe_interval_sec > 0;
+      encode.hw_device = Device(v.hw_device);
+      pipeline->encoder = Encoder::ForVideo(*pipeline->filter, video_decoder_->frame_rate(), encode, global_header);
+      pipeline->keyframe_interval_sec = v.keyframe_interval_sec;
       pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx());
       output.video = std::move(pipeline);
+      report->video_encoder = v.encoder;
     }
-    if (settings.audio && audio_decoder_) {
-      auto pipeline = std::make_unique<StreamPipeline>();
-      pipeline->encoder =
-          Encoder::ForAudio(audio_decoder_->ctx(), settings.audio->bitrate_kbps, global_header);
-      pipeline->filter = FilterGraph::ForAudio(audio_decoder_->ctx(), audio_decoder_->time_base(),
-                                               pipeline->encoder->ctx());
-      pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx());
-      output.audio = std::move(pipeline);
+    if (settings.audio && audio_index_ >= 0) {
+      const AudioSettings& a = *settings.audio;
+      if (a.copy) {
+        output.audio_copy_stream = output.file->AddCopyStream(input_->stream(audio_index_));
+      } else {
+        auto pipeline = std::make_unique<StreamPipeline>();
+        AudioEncodeSettings encode{a.encoder, a.bitrate_kbps, a.channels, a.sample_rate};
+        pipeline->encoder = Encoder::ForAudio(audio_decoder_->ctx(), encode, global_header);
+        AudioChain chain;
+        chain.trim_start = settings.trim_start;
+        chain.trim_end = settings.trim_end;
+        if (a.loudness_target_lufs < 0) {
+          chain.gain_db = NormalizationGainDb(loudness_, a.loudness_target_lufs);
+          report->loudness_input_lufs = loudness_.integrated_lufs;
+          report->gain_db = chain.gain_db;
+        }
+        pipeline->filter = FilterGraph::ForAudio(audio_decoder_->ctx(), audio_decoder_->time_base(),
+                                                 pipeline->encoder->ctx(), chain);
+        pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx());
+        output.audio = std::move(pipeline);
+      }
     }
-    if (!output.video && !output.audio) {
+    if (!output.video && !output.audio && output.audio_copy_stream < 0) {
       Fail(ErrorCode::kInputNoStreams, "the input has none of the streams output " + settings.path + " needs");
     }
     output.file->Open();
     outputs_.push_back(std::move(output));
   }
 
+  void OpenThumbnails(const ThumbnailSettings& settings) {
+    const AVStream* stream = input_->stream(video_index_);
+    thumbnail_sets_.push_back(std::make_unique<ThumbnailSet>(settings, stream->codecpar, video_decoder_->time_base(),
+                                                             video_decoder_->frame_rate(), rotation_,
+                                                             input_->DurationSec(), &control_));
+  }
+
   void Pump() {
     while (true) {
-      if (cancel_.load()) Fail(ErrorCode::kCanceled, "canceled");
+      if (control_.ShouldStop()) Fail(ErrorCode::kCanceled, "stopped");
       if (!input_->Read(packet_.get())) return;
+      control_.Touch();
       PacketUnref unref(packet_.get());
+      const AVStream* stream = input_->stream(packet_->stream_index);
+      if (stop_after_sec_ > 0 && packet_->dts != AV_NOPTS_VALUE &&
+          packet_->dts * av_q2d(stream->time_base) > stop_after_sec_) {
+        return;
+      }
       if (packet_->stream_index == video_index_) {
         video_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { Distribute(frame, true); });
       } else if (packet_->stream_index == audio_index_) {
-        audio_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { Distribute(frame, false); });
+        for (OutputPipeline& output : outputs_) {
+          if (output.audio_copy_stream >= 0) Copy(output, stream);
+        }
+        if (audio_decoder_) {
+          audio_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { Distribute(frame, false); });
+        }
       }
+      if (outputs_.empty() && ThumbnailsDone()) return;
       Report(false);
     }
+  }
+
+  bool ThumbnailsDone() const {
+    for (const auto& set : thumbnail_sets_) {
+      if (!set->Done()) return false;
+    }
+    return true;
+  }
+
+  // Stream copy, trimmed at packet granularity (audio packets are all keyframes, a few ms long).
+  void Copy(OutputPipeline& output, const AVStream* stream) {
+    const OutputSettings& s = *output.settings;
+    if (packet_->pts == AV_NOPTS_VALUE) return;
+    double time = packet_->pts * av_q2d(stream->time_base);
+    if (time < s.trim_start - 1e-6 || (s.trim_end > 0 && time >= s.trim_end)) return;
+    PacketPtr copy = MakePacket();
+    if (av_packet_ref(copy.get(), packet_.get()) < 0) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+    int64_t offset = static_cast<int64_t>(std::llround(s.trim_start / av_q2d(stream->time_base)));
+    copy->pts -= offset;
+    if (copy->dts != AV_NOPTS_VALUE) copy->dts -= offset;
+    copy->pos = -1;
+    double end = (copy->pts + copy->duration) * av_q2d(stream->time_base);
+    output.end_time_sec = std::max(output.end_time_sec, end);
+    output.file->Write(copy.get(), stream->time_base, output.audio_copy_stream);
   }
 
   // End of input: drain decoders, then close each graph, then drain each encoder.
   void Flush() {
     if (video_decoder_) video_decoder_->Decode(nullptr, [this](AVFrame* frame) { Distribute(frame, true); });
     if (audio_decoder_) audio_decoder_->Decode(nullptr, [this](AVFrame* frame) { Distribute(frame, false); });
+    for (auto& set : thumbnail_sets_) set->Push(nullptr);
     for (OutputPipeline& output : outputs_) {
       for (StreamPipeline* pipeline : {output.video.get(), output.audio.get()}) {
         if (pipeline == nullptr) continue;
@@ -129,22 +274,40 @@ class Run {
     }
   }
 
-  // One decoded frame goes to the matching stream of every output.
+  // One decoded frame goes to the matching stream of every output (and every thumbnail set).
   void Distribute(AVFrame* frame, bool video) {
     for (OutputPipeline& output : outputs_) {
       StreamPipeline* pipeline = video ? output.video.get() : output.audio.get();
       if (pipeline != nullptr) Filter(output, *pipeline, frame);
     }
+    if (video) {
+      for (auto& set : thumbnail_sets_) {
+        if (!set->Done()) set->Push(frame);
+      }
+    }
   }
 
   void Filter(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* frame) {
     pipeline.filter->Push(frame, [&](AVFrame* filtered) {
+      if (pipeline.keyframe_interval_sec > 0 && filtered->pts != AV_NOPTS_VALUE) {
+        // Force a keyframe on the first frame at or after each multiple of the interval. Every
+        // rendition sees the same frame times, so their segments cut at the same instants.
+        double time = filtered->pts * av_q2d(pipeline.filter->output_time_base());
+        if (time + 1e-4 >= pipeline.next_keyframe_sec) {
+          filtered->pict_type = AV_PICTURE_TYPE_I;
+          pipeline.next_keyframe_sec =
+              (std::floor((time + 1e-4) / pipeline.keyframe_interval_sec) + 1) * pipeline.keyframe_interval_sec;
+        } else {
+          filtered->pict_type = AV_PICTURE_TYPE_NONE;
+        }
+      }
       pipeline.encoder->Encode(filtered, pipeline.filter->output_time_base(),
                                [&](AVPacket* packet) { Mux(output, pipeline, packet); });
     });
   }
 
   void Mux(OutputPipeline& output, StreamPipeline& pipeline, AVPacket* packet) {
+    control_.Touch();
     AVRational time_base = pipeline.encoder->time_base();
     if (&pipeline == output.video.get()) output.video_packets++;
     if (packet->pts != AV_NOPTS_VALUE) {
@@ -154,47 +317,81 @@ class Run {
     output.file->Write(packet, time_base, pipeline.out_stream);
   }
 
+  // The duration the first output will have: its trim window within the input.
+  double PlannedDurationSec() const {
+    double input = input_->DurationSec();
+    if (outputs_.empty()) return input;
+    const OutputSettings& s = *outputs_.front().settings;
+    double end = s.trim_end > 0 ? (input > 0 ? std::min(input, s.trim_end) : s.trim_end) : input;
+    if (end <= 0) return -1;
+    return std::max(0.0, end - s.trim_start);
+  }
+
   void Report(bool final) {
-    if (!on_progress_ || outputs_.empty()) return;
+    if (!on_progress_) return;
     Clock::time_point now = Clock::now();
     if (!final && now - last_report_ < kProgressInterval) return;
     last_report_ = now;
-    const OutputPipeline& first = outputs_.front();
     double elapsed = std::chrono::duration<double>(now - started_).count();
     Progress progress;
-    progress.frames = first.video_packets;
-    progress.out_time_sec = first.end_time_sec;
-    progress.duration_sec = input_->DurationSec();
-    progress.fps = elapsed > 0 ? static_cast<double>(first.video_packets) / elapsed : 0;
-    progress.speed = elapsed > 0 ? first.end_time_sec / elapsed : 0;
+    if (!outputs_.empty()) {
+      progress.frames = outputs_.front().video_packets;
+      progress.out_time_sec = outputs_.front().end_time_sec;
+    } else if (packet_ && packet_->pts != AV_NOPTS_VALUE && packet_->stream_index >= 0) {
+      // Thumbnails only: how far into the input the demuxer is.
+      progress.out_time_sec = std::max(0.0, packet_->pts * av_q2d(input_->stream(packet_->stream_index)->time_base));
+    }
+    progress.duration_sec = PlannedDurationSec();
+    progress.fps = elapsed > 0 ? static_cast<double>(progress.frames) / elapsed : 0;
+    progress.speed = elapsed > 0 ? progress.out_time_sec / elapsed : 0;
     on_progress_(progress);
   }
 
   const TranscodeSettings& settings_;
-  const std::atomic<bool>& cancel_;
+  RunControl control_;
   const ProgressFn& on_progress_;
+  TranscodeResult* result_;
   Clock::time_point started_;
   Clock::time_point last_report_;
+  Loudness loudness_;
 
   // Destroyed in reverse: outputs (deleting unfinished files) first, then decoders, then input.
+  std::map<std::string, BufferRefPtr> devices_;
   std::unique_ptr<InputFile> input_;
   std::unique_ptr<Decoder> video_decoder_;
   std::unique_ptr<Decoder> audio_decoder_;
   PacketPtr packet_;
   int video_index_ = -1;
   int audio_index_ = -1;
+  int rotation_ = 0;
+  double stop_after_sec_ = -1;
   std::vector<OutputPipeline> outputs_;
+  std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;
 };
 
 }  // namespace
 
 Failure Transcode(const TranscodeSettings& settings, const std::atomic<bool>& cancel,
-                  const ProgressFn& on_progress) noexcept {
+                  const ProgressFn& on_progress, TranscodeResult* result) noexcept {
   TakeLastLogLine();  // a pool thread may carry a line from an earlier job
-  return Guard(&cancel, [&] {
-    Run run(settings, cancel, on_progress);
-    run.Execute();
+  // The run owns the watchdog; Guard only sees cancel, and the stall verdict is read from the run
+  // before its objects are gone.
+  RunControl control(&cancel, 0);
+  bool stalled = false;
+  Failure failure = Guard(&control, [&] {
+    Run run(settings, cancel, on_progress, result);
+    try {
+      run.Execute();
+    } catch (...) {
+      stalled = run.control().Stalled();
+      throw;
+    }
   });
+  if (!failure.ok() && stalled && !cancel.load()) {
+    failure.code = ErrorCode::kStalled;
+    failure.message = "no progress for " + std::to_string(settings.stall_timeout_ms) + " ms: the run was stopped";
+  }
+  return failure;
 }
 
 }  // namespace fw::av

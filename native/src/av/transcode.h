@@ -1,7 +1,8 @@
-// One input, decoded once, feeding each output's own filter graphs and encoders:
+// One input, decoded once, feeding every output's own filter graphs and encoders:
 //   demux (InputFile) -> decode (Decoder) -> filter (FilterGraph) -> encode (Encoder) -> mux (OutputFile)
-// After FFmpeg's doc/examples/transcode.c. Several outputs share the decoders (each decoded frame
-// is pushed into every output's graph), so fan-out to several renditions needs no restructuring.
+// After FFmpeg's doc/examples/transcode.c. Outputs share the decoders: each decoded frame is pushed
+// (by reference, no copy) into every output's graph, which is what a `split` in one filtergraph
+// would do. An HLS ladder is several outputs; thumbnails are image sinks on the same frames.
 #pragma once
 
 #include <atomic>
@@ -16,42 +17,91 @@
 namespace fw::av {
 
 struct VideoSettings {
-  int height = 0;  // even
-  int crf = 23;
-  std::string preset;  // an x264 preset name
+  std::string encoder = "libx264";
+  std::string hw_device;  // "" (software), or the device type a hardware encoder runs on
+  int max_width = 0;      // 0: unbounded
+  int max_height = 0;
+  int crf = 23;           // < 0: bitrate mode
+  int bitrate_kbps = 0;
+  std::string preset = "medium";  // an x264 preset name
+  int fps_num = 0;                // 0: keep the input's
+  int fps_den = 1;
+  int crop_x = 0, crop_y = 0, crop_width = 0, crop_height = 0;  // crop_width 0: no crop
+  bool auto_rotate = true;               // apply the input's display-matrix rotation
+  double keyframe_interval_sec = 0;      // > 0: a keyframe at every multiple (HLS alignment)
 };
 
 struct AudioSettings {
-  int bitrate_kbps = 128;
+  bool copy = false;  // pass the input's packets through
+  std::string encoder = "aac";
+  int bitrate_kbps = 0;
+  int channels = 0;
+  int sample_rate = 0;
+  double loudness_target_lufs = 0;  // < 0: two-pass normalization to this integrated loudness
 };
 
 struct OutputSettings {
   std::string path;
-  std::string container;  // a libavformat muxer name, e.g. "mp4"
+  std::string container;  // a libavformat muxer name: mp4, mov, matroska, webm, mp3, ogg, flac, wav, hls
+  double trim_start = 0;
+  double trim_end = -1;  // < 0: to the end
+  double hls_segment_sec = 0;
+  std::string hls_segment_pattern;
   std::optional<VideoSettings> video;
   std::optional<AudioSettings> audio;
+};
+
+struct ThumbnailSettings {
+  std::string path_prefix;  // files are <prefix><index, 4 digits from 1>.<extension>
+  std::string extension;    // jpg | png | webp
+  std::string encoder;      // mjpeg | png | libwebp
+  int max_width = 0;
+  int max_height = 0;
+  std::vector<double> at_sec;  // explicit times
+  double every_sec = 0;        // > 0: one every N seconds from 0
+  int count = 0;               // > 0: N evenly spaced (needs a known duration)
 };
 
 struct TranscodeSettings {
   std::string input_path;
   std::vector<OutputSettings> outputs;
+  std::vector<ThumbnailSettings> thumbnails;
+  int64_t stall_timeout_ms = 0;  // 0: no watchdog
+};
+
+struct OutputReport {
+  double loudness_input_lufs = 0;  // set when normalized
+  double gain_db = 0;
+  std::string video_encoder;
+};
+
+struct ThumbnailReport {
+  std::vector<std::string> files;
+  std::vector<double> times_sec;
+};
+
+struct TranscodeResult {
+  std::vector<OutputReport> outputs;
+  std::vector<ThumbnailReport> thumbnails;
 };
 
 // Latest state of a run, as seen on the first output.
 struct Progress {
   int64_t frames = 0;         // video packets written
   double out_time_sec = 0;    // media time written
-  double duration_sec = -1;   // input duration; negative when unknown
+  double duration_sec = -1;   // duration the run will produce; negative when unknown
   double fps = 0;             // frames per wall-clock second
   double speed = 0;           // media seconds per wall-clock second
 };
 
 using ProgressFn = std::function<void(const Progress&)>;
 
-// Runs on the calling thread until done, failed or canceled. `on_progress` is called on the same
-// thread at most every ~200 ms. `cancel` is polled per packet and by every I/O call; once set the
-// run stops and reports kCanceled. On any failure, partial outputs are deleted.
+// Runs on the calling thread until done, failed, canceled or stalled. `on_progress` is called on
+// the same thread at most every ~200 ms. `cancel` is polled per packet and by every I/O call; once
+// set the run stops and reports kCanceled. With a stall timeout, a run that reads or writes nothing
+// for that long stops with kStalled. On any failure, partial single-file outputs are deleted
+// (multi-file outputs live in folders the caller removes).
 Failure Transcode(const TranscodeSettings& settings, const std::atomic<bool>& cancel,
-                  const ProgressFn& on_progress) noexcept;
+                  const ProgressFn& on_progress, TranscodeResult* result) noexcept;
 
 }  // namespace fw::av

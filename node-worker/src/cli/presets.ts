@@ -1,8 +1,6 @@
-import type { OutputSpec } from "@framewire/shared";
+import type { JobSpecInput } from "@framewire/shared";
 
-type OutputInput = Omit<OutputSpec, "container" | "audio" | "video"> & {
-  video: { height: number; crf?: number; preset?: OutputSpec["video"]["preset"] };
-};
+type OutputInput = JobSpecInput["outputs"][number];
 
 /** Named presets for `framewire submit --preset`; each is an ordinary job spec output. */
 export const presets: Record<string, OutputInput> = {

@@ -1,10 +1,10 @@
 import uWS from "uWebSockets.js";
-import { type ProgressTokenClaims, verifyToken } from "@framewire/shared";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import { createJobChannels, type Listener } from "./job-channels";
 import { createGatewayMetrics } from "./metrics";
+import { checkProgressToken } from "./token-check";
 
 /** WebSocket close codes the gateway uses (4xxx: application codes, RFC 6455 §7.4.2). */
 export const closeCodes = {
@@ -75,26 +75,17 @@ export async function startGateway(options: {
     // Progress messages are latest-state: a client too slow to take 64 KiB of them is dropped.
     maxBackpressure: 64 * 1024,
 
-    upgrade: async (res, req, context) => {
-      // Copy everything out of req before the first await: it is only valid synchronously.
+    upgrade: (res, req, context) => {
       const url = req.getUrl();
       const token = req.getQuery("token") ?? "";
-      const key = req.getHeader("sec-websocket-key");
-      const protocol = req.getHeader("sec-websocket-protocol");
-      const extensions = req.getHeader("sec-websocket-extensions");
       const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-
       const jobId = jobPath.exec(url)?.[1] ?? "";
       let refusal: SocketData["refusal"] = null;
       if (!jobId) refusal = { code: closeCodes.wrongJob, reason: "unknown path" };
       else if ((perIp.get(ip) ?? 0) >= maxPerIp) {
         refusal = { code: closeCodes.tooManyConnections, reason: "too many connections from this address" };
       } else {
-        const check = await verifyToken<ProgressTokenClaims>(options.tokenSecret, "progress", token);
+        const check = checkProgressToken(options.tokenSecret, token);
         if (!check.ok) {
           refusal =
             check.reason === "expired"
@@ -104,10 +95,14 @@ export async function startGateway(options: {
           refusal = { code: closeCodes.wrongJob, reason: "token is for another job" };
         }
       }
-      if (aborted) return;
-      res.cork(() => {
-        res.upgrade<SocketData>({ jobId, ip, refusal, listener: null }, key, protocol, extensions, context);
-      });
+      // Refused sockets are upgraded too, then closed with a code the client can act on.
+      res.upgrade<SocketData>(
+        { jobId, ip, refusal, listener: null },
+        req.getHeader("sec-websocket-key"),
+        req.getHeader("sec-websocket-protocol"),
+        req.getHeader("sec-websocket-extensions"),
+        context,
+      );
     },
 
     open: (ws) => {

@@ -1,0 +1,182 @@
+/**
+ * Compiles a validated Plan into the addon's flat options: every plan output becomes native
+ * outputs (an HLS ladder: one per rendition) or a thumbnail set, all fed by one decode. Pure apart
+ * from the paths it computes, so the mapping is unit-tested without the addon.
+ */
+import { join } from "node:path";
+import { selectVideoEncoder } from "./accel";
+import type {
+  AudioEncodeOptions,
+  Capabilities,
+  EncodingChoice,
+  Plan,
+  PlanOutput,
+  Trim,
+  VideoEncodeOptions,
+} from "./engine";
+import type {
+  NativeAudioOptions,
+  NativeOutputOptions,
+  NativeThumbnailOptions,
+  NativeTranscodeOptions,
+  NativeVideoOptions,
+} from "./native-addon";
+import { hlsPaths } from "./output-facts";
+import { AUDIO_FORMATS, IMAGE_ENCODERS, VIDEO_MUXERS } from "./plan-check";
+
+/** How one plan output maps onto the native run. */
+export interface Slot {
+  output: PlanOutput;
+  /** Indexes into options.outputs. */
+  nativeOutputs: number[];
+  /** Index into options.thumbnails. */
+  thumbnails?: number;
+  encoding?: EncodingChoice;
+}
+
+export interface CompiledPlan {
+  options: NativeTranscodeOptions;
+  slots: Slot[];
+  /** Folders to create first and remove if the run fails. */
+  dirs: string[];
+}
+
+/** Frame rate as a rational FFmpeg keeps exact: 29.97 → 30000/1001. */
+export function fpsRational(fps: number | null): { num: number; den: number } {
+  if (fps === null) return { num: 0, den: 1 };
+  for (const base of [24, 30, 60, 120]) {
+    if (Math.abs(fps - (base * 1000) / 1001) < 0.005) return { num: base * 1000, den: 1001 };
+  }
+  return { num: Math.round(fps * 1000), den: 1000 };
+}
+
+function nativeVideo(video: VideoEncodeOptions, choice: EncodingChoice): NativeVideoOptions {
+  const fps = fpsRational(video.fps);
+  return {
+    encoder: choice.encoder,
+    hwDevice: choice.accel === "cpu" ? "" : choice.accel,
+    maxWidth: video.maxWidth ?? 0,
+    maxHeight: video.maxHeight ?? 0,
+    crf: video.crf,
+    bitrateKbps: video.bitrateKbps,
+    preset: video.preset,
+    fpsNum: fps.num,
+    fpsDen: fps.den,
+    crop: video.crop,
+    autoRotate: true,
+    keyframeIntervalSec: 0,
+  };
+}
+
+function nativeAudio(audio: AudioEncodeOptions): NativeAudioOptions {
+  return {
+    encoder: AUDIO_FORMATS[audio.codec].encoder,
+    bitrateKbps: audio.codec === "flac" || audio.codec === "wav" ? 0 : (audio.bitrateKbps ?? 0),
+    channels: audio.channels ?? 0,
+    sampleRate: audio.sampleRate ?? 0,
+    loudnessTargetLufs: audio.loudnessTargetLufs ?? 0,
+  };
+}
+
+function trimFields(trim: Trim | null) {
+  return { trimStartSec: trim?.startSec ?? 0, trimEndSec: trim?.endSec ?? null };
+}
+
+export function compileNativePlan(
+  plan: Plan,
+  caps: Pick<Capabilities, "encoders" | "hardwareEncoders" | "hardwareErrors">,
+  stallTimeoutMs?: number,
+): CompiledPlan {
+  const accel = plan.accel ?? "auto";
+  const outputs: NativeOutputOptions[] = [];
+  const thumbnails: NativeThumbnailOptions[] = [];
+  const slots: Slot[] = [];
+  const dirs: string[] = [];
+  for (const output of plan.outputs) {
+    const slot: Slot = { output, nativeOutputs: [] };
+    switch (output.kind) {
+      case "video": {
+        const choice = output.video ? selectVideoEncoder(output.video.codec, accel, caps) : undefined;
+        if (choice) slot.encoding = choice;
+        slot.nativeOutputs.push(outputs.length);
+        outputs.push({
+          path: output.path,
+          container: VIDEO_MUXERS[output.container],
+          ...trimFields(output.trim),
+          video: output.video && choice ? nativeVideo(output.video, choice) : null,
+          audio: output.audio === "copy" ? { copy: true } : output.audio && nativeAudio(output.audio),
+        });
+        break;
+      }
+      case "audio":
+        slot.nativeOutputs.push(outputs.length);
+        outputs.push({
+          path: output.path,
+          container: AUDIO_FORMATS[output.audio.codec].muxer,
+          ...trimFields(output.trim),
+          video: null,
+          audio: nativeAudio(output.audio),
+        });
+        break;
+      case "hls": {
+        const choice = selectVideoEncoder("h264", accel, caps);
+        slot.encoding = choice;
+        dirs.push(output.dir);
+        for (const rendition of output.renditions) {
+          const paths = hlsPaths(output, rendition.name);
+          dirs.push(paths.dir);
+          slot.nativeOutputs.push(outputs.length);
+          const video: VideoEncodeOptions = {
+            codec: "h264",
+            maxWidth: null,
+            maxHeight: rendition.maxHeight,
+            crf: null,
+            bitrateKbps: rendition.videoBitrateKbps,
+            preset: output.preset,
+            fps: null,
+            crop: null,
+          };
+          outputs.push({
+            path: paths.playlist,
+            container: "hls",
+            trimStartSec: 0,
+            trimEndSec: null,
+            hlsSegmentSec: output.segmentSec,
+            hlsSegmentPattern: paths.segmentPattern,
+            video: { ...nativeVideo(video, choice), keyframeIntervalSec: output.segmentSec },
+            audio: {
+              encoder: "aac",
+              bitrateKbps: rendition.audioBitrateKbps,
+              channels: 2,
+              sampleRate: 0,
+              loudnessTargetLufs: 0,
+            },
+          });
+        }
+        break;
+      }
+      case "thumbnails": {
+        dirs.push(output.dir);
+        slot.thumbnails = thumbnails.length;
+        const { select } = output;
+        thumbnails.push({
+          pathPrefix: join(output.dir, "thumb-"),
+          extension: output.format,
+          encoder: IMAGE_ENCODERS[output.format],
+          maxWidth: output.maxWidth ?? 0,
+          maxHeight: output.maxHeight ?? 0,
+          atSec: select.mode === "at" ? select.atSec : [],
+          everySec: select.mode === "every" ? select.everySec : 0,
+          count: select.mode === "count" ? select.count : 0,
+        });
+        break;
+      }
+      case "probe":
+        break;
+    }
+    slots.push(slot);
+  }
+  const options: NativeTranscodeOptions = { inputPath: plan.inputPath, outputs, thumbnails };
+  if (stallTimeoutMs !== undefined) options.stallTimeoutMs = stallTimeoutMs;
+  return { options, slots, dirs };
+}

@@ -1,0 +1,107 @@
+/**
+ * The workload the AddressSanitizer job runs inside one Node process with the ASan build of the
+ * addon (see asan-check.sh): a short multi-output transcode (video, audio, thumbnails, HLS,
+ * loudness), every damaged input of the bad-media corpus, a cancel and a stall. Exits non-zero if
+ * any run ends in anything but an output or an EngineError; ASan/LSan abort the process on an
+ * invalid access or, at exit, on a leak.
+ */
+
+import { execFileSync } from "node:child_process";
+import { mkdtemp, open, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EngineError } from "../lib/engine";
+import { createNativeEngine } from "../lib/native-engine";
+import { makeBadMediaSet, makeClip } from "../test/media-fixtures";
+import { aac, audioOut, h264, thumbsOut, videoOut } from "../test/plans";
+
+const dir = await mkdtemp(join(tmpdir(), "fw-asan-"));
+const engine = await createNativeEngine();
+let failures = 0;
+const outcome = (label: string, value: string) => {
+  const bad = value.startsWith("THREW");
+  if (bad) failures++;
+  console.log(`${bad ? "FAIL" : "ok  "} ${label}: ${value}`);
+};
+const settle = (p: Promise<unknown>) =>
+  p.then(
+    () => "output",
+    (e: unknown) => (e instanceof EngineError ? e.code : `THREW ${String(e)}`),
+  );
+
+try {
+  const clip = await makeClip(join(dir, "clip.mp4"), { seconds: 2, width: 320, height: 180 });
+  await engine.capabilities();
+  outcome(
+    "multi-output transcode",
+    await settle(
+      engine.run({
+        inputPath: clip,
+        outputs: [
+          videoOut(dir, "v", { video: h264({ maxHeight: 90 }) }),
+          videoOut(dir, "w", {
+            container: "webm",
+            video: h264({ codec: "vp9", crf: 40, maxHeight: 64 }),
+            audio: aac({ codec: "opus" }),
+          }),
+          videoOut(dir, "c", {
+            container: "mkv",
+            video: h264({ maxHeight: 64, fps: 10 }),
+            audio: "copy",
+            trim: { startSec: 0.5, endSec: 1.5 },
+          }),
+          audioOut(dir, "a", { codec: "mp3", loudnessTargetLufs: -16 }),
+          thumbsOut(dir, "t", { format: "png", select: { mode: "count", count: 2 } }),
+          {
+            kind: "hls",
+            name: "h",
+            dir: join(dir, "h"),
+            segmentSec: 1,
+            preset: "ultrafast",
+            renditions: [{ name: "a", maxHeight: 90, videoBitrateKbps: 200, audioBitrateKbps: 64 }],
+          },
+          { kind: "probe", name: "p", path: join(dir, "p.json") },
+        ],
+      }),
+    ),
+  );
+
+  const small = await makeClip(join(dir, "small.mp4"), { seconds: 1, width: 160, height: 90 });
+  const smallTs = await makeClip(join(dir, "small.ts"), { seconds: 1, width: 160, height: 90 });
+  for (const bad of await makeBadMediaSet(dir, small, smallTs)) {
+    outcome(
+      `corrupt ${bad.label}`,
+      await settle(
+        engine.run({
+          inputPath: bad.path,
+          outputs: [videoOut(dir, `x-${bad.label}`, { video: h264({ maxHeight: 64 }) })],
+        }),
+      ),
+    );
+    outcome(`probe ${bad.label}`, await settle(engine.probe(bad.path)));
+  }
+
+  const controller = new AbortController();
+  const canceled = engine.run(
+    { inputPath: clip, outputs: [videoOut(dir, "k", { video: h264({ preset: "slow", maxHeight: 180 }) })] },
+    { signal: controller.signal, onProgress: () => controller.abort() },
+  );
+  outcome("cancel", await settle(canceled));
+
+  const fifo = join(dir, "stall.fifo");
+  execFileSync("mkfifo", [fifo]);
+  const writer = await open(fifo, "r+");
+  await writer.write((await readFile(smallTs)).subarray(0, 20_000));
+  outcome(
+    "stall",
+    await settle(engine.run({ inputPath: fifo, outputs: [videoOut(dir, "s")] }, { stallTimeoutMs: 300 })),
+  );
+  await writer.close();
+} finally {
+  await engine.close();
+  await rm(dir, { recursive: true, force: true });
+}
+if (failures > 0) {
+  console.error(`${failures} run(s) ended in something other than an output or an EngineError`);
+  process.exit(1);
+}

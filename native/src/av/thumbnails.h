@@ -1,0 +1,47 @@
+// Still images from the shared decode: each thumbnail set has its own small filter graph (rotate,
+// fit, pixel format) and writes the first frame at or after each wanted time as one image file.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "filter_graph.h"
+#include "resources.h"
+#include "transcode.h"
+
+namespace fw::av {
+
+class ThumbnailSet {
+ public:
+  // `duration_sec` (negative when unknown) places `count` evenly spaced times; it fails with
+  // kUnsupported when a count is asked of an input of unknown duration.
+  ThumbnailSet(const ThumbnailSettings& settings, const AVCodecParameters* input, AVRational time_base,
+               AVRational frame_rate, int rotation, double duration_sec, const RunControl* control);
+
+  // One decoded frame (nullptr at end of input: pending explicit times get the last frame).
+  void Push(AVFrame* frame);
+
+  // Whether every wanted time has been written (the run may stop reading early).
+  bool Done() const;
+
+  const ThumbnailReport& report() const { return report_; }
+
+ private:
+  void OnFiltered(AVFrame* filtered);
+  void Take(AVFrame* frame, double time_sec);
+  bool NextTarget(double* target) const;
+
+  ThumbnailSettings settings_;
+  const RunControl* control_;
+  std::unique_ptr<FilterGraph> graph_;
+  std::vector<double> targets_;  // sorted; for count/at modes
+  size_t next_ = 0;
+  int64_t every_index_ = 0;
+  double duration_sec_;
+  FramePtr last_;
+  double last_time_ = -1;
+  ThumbnailReport report_;
+};
+
+}  // namespace fw::av
