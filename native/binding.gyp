@@ -22,6 +22,7 @@
         "src/av/output_file.cc",
         "src/av/probe.cc",
         "src/av/status.cc",
+        "src/av/still_image.cc",
         "src/av/thumbnails.cc",
         "src/av/transcode.cc"
       ],

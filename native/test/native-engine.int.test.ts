@@ -11,7 +11,7 @@ import { loadNativeAddon } from "../lib/native-addon";
 import { createNativeEngine } from "../lib/native-engine";
 import { engineContract } from "./engine-contract";
 import { ffprobe, makeClip, measureLufs } from "./media-fixtures";
-import { aac, audioOut, h264, videoOut } from "./plans";
+import { aac, audioOut, h264, thumbsOut, videoOut } from "./plans";
 
 engineContract("native", createNativeEngine);
 
@@ -238,6 +238,111 @@ describe("native engine specifics", () => {
     expect(durations[0]).toEqual(["2.00", "2.00", "2.00"]);
     expect(out?.files?.some((f) => f.relativePath === "240p/seg_00002.ts")).toBe(true);
   }, 120_000);
+
+  it("composites a watermark in the requested corner, with margin and opacity", async () => {
+    const input = await makeClip(join(dir, "wm-src.mp4"), {
+      seconds: 1,
+      width: 320,
+      height: 180,
+      audio: false,
+    });
+    // A solid red 40x20 PNG as the watermark; the clip's testsrc2 picture is never pure red.
+    const logo = join(dir, "logo.png");
+    await promisify(execFile)("ffmpeg", [
+      ...["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=red:s=40x20:d=1"],
+      ...["-frames:v", "1", logo],
+    ]);
+    const { outputs } = await engine.run({
+      inputPath: input,
+      outputs: [
+        videoOut(dir, "wm", {
+          video: h264({
+            maxHeight: null,
+            crf: 10,
+            watermark: {
+              imagePath: logo,
+              position: "bottom-right",
+              marginPx: 10,
+              opacity: 1,
+              widthFraction: null,
+            },
+          }),
+          audio: null,
+        }),
+        videoOut(dir, "wm-faint", {
+          video: h264({
+            maxHeight: null,
+            crf: 10,
+            watermark: {
+              imagePath: logo,
+              position: "top-left",
+              marginPx: 0,
+              opacity: 0.5,
+              widthFraction: 0.25,
+            },
+          }),
+          audio: null,
+        }),
+      ],
+    });
+    expect(outputs[0]?.video).toMatchObject({ width: 320, height: 180 });
+    // Read back one pixel inside the watermark and one outside it, from the first frame, as RGB.
+    const pixel = async (file: string, x: number, y: number) => {
+      const { stdout } = await promisify(execFile)(
+        "ffmpeg",
+        [
+          ...["-hide_banner", "-loglevel", "error", "-i", join(dir, file), "-frames:v", "1"],
+          ...["-vf", `crop=2:2:${x}:${y}`, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        ],
+        { encoding: "buffer" },
+      );
+      return [...stdout.subarray(0, 3)];
+    };
+    const [r, g, b] = await pixel("wm.mp4", 320 - 10 - 20, 180 - 10 - 10);
+    expect(r).toBeGreaterThan(200);
+    expect(g).toBeLessThan(60);
+    expect(b).toBeLessThan(60);
+    // Half opacity, scaled to 80 px wide at the top-left corner: red blended with the picture.
+    const [r2, g2] = await pixel("wm-faint.mp4", 70, 30);
+    const [r3, g3] = await pixel("wm.mp4", 70, 30);
+    expect(r2).toBeGreaterThan(r3 ?? 0);
+    expect(Math.abs((g2 ?? 0) - (g3 ?? 0))).toBeGreaterThan(10);
+  }, 60_000);
+
+  it("tiles thumbnails into a sprite sheet with a WebVTT storyboard", async () => {
+    const input = await makeClip(join(dir, "sprite-src.mp4"), {
+      seconds: 5,
+      width: 320,
+      height: 180,
+      audio: false,
+    });
+    const { outputs } = await engine.run({
+      inputPath: input,
+      outputs: [
+        thumbsOut(dir, "sb", {
+          maxHeight: 90,
+          select: { mode: "every", everySec: 1 },
+          sprite: { columns: 3 },
+        }),
+      ],
+    });
+    const out = outputs[0];
+    expect(out?.thumbnails).toHaveLength(5);
+    expect(out?.sprite).toEqual({
+      relativePath: "thumb-sprite.jpg",
+      storyboard: "storyboard.vtt",
+      tileWidth: 160,
+      tileHeight: 90,
+      columns: 3,
+    });
+    const sheet = await ffprobe(join(dir, "sb", "thumb-sprite.jpg"));
+    expect(sheet.streams[0]).toMatchObject({ codec_name: "mjpeg", width: 480, height: 180 });
+    const vtt = await readFile(join(dir, "sb", "storyboard.vtt"), "utf8");
+    expect(vtt.startsWith("WEBVTT\n")).toBe(true);
+    expect(vtt).toContain("00:00:00.000 --> 00:00:01.000\nthumb-sprite.jpg#xywh=0,0,160,90");
+    expect(vtt).toContain("00:00:04.000 --> 00:00:05.000\nthumb-sprite.jpg#xywh=160,90,160,90");
+    expect(out?.files?.map((f) => f.relativePath)).toContain("storyboard.vtt");
+  }, 60_000);
 
   it("stops a run whose input stalls with STALLED, through the interrupt callback", async () => {
     const source = await makeClip(join(dir, "stream.ts"), { seconds: 2, width: 160, height: 90 });
