@@ -5,8 +5,10 @@
  *       decodes once, against four separate CLI runs (one per rendition)
  *   (c) thumbnails every 2 s (JPEG, 180 px high)
  * Throughput is input media seconds per wall second; ratios are against the CLI. Peak memory is
- * each run's maxRSS (the engines run in a fresh Node process each, so it includes Node itself,
- * ~45 MB; the CLI figure is ffmpeg's own). Writes bench-results/engine.json and prints a table.
+ * each run's maxRSS: the engines run in a fresh Node process each, so their figure includes Node
+ * and the engine's start-up (capability probing opens every encoder once), reported separately as
+ * idleRssKb; the CLI figure is ffmpeg's own. One sample per case: expect ±10% between runs.
+ * Writes bench-results/engine.json and prints a table.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -31,6 +33,8 @@ const SEGMENT_SEC = 4;
 interface Measure {
   wallMs: number;
   maxRssKb: number | null;
+  /** Engines only: peak before the run (Node + engine + capability probing). */
+  idleRssKb?: number;
 }
 
 function runEngine(engine: "native" | "wasm", planPath: string): Measure {
@@ -246,7 +250,7 @@ try {
       "wasm s": "wallMs" in r.wasm ? (r.wasm.wallMs / 1000).toFixed(2) : "n/a",
       "native/cli": x(r.nativeOverCli),
       "wasm/cli": x(r.wasmOverCli),
-      "native peak": mb(r.native.maxRssKb),
+      "native peak": `${mb(r.native.maxRssKb)} (idle ${mb(r.native.idleRssKb)})`,
       "cli peak": mb(r.cli.maxRssKb),
       "wasm peak": "maxRssKb" in r.wasm ? mb(r.wasm.maxRssKb) : "n/a",
     })),

