@@ -1,9 +1,9 @@
 {
   # Build: npm run build -w native   (node-gyp rebuild --nodedir=/usr -j 2)
   # AddressSanitizer build (not named "asan": Node's own config.gypi sets that variable and wins):
-  # cd native && npx node-gyp rebuild --nodedir=/usr -j 2 -- -Dframewire_asan=1
-  #   run with: LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 node ...
-  #   (detect_leaks=0 because Node itself keeps allocations until exit; use LSan suppressions to narrow).
+  # `npm run test:asan` (native/scripts/asan-check.sh) builds one with -Dframewire_asan=1 into
+  # native/build-asan/ and runs it under LD_PRELOAD=libasan with leak detection on; the only LSan
+  # suppressions are third-party ones, in native/scripts/lsan.supp.
   "variables": {
     "framewire_asan%": 0
   },
@@ -22,6 +22,7 @@
         "src/av/output_file.cc",
         "src/av/probe.cc",
         "src/av/status.cc",
+        "src/av/still_image.cc",
         "src/av/thumbnails.cc",
         "src/av/transcode.cc"
       ],

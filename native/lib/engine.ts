@@ -44,6 +44,22 @@ export interface VideoEncodeOptions {
   fps: number | null;
   /** A rectangle of the (rotated) input picture, applied before scaling; even sizes. */
   crop: { x: number; y: number; width: number; height: number } | null;
+  /** An image composited onto the scaled picture. */
+  watermark?: Watermark | null;
+}
+
+export type WatermarkPosition = "top-left" | "top-right" | "bottom-left" | "bottom-right" | "center";
+
+export interface Watermark {
+  /** Absolute path of the image (png with alpha, jpg, webp), inside the job's temp folder. */
+  imagePath: string;
+  position: WatermarkPosition;
+  /** Distance from the nearest edges, in output pixels. */
+  marginPx: number;
+  /** 0 (invisible) to 1 (opaque). */
+  opacity: number;
+  /** Scale the image to this share of the output width (0.01–1); null keeps its own size. */
+  widthFraction: number | null;
 }
 
 export interface AudioEncodeOptions {
@@ -105,6 +121,8 @@ export interface ThumbnailsPlanOutput extends PlanOutputBase {
   maxWidth: number | null;
   maxHeight: number | null;
   select: ThumbnailSelection;
+  /** Also tile every thumbnail into sprite.<format> with a WebVTT storyboard (storyboard.vtt). */
+  sprite?: { columns: number } | null;
 }
 
 export interface HlsRendition {
@@ -217,6 +235,14 @@ export interface OutputFacts {
   files?: OutputFile[];
   encoding?: EncodingChoice;
   thumbnails?: { timeSec: number; relativePath: string }[];
+  /** Thumbnails with a sprite: the sheet, its tile size and the WebVTT storyboard pointing into it. */
+  sprite?: {
+    relativePath: string;
+    storyboard: string;
+    tileWidth: number;
+    tileHeight: number;
+    columns: number;
+  };
   renditions?: {
     name: string;
     width: number;

@@ -63,6 +63,15 @@ export interface NativeVideoOptions {
   fpsDen: number;
   crop: { x: number; y: number; width: number; height: number } | null;
   autoRotate: boolean;
+  watermark?: {
+    imagePath: string;
+    /** 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right, 4 centre. */
+    corner: number;
+    marginPx: number;
+    opacity: number;
+    /** 0: the image's own size. */
+    widthFraction: number;
+  } | null;
   /** > 0: a keyframe at each multiple (aligned HLS segments). */
   keyframeIntervalSec: number;
 }
@@ -101,6 +110,8 @@ export interface NativeThumbnailOptions {
   atSec: number[];
   everySec: number;
   count: number;
+  /** 0: no sprite sheet. */
+  spriteColumns?: number;
 }
 
 export interface NativeTranscodeOptions {
@@ -110,9 +121,17 @@ export interface NativeTranscodeOptions {
   stallTimeoutMs?: number;
 }
 
+export interface ThumbnailsWritten {
+  files: string[];
+  timesSec: number[];
+  sprite?: string;
+  tileWidth?: number;
+  tileHeight?: number;
+}
+
 export interface NativeTranscodeResult {
   outputs: { videoEncoder?: string; loudnessInputLufs?: number; gainDb?: number }[];
-  thumbnails: { files: string[]; timesSec: number[] }[];
+  thumbnails: ThumbnailsWritten[];
 }
 
 /** Latest state of a run; ~5 a second at most. */

@@ -22,7 +22,7 @@ import type {
   NativeVideoOptions,
 } from "./native-addon";
 import { hlsPaths } from "./output-facts";
-import { AUDIO_FORMATS, IMAGE_ENCODERS, VIDEO_MUXERS } from "./plan-check";
+import { AUDIO_FORMATS, IMAGE_ENCODERS, VIDEO_MUXERS, WATERMARK_CORNERS } from "./plan-check";
 
 /** How one plan output maps onto the native run. */
 export interface Slot {
@@ -65,6 +65,15 @@ function nativeVideo(video: VideoEncodeOptions, choice: EncodingChoice): NativeV
     crop: video.crop,
     autoRotate: true,
     keyframeIntervalSec: 0,
+    watermark: video.watermark
+      ? {
+          imagePath: video.watermark.imagePath,
+          corner: WATERMARK_CORNERS.indexOf(video.watermark.position),
+          marginPx: video.watermark.marginPx,
+          opacity: video.watermark.opacity,
+          widthFraction: video.watermark.widthFraction ?? 0,
+        }
+      : null,
   };
 }
 
@@ -168,6 +177,7 @@ export function compileNativePlan(
           atSec: select.mode === "at" ? select.atSec : [],
           everySec: select.mode === "every" ? select.everySec : 0,
           count: select.mode === "count" ? select.count : 0,
+          spriteColumns: output.sprite?.columns ?? 0,
         });
         break;
       }

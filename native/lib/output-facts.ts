@@ -82,12 +82,62 @@ async function listFiles(root: string): Promise<OutputFile[]> {
   return Promise.all(names.map((p) => fileEntry(root, p)));
 }
 
+function vttTime(seconds: number): string {
+  const ms = Math.round(seconds * 1000);
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = Math.floor((ms % 60_000) / 1000);
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${pad(h)}:${pad(m)}:${pad(s)}.${pad(ms % 1000, 3)}`;
+}
+
+/**
+ * A WebVTT storyboard: one cue per thumbnail, from its time to the next one's (the last to the end
+ * of the input), pointing at its tile in the sprite sheet (Media Fragments #xywh).
+ */
+export function storyboardVtt(
+  sprite: string,
+  timesSec: number[],
+  tile: { width: number; height: number; columns: number },
+  endSec: number | null,
+): string {
+  const cues = timesSec.map((start, i) => {
+    const next = timesSec[i + 1];
+    const end = next ?? Math.max(endSec ?? start + 1, start + 0.001);
+    const x = (i % tile.columns) * tile.width;
+    const y = Math.floor(i / tile.columns) * tile.height;
+    return `${vttTime(start)} --> ${vttTime(end)}\n${sprite}#xywh=${x},${y},${tile.width},${tile.height}\n`;
+  });
+  return `WEBVTT\n\n${cues.join("\n")}`;
+}
+
 export async function thumbnailFacts(
   output: ThumbnailsPlanOutput,
-  written: { files: string[]; timesSec: number[] },
+  written: { files: string[]; timesSec: number[]; sprite?: string; tileWidth?: number; tileHeight?: number },
   probe: ProbeFn,
+  inputDurationSec: number | null = null,
 ): Promise<OutputFacts> {
-  const files = await Promise.all(written.files.map((p) => fileEntry(output.dir, p)));
+  let sprite: OutputFacts["sprite"];
+  const paths = [...written.files];
+  if (written.sprite && output.sprite) {
+    const tile = {
+      width: written.tileWidth ?? 0,
+      height: written.tileHeight ?? 0,
+      columns: output.sprite.columns,
+    };
+    const spriteName = relative(output.dir, written.sprite).split(sep).join("/");
+    const vttPath = join(output.dir, "storyboard.vtt");
+    await writeFile(vttPath, storyboardVtt(spriteName, written.timesSec, tile, inputDurationSec));
+    paths.push(written.sprite, vttPath);
+    sprite = {
+      relativePath: spriteName,
+      storyboard: "storyboard.vtt",
+      tileWidth: tile.width,
+      tileHeight: tile.height,
+      columns: tile.columns,
+    };
+  }
+  const files = await Promise.all(paths.map((p) => fileEntry(output.dir, p)));
   const first = written.files[0];
   const facts = first ? await probe(first) : null;
   return {
@@ -100,7 +150,11 @@ export async function thumbnailFacts(
     video: facts ? streams(facts).video : null,
     audio: null,
     files,
-    thumbnails: files.map((f, i) => ({ timeSec: written.timesSec[i] ?? 0, relativePath: f.relativePath })),
+    thumbnails: written.files.map((_, i) => ({
+      timeSec: written.timesSec[i] ?? 0,
+      relativePath: files[i]?.relativePath ?? "",
+    })),
+    ...(sprite ? { sprite } : {}),
   };
 }
 

@@ -64,6 +64,9 @@ export const SOFTWARE_VIDEO_ENCODERS: Record<VideoCodec, string[]> = {
 
 export const MAX_OUTPUTS = 16;
 
+/** Watermark positions, in the order the addon numbers them. */
+export const WATERMARK_CORNERS = ["top-left", "top-right", "bottom-left", "bottom-right", "center"] as const;
+
 function bad(field: string, rule: string, value: unknown): EngineError {
   return new EngineError("UNSUPPORTED", `${field} must be ${rule}, got ${JSON.stringify(value)}`);
 }
@@ -122,6 +125,16 @@ export function checkVideo(field: string, video: VideoEncodeOptions): void {
     int(`${field}.crop.height`, video.crop.height, 16, 16384);
     even(`${field}.crop.width`, video.crop.width);
     even(`${field}.crop.height`, video.crop.height);
+  }
+  if (video.watermark) {
+    const w = video.watermark;
+    if (typeof w.imagePath !== "string" || !w.imagePath.startsWith("/")) {
+      throw bad(`${field}.watermark.imagePath`, "an absolute path", w.imagePath);
+    }
+    oneOf(`${field}.watermark.position`, w.position, WATERMARK_CORNERS);
+    int(`${field}.watermark.marginPx`, w.marginPx, 0, 4096);
+    num(`${field}.watermark.opacity`, w.opacity, 0, 1);
+    if (w.widthFraction !== null) num(`${field}.watermark.widthFraction`, w.widthFraction, 0.01, 1);
   }
 }
 
@@ -195,6 +208,7 @@ function checkOutput(output: PlanOutput, field: string): void {
       } else {
         throw bad(`${field}.select.mode`, "at, every or count", (select as { mode: unknown }).mode);
       }
+      if (output.sprite) int(`${field}.sprite.columns`, output.sprite.columns, 1, 100);
       return;
     }
     case "hls": {

@@ -293,6 +293,13 @@ class WasmEngine implements Engine {
   run(plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     try {
       checkPlan(plan);
+      const { stallTimeoutMs } = options;
+      if (stallTimeoutMs !== undefined && !(Number.isInteger(stallTimeoutMs) && stallTimeoutMs > 0)) {
+        throw new EngineError(
+          "UNSUPPORTED",
+          `stallTimeoutMs must be a positive integer, got ${stallTimeoutMs}`,
+        );
+      }
       if (plan.accel === "gpu") {
         throw new EngineError(
           "UNSUPPORTED",
@@ -428,7 +435,15 @@ class WasmEngine implements Engine {
         const outputs: OutputFacts[] = [];
         for (const [i, output] of plan.outputs.entries()) {
           if (options.signal?.aborted) throw canceled();
-          outputs.push(await this.runOutput(core, plan, output, input.name, facts, progress.forOutput(i)));
+          const onBlock = progress.forOutput(i);
+          const exec = (args: string[], duration: number | null | undefined) =>
+            this.exec(
+              core,
+              args,
+              duration === undefined ? undefined : onBlock(duration),
+              options.stallTimeoutMs,
+            );
+          outputs.push(await this.runOutput(core, plan, output, input.name, facts, exec));
         }
         return { outputs };
       } finally {
@@ -443,7 +458,8 @@ class WasmEngine implements Engine {
     output: PlanOutput,
     input: string,
     facts: MediaFacts,
-    onBlock: (durationSec: number | null) => ((block: Record<string, string>) => void) | undefined,
+    /** Runs one FFmpeg call; a duration (null: unknown) asks for progress against it. */
+    exec: (args: string[], durationSec?: number | null) => Promise<void>,
   ): Promise<OutputFacts> {
     const hasVideo = facts.streams.some((s) => s.type === "video");
     const hasAudio = facts.streams.some((s) => s.type === "audio");
@@ -459,18 +475,14 @@ class WasmEngine implements Engine {
         }
         const out = memfsOutputName(output.container);
         const duration = trimmedDuration(facts.durationSec, output.trim);
-        await this.exec(core, videoArgs(output, input, facts, out), onBlock(duration));
+        await exec(videoArgs(output, input, facts, out), duration);
         const written = await this.keep(core, out, output.path);
         return outputFactsFromProbe(output, written, output.video ? { encoding } : {});
       }
       case "audio": {
         if (!hasAudio) throw new EngineError("INPUT_NO_STREAMS", "The input has no audio stream to encode");
         const out = memfsOutputName(AUDIO_FORMATS[output.audio.codec].extension);
-        await this.exec(
-          core,
-          audioArgs(output, input, facts, out),
-          onBlock(trimmedDuration(facts.durationSec, output.trim)),
-        );
+        await exec(audioArgs(output, input, facts, out), trimmedDuration(facts.durationSec, output.trim));
         return outputFactsFromProbe(output, await this.keep(core, out, output.path));
       }
       case "thumbnails": {
@@ -486,7 +498,7 @@ class WasmEngine implements Engine {
         for (const [i, wanted] of times.entries()) {
           // An offset past the end gives the last frame, as in the native engine.
           const time = facts.durationSec !== null ? Math.min(wanted, lastFrame) : wanted;
-          await this.exec(core, thumbnailArgs(output, input, time, facts, out), undefined);
+          await exec(thumbnailArgs(output, input, time, facts, out));
           const path = join(output.dir, `thumb-${String(i + 1).padStart(4, "0")}.${output.format}`);
           await this.keep(core, out, path, false);
           files.push(path);
@@ -501,26 +513,55 @@ class WasmEngine implements Engine {
     }
   }
 
-  /** One FFmpeg call; a non-zero exit retires the core (its globals may be half torn down). */
+  /**
+   * One FFmpeg call; a non-zero exit retires the core (its globals may be half torn down). With a
+   * stall timeout, `-progress` blocks (every 0.25 s while FFmpeg advances) are the heartbeat: when
+   * none arrives for that long the worker is terminated, the only way to stop a blocked exec.
+   */
   private async exec(
     core: CoreWorker,
     args: string[],
     onBlock: ((block: Record<string, string>) => void) | undefined,
+    stallTimeoutMs: number | undefined,
   ): Promise<void> {
-    const onProgress = onBlock
-      ? (block: Record<string, string>) => {
-          try {
-            onBlock(block);
-          } catch {
-            // A failing progress listener must not break the run.
-          }
-        }
-      : undefined;
-    const result = await core.request<CallResult>(
-      "exec",
-      { args, progress: Boolean(onBlock) },
-      { onProgress },
-    );
+    let stalled = false;
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (!stallTimeoutMs) return;
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        stalled = true;
+        void this.retire(core);
+      }, stallTimeoutMs);
+    };
+    const onProgress = (block: Record<string, string>) => {
+      arm();
+      try {
+        onBlock?.(block);
+      } catch {
+        // A failing progress listener must not break the run.
+      }
+    };
+    arm();
+    let result: CallResult;
+    try {
+      const progress = Boolean(onBlock) || Boolean(stallTimeoutMs);
+      result = await core.request<CallResult>("exec", { args, progress }, { onProgress });
+    } catch (error) {
+      if (stalled) {
+        throw new EngineError(
+          "STALLED",
+          `no progress for ${stallTimeoutMs} ms: the run was stopped`,
+          undefined,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    } finally {
+      clearTimeout(watchdog);
+    }
     if (result.ret !== 0) {
       await this.retire(core);
       throw new EngineError(

@@ -57,6 +57,7 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
   };
   switch (output.kind) {
     case "video": {
+      if (output.video?.watermark) return "watermarks are not available in the wasm engine";
       if (output.video) {
         const candidates = SOFTWARE_VIDEO_ENCODERS[output.video.codec];
         if (!candidates.some((e) => encoders.includes(e))) {
@@ -68,6 +69,7 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
     case "audio":
       return audioReason(output.audio);
     case "thumbnails": {
+      if (output.sprite) return "sprite sheets are not available in the wasm engine";
       const encoder = IMAGE_ENCODERS[output.format];
       return encoders.includes(encoder)
         ? null

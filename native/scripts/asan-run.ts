@@ -31,6 +31,7 @@ const settle = (p: Promise<unknown>) =>
 
 try {
   const clip = await makeClip(join(dir, "clip.mp4"), { seconds: 2, width: 320, height: 180 });
+  const logo = await makeClip(join(dir, "logo.mp4"), { seconds: 1, width: 64, height: 32, audio: false });
   await engine.capabilities();
   outcome(
     "multi-output transcode",
@@ -51,7 +52,20 @@ try {
             trim: { startSec: 0.5, endSec: 1.5 },
           }),
           audioOut(dir, "a", { codec: "mp3", loudnessTargetLufs: -16 }),
-          thumbsOut(dir, "t", { format: "png", select: { mode: "count", count: 2 } }),
+          thumbsOut(dir, "t", { format: "png", select: { mode: "count", count: 2 }, sprite: { columns: 2 } }),
+          videoOut(dir, "wm", {
+            video: h264({
+              maxHeight: 90,
+              watermark: {
+                imagePath: logo,
+                position: "center",
+                marginPx: 4,
+                opacity: 0.5,
+                widthFraction: 0.3,
+              },
+            }),
+            audio: null,
+          }),
           {
             kind: "hls",
             name: "h",

@@ -102,6 +102,17 @@ fw::av::VideoSettings ParseVideo(const Napi::Object& v) {
     throw Napi::TypeError::New(env, "crop must be an object or null");
   }
   settings.auto_rotate = v.Get("autoRotate").ToBoolean().Value();
+  Napi::Value watermark = v.Get("watermark");
+  if (watermark.IsObject()) {
+    Napi::Object w = watermark.As<Napi::Object>();
+    settings.watermark_path = RequireString(w, "imagePath");
+    settings.watermark_corner = RequireInt(w, "corner", 0, 4);
+    settings.watermark_margin = RequireInt(w, "marginPx", 0, 4096);
+    settings.watermark_opacity = RequireNumber(w, "opacity", 0, 1);
+    settings.watermark_width_fraction = RequireNumber(w, "widthFraction", 0, 1);
+  } else if (!IsAbsent(watermark)) {
+    throw Napi::TypeError::New(env, "watermark must be an object or null");
+  }
   settings.keyframe_interval_sec = RequireNumber(v, "keyframeIntervalSec", 0, 3600);
   return settings;
 }
@@ -168,6 +179,7 @@ fw::av::ThumbnailSettings ParseThumbnails(const Napi::Object& object) {
   }
   settings.every_sec = RequireNumber(object, "everySec", 0, 86400);
   settings.count = RequireInt(object, "count", 0, 1000);
+  settings.sprite_columns = IsAbsent(object.Get("spriteColumns")) ? 0 : RequireInt(object, "spriteColumns", 0, 100);
   return settings;
 }
 
@@ -358,6 +370,11 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
       Napi::Object object = Napi::Object::New(env);
       object.Set("files", files);
       object.Set("timesSec", times);
+      if (!report.sprite.empty()) {
+        object.Set("sprite", report.sprite);
+        object.Set("tileWidth", report.tile_width);
+        object.Set("tileHeight", report.tile_height);
+      }
       thumbnails.Set(static_cast<uint32_t>(i), object);
     }
     Napi::Object result = Napi::Object::New(env);

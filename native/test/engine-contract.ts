@@ -284,6 +284,7 @@ export function engineContract(label: string, createEngine: () => Promise<Engine
       });
       const controller = new AbortController();
       const started = Date.now();
+      let abortedAt = 0;
       const promise = engine.run(
         {
           inputPath: long,
@@ -297,7 +298,9 @@ export function engineContract(label: string, createEngine: () => Promise<Engine
         {
           signal: controller.signal,
           onProgress: () => {
-            if (!controller.signal.aborted) controller.abort();
+            if (controller.signal.aborted) return;
+            abortedAt = Date.now();
+            controller.abort();
           },
         },
       );
@@ -306,6 +309,8 @@ export function engineContract(label: string, createEngine: () => Promise<Engine
       expect((error as EngineError).code).toBe("CANCELED");
       // Functional bound, not a speed goal: a canceled 30 s slow-preset encode must not run to the end.
       expect(Date.now() - started).toBeLessThan(20_000);
+      // The contract: a run stops within a second of its signal aborting.
+      expect(Date.now() - abortedAt).toBeLessThan(1000);
       expect(existsSync(join(dir, "canceled.mp4"))).toBe(false);
     }, 120_000);
   });

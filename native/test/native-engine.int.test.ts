@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Engine, EngineError, type HlsPlanOutput, type Plan } from "../lib/engine";
@@ -11,7 +12,7 @@ import { loadNativeAddon } from "../lib/native-addon";
 import { createNativeEngine } from "../lib/native-engine";
 import { engineContract } from "./engine-contract";
 import { ffprobe, makeClip, measureLufs } from "./media-fixtures";
-import { aac, audioOut, h264, videoOut } from "./plans";
+import { aac, audioOut, h264, thumbsOut, videoOut } from "./plans";
 
 engineContract("native", createNativeEngine);
 
@@ -63,13 +64,9 @@ describe("native engine specifics", () => {
 
   it("keeps the event loop responsive while a 10 s 720p transcode runs", async () => {
     const input = await makeClip(join(dir, "hd.mp4"), { seconds: 10, width: 1280, height: 720 });
-    let maxLagMs = 0;
-    let last = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      maxLagMs = Math.max(maxLagMs, now - last - 10);
-      last = now;
-    }, 10);
+    // Node's own event-loop delay histogram (10 ms resolution), over the run only.
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     let ticks = 0;
     try {
       const { outputs } = await engine.run(
@@ -82,11 +79,14 @@ describe("native engine specifics", () => {
       expect(outputs[0]?.video).toMatchObject({ width: 854, height: 480 });
       expect(outputs[0]?.durationSec).toBeGreaterThan(9.5);
     } finally {
-      clearInterval(timer);
+      lag.disable();
     }
     expect(ticks).toBeGreaterThan(2);
-    // Functional bound: the encode runs on a pool thread, so timers keep firing on time.
-    expect(maxLagMs).toBeLessThan(100);
+    // Functional bounds: the encode runs on pool threads, so timers keep firing on time. p99 rather
+    // than the maximum: on a loaded 2-core CI machine the OS alone can delay one wake-up.
+    const p99Ms = lag.percentile(99) / 1e6;
+    expect(p99Ms, `p99 event-loop delay ${p99Ms.toFixed(1)} ms`).toBeLessThan(100);
+    expect(lag.max / 1e6).toBeLessThan(1000);
   }, 120_000);
 
   it("encodes H.265 in MKV, VP9 + Opus in WebM and AV1 in MP4 from one decode", async () => {
@@ -238,6 +238,111 @@ describe("native engine specifics", () => {
     expect(durations[0]).toEqual(["2.00", "2.00", "2.00"]);
     expect(out?.files?.some((f) => f.relativePath === "240p/seg_00002.ts")).toBe(true);
   }, 120_000);
+
+  it("composites a watermark in the requested corner, with margin and opacity", async () => {
+    const input = await makeClip(join(dir, "wm-src.mp4"), {
+      seconds: 1,
+      width: 320,
+      height: 180,
+      audio: false,
+    });
+    // A solid red 40x20 PNG as the watermark; the clip's testsrc2 picture is never pure red.
+    const logo = join(dir, "logo.png");
+    await promisify(execFile)("ffmpeg", [
+      ...["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=red:s=40x20:d=1"],
+      ...["-frames:v", "1", logo],
+    ]);
+    const { outputs } = await engine.run({
+      inputPath: input,
+      outputs: [
+        videoOut(dir, "wm", {
+          video: h264({
+            maxHeight: null,
+            crf: 10,
+            watermark: {
+              imagePath: logo,
+              position: "bottom-right",
+              marginPx: 10,
+              opacity: 1,
+              widthFraction: null,
+            },
+          }),
+          audio: null,
+        }),
+        videoOut(dir, "wm-faint", {
+          video: h264({
+            maxHeight: null,
+            crf: 10,
+            watermark: {
+              imagePath: logo,
+              position: "top-left",
+              marginPx: 0,
+              opacity: 0.5,
+              widthFraction: 0.25,
+            },
+          }),
+          audio: null,
+        }),
+      ],
+    });
+    expect(outputs[0]?.video).toMatchObject({ width: 320, height: 180 });
+    // Read back one pixel inside the watermark and one outside it, from the first frame, as RGB.
+    const pixel = async (file: string, x: number, y: number) => {
+      const { stdout } = await promisify(execFile)(
+        "ffmpeg",
+        [
+          ...["-hide_banner", "-loglevel", "error", "-i", join(dir, file), "-frames:v", "1"],
+          ...["-vf", `crop=2:2:${x}:${y}`, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        ],
+        { encoding: "buffer" },
+      );
+      return [...stdout.subarray(0, 3)];
+    };
+    const [r, g, b] = await pixel("wm.mp4", 320 - 10 - 20, 180 - 10 - 10);
+    expect(r).toBeGreaterThan(200);
+    expect(g).toBeLessThan(60);
+    expect(b).toBeLessThan(60);
+    // Half opacity, scaled to 80 px wide at the top-left corner: red blended with the picture.
+    const [r2, g2] = await pixel("wm-faint.mp4", 70, 30);
+    const [r3, g3] = await pixel("wm.mp4", 70, 30);
+    expect(r2).toBeGreaterThan(r3 ?? 0);
+    expect(Math.abs((g2 ?? 0) - (g3 ?? 0))).toBeGreaterThan(10);
+  }, 60_000);
+
+  it("tiles thumbnails into a sprite sheet with a WebVTT storyboard", async () => {
+    const input = await makeClip(join(dir, "sprite-src.mp4"), {
+      seconds: 5,
+      width: 320,
+      height: 180,
+      audio: false,
+    });
+    const { outputs } = await engine.run({
+      inputPath: input,
+      outputs: [
+        thumbsOut(dir, "sb", {
+          maxHeight: 90,
+          select: { mode: "every", everySec: 1 },
+          sprite: { columns: 3 },
+        }),
+      ],
+    });
+    const out = outputs[0];
+    expect(out?.thumbnails).toHaveLength(5);
+    expect(out?.sprite).toEqual({
+      relativePath: "thumb-sprite.jpg",
+      storyboard: "storyboard.vtt",
+      tileWidth: 160,
+      tileHeight: 90,
+      columns: 3,
+    });
+    const sheet = await ffprobe(join(dir, "sb", "thumb-sprite.jpg"));
+    expect(sheet.streams[0]).toMatchObject({ codec_name: "mjpeg", width: 480, height: 180 });
+    const vtt = await readFile(join(dir, "sb", "storyboard.vtt"), "utf8");
+    expect(vtt.startsWith("WEBVTT\n")).toBe(true);
+    expect(vtt).toContain("00:00:00.000 --> 00:00:01.000\nthumb-sprite.jpg#xywh=0,0,160,90");
+    expect(vtt).toContain("00:00:04.000 --> 00:00:05.000\nthumb-sprite.jpg#xywh=160,90,160,90");
+    expect(out?.files?.map((f) => f.relativePath)).toContain("storyboard.vtt");
+  }, 60_000);
 
   it("stops a run whose input stalls with STALLED, through the interrupt callback", async () => {
     const source = await makeClip(join(dir, "stream.ts"), { seconds: 2, width: 160, height: 90 });

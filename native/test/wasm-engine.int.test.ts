@@ -154,6 +154,16 @@ describe("wasm engine", () => {
     expect(existsSync(join(dir, "q2.mp4"))).toBe(false);
   }, 60_000);
 
+  it("stops an exec that reports no progress within stallTimeoutMs with STALLED, then works again", async () => {
+    // 1 ms: no FFmpeg call reports progress that fast, so the watchdog must fire and clean up.
+    const plan: Plan = { inputPath: clip, outputs: [output(dir, "stall")] };
+    expect(await codeOf(engine.run(plan, { stallTimeoutMs: 1 }))).toBe("STALLED");
+    expect(existsSync(join(dir, "stall.mp4"))).toBe(false);
+    await expect(engine.run(plan, { stallTimeoutMs: 10_000 })).resolves.toMatchObject({
+      outputs: [{ name: "stall" }],
+    });
+  }, 60_000);
+
   it("rejects at once when the signal is already aborted", async () => {
     expect(
       await codeOf(

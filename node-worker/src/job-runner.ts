@@ -17,7 +17,7 @@ import type { NodeConfig } from "./config";
 import { writeDeadLetter } from "./dead-letters";
 import type { Delivery } from "./delivery";
 import { fetchToFile, InputFetchError } from "./inputs/safe-fetch";
-import { buildPlan } from "./plan";
+import { buildPlan, watermarkPath } from "./plan";
 import type { ProgressPublisher } from "./progress";
 import type { Reporter } from "./reporter";
 import { type IsolatedEngine, SlotError } from "./slots/isolated-engine";
@@ -225,18 +225,29 @@ async function process(
 ): Promise<OutputResult[]> {
   const { config, engine, storage } = deps;
   const inputPath = join(workDir, "input");
+  const fetchOptions = {
+    maxBytes: config.FW_MAX_INPUT_BYTES,
+    timeoutMs: config.FW_INPUT_TIMEOUT_MS,
+    allowHttp: config.FW_ALLOW_HTTP_INPUTS,
+    signal,
+  };
   const { input } = message.spec;
   if (input.type === "upload") {
     if (!message.input_key)
       throw new JobFailure({ code: "input_unavailable", message: "The upload is missing." }, false);
     await storage.download(message.input_key, inputPath);
   } else {
-    await fetchToFile(input.url, inputPath, {
-      maxBytes: config.FW_MAX_INPUT_BYTES,
-      timeoutMs: config.FW_INPUT_TIMEOUT_MS,
-      allowHttp: config.FW_ALLOW_HTTP_INPUTS,
-      signal,
-    });
+    await fetchToFile(input.url, inputPath, fetchOptions);
+  }
+
+  // Watermark images are inputs too: fetched the same way, into the job's folder.
+  for (const output of message.spec.outputs) {
+    const image = output.type === "video" ? output.video.watermark?.image : undefined;
+    if (!image) continue;
+    const path = watermarkPath(workDir, output.name);
+    if (image.type === "upload")
+      await storage.download(storageKeys.upload(message.tenant_id, image.upload_id), path);
+    else await fetchToFile(image.url, path, fetchOptions);
   }
 
   const plan = buildPlan(message.spec, inputPath, workDir);

@@ -11,7 +11,11 @@ describe("buildPlan", () => {
       input,
       accel: "cpu",
       outputs: [
-        { name: "small", type: "video", video: { height: 240 } },
+        {
+          name: "small",
+          type: "video",
+          video: { height: 240, watermark: { image: input, position: "top-left", width_pct: 20 } },
+        },
         {
           name: "vp9",
           type: "video",
@@ -27,7 +31,7 @@ describe("buildPlan", () => {
           trim: { start_sec: 2 },
         },
         { name: "voice", type: "audio", codec: "flac", loudness: { target_lufs: -23 } },
-        { name: "thumbs", type: "thumbnails", count: 5, height: 90 },
+        { name: "thumbs", type: "thumbnails", count: 5, height: 90, sprite: {} },
         {
           name: "ladder",
           type: "hls",
@@ -44,7 +48,20 @@ describe("buildPlan", () => {
     expect(small).toMatchObject({
       kind: "video",
       path: "/work/j/out-small.mp4",
-      video: { codec: "h264", maxHeight: 240, maxWidth: null, crf: 23, bitrateKbps: null },
+      video: {
+        codec: "h264",
+        maxHeight: 240,
+        maxWidth: null,
+        crf: 23,
+        bitrateKbps: null,
+        watermark: {
+          imagePath: "/work/j/watermark-small",
+          position: "top-left",
+          marginPx: 16,
+          opacity: 1,
+          widthFraction: 0.2,
+        },
+      },
       audio: { codec: "aac", bitrateKbps: 128 },
       trim: null,
     });

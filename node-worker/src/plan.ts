@@ -26,8 +26,22 @@ function audioOptions(
   };
 }
 
+/** Where the worker puts a video output's watermark image before the run. */
+export function watermarkPath(workDir: string, outputName: string): string {
+  return join(workDir, `watermark-${outputName}`);
+}
+
 function videoOutput(output: Spec<"video">, workDir: string): PlanOutput {
   const v = output.video;
+  const watermark = v.watermark
+    ? {
+        imagePath: watermarkPath(workDir, output.name),
+        position: v.watermark.position,
+        marginPx: v.watermark.margin_px,
+        opacity: v.watermark.opacity,
+        widthFraction: v.watermark.width_pct !== undefined ? v.watermark.width_pct / 100 : null,
+      }
+    : null;
   const bitrate = v.bitrate_kbps ?? null;
   return {
     kind: "video",
@@ -43,6 +57,7 @@ function videoOutput(output: Spec<"video">, workDir: string): PlanOutput {
       preset: v.preset,
       fps: v.fps ?? null,
       crop: v.crop ?? null,
+      watermark,
     },
     audio: output.audio === false ? null : output.audio === "copy" ? "copy" : audioOptions(output.audio),
     trim: trim(output),
@@ -64,6 +79,7 @@ function thumbnailsOutput(output: Spec<"thumbnails">, workDir: string): PlanOutp
     maxWidth: output.width ?? null,
     maxHeight: output.height ?? null,
     select,
+    sprite: output.sprite ?? null,
   };
 }
 

@@ -88,6 +88,18 @@ export const cropSchema = z.strictObject({
   height: evenDimension,
 });
 
+export const watermarkPositions = ["top-left", "top-right", "bottom-left", "bottom-right", "center"] as const;
+
+export const watermarkSchema = z.strictObject({
+  /** The image (png with alpha, jpg, webp), fetched like the job's input. */
+  image: inputSchema,
+  position: z.enum(watermarkPositions).default("bottom-right"),
+  margin_px: z.int().min(0).max(512).default(16),
+  opacity: z.number().min(0).max(1).default(1),
+  /** Scale the image to this percentage of the output width; omitted keeps its own size. */
+  width_pct: z.number().min(1).max(100).optional(),
+});
+
 export const videoStreamSchema = z
   .strictObject({
     codec: z.enum(videoCodecs).default("h264"),
@@ -101,6 +113,7 @@ export const videoStreamSchema = z
     preset: z.enum(x264Presets).default("veryfast"),
     fps: z.number().min(1).max(240).optional(),
     crop: cropSchema.optional(),
+    watermark: watermarkSchema.optional(),
   })
   .superRefine((v, ctx) => {
     if (v.crf !== undefined && v.bitrate_kbps !== undefined) {
@@ -177,6 +190,8 @@ export const thumbnailsOutputSchema = z
     at_sec: z.array(seconds).min(1).max(100).optional(),
     every_sec: z.number().min(0.5).max(86400).optional(),
     count: z.int().min(1).max(100).optional(),
+    /** Also tile the thumbnails into one sprite sheet with a WebVTT storyboard. */
+    sprite: z.strictObject({ columns: z.int().min(1).max(100).default(10) }).optional(),
   })
   .refine(
     (t) => [t.at_sec, t.every_sec, t.count].filter((v) => v !== undefined).length === 1,

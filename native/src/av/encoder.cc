@@ -164,15 +164,15 @@ AVPixelFormat Encoder::ImagePixelFormat(const std::string& encoder) {
   return AV_PIX_FMT_YUV420P;  // libwebp
 }
 
-std::unique_ptr<Encoder> Encoder::ForImage(const FilterGraph& graph, const std::string& name) {
+std::unique_ptr<Encoder> Encoder::ForImage(int width, int height, AVPixelFormat format, AVRational time_base,
+                                           const std::string& name) {
   std::unique_ptr<Encoder> encoder(new Encoder(name.c_str(), AVMEDIA_TYPE_VIDEO));
   AVCodecContext* ctx = encoder->ctx_.get();
-  const AVFilterContext* sink = graph.sink();
-  ctx->width = av_buffersink_get_w(sink);
-  ctx->height = av_buffersink_get_h(sink);
-  ctx->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(sink);
-  ctx->pix_fmt = static_cast<AVPixelFormat>(av_buffersink_get_format(sink));
-  ctx->time_base = av_buffersink_get_time_base(sink);
+  ctx->width = width;
+  ctx->height = height;
+  ctx->sample_aspect_ratio = AVRational{1, 1};
+  ctx->pix_fmt = format;
+  ctx->time_base = time_base;
   ctx->thread_count = 1;
   if (name == "mjpeg") {
     // Fixed quality (like the CLI's -q:v 3) rather than a bitrate target, which stills lack.

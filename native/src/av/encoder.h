@@ -43,8 +43,9 @@ class Encoder {
   static std::unique_ptr<Encoder> ForAudio(const AVCodecContext* decoder, const AudioEncodeSettings& settings,
                                            bool global_header);
 
-  // A still-image encoder (mjpeg, png, libwebp) at the graph's output size.
-  static std::unique_ptr<Encoder> ForImage(const FilterGraph& graph, const std::string& encoder);
+  // A still-image encoder (mjpeg, png, libwebp) for pictures of this size and format.
+  static std::unique_ptr<Encoder> ForImage(int width, int height, AVPixelFormat format, AVRational time_base,
+                                           const std::string& encoder);
   static AVPixelFormat ImagePixelFormat(const std::string& encoder);
 
   const AVCodecContext* ctx() const { return ctx_.get(); }

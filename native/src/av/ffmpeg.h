@@ -11,6 +11,7 @@ extern "C" {
 #include <libavutil/display.h>
 #include <libavutil/dict.h>
 #include <libavutil/hwcontext.h>
+#include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libavutil/version.h>

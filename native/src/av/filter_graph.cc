@@ -151,6 +151,7 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
   Size size = FitSize(width, height, sar, chain.max_width, chain.max_height);
   append(AddFilter(graph, "scale", "scale", {{"w", std::to_string(size.width)}, {"h", std::to_string(size.height)}}));
   append(AddFilter(graph, "setsar", "setsar", {{"sar", "1"}}));
+  if (chain.watermark != nullptr) fg->AddWatermark(chain, size, &last);
   if (chain.fps.num > 0 && chain.fps.den > 0) {
     append(AddFilter(graph, "fps", "fps",
                      {{"fps", std::to_string(chain.fps.num) + "/" + std::to_string(chain.fps.den)}}));
@@ -162,6 +163,7 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
   append(fg->sink_);
   int ret = avfilter_graph_config(graph, nullptr);
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the video filter graph", ret);
+  fg->FeedWatermark();
   return fg;
 }
 
@@ -234,6 +236,66 @@ std::unique_ptr<FilterGraph> FilterGraph::ForAudio(const AVCodecContext* decoder
     av_buffersink_set_frame_size(fg->sink_, static_cast<unsigned>(encoder->frame_size));
   }
   return fg;
+}
+
+void FilterGraph::AddWatermark(const VideoChain& chain, Size size, AVFilterContext** last) {
+  AVFilterGraph* graph = graph_.get();
+  const AVFrame* image = chain.watermark;
+  overlay_source_ = AllocFilter(graph, "buffer", "watermark");
+  SourceParameters parameters;
+  parameters.params->format = image->format;
+  parameters.params->width = image->width;
+  parameters.params->height = image->height;
+  parameters.params->sample_aspect_ratio = AVRational{1, 1};
+  parameters.params->time_base = AVRational{1, 1};
+  SetSourceParameters(overlay_source_, parameters);
+  InitFilter(overlay_source_, "buffer");
+
+  AVFilterContext* branch = overlay_source_;
+  auto chain_to = [&](AVFilterContext* next) {
+    Link(branch, next);
+    branch = next;
+  };
+  chain_to(AddFilter(graph, "format", "watermark_rgba", {{"pix_fmts", "rgba"}}));
+  if (chain.watermark_width_fraction > 0) {
+    int width = std::max(2, static_cast<int>(std::lround(size.width * chain.watermark_width_fraction / 2.0)) * 2);
+    chain_to(AddFilter(graph, "scale", "watermark_scale", {{"w", std::to_string(width)}, {"h", "-2"}}));
+  }
+  if (chain.watermark_opacity < 1.0) {
+    char alpha[32];
+    snprintf(alpha, sizeof(alpha), "%.4f", std::clamp(chain.watermark_opacity, 0.0, 1.0));
+    chain_to(AddFilter(graph, "colorchannelmixer", "watermark_opacity", {{"aa", alpha}}));
+  }
+  // Position from an enum and a number only: W/H are the video's, w/h the watermark's.
+  std::string m = std::to_string(chain.watermark_margin);
+  static const char* kX[] = {"%s", "W-w-%s", "%s", "W-w-%s", "(W-w)/2"};
+  static const char* kY[] = {"%s", "%s", "H-h-%s", "H-h-%s", "(H-h)/2"};
+  int corner = std::clamp(chain.watermark_corner, 0, 4);
+  auto place = [&](const char* pattern) {
+    std::string text(pattern);
+    size_t at = text.find("%s");
+    if (at != std::string::npos) text.replace(at, 2, m);
+    return text;
+  };
+  // eof_action=repeat (the default) keeps the single watermark frame on every video frame.
+  AVFilterContext* overlay =
+      AddFilter(graph, "overlay", "watermark", {{"x", place(kX[corner])}, {"y", place(kY[corner])}, {"format", "auto"}});
+  int ret = avfilter_link(*last, 0, overlay, 0);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not link the overlay", ret);
+  ret = avfilter_link(branch, 0, overlay, 1);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not link the watermark", ret);
+  *last = overlay;
+  watermark_ = chain.watermark;
+}
+
+void FilterGraph::FeedWatermark() {
+  if (overlay_source_ == nullptr || watermark_ == nullptr) return;
+  FramePtr copy = MakeFrame();
+  if (av_frame_ref(copy.get(), watermark_) < 0) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+  int ret = av_buffersrc_add_frame(overlay_source_, copy.get());
+  if (ret >= 0) ret = av_buffersrc_add_frame(overlay_source_, nullptr);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not feed the watermark", ret);
+  watermark_ = nullptr;
 }
 
 AVRational FilterGraph::output_time_base() const { return av_buffersink_get_time_base(sink_); }

@@ -18,6 +18,13 @@ struct VideoChain {
   int max_width = 0, max_height = 0;  // fit inside, aspect kept, never upscaled
   AVRational fps{0, 1};
   AVPixelFormat pix_fmt = AV_PIX_FMT_YUV420P;
+  // Watermark, composited after scaling: a decoded picture (borrowed for the call), where it goes
+  // and how opaque it is. The overlay's position expression is built here from these numbers.
+  const AVFrame* watermark = nullptr;
+  int watermark_corner = 0;  // 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right, 4 centre
+  int watermark_margin = 0;  // pixels from the edges
+  double watermark_opacity = 1.0;
+  double watermark_width_fraction = 0;  // > 0: scale the image to this share of the output width
 };
 
 struct AudioChain {
@@ -60,9 +67,13 @@ class FilterGraph {
 
  private:
   FilterGraph();
+  void AddWatermark(const VideoChain& chain, Size size, AVFilterContext** last);
+  void FeedWatermark();
 
   FilterGraphPtr graph_;
+  const AVFrame* watermark_ = nullptr;  // borrowed until FeedWatermark()
   AVFilterContext* source_ = nullptr;  // owned by graph_
+  AVFilterContext* overlay_source_ = nullptr;  // owned by graph_; fed once with the watermark
   AVFilterContext* sink_ = nullptr;    // owned by graph_
   FramePtr filtered_;
 };

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "ffmpeg.h"
+
 #include "encoder.h"
 #include "status.h"
 
@@ -10,7 +12,11 @@ namespace fw::av {
 
 ThumbnailSet::ThumbnailSet(const ThumbnailSettings& settings, const AVCodecParameters* input, AVRational time_base,
                            AVRational frame_rate, int rotation, double duration_sec, const RunControl* control)
-    : settings_(settings), control_(control), duration_sec_(duration_sec), last_(MakeFrame()) {
+    : settings_(settings),
+      control_(control),
+      input_time_base_(time_base),
+      duration_sec_(duration_sec),
+      last_(MakeFrame()) {
   VideoChain chain;
   chain.rotation = rotation;
   chain.max_width = settings.max_width;
@@ -43,53 +49,78 @@ bool ThumbnailSet::Done() const {
   return !NextTarget(&unused);
 }
 
+// Only frames that answer a wanted time go through the graph (scaling every decoded frame would
+// cost more than decoding it); the graph has no timing filters, so a frame's time is the same on
+// both sides. The last decoded frame is kept (a reference, no copy) for offsets past the end.
 void ThumbnailSet::Push(AVFrame* frame) {
   if (frame == nullptr) {
-    graph_->Push(nullptr, [this](AVFrame* filtered) { OnFiltered(filtered); });
-    // Explicit times past the last frame (an offset beyond the end) get the last frame.
-    while (settings_.every_sec <= 0 && next_ < targets_.size() && last_time_ >= 0) {
-      Take(last_.get(), last_time_);
-      next_++;
+    bool pending = settings_.every_sec <= 0 && next_ < targets_.size();
+    if (pending && last_time_ >= 0) {
+      take_all_ = true;
+      graph_->Push(last_.get(), [this](AVFrame* filtered) { OnFiltered(filtered); });
     }
+    graph_->Push(nullptr, [this](AVFrame* filtered) { OnFiltered(filtered); });
+    if (settings_.sprite_columns > 0 && !tiles_.empty()) WriteSprite();
     return;
   }
+  double time_sec = frame->pts == AV_NOPTS_VALUE ? 0 : frame->pts * av_q2d(input_time_base_);
+  av_frame_unref(last_.get());
+  if (av_frame_ref(last_.get(), frame) < 0) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+  last_time_ = time_sec;
+  double target;
+  // Half a millisecond of slack absorbs time-base rounding (a frame "at" 2.0 s stored as 1.9996).
+  if (!NextTarget(&target) || target > time_sec + 0.0005) return;
   graph_->Push(frame, [this](AVFrame* filtered) { OnFiltered(filtered); });
 }
 
 void ThumbnailSet::OnFiltered(AVFrame* filtered) {
-  {
-    double time_sec = filtered->pts == AV_NOPTS_VALUE ? 0 : filtered->pts * av_q2d(graph_->output_time_base());
-    double target;
-    // Half a millisecond of slack absorbs time-base rounding (a frame "at" 2.0 s stored as 1.9996).
-    while (NextTarget(&target) && target <= time_sec + 0.0005) {
-      Take(filtered, time_sec);
-      if (settings_.every_sec > 0) {
-        every_index_++;
-      } else {
-        next_++;
-      }
+  double time_sec = filtered->pts == AV_NOPTS_VALUE ? 0 : filtered->pts * av_q2d(graph_->output_time_base());
+  double target;
+  while (NextTarget(&target) && (take_all_ || target <= time_sec + 0.0005)) {
+    Take(filtered, time_sec);
+    if (settings_.every_sec > 0) {
+      every_index_++;
+    } else {
+      next_++;
     }
-    av_frame_unref(last_.get());
-    if (av_frame_ref(last_.get(), filtered) < 0) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
-    last_time_ = time_sec;
   }
 }
+
+namespace {
+// A sprite sheet holds at most this many tiles (a 2-hour film every 10 s is 720).
+constexpr size_t kMaxTiles = 1000;
+}  // namespace
 
 void ThumbnailSet::Take(AVFrame* frame, double time_sec) {
   char suffix[32];
   snprintf(suffix, sizeof(suffix), "%04zu.", report_.files.size() + 1);
   std::string path = settings_.path_prefix + suffix + settings_.extension;
+  WriteImage(frame, path, graph_->output_time_base());
+  report_.files.push_back(path);
+  report_.times_sec.push_back(time_sec);
+  if (settings_.sprite_columns > 0) {
+    if (tiles_.size() >= kMaxTiles) {
+      Fail(ErrorCode::kUnsupported, "a sprite sheet holds at most " + std::to_string(kMaxTiles) + " thumbnails");
+    }
+    FramePtr tile(av_frame_clone(frame));
+    if (!tile) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+    tiles_.push_back(std::move(tile));
+  }
+}
 
+void ThumbnailSet::WriteImage(const AVFrame* frame, const std::string& path, AVRational time_base) {
   // One short-lived encoder per image: stills have no inter-frame state, and draining it fully
   // guarantees the whole image is out.
-  std::unique_ptr<Encoder> encoder = Encoder::ForImage(*graph_, settings_.encoder);
+  std::unique_ptr<Encoder> encoder =
+      Encoder::ForImage(frame->width, frame->height, static_cast<AVPixelFormat>(frame->format), time_base,
+                        settings_.encoder);
   std::string bytes;
   auto collect = [&bytes](AVPacket* packet) { bytes.append(reinterpret_cast<const char*>(packet->data), packet->size); };
   // The encoder may rewrite pts/pict_type; give it a reference of its own.
   FramePtr copy = MakeFrame();
   if (av_frame_ref(copy.get(), frame) < 0) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
-  encoder->Encode(copy.get(), graph_->output_time_base(), collect);
-  encoder->Encode(nullptr, graph_->output_time_base(), collect);
+  encoder->Encode(copy.get(), time_base, collect);
+  encoder->Encode(nullptr, time_base, collect);
   if (bytes.empty()) Fail(ErrorCode::kEngineFailure, "the " + settings_.encoder + " encoder produced no image");
 
   AVIOInterruptCB interrupt = InterruptCallback(control_);
@@ -99,8 +130,49 @@ void ThumbnailSet::Take(AVFrame* frame, double time_sec) {
   avio_write(io, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   ret = avio_closep(&io);
   if (ret < 0) Fail(ErrorCode::kOutputWriteFailed, "could not write " + path, ret);
-  report_.files.push_back(path);
-  report_.times_sec.push_back(time_sec);
+}
+
+// Tiles the kept thumbnails row by row into one picture (black where the last row is short).
+void ThumbnailSet::WriteSprite() {
+  const AVFrame* first = tiles_.front().get();
+  int tile_w = first->width;
+  int tile_h = first->height;
+  auto format = static_cast<AVPixelFormat>(first->format);
+  int columns = std::min<int>(settings_.sprite_columns, static_cast<int>(tiles_.size()));
+  int rows = static_cast<int>((tiles_.size() + columns - 1) / columns);
+  FramePtr sheet = MakeFrame();
+  sheet->format = format;
+  sheet->width = tile_w * columns;
+  sheet->height = tile_h * rows;
+  sheet->color_range = first->color_range;
+  int ret = av_frame_get_buffer(sheet.get(), 0);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not allocate the sprite sheet", ret);
+  ptrdiff_t linesizes[4];
+  for (int p = 0; p < 4; p++) linesizes[p] = sheet->linesize[p];
+  av_image_fill_black(sheet->data, linesizes, format, first->color_range, sheet->width, sheet->height);
+
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(format);
+  int planes = av_pix_fmt_count_planes(format);
+  for (size_t i = 0; i < tiles_.size(); i++) {
+    const AVFrame* tile = tiles_[i].get();
+    int x = static_cast<int>(i % columns) * tile_w;
+    int y = static_cast<int>(i / columns) * tile_h;
+    for (int p = 0; p < planes; p++) {
+      bool chroma = (p == 1 || p == 2) && !(desc->flags & AV_PIX_FMT_FLAG_RGB);
+      int shift_h = chroma ? desc->log2_chroma_h : 0;
+      int x_bytes = x > 0 ? av_image_get_linesize(format, x, p) : 0;
+      int row_bytes = av_image_get_linesize(format, tile_w, p);
+      int plane_rows = AV_CEIL_RSHIFT(tile_h, shift_h);
+      uint8_t* dst = sheet->data[p] + static_cast<ptrdiff_t>(y >> shift_h) * sheet->linesize[p] + x_bytes;
+      av_image_copy_plane(dst, sheet->linesize[p], tile->data[p], tile->linesize[p], row_bytes, plane_rows);
+    }
+  }
+  std::string path = settings_.path_prefix + "sprite." + settings_.extension;
+  WriteImage(sheet.get(), path, graph_->output_time_base());
+  report_.sprite = path;
+  report_.tile_width = tile_w;
+  report_.tile_height = tile_h;
+  tiles_.clear();
 }
 
 }  // namespace fw::av

@@ -29,12 +29,16 @@ class ThumbnailSet {
 
  private:
   void OnFiltered(AVFrame* filtered);
+  void WriteImage(const AVFrame* frame, const std::string& path, AVRational time_base);
+  void WriteSprite();
   void Take(AVFrame* frame, double time_sec);
   bool NextTarget(double* target) const;
 
   ThumbnailSettings settings_;
   const RunControl* control_;
   std::unique_ptr<FilterGraph> graph_;
+  AVRational input_time_base_;
+  bool take_all_ = false;  // end of input: the last frame answers every pending explicit time
   std::vector<double> targets_;  // sorted; for count/at modes
   size_t next_ = 0;
   int64_t every_index_ = 0;
@@ -42,6 +46,7 @@ class ThumbnailSet {
   FramePtr last_;
   double last_time_ = -1;
   ThumbnailReport report_;
+  std::vector<FramePtr> tiles_;  // scaled frames kept for the sprite sheet
 };
 
 }  // namespace fw::av

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "loudness.h"
 #include "output_file.h"
+#include "still_image.h"
 #include "thumbnails.h"
 
 namespace fw::av {
@@ -158,6 +159,15 @@ class Run {
       chain.max_height = v.max_height;
       chain.fps = AVRational{v.fps_num, v.fps_den};
       chain.pix_fmt = Encoder::VideoPixelFormat(v.encoder);
+      FramePtr watermark;
+      if (!v.watermark_path.empty()) {
+        watermark = DecodeStill(v.watermark_path, &control_);
+        chain.watermark = watermark.get();
+        chain.watermark_corner = v.watermark_corner;
+        chain.watermark_margin = v.watermark_margin;
+        chain.watermark_opacity = v.watermark_opacity;
+        chain.watermark_width_fraction = v.watermark_width_fraction;
+      }
       pipeline->filter =
           FilterGraph::ForVideo(stream->codecpar, video_decoder_->time_base(), video_decoder_->frame_rate(), chain);
       VideoEncodeSettings encode;

@@ -29,6 +29,11 @@ struct VideoSettings {
   int crop_x = 0, crop_y = 0, crop_width = 0, crop_height = 0;  // crop_width 0: no crop
   bool auto_rotate = true;               // apply the input's display-matrix rotation
   double keyframe_interval_sec = 0;      // > 0: a keyframe at every multiple (HLS alignment)
+  std::string watermark_path;            // "": none
+  int watermark_corner = 0;              // 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right, 4 centre
+  int watermark_margin = 0;
+  double watermark_opacity = 1.0;
+  double watermark_width_fraction = 0;
 };
 
 struct AudioSettings {
@@ -60,6 +65,7 @@ struct ThumbnailSettings {
   std::vector<double> at_sec;  // explicit times
   double every_sec = 0;        // > 0: one every N seconds from 0
   int count = 0;               // > 0: N evenly spaced (needs a known duration)
+  int sprite_columns = 0;      // > 0: also a sprite sheet <prefix>sprite.<extension>, tiles in this many columns
 };
 
 struct TranscodeSettings {
@@ -78,6 +84,9 @@ struct OutputReport {
 struct ThumbnailReport {
   std::vector<std::string> files;
   std::vector<double> times_sec;
+  std::string sprite;  // path of the sprite sheet, when asked for
+  int tile_width = 0;
+  int tile_height = 0;
 };
 
 struct TranscodeResult {
