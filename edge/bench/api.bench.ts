@@ -186,50 +186,53 @@ const pick = () => {
   return { key: keys[t] ?? "", id: ids[Math.floor(Math.random() * ids.length)] ?? "" };
 };
 
+const only = process.env.BENCH_ONLY; // "get" or "post" to run one of them
 const rows: Row[] = [];
 try {
-  rows.push(
-    await measure("GET /v1/jobs/:id", targets.get, {
-      url: base,
-      connections,
-      requests: [
-        {
-          setupRequest: (req) => {
-            const { key, id } = pick();
-            return {
-              ...req,
-              method: "GET",
-              path: `/v1/jobs/${id}`,
-              headers: { authorization: `Bearer ${key}` },
-            };
+  if (only !== "post")
+    rows.push(
+      await measure("GET /v1/jobs/:id", targets.get, {
+        url: base,
+        connections,
+        requests: [
+          {
+            setupRequest: (req) => {
+              const { key, id } = pick();
+              return {
+                ...req,
+                method: "GET",
+                path: `/v1/jobs/${id}`,
+                headers: { authorization: `Bearer ${key}` },
+              };
+            },
           },
-        },
-      ],
-    }),
-  );
-  rows.push(
-    await measure("POST /v1/jobs (with dispatch)", targets.post, {
-      url: base,
-      connections,
-      requests: [
-        {
-          setupRequest: (req) => {
-            const { key } = pick();
-            return {
-              ...req,
-              method: "POST",
-              path: "/v1/jobs",
-              headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-              body: JSON.stringify({
-                input: { type: "url", url: "https://media.example/in.mp4" },
-                outputs: [{ name: "small", type: "video", video: { height: 240 } }],
-              }),
-            };
+        ],
+      }),
+    );
+  if (only !== "get")
+    rows.push(
+      await measure("POST /v1/jobs (with dispatch)", targets.post, {
+        url: base,
+        connections,
+        requests: [
+          {
+            setupRequest: (req) => {
+              const { key } = pick();
+              return {
+                ...req,
+                method: "POST",
+                path: "/v1/jobs",
+                headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+                body: JSON.stringify({
+                  input: { type: "url", url: "https://media.example/in.mp4" },
+                  outputs: [{ name: "small", type: "video", video: { height: 240 } }],
+                }),
+              };
+            },
           },
-        },
-      ],
-    }),
-  );
+        ],
+      }),
+    );
 } finally {
   edge.kill("SIGTERM");
   await new Promise((r) => edge.once("exit", r));
