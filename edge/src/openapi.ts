@@ -231,6 +231,10 @@ export function openApiDocument(serverUrl: string) {
       },
       "/v1/uploads/{id}": {
         parameters: [idParam("id", "upload id")],
+        get: {
+          summary: "Read an upload's state",
+          responses: { "200": ok("Upload", { type: "object" }), "404": problem("No such upload"), ...common },
+        },
         put: {
           summary: "PUT the file of an upload created with a JSON body",
           responses: { "200": ok("Stored", { type: "object" }), ...writes },

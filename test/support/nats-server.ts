@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,19 +9,31 @@ import { freePort } from "../../scripts/lib/stack";
 export interface NatsServer {
   url: string;
   port: number;
+  /** ws://… when started with `websocket: true` (the listener the Workers runtime uses). */
+  wsUrl: string | null;
   storeDir: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
 
 export async function startNatsServer(
-  options: { port?: number; storeDir?: string } = {},
+  options: { port?: number; storeDir?: string; websocket?: boolean } = {},
 ): Promise<NatsServer> {
   const port = options.port ?? (await freePort());
   const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), "fw-nats-")));
-  const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir], {
-    stdio: "ignore",
-  });
+  let args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir];
+  let wsPort: number | null = null;
+  if (options.websocket) {
+    // The websocket listener needs a config file; store_dir goes there too (not also -sd).
+    wsPort = await freePort();
+    const config = join(storeDir, "..", `nats-${port}.conf`);
+    await writeFile(
+      config,
+      `listen: "127.0.0.1:${port}"\njetstream { store_dir: ${JSON.stringify(storeDir)} }\nwebsocket { listen: "127.0.0.1:${wsPort}", no_tls: true }\n`,
+    );
+    args = ["-c", config];
+  }
+  const child = spawn("nats-server", args, { stdio: "ignore" });
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
@@ -40,6 +52,7 @@ export async function startNatsServer(
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    wsUrl: wsPort === null ? null : `ws://127.0.0.1:${wsPort}`,
     storeDir,
     process: child,
     async stop() {

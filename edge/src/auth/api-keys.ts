@@ -88,6 +88,11 @@ function toRecord(row: ApiKeyRow): KeyRecord {
 /** Judges a presented key against its record. Revocation and expiry are compared with `now` each time. */
 export async function judgeKey(record: KeyRecord | null, key: string, now: number): Promise<KeyCheck> {
   if (!record || !timingSafeEqual(record.hash, await sha256Hex(key))) return { ok: false, reason: "unknown" };
+  return judgeMatchedKey(record, now);
+}
+
+/** The verdict for a record whose hash is already known to match the presented key. */
+export function judgeMatchedKey(record: KeyRecord, now: number): KeyCheck {
   if (record.revokedAt !== null && record.revokedAt <= now) return { ok: false, reason: "revoked" };
   if (record.expiresAt !== null && record.expiresAt <= now) return { ok: false, reason: "expired" };
   return { ok: true, keyId: record.id, tenantId: record.tenantId, scopes: record.scopes };

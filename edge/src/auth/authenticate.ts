@@ -2,7 +2,14 @@ import type { MiddlewareHandler } from "hono";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
 import { problemResponse } from "../problem";
-import { judgeKey, type KeyCheck, loadKeyRecord, parseKeyPrefix, type Scope } from "./api-keys";
+import {
+  judgeKey,
+  judgeMatchedKey,
+  type KeyCheck,
+  loadKeyRecord,
+  parseKeyPrefix,
+  type Scope,
+} from "./api-keys";
 
 export interface AuthContext {
   keyId: string;
@@ -21,12 +28,12 @@ const reasons = {
 export async function verifyApiKey(deps: EdgeDeps, key: string, now: number): Promise<KeyCheck> {
   const prefix = parseKeyPrefix(key);
   if (!prefix) return { ok: false, reason: "malformed" };
-  const cached = await deps.keyCache.get(key, now);
-  if (cached) return judgeKey(cached, key, now);
+  const cached = deps.keyCache.get(key, now);
+  if (cached) return judgeMatchedKey(cached, now);
   const record = await loadKeyRecord(deps.db, prefix);
   const check = await judgeKey(record, key, now);
   // Cache a record whose hash matched, revoked or not: the verdict is recomputed from it each time.
-  if (record && (check.ok || check.reason !== "unknown")) await deps.keyCache.set(key, record, now);
+  if (record && (check.ok || check.reason !== "unknown")) deps.keyCache.set(key, record, now);
   return check;
 }
 

@@ -1,4 +1,3 @@
-import { sha256Hex } from "@framewire/shared";
 import type { KeyRecord } from "./api-keys";
 
 /**
@@ -8,12 +7,17 @@ import type { KeyRecord } from "./api-keys";
  * once (the entry is dropped); other instances (other Node processes, other Worker isolates) see it
  * at most `ttlMs` later, when their entry expires and the row is read again. Expiry (`expires_at`)
  * and a rotation's grace deadline are compared with the clock on every request, so they are exact.
- * Only successful look-ups are cached: an unknown key always reaches the database (per-IP rate
+ * Only keys whose hash matched are cached: an unknown key always reaches the database (per-IP rate
  * limits bound how often).
+ *
+ * Entries are indexed by the presented key itself, so a hit needs no hashing (two SHA-256 per
+ * request were a measurable share of a cached GET). The key is in this process's memory for the
+ * request anyway; the cache keeps it at most `ttlMs` longer and never writes it anywhere.
  */
 export interface KeyCache {
-  get(key: string, now: number): Promise<KeyRecord | undefined>;
-  set(key: string, record: KeyRecord, now: number): Promise<void>;
+  /** A record whose hash already matched `key`, still within its TTL. */
+  get(key: string, now: number): KeyRecord | undefined;
+  set(key: string, record: KeyRecord, now: number): void;
   /** Drops a key's entry (after a revoke or rotate on this instance). */
   forget(keyId: string): void;
   readonly ttlMs: number;
@@ -21,32 +25,28 @@ export interface KeyCache {
 
 export function createKeyCache(options: { ttlMs: number; maxEntries?: number }): KeyCache {
   const maxEntries = options.maxEntries ?? 10_000;
-  // Indexed by SHA-256 of the presented key, so the cache never holds a secret.
   const entries = new Map<string, { record: KeyRecord; until: number }>();
   return {
     ttlMs: options.ttlMs,
-    async get(key, now) {
-      if (options.ttlMs <= 0) return undefined;
-      const hash = await sha256Hex(key);
-      const entry = entries.get(hash);
+    get(key, now) {
+      const entry = entries.get(key);
       if (!entry) return undefined;
       if (entry.until <= now) {
-        entries.delete(hash);
+        entries.delete(key);
         return undefined;
       }
       return entry.record;
     },
-    async set(key, record, now) {
+    set(key, record, now) {
       if (options.ttlMs <= 0) return;
-      const hash = await sha256Hex(key);
-      if (entries.size >= maxEntries && !entries.has(hash)) {
+      if (entries.size >= maxEntries && !entries.has(key)) {
         const oldest = entries.keys().next().value;
         if (oldest !== undefined) entries.delete(oldest);
       }
-      entries.set(hash, { record, until: now + options.ttlMs });
+      entries.set(key, { record, until: now + options.ttlMs });
     },
     forget(keyId) {
-      for (const [hash, entry] of entries) if (entry.record.id === keyId) entries.delete(hash);
+      for (const [key, entry] of entries) if (entry.record.id === keyId) entries.delete(key);
     },
   };
 }

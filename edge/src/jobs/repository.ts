@@ -59,12 +59,28 @@ export async function markDispatched(db: Db, id: string, now: number): Promise<v
     .where(and(eq(jobs.id, id), isNull(jobs.dispatchedAt)));
 }
 
-export async function findJob(db: Db, tenantId: string, id: string): Promise<JobRow | null> {
-  const [row] = await db
+/**
+ * The hottest read (GET /v1/jobs/:id) as a prepared query: drizzle builds the SQL once per
+ * database handle instead of on every request.
+ */
+const findJobQueries = new WeakMap<Db, ReturnType<typeof prepareFindJob>>();
+function prepareFindJob(db: Db) {
+  return db
     .select()
     .from(jobs)
-    .where(and(eq(jobs.id, id), eq(jobs.tenantId, tenantId)))
-    .limit(1);
+    .where(and(eq(jobs.id, sql.placeholder("id")), eq(jobs.tenantId, sql.placeholder("tenantId"))))
+    .limit(1)
+    .prepare();
+}
+
+/** A job of this tenant; another tenant's job is indistinguishable from a missing one. */
+export async function findJob(db: Db, tenantId: string, id: string): Promise<JobRow | null> {
+  let query = findJobQueries.get(db);
+  if (!query) {
+    query = prepareFindJob(db);
+    findJobQueries.set(db, query);
+  }
+  const [row] = await query.all({ id, tenantId });
   return row ?? null;
 }
 

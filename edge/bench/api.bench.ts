@@ -1,0 +1,271 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { newId } from "@framewire/shared";
+import { jobEvents, jobs } from "@framewire/shared/db";
+import autocannon from "autocannon";
+import { freePort, repoRoot } from "../../scripts/lib/stack";
+import { startNatsServer } from "../../test/support/nats-server";
+import { createTenant, issueApiKey } from "../src/auth/api-keys";
+import { openDatabase } from "../src/node/database";
+
+/**
+ * The edge on Node under autocannon: a populated database (10k jobs across 10 tenants), then
+ * GET /v1/jobs/:id and POST /v1/jobs (dispatch to a real nats-server included). The edge runs in
+ * its own process with its normal logging (pino JSON to a file); the load generator is this
+ * process, on the same machine. Results go to bench-results/edge-api.json.
+ */
+const tenants = 10;
+const jobsPerTenant = 1_000;
+const durationSec = Number(process.env.BENCH_DURATION_SEC ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const targets = {
+  get: { rps: 5_000, p99Ms: 10 },
+  post: { rps: 1_000, p99Ms: 25 },
+};
+
+const loadBefore = loadavg()[0];
+const dir = await mkdtemp(join(tmpdir(), "fw-bench-"));
+const nats = await startNatsServer({ storeDir: join(dir, "nats") });
+const dbUrl = `file:${join(dir, "edge.db")}`;
+
+// Populate: tenants, one key each, 1,000 jobs each (written directly, as dispatched).
+const { db, close } = await openDatabase(dbUrl);
+const keys: string[] = [];
+const jobIdsByTenant: string[][] = [];
+const spec = {
+  input: { type: "url" as const, url: "https://media.example/in.mp4" },
+  outputs: [
+    {
+      name: "small",
+      type: "video" as const,
+      container: "mp4" as const,
+      video: { codec: "h264" as const, height: 240, crf: 23, preset: "veryfast" as const },
+      audio: false as const,
+    },
+  ],
+  priority: "default" as const,
+  accel: "auto" as const,
+};
+const started = Date.now() - 3_600_000;
+for (let t = 0; t < tenants; t++) {
+  const tenantId = await createTenant(db, `bench-${t}`);
+  keys.push((await issueApiKey(db, { tenantId, name: "bench", scopes: ["jobs:read", "jobs:write"] })).key);
+  const ids: string[] = [];
+  for (let chunk = 0; chunk < jobsPerTenant; chunk += 250) {
+    const rows = [];
+    for (let i = chunk; i < chunk + 250; i++) {
+      const at = started + t * jobsPerTenant + i;
+      const id = newId("job", at);
+      ids.push(id);
+      const status = (["queued", "running", "succeeded", "failed"] as const)[i % 4] ?? "queued";
+      rows.push({
+        id,
+        tenantId,
+        status,
+        priority: "default" as const,
+        pool: "cpu" as const,
+        spec,
+        attempts: status === "queued" ? 0 : 1,
+        createdAt: at,
+        updatedAt: at,
+        dispatchedAt: at,
+      });
+    }
+    await db.batch([
+      db.insert(jobs).values(rows),
+      db.insert(jobEvents).values(
+        rows.map((r) => ({
+          jobId: r.id,
+          type: "job:created",
+          status: "queued" as const,
+          createdAt: r.createdAt,
+        })),
+      ),
+    ]);
+  }
+  jobIdsByTenant.push(ids);
+}
+close();
+
+// The edge, as `npm start` runs it, in its own process.
+const port = await freePort();
+await mkdir(join(dir, "storage"), { recursive: true });
+const edgeLog = join(dir, "edge.log");
+const profile = process.env.BENCH_CPU_PROF
+  ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+  : [];
+const edge: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", "edge/src/node/main.ts"], {
+  cwd: repoRoot,
+  env: {
+    ...process.env,
+    FW_API_PORT: String(port),
+    FW_DB_URL: dbUrl,
+    FW_NATS_URL: nats.url,
+    FW_STORAGE_DIR: join(dir, "storage"),
+    FW_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    FW_PROGRESS_URL: "ws://127.0.0.1:1",
+    FW_TOKEN_SECRET: "b".repeat(40),
+    FW_NODE_TOKEN: "c".repeat(40),
+    // The benchmark measures the API, not the limiter's refusals.
+    FW_RATE_KEY_BURST: "1000000000",
+    FW_RATE_IP_BURST: "1000000000",
+    FW_LOG_LEVEL: "info",
+  },
+  stdio: ["ignore", "pipe", "pipe"],
+});
+const log = createWriteStream(edgeLog);
+edge.stdout?.pipe(log);
+edge.stderr?.pipe(log);
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; ; i++) {
+  if (edge.exitCode !== null) throw new Error(`edge exited during start-up; see ${edgeLog}`);
+  if (
+    await fetch(`${base}/v1/health`)
+      .then((r) => r.ok)
+      .catch(() => false)
+  )
+    break;
+  if (i > 300) throw new Error("edge did not start");
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+interface Row {
+  name: string;
+  requests_per_sec: number;
+  p50_ms: number;
+  p99_ms: number;
+  non_2xx: number;
+  statuses: Record<string, number>;
+  errors: number;
+  target: string;
+  met: boolean;
+}
+
+async function measure(
+  name: string,
+  target: { rps: number; p99Ms: number },
+  options: autocannon.Options,
+): Promise<Row> {
+  // Warm-up (JIT, caches), then the measured run.
+  await autocannon({ ...options, duration: 2 });
+  const result = await autocannon({ ...options, duration: durationSec });
+  const rps = Math.round(result.requests.average);
+  const p99 = result.latency.p99;
+  return {
+    name,
+    requests_per_sec: rps,
+    p50_ms: result.latency.p50,
+    p99_ms: p99,
+    non_2xx: result.non2xx,
+    statuses: Object.fromEntries(
+      Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [
+        code,
+        (stat as { count: number }).count,
+      ]),
+    ),
+    errors: result.errors + result.timeouts,
+    target: `≥ ${target.rps} req/s at p99 < ${target.p99Ms} ms`,
+    met: rps >= target.rps && p99 < target.p99Ms && result.non2xx === 0,
+  };
+}
+
+// One request of each kind first, so a misconfigured run fails loudly rather than measuring errors.
+{
+  const id = jobIdsByTenant[0]?.[0] ?? "";
+  const res = await fetch(`${base}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${keys[0]}` } });
+  if (res.status !== 200) throw new Error(`GET sanity check: ${res.status} ${await res.text()}`);
+}
+
+let n = 0;
+const pick = () => {
+  const t = n++ % tenants;
+  const ids = jobIdsByTenant[t] ?? [];
+  return { key: keys[t] ?? "", id: ids[Math.floor(Math.random() * ids.length)] ?? "" };
+};
+
+const only = process.env.BENCH_ONLY; // "get" or "post" to run one of them
+const rows: Row[] = [];
+try {
+  if (only !== "post")
+    rows.push(
+      await measure("GET /v1/jobs/:id", targets.get, {
+        url: base,
+        connections,
+        requests: [
+          {
+            setupRequest: (req) => {
+              const { key, id } = pick();
+              return {
+                ...req,
+                method: "GET",
+                path: `/v1/jobs/${id}`,
+                headers: { authorization: `Bearer ${key}` },
+              };
+            },
+          },
+        ],
+      }),
+    );
+  if (only !== "get")
+    rows.push(
+      await measure("POST /v1/jobs (with dispatch)", targets.post, {
+        url: base,
+        connections,
+        requests: [
+          {
+            setupRequest: (req) => {
+              const { key } = pick();
+              return {
+                ...req,
+                method: "POST",
+                path: "/v1/jobs",
+                headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+                body: JSON.stringify({
+                  input: { type: "url", url: "https://media.example/in.mp4" },
+                  outputs: [{ name: "small", type: "video", video: { height: 240 } }],
+                }),
+              };
+            },
+          },
+        ],
+      }),
+    );
+} finally {
+  edge.kill("SIGTERM");
+  await new Promise((r) => edge.once("exit", r));
+  await nats.stop();
+}
+
+const report = {
+  benchmark: "edge-api",
+  at: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? "unknown",
+    node: process.version,
+    // Other work on the box skews the figures; the 1-minute load average before/after says how much.
+    load_average_before: loadBefore,
+    load_average_after: loadavg()[0],
+  },
+  setup: {
+    tenants,
+    jobs: tenants * jobsPerTenant,
+    connections,
+    duration_sec: durationSec,
+    load_generator: "autocannon, same machine",
+  },
+  results: rows,
+};
+await mkdir(join(repoRoot, "bench-results"), { recursive: true });
+await writeFile(join(repoRoot, "bench-results", "edge-api.json"), `${JSON.stringify(report, null, 2)}\n`);
+console.table(rows.map(({ statuses, ...r }) => ({ ...r, statuses: JSON.stringify(statuses) })));
+if (rows.some((r) => r.errors > 0 || r.non_2xx > 0)) {
+  const { readFile } = await import("node:fs/promises");
+  const failure = (await readFile(edgeLog, "utf8")).split("\n").find((l) => l.includes("request:failed"));
+  console.error(`non-2xx answers; first failure in ${edgeLog}:\n${failure ?? "(none logged)"}`);
+  process.exit(1);
+}
+await rm(dir, { recursive: true, force: true });
