@@ -238,6 +238,15 @@ describe("fleet faults", () => {
 
     const survivor = await until(healthy, ["succeeded", "failed"], 90_000);
     expect(survivor).toMatchObject({ status: "succeeded", attempts: 1 });
+
+    // An operator requeues the dead letter: it runs again (and, still poison, comes back).
+    const listed = (await (await api("/v1/admin/dead-letters")).json()) as { data: { job_id: string }[] };
+    expect(listed.data.map((d) => d.job_id)).toContain(poison);
+    const requeue = await api(`/v1/admin/dead-letters/${poison}/requeue`, { method: "POST" });
+    expect(requeue.status).toBe(202);
+    const again = await until(poison, ["failed"], 60_000, 6);
+    expect(again).toMatchObject({ status: "failed", attempts: 6, error: { code: "engine_crashed" } });
+    expect(await deadLetter(poison)).toMatchObject({ attempts: 3, last_error: { code: "engine_crashed" } });
     expect(node.exitCode).toBeNull();
     await stopNode(nodes.splice(0)[0] as ChildProcess);
   }, 150_000);

@@ -78,7 +78,6 @@ export async function startHranaServer(path: string): Promise<HranaServer> {
   const db = new Database(path);
   db.exec("PRAGMA busy_timeout = 5000");
 
-  const storedSql = new Map<string, Map<number, string>>();
   const sqlScope = new Map<number, string>();
 
   function execute(stmt: Stmt) {
