@@ -138,7 +138,10 @@ await nc.close();
 
 // 3. CPU-bound throughput, one node vs two, one slot each.
 async function throughput(nodeCount: number, jobs: number) {
-  const fleet = Array.from({ length: nodeCount }, (_, i) => stack.startNode(`tp-${nodeCount}-${i}`, nodeEnv));
+  // One core per node (FW_CPU_AFFINITY), the way a fleet is sized: a node is a unit of compute.
+  const fleet = Array.from({ length: nodeCount }, (_, i) =>
+    stack.startNode(`tp-${nodeCount}-${i}`, { ...nodeEnv, FW_CPU_AFFINITY: String(i % cpus().length) }),
+  );
   await waitForNodes(nodeCount);
   const started = performance.now();
   const ids = await Promise.all(Array.from({ length: jobs }, () => submit(heavy, "default", 360, "medium")));

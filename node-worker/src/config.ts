@@ -39,6 +39,11 @@ const schema = z.object({
     .min(1)
     .max(64)
     .default(Math.max(1, Math.floor(availableParallelism() / 2))),
+  /** Pin slot processes to these CPUs (taskset list, e.g. "0" or "2-3"); unset: all CPUs. */
+  FW_CPU_AFFINITY: z
+    .string()
+    .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, "must be a CPU list like 0 or 0-3 or 0,2")
+    .optional(),
   FW_FLEET_MAX_ACK_PENDING: z.coerce.number().int().min(1).default(256),
   FW_HEARTBEAT_MS: z.coerce.number().int().min(500).max(5_000).default(5_000),
   /** The no-progress watchdog: a run silent for this long is killed. */

@@ -24,6 +24,7 @@ const engine = await createIsolatedEngine({
   engine: config.FW_ENGINE,
   stallTimeoutMs: config.FW_STALL_TIMEOUT_MS,
   timeLimitMs: config.FW_JOB_TIME_LIMIT_MS,
+  ...(config.FW_CPU_AFFINITY ? { cpuAffinity: config.FW_CPU_AFFINITY } : {}),
 });
 logger.info(
   { engine: engine.name, fallback_reason: engine.fallbackReason, slots: engine.pids },

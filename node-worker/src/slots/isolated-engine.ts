@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import {
   type Capabilities,
@@ -58,6 +58,8 @@ export interface IsolatedEngineOptions {
   timeLimitMs: number;
   /** How long a canceled run may take to stop before its process is killed. */
   cancelGraceMs?: number;
+  /** A CPU list (taskset syntax, e.g. "0" or "2-3") the slot processes are pinned to. */
+  cpuAffinity?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -84,12 +86,17 @@ interface Slot {
 const childEntry = fileURLToPath(new URL("./slot-child.ts", import.meta.url));
 
 function spawnSlot(options: IsolatedEngineOptions): Slot {
-  const child = fork(childEntry, [], {
-    execArgv: ["--import", "tsx"],
+  const settings = {
     env: { ...process.env, ...options.env, FW_ENGINE: options.engine },
-    serialization: "advanced",
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+    serialization: "advanced" as const,
+    stdio: ["ignore", "inherit", "inherit", "ipc"] as ("ignore" | "inherit" | "ipc")[],
+  };
+  // With a CPU list, the slot runs pinned to it (taskset execs Node, which keeps the IPC channel).
+  // FFmpeg and x264 size their thread pools from the process's affinity, so pinned slots don't
+  // oversubscribe cores that other slots or nodes on the machine were given.
+  const child = options.cpuAffinity
+    ? spawn("taskset", ["-c", options.cpuAffinity, process.execPath, "--import", "tsx", childEntry], settings)
+    : fork(childEntry, [], { ...settings, execArgv: ["--import", "tsx"] });
   const slot: Slot = {
     child,
     busy: false,
