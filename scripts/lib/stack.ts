@@ -69,11 +69,45 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, child: ChildProcess, timeoutMs = 30_000) {
+/** Resolves with the port a child reports in its IPC `listening` message. */
+function listeningPort(what: string, child: ChildProcess, logFile: string | null, timeoutMs = 30_000) {
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${what} did not start listening within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    child.on("message", (message: { type?: string; port?: number }) => {
+      if (message?.type === "listening" && typeof message.port === "number") {
+        clearTimeout(timer);
+        resolve(message.port);
+      }
+    });
+    child.once("exit", async (code) => {
+      clearTimeout(timer);
+      const log = logFile ? await readFile(logFile, "utf8").catch(() => "") : "";
+      const tail = log.trim().split("\n").slice(-8).join("\n  ");
+      reject(new Error(`${what} exited with code ${code} during start-up${tail ? `:\n  ${tail}` : ""}`));
+    });
+  });
+}
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  child: ChildProcess,
+  logFile: string | null,
+  timeoutMs = 30_000,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`${what} exited with code ${child.exitCode} during start-up`);
+    if (child.exitCode !== null) {
+      // Say why: the last lines the process wrote, when its output goes to a file.
+      const log = logFile ? await readFile(logFile, "utf8").catch(() => "") : "";
+      const tail = log.trim().split("\n").slice(-8).join("\n  ");
+      throw new Error(
+        `${what} exited with code ${child.exitCode} during start-up${tail ? `:\n  ${tail}` : ""}`,
+      );
+    }
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -157,14 +191,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const natsPort = options.nats ? 0 : options.ports.nats || (await freePort());
   const apiPort = options.ports.api || (await freePort());
-  const gatewayPort = options.ports.gateway || (await freePort());
   const natsUrl = options.nats?.url ?? `nats://127.0.0.1:${natsPort}`;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
-  const progressUrl = `ws://127.0.0.1:${gatewayPort}`;
   const dbUrl = `file:${join(dataDir, "framewire.db")}`;
   const secrets = await loadSecrets(dataDir);
   const processes = new Map<string, ChildProcess>();
 
+  const logOf = (name: string) => (options.output === "files" ? join(dataDir, "logs", `${name}.log`) : null);
   const launch = (name: string, command: string, args: string[], env: Record<string, string>) => {
     const child = spawn(command, args, {
       cwd: repoRoot,
@@ -228,7 +261,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ],
         {},
       );
-      await waitFor("nats-server", () => tcpOpen(natsPort), nats);
+      await waitFor("nats-server", () => tcpOpen(natsPort), nats, logOf("nats"));
     }
 
     const { apiKey, tenantId } = await provisionLocalKey(dbUrl, dataDir);
@@ -240,6 +273,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       FW_STORAGE_DIR: join(dataDir, "storage"),
     };
 
+    // The gateway binds a port of its own choosing (0 = any) and reports it over IPC before the
+    // edge starts: a port picked here and bound seconds later can meanwhile be taken as the
+    // ephemeral port of some outgoing connection.
+    const gateway = tsEntry("gateway", "node-worker/src/gateway/main.ts", {
+      ...common,
+      FW_GATEWAY_PORT: String(options.ports.gateway),
+      FW_TOKEN_SECRET: secrets.tokenSecret,
+    });
+    const gatewayPort = await listeningPort("gateway", gateway, logOf("gateway"));
+    const progressUrl = `ws://127.0.0.1:${gatewayPort}`;
+
     const edge = tsEntry("edge", "edge/src/node/main.ts", {
       ...common,
       FW_API_PORT: String(apiPort),
@@ -249,14 +293,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       FW_TOKEN_SECRET: secrets.tokenSecret,
       FW_NODE_TOKEN: secrets.nodeToken,
     });
-    await waitFor("edge", () => httpOk(`${apiUrl}/v1/health`), edge);
-
-    const gateway = tsEntry("gateway", "node-worker/src/gateway/main.ts", {
-      ...common,
-      FW_GATEWAY_PORT: String(gatewayPort),
-      FW_TOKEN_SECRET: secrets.tokenSecret,
-    });
-    await waitFor("gateway", () => httpOk(`http://127.0.0.1:${gatewayPort}/health`), gateway);
+    await waitFor("edge", () => httpOk(`${apiUrl}/v1/health`), edge, logOf("edge"));
 
     const startNode = (name: string, env: Record<string, string> = {}) =>
       tsEntry(name, "node-worker/src/main.ts", {

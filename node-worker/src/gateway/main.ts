@@ -44,6 +44,9 @@ const gateway = await startGateway({
   logger,
 });
 
+// Launched by the local stack: tell it which port we got (FW_GATEWAY_PORT=0 picks a free one).
+process.send?.({ type: "listening", port: gateway.port });
+
 let stopping = false;
 const stop = () => {
   if (stopping) return;
