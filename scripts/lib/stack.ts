@@ -114,6 +114,16 @@ async function waitFor(
   throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
 }
 
+/** Waits until something accepts TCP connections on a loopback port (or the child exits). */
+export async function waitForTcpPort(what: string, port: number, child: ChildProcess, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await tcpOpen(port))) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not start listening on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const tcpOpen = (port: number) =>
   new Promise<boolean>((resolveOpen) => {
     const socket = createConnection({ port, host: "127.0.0.1" });

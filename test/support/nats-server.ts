@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../scripts/lib/stack";
+import { freePort, waitForTcpPort } from "../../scripts/lib/stack";
 
 /** A real nats-server with JetStream on a free loopback port and a temporary store. */
 export interface NatsServer {
@@ -34,21 +33,7 @@ export async function startNatsServer(
     args = ["-c", config];
   }
   const child = spawn("nats-server", args, { stdio: "ignore" });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ port, host: "127.0.0.1" });
-      socket.once("connect", () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) break;
-    if (Date.now() > deadline) throw new Error("nats-server did not start");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForTcpPort("nats-server", port, child);
   return {
     url: `nats://127.0.0.1:${port}`,
     port,

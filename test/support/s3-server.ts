@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, repoRoot } from "../../scripts/lib/stack";
+import { freePort, repoRoot, waitForTcpPort } from "../../scripts/lib/stack";
 
 /**
  * A real S3-compatible server (s3rver) on a free loopback port, with one bucket.
@@ -26,20 +25,7 @@ export async function startS3Server(bucket = "framewire-test"): Promise<S3Server
     ["-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent", "--configure-bucket", bucket],
     { env: { ...process.env, NODE_OPTIONS: "--openssl-legacy-provider" }, stdio: "ignore" },
   );
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`s3rver exited with ${child.exitCode}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ port, host: "127.0.0.1" });
-      socket.once("connect", () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) break;
-    if (i > 200) throw new Error("s3rver did not start");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForTcpPort("s3rver", port, child);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
