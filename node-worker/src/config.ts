@@ -1,14 +1,27 @@
 import { availableParallelism, hostname } from "node:os";
 import { z } from "zod";
 
-/** Processing node settings, validated once at start-up; messages name the variable and the bad value. */
-const schema = z.object({
+/** Settings every node-side process (processing node, gateway) shares. */
+export const commonSettings = {
   FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
   /** Stream and KV replicas: 1 for a single server, 3 (or 5) for a JetStream cluster. */
   FW_NATS_REPLICAS: z.coerce
     .number()
     .pipe(z.union([z.literal(1), z.literal(3), z.literal(5)]))
     .default(1),
+  FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+};
+
+/** Turns a failed parse into one line per bad variable, naming it and its value. */
+export function describeIssues(error: z.ZodError, env: NodeJS.ProcessEnv): string[] {
+  return error.issues.map(
+    (i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? null)}: ${i.message}`,
+  );
+}
+
+/** Processing node settings, validated once at start-up; messages name the variable and the bad value. */
+const schema = z.object({
+  ...commonSettings,
   FW_EDGE_URL: z.url().describe("base URL of the edge, for state reports"),
   FW_NODE_TOKEN: z.string().min(32, "must be at least 32 characters"),
   FW_STORAGE: z.enum(["local", "s3"]).default("local"),
@@ -72,7 +85,6 @@ const schema = z.object({
     .min(1000)
     .default(10 * 60_000),
   FW_ALLOW_HTTP_INPUTS: z.stringbool().default(false),
-  FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
 export type NodeConfig = z.output<typeof schema> & { nodeId: string; host: string };
@@ -86,10 +98,7 @@ const s3Required = schema.superRefine((c, ctx) => {
 export function parseNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
   const parsed = s3Required.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? null)}: ${i.message}`,
-    );
-    throw new Error(`invalid node configuration:\n  ${lines.join("\n  ")}`);
+    throw new Error(`invalid node configuration:\n  ${describeIssues(parsed.error, env).join("\n  ")}`);
   }
   const host = hostname();
   const nodeId =

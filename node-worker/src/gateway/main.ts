@@ -2,28 +2,20 @@ import { ensureKv, natsServers } from "@framewire/shared";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { z } from "zod";
+import { commonSettings, describeIssues } from "../config";
 import { startGateway } from "./gateway";
 
 const schema = z.object({
-  FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
-  FW_NATS_REPLICAS: z.coerce
-    .number()
-    .pipe(z.union([z.literal(1), z.literal(3), z.literal(5)]))
-    .default(1),
+  ...commonSettings,
   FW_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
   FW_GATEWAY_HOST: z.string().default("127.0.0.1"),
   FW_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   FW_GATEWAY_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(100),
-  FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
 const parsed = schema.safeParse(process.env);
 if (!parsed.success) {
-  for (const i of parsed.error.issues) {
-    console.error(
-      `${String(i.path[0])}=${JSON.stringify(process.env[String(i.path[0])] ?? null)}: ${i.message}`,
-    );
-  }
+  for (const line of describeIssues(parsed.error, process.env)) console.error(line);
   process.exit(1);
 }
 const config = parsed.data;
