@@ -1,9 +1,11 @@
 import { streams } from "@framewire/shared";
+import type { JobRow } from "@framewire/shared/db";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, issueApiKey } from "./auth/api-keys";
 import type { EdgeDeps } from "./deps";
+import { failJob } from "./jobs/repository";
 import { sweepOutbox } from "./outbox";
 import { type EdgeHarness, startEdgeHarness, testNodeToken } from "./testing/harness";
 
@@ -250,6 +252,22 @@ describe("node reports", () => {
       "job:running@2",
       "job:succeeded@2",
     ]);
+  });
+});
+
+describe("ending a job from the edge", () => {
+  it("fails a job that never finished, with its event, and leaves a finished job alone", async () => {
+    const { id } = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };
+    const row = await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) });
+    const error = { code: "deliveries_exhausted" as const, message: "dropped" };
+    const failed = await failJob(deps.db, row as JobRow, error, deps.clock());
+    expect(failed).toMatchObject({ status: "failed", error });
+    expect(await failJob(deps.db, row as JobRow, error, deps.clock())).toBeNull();
+    const events = (await (await app.request(`/v1/jobs/${id}/events`, { headers: auth(keyA) })).json()) as {
+      data: { type: string; data: { reason?: string } }[];
+    };
+    expect(events.data.map((e) => e.type)).toEqual(["job:created", "job:failed"]);
+    expect(events.data[1]?.data.reason).toBe("dead letter dropped");
   });
 });
 

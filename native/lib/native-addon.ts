@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { StreamFacts } from "./engine";
 
 /**
  * The raw binding in native/src/addon.cc. Values are plain data; errors it rejects with carry
@@ -17,25 +18,8 @@ export interface NativeAddon {
   capabilities(): Promise<NativeCapabilities>;
 }
 
-export interface NativeStreamFacts {
-  index: number;
-  type: "video" | "audio" | "subtitle" | "data" | "other";
-  codec: string;
-  width?: number;
-  height?: number;
-  fps?: number;
-  sampleRate?: number;
-  channels?: number;
-  bitRate?: number;
-  durationSec?: number;
-  rotation?: number;
-  /** Pixel width/height (anamorphic video: not 1). */
-  sampleAspectRatio?: number;
-  pixelFormat?: string;
-  sampleFormat?: string;
-  profile?: string;
-  level?: number;
-}
+/** The addon reports streams in exactly the Engine contract's shape. */
+export type NativeStreamFacts = StreamFacts;
 
 export interface NativeMediaFacts {
   formatName: string;

@@ -133,22 +133,8 @@ export async function undispatchedJobs(db: Db, before: number, limit: number): P
  * Cancels a job that is not final yet. Returns the updated row, or null when it was already final
  * (the caller answers 409 then).
  */
-export async function cancelJob(db: Db, job: JobRow, now: number): Promise<JobRow | null> {
-  const updated = await db
-    .update(jobs)
-    .set({ status: "canceled", updatedAt: now, finishedAt: now })
-    .where(and(eq(jobs.id, job.id), inArray(jobs.status, ["queued", "running"])))
-    .returning();
-  const row = updated[0];
-  if (!row) return null;
-  await db.insert(jobEvents).values({
-    jobId: job.id,
-    type: "job:canceled",
-    status: "canceled",
-    attempt: row.attempts,
-    createdAt: now,
-  });
-  return row;
+export function cancelJob(db: Db, job: JobRow, now: number): Promise<JobRow | null> {
+  return endUnfinishedJob(db, job, { status: "canceled" }, now);
 }
 
 /**
@@ -288,25 +274,39 @@ export async function redispatchJob(
 }
 
 /** Marks a job failed from outside a node report (a dropped dead letter whose job never finished). */
-export async function failJob(
+export function failJob(db: Db, job: JobRow, error: JobRow["error"], now: number): Promise<JobRow | null> {
+  return endUnfinishedJob(
+    db,
+    job,
+    { status: "failed", error, data: { error, reason: "dead letter dropped" } },
+    now,
+  );
+}
+
+/**
+ * Moves a job that is still queued or running to a final state decided by the edge itself, with
+ * its event. Null when the job had already finished (the guard makes a race with a node's final
+ * report harmless: whichever lands first wins).
+ */
+async function endUnfinishedJob(
   db: Db,
   job: JobRow,
-  error: JobRow["error"],
+  end: { status: "canceled" | "failed"; error?: JobRow["error"]; data?: Record<string, unknown> },
   now: number,
 ): Promise<JobRow | null> {
   const updated = await db
     .update(jobs)
-    .set({ status: "failed", error, finishedAt: now, updatedAt: now })
+    .set({ status: end.status, ...(end.error ? { error: end.error } : {}), updatedAt: now, finishedAt: now })
     .where(and(eq(jobs.id, job.id), inArray(jobs.status, ["queued", "running"])))
     .returning();
   const row = updated[0];
   if (!row) return null;
   await db.insert(jobEvents).values({
     jobId: job.id,
-    type: "job:failed",
-    status: "failed",
+    type: `job:${end.status}`,
+    status: end.status,
     attempt: row.attempts,
-    data: { error, reason: "dead letter dropped" },
+    ...(end.data ? { data: end.data } : {}),
     createdAt: now,
   });
   return row;
