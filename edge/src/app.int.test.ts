@@ -255,6 +255,61 @@ describe("node reports", () => {
   });
 });
 
+describe("multi-file outputs", () => {
+  it("links every file, each download served with the type a player or image element expects", async () => {
+    const { id } = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };
+    const report = (body: unknown) =>
+      app.request(`/internal/jobs/${id}/reports`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${nodeToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    await report({ type: "running", attempt: 1, node_id: "n1", engine: "native" });
+    const tenant = (await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) }))?.tenantId;
+    const files = [
+      { relative_path: "thumb-0001.jpg", type: "image/jpeg" },
+      { relative_path: "storyboard.vtt", type: "text/vtt" },
+      { relative_path: "360p/index.m3u8", type: "application/vnd.apple.mpegurl" },
+    ].map((f) => ({ ...f, storage_key: `${tenant}/jobs/${id}/small/${f.relative_path}`, size_bytes: 10 }));
+    for (const f of files) await deps.files?.put(f.storage_key, new Blob(["0123456789"]).stream(), 1e6);
+    await report({
+      type: "succeeded",
+      attempt: 1,
+      node_id: "n1",
+      outputs: [
+        {
+          name: "small",
+          type: "thumbnails",
+          storage_key: files[0]?.storage_key,
+          size_bytes: 30,
+          container: "jpg",
+          duration_sec: null,
+          video: null,
+          audio: null,
+          files: files.map(({ type: _, ...f }) => f),
+        },
+      ],
+    });
+    const job = (await (await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) })).json()) as {
+      outputs: { files: { relative_path: string; url: string }[] }[];
+    };
+    const linked = job.outputs[0]?.files ?? [];
+    expect(linked.map((f) => f.relative_path)).toEqual(files.map((f) => f.relative_path));
+    for (const [i, f] of linked.entries()) {
+      const url = new URL(f.url);
+      const res = await app.request(url.pathname + url.search);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe(files[i]?.type);
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(await res.text()).toBe("0123456789");
+    }
+    // One file's link opens that file only.
+    const first = new URL(linked[0]?.url ?? "");
+    const other = new URL(linked[1]?.url ?? "");
+    expect((await app.request(`${other.pathname}${first.search}`)).status).toBe(404);
+  });
+});
+
 describe("ending a job from the edge", () => {
   it("fails a job that never finished, with its event, and leaves a finished job alone", async () => {
     const { id } = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };

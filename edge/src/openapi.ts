@@ -60,7 +60,25 @@ const jobSchema = {
     },
     outputs: {
       type: "array",
-      items: { type: "object", properties: { name: { type: "string" }, url: { type: "string" } } },
+      items: {
+        type: "object",
+        properties: {
+          name: { type: "string" },
+          url: { type: "string" },
+          files: {
+            type: "array",
+            description: "multi-file outputs (hls, thumbnails): every file with its own signed link",
+            items: {
+              type: "object",
+              properties: {
+                relative_path: { type: "string" },
+                size_bytes: { type: "integer" },
+                url: { type: "string" },
+              },
+            },
+          },
+        },
+      },
     },
     engine: { type: ["string", "null"] },
     created_at: { type: "string", format: "date-time" },

@@ -24,7 +24,16 @@ export async function downloadUrl(config: EdgeConfig, key: string, now: number):
 export async function presentJob(config: EdgeConfig, job: JobRow, now: number) {
   const outputs = job.outputs
     ? await Promise.all(
-        job.outputs.map(async (o) => ({ ...o, url: await downloadUrl(config, o.storage_key, now) })),
+        job.outputs.map(async (o) => ({
+          ...o,
+          url: await downloadUrl(config, o.storage_key, now),
+          // Multi-file outputs: a link for every file (each thumbnail, the sprite, HLS playlists).
+          files: o.files
+            ? await Promise.all(
+                o.files.map(async (f) => ({ ...f, url: await downloadUrl(config, f.storage_key, now) })),
+              )
+            : undefined,
+        })),
       )
     : [];
   const self = `${config.publicUrl}/v1/jobs/${job.id}`;

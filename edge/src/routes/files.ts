@@ -2,6 +2,26 @@ import { type DownloadTokenClaims, FramewireError, isSafeStorageKey, verifyToken
 import { Hono } from "hono";
 import type { EdgeEnv } from "../env";
 
+/** What players and image elements expect for the files the engine writes. */
+const contentTypes: Record<string, string> = {
+  mp4: "video/mp4",
+  m4a: "audio/mp4",
+  mov: "video/quicktime",
+  webm: "video/webm",
+  mkv: "video/x-matroska",
+  mp3: "audio/mpeg",
+  opus: "audio/ogg",
+  flac: "audio/flac",
+  wav: "audio/wav",
+  m3u8: "application/vnd.apple.mpegurl",
+  ts: "video/mp2t",
+  jpg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  vtt: "text/vtt",
+  json: "application/json",
+};
+
 /** Signed downloads from the local store: the token, not an API key, is the permission. */
 export function filesRoutes() {
   const app = new Hono<EdgeEnv>();
@@ -23,7 +43,9 @@ export function filesRoutes() {
     if (!file) throw new FramewireError("not_found", "The file no longer exists.");
     const name = key.split("/").at(-1) ?? "download";
     return c.body(file.body, 200, {
-      "content-type": name.endsWith(".mp4") ? "video/mp4" : "application/octet-stream",
+      "content-type": contentTypes[name.split(".").at(-1) ?? ""] ?? "application/octet-stream",
+      // Served as attachments that are never sniffed: user media can't become a page on this origin.
+      "x-content-type-options": "nosniff",
       "content-length": String(file.sizeBytes),
       "content-disposition": `attachment; filename="${name}"`,
       "cache-control": "private, max-age=3600",

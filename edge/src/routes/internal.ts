@@ -23,6 +23,41 @@ const outputResult = z.object({
     .object({ codec: z.string(), width: z.int(), height: z.int(), fps: z.number().nullable() })
     .nullable(),
   audio: z.object({ codec: z.string(), sample_rate: z.int(), channels: z.int() }).nullable(),
+  // What richer outputs add (shared/src/messages.ts OutputResult). A plain z.object drops keys it
+  // doesn't name, so each one is listed here, or the job record loses it.
+  type: z.string().max(32).optional(),
+  files: z
+    .array(
+      z.object({
+        storage_key: z.string().max(1024),
+        relative_path: z.string().max(512),
+        size_bytes: z.number().int().nonnegative(),
+      }),
+    )
+    .max(20_000)
+    .optional(),
+  encoder: z.string().max(64).optional(),
+  accel: z.string().max(16).optional(),
+  fallback_reason: z.string().max(2000).nullable().optional(),
+  thumbnails: z
+    .array(z.object({ time_sec: z.number().nonnegative(), relative_path: z.string().max(512) }))
+    .max(1000)
+    .optional(),
+  renditions: z
+    .array(
+      z.object({
+        name: z.string().max(64),
+        width: z.int(),
+        height: z.int(),
+        bandwidth: z.number().nonnegative(),
+        segments: z.int().nonnegative(),
+        playlist: z.string().max(512),
+      }),
+    )
+    .max(16)
+    .optional(),
+  loudness: z.object({ target_lufs: z.number(), input_lufs: z.number(), gain_db: z.number() }).optional(),
+  probe: z.unknown().optional(),
 });
 
 const jobError = z.object({
