@@ -12,7 +12,7 @@ COPY node-worker/package.json node-worker/
 COPY native/package.json native/
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build:native
+RUN npm run build:native && npm run build:web
 
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \

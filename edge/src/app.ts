@@ -16,6 +16,7 @@ import { healthRoutes } from "./routes/health";
 import { internalRoutes } from "./routes/internal";
 import { jobsRoutes } from "./routes/jobs";
 import { uploadsRoutes } from "./routes/uploads";
+import { webRoutes } from "./web/routes";
 
 export type { EdgeDeps } from "./deps";
 
@@ -53,6 +54,7 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
 
   app.route("/v1/health", healthRoutes());
   app.route("/", docsRoutes());
+  app.route("/", webRoutes());
   app.route("/files", filesRoutes());
   if (deps.metrics) {
     const metrics = deps.metrics;

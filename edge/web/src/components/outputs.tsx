@@ -1,0 +1,371 @@
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import type { JobOutput, OutputFile } from "../api";
+import { formatBitrate, formatBytes, formatDuration } from "../format";
+import { parseStoryboard, type Storyboard } from "../vtt";
+import { DownloadIcon } from "./ui";
+
+/** The probe facts of an analysis output (the engine's MediaFacts, as stored). */
+interface ProbeFacts {
+  formatName: string;
+  durationSec: number | null;
+  bitRate: number | null;
+  sizeBytes: number;
+  streams: {
+    index: number;
+    type: string;
+    codec: string;
+    width?: number;
+    height?: number;
+    fps?: number;
+    sampleRate?: number;
+    channels?: number;
+    bitRate?: number;
+    rotation?: number;
+    pixelFormat?: string;
+    profile?: string;
+  }[];
+}
+
+export function OutputResult({ output }: { output: JobOutput }) {
+  switch (output.type) {
+    case "video":
+      return (
+        <>
+          {/* biome-ignore lint/a11y/useMediaCaption: outputs are transcodes of user media; there is no caption track to offer */}
+          <video
+            class="player"
+            controls
+            preload="metadata"
+            playsInline
+            src={output.url}
+            aria-label={`${output.name} video`}
+          />
+          <MediaFacts output={output} />
+        </>
+      );
+    case "hls":
+      return (
+        <>
+          <HlsPlayer output={output} />
+          <Renditions output={output} />
+        </>
+      );
+    case "audio":
+      return (
+        <>
+          {/* biome-ignore lint/a11y/useMediaCaption: outputs are transcodes of user media; there is no caption track to offer */}
+          <audio
+            class="audio-player"
+            controls
+            preload="metadata"
+            src={output.url}
+            aria-label={`${output.name} audio`}
+          />
+          <MediaFacts output={output} />
+          {output.loudness ? (
+            <p class="facts-line">
+              Loudness: {output.loudness.input_lufs.toFixed(1)} LUFS → {output.loudness.target_lufs} LUFS (
+              {output.loudness.gain_db >= 0 ? "+" : ""}
+              {output.loudness.gain_db.toFixed(1)} dB)
+            </p>
+          ) : null}
+        </>
+      );
+    case "thumbnails":
+      return <Thumbnails output={output} />;
+    case "analysis":
+      return <Analysis probe={output.probe as ProbeFacts | undefined} />;
+    default:
+      return <MediaFacts output={output} />;
+  }
+}
+
+function MediaFacts({ output }: { output: JobOutput }) {
+  const facts = [
+    output.video ? `${output.video.width}×${output.video.height}` : null,
+    output.video?.fps ? `${Math.round(output.video.fps * 100) / 100} fps` : null,
+    output.video ? output.video.codec : null,
+    output.audio ? `${output.audio.codec} ${output.audio.sample_rate / 1000} kHz` : null,
+    output.duration_sec !== null ? formatDuration(output.duration_sec, true) : null,
+    formatBytes(output.size_bytes),
+    output.encoder
+      ? `encoder ${output.encoder}${output.accel && output.accel !== "cpu" ? ` (${output.accel})` : ""}`
+      : null,
+  ].filter(Boolean);
+  return (
+    <>
+      <p class="facts-line">{facts.join(" · ")}</p>
+      {output.fallback_reason ? (
+        <details class="hint">
+          <summary>Encoded on the CPU: why not on hardware?</summary>
+          {output.fallback_reason}
+        </details>
+      ) : null}
+    </>
+  );
+}
+
+/** Maps each file's path (as a player resolves it) to its signed link. */
+function signedLinks(files: OutputFile[] | undefined): Map<string, string> {
+  const links = new Map<string, string>();
+  for (const f of files ?? []) links.set(new URL(f.url, location.href).pathname, f.url);
+  return links;
+}
+
+/**
+ * HLS through hls.js (Chromium and Firefox have no native HLS). Every file of the output has its
+ * own signed link, so each playlist or segment request is re-opened on the link for that path.
+ */
+function HlsPlayer({ output }: { output: JobOutput }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    const element = video.current;
+    if (!element) return;
+    let destroyed = false;
+    let hls: { destroy(): void } | null = null;
+    const links = signedLinks(output.files);
+    import("hls.js/light")
+      .then(({ default: Hls }) => {
+        if (destroyed) return;
+        if (!Hls.isSupported()) {
+          setProblem("This browser cannot play HLS here; download the playlist instead.");
+          return;
+        }
+        const player = new Hls({
+          xhrSetup(xhr, url) {
+            const signed = links.get(new URL(url, location.href).pathname);
+            xhr.open("GET", signed ?? url, true);
+          },
+        });
+        player.on(Hls.Events.ERROR, (_event, data) => {
+          if (data.fatal) setProblem(`Playback failed: ${data.details}`);
+        });
+        player.loadSource(output.url);
+        player.attachMedia(element);
+        hls = player;
+      })
+      .catch(() => setProblem("The HLS player could not be loaded."));
+    return () => {
+      destroyed = true;
+      hls?.destroy();
+    };
+  }, [output.url, output.files]);
+  return (
+    <>
+      {/* biome-ignore lint/a11y/useMediaCaption: outputs are transcodes of user media; there is no caption track to offer */}
+      <video
+        ref={video}
+        class="player"
+        controls
+        preload="metadata"
+        playsInline
+        aria-label={`${output.name} stream`}
+      />
+      {problem ? <p class="hint">{problem}</p> : null}
+    </>
+  );
+}
+
+function Renditions({ output }: { output: JobOutput }) {
+  if (!output.renditions?.length) return null;
+  return (
+    <ul class="chips" aria-label="Renditions">
+      {output.renditions.map((r) => (
+        <li key={r.name} class="chip">
+          {r.name} · {r.width}×{r.height} · {formatBitrate(r.bandwidth)} · {r.segments}{" "}
+          {r.segments === 1 ? "segment" : "segments"}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Thumbnails({ output }: { output: JobOutput }) {
+  const byPath = new Map((output.files ?? []).map((f) => [f.relative_path, f]));
+  const stills = (output.thumbnails ?? []).flatMap((t) => {
+    const file = byPath.get(t.relative_path);
+    return file ? [{ ...t, url: file.url }] : [];
+  });
+  const storyboard = output.files?.find((f) => f.relative_path.endsWith(".vtt"));
+  return (
+    <>
+      <ul class="thumb-grid" aria-label="Thumbnails">
+        {stills.map((t) => (
+          <li key={t.relative_path}>
+            <figure class="thumb">
+              <img
+                src={t.url}
+                alt={`Frame at ${formatDuration(t.time_sec, true)}`}
+                loading="lazy"
+                decoding="async"
+              />
+              <figcaption>{formatDuration(t.time_sec, true)}</figcaption>
+            </figure>
+          </li>
+        ))}
+      </ul>
+      {storyboard ? <StoryboardView files={output.files ?? []} storyboard={storyboard} /> : null}
+    </>
+  );
+}
+
+/** The sprite sheet with its WebVTT storyboard: scrub through time, see the tile a player would show. */
+function StoryboardView({ files, storyboard }: { files: OutputFile[]; storyboard: OutputFile }) {
+  const [board, setBoard] = useState<Storyboard | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [at, setAt] = useState(0);
+  useEffect(() => {
+    let live = true;
+    fetch(storyboard.url)
+      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((text) => live && setBoard(parseStoryboard(text)))
+      .catch((e: Error) => live && setProblem(`The storyboard could not be loaded (${e.message}).`));
+    return () => {
+      live = false;
+    };
+  }, [storyboard.url]);
+  const cues = board?.cues;
+  const sprite = files.find((f) => f.relative_path === board?.image);
+  const end = cues?.at(-1)?.end ?? 0;
+  const cue = useMemo(() => cues?.find((c) => at >= c.start && at < c.end) ?? cues?.at(-1), [cues, at]);
+  if (problem) return <p class="hint">{problem}</p>;
+  if (!cues?.length || !cue || !sprite) return null;
+  return (
+    <div class="storyboard">
+      <div class="storyboard-head">
+        <h4 class="subhead">Storyboard</h4>
+        <span class="muted small">
+          {cues.length} tiles · {cue.w}×{cue.h} each
+        </span>
+      </div>
+      <div class="storyboard-body">
+        <div
+          class="storyboard-tile"
+          role="img"
+          aria-label={`Storyboard tile for ${formatDuration(at, true)}`}
+          style={{
+            width: `${cue.w}px`,
+            height: `${cue.h}px`,
+            backgroundImage: `url("${sprite.url}")`,
+            backgroundPosition: `-${cue.x}px -${cue.y}px`,
+          }}
+        />
+        <div class="storyboard-controls">
+          <label for={`scrub-${sprite.relative_path}`} class="small">
+            Scrub: <strong>{formatDuration(at, true)}</strong> / {formatDuration(end, true)}
+          </label>
+          <input
+            id={`scrub-${sprite.relative_path}`}
+            type="range"
+            min={0}
+            max={end}
+            step={0.1}
+            value={at}
+            onInput={(e) => setAt(Number(e.currentTarget.value))}
+          />
+          <img class="sprite-sheet" src={sprite.url} alt="Sprite sheet: every thumbnail tiled together" />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function Analysis({ probe }: { probe: ProbeFacts | undefined }) {
+  if (!probe) return <p class="hint">No facts were recorded.</p>;
+  return (
+    <div class="analysis">
+      <dl class="facts">
+        <div>
+          <dt>Container</dt>
+          <dd>{probe.formatName.split(",").join(", ")}</dd>
+        </div>
+        <div>
+          <dt>Duration</dt>
+          <dd>{formatDuration(probe.durationSec, true)}</dd>
+        </div>
+        <div>
+          <dt>Bit rate</dt>
+          <dd>{formatBitrate(probe.bitRate)}</dd>
+        </div>
+        <div>
+          <dt>Size</dt>
+          <dd>{formatBytes(probe.sizeBytes)}</dd>
+        </div>
+      </dl>
+      <table class="table streams">
+        <caption class="sr-only">Streams of the input</caption>
+        <thead>
+          <tr>
+            <th scope="col">#</th>
+            <th scope="col">Type</th>
+            <th scope="col">Codec</th>
+            <th scope="col">Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {probe.streams.map((s) => (
+            <tr key={s.index}>
+              <td>{s.index}</td>
+              <td>{s.type}</td>
+              <td>
+                {s.codec}
+                {s.profile ? <span class="muted"> ({s.profile})</span> : null}
+              </td>
+              <td>
+                {[
+                  s.width && s.height ? `${s.width}×${s.height}` : null,
+                  s.fps ? `${Math.round(s.fps * 100) / 100} fps` : null,
+                  s.pixelFormat ?? null,
+                  s.rotation ? `rotated ${s.rotation}°` : null,
+                  s.sampleRate ? `${s.sampleRate / 1000} kHz` : null,
+                  s.channels ? `${s.channels} ch` : null,
+                  s.bitRate ? formatBitrate(s.bitRate) : null,
+                ]
+                  .filter(Boolean)
+                  .join(" · ")}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function Downloads({ output }: { output: JobOutput }) {
+  const files = output.files ?? [];
+  const main = files.find((f) => f.url === output.url)?.relative_path ?? `${output.name}.${output.container}`;
+  return (
+    <div class="downloads">
+      <a class="btn btn-secondary btn-sm" href={output.url} download={main}>
+        <DownloadIcon /> Download {main}
+        <span class="muted">
+          {" "}
+          (
+          {formatBytes(
+            files.length ? files.find((f) => f.url === output.url)?.size_bytes : output.size_bytes,
+          )}
+          )
+        </span>
+      </a>
+      {files.length > 1 ? (
+        <details class="file-list">
+          <summary>
+            All {files.length} files ({formatBytes(output.size_bytes)})
+          </summary>
+          <ul>
+            {files.map((f) => (
+              <li key={f.relative_path}>
+                <a href={f.url} download={f.relative_path.split("/").join("_")}>
+                  {f.relative_path}
+                </a>{" "}
+                <span class="muted small">{formatBytes(f.size_bytes)}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,149 @@
+import type { JobStatus, ProgressTick } from "@framewire/shared";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { type Api, describeProblem, type Job } from "./api";
+import { openProgress } from "./progress";
+
+export const finalStatuses: readonly JobStatus[] = ["succeeded", "failed", "canceled"];
+export const isFinal = (status: JobStatus) => finalStatuses.includes(status);
+
+export type Live = "connecting" | "live" | "reconnecting" | "polling" | "done";
+
+export interface JobState {
+  job: Job | null;
+  /** Latest tick per output name, for the current attempt. */
+  ticks: Record<string, ProgressTick>;
+  live: Live;
+  error: string | null;
+  /** Reads the job again and follows it afresh (after a cancel or a retry). */
+  restart(): void;
+}
+
+/**
+ * Follows one job: reads it, then listens to its progress socket until a final state arrives,
+ * reconnecting with a fresh token when the socket drops, with a slow poll as a safety net.
+ */
+export function useJob(api: Api, jobId: string | null): JobState {
+  const [job, setJob] = useState<Job | null>(null);
+  const [ticks, setTicks] = useState<Record<string, ProgressTick>>({});
+  const [live, setLive] = useState<Live>("connecting");
+  const [error, setError] = useState<string | null>(null);
+  const [round, setRound] = useState(0);
+  const generation = useRef(0);
+  const followed = useRef<string | null>(null);
+
+  const fetchJob = useCallback(
+    async (id: string): Promise<Job | null> => {
+      const res = await api.jobs.get(id);
+      if (!res.ok) {
+        setError(describeProblem(res.problem, res.status));
+        return null;
+      }
+      setError(null);
+      return res.data;
+    },
+    [api],
+  );
+
+  useEffect(() => {
+    if (!jobId) return;
+    void round; // a new round re-runs this effect
+    const mine = ++generation.current;
+    const stale = () => generation.current !== mine;
+    let socket: { close(): void } | null = null;
+    let attempt = 0;
+    let retries = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (followed.current !== jobId) setJob(null); // a restart keeps showing the job meanwhile
+    followed.current = jobId;
+    setTicks({});
+    setLive("connecting");
+    setError(null);
+
+    const finish = async () => {
+      // The final state is announced after the edge recorded it: the job now has its outputs.
+      const latest = await fetchJob(jobId);
+      if (stale()) return;
+      if (latest) setJob(latest);
+      setLive("done");
+    };
+
+    const connect = (current: Job) => {
+      socket?.close();
+      socket = openProgress(current.progress_url, {
+        open: () => {
+          if (!stale()) setLive("live");
+        },
+        message: (m) => {
+          if (stale() || m.job_id !== jobId) return;
+          retries = 0;
+          if (m.type === "job:progress") {
+            if (m.attempt < attempt) return;
+            const fresh = m.attempt > attempt;
+            attempt = m.attempt;
+            setTicks((t) => ({ ...(fresh ? {} : t), [m.output]: m }));
+            setJob((j) => (j && j.status === "queued" ? { ...j, status: "running" } : j));
+          } else {
+            setJob((j) => (j ? { ...j, status: m.status, error: m.error ?? j.error } : j));
+            if (isFinal(m.status)) {
+              socket?.close();
+              void finish();
+            }
+          }
+        },
+        close: () => {
+          if (stale()) return;
+          // Dropped before the final state: read the job again (a fresh token) and reconnect.
+          setLive("reconnecting");
+          retries++;
+          timer = setTimeout(() => void follow(), Math.min(10_000, 500 * 2 ** Math.min(retries, 5)));
+        },
+      });
+    };
+
+    const follow = async () => {
+      const current = await fetchJob(jobId);
+      if (stale()) return;
+      if (!current) {
+        setLive("polling");
+        timer = setTimeout(() => void follow(), 3000);
+        return;
+      }
+      setJob(current);
+      if (isFinal(current.status)) {
+        setLive("done");
+        return;
+      }
+      connect(current);
+    };
+    void follow();
+
+    // The safety net: a socket that is open but silent must not leave the page behind.
+    const poll = setInterval(async () => {
+      const current = await fetchJob(jobId).catch(() => null);
+      if (stale() || !current) return;
+      if (isFinal(current.status)) {
+        socket?.close();
+        setJob(current);
+        setLive("done");
+        clearInterval(poll);
+      } else {
+        // Ticks may already have shown it running before the node's report reached the database.
+        setJob((j) =>
+          j?.status === "running" && current.status === "queued"
+            ? { ...current, status: "running" }
+            : current,
+        );
+      }
+    }, 5000);
+
+    return () => {
+      generation.current++;
+      socket?.close();
+      clearTimeout(timer);
+      clearInterval(poll);
+    };
+  }, [jobId, fetchJob, round]);
+
+  const restart = useCallback(() => setRound((r) => r + 1), []);
+  return { job, ticks, live, error, restart };
+}
