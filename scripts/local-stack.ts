@@ -39,6 +39,7 @@ try {
 
 console.log(`
   Framewire is running.
+    Console:   ${stack.apiUrl}/   (open it in a browser, paste the key)
     API:       ${stack.apiUrl}
     Progress:  ${stack.progressUrl}
     API key:   ${stack.apiKey}

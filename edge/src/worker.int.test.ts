@@ -169,6 +169,24 @@ describe("the edge on workerd", () => {
     expect(list.ok && list.data.data.map((j) => j.id)).toContain(created.data.id);
   });
 
+  it("serves the web console and its bundled assets from the Worker (no file system)", async () => {
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.headers.get("content-security-policy")).toContain(
+      `connect-src 'self' ${base} ws://127.0.0.1:9`,
+    );
+    const html = await page.text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/app\/[^"]+)"/g)].map((m) => m[1] ?? "");
+    expect(assets.some((a) => a.endsWith(".js"))).toBe(true);
+    expect(assets.some((a) => a.endsWith(".css"))).toBe(true);
+    for (const asset of assets) {
+      const res = await fetch(`${base}${asset}`);
+      expect(res.status, asset).toBe(200);
+      expect((await res.arrayBuffer()).byteLength, asset).toBeGreaterThan(100);
+    }
+  });
+
   it("refuses an unknown key with problem details", async () => {
     const res = await createFramewireClient({
       baseUrl: base,

@@ -73,4 +73,20 @@ describe("import rules", () => {
       }
     }
   });
+
+  it("the web console (edge/web/src) runs in a browser: no Node modules, shared/ for types only", () => {
+    const files = readdirSync(join(root, "edge/web/src"), { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile() && /\.tsx?$/.test(e.name))
+      .map((e) => relative(root, join(e.parentPath, e.name)));
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      const text = readFileSync(join(root, file), "utf8");
+      for (const spec of imports(file)) {
+        expect(spec.startsWith("node:"), `${file} imports ${spec}`).toBe(false);
+        expect(["node-worker", "native"].includes(landsIn(file, spec)), `${file} imports ${spec}`).toBe(false);
+      }
+      // shared/'s index also carries NATS and database code: a value import would bundle it.
+      expect(text, file).not.toMatch(/^import\s+(?!type\b)[^;]*from\s+"@framewire\/shared/m);
+    }
+  });
 });

@@ -22,6 +22,19 @@ export interface JobState {
  * Follows one job: reads it, then listens to its progress socket until a final state arrives,
  * reconnecting with a fresh token when the socket drops, with a slow poll as a safety net.
  */
+/**
+ * A finished job doesn't change, but every read signs its links afresh: keep the job already shown,
+ * so players and images keep their sources (a new src reloads a playing video).
+ */
+const settled = (next: Job) => (prev: Job | null) =>
+  prev &&
+  prev.id === next.id &&
+  isFinal(prev.status) &&
+  prev.status === next.status &&
+  prev.outputs.length === next.outputs.length
+    ? prev
+    : next;
+
 export function useJob(api: Api, jobId: string | null): JobState {
   const [job, setJob] = useState<Job | null>(null);
   const [ticks, setTicks] = useState<Record<string, ProgressTick>>({});
@@ -59,11 +72,13 @@ export function useJob(api: Api, jobId: string | null): JobState {
     setLive("connecting");
     setError(null);
 
+    let poll: ReturnType<typeof setInterval> | undefined;
     const finish = async () => {
+      clearInterval(poll);
       // The final state is announced after the edge recorded it: the job now has its outputs.
       const latest = await fetchJob(jobId);
       if (stale()) return;
-      if (latest) setJob(latest);
+      if (latest) setJob(settled(latest));
       setLive("done");
     };
 
@@ -108,7 +123,7 @@ export function useJob(api: Api, jobId: string | null): JobState {
         timer = setTimeout(() => void follow(), 3000);
         return;
       }
-      setJob(current);
+      setJob(settled(current));
       if (isFinal(current.status)) {
         setLive("done");
         return;
@@ -118,12 +133,12 @@ export function useJob(api: Api, jobId: string | null): JobState {
     void follow();
 
     // The safety net: a socket that is open but silent must not leave the page behind.
-    const poll = setInterval(async () => {
+    poll = setInterval(async () => {
       const current = await fetchJob(jobId).catch(() => null);
       if (stale() || !current) return;
       if (isFinal(current.status)) {
         socket?.close();
-        setJob(current);
+        setJob(settled(current));
         setLive("done");
         clearInterval(poll);
       } else {

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { JobOutput, OutputFile } from "../api";
 import { formatBitrate, formatBytes, formatDuration } from "../format";
-import { parseStoryboard, type Storyboard } from "../vtt";
+import { parseStoryboard, type Storyboard, type StoryboardCue } from "../vtt";
 import { DownloadIcon } from "./ui";
 
 /** The probe facts of an analysis output (the engine's MediaFacts, as stored). */
@@ -228,7 +228,12 @@ function StoryboardView({ files, storyboard }: { files: OutputFile[]; storyboard
   const cues = board?.cues;
   const sprite = files.find((f) => f.relative_path === board?.image);
   const end = cues?.at(-1)?.end ?? 0;
-  const cue = useMemo(() => cues?.find((c) => at >= c.start && at < c.end) ?? cues?.at(-1), [cues, at]);
+  const cue = useMemo(() => {
+    if (!cues?.length) return undefined;
+    return (
+      cues.find((c) => at >= c.start && at < c.end) ?? (at < (cues[0]?.start ?? 0) ? cues[0] : cues.at(-1))
+    );
+  }, [cues, at]);
   if (problem) return <p class="hint">{problem}</p>;
   if (!cues?.length || !cue || !sprite) return null;
   return (
@@ -244,12 +249,7 @@ function StoryboardView({ files, storyboard }: { files: OutputFile[]; storyboard
           class="storyboard-tile"
           role="img"
           aria-label={`Storyboard tile for ${formatDuration(at, true)}`}
-          style={{
-            width: `${cue.w}px`,
-            height: `${cue.h}px`,
-            backgroundImage: `url("${sprite.url}")`,
-            backgroundPosition: `-${cue.x}px -${cue.y}px`,
-          }}
+          style={tileStyle(cues, cue, sprite.url)}
         />
         <div class="storyboard-controls">
           <label for={`scrub-${sprite.relative_path}`} class="small">
@@ -269,6 +269,24 @@ function StoryboardView({ files, storyboard }: { files: OutputFile[]; storyboard
       </div>
     </div>
   );
+}
+
+/**
+ * One tile of the sprite sheet, drawn at any width: the sheet is scaled by the same factor as the
+ * tile (sizes and offsets in percent), so the preview shrinks to fit a phone.
+ */
+function tileStyle(cues: StoryboardCue[], cue: StoryboardCue, url: string) {
+  const sheetW = Math.max(...cues.map((c) => c.x)) + cue.w;
+  const sheetH = Math.max(...cues.map((c) => c.y)) + cue.h;
+  const at = (offset: number, sheet: number, tile: number) =>
+    sheet > tile ? (offset / (sheet - tile)) * 100 : 0;
+  return {
+    maxWidth: `${cue.w}px`,
+    aspectRatio: `${cue.w} / ${cue.h}`,
+    backgroundImage: `url("${url}")`,
+    backgroundSize: `${(sheetW / cue.w) * 100}% ${(sheetH / cue.h) * 100}%`,
+    backgroundPosition: `${at(cue.x, sheetW, cue.w)}% ${at(cue.y, sheetH, cue.h)}%`,
+  };
 }
 
 function Analysis({ probe }: { probe: ProbeFacts | undefined }) {
