@@ -83,7 +83,9 @@ describe("import rules", () => {
       const text = readFileSync(join(root, file), "utf8");
       for (const spec of imports(file)) {
         expect(spec.startsWith("node:"), `${file} imports ${spec}`).toBe(false);
-        expect(["node-worker", "native"].includes(landsIn(file, spec)), `${file} imports ${spec}`).toBe(false);
+        expect(["node-worker", "native"].includes(landsIn(file, spec)), `${file} imports ${spec}`).toBe(
+          false,
+        );
       }
       // shared/'s index also carries NATS and database code: a value import would bundle it.
       expect(text, file).not.toMatch(/^import\s+(?!type\b)[^;]*from\s+"@framewire\/shared/m);
