@@ -219,7 +219,19 @@ describe("the web console in Chromium", () => {
     await panel.waitFor();
     jobId = ((await panel.locator(".job-title code").textContent()) ?? "").trim();
     expect(jobId).toMatch(/^job_/);
-    await shot(page, "03-job-in-progress");
+    // Best effort: catch the bars moving (a short clip may finish before a frame is drawn).
+    await page
+      .waitForFunction(
+        () =>
+          [...document.querySelectorAll('[role="progressbar"][id^="bar-"]')].some((bar) => {
+            const value = Number(bar.getAttribute("aria-valuenow"));
+            return value > 5 && value < 90;
+          }),
+        undefined,
+        { timeout: 15_000, polling: 20 },
+      )
+      .catch(() => {});
+    await shot(page, "03-job-in-progress", false);
     await panel.getByText("Succeeded", { exact: true }).waitFor({ timeout: 60_000 });
 
     const outputs = ["mp4-720p", "hls", "thumbnails", "audio", "analysis"];

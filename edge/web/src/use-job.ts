@@ -27,9 +27,9 @@ export interface JobState {
  * so players and images keep their sources (a new src reloads a playing video).
  */
 const settled = (next: Job) => (prev: Job | null) =>
-  prev &&
+  // finished_at is set only on a job read back after it ended, not on one patched from the socket.
+  prev?.finished_at &&
   prev.id === next.id &&
-  isFinal(prev.status) &&
   prev.status === next.status &&
   prev.outputs.length === next.outputs.length
     ? prev

@@ -168,10 +168,13 @@ function OutputItem({ job, spec, tick }: { job: Job; spec: SpecOutput; tick: Pro
       : job.status === "running" && tick
         ? [
             tick.percent === null ? "length unknown" : `${tick.percent.toFixed(1)}%`,
-            `${Math.round(tick.fps)} fps`,
-            `${tick.speed.toFixed(1)}×`,
+            // fps and speed read 0 until the engine has timed a few frames: say nothing rather than 0.
+            tick.fps > 0 ? `${Math.round(tick.fps)} fps` : null,
+            tick.speed > 0 ? `${tick.speed.toFixed(1)}×` : null,
             `ETA ${formatEta(tick.eta_sec)}`,
-          ].join(" · ")
+          ]
+            .filter(Boolean)
+            .join(" · ")
         : job.status === "running"
           ? "Starting…"
           : "Stopped";
