@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -144,6 +145,11 @@ async function playMedia(media: HTMLMediaElement, seconds: number) {
 }
 
 beforeAll(async () => {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(
+      `no Chromium at ${chromiumPath}: ./dev setup installs Debian's chromium (or set FW_CHROMIUM)`,
+    );
+  }
   await buildWebAssets(); // the page under test is the one in edge/web/src now
   await mkdir(shots, { recursive: true });
   dir = await mkdtemp(join(tmpdir(), "fw-browser-"));
