@@ -141,11 +141,12 @@ export function openApiDocument(serverUrl: string) {
       },
       "/v1/health/detailed": {
         get: {
-          summary: "Database, NATS, queue depth, nodes, dead letters, versions (no key)",
-          security: [],
+          summary: "Database, NATS, queue depth, nodes, dead letters, versions (admin key)",
           responses: {
             "200": ok("All reachable", { type: "object" }),
             "503": ok("Degraded", { type: "object" }),
+            ...common,
+            "403": problem("The key lacks the admin scope"),
           },
         },
       },

@@ -26,6 +26,7 @@ let hrana: HranaServer;
 let wrangler: ChildProcess;
 let client: FramewireClient;
 let base: string;
+let adminKey: string;
 let logPath: string;
 
 async function stopGroup(child: ChildProcess) {
@@ -62,6 +63,7 @@ beforeAll(async () => {
     name: "w",
     scopes: ["jobs:read", "jobs:write"],
   });
+  adminKey = (await issueApiKey(database.db, { tenantId, name: "ops", scopes: ["admin"] })).key;
   database.close();
   hrana = await startHranaServer(dbFile);
 
@@ -136,7 +138,8 @@ afterAll(async () => {
 describe("the edge on workerd", () => {
   it("answers health, with the database over HTTP and NATS over WebSocket reachable", async () => {
     expect(await client.health()).toMatchObject({ status: 200, data: { status: "ok" } });
-    const detailed = await client.healthDetailed();
+    expect((await client.healthDetailed()).status).toBe(403);
+    const detailed = await createFramewireClient({ baseUrl: base, apiKey: adminKey }).healthDetailed();
     expect(detailed).toMatchObject({
       status: 200,
       data: { status: "ok", database: { ok: true }, nats: { ok: true }, dead_letters: { count: 0 } },

@@ -96,11 +96,19 @@ export function adminRoutes() {
       .from(tenants)
       .where(eq(tenants.id, c.req.param("tenantId")));
     if (!tenant) throw new FramewireError("not_found", `No tenant ${c.req.param("tenantId")}.`);
+    const expiresAt = body.expires_at ? Date.parse(body.expires_at) : null;
+    if (expiresAt !== null && expiresAt <= deps.clock()) {
+      // A key that is dead on arrival is a typo (a year, a time zone), not a request.
+      const message = "must be in the future";
+      throw new FramewireError("validation_failed", `key: expires_at: ${message}`, {
+        errors: [{ field: "expires_at", message }],
+      });
+    }
     const issued = await issueApiKey(deps.db, {
       tenantId: tenant.id,
       name: body.name,
       scopes: body.scopes,
-      expiresAt: body.expires_at ? Date.parse(body.expires_at) : null,
+      expiresAt,
     });
     c.get("logger").info({ key_id: issued.id, tenant_id: tenant.id }, "key:created");
     // The only response that ever contains the secret.
