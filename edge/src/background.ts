@@ -8,7 +8,8 @@ import type { Logger } from "./logger";
  * anyway (a crash) is picked up by the sweeper: this is a fast path, never the only path.
  */
 export interface BackgroundTasks {
-  run(task: Promise<unknown>): void;
+  /** Starts `task` now; it may outlive the request. */
+  run(task: () => Promise<unknown>): void;
   settled(): Promise<void>;
 }
 
@@ -19,7 +20,8 @@ export function createBackgroundTasks(
   const inFlight = new Set<Promise<unknown>>();
   return {
     run(task) {
-      const tracked = task
+      const tracked = Promise.resolve()
+        .then(task)
         .catch((error: unknown) => logger.warn({ err: error }, "background:task:failed"))
         .finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);

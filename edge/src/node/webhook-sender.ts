@@ -60,7 +60,7 @@ export function createNodeWebhookSender(config: WebhookConfig): WebhookSender {
       const refused = addresses.find((a) => !isAllowedAddress(a.address, config.allowPrivate));
       if (refused || addresses.length === 0) throw refusal(host, refused?.address);
     },
-    post(raw, request) {
+    async post(raw, request) {
       const url = checkWebhookUrl(raw, config);
       const client = url.protocol === "https:" ? https : http;
       return new Promise((resolve, reject) => {

@@ -102,7 +102,7 @@ export function jobWebhookRoutes() {
         "conflict",
         `Delivery ${delivery.id} has an attempt in flight; try again shortly.`,
       );
-    deps.background.run(attemptDelivery(deps, due.id));
+    deps.background.run(() => attemptDelivery(deps, due.id));
     return c.json(presentDelivery(due, []), 202);
   });
 

@@ -57,7 +57,7 @@ export function webhookOnTransition(deps: EdgeDeps): TransitionHook {
     return [
       {
         statement: deps.db.insert(webhookDeliveries).values(delivery),
-        after: () => deps.background.run(attemptDelivery(deps, delivery.id)),
+        after: () => deps.background.run(() => attemptDelivery(deps, delivery.id)),
       },
     ];
   };
@@ -91,6 +91,6 @@ export async function queueProgressWebhook(
   const delivery = newDelivery(deps, job, "job.progress", data, now);
   if (!delivery) return false;
   await deps.db.insert(webhookDeliveries).values(delivery);
-  deps.background.run(attemptDelivery(deps, delivery.id));
+  deps.background.run(() => attemptDelivery(deps, delivery.id));
   return true;
 }
