@@ -277,6 +277,44 @@ describe("delivery", () => {
     expect((await log(id)).map((d) => d.event)).toEqual(["job.progress", "job.progress"]);
   });
 
+  it("signs with the old and the new secret during a rotation's grace period, then the new only", async () => {
+    receiver.on("/rotate", {});
+    const old = secret;
+    const rotated = await h.client(keyA).webhook.rotateSecret({ grace_period_sec: 3600 });
+    if (!rotated.ok || !rotated.data.secret) throw new Error("no rotated secret");
+    const fresh = rotated.data.secret;
+    expect(fresh).not.toBe(old);
+    expect(rotated.data.previous_secret_expires_at).not.toBeNull();
+    const sendOne = async () => {
+      const id = await createJob({ url: `${receiver.url}/rotate`, events: ["job.canceled"] });
+      await h.client(keyA).jobs.cancel(id);
+      const before = at("/rotate").length;
+      await until(() => at("/rotate").length > before, "a delivery");
+      return at("/rotate").at(-1);
+    };
+    const { verifyWebhook } = await import("./client");
+    const during = await sendOne();
+    expect(String(during?.headers["framewire-signature"]).match(/v1=/g)).toHaveLength(2);
+    for (const s of [old, fresh]) {
+      const check = await verifyWebhook({
+        body: during?.body ?? "",
+        signature: String(during?.headers["framewire-signature"]),
+        secret: s,
+      });
+      expect(check.ok).toBe(true);
+    }
+    // Ending the grace at once: only the new secret signs.
+    const again = await h.client(keyA).webhook.rotateSecret({ grace_period_sec: 0 });
+    if (!again.ok || !again.data.secret) throw new Error("no rotated secret");
+    receiver.secret = again.data.secret;
+    secret = again.data.secret;
+    const after = await sendOne();
+    const signature = String(after?.headers["framewire-signature"]);
+    expect(signature.match(/v1=/g)).toHaveLength(1);
+    expect((await verifyWebhook({ body: after?.body ?? "", signature, secret: fresh })).ok).toBe(false);
+    expect(after?.verified.ok).toBe(true);
+  });
+
   it("gives up at the deadline and marks the delivery failed", async () => {
     receiver.on("/down", { alwaysFail: true });
     const id = await createJob({ url: `${receiver.url}/down` });
