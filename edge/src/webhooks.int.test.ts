@@ -240,6 +240,33 @@ describe("delivery", () => {
     expect((await log(id))[0]).toMatchObject({ status: "succeeded", attempt_count: 1 });
   });
 
+  it("still sends the final webhook when the edge died between the state update and its event", async () => {
+    receiver.on("/repair", {});
+    const id = await createJob({ url: `${receiver.url}/repair` });
+    await report(id, running);
+    // What a crash right after the guarded update leaves: a final job with no event and no delivery.
+    const { jobs } = await import("@framewire/shared/db");
+    const { eq } = await import("drizzle-orm");
+    await h.deps.db
+      .update(jobs)
+      .set({ status: "succeeded", outputs: [output], finishedAt: h.deps.clock() })
+      .where(eq(jobs.id, id));
+    expect(await log(id)).toEqual([]);
+    // The node never got an answer, so it sends the report again.
+    const again = await report(id, { type: "succeeded", outputs: [output] });
+    expect(await again.json()).toMatchObject({ status: "succeeded", stale: false });
+    await report(id, { type: "succeeded", outputs: [output] });
+    await until(() => at("/repair").length === 1, "the repaired webhook");
+    expect(JSON.parse(at("/repair")[0]?.body ?? "{}").data.job).toMatchObject({ id, status: "succeeded" });
+    expect((await log(id)).map((d) => d.event)).toEqual(["job.succeeded"]);
+    const events = await h.client(keyA).jobs.events(id);
+    expect(events.ok && events.data.data.map((e) => e.type)).toEqual([
+      "job:created",
+      "job:running",
+      "job:succeeded",
+    ]);
+  });
+
   it("sends job.progress at a bounded rate, only for the attempt that owns the job", async () => {
     receiver.on("/progress", {});
     const id = await createJob({ url: `${receiver.url}/progress`, events: ["job.progress"] });

@@ -184,6 +184,7 @@ export async function applyReport(
   const attempt = jobAttempt(job, report);
   if (isFinal(job.status)) {
     const sameReport = job.status === report.type && job.attempts === attempt;
+    if (sameReport) await repairTransition(db, job, report, attempt, hook, now);
     return { status: job.status, stale: !sameReport };
   }
   if (attempt < job.attempts) return { status: job.status, stale: true };
@@ -234,18 +235,70 @@ export async function applyReport(
     const current = await findJobById(db, jobId);
     return { status: current?.status ?? job.status, stale: true };
   }
-  const data: Record<string, unknown> = { node_id: report.node_id };
-  if (report.type === "failed") data.error = report.error;
-  if (report.type === "requeued") Object.assign(data, { reason: report.reason, error: report.error ?? null });
-  if (report.type === "running") data.engine = report.engine;
   await recordTransition(
     db,
     row,
-    { jobId, type: `job:${report.type}`, status: row.status, attempt, data, createdAt: now },
+    {
+      jobId,
+      type: `job:${report.type}`,
+      status: row.status,
+      attempt,
+      data: eventData(report),
+      createdAt: now,
+    },
     hook,
     now,
   );
   return { status: row.status, stale: false };
+}
+
+function eventData(report: StateReport): Record<string, unknown> {
+  const data: Record<string, unknown> = { node_id: report.node_id };
+  if (report.type === "failed") data.error = report.error;
+  if (report.type === "requeued") Object.assign(data, { reason: report.reason, error: report.error ?? null });
+  if (report.type === "running") data.engine = report.engine;
+  return data;
+}
+
+/**
+ * The state update and the event batch (event row + webhook) are two writes; an edge that dies
+ * between them leaves a final job without its event. The node retries its report until it gets an
+ * answer, so the repeated final report writes what is missing (once: the event row is the marker).
+ */
+async function repairTransition(
+  db: Db,
+  job: JobRow,
+  report: StateReport,
+  attempt: number,
+  hook: TransitionHook | undefined,
+  now: number,
+): Promise<void> {
+  const [recorded] = await db
+    .select({ id: jobEvents.id })
+    .from(jobEvents)
+    .where(
+      and(
+        eq(jobEvents.jobId, job.id),
+        eq(jobEvents.type, `job:${report.type}`),
+        eq(jobEvents.attempt, attempt),
+      ),
+    )
+    .limit(1);
+  if (recorded) return;
+  await recordTransition(
+    db,
+    job,
+    {
+      jobId: job.id,
+      type: `job:${report.type}`,
+      status: job.status,
+      attempt,
+      data: eventData(report),
+      createdAt: now,
+    },
+    hook,
+    now,
+  );
 }
 
 /**
