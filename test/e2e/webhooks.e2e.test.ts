@@ -47,7 +47,7 @@ describe("webhooks from a real job", () => {
       },
     });
     // Long enough (slow preset) that the node reports progress more than once.
-    clip = await readFile(await makeClip(join(dir, "clip.mp4"), { seconds: 12, width: 640, height: 360 }));
+    clip = await readFile(await makeClip(join(dir, "clip.mp4"), { seconds: 16, width: 640, height: 360 }));
   }, 120_000);
 
   afterAll(async () => {

@@ -67,5 +67,3 @@ export function createFetchWebhookSender(config: WebhookConfig): WebhookSender {
     },
   };
 }
-
-export { TargetRefusedError };
