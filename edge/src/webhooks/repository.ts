@@ -7,7 +7,7 @@ import {
   webhookAttempts,
   webhookDeliveries,
 } from "@framewire/shared/db";
-import { and, asc, eq, inArray, isNull, lt, lte, or } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../deps";
 
 /** Tenant webhook settings and the delivery log. */
@@ -16,8 +16,24 @@ export function newWebhookSecret(): string {
   return `whsec_${randomSecret(40)}`;
 }
 
+/** Read on every job submission (for the default and the secret): a prepared query per database. */
+const findTenantWebhookQueries = new WeakMap<Db, ReturnType<typeof prepareFindTenantWebhook>>();
+function prepareFindTenantWebhook(db: Db) {
+  return db
+    .select()
+    .from(tenantWebhooks)
+    .where(eq(tenantWebhooks.tenantId, sql.placeholder("tenantId")))
+    .limit(1)
+    .prepare();
+}
+
 export async function findTenantWebhook(db: Db, tenantId: string): Promise<TenantWebhookRow | null> {
-  const [row] = await db.select().from(tenantWebhooks).where(eq(tenantWebhooks.tenantId, tenantId)).limit(1);
+  let query = findTenantWebhookQueries.get(db);
+  if (!query) {
+    query = prepareFindTenantWebhook(db);
+    findTenantWebhookQueries.set(db, query);
+  }
+  const [row] = await query.all({ tenantId });
   return row ?? null;
 }
 
