@@ -91,8 +91,11 @@ export function createFramewireClient(options: ClientOptions = {}) {
       events: (id: string) => call<{ data: JobEvent[] }>("GET", `/v1/jobs/${encodeURIComponent(id)}/events`),
       cancel: (id: string) => call<Job>("DELETE", `/v1/jobs/${encodeURIComponent(id)}`),
       retry: (id: string) => call<Job>("POST", `/v1/jobs/${encodeURIComponent(id)}/retry`),
-      webhooks: (id: string) =>
-        call<{ data: WebhookDelivery[] }>("GET", `/v1/jobs/${encodeURIComponent(id)}/webhooks`),
+      webhooks: (id: string, params: { cursor?: string; limit?: number } = {}) =>
+        call<{ data: WebhookDelivery[]; next_cursor: string | null }>(
+          "GET",
+          `/v1/jobs/${encodeURIComponent(id)}/webhooks${q(params)}`,
+        ),
       redeliverWebhook: (id: string, deliveryId: string) =>
         call<WebhookDelivery>(
           "POST",

@@ -302,6 +302,13 @@ describe("delivery", () => {
     expect(JSON.parse(at("/progress")[1]?.body ?? "{}").data.percent).toBe(60);
     expect(at("/progress").every((r) => r.verified.ok)).toBe(true);
     expect((await log(id)).map((d) => d.event)).toEqual(["job.progress", "job.progress"]);
+    // The log pages, oldest first.
+    const ids = at("/progress").map((r) => JSON.parse(r.body).id as string);
+    const page1 = await h.client(keyA).jobs.webhooks(id, { limit: 1 });
+    if (!page1.ok || !page1.data.next_cursor) throw new Error("no next page");
+    expect(page1.data.data.map((d) => d.id)).toEqual([ids[0]]);
+    const page2 = await h.client(keyA).jobs.webhooks(id, { limit: 1, cursor: page1.data.next_cursor });
+    expect(page2.ok && page2.data.data.map((d) => d.id)).toEqual([ids[1]]);
   });
 
   it("signs with the old and the new secret during a rotation's grace period, then the new only", async () => {

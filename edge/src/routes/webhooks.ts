@@ -37,6 +37,15 @@ export const secretRotateSchema = z.strictObject({
     .default(86400),
 });
 
+/** A long job with job.progress can collect many deliveries: the log is paged, oldest first. */
+export const deliveryPageSchema = z.object({
+  cursor: z
+    .string()
+    .regex(/^whd_[0-9a-z]{26}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
 /** `/v1/webhook`: the tenant's default webhook and its signing secret. */
 export function tenantWebhookRoutes() {
   const app = new Hono<EdgeEnv>();
@@ -80,8 +89,13 @@ export function jobWebhookRoutes() {
     const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
     if (!job)
       throw new FramewireError("not_found", `No job ${c.req.param("id")} exists for this API key's tenant.`);
-    const log = await listJobDeliveries(deps.db, job.id);
-    return c.json({ data: log.map((d) => presentDelivery(d.delivery, d.attempts)) });
+    const page = parseOrThrow(deliveryPageSchema, c.req.query(), "query");
+    const log = await listJobDeliveries(deps.db, job.id, page);
+    const last = log.at(-1);
+    return c.json({
+      data: log.map((d) => presentDelivery(d.delivery, d.attempts)),
+      next_cursor: log.length === page.limit && last ? last.delivery.id : null,
+    });
   });
 
   app.post("/:id/webhooks/:deliveryId/redeliver", requireScope("jobs:write"), async (c) => {

@@ -7,7 +7,7 @@ import {
   webhookAttempts,
   webhookDeliveries,
 } from "@framewire/shared/db";
-import { and, asc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../deps";
 
 /** Tenant webhook settings and the delivery log. */
@@ -167,15 +167,20 @@ export async function dueDeliveries(db: Db, now: number, limit: number): Promise
   return rows.map((r) => r.id);
 }
 
+/** Oldest first; the cursor is the last id of the previous page (ids sort by creation time). */
 export async function listJobDeliveries(
   db: Db,
   jobId: string,
+  page: { cursor?: string; limit: number },
 ): Promise<{ delivery: WebhookDeliveryRow; attempts: WebhookAttemptRow[] }[]> {
+  const conditions = [eq(webhookDeliveries.jobId, jobId)];
+  if (page.cursor) conditions.push(gt(webhookDeliveries.id, page.cursor));
   const deliveries = await db
     .select()
     .from(webhookDeliveries)
-    .where(eq(webhookDeliveries.jobId, jobId))
-    .orderBy(asc(webhookDeliveries.id));
+    .where(and(...conditions))
+    .orderBy(asc(webhookDeliveries.id))
+    .limit(page.limit);
   if (deliveries.length === 0) return [];
   const attempts = await db
     .select()
