@@ -15,6 +15,7 @@ import {
 import type { EdgeEnv } from "../env";
 import { failJob, findJobById, redispatchJob } from "../jobs/repository";
 import { parseOrThrow, readJson } from "../validation";
+import { webhookOnTransition } from "../webhooks/enqueue";
 import { summariseNodes } from "./health";
 import { dispatchJob } from "./jobs";
 
@@ -242,6 +243,7 @@ export function adminRoutes() {
         job,
         letter.last_error ?? { code: "engine_failure", message: "The job exhausted its deliveries." },
         deps.clock(),
+        webhookOnTransition(deps),
       );
     await deps.fleet.dropDeadLetter(jobId);
     c.get("logger").info({ job: jobId }, "dlq:dropped");
