@@ -247,7 +247,9 @@ describe("fleet: nodes, dead letters, health", () => {
     await deadLetter(a.id);
     await deadLetter(b.id);
 
-    const health = await h.client().healthDetailed();
+    expect((await h.client().healthDetailed()).status).toBe(401);
+    expect((await user.healthDetailed()).status).toBe(403);
+    const health = await admin.healthDetailed();
     expect(health).toMatchObject({
       status: 200,
       data: {

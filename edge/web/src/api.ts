@@ -1,5 +1,5 @@
-import type { DeadLetterMessage, NodeHeartbeat } from "@framewire/shared";
-import { type ApiResult, createFramewireClient, type Job } from "../../src/client";
+import type { DeadLetterMessage, JobSpecInput, JobStatus, NodeHeartbeat } from "@framewire/shared";
+import type { ApiResult, Job } from "../../src/client";
 import type { Problem } from "../../src/problem";
 
 export type { ApiResult, Job, Problem };
@@ -14,17 +14,32 @@ export interface FleetSummary {
   data: NodeHeartbeat[];
 }
 
-/** The typed API client (same-origin), plus what a browser adds: uploads with progress. */
+/**
+ * The API calls the console makes (same origin), typed by the edge's own response shapes. Not
+ * edge/src/client.ts itself: it re-exports code from shared/ whose index would pull NATS and the
+ * database schema into the page's bundle; types cost nothing.
+ */
 export function createApi(apiKey: string) {
-  const client = createFramewireClient({ baseUrl: "", apiKey });
-
-  async function call<T>(method: string, path: string): Promise<ApiResult<T>> {
-    const res = await fetch(path, { method, headers: { authorization: `Bearer ${apiKey}` } });
+  async function call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResult<T>> {
+    const res = await fetch(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const text = await res.text();
-    const body = text ? (JSON.parse(text) as unknown) : null;
+    const answer = text ? (JSON.parse(text) as unknown) : null;
     return res.ok
-      ? { ok: true, status: res.status, data: body as T, headers: res.headers }
-      : { ok: false, status: res.status, problem: body as Problem, headers: res.headers };
+      ? { ok: true, status: res.status, data: answer as T, headers: res.headers }
+      : { ok: false, status: res.status, problem: answer as Problem, headers: res.headers };
   }
 
   /**
@@ -82,8 +97,29 @@ export function createApi(apiKey: string) {
     });
   }
 
+  const job = (id: string) => `/v1/jobs/${encodeURIComponent(id)}`;
   return {
-    ...client,
+    jobs: {
+      create: (spec: JobSpecInput, opts: { idempotencyKey: string }) =>
+        call<Job>("POST", "/v1/jobs", spec, { "idempotency-key": opts.idempotencyKey }),
+      get: (id: string) => call<Job>("GET", job(id)),
+      list: (params: { status?: JobStatus; cursor?: string; limit?: number }) => {
+        const query = new URLSearchParams();
+        for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, String(v));
+        return call<{ data: Job[]; next_cursor: string | null }>("GET", `/v1/jobs?${query}`);
+      },
+      cancel: (id: string) => call<Job>("DELETE", job(id)),
+      retry: (id: string) => call<Job>("POST", `${job(id)}/retry`),
+    },
+    admin: {
+      requeueDeadLetter: (jobId: string) =>
+        call<{ job_id: string; status: string }>(
+          "POST",
+          `/v1/admin/dead-letters/${encodeURIComponent(jobId)}/requeue`,
+        ),
+      dropDeadLetter: (jobId: string) =>
+        call<null>("DELETE", `/v1/admin/dead-letters/${encodeURIComponent(jobId)}`),
+    },
     upload,
     fleet: () => call<FleetSummary>("GET", "/v1/admin/nodes"),
     deadLetters: () => call<{ data: DeadLetterMessage[] }>("GET", "/v1/admin/dead-letters?limit=50"),
