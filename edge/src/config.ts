@@ -48,6 +48,20 @@ export const edgeConfigSchema = z.object({
     .regex(/^[a-z0-9-]+$/i)
     .optional()
     .describe("trusted header with the client address, set by your proxy (e.g. x-forwarded-for)"),
+  /** Retention, in hours (fractions allowed; 0 keeps objects until deleted by hand). */
+  FW_INPUT_RETENTION_HOURS: z.coerce.number().min(0).max(87_600).default(24),
+  FW_OUTPUT_RETENTION_HOURS: z.coerce.number().min(0).max(87_600).default(168),
+  /** Buckets `s3` inputs may name, comma-separated; empty: no `s3` inputs. */
+  FW_S3_INPUT_BUCKETS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must list S3 bucket names"))),
 });
 
 export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
@@ -73,6 +87,10 @@ export interface EdgeConfig {
   };
   /** Header to read the client address from (only behind a proxy that sets it); null: the socket. */
   clientIpHeader: string | null;
+  /** Milliseconds an input (upload) and a finished job's outputs are kept; null: kept. */
+  retention: { inputMs: number | null; outputMs: number | null };
+  /** Buckets `s3` inputs may read from. */
+  s3InputBuckets: string[];
 }
 
 export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
@@ -102,5 +120,10 @@ export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
       perIp: { capacity: c.FW_RATE_IP_BURST, refillPerSec: c.FW_RATE_IP_PER_SEC },
     },
     clientIpHeader: c.FW_CLIENT_IP_HEADER?.toLowerCase() ?? null,
+    retention: {
+      inputMs: c.FW_INPUT_RETENTION_HOURS > 0 ? c.FW_INPUT_RETENTION_HOURS * 3_600_000 : null,
+      outputMs: c.FW_OUTPUT_RETENTION_HOURS > 0 ? c.FW_OUTPUT_RETENTION_HOURS * 3_600_000 : null,
+    },
+    s3InputBuckets: c.FW_S3_INPUT_BUCKETS,
   };
 }

@@ -18,7 +18,11 @@ import {
   type DurableObjectNamespaceLike,
 } from "./rate-limit/durable-object";
 import { createMemoryRateLimitStore } from "./rate-limit/store";
+import { sweepRetention } from "./retention";
 import { createMaintenanceSwitch } from "./settings";
+import type { ObjectStore } from "./storage/object-store";
+import { createS3ObjectStore } from "./storage/s3-object-store";
+import { parseStorageSettings } from "./storage/storage-config";
 
 export { RateLimiterObject } from "./rate-limit/durable-object";
 
@@ -85,6 +89,8 @@ function lazyNats(url: string) {
  */
 let isolate: {
   config: EdgeConfig;
+  /** S3 when configured; Workers have no local folder store. */
+  storage: ObjectStore | null;
   keyCache: ReturnType<typeof createKeyCache>;
   maintenance: ReturnType<typeof createMaintenanceSwitch>;
   usage: ReturnType<typeof createUsageRecorder>;
@@ -94,8 +100,10 @@ let isolate: {
 function buildDeps(env: WorkerEnv) {
   isolate ??= (() => {
     const config = parseEdgeConfig(env);
+    const storage = parseStorageSettings(env, { requireCredentials: true });
     return {
       config,
+      storage: storage.kind === "s3" ? createS3ObjectStore(storage.s3) : null,
       keyCache: createKeyCache({ ttlMs: config.keyCacheTtlMs }),
       maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
       usage: createUsageRecorder(),
@@ -112,7 +120,7 @@ function buildDeps(env: WorkerEnv) {
     db: drizzle(client, { schema }),
     dispatcher: nats.dispatcher,
     fleet: nats.fleet,
-    files: null,
+    storage: isolate.storage,
     config,
     logger: createConsoleLogger({ service: "edge", runtime: "workers" }),
     keyCache: isolate.keyCache,
@@ -143,9 +151,19 @@ export default {
     }
   },
 
-  /** Cron trigger: re-publish jobs that were accepted while NATS was unreachable. */
+  /**
+   * Cron trigger: re-publish jobs that were accepted while NATS was unreachable, and delete inputs
+   * and outputs past their retention.
+   */
   async scheduled(_event: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
     const { deps, dispose } = buildDeps(env);
-    ctx.waitUntil(sweepOutbox(deps, { graceMs: 30_000, batch: 200 }).finally(dispose));
+    const log = (what: string) => (error: unknown) =>
+      deps.logger.warn({ err: error }, `${what}:sweep:failed`);
+    ctx.waitUntil(
+      Promise.all([
+        sweepOutbox(deps, { graceMs: 30_000, batch: 200 }).catch(log("outbox")),
+        sweepRetention(deps, { batch: 100 }).catch(log("retention")),
+      ]).finally(dispose),
+    );
   },
 };

@@ -44,6 +44,7 @@ export async function insertJob(
     dispatchedAt: null,
     generation: 0,
     attemptBase: 0,
+    outputsExpiredAt: null,
   };
   await db.batch([
     db.insert(jobs).values(row),
@@ -256,6 +257,7 @@ export async function redispatchJob(
       outputs: null,
       nodeId: null,
       finishedAt: null,
+      outputsExpiredAt: null,
       updatedAt: now,
     })
     .where(and(eq(jobs.id, job.id), eq(jobs.generation, job.generation), inArray(jobs.status, options.from)))

@@ -12,6 +12,11 @@ import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
 import { createNatsFleetView } from "../fleet/nats-fleet-view";
 import type { Logger } from "../logger";
 import { sweepOutbox } from "../outbox";
+import { sweepRetention } from "../retention";
+import { createLocalObjectStore } from "../storage/local-object-store";
+import type { ObjectStore } from "../storage/object-store";
+import { createS3ObjectStore } from "../storage/s3-object-store";
+import { parseStorageSettings } from "../storage/storage-config";
 import { openDatabase } from "./database";
 import { createLocalFileStore } from "./local-file-store";
 import { createPromMetrics } from "./metrics";
@@ -29,6 +34,7 @@ const nodeEnvSchema = z.object({
     .default(1),
   FW_STORAGE_DIR: z.string().min(1),
   FW_OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
+  FW_RETENTION_SWEEP_MS: z.coerce.number().int().min(100).default(60_000),
   FW_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(5_000),
   FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -55,6 +61,7 @@ function readEnv(env: NodeJS.ProcessEnv) {
 export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Promise<EdgeServer> {
   const settings = readEnv(env);
   const config = parseEdgeConfig(env);
+  const storageSettings = parseStorageSettings(env);
   const logger = pino({ level: settings.FW_LOG_LEVEL, base: { service: "edge" } }) as unknown as Logger;
 
   const database = await openDatabase(settings.FW_DB_URL, settings.FW_DB_AUTH_TOKEN);
@@ -68,7 +75,7 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     db: database.db,
     dispatcher,
     fleet: await createNatsFleetView(nc),
-    files: createLocalFileStore(settings.FW_STORAGE_DIR),
+    storage: openStore(storageSettings, settings.FW_STORAGE_DIR, config),
     config,
     logger,
     metrics: createPromMetrics(),
@@ -95,6 +102,11 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
       });
   }, settings.FW_OUTBOX_SWEEP_MS);
   sweeper.unref();
+  const retention = periodic(settings.FW_RETENTION_SWEEP_MS, () =>
+    sweepRetention(deps, { batch: 200 }).catch((error: unknown) =>
+      logger.warn({ err: error }, "retention:sweep:failed"),
+    ),
+  );
   // Key usage (last_used_at, request_count) is counted in memory and written here, off the request path.
   const usageFlusher = setInterval(() => void deps.usage.flush(deps.db, logger), settings.FW_USAGE_FLUSH_MS);
   usageFlusher.unref();
@@ -106,6 +118,7 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     deps,
     async close() {
       clearInterval(sweeper);
+      clearInterval(retention);
       clearInterval(usageFlusher);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.usage.flush(deps.db, logger);
@@ -113,4 +126,31 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
       database.close();
     },
   };
+}
+
+function openStore(
+  settings: ReturnType<typeof parseStorageSettings>,
+  dir: string,
+  config: ReturnType<typeof parseEdgeConfig>,
+): ObjectStore {
+  if (settings.kind === "s3") return createS3ObjectStore(settings.s3);
+  return createLocalObjectStore(createLocalFileStore(dir), {
+    publicUrl: config.publicUrl,
+    tokenSecret: config.tokenSecret,
+    downloadTtlSec: config.downloadTtlSec,
+  });
+}
+
+/** A timer that never overlaps itself and doesn't keep the process alive. */
+function periodic(ms: number, task: () => Promise<unknown>) {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void task().finally(() => {
+      running = false;
+    });
+  }, ms);
+  timer.unref();
+  return timer;
 }

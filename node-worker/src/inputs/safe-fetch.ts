@@ -23,7 +23,9 @@ export class InputFetchError extends Error {
       | "too_large"
       | "timeout"
       | "network"
-      | "redirects",
+      | "redirects"
+      /** An `s3` input outside the operator's allowed buckets. */
+      | "not_allowed",
   ) {
     super(message);
   }
