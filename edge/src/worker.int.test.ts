@@ -10,13 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, repoRoot } from "../../scripts/lib/stack";
 import { type HranaServer, startHranaServer } from "../../test/support/hrana-server";
 import { type NatsServer, startNatsServer } from "../../test/support/nats-server";
+import { type S3Server, startS3Server } from "../../test/support/s3-server";
 import { createTenant, issueApiKey } from "./auth/api-keys";
 import { createFramewireClient, type FramewireClient } from "./client";
 import { openDatabase } from "./node/database";
 
 /**
  * The edge bundle inside workerd (`wrangler dev`, local mode, offline), driven over HTTP: libSQL
- * over HTTP (the Hrana test fixture) and NATS over WebSocket (nats-server's websocket listener).
+ * over HTTP (the Hrana test fixture), NATS over WebSocket (nats-server's websocket listener) and
+ * S3 storage through the AWS SDK (s3rver).
  */
 
 let dir: string;
@@ -27,6 +29,8 @@ let wrangler: ChildProcess;
 let client: FramewireClient;
 let base: string;
 let logPath: string;
+let s3: S3Server;
+let apiKey: string;
 
 async function stopGroup(child: ChildProcess) {
   if (child.exitCode !== null || child.pid === undefined) return;
@@ -64,6 +68,7 @@ beforeAll(async () => {
   });
   database.close();
   hrana = await startHranaServer(dbFile);
+  s3 = await startS3Server();
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -74,6 +79,14 @@ beforeAll(async () => {
     FW_DB_URL: hrana.url,
     FW_TOKEN_SECRET: "w".repeat(40),
     FW_NODE_TOKEN: "x".repeat(40),
+    // S3 storage through the SDK inside workerd; inputs expire after ~2 s so the Cron sweep has work.
+    FW_STORAGE: "s3",
+    FW_S3_ENDPOINT: s3.endpoint,
+    FW_S3_BUCKET: s3.bucket,
+    FW_S3_FORCE_PATH_STYLE: "true",
+    FW_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    FW_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    FW_INPUT_RETENTION_HOURS: String(2 / 3600),
   };
   logPath = join(dir, "wrangler.log");
   const log = createWriteStream(logPath);
@@ -92,6 +105,7 @@ beforeAll(async () => {
       "--persist-to",
       join(dir, "wrangler-state"),
       "--show-interactive-dev-session=false",
+      "--test-scheduled",
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     {
@@ -123,11 +137,13 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 250));
   }
   client = createFramewireClient({ baseUrl: base, apiKey: key });
+  apiKey = key;
 }, 120_000);
 
 afterAll(async () => {
   if (wrangler) await stopGroup(wrangler);
   await hrana?.close();
+  await s3?.stop();
   await nc?.close();
   await nats?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -176,5 +192,41 @@ describe("the edge on workerd", () => {
     }).jobs.list();
     expect(res.status).toBe(401);
     expect(res.ok ? null : res.problem.code).toBe("unauthorized");
+  });
+
+  it("hands out presigned S3 upload URLs, checks the stored size, and expires uploads on the Cron sweep", async () => {
+    const bytes = new Uint8Array(2048).fill(4);
+    const created = await fetch(`${base}/v1/uploads`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ size_bytes: bytes.length }),
+    });
+    expect(created.status).toBe(201);
+    const target = (await created.json()) as { id: string; upload_url: string };
+    expect(new URL(target.upload_url).searchParams.get("X-Amz-SignedHeaders")).toContain("content-length");
+    expect((await fetch(target.upload_url, { method: "PUT", body: bytes })).status).toBe(200);
+    const status = async () =>
+      (await (
+        await fetch(`${base}/v1/uploads/${target.id}`, { headers: { authorization: `Bearer ${apiKey}` } })
+      ).json()) as { status: string; size_bytes: number };
+    // HeadObject from inside the Worker.
+    expect(await status()).toMatchObject({ status: "complete", size_bytes: 2048 });
+
+    await new Promise((r) => setTimeout(r, 2_500));
+    const cron = await fetch(`${base}/__scheduled?cron=*+*+*+*+*`);
+    expect(cron.status).toBe(200);
+    // The sweep runs in waitUntil after the trigger answers.
+    const deadline = Date.now() + 10_000;
+    while ((await status()).status !== "expired" && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(
+      (await status()).status,
+      (await readFile(logPath, "utf8"))
+        .split("\n")
+        .filter((l) => /sched|retention|sweep|rror|warn/i.test(l))
+        .join("\n"),
+    ).toBe("expired");
+    // The object itself is gone from the bucket (s3rver answers unsigned reads).
+    expect((await fetch(`${s3.endpoint}${new URL(target.upload_url).pathname}`)).status).toBe(404);
   });
 });

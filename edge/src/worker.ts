@@ -1,3 +1,4 @@
+import "./storage/workers-xml";
 import * as schema from "@framewire/shared/db";
 import { createClient } from "@libsql/client/web";
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
