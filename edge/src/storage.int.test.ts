@@ -59,7 +59,7 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
   });
 
   /** Asks for an upload URL, then PUTs the bytes where it says (S3 directly, or this edge). */
-  async function upload(bytes: Uint8Array, declared = bytes.length) {
+  async function upload(bytes: Uint8Array<ArrayBuffer>, declared = bytes.length) {
     const res = await h.app.request("/v1/uploads", {
       method: "POST",
       headers: { ...auth(), "content-type": "application/json" },
@@ -99,7 +99,7 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
     });
 
   /** A job the way a node finishes it: its output written to the store, then reported. */
-  async function finishedJob(uploadId: string, bytes: Uint8Array) {
+  async function finishedJob(uploadId: string, bytes: Uint8Array<ArrayBuffer>) {
     const job = (await (await submit({ type: "upload", upload_id: uploadId })).json()) as { id: string };
     const storageKey = storageKeys.output(tenantId, job.id, "small", "mp4");
     await putObject(storageKey, bytes);
@@ -124,7 +124,7 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
   }
 
   /** Writes an object the way a processing node would (straight into the store). */
-  async function putObject(storageKey: string, bytes: Uint8Array) {
+  async function putObject(storageKey: string, bytes: Uint8Array<ArrayBuffer>) {
     const store = h.deps.storage as ObjectStore;
     if (store.bytes) {
       await store.bytes.put(storageKey, new Blob([bytes]).stream(), 1e9);
