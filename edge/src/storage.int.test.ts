@@ -1,4 +1,4 @@
-import { storageKeys } from "@framewire/shared";
+import { signToken, storageKeys } from "@framewire/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type S3Server, startS3Server } from "../../test/support/s3-server";
 import { sweepRetention } from "./retention";
@@ -231,6 +231,34 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
     // The job still queued kept its upload.
     expect(await store.head(storageKeys.upload(tenantId, kept.id))).not.toBeNull();
     await h.app.request(`/v1/jobs/${queued.id}`, { method: "DELETE", headers: auth() });
+  });
+
+  it("never lets a user-supplied name escape its prefix", async () => {
+    // Output names become file names; upload ids become keys.
+    const badName = await h.app.request("/v1/jobs", {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify({
+        input: { type: "url", url: "https://media.example/a.mp4" },
+        outputs: [{ name: "../../other-tenant/x", type: "video", video: { height: 240 } }],
+      }),
+    });
+    expect(badName.status).toBe(422);
+    expect(await badName.json()).toMatchObject({ errors: [{ field: "outputs.0.name" }] });
+    const badUpload = await submit({ type: "upload", upload_id: "../uploads/upl_x" });
+    expect(badUpload.status).toBe(422);
+    for (const path of ["/v1/uploads/..%2F..%2Fetc%2Fpasswd", "/v1/uploads/../../x"]) {
+      const res = await h.app.request(path, { method: "PUT", headers: auth(), body: new Uint8Array(3) });
+      expect([404, 409], path).toContain(res.status);
+    }
+    // Even a correctly signed download link for a key outside the layout is refused.
+    const token = await signToken(h.deps.config.tokenSecret, "download", {
+      key: "../../etc/passwd",
+      exp: Math.floor(Date.now() / 1000) + 60,
+    });
+    for (const path of ["/files/..%2F..%2Fetc%2Fpasswd", "/files/../../etc/passwd"]) {
+      expect((await h.app.request(`${path}?token=${token}`)).status, path).toBe(404);
+    }
   });
 
   if (kind === "s3") {

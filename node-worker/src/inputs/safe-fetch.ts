@@ -38,32 +38,58 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === "unicast";
 }
 
-function guardedLookup(
-  hostname: string,
-  options: object,
-  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
-) {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, []);
-    const list = addresses as LookupAddress[];
-    const refused = list.find((a) => !isPublicAddress(a.address));
-    if (refused || list.length === 0) {
-      const error = new InputFetchError(
-        `${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`,
-        "private_address",
-      ) as unknown as NodeJS.ErrnoException;
-      return callback(error, []);
-    }
-    const wantsAll = (options as { all?: boolean }).all;
-    if (wantsAll) return callback(null, list);
-    const first = list[0] as LookupAddress;
-    callback(null, first.address, first.family);
-  });
+type Resolve = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemResolve: Resolve = (hostname) =>
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
+
+/**
+ * The socket's own DNS lookup, refusing a name when any address it resolves to is not allowed
+ * (an attacker's name may answer with one public and one private address).
+ */
+function guardedLookup(allowed: (address: string) => boolean, resolve: Resolve) {
+  return (
+    hostname: string,
+    options: object,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
+    resolve(hostname).then(
+      (list) => {
+        const refused = list.find((a) => !allowed(a.address));
+        if (refused || list.length === 0) {
+          const error = new InputFetchError(
+            `${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`,
+            "private_address",
+          ) as unknown as NodeJS.ErrnoException;
+          return callback(error, []);
+        }
+        if ((options as { all?: boolean }).all) return callback(null, list);
+        const first = list[0] as LookupAddress;
+        callback(null, first.address, first.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, []),
+    );
+  };
 }
 
-const agent = new Agent({ connect: { lookup: guardedLookup as never }, headersTimeout: 30_000 });
+const guardedAgent = (allowed: (address: string) => boolean, resolve: Resolve) =>
+  new Agent({ connect: { lookup: guardedLookup(allowed, resolve) as never }, headersTimeout: 30_000 });
 
-function checkUrl(raw: string, allowHttp: boolean): URL {
+const defaultAgent = guardedAgent(isPublicAddress, systemResolve);
+
+/**
+ * Test seams, never set in production: which addresses may be connected to (tests allow one
+ * loopback address for a local redirector) and the name resolver (tests stand in for DNS answers
+ * no DNS server here could give).
+ */
+export interface FetchGuardOverrides {
+  isAllowedAddress?: (address: string) => boolean;
+  resolve?: Resolve;
+}
+
+function checkUrl(raw: string, allowHttp: boolean, allowed: (address: string) => boolean): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -78,7 +104,7 @@ function checkUrl(raw: string, allowHttp: boolean): URL {
     );
   }
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (isIP(host) && !isPublicAddress(host)) {
+  if (isIP(host) && !allowed(host)) {
     throw new InputFetchError(`${host} is not a public address`, "private_address");
   }
   return url;
@@ -93,13 +119,16 @@ export async function fetchToFile(
     allowHttp: boolean;
     maxRedirects?: number;
     signal?: AbortSignal;
+    guard?: FetchGuardOverrides;
   },
 ): Promise<{ sizeBytes: number; finalUrl: string }> {
+  const allowed = options.guard?.isAllowedAddress ?? isPublicAddress;
+  const agent = options.guard ? guardedAgent(allowed, options.guard.resolve ?? systemResolve) : defaultAgent;
   const signal = AbortSignal.any([
     AbortSignal.timeout(options.timeoutMs),
     ...(options.signal ? [options.signal] : []),
   ]);
-  let url = checkUrl(raw, options.allowHttp);
+  let url = checkUrl(raw, options.allowHttp, allowed);
   for (let hop = 0; hop <= (options.maxRedirects ?? 5); hop++) {
     let response: Awaited<ReturnType<typeof fetch>>;
     try {
@@ -115,7 +144,11 @@ export async function fetchToFile(
     }
     if (response.status >= 300 && response.status < 400 && response.headers.get("location")) {
       await response.body?.cancel();
-      url = checkUrl(new URL(response.headers.get("location") as string, url).toString(), options.allowHttp);
+      url = checkUrl(
+        new URL(response.headers.get("location") as string, url).toString(),
+        options.allowHttp,
+        allowed,
+      );
       continue;
     }
     if (!response.ok || !response.body) {
