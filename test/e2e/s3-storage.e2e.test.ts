@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeClip, makeGarbage } from "../../native/test/media-fixtures";
-import { type Stack, startStack } from "../../scripts/lib/stack";
+import { repoRoot, type Stack, startStack } from "../../scripts/lib/stack";
 import { type S3Server, startS3Server } from "../support/s3-server";
 
 const execFileAsync = promisify(execFile);
@@ -157,6 +157,32 @@ describe("S3 storage on the real stack", () => {
     expect(await probeHeight(await download.arrayBuffer(), "upload-out.mp4")).toBe(144);
     firstJob = job;
   });
+
+  it("the CLI uploads through the presigned URL and downloads the presigned output", async () => {
+    const out = join(dir, "cli-out");
+    const result = await execFileAsync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "node-worker/src/cli/main.ts",
+        "submit",
+        join(dir, "clip.mp4"),
+        "--preset",
+        "360p",
+        "--out",
+        out,
+      ],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, FRAMEWIRE_API_URL: stack.apiUrl, FRAMEWIRE_API_KEY: stack.apiKey },
+      },
+    );
+    const file = result.stdout.trim();
+    expect(file.startsWith(out)).toBe(true);
+    // The clip is 240 px high and outputs are never upscaled.
+    expect(await probeHeight(new Uint8Array(await readFile(file)).buffer, "cli-copy.mp4")).toBe(240);
+  }, 60_000);
 
   it("reads an s3 input from an allowed bucket", async () => {
     const job = await run({ type: "s3", bucket: inputBucket, key: "shows/ep 1/clip.mp4" });
