@@ -191,6 +191,26 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
       code: "input_not_allowed",
       errors: [{ field: "input.bucket" }],
     });
+    // Watermark images are inputs too, checked the same way.
+    const withWatermark = (image: unknown) =>
+      h.app.request("/v1/jobs", {
+        method: "POST",
+        headers: { ...auth(), "content-type": "application/json" },
+        body: JSON.stringify({
+          input: { type: "url", url: "https://media.example/a.mp4" },
+          outputs: [{ name: "w", type: "video", video: { height: 240, watermark: { image } } }],
+        }),
+      });
+    const s3Mark = await withWatermark({ type: "s3", bucket: "private-bucket", key: "logo.png" });
+    expect(s3Mark.status).toBe(403);
+    expect(await s3Mark.json()).toMatchObject({
+      errors: [{ field: "outputs.0.video.watermark.image.bucket" }],
+    });
+    const missingMark = await withWatermark({ type: "upload", upload_id: "upl_00000000000000000000000000" });
+    expect(missingMark.status).toBe(422);
+    expect(await missingMark.json()).toMatchObject({
+      errors: [{ field: "outputs.0.video.watermark.image.upload_id" }],
+    });
     for (const bad of ["../private-bucket/secrets.mp4", "a/../../b.mp4", "/abs.mp4", "a//b", "a\\..\\b"]) {
       const res = await submit({ type: "s3", bucket: "media-in", key: bad });
       expect(res.status, bad).toBe(422);

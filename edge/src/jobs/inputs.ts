@@ -14,11 +14,13 @@ function inputsOf(spec: JobSpec): { field: string; input: JobInput }[] {
 }
 
 /**
- * Checks a job's inputs at submit time and returns the storage key of an uploaded input (null for
- * other inputs). `s3` inputs must name a bucket the operator allows (the nodes check again);
- * an upload must be this tenant's, received (S3: its size checked) and not expired.
+ * Checks a job's inputs at submit time and returns the storage key of an uploaded job input (null
+ * for other inputs). `s3` inputs must name a bucket the operator allows (the nodes check again);
+ * every upload (the input, watermark images) must be this tenant's, received (S3: its size
+ * checked) and not expired.
  */
 export async function resolveInputs(deps: EdgeDeps, tenantId: string, spec: JobSpec): Promise<string | null> {
+  let inputKey: string | null = null;
   for (const { field, input } of inputsOf(spec)) {
     if (input.type === "s3" && !deps.config.s3InputBuckets.includes(input.bucket)) {
       throw new FramewireError(
@@ -29,18 +31,24 @@ export async function resolveInputs(deps: EdgeDeps, tenantId: string, spec: JobS
         },
       );
     }
+    if (input.type !== "upload") continue;
+    const key = await receivedUpload(deps, tenantId, input.upload_id, `${field}.upload_id`);
+    if (field === "input") inputKey = key;
   }
-  if (spec.input.type !== "upload") return null;
-  const found = await findUpload(deps.db, tenantId, spec.input.upload_id);
+  return inputKey;
+}
+
+async function receivedUpload(deps: EdgeDeps, tenantId: string, id: string, field: string): Promise<string> {
+  const found = await findUpload(deps.db, tenantId, id);
   if (found?.expiredAt != null) {
-    throw new FramewireError("upload_expired", "input.upload_id: this upload has expired and was deleted", {
-      errors: [{ field: "input.upload_id", message: "expired" }],
+    throw new FramewireError("upload_expired", `${field}: this upload has expired and was deleted`, {
+      errors: [{ field, message: "expired" }],
     });
   }
   const upload = found ? await confirmUpload(deps, found) : null;
   if (!upload || upload.completedAt === null) {
-    throw new FramewireError("validation_failed", "input.upload_id: no finished upload with this id", {
-      errors: [{ field: "input.upload_id", message: "no finished upload with this id" }],
+    throw new FramewireError("validation_failed", `${field}: no finished upload with this id`, {
+      errors: [{ field, message: "no finished upload with this id" }],
     });
   }
   return upload.storageKey;
