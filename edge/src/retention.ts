@@ -56,7 +56,7 @@ export async function sweepRetention(
   return swept;
 }
 
-/** Uploads created before `before`, not yet expired, and not the input of a job still to run. */
+/** Uploads created before `before`, not yet expired, and not read by a job still to run. */
 function uploadsPastRetention(db: Db, before: number, limit: number) {
   return db
     .select({ id: uploads.id, storageKey: uploads.storageKey })
@@ -65,9 +65,12 @@ function uploadsPastRetention(db: Db, before: number, limit: number) {
       and(
         isNull(uploads.expiredAt),
         lte(uploads.createdAt, before),
+        // As the job's input or as a watermark image of one of its outputs.
         sql`not exists (select 1 from ${jobs} where ${jobs.tenantId} = ${uploads.tenantId}
           and ${jobs.status} in ('queued', 'running')
-          and json_extract(${jobs.spec}, '$.input.upload_id') = ${uploads.id})`,
+          and (json_extract(${jobs.spec}, '$.input.upload_id') = ${uploads.id}
+            or exists (select 1 from json_each(${jobs.spec}, '$.outputs') as o
+              where json_extract(o.value, '$.video.watermark.image.upload_id') = ${uploads.id})))`,
       ),
     )
     .orderBy(asc(uploads.createdAt))

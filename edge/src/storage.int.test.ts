@@ -222,8 +222,25 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
     const kept = await upload(new Uint8Array(100).fill(1));
     const old = await upload(new Uint8Array(100).fill(2));
     const jobId = await finishedJob(old.id, new Uint8Array(200).fill(3));
-    // A job still queued on an upload keeps that upload past its retention.
+    // A job still queued on an upload keeps that upload past its retention (as its input, or as
+    // a watermark image).
     const queued = (await (await submit({ type: "upload", upload_id: kept.id })).json()) as { id: string };
+    const mark = await upload(new Uint8Array(50).fill(4));
+    const marking = await h.app.request("/v1/jobs", {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify({
+        input: { type: "url", url: "https://media.example/a.mp4" },
+        outputs: [
+          {
+            name: "w",
+            type: "video",
+            video: { height: 240, watermark: { image: { type: "upload", upload_id: mark.id } } },
+          },
+        ],
+      }),
+    });
+    expect(marking.status).toBe(202);
     const store = h.deps.storage as ObjectStore;
     const outputKey = storageKeys.output(tenantId, jobId, "small", "mp4");
     expect((await getJob(jobId)).outputs[0]?.expires_at).not.toBeNull();
@@ -232,6 +249,7 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
     expect(await sweepRetention(h.deps, { batch: 100 })).toMatchObject({ jobs: 0 });
     expect(await store.head(storageKeys.upload(tenantId, old.id))).toBeNull();
     expect(await store.head(storageKeys.upload(tenantId, kept.id))).not.toBeNull();
+    expect(await store.head(storageKeys.upload(tenantId, mark.id))).not.toBeNull();
     expect(await store.head(outputKey)).not.toBeNull();
     const oldStatus = await h.app.request(`/v1/uploads/${old.id}`, { headers: auth() });
     expect(await oldStatus.json()).toMatchObject({ status: "expired" });
