@@ -32,7 +32,7 @@ const nodeEnvSchema = z.object({
     .number()
     .pipe(z.union([z.literal(1), z.literal(3), z.literal(5)]))
     .default(1),
-  FW_STORAGE_DIR: z.string().min(1),
+  FW_STORAGE_DIR: z.string().min(1).default(".data/storage"),
   FW_OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
   FW_RETENTION_SWEEP_MS: z.coerce.number().int().min(100).default(60_000),
   FW_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(5_000),

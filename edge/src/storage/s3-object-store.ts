@@ -32,6 +32,9 @@ export function createS3ObjectStore(settings: S3Settings): ObjectStore {
   // use (a public endpoint in front of a store the edge reaches privately, as in docker-compose).
   const signer = settings.publicEndpoint ? clientFor(settings.publicEndpoint) : api;
   const Bucket = settings.bucket;
+  const signWindowMs = Math.floor(settings.downloadUrlTtlSec / 4) * 1000;
+  const downloadUrls = new Map<string, { windowStart: number; url: string }>();
+  const maxCachedUrls = 10_000;
   const checked = (key: string) => {
     if (!isSafeStorageKey(key)) throw new Error(`unsafe storage key ${key}`);
     return key;
@@ -63,16 +66,26 @@ export function createS3ObjectStore(settings: S3Settings): ObjectStore {
     },
 
     async downloadUrl(key, now) {
+      // Presigning costs ~1 ms of SDK work (measured here under load), too much for every job read.
+      // URLs are signed as of the start of a window a quarter of the TTL long and reused within
+      // it: a link handed out lives between ¾ of FW_DOWNLOAD_TTL_SEC and all of it, and repeated
+      // reads of a job get the same URL (friendlier to caches too).
+      const windowStart = Math.floor(now / signWindowMs) * signWindowMs;
+      const cached = downloadUrls.get(key);
+      if (cached && cached.windowStart === windowStart) return cached.url;
       const name = key.split("/").at(-1) ?? "download";
       const command = new GetObjectCommand({
         Bucket,
         Key: checked(key),
         ResponseContentDisposition: `attachment; filename="${name}"`,
       });
-      return getSignedUrl(signer, command, {
+      const url = await getSignedUrl(signer, command, {
         expiresIn: settings.downloadUrlTtlSec,
-        signingDate: new Date(now),
+        signingDate: new Date(windowStart),
       });
+      if (downloadUrls.size >= maxCachedUrls) downloadUrls.clear();
+      downloadUrls.set(key, { windowStart, url });
+      return url;
     },
 
     async head(key) {
