@@ -47,7 +47,8 @@ export function createApiClient(apiUrl: string, apiKey: string) {
   return {
     /**
      * Asks where to PUT the file, then streams it there: the edge itself (local store) or a
-     * presigned S3 URL, which must not also carry our API key (S3 refuses two auth methods).
+     * presigned S3 URL, which must not also carry our API key (S3 refuses two auth methods, and
+     * the key has no business leaving for the store).
      */
     async upload(path: string): Promise<string> {
       const { size } = await stat(path).catch(() => {
@@ -61,7 +62,8 @@ export function createApiClient(apiUrl: string, apiKey: string) {
           body: JSON.stringify({ size_bytes: size }),
         },
       );
-      const toEdge = target.upload_url.startsWith(`${base}/`);
+      // A presigned URL carries its own signature; anything else is the edge, which wants our key.
+      const toEdge = !new URL(target.upload_url).searchParams.has("X-Amz-Signature");
       const response = await fetch(target.upload_url, {
         method: "PUT",
         headers: {
