@@ -31,6 +31,7 @@ let base: string;
 let logPath: string;
 let s3: S3Server;
 let apiKey: string;
+let tenant: string;
 
 async function stopGroup(child: ChildProcess) {
   if (child.exitCode !== null || child.pid === undefined) return;
@@ -61,6 +62,7 @@ beforeAll(async () => {
   const dbFile = join(dir, "edge.db");
   const database = await openDatabase(`file:${dbFile}`);
   const tenantId = await createTenant(database.db, "workers");
+  tenant = tenantId;
   const { key } = await issueApiKey(database.db, {
     tenantId,
     name: "w",
@@ -228,5 +230,50 @@ describe("the edge on workerd", () => {
     ).toBe("expired");
     // The object itself is gone from the bucket (s3rver answers unsigned reads).
     expect((await fetch(`${s3.endpoint}${new URL(target.upload_url).pathname}`)).status).toBe(404);
+  });
+
+  it("presigns a finished job's output for download from inside the Worker", async () => {
+    const created = await client.jobs.create({
+      input: { type: "url", url: "https://media.example/in.mp4" },
+      outputs: [{ name: "small", type: "video", video: { height: 240 } }],
+    });
+    if (!created.ok) throw new Error(JSON.stringify(created.problem));
+    const id = created.data.id;
+    // The node's part: write the output into the bucket (s3rver takes unsigned writes), report.
+    const key = `${tenant}/jobs/${id}/small.mp4`;
+    const bytes = new Uint8Array(4096).map((_, i) => i % 7);
+    expect((await fetch(`${s3.endpoint}/${s3.bucket}/${key}`, { method: "PUT", body: bytes })).status).toBe(
+      200,
+    );
+    const report = (body: unknown) =>
+      fetch(`${base}/internal/jobs/${id}/reports`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${"x".repeat(40)}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await report({ type: "running", attempt: 1, node_id: "n1", engine: "native" })).status).toBe(200);
+    const done = await report({
+      type: "succeeded",
+      attempt: 1,
+      node_id: "n1",
+      outputs: [
+        {
+          name: "small",
+          storage_key: key,
+          size_bytes: bytes.length,
+          container: "mp4",
+          duration_sec: 1,
+          video: { codec: "h264", width: 320, height: 240, fps: 25 },
+          audio: null,
+        },
+      ],
+    });
+    expect(done.status).toBe(200);
+    const job = await client.jobs.get(id);
+    const url = job.ok ? job.data.outputs[0]?.url : null;
+    expect(url).toContain("X-Amz-Signature=");
+    const download = await fetch(url as string);
+    expect(download.status).toBe(200);
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(bytes);
   });
 });
