@@ -348,5 +348,12 @@ describe("storage settings", () => {
     expect(() =>
       parseStorageSettings({ FW_STORAGE: "s3", FW_S3_BUCKET: "b-1" }, { requireCredentials: true }),
     ).toThrow(/FW_S3_ACCESS_KEY_ID=null: is required on Workers/);
+    expect(() =>
+      parseStorageSettings({
+        FW_STORAGE: "s3",
+        FW_S3_BUCKET: "store-1",
+        FW_S3_INPUT_BUCKETS: "media,store-1",
+      }),
+    ).toThrow(/FW_S3_INPUT_BUCKETS="media,store-1": must not list the storage bucket store-1/);
   });
 });

@@ -103,6 +103,15 @@ const s3Required = schema.superRefine((c, ctx) => {
   if (c.FW_STORAGE === "s3" && !c.FW_S3_BUCKET) {
     ctx.addIssue({ code: "custom", path: ["FW_S3_BUCKET"], message: "is required when FW_STORAGE=s3" });
   }
+  // The storage bucket holds every tenant's files: as an `s3` input source, any tenant could read
+  // any other tenant's uploads and outputs by key.
+  if (c.FW_S3_BUCKET && c.FW_S3_INPUT_BUCKETS.includes(c.FW_S3_BUCKET)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["FW_S3_INPUT_BUCKETS"],
+      message: `must not list the storage bucket ${c.FW_S3_BUCKET} (every tenant's files are there)`,
+    });
+  }
 });
 
 export function parseNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {

@@ -30,6 +30,8 @@ const schema = z
       .max(7 * 86400)
       .default(3600),
     /** Download links (signed or presigned); the S3 maximum is 7 days. */
+    /** Read here only to refuse a list that names the storage bucket (see below). */
+    FW_S3_INPUT_BUCKETS: z.string().default(""),
     FW_DOWNLOAD_TTL_SEC: z.coerce
       .number()
       .int()
@@ -40,6 +42,15 @@ const schema = z
   .superRefine((c, ctx) => {
     if (c.FW_STORAGE === "s3" && !c.FW_S3_BUCKET) {
       ctx.addIssue({ code: "custom", path: ["FW_S3_BUCKET"], message: "is required when FW_STORAGE=s3" });
+    }
+    // Every tenant's objects live in the storage bucket: as an `s3` input source it would let any
+    // tenant read any other tenant's uploads and outputs by key.
+    if (c.FW_S3_BUCKET && c.FW_S3_INPUT_BUCKETS.split(",").some((b) => b.trim() === c.FW_S3_BUCKET)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["FW_S3_INPUT_BUCKETS"],
+        message: `must not list the storage bucket ${c.FW_S3_BUCKET} (every tenant's files are there)`,
+      });
     }
     if (Boolean(c.FW_S3_ACCESS_KEY_ID) !== Boolean(c.FW_S3_SECRET_ACCESS_KEY)) {
       ctx.addIssue({
