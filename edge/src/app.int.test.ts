@@ -203,7 +203,7 @@ describe("node reports", () => {
       spec: { outputs: { name: string }[] };
     };
     const key = `${(await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) }))?.tenantId}/jobs/${id}/small.mp4`;
-    await deps.files?.put(key, new Blob([new Uint8Array(300).fill(1)]).stream(), 1e6);
+    await deps.storage?.bytes?.put(key, new Blob([new Uint8Array(300).fill(1)]).stream(), 1e6);
     const done = await report(id, {
       type: "succeeded",
       attempt: 2,
