@@ -203,7 +203,7 @@ describe("node reports", () => {
       spec: { outputs: { name: string }[] };
     };
     const key = `${(await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) }))?.tenantId}/jobs/${id}/small.mp4`;
-    await deps.files?.put(key, new Blob([new Uint8Array(300).fill(1)]).stream(), 1e6);
+    await deps.storage?.bytes?.put(key, new Blob([new Uint8Array(300).fill(1)]).stream(), 1e6);
     const done = await report(id, {
       type: "succeeded",
       attempt: 2,
@@ -271,7 +271,8 @@ describe("multi-file outputs", () => {
       { relative_path: "storyboard.vtt", type: "text/vtt" },
       { relative_path: "360p/index.m3u8", type: "application/vnd.apple.mpegurl" },
     ].map((f) => ({ ...f, storage_key: `${tenant}/jobs/${id}/small/${f.relative_path}`, size_bytes: 10 }));
-    for (const f of files) await deps.files?.put(f.storage_key, new Blob(["0123456789"]).stream(), 1e6);
+    for (const f of files)
+      await deps.storage?.bytes?.put(f.storage_key, new Blob(["0123456789"]).stream(), 1e6);
     await report({
       type: "succeeded",
       attempt: 1,

@@ -71,6 +71,20 @@ export const edgeConfigSchema = z.object({
     .max(7 * 86400)
     .default(86400),
   FW_WEBHOOK_PROGRESS_SEC: z.coerce.number().int().min(1).max(3600).default(10),
+  /** Retention, in hours (fractions allowed; 0 keeps objects until deleted by hand). */
+  FW_INPUT_RETENTION_HOURS: z.coerce.number().min(0).max(87_600).default(24),
+  FW_OUTPUT_RETENTION_HOURS: z.coerce.number().min(0).max(87_600).default(168),
+  /** Buckets `s3` inputs may name, comma-separated; empty: no `s3` inputs. */
+  FW_S3_INPUT_BUCKETS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must list S3 bucket names"))),
 });
 
 export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
@@ -97,6 +111,10 @@ export interface EdgeConfig {
   /** Header to read the client address from (only behind a proxy that sets it); null: the socket. */
   clientIpHeader: string | null;
   webhooks: WebhookConfig;
+  /** Milliseconds an input (upload) and a finished job's outputs are kept; null: kept. */
+  retention: { inputMs: number | null; outputMs: number | null };
+  /** Buckets `s3` inputs may read from. */
+  s3InputBuckets: string[];
 }
 
 export interface WebhookConfig {
@@ -151,5 +169,10 @@ export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
       deadlineMs: c.FW_WEBHOOK_DEADLINE_SEC * 1000,
       progressIntervalSec: c.FW_WEBHOOK_PROGRESS_SEC,
     },
+    retention: {
+      inputMs: c.FW_INPUT_RETENTION_HOURS > 0 ? c.FW_INPUT_RETENTION_HOURS * 3_600_000 : null,
+      outputMs: c.FW_OUTPUT_RETENTION_HOURS > 0 ? c.FW_OUTPUT_RETENTION_HOURS * 3_600_000 : null,
+    },
+    s3InputBuckets: c.FW_S3_INPUT_BUCKETS,
   };
 }

@@ -12,7 +12,7 @@ import type { Logger } from "./logger";
 import type { EdgeMetrics } from "./metrics";
 import { createMemoryRateLimitStore, type RateLimitStore } from "./rate-limit/store";
 import { createMaintenanceSwitch, type MaintenanceSwitch } from "./settings";
-import type { FileStore } from "./storage/file-store";
+import type { ObjectStore } from "./storage/object-store";
 import { createFetchWebhookSender, type WebhookSender } from "./webhooks/sender";
 
 export type Db = LibSQLDatabase<typeof schema>;
@@ -22,8 +22,8 @@ export interface EdgeDeps {
   db: Db;
   dispatcher: Dispatcher;
   fleet: FleetView;
-  /** The local object store, when the edge serves uploads and downloads itself (Node). */
-  files: FileStore | null;
+  /** Where uploads and outputs live: the local folder (Node) or S3; null when none is configured. */
+  storage: ObjectStore | null;
   config: EdgeConfig;
   logger: Logger;
   /** Milliseconds since the epoch; injectable for tests. */
@@ -42,8 +42,8 @@ export interface EdgeDeps {
   background: BackgroundTasks;
 }
 
-export type DepsInput = Pick<EdgeDeps, "db" | "dispatcher" | "files" | "config" | "logger"> &
-  Partial<Omit<EdgeDeps, "db" | "dispatcher" | "files" | "config" | "logger">>;
+export type DepsInput = Pick<EdgeDeps, "db" | "dispatcher" | "storage" | "config" | "logger"> &
+  Partial<Omit<EdgeDeps, "db" | "dispatcher" | "storage" | "config" | "logger">>;
 
 /** The in-process defaults (one Node process); a runtime entry overrides what it has better. */
 export function assembleDeps(input: DepsInput): EdgeDeps {

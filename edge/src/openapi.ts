@@ -3,6 +3,7 @@ import { z } from "zod";
 import { keyCreateSchema, keyRotateSchema, maintenanceSchema, tenantCreateSchema } from "./routes/admin";
 import { edgeVersion } from "./routes/health";
 import { listQuerySchema } from "./routes/jobs";
+import { uploadRequestSchema } from "./routes/uploads";
 import { webhookEventsDoc, webhookPaths, webhookSchemas } from "./webhooks/openapi";
 
 /**
@@ -65,16 +66,21 @@ const jobSchema = {
         type: "object",
         properties: {
           name: { type: "string" },
-          url: { type: "string" },
+          url: {
+            type: ["string", "null"],
+            description: "signed (local store) or presigned (S3) download URL; null once expired",
+          },
+          expired: { type: "boolean", description: "deleted by retention (FW_OUTPUT_RETENTION_HOURS)" },
+          expires_at: { type: ["string", "null"], format: "date-time" },
           files: {
             type: "array",
-            description: "multi-file outputs (hls, thumbnails): every file with its own signed link",
+            description: "multi-file outputs (hls, thumbnails): every file with its own download URL",
             items: {
               type: "object",
               properties: {
                 relative_path: { type: "string" },
                 size_bytes: { type: "integer" },
-                url: { type: "string" },
+                url: { type: ["string", "null"] },
               },
             },
           },
@@ -122,6 +128,30 @@ export function openApiDocument(serverUrl: string) {
       securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "fw_<prefix>_<secret>" } },
       schemas: {
         JobSpec: schema(jobSpecSchema),
+        UploadRequest: schema(uploadRequestSchema),
+        UploadTarget: {
+          type: "object",
+          properties: {
+            id: { type: "string" },
+            status: { const: "pending" },
+            upload_url: { type: "string" },
+            method: { const: "PUT" },
+            headers: { type: "object", additionalProperties: { type: "string" } },
+            expires_at: { type: ["string", "null"], format: "date-time" },
+            max_bytes: { type: "integer" },
+          },
+        },
+        Upload: {
+          type: "object",
+          properties: {
+            id: { type: "string" },
+            status: { enum: ["pending", "complete", "expired"] },
+            size_bytes: { type: ["integer", "null"] },
+            content_type: { type: ["string", "null"] },
+            created_at: { type: "string", format: "date-time" },
+            expires_at: { type: ["string", "null"], format: "date-time" },
+          },
+        },
         Job: jobSchema,
         ApiKey: keySchema,
         TenantCreate: schema(tenantCreateSchema),
@@ -246,15 +276,33 @@ export function openApiDocument(serverUrl: string) {
       },
       "/v1/uploads": {
         post: {
-          summary: "Upload an input (raw body), or ask where to PUT it (JSON body)",
-          responses: { "201": ok("Upload", { type: "object" }), "413": problem("Too large"), ...writes },
+          summary: "Upload an input (raw body, local store), or ask where to PUT it (JSON body)",
+          description:
+            "With S3 storage the answer is a presigned PUT URL signed for `size_bytes` (required); " +
+            "the stored size is checked before a job may use the upload. A raw body then answers 409.",
+          requestBody: { required: false, content: json(ref("UploadRequest")) },
+          responses: {
+            "201": ok("Upload target (JSON request) or the stored upload (raw body)", {
+              oneOf: [ref("UploadTarget"), ref("Upload")],
+            }),
+            "409": problem("Raw body sent to an edge whose uploads go straight to S3"),
+            "413": problem("Too large"),
+            "422": problem("size_bytes missing (S3)"),
+            ...writes,
+          },
         },
       },
       "/v1/uploads/{id}": {
         parameters: [idParam("id", "upload id")],
         get: {
-          summary: "Read an upload's state",
-          responses: { "200": ok("Upload", { type: "object" }), "404": problem("No such upload"), ...common },
+          summary: "Read an upload's state (for S3, checks the stored object's size on first read)",
+          responses: {
+            "200": ok("Upload", ref("Upload")),
+            "404": problem("No such upload"),
+            "413": problem("The stored object exceeds the limit (it was deleted)"),
+            "422": problem("The stored object is empty or not the size signed for (it was deleted)"),
+            ...common,
+          },
         },
         put: {
           summary: "PUT the file of an upload created with a JSON body",

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, repoRoot } from "../../scripts/lib/stack";
 import { type HranaServer, startHranaServer } from "../../test/support/hrana-server";
 import { type NatsServer, startNatsServer } from "../../test/support/nats-server";
+import { type S3Server, startS3Server } from "../../test/support/s3-server";
 import { createTenant, issueApiKey } from "./auth/api-keys";
 import { createFramewireClient, type FramewireClient } from "./client";
 import { openDatabase } from "./node/database";
@@ -17,7 +18,8 @@ import { startWebhookReceiver, type WebhookReceiver } from "./testing/webhook-re
 
 /**
  * The edge bundle inside workerd (`wrangler dev`, local mode, offline), driven over HTTP: libSQL
- * over HTTP (the Hrana test fixture) and NATS over WebSocket (nats-server's websocket listener).
+ * over HTTP (the Hrana test fixture), NATS over WebSocket (nats-server's websocket listener) and
+ * S3 storage through the AWS SDK (s3rver).
  */
 
 let dir: string;
@@ -30,6 +32,9 @@ let base: string;
 let adminKey: string;
 let logPath: string;
 let receiver: WebhookReceiver;
+let s3: S3Server;
+let apiKey: string;
+let tenant: string;
 
 async function stopGroup(child: ChildProcess) {
   if (child.exitCode !== null || child.pid === undefined) return;
@@ -60,6 +65,7 @@ beforeAll(async () => {
   const dbFile = join(dir, "edge.db");
   const database = await openDatabase(`file:${dbFile}`);
   const tenantId = await createTenant(database.db, "workers");
+  tenant = tenantId;
   const { key } = await issueApiKey(database.db, {
     tenantId,
     name: "w",
@@ -68,6 +74,7 @@ beforeAll(async () => {
   adminKey = (await issueApiKey(database.db, { tenantId, name: "ops", scopes: ["admin"] })).key;
   database.close();
   hrana = await startHranaServer(dbFile);
+  s3 = await startS3Server();
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -83,6 +90,14 @@ beforeAll(async () => {
     FW_WEBHOOK_ALLOW_PRIVATE_CIDRS: "127.0.0.1/32",
     FW_WEBHOOK_RETRY_BASE_MS: "10",
     FW_WEBHOOK_RETRY_MAX_MS: "20",
+    // S3 storage through the SDK inside workerd; inputs expire after ~2 s so the Cron sweep has work.
+    FW_STORAGE: "s3",
+    FW_S3_ENDPOINT: s3.endpoint,
+    FW_S3_BUCKET: s3.bucket,
+    FW_S3_FORCE_PATH_STYLE: "true",
+    FW_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    FW_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    FW_INPUT_RETENTION_HOURS: String(2 / 3600),
   };
   receiver = await startWebhookReceiver();
   logPath = join(dir, "wrangler.log");
@@ -135,12 +150,14 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 250));
   }
   client = createFramewireClient({ baseUrl: base, apiKey: key });
+  apiKey = key;
 }, 120_000);
 
 afterAll(async () => {
   if (wrangler) await stopGroup(wrangler);
   await hrana?.close();
   await receiver?.close();
+  await s3?.stop();
   await nc?.close();
   await nats?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -187,8 +204,9 @@ describe("the edge on workerd", () => {
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    // Downloads are presigned for S3 here: the page may load media from there.
     expect(page.headers.get("content-security-policy")).toContain(
-      `connect-src 'self' ${base} ws://127.0.0.1:9`,
+      `connect-src 'self' ${base} ws://127.0.0.1:9 ${new URL(s3.endpoint).origin}`,
     );
     const html = await page.text();
     const assets = [...html.matchAll(/(?:src|href)="(\/app\/[^"]+)"/g)].map((m) => m[1] ?? "");
@@ -260,5 +278,86 @@ describe("the edge on workerd", () => {
       });
       expect(res.ok ? null : res.problem.code, url).toBe("webhook_url_refused");
     }
+  });
+
+  it("hands out presigned S3 upload URLs, checks the stored size, and expires uploads on the Cron sweep", async () => {
+    const bytes = new Uint8Array(2048).fill(4);
+    const created = await fetch(`${base}/v1/uploads`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ size_bytes: bytes.length }),
+    });
+    expect(created.status).toBe(201);
+    const target = (await created.json()) as { id: string; upload_url: string };
+    expect(new URL(target.upload_url).searchParams.get("X-Amz-SignedHeaders")).toContain("content-length");
+    expect((await fetch(target.upload_url, { method: "PUT", body: bytes })).status).toBe(200);
+    const status = async () =>
+      (await (
+        await fetch(`${base}/v1/uploads/${target.id}`, { headers: { authorization: `Bearer ${apiKey}` } })
+      ).json()) as { status: string; size_bytes: number };
+    // HeadObject from inside the Worker.
+    expect(await status()).toMatchObject({ status: "complete", size_bytes: 2048 });
+
+    await new Promise((r) => setTimeout(r, 2_500));
+    const cron = await fetch(`${base}/__scheduled?cron=*+*+*+*+*`);
+    expect(cron.status).toBe(200);
+    // The sweep runs in waitUntil after the trigger answers.
+    const deadline = Date.now() + 10_000;
+    while ((await status()).status !== "expired" && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(
+      (await status()).status,
+      (await readFile(logPath, "utf8"))
+        .split("\n")
+        .filter((l) => /sched|retention|sweep|rror|warn/i.test(l))
+        .join("\n"),
+    ).toBe("expired");
+    // The object itself is gone from the bucket (s3rver answers unsigned reads).
+    expect((await fetch(`${s3.endpoint}${new URL(target.upload_url).pathname}`)).status).toBe(404);
+  });
+
+  it("presigns a finished job's output for download from inside the Worker", async () => {
+    const created = await client.jobs.create({
+      input: { type: "url", url: "https://media.example/in.mp4" },
+      outputs: [{ name: "small", type: "video", video: { height: 240 } }],
+    });
+    if (!created.ok) throw new Error(JSON.stringify(created.problem));
+    const id = created.data.id;
+    // The node's part: write the output into the bucket (s3rver takes unsigned writes), report.
+    const key = `${tenant}/jobs/${id}/small.mp4`;
+    const bytes = new Uint8Array(4096).map((_, i) => i % 7);
+    expect((await fetch(`${s3.endpoint}/${s3.bucket}/${key}`, { method: "PUT", body: bytes })).status).toBe(
+      200,
+    );
+    const report = (body: unknown) =>
+      fetch(`${base}/internal/jobs/${id}/reports`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${"x".repeat(40)}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await report({ type: "running", attempt: 1, node_id: "n1", engine: "native" })).status).toBe(200);
+    const done = await report({
+      type: "succeeded",
+      attempt: 1,
+      node_id: "n1",
+      outputs: [
+        {
+          name: "small",
+          storage_key: key,
+          size_bytes: bytes.length,
+          container: "mp4",
+          duration_sec: 1,
+          video: { codec: "h264", width: 320, height: 240, fps: 25 },
+          audio: null,
+        },
+      ],
+    });
+    expect(done.status).toBe(200);
+    const job = await client.jobs.get(id);
+    const url = job.ok ? job.data.outputs[0]?.url : null;
+    expect(url).toContain("X-Amz-Signature=");
+    const download = await fetch(url as string);
+    expect(download.status).toBe(200);
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(bytes);
   });
 });

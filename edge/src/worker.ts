@@ -1,3 +1,4 @@
+import "./storage/workers-xml";
 import * as schema from "@framewire/shared/db";
 import { createClient } from "@libsql/client/web";
 import { type NatsConnection, wsconnect } from "@nats-io/nats-core";
@@ -19,7 +20,11 @@ import {
   type DurableObjectNamespaceLike,
 } from "./rate-limit/durable-object";
 import { createMemoryRateLimitStore } from "./rate-limit/store";
+import { sweepRetention } from "./retention";
 import { createMaintenanceSwitch } from "./settings";
+import type { ObjectStore } from "./storage/object-store";
+import { createS3ObjectStore } from "./storage/s3-object-store";
+import { parseStorageSettings } from "./storage/storage-config";
 import { sweepWebhooks } from "./webhooks/deliver";
 
 export { RateLimiterObject } from "./rate-limit/durable-object";
@@ -87,6 +92,8 @@ function lazyNats(url: string) {
  */
 let isolate: {
   config: EdgeConfig;
+  /** S3 when configured; Workers have no local folder store. */
+  storage: ObjectStore | null;
   keyCache: ReturnType<typeof createKeyCache>;
   maintenance: ReturnType<typeof createMaintenanceSwitch>;
   usage: ReturnType<typeof createUsageRecorder>;
@@ -96,8 +103,10 @@ let isolate: {
 function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
   isolate ??= (() => {
     const config = parseEdgeConfig(env);
+    const storage = parseStorageSettings(env, { requireCredentials: true });
     return {
       config,
+      storage: storage.kind === "s3" ? createS3ObjectStore(storage.s3) : null,
       keyCache: createKeyCache({ ttlMs: config.keyCacheTtlMs }),
       maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
       usage: createUsageRecorder(),
@@ -115,7 +124,7 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     db: drizzle(client, { schema }),
     dispatcher: nats.dispatcher,
     fleet: nats.fleet,
-    files: null,
+    storage: isolate.storage,
     config,
     logger,
     // A webhook's first attempt runs after the response; waitUntil keeps the isolate for it.
@@ -151,15 +160,20 @@ export default {
   },
 
   /**
-   * Cron trigger: re-publish jobs that were accepted while NATS was unreachable, and retry webhook
-   * deliveries that are due (so on Workers retries run at the Cron's granularity, one minute).
+   * Cron trigger: re-publish jobs that were accepted while NATS was unreachable, retry webhook
+   * deliveries that are due (so on Workers retries run at the Cron's granularity, one minute), and
+   * delete inputs and outputs past their retention.
    */
   async scheduled(_event: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
     const { deps, dispose } = buildDeps(env, ctx);
-    const sweeps = Promise.allSettled([
-      sweepOutbox(deps, { graceMs: 30_000, batch: 200 }),
-      sweepWebhooks(deps, { batch: 200 }),
-    ]);
-    ctx.waitUntil(sweeps.finally(dispose));
+    const log = (what: string) => (error: unknown) =>
+      deps.logger.warn({ err: error }, `${what}:sweep:failed`);
+    ctx.waitUntil(
+      Promise.all([
+        sweepOutbox(deps, { graceMs: 30_000, batch: 200 }).catch(log("outbox")),
+        sweepWebhooks(deps, { batch: 200 }).catch(log("webhook")),
+        sweepRetention(deps, { batch: 100 }).catch(log("retention")),
+      ]).finally(dispose),
+    );
   },
 };

@@ -35,4 +35,15 @@ describe("node configuration", () => {
       "WHEN_REQUIRED",
     );
   });
+
+  it("refuses s3 inputs from the storage bucket, where every tenant's files are", () => {
+    expect(() =>
+      parseNodeConfig({
+        ...base,
+        FW_STORAGE: "s3",
+        FW_S3_BUCKET: "store-1",
+        FW_S3_INPUT_BUCKETS: "media, store-1",
+      }),
+    ).toThrow(/FW_S3_INPUT_BUCKETS="media, store-1": must not list the storage bucket store-1/);
+  });
 });

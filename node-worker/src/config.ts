@@ -34,6 +34,16 @@ const schema = z.object({
   FW_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   /** See storage/s3-storage.ts: WHEN_REQUIRED suits most S3-compatible stores. */
   FW_S3_CHECKSUMS: z.enum(["WHEN_SUPPORTED", "WHEN_REQUIRED"]).default("WHEN_REQUIRED"),
+  /** Buckets `s3` job inputs may name (the edge checks too), comma-separated; read with FW_S3_*. */
+  FW_S3_INPUT_BUCKETS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((b) => b.trim())
+        .filter(Boolean),
+    ),
   FW_WORK_DIR: z.string().min(1),
   FW_ENGINE: z.enum(["auto", "native", "wasm"]).default("auto"),
   FW_NODE_ID: z
@@ -92,6 +102,15 @@ export type NodeConfig = z.output<typeof schema> & { nodeId: string; host: strin
 const s3Required = schema.superRefine((c, ctx) => {
   if (c.FW_STORAGE === "s3" && !c.FW_S3_BUCKET) {
     ctx.addIssue({ code: "custom", path: ["FW_S3_BUCKET"], message: "is required when FW_STORAGE=s3" });
+  }
+  // The storage bucket holds every tenant's files: as an `s3` input source, any tenant could read
+  // any other tenant's uploads and outputs by key.
+  if (c.FW_S3_BUCKET && c.FW_S3_INPUT_BUCKETS.includes(c.FW_S3_BUCKET)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["FW_S3_INPUT_BUCKETS"],
+      message: `must not list the storage bucket ${c.FW_S3_BUCKET} (every tenant's files are there)`,
+    });
   }
 });
 

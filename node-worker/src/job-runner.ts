@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { NodeConfig } from "./config";
 import { writeDeadLetter } from "./dead-letters";
 import type { Delivery } from "./delivery";
+import type { S3InputFetch } from "./inputs/s3-input";
 import { fetchToFile, InputFetchError } from "./inputs/safe-fetch";
 import { buildPlan, watermarkPath } from "./plan";
 import type { ProgressPublisher } from "./progress";
@@ -30,6 +31,8 @@ export interface JobRunnerDeps {
   js: JetStreamClient;
   engine: IsolatedEngine;
   storage: Storage;
+  /** Reads `s3` inputs from the operator's allowed buckets. */
+  s3Inputs: S3InputFetch;
   reporter: Reporter;
   progress: ProgressPublisher;
   config: NodeConfig;
@@ -70,7 +73,10 @@ function toJobFailure(error: unknown): JobFailure {
   }
   if (error instanceof InputFetchError) {
     return new JobFailure(
-      { code: "input_unavailable", message: error.message },
+      {
+        code: error.reason === "not_allowed" ? "input_not_allowed" : "input_unavailable",
+        message: error.message,
+      },
       error.reason === "timeout" || error.reason === "network",
     );
   }
@@ -258,6 +264,8 @@ async function process(
     if (!message.input_key)
       throw new JobFailure({ code: "input_unavailable", message: "The upload is missing." }, false);
     await storage.download(message.input_key, inputPath);
+  } else if (input.type === "s3") {
+    await deps.s3Inputs(input, inputPath, fetchOptions);
   } else {
     await fetchToFile(input.url, inputPath, fetchOptions);
   }
@@ -269,6 +277,7 @@ async function process(
     const path = watermarkPath(workDir, output.name);
     if (image.type === "upload")
       await storage.download(storageKeys.upload(message.tenant_id, image.upload_id), path);
+    else if (image.type === "s3") await deps.s3Inputs(image, path, fetchOptions);
     else await fetchToFile(image.url, path, fetchOptions);
   }
 

@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { NodeConfig } from "./config";
 import { startDeadLetterMover } from "./dead-letters";
 import { pullOne } from "./delivery";
+import { createS3InputFetch } from "./inputs/s3-input";
 import { runJob } from "./job-runner";
 import { createProgressPublisher } from "./progress";
 import { createReporter } from "./reporter";
@@ -46,6 +47,7 @@ export async function startProcessingNode(options: {
   logger: Logger;
 }): Promise<ProcessingNode> {
   const { nc, engine, storage, config, logger } = options;
+  const s3Inputs = createS3InputFetch(config);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const pools = orderPools(config.FW_POOLS);
@@ -129,7 +131,18 @@ export async function startProcessingNode(options: {
         const { job_id: jobId } = JSON.parse(new TextDecoder().decode(delivery.data)) as { job_id: string };
         const key = `${jobId}#${delivery.attempt}`;
         const job = runJob(
-          { nc, js, engine, storage, reporter, progress, config, logger, draining: draining.signal },
+          {
+            nc,
+            js,
+            engine,
+            storage,
+            s3Inputs,
+            reporter,
+            progress,
+            config,
+            logger,
+            draining: draining.signal,
+          },
           delivery,
         )
           .catch((error: unknown) => logger.error({ err: error }, "job:crashed"))

@@ -12,6 +12,7 @@ export const errorCatalog = {
   conflict: { status: 409, title: "The request conflicts with the resource's state" },
   rate_limited: { status: 429, title: "Too many requests" },
   maintenance: { status: 503, title: "Writes are paused for maintenance" },
+  input_not_allowed: { status: 403, title: "The input is in a place this service may not read" },
   dispatch_unavailable: { status: 503, title: "The job queue is unreachable" },
   internal: { status: 500, title: "Internal error" },
   webhook_url_refused: { status: 422, title: "The webhook URL points somewhere webhooks may not go" },
@@ -27,6 +28,7 @@ export const errorCatalog = {
   time_limit_exceeded: { status: 500, title: "The job ran past its time limit" },
   deliveries_exhausted: { status: 500, title: "Every delivery attempt of the job failed" },
   output_write_failed: { status: 500, title: "The output could not be stored" },
+  upload_expired: { status: 410, title: "The upload has expired and was deleted" },
   canceled: { status: 409, title: "The job was canceled" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -38,7 +38,20 @@ describe("job spec", () => {
   });
 
   it("accepts only http(s) URL inputs", () => {
-    for (const url of ["file:///etc/passwd", "concat:a|b", "subfile:,start,0,end,0,:x", "ftp://host/x"]) {
+    for (const url of [
+      "file:///etc/passwd",
+      "concat:a|b",
+      "subfile:,start,0,end,0,:x",
+      "ftp://host/x",
+      "pipe:0",
+      "data:video/mp4;base64,AAAA",
+      "tcp://127.0.0.1:6379",
+      "rtmp://host/live",
+      "gopher://127.0.0.1:6379/_x",
+      "hls+http://host/a.m3u8",
+      "async:http://host/a",
+      "crypto+https://host/a",
+    ]) {
       expect(jobSpecSchema.safeParse({ input: { type: "url", url }, outputs: [video] }).success, url).toBe(
         false,
       );
@@ -55,6 +68,26 @@ describe("job spec", () => {
         false,
       );
     }
+  });
+
+  it("takes s3 inputs as a bucket and a plain relative key that can't walk out of the bucket", () => {
+    const s3 = (bucket: string, key: string) =>
+      jobSpecSchema.safeParse({ input: { type: "s3", bucket, key }, outputs: [video] }).success;
+    expect(s3("media-in", "shows/ep 1/master.mov")).toBe(true);
+    for (const key of [
+      "../other/x.mp4",
+      "a/../../b",
+      "./a",
+      "/abs.mp4",
+      "a//b",
+      "a\\..\\b",
+      "a\u0000b",
+      "",
+    ]) {
+      expect(s3("media-in", key), JSON.stringify(key)).toBe(false);
+    }
+    for (const bucket of ["UPPER", "a", "has/slash", "..", "-dash"])
+      expect(s3(bucket, "x.mp4"), bucket).toBe(false);
   });
 
   it("bounds numbers", () => {

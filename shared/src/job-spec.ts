@@ -41,7 +41,30 @@ export const urlInputSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048),
 });
 
-export const inputSchema = z.discriminatedUnion("type", [uploadInputSchema, urlInputSchema]);
+/**
+ * An object in the operator's own S3 storage, read with the nodes' credentials. Only buckets the
+ * operator lists (FW_S3_INPUT_BUCKETS) are accepted. Keys are plain relative paths: no empty, "."
+ * or ".." segments, no backslashes or control characters — some stores and proxies normalize
+ * "a/../b", which with path-style URLs could walk out of the bucket into another one.
+ */
+export const s3InputSchema = z.strictObject({
+  type: z.literal("s3"),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+  key: z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine(
+      (k) => [...k].every((ch) => ch !== "\\" && ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f),
+      "must not contain backslashes or control characters",
+    )
+    .refine(
+      (k) => k.split("/").every((part) => part !== "" && part !== "." && part !== ".."),
+      "must be a relative path without empty, '.' or '..' segments",
+    ),
+});
+
+export const inputSchema = z.discriminatedUnion("type", [uploadInputSchema, urlInputSchema, s3InputSchema]);
 export type JobInput = z.infer<typeof inputSchema>;
 
 export const videoCodecs = ["h264", "h265", "vp9", "av1"] as const;

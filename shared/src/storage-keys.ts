@@ -21,6 +21,8 @@ function relativeFile(path: string): string {
 }
 
 export const storageKeys = {
+  /** The folder holding every output of a job (what retention deletes). */
+  jobFolder: (tenantId: string, jobId: string) => `${segment(tenantId)}/jobs/${segment(jobId)}`,
   upload: (tenantId: string, uploadId: string) => `${segment(tenantId)}/uploads/${segment(uploadId)}`,
   output: (tenantId: string, jobId: string, outputName: string, extension: string) =>
     `${segment(tenantId)}/jobs/${segment(jobId)}/${segment(outputName)}.${segment(extension)}`,

@@ -37,8 +37,19 @@ describe("docker-compose.yml", () => {
 
   it("names every service a fleet needs", () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ["edge", "gateway", "libsql", "minio", "nats", "node", "node-gpu"].sort(),
+      ["edge", "gateway", "libsql", "minio", "minio-init", "nats", "node", "node-gpu"].sort(),
     );
+  });
+
+  it("gives the edge and every node the same S3 storage, in the bucket minio-init creates", () => {
+    const storage = compose.services.edge.environment;
+    expect(storage).toMatchObject({ FW_STORAGE: "s3", FW_S3_ENDPOINT: "http://minio:9000" });
+    for (const node of ["node", "node-gpu"]) {
+      for (const name of Object.keys(storage).filter((k) => k.startsWith("FW_S3_") || k === "FW_STORAGE")) {
+        expect(compose.services[node].environment[name], `${node} ${name}`).toBe(storage[name]);
+      }
+    }
+    expect(compose.services["minio-init"].entrypoint.join(" ")).toContain(`local/${storage.FW_S3_BUCKET}`);
   });
 
   it("reserves an NVIDIA device for the GPU node and routes it to the gpu pool", () => {

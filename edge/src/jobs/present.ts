@@ -1,6 +1,7 @@
-import { type DownloadTokenClaims, type ProgressTokenClaims, signToken } from "@framewire/shared";
+import { type ProgressTokenClaims, signToken } from "@framewire/shared";
 import type { JobEventRow, JobRow } from "@framewire/shared/db";
 import type { EdgeConfig } from "../config";
+import type { EdgeDeps } from "../deps";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -14,23 +15,29 @@ export async function progressUrl(config: EdgeConfig, job: Pick<JobRow, "id" | "
   return `${config.progressUrl}/v1/jobs/${job.id}/progress?token=${token}`;
 }
 
-export async function downloadUrl(config: EdgeConfig, key: string, now: number): Promise<string> {
-  const claims: DownloadTokenClaims = { key, exp: Math.floor(now / 1000) + config.downloadTtlSec };
-  const token = await signToken(config.tokenSecret, "download", claims);
-  return `${config.publicUrl}/files/${key}?token=${token}`;
-}
-
-/** A job as the public API shows it. */
-export async function presentJob(config: EdgeConfig, job: JobRow, now: number) {
+/**
+ * A job as the public API shows it. Outputs carry a download URL (signed for the local store,
+ * presigned for S3) until retention deletes them; then `expired: true` and no URL.
+ */
+export async function presentJob(deps: Pick<EdgeDeps, "config" | "storage">, job: JobRow, now: number) {
+  const { config, storage } = deps;
+  const expired = job.outputsExpiredAt !== null;
+  const retention = config.retention.outputMs;
+  const expiresAt = job.finishedAt !== null && retention !== null ? job.finishedAt + retention : null;
   const outputs = job.outputs
     ? await Promise.all(
         job.outputs.map(async (o) => ({
           ...o,
-          url: await downloadUrl(config, o.storage_key, now),
+          url: expired || !storage ? null : await storage.downloadUrl(o.storage_key, now),
+          expired,
+          expires_at: iso(expiresAt),
           // Multi-file outputs: a link for every file (each thumbnail, the sprite, HLS playlists).
           files: o.files
             ? await Promise.all(
-                o.files.map(async (f) => ({ ...f, url: await downloadUrl(config, f.storage_key, now) })),
+                o.files.map(async (f) => ({
+                  ...f,
+                  url: expired || !storage ? null : await storage.downloadUrl(f.storage_key, now),
+                })),
               )
             : undefined,
         })),

@@ -71,6 +71,7 @@ export async function insertJob(
     attemptBase: 0,
     webhook: job.webhook ?? null,
     progressWebhookAt: null,
+    outputsExpiredAt: null,
   };
   await db.batch([
     db.insert(jobs).values(row),
@@ -337,6 +338,7 @@ export async function redispatchJob(
       outputs: null,
       nodeId: null,
       finishedAt: null,
+      outputsExpiredAt: null,
       updatedAt: now,
     })
     .where(and(eq(jobs.id, job.id), eq(jobs.generation, job.generation), inArray(jobs.status, options.from)))

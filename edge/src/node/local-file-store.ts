@@ -5,7 +5,7 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { isSafeStorageKey } from "@framewire/shared";
-import { type FileStore, UploadTooLargeError } from "../storage/file-store";
+import { type FileStore, UploadTooLargeError } from "../storage/object-store";
 
 /** The local folder store (the default). Writes go to a temp name and are renamed when complete. */
 export function createLocalFileStore(root: string): FileStore {
@@ -51,6 +51,23 @@ export function createLocalFileStore(root: string): FileStore {
         body: Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>,
         sizeBytes: info.size,
       };
+    },
+
+    async stat(key) {
+      const info = await stat(pathOf(key)).catch(() => null);
+      return info?.isFile() ? { sizeBytes: info.size } : null;
+    },
+
+    async deleteTree(key) {
+      // A job's outputs are one file per output plus a folder per multi-file output, all under
+      // the job's own folder: removing the folder removes them all.
+      const path = pathOf(key);
+      const existed = await stat(path).then(
+        () => 1,
+        () => 0,
+      );
+      await rm(path, { recursive: true, force: true });
+      return existed;
     },
   };
 }

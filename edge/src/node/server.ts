@@ -12,6 +12,11 @@ import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
 import { createNatsFleetView } from "../fleet/nats-fleet-view";
 import type { Logger } from "../logger";
 import { sweepOutbox } from "../outbox";
+import { sweepRetention } from "../retention";
+import { createLocalObjectStore } from "../storage/local-object-store";
+import type { ObjectStore } from "../storage/object-store";
+import { createS3ObjectStore } from "../storage/s3-object-store";
+import { parseStorageSettings } from "../storage/storage-config";
 import { sweepWebhooks } from "../webhooks/deliver";
 import { openDatabase } from "./database";
 import { createLocalFileStore } from "./local-file-store";
@@ -29,8 +34,9 @@ const nodeEnvSchema = z.object({
     .number()
     .pipe(z.union([z.literal(1), z.literal(3), z.literal(5)]))
     .default(1),
-  FW_STORAGE_DIR: z.string().min(1),
+  FW_STORAGE_DIR: z.string().min(1).default(".data/storage"),
   FW_OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
+  FW_RETENTION_SWEEP_MS: z.coerce.number().int().min(100).default(60_000),
   FW_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(5_000),
   FW_WEBHOOK_SWEEP_MS: z.coerce.number().int().min(50).default(5_000),
   FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -58,6 +64,7 @@ function readEnv(env: NodeJS.ProcessEnv) {
 export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Promise<EdgeServer> {
   const settings = readEnv(env);
   const config = parseEdgeConfig(env);
+  const storageSettings = parseStorageSettings(env);
   // Asynchronous, buffered stdout: a synchronous write per access-log line cost ~40 µs of the event
   // loop per request under load. pino flushes the buffer on a normal exit, and close() flushes too;
   // a crash can lose the last few kilobytes of log lines.
@@ -78,7 +85,7 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     db: database.db,
     dispatcher,
     fleet: await createNatsFleetView(nc),
-    files: createLocalFileStore(settings.FW_STORAGE_DIR),
+    storage: openStore(storageSettings, settings.FW_STORAGE_DIR, config),
     config,
     logger,
     metrics: createPromMetrics(),
@@ -95,21 +102,20 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
   });
   const port = (server.address() as AddressInfo).port;
 
-  let sweeping = false;
-  const sweeper = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    sweepOutbox(deps, { graceMs: settings.FW_OUTBOX_SWEEP_MS, batch: 100 })
-      .catch((error: unknown) => logger.warn({ err: error }, "outbox:sweep:failed"))
-      .finally(() => {
-        sweeping = false;
-      });
-  }, settings.FW_OUTBOX_SWEEP_MS);
-  sweeper.unref();
+  const outboxSweeper = startTimerTask(
+    settings.FW_OUTBOX_SWEEP_MS,
+    () => sweepOutbox(deps, { graceMs: settings.FW_OUTBOX_SWEEP_MS, batch: 100 }),
+    (error) => logger.warn({ err: error }, "outbox:sweep:failed"),
+  );
   const webhookSweeper = startTimerTask(
     settings.FW_WEBHOOK_SWEEP_MS,
     () => sweepWebhooks(deps, { batch: 100 }),
     (error) => logger.warn({ err: error }, "webhook:sweep:failed"),
+  );
+  const retentionSweeper = startTimerTask(
+    settings.FW_RETENTION_SWEEP_MS,
+    () => sweepRetention(deps, { batch: 200 }),
+    (error) => logger.warn({ err: error }, "retention:sweep:failed"),
   );
   // Key usage (last_used_at, request_count) is counted in memory and written here, off the request path.
   const usageFlusher = setInterval(() => void deps.usage.flush(deps.db, logger), settings.FW_USAGE_FLUSH_MS);
@@ -121,9 +127,8 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     port,
     deps,
     async close() {
-      clearInterval(sweeper);
+      for (const task of [outboxSweeper, webhookSweeper, retentionSweeper]) task.stop();
       clearInterval(usageFlusher);
-      webhookSweeper.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.background.settled();
       await deps.usage.flush(deps.db, logger);
@@ -132,6 +137,19 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
       logStream.flushSync();
     },
   };
+}
+
+function openStore(
+  settings: ReturnType<typeof parseStorageSettings>,
+  dir: string,
+  config: ReturnType<typeof parseEdgeConfig>,
+): ObjectStore {
+  if (settings.kind === "s3") return createS3ObjectStore(settings.s3);
+  return createLocalObjectStore(createLocalFileStore(dir), {
+    publicUrl: config.publicUrl,
+    tokenSecret: config.tokenSecret,
+    downloadTtlSec: config.downloadTtlSec,
+  });
 }
 
 /** Runs `task` every `ms`, never two at once (a slow sweep delays the next instead of overlapping). */

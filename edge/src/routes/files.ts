@@ -39,7 +39,7 @@ export function filesRoutes() {
     if (!check.ok || check.claims.key !== key || !isSafeStorageKey(key)) {
       throw new FramewireError("not_found", "This download link is invalid or has expired.");
     }
-    const file = deps.files ? await deps.files.get(key) : null;
+    const file = deps.storage?.bytes ? await deps.storage.bytes.get(key) : null;
     if (!file) throw new FramewireError("not_found", "The file no longer exists.");
     const name = key.split("/").at(-1) ?? "download";
     return c.body(file.body, 200, {

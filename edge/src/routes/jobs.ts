@@ -13,6 +13,7 @@ import { z } from "zod";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
+import { resolveInputs } from "../jobs/inputs";
 import { presentEvent, presentJob } from "../jobs/present";
 import {
   cancelJob,
@@ -60,7 +61,7 @@ export function jobsRoutes() {
       if (existing) return replayIdempotent(c, deps, existing, spec);
     }
 
-    const inputKey = await resolveInputKey(deps, tenantId, spec);
+    const inputKey = await resolveInputs(deps, tenantId, spec);
     const webhook = await resolveJobWebhook(deps, tenantId, spec);
     const now = deps.clock();
     const job = await insertJob(deps.db, {
@@ -79,7 +80,7 @@ export function jobsRoutes() {
     });
     if (job.dispatchedAt === null && job.attempts === 0)
       await dispatchJob(deps, job, inputKey, c.get("requestId"), c.get("logger"));
-    return c.json(await presentJob(deps.config, job, deps.clock()), 202, {
+    return c.json(await presentJob(deps, job, deps.clock()), 202, {
       location: `${deps.config.publicUrl}/v1/jobs/${job.id}`,
     });
   });
@@ -89,7 +90,7 @@ export function jobsRoutes() {
     const query = parseOrThrow(listQuerySchema, c.req.query(), "query");
     const rows = await listJobs(deps.db, c.get("auth").tenantId, query);
     const now = deps.clock();
-    const data = await Promise.all(rows.map((row) => presentJob(deps.config, row, now)));
+    const data = await Promise.all(rows.map((row) => presentJob(deps, row, now)));
     const last = rows.at(-1);
     const nextCursor = rows.length === query.limit && last ? last.id : null;
     return c.json({ data, next_cursor: nextCursor });
@@ -99,7 +100,7 @@ export function jobsRoutes() {
     const deps = c.get("deps");
     const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
     if (!job) throw notFound(c.req.param("id"));
-    return c.json(await presentJob(deps.config, job, deps.clock()));
+    return c.json(await presentJob(deps, job, deps.clock()));
   });
 
   app.get("/:id/events", requireScope("jobs:read"), async (c) => {
@@ -128,7 +129,7 @@ export function jobsRoutes() {
         at: new Date(deps.clock()).toISOString(),
       }),
     ]);
-    return c.json(await presentJob(deps.config, canceled, deps.clock()));
+    return c.json(await presentJob(deps, canceled, deps.clock()));
   });
 
   /**
@@ -159,7 +160,7 @@ export function jobsRoutes() {
       .dropDeadLetter(job.id)
       .catch((error: unknown) => c.get("logger").warn({ err: error, job: job.id }, "dlq:drop:failed"));
     await dispatchJob(deps, retried, upload?.storageKey ?? null, c.get("requestId"), c.get("logger"));
-    return c.json(await presentJob(deps.config, retried, deps.clock()), 202);
+    return c.json(await presentJob(deps, retried, deps.clock()), 202);
   });
 
   return app;
@@ -183,18 +184,7 @@ async function replayIdempotent(
     );
   }
   c.header("idempotent-replayed", "true");
-  return c.json(await presentJob(deps.config, existing, deps.clock()), 202);
-}
-
-async function resolveInputKey(deps: EdgeDeps, tenantId: string, spec: JobSpec): Promise<string | null> {
-  if (spec.input.type !== "upload") return null;
-  const upload = await findCompletedUpload(deps.db, tenantId, spec.input.upload_id);
-  if (!upload) {
-    throw new FramewireError("validation_failed", "input.upload_id: no finished upload with this id", {
-      errors: [{ field: "input.upload_id", message: "no finished upload with this id" }],
-    });
-  }
-  return upload.storageKey;
+  return c.json(await presentJob(deps, existing, deps.clock()), 202);
 }
 
 /**

@@ -5,40 +5,62 @@ import { z } from "zod";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
-import { UploadTooLargeError } from "../storage/file-store";
+import type { ObjectStore } from "../storage/object-store";
+import { UploadTooLargeError } from "../storage/object-store";
+import { confirmUpload } from "../uploads/confirm";
 import { completeUpload, findUpload, insertUpload } from "../uploads/repository";
 import { parseOrThrow } from "../validation";
 
-const uploadRequestSchema = z.strictObject({
+export const uploadRequestSchema = z.strictObject({
   content_type: z.string().max(255).optional(),
+  /** The file's exact size. Required with S3 storage: the presigned PUT is signed for it. */
+  size_bytes: z.int().min(1).optional(),
 });
 
 /**
- * Two ways in: a JSON body asks where to PUT the file (the edge itself for the local store; a
- * presigned URL once S3 is configured), any other body *is* the file (one request for curl users).
+ * Two ways in: a JSON body asks where to PUT the file (this edge for the local store, a presigned
+ * S3 URL for S3 storage); any other body *is* the file (one request for curl users; local store).
  */
 export function uploadsRoutes() {
   const app = new Hono<EdgeEnv>();
 
   app.post("/", requireScope("jobs:write"), async (c) => {
     const deps = c.get("deps");
+    const store = requireStore(deps);
     const { tenantId } = c.get("auth");
     const isJson = (c.req.header("content-type") ?? "").includes("application/json");
     const request = isJson
       ? parseOrThrow(uploadRequestSchema, await c.req.json().catch(() => null), "upload")
       : {};
+    if (!isJson && !store.bytes) throw noBytesHere();
+    const sizeBytes = request.size_bytes ?? null;
+    if (sizeBytes !== null && sizeBytes > deps.config.maxUploadBytes) {
+      throw new FramewireError(
+        "payload_too_large",
+        `Uploads are limited to ${deps.config.maxUploadBytes} bytes.`,
+      );
+    }
+    if (isJson && sizeBytes === null && store.kind === "s3") {
+      throw new FramewireError("validation_failed", "size_bytes: required; the upload URL is signed for it", {
+        errors: [{ field: "size_bytes", message: "required: the upload URL is signed for this size" }],
+      });
+    }
     const id = newId("upl", deps.clock());
     const contentType = isJson ? (request.content_type ?? null) : (c.req.header("content-type") ?? null);
-    await insertUpload(deps.db, {
-      id,
-      tenantId,
-      storageKey: storageKeys.upload(tenantId, id),
-      contentType,
-      now: deps.clock(),
-    });
+    const storageKey = storageKeys.upload(tenantId, id);
+    await insertUpload(deps.db, { id, tenantId, storageKey, contentType, sizeBytes, now: deps.clock() });
     if (isJson) {
+      const target = await store.uploadTarget({ id, key: storageKey, sizeBytes, contentType }, deps.clock());
       return c.json(
-        { id, status: "pending", upload_url: `${deps.config.publicUrl}/v1/uploads/${id}`, method: "PUT" },
+        {
+          id,
+          status: "pending",
+          upload_url: target.url,
+          method: target.method,
+          headers: target.headers,
+          expires_at: target.expires_at,
+          max_bytes: deps.config.maxUploadBytes,
+        },
         201,
       );
     }
@@ -48,10 +70,11 @@ export function uploadsRoutes() {
 
   app.put("/:id", requireScope("jobs:write"), async (c) => {
     const deps = c.get("deps");
+    if (!requireStore(deps).bytes) throw noBytesHere();
     const upload = await findUpload(deps.db, c.get("auth").tenantId, c.req.param("id"));
     if (!upload)
       throw new FramewireError("not_found", `No upload ${c.req.param("id")} exists for this tenant.`);
-    if (upload.completedAt !== null)
+    if (upload.completedAt !== null || upload.expiredAt !== null)
       throw new FramewireError("conflict", "This upload has already been received.");
     return c.json(await receive(c, deps, upload));
   });
@@ -61,24 +84,36 @@ export function uploadsRoutes() {
     const upload = await findUpload(deps.db, c.get("auth").tenantId, c.req.param("id"));
     if (!upload)
       throw new FramewireError("not_found", `No upload ${c.req.param("id")} exists for this tenant.`);
-    return c.json(presentUpload(upload));
+    return c.json(presentUpload(deps, await confirmUpload(deps, upload)));
   });
 
   return app;
 }
 
-async function receive(c: Context<EdgeEnv>, deps: EdgeDeps, upload: UploadRow) {
-  if (!deps.files) {
+function requireStore(deps: EdgeDeps): ObjectStore {
+  if (!deps.storage) {
     throw new FramewireError(
       "conflict",
-      "This edge has no local store; request an upload URL with a JSON body.",
+      "This edge has no object store configured for uploads (set FW_STORAGE=s3 and FW_S3_*).",
     );
   }
+  return deps.storage;
+}
+
+const noBytesHere = () =>
+  new FramewireError(
+    "conflict",
+    'Uploads go straight to object storage here: POST a JSON body ({"size_bytes": …}) for an upload URL.',
+  );
+
+async function receive(c: Context<EdgeEnv>, deps: EdgeDeps, upload: UploadRow) {
+  const files = deps.storage?.bytes;
+  if (!files) throw noBytesHere();
   const body = c.req.raw.body;
   if (!body) throw new FramewireError("validation_failed", "The upload body is empty.");
   let sizeBytes: number;
   try {
-    ({ sizeBytes } = await deps.files.put(upload.storageKey, body, deps.config.maxUploadBytes));
+    ({ sizeBytes } = await files.put(upload.storageKey, body, deps.config.maxUploadBytes));
   } catch (error) {
     if (error instanceof UploadTooLargeError) {
       throw new FramewireError("payload_too_large", `Uploads are limited to ${error.maxBytes} bytes.`);
@@ -88,15 +123,17 @@ async function receive(c: Context<EdgeEnv>, deps: EdgeDeps, upload: UploadRow) {
   if (sizeBytes === 0) throw new FramewireError("validation_failed", "The upload body is empty.");
   const now = deps.clock();
   await completeUpload(deps.db, upload.id, sizeBytes, now);
-  return presentUpload({ ...upload, sizeBytes, completedAt: now });
+  return presentUpload(deps, { ...upload, sizeBytes, completedAt: now });
 }
 
-function presentUpload(upload: UploadRow) {
+function presentUpload(deps: EdgeDeps, upload: UploadRow) {
+  const retention = deps.config.retention.inputMs;
   return {
     id: upload.id,
-    status: upload.completedAt === null ? "pending" : "complete",
+    status: upload.expiredAt !== null ? "expired" : upload.completedAt === null ? "pending" : "complete",
     size_bytes: upload.sizeBytes,
     content_type: upload.contentType,
     created_at: new Date(upload.createdAt).toISOString(),
+    expires_at: retention === null ? null : new Date(upload.createdAt + retention).toISOString(),
   };
 }

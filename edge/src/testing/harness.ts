@@ -15,6 +15,7 @@ import type { Logger } from "../logger";
 import { openDatabase } from "../node/database";
 import { createLocalFileStore } from "../node/local-file-store";
 import { createNodeWebhookSender } from "../node/webhook-sender";
+import { createLocalObjectStore } from "../storage/local-object-store";
 
 /**
  * Test fixture: the edge app over a real libSQL file and a real nats-server, driven through
@@ -67,7 +68,7 @@ export async function startEdgeHarness(
     db: database.db,
     dispatcher: await createNatsDispatcher(nc, { provision: true }),
     fleet: await createNatsFleetView(nc),
-    files: createLocalFileStore(join(dir, "storage")),
+    storage: createLocalObjectStore(createLocalFileStore(join(dir, "storage")), config),
     config,
     logger: pino({ level: "silent" }) as unknown as Logger,
     clock: () => Date.now() + offset,

@@ -4,13 +4,22 @@ import type { Db } from "../deps";
 
 export async function insertUpload(
   db: Db,
-  row: { id: string; tenantId: string; storageKey: string; contentType: string | null; now: number },
+  row: {
+    id: string;
+    tenantId: string;
+    storageKey: string;
+    contentType: string | null;
+    /** Declared size (S3 uploads are signed for it); replaced by the measured size on completion. */
+    sizeBytes?: number | null;
+    now: number;
+  },
 ) {
   await db.insert(uploads).values({
     id: row.id,
     tenantId: row.tenantId,
     storageKey: row.storageKey,
     contentType: row.contentType,
+    sizeBytes: row.sizeBytes ?? null,
     createdAt: row.now,
   });
 }

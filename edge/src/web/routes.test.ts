@@ -3,12 +3,12 @@ import { describe, expect, it } from "vitest";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
 import { testConfig } from "../testing/harness";
-import { webRoutes } from "./routes";
+import { contentSecurityPolicy, webRoutes } from "./routes";
 
 /** The console page and its assets, as the edge serves them (no database needed). */
 function pageApp() {
   const app = new Hono<EdgeEnv>();
-  const deps = { config: testConfig() } as unknown as EdgeDeps;
+  const deps = { config: testConfig(), storage: null } as unknown as EdgeDeps;
   app.use("*", async (c, next) => {
     c.set("deps", deps);
     await next();
@@ -32,6 +32,17 @@ describe("the web console", () => {
     // No inline script or style: every <script> has a src, no style attributes or blocks.
     expect(html.match(/<script(?![^>]*\ssrc=)[^>]*>/g)).toBeNull();
     expect(html).not.toMatch(/\sstyle=|<style/);
+  });
+
+  it("lets media and uploads reach S3 when downloads are presigned there", () => {
+    const csp = contentSecurityPolicy(
+      { publicUrl: "https://api.example", progressUrl: "wss://progress.example" },
+      "https://bucket.s3.eu-west-1.amazonaws.com",
+    );
+    for (const directive of ["connect-src", "img-src", "media-src"]) {
+      const line = csp.split("; ").find((d) => d.startsWith(directive)) ?? "";
+      expect(line, directive).toContain("https://bucket.s3.eu-west-1.amazonaws.com");
+    }
   });
 
   it("serves every asset the page names, typed, with long-lived caching; unknown names are 404", async () => {

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { EdgeConfig } from "../config";
+import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
 import { problemResponse } from "../problem";
 import { webAssets, webEntry } from "./assets.gen";
@@ -13,9 +14,9 @@ export function webRoutes() {
   const app = new Hono<EdgeEnv>();
   const html = pageHtml(webEntry);
 
-  app.get("/", (c) => {
-    const headers = pageHeaders(c.get("deps").config);
-    return c.html(html, 200, headers);
+  app.get("/", async (c) => {
+    const deps = c.get("deps");
+    return c.html(html, 200, pageHeaders(deps.config, await storageOrigin(deps)));
   });
 
   app.get("/app/favicon.svg", (c) =>
@@ -43,20 +44,34 @@ export function webRoutes() {
 const origin = (url: string) => new URL(url).origin;
 
 /**
+ * Where download links (and S3 upload URLs) point: this edge for the local store, the S3 endpoint
+ * clients see for S3. Read off a link the store signs, so it is whatever the store really uses.
+ */
+async function storageOrigin(deps: Pick<EdgeDeps, "storage" | "clock">): Promise<string | null> {
+  if (!deps.storage) return null;
+  // Signing is local work (no request); the key only has to have the shape of a real one.
+  return origin(await deps.storage.downloadUrl("csp/probe/origin", deps.clock()));
+}
+
+/**
  * The page runs only its own bundled script (no inline script or style attributes); it talks to
  * this API, to the progress gateway over WebSocket, and loads media and images from download links.
  */
-export function contentSecurityPolicy(config: Pick<EdgeConfig, "publicUrl" | "progressUrl">): string {
+export function contentSecurityPolicy(
+  config: Pick<EdgeConfig, "publicUrl" | "progressUrl">,
+  storage: string | null = null,
+): string {
   const api = origin(config.publicUrl);
   const gateway = origin(config.progressUrl);
+  const files = storage && storage !== api ? ` ${storage}` : "";
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    `connect-src 'self' ${api} ${gateway}`,
-    `img-src 'self' ${api}`,
+    `connect-src 'self' ${api} ${gateway}${files}`,
+    `img-src 'self' ${api}${files}`,
     // hls.js plays through Media Source Extensions (blob: URLs) and transmuxes in a blob: worker.
-    `media-src 'self' ${api} blob:`,
+    `media-src 'self' ${api}${files} blob:`,
     "worker-src blob:",
     "base-uri 'none'",
     "form-action 'none'",
@@ -64,9 +79,9 @@ export function contentSecurityPolicy(config: Pick<EdgeConfig, "publicUrl" | "pr
   ].join("; ");
 }
 
-function pageHeaders(config: EdgeConfig): Record<string, string> {
+function pageHeaders(config: EdgeConfig, storage: string | null): Record<string, string> {
   return {
-    "content-security-policy": contentSecurityPolicy(config),
+    "content-security-policy": contentSecurityPolicy(config, storage),
     "x-content-type-options": "nosniff",
     // Download links carry signed tokens: never leak them in a Referer.
     "referrer-policy": "no-referrer",

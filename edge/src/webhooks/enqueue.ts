@@ -52,7 +52,7 @@ export function webhookOnTransition(deps: EdgeDeps): TransitionHook {
   return async (row, now) => {
     const event = eventFor[row.status];
     if (!event || !row.webhook) return [];
-    const delivery = newDelivery(deps, row, event, { job: await presentJob(deps.config, row, now) }, now);
+    const delivery = newDelivery(deps, row, event, { job: await presentJob(deps, row, now) }, now);
     if (!delivery) return [];
     return [
       {

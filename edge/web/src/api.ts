@@ -4,7 +4,18 @@ import type { Problem } from "../../src/problem";
 
 export type { ApiResult, Job, Problem };
 export type JobOutput = Job["outputs"][number];
-export type OutputFile = NonNullable<JobOutput["files"]>[number];
+type FileEntry = NonNullable<JobOutput["files"]>[number];
+/** A file that can still be fetched (retention deletes outputs, and their links go null). */
+export type OutputFile = FileEntry & { url: string };
+/** An output whose files are still stored. */
+export type LiveOutput = Omit<JobOutput, "url" | "files"> & { url: string; files?: OutputFile[] };
+
+/** The output with its links, or null once retention deleted it. */
+export function liveOutput(output: JobOutput): LiveOutput | null {
+  const { url, files } = output;
+  if (url === null) return null;
+  return { ...output, url, files: files?.filter((f): f is OutputFile => f.url !== null) };
+}
 
 export interface FleetSummary {
   active: number;
@@ -54,19 +65,33 @@ export function createApi(apiKey: string) {
     const res = await fetch("/v1/uploads", {
       method: "POST",
       headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ content_type: file.type || "application/octet-stream" }),
+      // The size is required when uploads go straight to S3: the presigned PUT is signed for it.
+      body: JSON.stringify({ content_type: file.type || "application/octet-stream", size_bytes: file.size }),
       signal,
     });
     const answer = (await res.json()) as unknown;
     if (!res.ok) return { ok: false, status: res.status, problem: answer as Problem, headers: res.headers };
-    const ticket = answer as { id: string; upload_url: string; method: string };
+    const ticket = answer as {
+      id: string;
+      upload_url: string;
+      method: string;
+      headers?: Record<string, string>;
+    };
     const ownPath = `/v1/uploads/${ticket.id}`;
     const toEdge = ticket.upload_url.endsWith(ownPath);
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open(ticket.method || "PUT", toEdge ? ownPath : ticket.upload_url);
       if (toEdge) xhr.setRequestHeader("authorization", `Bearer ${apiKey}`);
-      xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
+      const sent = new Set<string>();
+      for (const [name, value] of Object.entries(ticket.headers ?? {})) {
+        // The browser sets these itself (and refuses to be told).
+        if (/^(content-length|host)$/i.test(name)) continue;
+        xhr.setRequestHeader(name, value);
+        sent.add(name.toLowerCase());
+      }
+      if (!sent.has("content-type"))
+        xhr.setRequestHeader("content-type", file.type || "application/octet-stream");
       xhr.upload.onprogress = (e) => {
         if (e.lengthComputable) onProgress(e.loaded / e.total);
       };

@@ -15,6 +15,14 @@ namespace fw::av {
 namespace {
 constexpr int kIoBufferSize = 1 << 16;
 constexpr int kPollSliceMs = 50;
+
+// The input is one local file the node fetched (through its SSRF guard) or downloaded from
+// storage. Some formats name *other* resources inside the file — an HLS playlist's segments, a
+// concat list, a DASH manifest — and the demuxer would open them itself: http://169.254.169.254/…,
+// file:///another/tenant/out.mp4. Every nested open is refused, so such inputs fail as unreadable.
+int RefuseNestedOpen(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) {
+  return AVERROR(EPERM);
+}
 }  // namespace
 
 struct InputFile::Source {
@@ -80,6 +88,10 @@ InputFile::InputFile(const std::string& path, RunControl* control)
   raw->interrupt_callback = InterruptCallback(control);
   raw->pb = io_.get();
   raw->flags |= AVFMT_FLAG_CUSTOM_IO;
+  raw->io_open = &RefuseNestedOpen;
+  // Belt and braces for demuxers that open nested inputs through a context of their own (they copy
+  // the parent's protocol lists): no protocol is on the list.
+  raw->protocol_whitelist = av_strdup("none");
   // On failure avformat_open_input frees the context (not our AVIOContext) and nulls the pointer.
   // The path only serves as a format hint (its extension).
   int ret = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);

@@ -66,18 +66,43 @@ export function createApiClient(apiUrl: string, apiKey: string) {
   }
 
   return {
+    /**
+     * Asks where to PUT the file, then streams it there: the edge itself (local store) or a
+     * presigned S3 URL, which must not also carry our API key (S3 refuses two auth methods, and
+     * the key has no business leaving for the store).
+     */
     async upload(path: string): Promise<string> {
       const { size } = await stat(path).catch(() => {
         throw new CliError(`no such file: ${path}`, exitCodes.usage);
       });
-      const body = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
-      const result = await call<{ id: string }>("/v1/uploads", {
-        method: "POST",
-        headers: { "content-type": "application/octet-stream", "content-length": String(size) },
-        body,
+      const target = await call<{ id: string; upload_url: string; headers?: Record<string, string> }>(
+        "/v1/uploads",
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ size_bytes: size }),
+        },
+      );
+      // A presigned URL carries its own signature; anything else is the edge, which wants our key.
+      const toEdge = !new URL(target.upload_url).searchParams.has("X-Amz-Signature");
+      const response = await fetch(target.upload_url, {
+        method: "PUT",
+        headers: {
+          ...(toEdge ? { authorization: `Bearer ${apiKey}` } : {}),
+          ...target.headers,
+          "content-length": String(size),
+        },
+        body: Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>,
         duplex: "half",
+      } as RequestInit).catch((error: unknown) => {
+        throw new CliError(
+          `cannot upload to ${new URL(target.upload_url).host}: ${String(error)}`,
+          exitCodes.unreachable,
+        );
       });
-      return result.id;
+      if (!response.ok)
+        throw new CliError(`the upload answered HTTP ${response.status}`, exitCodes.apiRefused);
+      return target.id;
     },
     createJob: (spec: JobSpecInput) =>
       call<JobView>("/v1/jobs", {

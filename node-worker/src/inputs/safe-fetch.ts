@@ -2,7 +2,13 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { createWriteStream } from "node:fs";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { checkTargetUrl, isPublicAddress, TargetRefusedError } from "@framewire/shared";
+import {
+  type Cidr,
+  checkTargetUrl,
+  isAllowedAddress,
+  isPublicAddress,
+  TargetRefusedError,
+} from "@framewire/shared";
 import { Agent, fetch } from "undici";
 
 /**
@@ -22,7 +28,9 @@ export class InputFetchError extends Error {
       | "too_large"
       | "timeout"
       | "network"
-      | "redirects",
+      | "redirects"
+      /** An `s3` input outside the operator's allowed buckets. */
+      | "not_allowed",
   ) {
     super(message);
   }
@@ -31,34 +39,61 @@ export class InputFetchError extends Error {
 /** The address policy is shared with the edge's webhook sender (`@framewire/shared` net-policy). */
 export { isPublicAddress };
 
-function guardedLookup(
-  hostname: string,
-  options: object,
-  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
-) {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, []);
-    const list = addresses as LookupAddress[];
-    const refused = list.find((a) => !isPublicAddress(a.address));
-    if (refused || list.length === 0) {
-      const error = new InputFetchError(
-        `${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`,
-        "private_address",
-      ) as unknown as NodeJS.ErrnoException;
-      return callback(error, []);
-    }
-    const wantsAll = (options as { all?: boolean }).all;
-    if (wantsAll) return callback(null, list);
-    const first = list[0] as LookupAddress;
-    callback(null, first.address, first.family);
-  });
+type Resolve = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemResolve: Resolve = (hostname) =>
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
+
+/**
+ * The socket's own DNS lookup, refusing a name when any address it resolves to is not allowed
+ * (an attacker's name may answer with one public and one private address).
+ */
+function guardedLookup(allowed: (address: string) => boolean, resolve: Resolve) {
+  return (
+    hostname: string,
+    options: object,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
+    resolve(hostname).then(
+      (list) => {
+        const refused = list.find((a) => !allowed(a.address));
+        if (refused || list.length === 0) {
+          const error = new InputFetchError(
+            `${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`,
+            "private_address",
+          ) as unknown as NodeJS.ErrnoException;
+          return callback(error, []);
+        }
+        if ((options as { all?: boolean }).all) return callback(null, list);
+        const first = list[0] as LookupAddress;
+        callback(null, first.address, first.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, []),
+    );
+  };
 }
 
-const agent = new Agent({ connect: { lookup: guardedLookup as never }, headersTimeout: 30_000 });
+const guardedAgent = (allowed: (address: string) => boolean, resolve: Resolve) =>
+  new Agent({ connect: { lookup: guardedLookup(allowed, resolve) as never }, headersTimeout: 30_000 });
 
-function checkUrl(raw: string, allowHttp: boolean): URL {
+const defaultAgent = guardedAgent(isPublicAddress, systemResolve);
+
+/**
+ * Test seams, never set in production: which addresses may be connected to (tests allow one
+ * loopback address for a local redirector) and the name resolver (tests stand in for DNS answers
+ * no DNS server here could give).
+ */
+export interface FetchGuardOverrides {
+  /** Private ranges to allow, as the webhook setting FW_WEBHOOK_ALLOW_PRIVATE_CIDRS takes them. */
+  allow?: Cidr[];
+  resolve?: Resolve;
+}
+
+function checkUrl(raw: string, allowHttp: boolean, allow: readonly Cidr[]): URL {
   try {
-    return checkTargetUrl(raw, { allowHttp });
+    return checkTargetUrl(raw, { allowHttp, allow });
   } catch (error) {
     if (!(error instanceof TargetRefusedError)) throw error;
     throw new InputFetchError(
@@ -77,13 +112,18 @@ export async function fetchToFile(
     allowHttp: boolean;
     maxRedirects?: number;
     signal?: AbortSignal;
+    guard?: FetchGuardOverrides;
   },
 ): Promise<{ sizeBytes: number; finalUrl: string }> {
+  const allow = options.guard?.allow ?? [];
+  const agent = options.guard
+    ? guardedAgent((address) => isAllowedAddress(address, allow), options.guard.resolve ?? systemResolve)
+    : defaultAgent;
   const signal = AbortSignal.any([
     AbortSignal.timeout(options.timeoutMs),
     ...(options.signal ? [options.signal] : []),
   ]);
-  let url = checkUrl(raw, options.allowHttp);
+  let url = checkUrl(raw, options.allowHttp, allow);
   for (let hop = 0; hop <= (options.maxRedirects ?? 5); hop++) {
     let response: Awaited<ReturnType<typeof fetch>>;
     try {
@@ -99,7 +139,11 @@ export async function fetchToFile(
     }
     if (response.status >= 300 && response.status < 400 && response.headers.get("location")) {
       await response.body?.cancel();
-      url = checkUrl(new URL(response.headers.get("location") as string, url).toString(), options.allowHttp);
+      url = checkUrl(
+        new URL(response.headers.get("location") as string, url).toString(),
+        options.allowHttp,
+        allow,
+      );
       continue;
     }
     if (!response.ok || !response.body) {

@@ -53,8 +53,13 @@ export const uploads = sqliteTable(
     sizeBytes: integer("size_bytes"),
     createdAt: integer("created_at").notNull().default(now),
     completedAt: integer("completed_at"),
+    /** Set when the retention sweeper deleted the object; the upload can no longer be used. */
+    expiredAt: integer("expired_at"),
   },
-  (t) => [index("uploads_tenant_idx").on(t.tenantId)],
+  (t) => [
+    index("uploads_tenant_idx").on(t.tenantId),
+    index("uploads_retention_idx").on(t.expiredAt, t.createdAt),
+  ],
 );
 
 export const jobs = sqliteTable(
@@ -100,12 +105,15 @@ export const jobs = sqliteTable(
     webhook: text("webhook", { mode: "json" }).$type<{ url: string; events: WebhookEvent[] }>(),
     /** When the last job.progress webhook was queued: bounds them to one per interval per job. */
     progressWebhookAt: integer("progress_webhook_at"),
+    /** Set when the retention sweeper deleted the job's outputs; they show as expired, without URLs. */
+    outputsExpiredAt: integer("outputs_expired_at"),
   },
   (t) => [
     index("jobs_tenant_created_idx").on(t.tenantId, t.id),
     index("jobs_tenant_status_idx").on(t.tenantId, t.status, t.id),
     index("jobs_undispatched_idx").on(t.dispatchedAt, t.status),
     uniqueIndex("jobs_idempotency_idx").on(t.tenantId, t.idempotencyKey),
+    index("jobs_retention_idx").on(t.outputsExpiredAt, t.finishedAt),
   ],
 );
 

@@ -1,6 +1,6 @@
 import type { ProgressTick } from "@framewire/shared";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Api, describeProblem, type Job } from "../api";
+import { type Api, describeProblem, type Job, liveOutput } from "../api";
 import { formatAgo, formatEta, formatTime } from "../format";
 import { isFinal, useJob } from "../use-job";
 import { Downloads, OutputResult } from "./outputs";
@@ -108,7 +108,13 @@ export function JobPanel(props: { api: Api; jobId: string; onChanged(): void; on
 }
 
 function JobMeta({ job, live }: { job: Job; live: string }) {
-  const input = job.spec.input.type === "url" ? job.spec.input.url : `upload ${job.spec.input.upload_id}`;
+  const source = job.spec.input;
+  const input =
+    source.type === "url"
+      ? source.url
+      : source.type === "upload"
+        ? `upload ${source.upload_id}`
+        : `s3://${source.bucket}/${source.key}`;
   const liveText: Record<string, string> = {
     connecting: "connecting to live progress…",
     live: "live",
@@ -158,6 +164,7 @@ function JobMeta({ job, live }: { job: Job; live: string }) {
 
 function OutputItem({ job, spec, tick }: { job: Job; spec: SpecOutput; tick: ProgressTick | undefined }) {
   const result = job.outputs.find((o) => o.name === spec.name);
+  const live = result ? liveOutput(result) : null;
   const done = job.status === "succeeded";
   const percent = done ? 100 : tick ? tick.percent : 0;
   const tone = done ? "done" : job.status === "failed" || job.status === "canceled" ? "failed" : "active";
@@ -197,10 +204,16 @@ function OutputItem({ job, spec, tick }: { job: Job; spec: SpecOutput; tick: Pro
         valueText={percent === null ? "working, length unknown" : `${Math.round(percent)}%`}
       />
       {done && result ? (
-        <div class="output-result">
-          <OutputResult output={result} />
-          <Downloads output={result} />
-        </div>
+        live ? (
+          <div class="output-result">
+            <OutputResult output={live} />
+            <Downloads output={live} />
+          </div>
+        ) : (
+          <p class="hint">
+            Deleted by the retention policy{result.expires_at ? ` on ${formatTime(result.expires_at)}` : ""}.
+          </p>
+        )
       ) : null}
     </li>
   );

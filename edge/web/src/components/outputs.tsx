@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { JobOutput, OutputFile } from "../api";
+import type { LiveOutput, OutputFile } from "../api";
 import { formatBitrate, formatBytes, formatDuration } from "../format";
 import { parseStoryboard, type Storyboard, type StoryboardCue } from "../vtt";
 import { DownloadIcon } from "./ui";
@@ -26,7 +26,7 @@ interface ProbeFacts {
   }[];
 }
 
-export function OutputResult({ output }: { output: JobOutput }) {
+export function OutputResult({ output }: { output: LiveOutput }) {
   switch (output.type) {
     case "video":
       return (
@@ -80,7 +80,7 @@ export function OutputResult({ output }: { output: JobOutput }) {
   }
 }
 
-function MediaFacts({ output }: { output: JobOutput }) {
+function MediaFacts({ output }: { output: LiveOutput }) {
   const facts = [
     output.video ? `${output.video.width}×${output.video.height}` : null,
     output.video?.fps ? `${Math.round(output.video.fps * 100) / 100} fps` : null,
@@ -116,7 +116,7 @@ function signedLinks(files: OutputFile[] | undefined): Map<string, string> {
  * HLS through hls.js (Chromium and Firefox have no native HLS). Every file of the output has its
  * own signed link, so each playlist or segment request is re-opened on the link for that path.
  */
-function HlsPlayer({ output }: { output: JobOutput }) {
+function HlsPlayer({ output }: { output: LiveOutput }) {
   const video = useRef<HTMLVideoElement>(null);
   const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => {
@@ -167,7 +167,7 @@ function HlsPlayer({ output }: { output: JobOutput }) {
   );
 }
 
-function Renditions({ output }: { output: JobOutput }) {
+function Renditions({ output }: { output: LiveOutput }) {
   if (!output.renditions?.length) return null;
   return (
     <ul class="chips" aria-label="Renditions">
@@ -181,7 +181,7 @@ function Renditions({ output }: { output: JobOutput }) {
   );
 }
 
-function Thumbnails({ output }: { output: JobOutput }) {
+function Thumbnails({ output }: { output: LiveOutput }) {
   const byPath = new Map((output.files ?? []).map((f) => [f.relative_path, f]));
   const stills = (output.thumbnails ?? []).flatMap((t) => {
     const file = byPath.get(t.relative_path);
@@ -351,7 +351,7 @@ function Analysis({ probe }: { probe: ProbeFacts | undefined }) {
   );
 }
 
-export function Downloads({ output }: { output: JobOutput }) {
+export function Downloads({ output }: { output: LiveOutput }) {
   const files = output.files ?? [];
   const main = files.find((f) => f.url === output.url)?.relative_path ?? `${output.name}.${output.container}`;
   return (

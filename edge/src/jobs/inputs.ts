@@ -1,0 +1,55 @@
+import { FramewireError, type JobInput, type JobSpec } from "@framewire/shared";
+import type { EdgeDeps } from "../deps";
+import { confirmUpload } from "../uploads/confirm";
+import { findUpload } from "../uploads/repository";
+
+/** Every input a job reads, with where it sits in the spec (the job input and watermark images). */
+function inputsOf(spec: JobSpec): { field: string; input: JobInput }[] {
+  const found: { field: string; input: JobInput }[] = [{ field: "input", input: spec.input }];
+  spec.outputs.forEach((output, i) => {
+    const image = output.type === "video" ? output.video.watermark?.image : undefined;
+    if (image) found.push({ field: `outputs.${i}.video.watermark.image`, input: image });
+  });
+  return found;
+}
+
+/**
+ * Checks a job's inputs at submit time and returns the storage key of an uploaded job input (null
+ * for other inputs). `s3` inputs must name a bucket the operator allows (the nodes check again);
+ * every upload (the input, watermark images) must be this tenant's, received (S3: its size
+ * checked) and not expired.
+ */
+export async function resolveInputs(deps: EdgeDeps, tenantId: string, spec: JobSpec): Promise<string | null> {
+  let inputKey: string | null = null;
+  for (const { field, input } of inputsOf(spec)) {
+    if (input.type === "s3" && !deps.config.s3InputBuckets.includes(input.bucket)) {
+      throw new FramewireError(
+        "input_not_allowed",
+        `${field}.bucket: s3 inputs may not read from ${input.bucket}`,
+        {
+          errors: [{ field: `${field}.bucket`, message: "not a bucket this service reads inputs from" }],
+        },
+      );
+    }
+    if (input.type !== "upload") continue;
+    const key = await receivedUpload(deps, tenantId, input.upload_id, `${field}.upload_id`);
+    if (field === "input") inputKey = key;
+  }
+  return inputKey;
+}
+
+async function receivedUpload(deps: EdgeDeps, tenantId: string, id: string, field: string): Promise<string> {
+  const found = await findUpload(deps.db, tenantId, id);
+  if (found?.expiredAt != null) {
+    throw new FramewireError("upload_expired", `${field}: this upload has expired and was deleted`, {
+      errors: [{ field, message: "expired" }],
+    });
+  }
+  const upload = found ? await confirmUpload(deps, found) : null;
+  if (!upload || upload.completedAt === null) {
+    throw new FramewireError("validation_failed", `${field}: no finished upload with this id`, {
+      errors: [{ field, message: "no finished upload with this id" }],
+    });
+  }
+  return upload.storageKey;
+}

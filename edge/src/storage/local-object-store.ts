@@ -1,0 +1,31 @@
+import { type DownloadTokenClaims, signToken } from "@framewire/shared";
+import type { FileStore, ObjectStore } from "./object-store";
+
+/**
+ * The local folder as the edge's object store: uploads are PUT to this edge, downloads are links to
+ * `/files/<key>?token=` signed with the token secret (HMAC; see shared/src/token.ts).
+ */
+export function createLocalObjectStore(
+  files: FileStore,
+  options: { publicUrl: string; tokenSecret: string; downloadTtlSec: number },
+): ObjectStore {
+  return {
+    kind: "local",
+    bytes: files,
+    async uploadTarget(upload) {
+      return {
+        url: `${options.publicUrl}/v1/uploads/${upload.id}`,
+        method: "PUT",
+        headers: {},
+        expires_at: null,
+      };
+    },
+    async downloadUrl(key, now) {
+      const claims: DownloadTokenClaims = { key, exp: Math.floor(now / 1000) + options.downloadTtlSec };
+      const token = await signToken(options.tokenSecret, "download", claims);
+      return `${options.publicUrl}/files/${key}?token=${token}`;
+    },
+    head: (key) => files.stat(key),
+    deleteTree: (key) => files.deleteTree(key),
+  };
+}
