@@ -66,8 +66,9 @@ describe("the web console", () => {
     // server-side (NATS, the database schema) may leak into the bundle.
     const script = names.find((n) => n?.endsWith(".js"));
     expect((await (await app.request(`/app/${script}`)).text()).length).toBeLessThan(100_000);
+    for (const name of ["nope.js", "constructor", "__proto__"])
+      expect((await app.request(`/app/${name}`)).status, name).toBe(404);
     const missing = await app.request("/app/nope.js");
-    expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ code: "not_found" });
   });
 });

@@ -28,8 +28,9 @@ export function webRoutes() {
   );
 
   app.get("/app/:name", (c) => {
-    const asset = webAssets[c.req.param("name")];
-    if (!asset) return problemResponse(c, "not_found", `No asset ${c.req.param("name")}.`);
+    const name = c.req.param("name");
+    const asset = Object.hasOwn(webAssets, name) ? webAssets[name] : undefined;
+    if (!asset) return problemResponse(c, "not_found", `No asset ${name}.`);
     return c.body(asset.body, 200, {
       "content-type": asset.type,
       // Names carry a content hash: a new build is a new name.
