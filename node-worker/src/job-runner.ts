@@ -254,9 +254,7 @@ async function process(
   const result = await engine.run(plan, {
     signal,
     fault: testFault(config, message),
-    onProgress: (p) => {
-      for (const output of plan.outputs) deps.progress.tick(message.job_id, attempt, output.name, p);
-    },
+    onProgress: (p) => deps.progress.tick(message.job_id, attempt, p),
   });
 
   const stored: OutputResult[] = [];

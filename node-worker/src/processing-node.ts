@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { NodeConfig } from "./config";
 import { startDeadLetterMover } from "./dead-letters";
 import { pullOne } from "./delivery";
+import { engineFacts } from "./heartbeat";
 import { runJob } from "./job-runner";
 import { createProgressPublisher } from "./progress";
 import { createReporter } from "./reporter";
@@ -91,8 +92,7 @@ export async function startProcessingNode(options: {
       host: config.host,
       pools,
       engine: engine.name,
-      encoders: capabilities.encoders,
-      hardware: capabilities.hardware,
+      ...engineFacts(capabilities),
       slots: { total: config.FW_SLOTS, busy: running.size },
       jobs: [...new Set([...running.keys()].map((key) => key.split("#")[0] ?? key))],
       version: nodeVersion,
@@ -162,6 +162,8 @@ export async function startProcessingNode(options: {
       slots: config.FW_SLOTS,
       engine: engine.name,
       encoders: capabilities.encoders,
+      hardware_encoders: capabilities.hardwareEncoders,
+      hardware_errors: capabilities.hardwareErrors,
     },
     "node:started",
   );

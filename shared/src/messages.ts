@@ -114,7 +114,12 @@ export interface NodeHeartbeat {
   pools: string[];
   engine: string;
   encoders: string[];
+  /** Hardware devices that opened (cuda, qsv, vaapi). */
   hardware: string[];
+  /** Hardware encoders that opened on their device, as "device:encoder" (e.g. "cuda:h264_nvenc"). Additive field. */
+  hardware_encoders?: string[];
+  /** Why each hardware device (or encoder) that was tried did not open, e.g. { cuda: "no CUDA device" }. Additive field. */
+  hardware_errors?: Record<string, string>;
   slots: { total: number; busy: number };
   jobs: string[];
   version: string;

@@ -1,4 +1,4 @@
-import { ensureKv, type ProgressMessage, signToken, subjects } from "@framewire/shared";
+import { ensureKv, type ProgressMessage, progressKeys, signToken, subjects } from "@framewire/shared";
 import type { KV } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
@@ -22,12 +22,12 @@ const token = (job: string, expSec = 3600) =>
 const url = (job: string, t: string) => `ws://127.0.0.1:${gateway.port}/v1/jobs/${job}/progress?token=${t}`;
 const encode = (m: ProgressMessage) => new TextEncoder().encode(JSON.stringify(m));
 
-function tick(job: string, percent: number): ProgressMessage {
+function tick(job: string, percent: number, output = "o", attempt = 1): ProgressMessage {
   return {
     type: "job:progress",
     job_id: job,
-    attempt: 1,
-    output: "o",
+    attempt,
+    output,
     percent,
     frames: percent,
     fps: 30,
@@ -89,7 +89,7 @@ describe("progress gateway", () => {
 
   it("sends the last known progress first, then every tick, then the final state, then closes normally", async () => {
     const job = newJobId();
-    await kv.put(job, encode(tick(job, 10)));
+    await kv.put(progressKeys.output(job, "o"), encode(tick(job, 10)));
     const c = client(url(job, await token(job)));
     await c.opened;
     await expect.poll(() => c.messages.length).toBe(1);
@@ -106,6 +106,36 @@ describe("progress gateway", () => {
       60,
       "succeeded",
     ]);
+  });
+
+  it("replays every output's last tick of the newest attempt on connect, then live ticks from memory", async () => {
+    const job = newJobId();
+    await kv.put(
+      progressKeys.state(job),
+      encode({ type: "job:state", job_id: job, status: "running", at: "" }),
+    );
+    await kv.put(progressKeys.output(job, "stale"), encode(tick(job, 90, "stale", 1)));
+    await kv.put(progressKeys.output(job, "video"), encode(tick(job, 40, "video", 2)));
+    await kv.put(progressKeys.output(job, "ladder"), encode(tick(job, 15, "ladder", 2)));
+    const label = (m: ProgressMessage) => (m.type === "job:progress" ? `${m.output}:${m.percent}` : m.status);
+    const first = client(url(job, await token(job)));
+    await expect.poll(() => first.messages.length).toBe(3);
+    expect(first.messages.map(label)).toEqual(["running", "video:40", "ladder:15"]);
+
+    // Live ticks update the channel's memory: a second socket starts from them, not from KV.
+    nc.publish(subjects.progress(job), encode(tick(job, 55, "video", 2)));
+    await expect.poll(() => first.messages.length).toBe(4);
+    const second = client(url(job, await token(job)));
+    await expect.poll(() => second.messages.length).toBe(3);
+    expect(second.messages.map(label)).toEqual(["running", "video:55", "ladder:15"]);
+
+    nc.publish(
+      subjects.progress(job),
+      encode({ type: "job:state", job_id: job, status: "succeeded", at: "" }),
+    );
+    expect(await first.closed).toBe(1000);
+    expect(await second.closed).toBe(1000);
+    expect(first.messages.map(label)).toEqual(["running", "video:40", "ladder:15", "video:55", "succeeded"]);
   });
 
   it("answers a late listener with the final state and closes", async () => {
