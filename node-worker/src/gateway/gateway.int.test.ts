@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { ensureKv, type ProgressMessage, progressKeys, signToken, subjects } from "@framewire/shared";
 import type { KV } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -203,4 +204,36 @@ describe("progress gateway", () => {
     expect([closeCodes.slowConsumer, 1006]).toContain(await slow.closed);
     expect(await metric("fw_gateway_connections")).toBe(0);
   });
+
+  it("pings quiet sockets: a client that answers stays connected, one that never answers is closed", async () => {
+    const quick = await startGateway({
+      nc,
+      progressKv: kv,
+      tokenSecret: secret,
+      host: "127.0.0.1",
+      port: 0,
+      logger: pino({ level: "silent" }),
+      idleTimeoutSec: 8,
+    });
+    try {
+      const job = newJobId();
+      const address = `ws://127.0.0.1:${quick.port}/v1/jobs/${job}/progress?token=${await token(job)}`;
+      const answering = new WebSocket(address);
+      const mute = new WebSocket(address, { autoPong: false });
+      let pings = 0;
+      answering.on("ping", () => pings++);
+      const answeringClosed = new Promise<number>((resolve) => answering.once("close", resolve));
+      const muteClosed = new Promise<number>((resolve) => mute.once("close", resolve));
+      await Promise.all([once(answering, "open"), once(mute, "open")]);
+      // No progress at all on this job: only the keep-alive decides.
+      const code = await muteClosed;
+      expect(code).not.toBe(1000);
+      expect(pings).toBeGreaterThan(0);
+      expect(answering.readyState).toBe(WebSocket.OPEN);
+      answering.close();
+      await answeringClosed;
+    } finally {
+      quick.close();
+    }
+  }, 60_000);
 });

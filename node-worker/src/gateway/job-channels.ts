@@ -6,6 +6,16 @@ import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 export interface Listener {
   /** `message` is the JSON text as UTF-8 bytes, encoded once for every listener. */
   deliver(message: Uint8Array, final: boolean): void;
+  /** Called once the listener has its snapshot and takes live messages (from `broadcast`, if given). */
+  live?(): void;
+}
+
+export interface JobChannelOptions {
+  /**
+   * Sends a live, non-final message to every live listener of a job at once (the gateway: one
+   * uWS topic publish, fanned out in C++). Without it, each listener's deliver() is called.
+   */
+  broadcast?: (jobId: string, message: Uint8Array) => void;
 }
 
 interface Latest {
@@ -45,7 +55,8 @@ const finalState = (latest: Latest | null) =>
  * subscription is made, so nothing published in between is missed; a message that arrives live
  * while KV is read is newer than what KV held and wins.
  */
-export function createJobChannels(nc: NatsConnection, progressKv: KV) {
+export function createJobChannels(nc: NatsConnection, progressKv: KV, options: JobChannelOptions = {}) {
+  const { broadcast } = options;
   const channels = new Map<string, Channel>();
 
   function remember(channel: Channel, latest: Latest, live: boolean): void {
@@ -63,6 +74,10 @@ export function createJobChannels(nc: NatsConnection, progressKv: KV) {
     if (!channel || !latest) return;
     remember(channel, latest, true);
     const final = finalState(latest);
+    if (broadcast && !final) {
+      if (channel.listeners.size > 0) broadcast(jobId, bytes);
+      return;
+    }
     for (const listener of channel.listeners) listener.deliver(bytes, final);
   }
 
@@ -133,6 +148,7 @@ export function createJobChannels(nc: NatsConnection, progressKv: KV) {
         if (final) return;
       }
       channel.listeners.add(listener);
+      listener.live?.();
     },
 
     leave(jobId: string, listener: Listener): void {
