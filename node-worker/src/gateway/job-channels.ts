@@ -72,7 +72,8 @@ export function createJobChannels(nc: NatsConnection, progressKv: KV, options: J
     const channel = channels.get(jobId);
     const latest = parse(bytes);
     if (!channel || !latest) return;
-    remember(channel, latest, true);
+    // Kept as a copy: the message's bytes may be a view into a larger buffer of the NATS client's.
+    remember(channel, { ...latest, bytes: bytes.slice() }, true);
     const final = finalState(latest);
     if (broadcast && !final) {
       if (channel.listeners.size > 0) broadcast(jobId, bytes);
