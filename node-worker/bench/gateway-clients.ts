@@ -77,6 +77,7 @@ async function open(urls: string[], concurrency: number): Promise<void> {
   send({ type: "opened", open: sockets.length, failed, firstError });
 }
 
+/** Waits for the gateway to close every socket (it does after the final state), then closes stragglers. */
 async function closeAll(): Promise<void> {
   await Promise.all(
     sockets.map(
@@ -84,10 +85,12 @@ async function closeAll(): Promise<void> {
         new Promise<void>((resolve) => {
           if (ws.readyState === WebSocket.CLOSED) return resolve();
           ws.once("close", () => resolve());
-          if (ws.readyState === WebSocket.OPEN) ws.close();
           setTimeout(() => {
-            ws.terminate();
-            resolve();
+            if (ws.readyState === WebSocket.OPEN) ws.close();
+            setTimeout(() => {
+              ws.terminate();
+              resolve();
+            }, 5_000).unref();
           }, 5_000).unref();
         }),
     ),

@@ -23,8 +23,13 @@ import { BUCKET_MS, BUCKETS, type FromClients, type ToClients } from "./gateway-
 const clientCounts = (process.env.BENCH_CLIENTS ?? "1000,5000").split(",").map(Number);
 const jobCounts = (process.env.BENCH_JOBS ?? "1,100").split(",").map(Number);
 const clientProcesses = Number(process.env.BENCH_CLIENT_PROCESSES ?? 4);
-/** Ticks per second per job (a job with two outputs ticking 5 times a second). */
-const ticksPerJobPerSec = Number(process.env.BENCH_TICK_HZ ?? 10);
+/**
+ * Each job is shaped like a real one: the engine reports every output at once, 5 times a second,
+ * and the node publishes one tick per output back to back. Two outputs: 10 ticks/s per job.
+ */
+const outputsPerJob = Number(process.env.BENCH_OUTPUTS ?? 2);
+const reportsPerSec = Number(process.env.BENCH_REPORT_HZ ?? 5);
+const ticksPerJobPerSec = outputsPerJob * reportsPerSec;
 const measureSec = Number(process.env.BENCH_MEASURE_SEC ?? 10);
 const warmupSec = 2;
 const secret = "b".repeat(48);
@@ -154,32 +159,34 @@ async function scenario(clients: number, jobs: number) {
     );
   }
 
-  // Steady publishing: every 5 ms, whatever is due, round-robin over the jobs.
+  // Steady publishing: every 5 ms, the reports that are due, round-robin over the jobs (so their
+  // phases spread evenly); a report is one tick per output, published back to back.
   const rate = ticksPerJobPerSec * jobs;
   const encoder = new TextEncoder();
-  let published = 0;
-  let next = 0;
+  let reports = 0;
   const started = performance.now();
   const publisher = setInterval(() => {
-    const due = Math.floor(((performance.now() - started) / 1000) * rate);
-    for (; published < due; published++) {
-      const job = jobIds[next++ % jobs] as string;
-      const tick: ProgressTick & { bench_sent_at: number } = {
-        type: "job:progress",
-        job_id: job,
-        attempt: 1,
-        output: published % 2 === 0 ? "video" : "ladder",
-        percent: Math.min(99.9, published / 100),
-        frames: published,
-        fps: 120.5,
-        speed: 4.02,
-        out_time_sec: published / 25,
-        eta_sec: 42,
-        at: new Date().toISOString(),
-        // Read by the clients; the gateway passes ticks through untouched.
-        bench_sent_at: performance.timeOrigin + performance.now(),
-      };
-      nc.publish(subjects.progress(job), encoder.encode(JSON.stringify(tick)));
+    const due = Math.floor(((performance.now() - started) / 1000) * reportsPerSec * jobs);
+    for (; reports < due; reports++) {
+      const job = jobIds[reports % jobs] as string;
+      for (let o = 0; o < outputsPerJob; o++) {
+        const tick: ProgressTick & { bench_sent_at: number } = {
+          type: "job:progress",
+          job_id: job,
+          attempt: 1,
+          output: `output-${o}`,
+          percent: Math.min(99.9, reports / 100),
+          frames: reports,
+          fps: 120.5,
+          speed: 4.02,
+          out_time_sec: reports / 25,
+          eta_sec: 42,
+          at: new Date().toISOString(),
+          // Read by the clients; the gateway passes ticks through untouched.
+          bench_sent_at: performance.timeOrigin + performance.now(),
+        };
+        nc.publish(subjects.progress(job), encoder.encode(JSON.stringify(tick)));
+      }
     }
   }, 5);
 
