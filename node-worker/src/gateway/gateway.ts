@@ -54,8 +54,8 @@ export async function startGateway(options: {
   const maxPerIp = options.maxConnectionsPerIp ?? 100;
   const maxBackpressure = 64 * 1024;
   const app = uWS.App();
-  let channelCount = () => 0;
-  const metrics = createGatewayMetrics(() => channelCount());
+  // Read only when /metrics is scraped, after `channels` exists.
+  const metrics = createGatewayMetrics(() => channels.size);
   // Live ticks go out as one uWS topic publish per message (topic = job id): uWS copies it to every
   // subscribed socket in C++, skipping sockets over maxBackpressure. The final state is sent per
   // socket (a direct send first flushes what the topic queued for it, so order is kept), then
@@ -66,7 +66,6 @@ export async function startGateway(options: {
       app.publish(jobId, message, false);
     },
   });
-  channelCount = () => channels.size;
   const perIp = new Map<string, number>();
   const openSockets = new Set<uWS.WebSocket<SocketData>>();
   // Progress is latest-state: a client too slow to take maxBackpressure of it is disconnected
