@@ -12,7 +12,7 @@ export function createJobPercent(outputs: readonly string[]): (progress: EngineP
     latest.set(progress.output, progress.percent);
     let sum = 0;
     for (const output of outputs) {
-      const percent = latest.get(output) ?? 0;
+      const percent = latest.has(output) ? (latest.get(output) as number | null) : 0;
       if (percent === null) return null;
       sum += percent;
     }
