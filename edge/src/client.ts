@@ -1,8 +1,23 @@
-import type { JobSpecInput, JobStatus } from "@framewire/shared";
+import type { JobSpecInput, JobStatus, WebhookEvent } from "@framewire/shared";
 import type { presentEvent, presentJob } from "./jobs/present";
 import type { Problem } from "./problem";
 import type { presentKey } from "./routes/admin";
 import type { MaintenanceState } from "./settings";
+import type { presentDelivery, presentTenantWebhook } from "./webhooks/present";
+
+/**
+ * Receivers verify deliveries with this (Web Crypto: Node 20+, browsers, Workers):
+ * `await verifyWebhook({ body: rawBody, signature: req.headers["framewire-signature"], secret })`.
+ */
+export {
+  verifyWebhook,
+  type WebhookCheck,
+  type WebhookEvent,
+  type WebhookPayload,
+  webhookIdHeader,
+  webhookSignatureHeader,
+  webhookToleranceSec,
+} from "@framewire/shared";
 
 /**
  * A small typed client for the v1 API. Types come from the functions that shape the responses, so a
@@ -12,6 +27,8 @@ export type Job = Awaited<ReturnType<typeof presentJob>>;
 export type JobEvent = ReturnType<typeof presentEvent>;
 export type ApiKey = ReturnType<typeof presentKey>;
 export type IssuedApiKey = ApiKey & { key: string };
+export type WebhookDelivery = ReturnType<typeof presentDelivery>;
+export type TenantWebhook = ReturnType<typeof presentTenantWebhook>;
 
 export type ApiResult<T> =
   | { ok: true; status: number; data: T; headers: Headers }
@@ -74,6 +91,24 @@ export function createFramewireClient(options: ClientOptions = {}) {
       events: (id: string) => call<{ data: JobEvent[] }>("GET", `/v1/jobs/${encodeURIComponent(id)}/events`),
       cancel: (id: string) => call<Job>("DELETE", `/v1/jobs/${encodeURIComponent(id)}`),
       retry: (id: string) => call<Job>("POST", `/v1/jobs/${encodeURIComponent(id)}/retry`),
+      webhooks: (id: string, params: { cursor?: string; limit?: number } = {}) =>
+        call<{ data: WebhookDelivery[]; next_cursor: string | null }>(
+          "GET",
+          `/v1/jobs/${encodeURIComponent(id)}/webhooks${q(params)}`,
+        ),
+      redeliverWebhook: (id: string, deliveryId: string) =>
+        call<WebhookDelivery>(
+          "POST",
+          `/v1/jobs/${encodeURIComponent(id)}/webhooks/${encodeURIComponent(deliveryId)}/redeliver`,
+        ),
+    },
+    webhook: {
+      get: () => call<TenantWebhook>("GET", "/v1/webhook"),
+      /** The first call creates the signing secret and returns it (`secret`) this once. */
+      set: (body: { url: string | null; events?: WebhookEvent[] }) =>
+        call<TenantWebhook>("PUT", "/v1/webhook", body),
+      rotateSecret: (body: { grace_period_sec?: number } = {}) =>
+        call<TenantWebhook>("POST", "/v1/webhook/rotate-secret", body),
     },
     admin: {
       createTenant: (name: string) =>

@@ -1,3 +1,4 @@
+import { type Cidr, parseCidrList } from "@framewire/shared";
 import { z } from "zod";
 
 /**
@@ -48,6 +49,28 @@ export const edgeConfigSchema = z.object({
     .regex(/^[a-z0-9-]+$/i)
     .optional()
     .describe("trusted header with the client address, set by your proxy (e.g. x-forwarded-for)"),
+  FW_WEBHOOK_ALLOW_HTTP: z.stringbool().default(false),
+  FW_WEBHOOK_ALLOW_PRIVATE_CIDRS: z
+    .string()
+    .optional()
+    .superRefine((text, ctx) => {
+      try {
+        parseCidrList(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    })
+    .describe("development only: private ranges webhooks may reach, e.g. 127.0.0.1/32"),
+  FW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(60_000).default(10_000),
+  FW_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(10_000),
+  FW_WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).default(3_600_000),
+  FW_WEBHOOK_DEADLINE_SEC: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86400)
+    .default(86400),
+  FW_WEBHOOK_PROGRESS_SEC: z.coerce.number().int().min(1).max(3600).default(10),
 });
 
 export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
@@ -73,6 +96,23 @@ export interface EdgeConfig {
   };
   /** Header to read the client address from (only behind a proxy that sets it); null: the socket. */
   clientIpHeader: string | null;
+  webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Allow http:// targets (development); https only otherwise. */
+  allowHttp: boolean;
+  /** Private ranges an operator allows (development: a receiver on 127.0.0.1); empty by default. */
+  allowPrivate: Cidr[];
+  /** One attempt's time limit. */
+  timeoutMs: number;
+  /** Backoff: attempt n waits a random time in [0, min(retryMaxMs, retryBaseMs * 2^(n-1))]. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** No attempt starts later than this after the event (or a manual redelivery). */
+  deadlineMs: number;
+  /** At most one job.progress webhook per job per this many seconds. */
+  progressIntervalSec: number;
 }
 
 export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
@@ -102,5 +142,14 @@ export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
       perIp: { capacity: c.FW_RATE_IP_BURST, refillPerSec: c.FW_RATE_IP_PER_SEC },
     },
     clientIpHeader: c.FW_CLIENT_IP_HEADER?.toLowerCase() ?? null,
+    webhooks: {
+      allowHttp: c.FW_WEBHOOK_ALLOW_HTTP,
+      allowPrivate: parseCidrList(c.FW_WEBHOOK_ALLOW_PRIVATE_CIDRS),
+      timeoutMs: c.FW_WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: c.FW_WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: c.FW_WEBHOOK_RETRY_MAX_MS,
+      deadlineMs: c.FW_WEBHOOK_DEADLINE_SEC * 1000,
+      progressIntervalSec: c.FW_WEBHOOK_PROGRESS_SEC,
+    },
   };
 }

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import type { KeyCache } from "./auth/key-cache";
 import { createKeyCache } from "./auth/key-cache";
 import { createUsageRecorder, type UsageRecorder } from "./auth/usage";
+import { type BackgroundTasks, createBackgroundTasks } from "./background";
 import type { EdgeConfig } from "./config";
 import type { Dispatcher } from "./dispatch/dispatcher";
 import { emptyFleet, type FleetView } from "./fleet/fleet-view";
@@ -12,6 +13,7 @@ import type { EdgeMetrics } from "./metrics";
 import { createMemoryRateLimitStore, type RateLimitStore } from "./rate-limit/store";
 import { createMaintenanceSwitch, type MaintenanceSwitch } from "./settings";
 import type { FileStore } from "./storage/file-store";
+import { createFetchWebhookSender, type WebhookSender } from "./webhooks/sender";
 
 export type Db = LibSQLDatabase<typeof schema>;
 
@@ -34,6 +36,10 @@ export interface EdgeDeps {
   clientIp: (c: Context) => string;
   /** Prometheus metrics, where the runtime has them (Node). */
   metrics: EdgeMetrics | null;
+  /** Sends webhooks within the SSRF policy; Node's resolves names itself (see webhooks/sender.ts). */
+  webhookSender: WebhookSender;
+  /** Work that continues after the response (the first attempt at a webhook). */
+  background: BackgroundTasks;
 }
 
 export type DepsInput = Pick<EdgeDeps, "db" | "dispatcher" | "files" | "config" | "logger"> &
@@ -51,6 +57,8 @@ export function assembleDeps(input: DepsInput): EdgeDeps {
     maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
     clientIp: (c) => headerIp(c, config.clientIpHeader) ?? "unknown",
     metrics: null,
+    webhookSender: createFetchWebhookSender(config.webhooks),
+    background: createBackgroundTasks(input.logger),
     ...input,
   };
 }

@@ -98,6 +98,23 @@ describe("admin: tenants and keys", () => {
     expect(res.ok ? null : res.problem.detail).toMatch(/expired/);
   });
 
+  it("refuses to issue a key that has already expired, pointing at the field", async () => {
+    const tenant = await admin.admin.createTenant("past");
+    if (!tenant.ok) throw new Error("tenant");
+    const res = await admin.admin.createKey(tenant.data.id, {
+      name: "typo",
+      scopes: ["jobs:read"],
+      expires_at: new Date(h.deps.clock() - 1_000).toISOString(),
+    });
+    expect(res.status).toBe(422);
+    expect(res.ok ? null : res.problem).toMatchObject({
+      code: "validation_failed",
+      errors: [{ field: "expires_at" }],
+    });
+    const keys = await admin.admin.listKeys();
+    expect(keys.ok && keys.data.data.filter((k) => k.tenant_id === tenant.data.id)).toEqual([]);
+  });
+
   it("rotates: the new key works, the old one works for the grace period, then is refused", async () => {
     const issued = await newTenantKey(["jobs:read", "jobs:write"]);
     const rotated = await admin.admin.rotateKey(issued.id, { grace_period_sec: 120 });

@@ -8,6 +8,8 @@ export interface Logger {
   error(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
   child(bindings: Record<string, unknown>): Logger;
+  /** Adds bindings to this logger itself (only ever called on a per-request child). */
+  setBindings(bindings: Record<string, unknown>): void;
 }
 
 export function createConsoleLogger(bindings: Record<string, unknown> = {}): Logger {
@@ -21,6 +23,9 @@ export function createConsoleLogger(bindings: Record<string, unknown> = {}): Log
     error: write("error"),
     debug: () => {},
     child: (more) => createConsoleLogger({ ...bindings, ...more }),
+    setBindings: (more) => {
+      bindings = { ...bindings, ...more };
+    },
   };
 }
 

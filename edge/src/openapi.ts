@@ -3,6 +3,7 @@ import { z } from "zod";
 import { keyCreateSchema, keyRotateSchema, maintenanceSchema, tenantCreateSchema } from "./routes/admin";
 import { edgeVersion } from "./routes/health";
 import { listQuerySchema } from "./routes/jobs";
+import { webhookEventsDoc, webhookPaths, webhookSchemas } from "./webhooks/openapi";
 
 /**
  * OpenAPI 3.1, built from the same zod schemas that validate requests (z.toJSONSchema emits JSON
@@ -109,6 +110,7 @@ export function openApiDocument(serverUrl: string) {
         KeyCreate: schema(keyCreateSchema),
         KeyRotate: schema(keyRotateSchema),
         Maintenance: schema(maintenanceSchema),
+        ...webhookSchemas,
         Problem: {
           type: "object",
           required: ["type", "title", "status", "code", "detail"],
@@ -141,11 +143,12 @@ export function openApiDocument(serverUrl: string) {
       },
       "/v1/health/detailed": {
         get: {
-          summary: "Database, NATS, queue depth, nodes, dead letters, versions (no key)",
-          security: [],
+          summary: "Database, NATS, queue depth, nodes, dead letters, versions (admin key)",
           responses: {
             "200": ok("All reachable", { type: "object" }),
             "503": ok("Degraded", { type: "object" }),
+            ...common,
+            "403": problem("The key lacks the admin scope"),
           },
         },
       },
@@ -344,6 +347,8 @@ export function openApiDocument(serverUrl: string) {
           responses: { "202": ok("Requeued", { type: "object" }), "404": problem("None"), ...common },
         },
       },
+      ...webhookPaths,
     },
+    webhooks: webhookEventsDoc,
   };
 }

@@ -250,7 +250,9 @@ describe("fleet: nodes, dead letters, health", () => {
     await deadLetter(a.id);
     await deadLetter(b.id);
 
-    const health = await h.client().healthDetailed();
+    expect((await h.client().healthDetailed()).status).toBe(401);
+    expect((await user.healthDetailed()).status).toBe(403);
+    const health = await admin.healthDetailed();
     // What each node's engine found: an operator sees why a GPU node encodes on the CPU.
     const list =
       (health.ok && (health.data as unknown as { nodes: { list: Record<string, unknown>[] } }).nodes.list) ||

@@ -13,6 +13,7 @@ import { type NatsServer, startNatsServer } from "../../test/support/nats-server
 import { createTenant, issueApiKey } from "./auth/api-keys";
 import { createFramewireClient, type FramewireClient } from "./client";
 import { openDatabase } from "./node/database";
+import { startWebhookReceiver, type WebhookReceiver } from "./testing/webhook-receiver";
 
 /**
  * The edge bundle inside workerd (`wrangler dev`, local mode, offline), driven over HTTP: libSQL
@@ -26,7 +27,9 @@ let hrana: HranaServer;
 let wrangler: ChildProcess;
 let client: FramewireClient;
 let base: string;
+let adminKey: string;
 let logPath: string;
+let receiver: WebhookReceiver;
 
 async function stopGroup(child: ChildProcess) {
   if (child.exitCode !== null || child.pid === undefined) return;
@@ -62,6 +65,7 @@ beforeAll(async () => {
     name: "w",
     scopes: ["jobs:read", "jobs:write"],
   });
+  adminKey = (await issueApiKey(database.db, { tenantId, name: "ops", scopes: ["admin"] })).key;
   database.close();
   hrana = await startHranaServer(dbFile);
 
@@ -74,7 +78,13 @@ beforeAll(async () => {
     FW_DB_URL: hrana.url,
     FW_TOKEN_SECRET: "w".repeat(40),
     FW_NODE_TOKEN: "x".repeat(40),
+    // A webhook receiver on 127.0.0.1 (development switches; never in production).
+    FW_WEBHOOK_ALLOW_HTTP: "true",
+    FW_WEBHOOK_ALLOW_PRIVATE_CIDRS: "127.0.0.1/32",
+    FW_WEBHOOK_RETRY_BASE_MS: "10",
+    FW_WEBHOOK_RETRY_MAX_MS: "20",
   };
+  receiver = await startWebhookReceiver();
   logPath = join(dir, "wrangler.log");
   const log = createWriteStream(logPath);
   wrangler = spawn(
@@ -92,6 +102,8 @@ beforeAll(async () => {
       "--persist-to",
       join(dir, "wrangler-state"),
       "--show-interactive-dev-session=false",
+      "--test-scheduled", // GET /__scheduled runs the Cron handler
+
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     {
@@ -128,6 +140,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (wrangler) await stopGroup(wrangler);
   await hrana?.close();
+  await receiver?.close();
   await nc?.close();
   await nats?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -136,7 +149,8 @@ afterAll(async () => {
 describe("the edge on workerd", () => {
   it("answers health, with the database over HTTP and NATS over WebSocket reachable", async () => {
     expect(await client.health()).toMatchObject({ status: 200, data: { status: "ok" } });
-    const detailed = await client.healthDetailed();
+    expect((await client.healthDetailed()).status).toBe(403);
+    const detailed = await createFramewireClient({ baseUrl: base, apiKey: adminKey }).healthDetailed();
     expect(detailed).toMatchObject({
       status: 200,
       data: { status: "ok", database: { ok: true }, nats: { ok: true }, dead_letters: { count: 0 } },
@@ -176,5 +190,57 @@ describe("the edge on workerd", () => {
     }).jobs.list();
     expect(res.status).toBe(401);
     expect(res.ok ? null : res.problem.code).toBe("unauthorized");
+  });
+
+  it("sends a signed webhook after the response (waitUntil) and retries it from the Cron trigger", async () => {
+    const settings = await client.webhook.set({ url: null });
+    if (!settings.ok || !settings.data.secret) throw new Error(`no secret: ${settings.status}`);
+    receiver.secret = settings.data.secret;
+    receiver.on("/wk", { failFirst: 1 });
+    const created = await client.jobs.create({
+      input: { type: "url", url: "https://media.example/in.mp4" },
+      outputs: [{ name: "small", type: "video", video: { height: 240 } }],
+      webhook: { url: `${receiver.url}/wk`, events: ["job.canceled"] },
+    });
+    if (!created.ok) throw new Error(`${created.status} ${JSON.stringify(created.problem)}`);
+    expect((await client.jobs.cancel(created.data.id)).status).toBe(200);
+
+    const wait = async (n: number, what: string) => {
+      for (let i = 0; i < 100 && receiver.received.length < n; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (receiver.received.length < n) throw new Error(`no ${what}:\n${await readFile(logPath, "utf8")}`);
+    };
+    await wait(1, "first attempt");
+    expect(receiver.received[0]?.answered).toBe(500);
+    // The Cron trigger's sweep retries the due delivery.
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await fetch(`${base}/__scheduled?cron=*+*+*+*+*`)).status).toBe(200);
+    await wait(2, "retry from the Cron trigger");
+    const [first, second] = receiver.received;
+    expect(second?.answered).toBe(200);
+    for (const r of [first, second]) expect(r?.verified.ok).toBe(true);
+    expect(second?.headers["framewire-webhook-id"]).toBe(first?.headers["framewire-webhook-id"]);
+    expect(JSON.parse(second?.body ?? "{}").data.job).toMatchObject({
+      id: created.data.id,
+      status: "canceled",
+    });
+    const log = await client.jobs.webhooks(created.data.id);
+    expect(log.ok && log.data.data[0]?.attempts.map((a) => a.status_code)).toEqual([500, 200]);
+  });
+
+  it("refuses local and private webhook targets by name and address", async () => {
+    for (const url of [
+      "https://localhost/hook",
+      "http://169.254.169.254/latest",
+      "http://[::ffff:10.0.0.1]/",
+    ]) {
+      const res = await client.jobs.create({
+        input: { type: "url", url: "https://media.example/in.mp4" },
+        outputs: [{ name: "small", type: "video", video: { height: 240 } }],
+        webhook: { url },
+      });
+      expect(res.ok ? null : res.problem.code, url).toBe("webhook_url_refused");
+    }
   });
 });

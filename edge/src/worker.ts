@@ -5,6 +5,7 @@ import { drizzle } from "drizzle-orm/libsql/web";
 import { createApp } from "./app";
 import { createKeyCache } from "./auth/key-cache";
 import { createUsageRecorder } from "./auth/usage";
+import { createBackgroundTasks } from "./background";
 import { type EdgeConfig, parseEdgeConfig } from "./config";
 import { assembleDeps, headerIp } from "./deps";
 import type { Dispatcher } from "./dispatch/dispatcher";
@@ -19,6 +20,7 @@ import {
 } from "./rate-limit/durable-object";
 import { createMemoryRateLimitStore } from "./rate-limit/store";
 import { createMaintenanceSwitch } from "./settings";
+import { sweepWebhooks } from "./webhooks/deliver";
 
 export { RateLimiterObject } from "./rate-limit/durable-object";
 
@@ -91,7 +93,7 @@ let isolate: {
   memoryLimits: ReturnType<typeof createMemoryRateLimitStore>;
 } | null = null;
 
-function buildDeps(env: WorkerEnv) {
+function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
   isolate ??= (() => {
     const config = parseEdgeConfig(env);
     return {
@@ -108,13 +110,16 @@ function buildDeps(env: WorkerEnv) {
   });
   const nats = lazyNats(env.FW_NATS_WS_URL);
   const { config } = isolate;
+  const logger = createConsoleLogger({ service: "edge", runtime: "workers" });
   const deps = assembleDeps({
     db: drizzle(client, { schema }),
     dispatcher: nats.dispatcher,
     fleet: nats.fleet,
     files: null,
     config,
-    logger: createConsoleLogger({ service: "edge", runtime: "workers" }),
+    logger,
+    // A webhook's first attempt runs after the response; waitUntil keeps the isolate for it.
+    background: createBackgroundTasks(logger, (task) => ctx.waitUntil(task)),
     keyCache: isolate.keyCache,
     maintenance: isolate.maintenance,
     usage: isolate.usage,
@@ -125,6 +130,8 @@ function buildDeps(env: WorkerEnv) {
     clientIp: (c) => headerIp(c, config.clientIpHeader ?? "cf-connecting-ip") ?? "unknown",
   });
   const dispose = async () => {
+    // Background work (webhook attempts) still needs the database: let it finish first.
+    await deps.background.settled();
     await deps.usage.flush(deps.db, deps.logger);
     await nats.dispose();
     client.close();
@@ -134,7 +141,7 @@ function buildDeps(env: WorkerEnv) {
 
 export default {
   async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
-    const { deps, dispose } = buildDeps(env);
+    const { deps, dispose } = buildDeps(env, ctx);
     try {
       return await createApp(deps).fetch(request);
     } finally {
@@ -143,9 +150,16 @@ export default {
     }
   },
 
-  /** Cron trigger: re-publish jobs that were accepted while NATS was unreachable. */
+  /**
+   * Cron trigger: re-publish jobs that were accepted while NATS was unreachable, and retry webhook
+   * deliveries that are due (so on Workers retries run at the Cron's granularity, one minute).
+   */
   async scheduled(_event: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
-    const { deps, dispose } = buildDeps(env);
-    ctx.waitUntil(sweepOutbox(deps, { graceMs: 30_000, batch: 200 }).finally(dispose));
+    const { deps, dispose } = buildDeps(env, ctx);
+    const sweeps = Promise.allSettled([
+      sweepOutbox(deps, { graceMs: 30_000, batch: 200 }),
+      sweepWebhooks(deps, { batch: 200 }),
+    ]);
+    ctx.waitUntil(sweeps.finally(dispose));
   },
 };

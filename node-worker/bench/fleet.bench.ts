@@ -135,7 +135,9 @@ await stopNodes(nodes);
 for (let i = 0; i < backlogSize; i += 50) {
   await Promise.all(Array.from({ length: Math.min(50, backlogSize - i) }, () => submit(tiny, "low", 64)));
 }
-const health = (await (await fetch(`${stack.apiUrl}/v1/health/detailed`)).json()) as {
+const health = (await (
+  await fetch(`${stack.apiUrl}/v1/health/detailed`, { headers: { authorization: `Bearer ${stack.apiKey}` } })
+).json()) as {
   nats?: { queueDepth?: Record<string, number> };
 };
 nodes = [stack.startNode("bench-2", nodeEnv)];

@@ -17,8 +17,10 @@ import type { NodeConfig } from "./config";
 import { writeDeadLetter } from "./dead-letters";
 import type { Delivery } from "./delivery";
 import { fetchToFile, InputFetchError } from "./inputs/safe-fetch";
+import { createJobPercent } from "./job-percent";
 import { buildPlan, watermarkPath } from "./plan";
 import type { ProgressPublisher } from "./progress";
+import { createProgressReportThrottle } from "./progress-reports";
 import type { Reporter } from "./reporter";
 import { type IsolatedEngine, SlotError } from "./slots/isolated-engine";
 import type { SlotFault } from "./slots/protocol";
@@ -209,6 +211,27 @@ async function requeue(
   await deps.reporter.report(jobId, report, AbortSignal.timeout(3_000)).catch(() => null);
 }
 
+/**
+ * `progress` reports for jobs whose webhook wants job.progress: bounded in rate, best effort (a
+ * short timeout, no retries beyond it — the next one carries newer news).
+ */
+function progressReporter(deps: JobRunnerDeps, message: JobMessage, attempt: number) {
+  if (!message.progress_report_sec) return null;
+  return createProgressReportThrottle({
+    intervalMs: message.progress_report_sec * 1000,
+    send: (percent) => {
+      const report: JobReport = {
+        type: "progress",
+        attempt,
+        attempt_base: message.attempt_base ?? 0,
+        node_id: deps.config.nodeId,
+        percent,
+      };
+      void deps.reporter.report(message.job_id, report, AbortSignal.timeout(2_000)).catch(() => null);
+    },
+  });
+}
+
 /** The test-only fault a job asks for, honoured only on nodes started with FW_TEST_FAULTS=1. */
 function testFault(config: NodeConfig, message: JobMessage): SlotFault | null {
   if (config.FW_TEST_FAULTS !== "1") return null;
@@ -251,10 +274,16 @@ async function process(
   }
 
   const plan = buildPlan(message.spec, inputPath, workDir);
+  const progressReport = progressReporter(deps, message, attempt);
+  const jobPercent = createJobPercent(plan.outputs.map((o) => o.name));
   const result = await engine.run(plan, {
     signal,
     fault: testFault(config, message),
-    onProgress: (p) => deps.progress.tick(message.job_id, attempt, p),
+    onProgress: (p) => {
+      deps.progress.tick(message.job_id, attempt, p);
+      // Webhook reports speak for the whole job: one percent over all its outputs.
+      progressReport?.(jobPercent(p));
+    },
   });
 
   const stored: OutputResult[] = [];

@@ -28,6 +28,8 @@ export interface StackOptions {
   /** Where child output goes: the terminal, or a log file per process under dataDir/logs. */
   output: "inherit" | "files";
   extraNodeEnv?: Record<string, string>;
+  /** Extra settings for the edge (e.g. webhook retry timing in tests). */
+  extraEdgeEnv?: Record<string, string>;
   /** Use an existing NATS (e.g. a test cluster) instead of starting nats-server. */
   nats?: { url: string; replicas: 1 | 3 | 5 };
 }
@@ -302,6 +304,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       FW_PROGRESS_URL: progressUrl,
       FW_TOKEN_SECRET: secrets.tokenSecret,
       FW_NODE_TOKEN: secrets.nodeToken,
+      ...options.extraEdgeEnv,
     });
     await waitFor("edge", () => httpOk(`${apiUrl}/v1/health`), edge, logOf("edge"));
 

@@ -14,6 +14,8 @@ export const errorCatalog = {
   maintenance: { status: 503, title: "Writes are paused for maintenance" },
   dispatch_unavailable: { status: 503, title: "The job queue is unreachable" },
   internal: { status: 500, title: "Internal error" },
+  webhook_url_refused: { status: 422, title: "The webhook URL points somewhere webhooks may not go" },
+  webhook_secret_missing: { status: 422, title: "The tenant has no webhook signing secret yet" },
   // Job failure codes (on a job's `error`, not HTTP responses).
   input_unreadable: { status: 422, title: "The input could not be read as media" },
   input_unavailable: { status: 422, title: "The input could not be fetched" },

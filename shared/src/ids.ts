@@ -21,7 +21,7 @@ function timeChars(ms: number): string {
  * Time-sortable ids (ULID-shaped: 10 time chars + 16 random chars) with a type prefix, so ids sort
  * by creation time — cursor pagination relies on that — and say what they name.
  */
-export function newId(prefix: "job" | "upl" | "key" | "ten" | "node", now = Date.now()): string {
+export function newId(prefix: "job" | "upl" | "key" | "ten" | "node" | "whd", now = Date.now()): string {
   return `${prefix}_${timeChars(now)}${randomChars(16)}`;
 }
 

@@ -5,5 +5,7 @@ export * from "./job-spec";
 export * from "./job-state";
 export * from "./messages";
 export * from "./nats";
+export * from "./net-policy";
 export * from "./storage-keys";
 export * from "./token";
+export * from "./webhooks";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { webhookSpecSchema } from "./webhooks";
 
 /**
  * The job spec: what an API client may ask for. Every option is a typed field with bounds; nothing
@@ -247,6 +248,8 @@ export const jobSpecSchema = z.strictObject({
     ),
   priority: z.enum(priorities).default("default"),
   accel: z.enum(accelModes).default("auto"),
+  /** Where to POST signed notifications about this job; omitted: the tenant's default, if any. */
+  webhook: webhookSpecSchema.optional(),
   metadata: z
     .record(z.string().max(64), z.string().max(512))
     .refine((m) => Object.keys(m).length <= 32, "at most 32 metadata entries")

@@ -15,6 +15,11 @@ export interface JobMessage {
    * Nodes echo it unchanged in their reports as `attempt_base`; absent means 0. Additive field.
    */
   attempt_base?: number;
+  /**
+   * Set when the job's webhook wants `job.progress`: the node then sends `progress` reports, at most
+   * one per this many seconds. Absent: no progress reports. Additive field.
+   */
+  progress_report_sec?: number;
 }
 
 /** Facts about one finished output, read back by probing the written file. */
@@ -71,7 +76,15 @@ export type JobReport =
   | ({ type: "failed"; error: JobError; retryable: boolean } & ReportAttempt)
   | ({ type: "canceled" } & ReportAttempt)
   /** The node handed the delivery back (a retryable failure, or a drain): the job waits for its next attempt. */
-  | ({ type: "requeued"; reason: string; error?: JobError } & ReportAttempt);
+  | ({ type: "requeued"; reason: string; error?: JobError } & ReportAttempt)
+  /**
+   * Coarse progress for `job.progress` webhooks (only when the JobMessage asks for it, at its rate).
+   * Latest-state and best effort: never retried, never changes the job's state.
+   */
+  | ({ type: "progress"; percent: number | null } & ReportAttempt);
+
+/** A report that changes (or tries to change) the job's state: every report but `progress`. */
+export type StateReport = Exclude<JobReport, { type: "progress" }>;
 
 /** What the edge answers to a report: `stale` tells the node its attempt no longer owns the job. */
 export interface JobReportReply {

@@ -94,6 +94,59 @@ describe("framewire CLI", () => {
     expect((await cli(["jobs", "list"], { FRAMEWIRE_API_URL: "http://127.0.0.1:9" })).code).toBe(4);
   }, 60_000);
 
+  it("lets an admin create a tenant and a key, rotate it, and revoke it; refuses non-admins (exit 3)", async () => {
+    const tenant = await cli(["tenants", "create", "acme"]);
+    expect(tenant.code).toBe(0);
+    const tenantId = tenant.stdout.trim();
+    const created = await cli([
+      "keys",
+      "create",
+      "--tenant",
+      tenantId,
+      "--name",
+      "ci",
+      "--scope",
+      "jobs:read",
+    ]);
+    expect(created.code).toBe(0);
+    const secret = created.stdout.trim();
+    expect(secret).toMatch(/^fw_/);
+    // The new key works, for reading only.
+    expect((await cli(["jobs", "list"], { FRAMEWIRE_API_KEY: secret })).code).toBe(0);
+    const notAdmin = await cli(["keys", "list"], { FRAMEWIRE_API_KEY: secret });
+    expect(notAdmin.code).toBe(3);
+    expect(notAdmin.stderr).toMatch(/forbidden/);
+
+    const listed = JSON.parse((await cli(["keys", "list", "--tenant", tenantId, "--json"])).stdout) as {
+      id: string;
+      request_count: number;
+    }[];
+    expect(listed).toHaveLength(1);
+    const keyId = listed[0]?.id ?? "";
+
+    // Rotation with no grace: the new secret works, the old one is refused at once.
+    const rotated = await cli(["keys", "rotate", keyId, "--grace", "0"]);
+    expect(rotated.code).toBe(0);
+    const newSecret = rotated.stdout.trim();
+    expect(newSecret).toMatch(/^fw_/);
+    expect(newSecret).not.toBe(secret);
+    expect((await cli(["jobs", "list"], { FRAMEWIRE_API_KEY: secret })).code).toBe(3);
+    expect((await cli(["jobs", "list"], { FRAMEWIRE_API_KEY: newSecret })).code).toBe(0);
+
+    const newId = (
+      JSON.parse((await cli(["keys", "list", "--tenant", tenantId, "--json"])).stdout) as { id: string }[]
+    )
+      .map((k) => k.id)
+      .find((id) => id !== keyId);
+    const revoked = await cli(["keys", "revoke", newId ?? ""]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(/revoked/);
+    expect((await cli(["jobs", "list"], { FRAMEWIRE_API_KEY: newSecret })).code).toBe(3);
+    expect(
+      (await cli(["keys", "create", "--tenant", tenantId, "--name", "x", "--expires", "soon"])).code,
+    ).toBe(2);
+  }, 60_000);
+
   it("lists, shows and cancels jobs", async () => {
     const list = await cli(["jobs", "list", "--json"]);
     expect(list.code).toBe(0);

@@ -65,7 +65,9 @@ export function requireApiKey(): MiddlewareHandler<EdgeEnv> {
     }
     deps.usage.record(check.keyId, now);
     c.set("auth", { keyId: check.keyId, tenantId: check.tenantId, scopes: check.scopes });
-    c.set("logger", c.get("logger").child({ tenant: check.tenantId, key: check.keyId }));
+    // The request's own logger (made by requestId) takes the bindings: a second pino child per
+    // request cost ~2% of the CPU on the hot read path.
+    c.get("logger").setBindings({ tenant: check.tenantId, key: check.keyId });
     await next();
   };
 }

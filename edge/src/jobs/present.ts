@@ -42,7 +42,13 @@ export async function presentJob(config: EdgeConfig, job: JobRow, now: number) {
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     progress_url: await progressUrl(config, job, now),
-    links: { self, events: `${self}/events`, cancel: self, retry: `${self}/retry` },
+    links: {
+      self,
+      events: `${self}/events`,
+      cancel: self,
+      retry: `${self}/retry`,
+      webhooks: `${self}/webhooks`,
+    },
   };
 }
 

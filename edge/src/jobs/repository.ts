@@ -5,12 +5,35 @@ import {
   type JobSpec,
   type JobStatus,
   poolFor,
+  type StateReport,
 } from "@framewire/shared";
 import { type JobEventRow, type JobRow, jobEvents, jobs } from "@framewire/shared/db";
 import { and, asc, desc, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../deps";
 
 /** Job records. Every state change writes its event row in the same batch (append-only history). */
+
+/**
+ * What else a transition writes, in the same batch as its event row (the webhook it calls for),
+ * and what to start once that batch is committed (sending it).
+ */
+export type TransitionHook = (
+  row: JobRow,
+  now: number,
+) => Promise<{ statement: BatchItem<"sqlite">; after?: () => void }[]>;
+
+async function recordTransition(
+  db: Db,
+  row: JobRow,
+  event: typeof jobEvents.$inferInsert,
+  hook: TransitionHook | undefined,
+  now: number,
+): Promise<void> {
+  const followUps = hook ? await hook(row, now) : [];
+  await db.batch([db.insert(jobEvents).values(event), ...followUps.map((f) => f.statement)]);
+  for (const f of followUps) f.after?.();
+}
 
 export async function insertJob(
   db: Db,
@@ -20,6 +43,8 @@ export async function insertJob(
     spec: JobSpec;
     requestId: string;
     idempotencyKey: string | null;
+    /** Where its webhooks go (the spec's, else the tenant's default), already checked. */
+    webhook?: JobRow["webhook"];
     now: number;
   },
 ): Promise<JobRow> {
@@ -44,6 +69,8 @@ export async function insertJob(
     dispatchedAt: null,
     generation: 0,
     attemptBase: 0,
+    webhook: job.webhook ?? null,
+    progressWebhookAt: null,
   };
   await db.batch([
     db.insert(jobs).values(row),
@@ -133,8 +160,8 @@ export async function undispatchedJobs(db: Db, before: number, limit: number): P
  * Cancels a job that is not final yet. Returns the updated row, or null when it was already final
  * (the caller answers 409 then).
  */
-export function cancelJob(db: Db, job: JobRow, now: number): Promise<JobRow | null> {
-  return endUnfinishedJob(db, job, { status: "canceled" }, now);
+export function cancelJob(db: Db, job: JobRow, now: number, hook?: TransitionHook): Promise<JobRow | null> {
+  return endUnfinishedJob(db, job, { status: "canceled" }, now, hook);
 }
 
 /**
@@ -145,8 +172,9 @@ export function cancelJob(db: Db, job: JobRow, now: number): Promise<JobRow | nu
 export async function applyReport(
   db: Db,
   jobId: string,
-  report: JobReport,
+  report: StateReport,
   now: number,
+  hook?: TransitionHook,
 ): Promise<JobReportReply | null> {
   const job = await findJobById(db, jobId);
   if (!job) return null;
@@ -156,6 +184,7 @@ export async function applyReport(
   const attempt = jobAttempt(job, report);
   if (isFinal(job.status)) {
     const sameReport = job.status === report.type && job.attempts === attempt;
+    if (sameReport) await repairTransition(db, job, report, attempt, hook, now);
     return { status: job.status, stale: !sameReport };
   }
   if (attempt < job.attempts) return { status: job.status, stale: true };
@@ -199,25 +228,77 @@ export async function applyReport(
     .update(jobs)
     .set({ ...set, updatedAt: now })
     .where(guard)
-    .returning({ status: jobs.status });
-  if (!updated[0]) {
+    .returning();
+  const row = updated[0];
+  if (!row) {
     // Lost a race with another report or a cancel; report what is there now.
     const current = await findJobById(db, jobId);
     return { status: current?.status ?? job.status, stale: true };
   }
+  await recordTransition(
+    db,
+    row,
+    {
+      jobId,
+      type: `job:${report.type}`,
+      status: row.status,
+      attempt,
+      data: eventData(report),
+      createdAt: now,
+    },
+    hook,
+    now,
+  );
+  return { status: row.status, stale: false };
+}
+
+function eventData(report: StateReport): Record<string, unknown> {
   const data: Record<string, unknown> = { node_id: report.node_id };
   if (report.type === "failed") data.error = report.error;
   if (report.type === "requeued") Object.assign(data, { reason: report.reason, error: report.error ?? null });
   if (report.type === "running") data.engine = report.engine;
-  await db.insert(jobEvents).values({
-    jobId,
-    type: `job:${report.type}`,
-    status: set.status ?? job.status,
-    attempt,
-    data,
-    createdAt: now,
-  });
-  return { status: set.status ?? job.status, stale: false };
+  return data;
+}
+
+/**
+ * The state update and the event batch (event row + webhook) are two writes; an edge that dies
+ * between them leaves a final job without its event. The node retries its report until it gets an
+ * answer, so the repeated final report writes what is missing (once: the event row is the marker).
+ */
+async function repairTransition(
+  db: Db,
+  job: JobRow,
+  report: StateReport,
+  attempt: number,
+  hook: TransitionHook | undefined,
+  now: number,
+): Promise<void> {
+  const [recorded] = await db
+    .select({ id: jobEvents.id })
+    .from(jobEvents)
+    .where(
+      and(
+        eq(jobEvents.jobId, job.id),
+        eq(jobEvents.type, `job:${report.type}`),
+        eq(jobEvents.attempt, attempt),
+      ),
+    )
+    .limit(1);
+  if (recorded) return;
+  await recordTransition(
+    db,
+    job,
+    {
+      jobId: job.id,
+      type: `job:${report.type}`,
+      status: job.status,
+      attempt,
+      data: eventData(report),
+      createdAt: now,
+    },
+    hook,
+    now,
+  );
 }
 
 /**
@@ -274,12 +355,19 @@ export async function redispatchJob(
 }
 
 /** Marks a job failed from outside a node report (a dropped dead letter whose job never finished). */
-export function failJob(db: Db, job: JobRow, error: JobRow["error"], now: number): Promise<JobRow | null> {
+export function failJob(
+  db: Db,
+  job: JobRow,
+  error: JobRow["error"],
+  now: number,
+  hook?: TransitionHook,
+): Promise<JobRow | null> {
   return endUnfinishedJob(
     db,
     job,
     { status: "failed", error, data: { error, reason: "dead letter dropped" } },
     now,
+    hook,
   );
 }
 
@@ -293,6 +381,7 @@ async function endUnfinishedJob(
   job: JobRow,
   end: { status: "canceled" | "failed"; error?: JobRow["error"]; data?: Record<string, unknown> },
   now: number,
+  hook?: TransitionHook,
 ): Promise<JobRow | null> {
   const updated = await db
     .update(jobs)
@@ -301,14 +390,20 @@ async function endUnfinishedJob(
     .returning();
   const row = updated[0];
   if (!row) return null;
-  await db.insert(jobEvents).values({
-    jobId: job.id,
-    type: `job:${end.status}`,
-    status: end.status,
-    attempt: row.attempts,
-    ...(end.data ? { data: end.data } : {}),
-    createdAt: now,
-  });
+  await recordTransition(
+    db,
+    row,
+    {
+      jobId: job.id,
+      type: `job:${end.status}`,
+      status: end.status,
+      attempt: row.attempts,
+      ...(end.data ? { data: end.data } : {}),
+      createdAt: now,
+    },
+    hook,
+    now,
+  );
   return row;
 }
 

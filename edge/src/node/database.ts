@@ -4,21 +4,19 @@ import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Db } from "../deps";
+import { createStatementCacheClient } from "./statement-cache-client";
 
 export const migrationsFolder = fileURLToPath(new URL("../../../shared/migrations", import.meta.url));
 
 /** Opens libSQL (a `file:` path or a libsql-server URL) and applies pending migrations. */
 export async function openDatabase(url: string, authToken?: string): Promise<{ db: Db; close: () => void }> {
-  // A file database gets one connection: every statement is a short synchronous call, so one is
-  // enough for one process, and per-connection PRAGMAs (below) then hold for every query. With the
-  // client's default pool, connections opened later under load would miss them (no busy_timeout,
-  // synchronous=FULL).
+  // A file database gets one connection that keeps its prepared statements (see
+  // statement-cache-client.ts): every statement is a short synchronous call, so one is enough for
+  // one process, and per-connection PRAGMAs (below) then hold for every query.
   const local = url.startsWith("file:");
-  const client = createClient({
-    url,
-    ...(authToken ? { authToken } : {}),
-    ...(local ? { concurrency: 1 } : {}),
-  });
+  const client = local
+    ? createStatementCacheClient(url.startsWith("file://") ? fileURLToPath(url) : url.slice("file:".length))
+    : createClient({ url, ...(authToken ? { authToken } : {}) });
   if (local) {
     // WAL lets readers proceed while a write commits; busy_timeout rides out short lock waits.
     await client.execute("PRAGMA journal_mode = WAL");

@@ -15,6 +15,7 @@ import {
 import type { EdgeEnv } from "../env";
 import { failJob, findJobById, redispatchJob } from "../jobs/repository";
 import { parseOrThrow, readJson } from "../validation";
+import { webhookOnTransition } from "../webhooks/enqueue";
 import { summariseNodes } from "./health";
 import { dispatchJob } from "./jobs";
 
@@ -96,11 +97,19 @@ export function adminRoutes() {
       .from(tenants)
       .where(eq(tenants.id, c.req.param("tenantId")));
     if (!tenant) throw new FramewireError("not_found", `No tenant ${c.req.param("tenantId")}.`);
+    const expiresAt = body.expires_at ? Date.parse(body.expires_at) : null;
+    if (expiresAt !== null && expiresAt <= deps.clock()) {
+      // A key that is dead on arrival is a typo (a year, a time zone), not a request.
+      const message = "must be in the future";
+      throw new FramewireError("validation_failed", `key: expires_at: ${message}`, {
+        errors: [{ field: "expires_at", message }],
+      });
+    }
     const issued = await issueApiKey(deps.db, {
       tenantId: tenant.id,
       name: body.name,
       scopes: body.scopes,
-      expiresAt: body.expires_at ? Date.parse(body.expires_at) : null,
+      expiresAt,
     });
     c.get("logger").info({ key_id: issued.id, tenant_id: tenant.id }, "key:created");
     // The only response that ever contains the secret.
@@ -234,6 +243,7 @@ export function adminRoutes() {
         job,
         letter.last_error ?? { code: "engine_failure", message: "The job exhausted its deliveries." },
         deps.clock(),
+        webhookOnTransition(deps),
       );
     await deps.fleet.dropDeadLetter(jobId);
     c.get("logger").info({ job: jobId }, "dlq:dropped");

@@ -1,7 +1,9 @@
 import { type NodeHeartbeat, nodeHeartbeatTtlMs } from "@framewire/shared";
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
+import { requireApiKey, requireScope } from "../auth/authenticate";
 import type { EdgeEnv } from "../env";
+import { rateLimit } from "../middleware/rate-limit";
 
 export const edgeVersion = "0.1.0";
 
@@ -38,8 +40,11 @@ export function healthRoutes() {
   /** Cheap: for load balancers. Touches nothing but the process. */
   app.get("/", (c) => c.json({ status: "ok", version: edgeVersion }));
 
-  /** Everything an operator looks at first; 503 when the database or NATS is unreachable. */
-  app.get("/detailed", async (c) => {
+  /**
+   * Everything an operator looks at first; 503 when the database or NATS is unreachable. Admin keys
+   * only: it names nodes, versions and queue depths, which help an attacker more than a client.
+   */
+  app.get("/detailed", rateLimit("ip"), requireApiKey(), requireScope("admin"), async (c) => {
     const { db, dispatcher, fleet, clock } = c.get("deps");
     const [database, nats, nodes, deadLetters] = await Promise.all([
       timed(() => db.run(sql`select 1`)),

@@ -2,9 +2,10 @@ import { type ErrorCode, errorCatalog, FramewireError, timingSafeEqual } from "@
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { EdgeEnv } from "../env";
-import { applyReport } from "../jobs/repository";
+import { applyReport, findJobById, jobAttempt } from "../jobs/repository";
 import { problemResponse } from "../problem";
 import { parseOrThrow, readJson } from "../validation";
+import { queueProgressWebhook, webhookOnTransition } from "../webhooks/enqueue";
 
 const attempt = z.int().min(1);
 const attemptBase = z.int().min(0).optional();
@@ -56,6 +57,13 @@ const reportSchema = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("canceled"), attempt, attempt_base: attemptBase, node_id: nodeId }),
   z.object({
+    type: z.literal("progress"),
+    attempt,
+    attempt_base: attemptBase,
+    node_id: nodeId,
+    percent: z.number().min(0).max(100).nullable(),
+  }),
+  z.object({
     type: z.literal("requeued"),
     attempt,
     attempt_base: attemptBase,
@@ -84,7 +92,24 @@ export function internalRoutes() {
   app.post("/jobs/:id/reports", async (c) => {
     const deps = c.get("deps");
     const report = parseOrThrow(reportSchema, await readJson(c), "report");
-    const reply = await applyReport(deps.db, c.req.param("id"), report, deps.clock());
+    if (report.type === "progress") {
+      // Progress changes nothing in the record; it may queue a (rate-bounded) job.progress webhook.
+      const job = await findJobById(deps.db, c.req.param("id"));
+      if (!job) throw new FramewireError("not_found", `No job ${c.req.param("id")}.`);
+      const current =
+        job.status === "running" &&
+        (report.attempt_base ?? job.attemptBase) === job.attemptBase &&
+        jobAttempt(job, report) === job.attempts;
+      if (current) await queueProgressWebhook(deps, job, report.percent, deps.clock());
+      return c.json({ status: job.status, stale: !current });
+    }
+    const reply = await applyReport(
+      deps.db,
+      c.req.param("id"),
+      report,
+      deps.clock(),
+      webhookOnTransition(deps),
+    );
     if (!reply) throw new FramewireError("not_found", `No job ${c.req.param("id")}.`);
     c.get("logger").info(
       { job: c.req.param("id"), report: report.type, attempt: report.attempt, ...reply },

@@ -28,6 +28,8 @@ import {
 import type { Logger } from "../logger";
 import { findCompletedUpload } from "../uploads/repository";
 import { parseOrThrow, readJson } from "../validation";
+import { webhookOnTransition } from "../webhooks/enqueue";
+import { resolveJobWebhook } from "../webhooks/targets";
 
 export const listQuerySchema = z.object({
   status: z.enum(jobStatuses).optional(),
@@ -59,11 +61,13 @@ export function jobsRoutes() {
     }
 
     const inputKey = await resolveInputKey(deps, tenantId, spec);
+    const webhook = await resolveJobWebhook(deps, tenantId, spec);
     const now = deps.clock();
     const job = await insertJob(deps.db, {
       id: newId("job", now),
       tenantId,
       spec,
+      webhook,
       requestId: c.get("requestId"),
       idempotencyKey,
       now,
@@ -110,7 +114,7 @@ export function jobsRoutes() {
     const deps = c.get("deps");
     const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
     if (!job) throw notFound(c.req.param("id"));
-    const canceled = await cancelJob(deps.db, job, deps.clock());
+    const canceled = await cancelJob(deps.db, job, deps.clock(), webhookOnTransition(deps));
     if (!canceled) {
       throw new FramewireError("conflict", `Job ${job.id} is already ${job.status} and cannot be canceled.`);
     }
@@ -211,6 +215,10 @@ export async function dispatchJob(
     spec: job.spec,
     input_key: inputKey,
     ...(job.attemptBase > 0 ? { attempt_base: job.attemptBase } : {}),
+    // Nodes send progress reports only for jobs whose webhook wants job.progress.
+    ...(job.webhook?.events.includes("job.progress")
+      ? { progress_report_sec: deps.config.webhooks.progressIntervalSec }
+      : {}),
   };
   const pool = route.pool ?? job.pool;
   const priority = route.priority ?? job.priority;

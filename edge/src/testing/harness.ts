@@ -14,6 +14,7 @@ import { createNatsFleetView } from "../fleet/nats-fleet-view";
 import type { Logger } from "../logger";
 import { openDatabase } from "../node/database";
 import { createLocalFileStore } from "../node/local-file-store";
+import { createNodeWebhookSender } from "../node/webhook-sender";
 
 /**
  * Test fixture: the edge app over a real libSQL file and a real nats-server, driven through
@@ -70,6 +71,7 @@ export async function startEdgeHarness(
     config,
     logger: pino({ level: "silent" }) as unknown as Logger,
     clock: () => Date.now() + offset,
+    webhookSender: createNodeWebhookSender(config.webhooks),
   };
   const deps = assembleDeps({ ...base, ...options.deps });
   const app = createApp(deps);
@@ -111,6 +113,7 @@ export async function startEdgeHarness(
       nats = await startNatsServer({ port: nats.port, storeDir: join(dir, "nats") });
     },
     async close() {
+      await deps.background.settled();
       await nc.close().catch(() => {});
       await nats.stop();
       database.close();

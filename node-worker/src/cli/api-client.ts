@@ -22,6 +22,27 @@ export interface JobView {
   created_at: string;
 }
 
+export interface KeyView {
+  id: string;
+  tenant_id: string;
+  prefix: string;
+  name: string;
+  scopes: string[];
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  request_count: number;
+  /** The secret: only in the answer that created it. */
+  key?: string;
+}
+
+export interface TenantView {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
 /** The slice of the public API the CLI uses, over fetch. Problem details become CliErrors. */
 export function createApiClient(apiUrl: string, apiKey: string) {
   const base = apiUrl.replace(/\/+$/, "");
@@ -71,6 +92,23 @@ export function createApiClient(apiUrl: string, apiKey: string) {
       return call<{ data: JobView[]; next_cursor: string | null }>(`/v1/jobs?${params}`);
     },
     cancelJob: (id: string) => call<JobView>(`/v1/jobs/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    admin: {
+      listTenants: () => call<{ data: TenantView[] }>("/v1/admin/tenants"),
+      createTenant: (name: string) => call<TenantView>("/v1/admin/tenants", postJson({ name })),
+      listKeys: (tenantId?: string) =>
+        call<{ data: KeyView[] }>(
+          `/v1/admin/keys${tenantId ? `?tenant_id=${encodeURIComponent(tenantId)}` : ""}`,
+        ),
+      createKey: (tenantId: string, body: { name: string; scopes: string[]; expires_at?: string }) =>
+        call<KeyView>(`/v1/admin/tenants/${encodeURIComponent(tenantId)}/keys`, postJson(body)),
+      revokeKey: (id: string) =>
+        call<KeyView>(`/v1/admin/keys/${encodeURIComponent(id)}/revoke`, { method: "POST" }),
+      rotateKey: (id: string, graceSec?: number) =>
+        call<KeyView & { replaces: KeyView | null }>(
+          `/v1/admin/keys/${encodeURIComponent(id)}/rotate`,
+          postJson(graceSec === undefined ? {} : { grace_period_sec: graceSec }),
+        ),
+    },
     async download(url: string, destination: string): Promise<void> {
       const response = await fetch(url).catch((error: unknown) => {
         throw new CliError(`cannot download ${url}: ${String(error)}`, exitCodes.unreachable);
@@ -83,6 +121,10 @@ export function createApiClient(apiUrl: string, apiKey: string) {
       );
     },
   };
+}
+
+function postJson(body: unknown): RequestInit {
+  return { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;

@@ -3,13 +3,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { addAdminCommands } from "./admin-commands";
 import { createApiClient, type JobView } from "./api-client";
 import { CliError, exitCodes } from "./exit-codes";
 import { followProgress } from "./follow";
 import { presets } from "./presets";
 
 /**
- * `framewire`: submit media and watch it happen, list and cancel jobs. The API URL and key come
+ * `framewire`: submit media and watch it happen, list and cancel jobs, manage keys (admins). The API URL and key come
  * from --api/--key, else FRAMEWIRE_API_URL/FRAMEWIRE_API_KEY, else the local stack's .data/local.json.
  */
 function connection(options: { api?: string; key?: string }) {
@@ -110,6 +111,8 @@ jobs
   .action(async (id: string) => {
     console.log(summary(await connection(program.opts()).cancelJob(id)));
   });
+
+addAdminCommands(program, () => connection(program.opts()));
 
 try {
   await program.parseAsync();

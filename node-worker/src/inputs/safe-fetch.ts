@@ -1,9 +1,8 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { createWriteStream } from "node:fs";
-import { isIP } from "node:net";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import ipaddr from "ipaddr.js";
+import { checkTargetUrl, isPublicAddress, TargetRefusedError } from "@framewire/shared";
 import { Agent, fetch } from "undici";
 
 /**
@@ -29,12 +28,8 @@ export class InputFetchError extends Error {
   }
 }
 
-export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  // ipaddr.process turns IPv4-mapped IPv6 (::ffff:10.0.0.1) into the IPv4 it really is.
-  const parsed = ipaddr.process(address);
-  return parsed.range() === "unicast";
-}
+/** The address policy is shared with the edge's webhook sender (`@framewire/shared` net-policy). */
+export { isPublicAddress };
 
 function guardedLookup(
   hostname: string,
@@ -62,24 +57,15 @@ function guardedLookup(
 const agent = new Agent({ connect: { lookup: guardedLookup as never }, headersTimeout: 30_000 });
 
 function checkUrl(raw: string, allowHttp: boolean): URL {
-  let url: URL;
   try {
-    url = new URL(raw);
-  } catch {
-    throw new InputFetchError(`not a URL: ${raw}`, "scheme");
-  }
-  const schemes = allowHttp ? ["https:", "http:"] : ["https:"];
-  if (!schemes.includes(url.protocol)) {
+    return checkTargetUrl(raw, { allowHttp });
+  } catch (error) {
+    if (!(error instanceof TargetRefusedError)) throw error;
     throw new InputFetchError(
-      `only ${schemes.join(" and ")} URLs are fetched, not ${url.protocol}`,
-      "scheme",
+      error.message,
+      error.reason === "private_address" ? "private_address" : "scheme",
     );
   }
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (isIP(host) && !isPublicAddress(host)) {
-    throw new InputFetchError(`${host} is not a public address`, "private_address");
-  }
-  return url;
 }
 
 export async function fetchToFile(

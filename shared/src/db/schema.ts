@@ -4,6 +4,7 @@ import type { JobError } from "../errors";
 import type { JobSpec, Priority } from "../job-spec";
 import type { JobStatus } from "../job-state";
 import type { OutputResult } from "../messages";
+import type { WebhookEvent } from "../webhooks";
 
 /**
  * The database schema: the single source of truth for the records the edge keeps in libSQL.
@@ -92,6 +93,13 @@ export const jobs = sqliteTable(
      * for a new message, so a node's `attempt` is translated: job attempt = attempt_base + delivery.
      */
     attemptBase: integer("attempt_base").notNull().default(0),
+    /**
+     * Where this job's webhooks go: the spec's `webhook`, else the tenant's default, resolved (and
+     * checked) when the job was accepted, so a later change of the default doesn't redirect it.
+     */
+    webhook: text("webhook", { mode: "json" }).$type<{ url: string; events: WebhookEvent[] }>(),
+    /** When the last job.progress webhook was queued: bounds them to one per interval per job. */
+    progressWebhookAt: integer("progress_webhook_at"),
   },
   (t) => [
     index("jobs_tenant_created_idx").on(t.tenantId, t.id),
@@ -128,8 +136,90 @@ export const edgeSettings = sqliteTable("edge_settings", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/**
+ * A tenant's webhook settings: the default target for jobs that name none, and the signing secret.
+ * The secret is stored as it is, not hashed (unlike API keys): the edge needs the secret itself to
+ * compute an HMAC over every delivery, and a one-way hash can't sign. Protect the database (and
+ * its backups) like FW_TOKEN_SECRET. After a rotation the previous secret keeps signing alongside
+ * the new one until `previousSecretUntil`, so receivers can switch over without dropping deliveries.
+ */
+export const tenantWebhooks = sqliteTable("tenant_webhooks", {
+  tenantId: text("tenant_id")
+    .primaryKey()
+    .references(() => tenants.id),
+  url: text("url"),
+  events: text("events", { mode: "json" }).$type<WebhookEvent[]>().notNull(),
+  secret: text("secret").notNull(),
+  previousSecret: text("previous_secret"),
+  previousSecretUntil: integer("previous_secret_until"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export type WebhookDeliveryStatus = "pending" | "succeeded" | "failed";
+
+/**
+ * One webhook event for one job, delivered until it succeeds or its deadline passes. A sender
+ * claims a row by setting `leaseUntil` with a conditional update, so concurrent sweepers (several
+ * Node processes, overlapping Cron runs) never send the same attempt twice; a sender that dies
+ * mid-attempt loses its lease and the row is retried (at-least-once: receivers deduplicate on the
+ * id, sent as Framewire-Webhook-Id).
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id),
+    event: text("event").$type<WebhookEvent>().notNull(),
+    url: text("url").notNull(),
+    /** The exact body sent on every attempt (the job's facts when the event happened). */
+    payload: text("payload").notNull(),
+    status: text("status").$type<WebhookDeliveryStatus>().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    /** When the next attempt is due; null once the delivery succeeded or failed. */
+    nextAttemptAt: integer("next_attempt_at"),
+    /** No attempt starts after this; the delivery is failed then. */
+    deadlineAt: integer("deadline_at").notNull(),
+    leaseUntil: integer("lease_until"),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    deliveredAt: integer("delivered_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("webhook_deliveries_due_idx").on(t.status, t.nextAttemptAt),
+    index("webhook_deliveries_job_idx").on(t.jobId, t.id),
+  ],
+);
+
+/** Append-only log of every delivery attempt: when, the receiver's status code, latency, error. */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id),
+    attempt: integer("attempt").notNull(),
+    startedAt: integer("started_at").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.id)],
+);
+
 export type TenantRow = typeof tenants.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type UploadRow = typeof uploads.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type JobEventRow = typeof jobEvents.$inferSelect;
+export type TenantWebhookRow = typeof tenantWebhooks.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
