@@ -233,7 +233,10 @@ describe("fleet: nodes, dead letters, health", () => {
 
   it("lists nodes from the heartbeats KV, with active/busy/idle", async () => {
     const kv = await new Kvm(h.nc).open(kvBuckets.nodes);
-    await kv.put("node-a", JSON.stringify(heartbeat("node-a", 1)));
+    await kv.put(
+      "node-a",
+      JSON.stringify({ ...heartbeat("node-a", 1), hardware_errors: { cuda: "no CUDA device" } }),
+    );
     await kv.put("node-b", JSON.stringify(heartbeat("node-b", 0)));
     const nodes = await admin.admin.nodes();
     expect(nodes.ok && nodes.data).toMatchObject({ active: 2, busy: 1, idle: 1 });
@@ -250,6 +253,14 @@ describe("fleet: nodes, dead letters, health", () => {
     expect((await h.client().healthDetailed()).status).toBe(401);
     expect((await user.healthDetailed()).status).toBe(403);
     const health = await admin.healthDetailed();
+    // What each node's engine found: an operator sees why a GPU node encodes on the CPU.
+    const list =
+      (health.ok && (health.data as unknown as { nodes: { list: Record<string, unknown>[] } }).nodes.list) ||
+      [];
+    expect(list.find((n) => n.id === "node-a")).toMatchObject({
+      hardware_encoders: [],
+      hardware_errors: { cuda: "no CUDA device" },
+    });
     expect(health).toMatchObject({
       status: 200,
       data: {

@@ -258,14 +258,22 @@ export interface OutputFacts {
   probe?: MediaFacts;
 }
 
+/**
+ * How far one output of a run has got. Every output has its own progress, measured against its own
+ * expected duration (a trimmed output: its trim window), so a multi-output run reports each output
+ * separately. Within a run an output's percent never decreases, and on success every output's
+ * last tick has percent 100.
+ */
 export interface EngineProgress {
-  /** Frames written so far (video), summed over outputs for a multi-output plan's first output. */
+  /** The plan output this is about (PlanOutput.name). */
+  output: string;
+  /** Video frames written so far for this output (an HLS ladder: its slowest rendition; thumbnails: images). */
   frames: number;
-  /** Media time written so far, seconds. */
+  /** Media time of this output written so far, seconds, on the output's own timeline (a trim starts at 0). */
   outTimeSec: number;
-  /** Duration the run will produce, seconds; null when unknown (then percent is null: indeterminate). */
+  /** Duration this output will have, seconds; null when unknown (then percent is null: indeterminate). */
   durationSec: number | null;
-  /** 0–100, never decreasing within a run; null when indeterminate. */
+  /** 0–100, never decreasing within a run, 100 once the run succeeded; null when indeterminate. */
   percent: number | null;
   /** Frames per second of wall time. */
   fps: number;
@@ -277,6 +285,7 @@ export interface EngineProgress {
 
 export interface RunOptions {
   signal?: AbortSignal;
+  /** Called with one output's progress at a time (several calls per tick for a multi-output plan). */
   onProgress?: (progress: EngineProgress) => void;
   /**
    * No-progress watchdog: a run that reads and writes nothing for this long is stopped with

@@ -118,14 +118,21 @@ export interface NativeTranscodeResult {
   thumbnails: ThumbnailsWritten[];
 }
 
-/** Latest state of a run; ~5 a second at most. */
-export interface NativeProgressTick {
+/** How far one native output or thumbnail set has got. */
+export interface NativeOutputProgress {
+  /** Video packets written (thumbnail sets: images written). */
   frames: number;
+  /** Media time written, on the output's own (trimmed) timeline. */
   outTimeSec: number;
-  /** Input duration; null when unknown. */
+  /** The duration this output will have (its trim window); null when unknown. */
   durationSec: number | null;
-  fps: number;
-  speed: number;
+}
+
+/** Latest state of a run; ~5 a second at most. Entries follow options.outputs / options.thumbnails. */
+export interface NativeProgressTick {
+  elapsedSec: number;
+  outputs: NativeOutputProgress[];
+  thumbnails: NativeOutputProgress[];
 }
 
 export interface NativeTranscodeJob {

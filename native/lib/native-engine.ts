@@ -30,6 +30,7 @@ import {
   thumbnailFacts,
 } from "./output-facts";
 import { checkPlan } from "./plan-check";
+import { RunProgress } from "./run-progress";
 
 /**
  * The native engine: FFmpeg's libraries in-process through our node-addon-api binding. Every
@@ -100,7 +101,7 @@ class NativeEngine implements Engine {
     const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs);
     const { options: nativeOptions, slots, dirs } = compiled;
 
-    const progress = new ProgressTracker(onProgress);
+    const progress = nativeProgress(slots, onProgress);
     let written: NativeTranscodeResult = { outputs: [], thumbnails: [] };
     try {
       for (const dir of dirs) await mkdir(dir, { recursive: true });
@@ -181,45 +182,38 @@ class NativeEngine implements Engine {
 }
 
 /**
- * Turns the addon's ticks into EngineProgress: percent never decreases and stays below 100 until
- * the run has finished (100 then comes from done()); null when the input duration is unknown.
+ * Maps the addon's ticks (one entry per native output and thumbnail set) onto the plan's outputs:
+ * a video or audio output is one native output, an HLS ladder is as far as its slowest rendition,
+ * a thumbnail set is its decode position; a probe output only finishes.
  */
-class ProgressTracker {
-  #percent = 0;
-  #last: NativeProgressTick | undefined;
-
-  constructor(private readonly listener: ((progress: EngineProgress) => void) | undefined) {}
-
-  tick(tick: NativeProgressTick): void {
-    this.#last = tick;
-    const { durationSec, outTimeSec } = tick;
-    const known = durationSec !== null && durationSec > 0;
-    if (known) this.#percent = Math.max(this.#percent, Math.min(99.9, (outTimeSec / durationSec) * 100));
-    const etaSec = known && tick.speed > 0 ? Math.max(0, (durationSec - outTimeSec) / tick.speed) : null;
-    this.#emit({ ...tick, percent: known ? round1(this.#percent) : null, etaSec });
-  }
-
-  done(): void {
-    const last = this.#last;
-    if (!last) return;
-    this.#emit({
-      ...last,
-      percent: last.durationSec !== null && last.durationSec > 0 ? 100 : null,
-      etaSec: 0,
-    });
-  }
-
-  #emit(progress: EngineProgress): void {
-    try {
-      this.listener?.(progress);
-    } catch {
-      // A failing progress listener must not fail or stop the transcode it is watching.
-    }
-  }
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
+function nativeProgress(
+  slots: Slot[],
+  listener: ((progress: EngineProgress) => void) | undefined,
+): { tick(tick: NativeProgressTick): void; done(): void } {
+  const progress = new RunProgress(
+    slots.map((slot) => slot.output.name),
+    listener,
+  );
+  return {
+    tick({ elapsedSec, outputs, thumbnails }) {
+      for (const slot of slots) {
+        const entries =
+          slot.thumbnails !== undefined
+            ? [thumbnails[slot.thumbnails]]
+            : slot.nativeOutputs.map((index) => outputs[index]);
+        const known = entries.filter((e) => e !== undefined);
+        if (known.length === 0) continue;
+        const slowest = known.reduce((a, b) => (b.outTimeSec < a.outTimeSec ? b : a));
+        progress.update(slot.output.name, {
+          frames: Math.min(...known.map((e) => e.frames)),
+          outTimeSec: slowest.outTimeSec,
+          durationSec: slowest.durationSec,
+          elapsedSec,
+        });
+      }
+    },
+    done: () => progress.finish(),
+  };
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -15,7 +15,6 @@ import {
   type EncodingChoice,
   type Engine,
   EngineError,
-  type EngineProgress,
   type MediaFacts,
   type OutputFacts,
   type Plan,
@@ -26,6 +25,8 @@ import {
 } from "./engine";
 import { outputFactsFromProbe, probeFacts, removeOutputs, thumbnailFacts } from "./output-facts";
 import { AUDIO_FORMATS, checkPlan } from "./plan-check";
+import type { OutputMeasure } from "./run-progress";
+import { RunProgress } from "./run-progress";
 import {
   audioArgs,
   MEMFS_PROBE,
@@ -36,7 +37,7 @@ import {
   parseEncoders,
   parseVersion,
   probeArgs,
-  progressTracker,
+  progressMeasure,
   thumbnailArgs,
   thumbnailTimes,
   videoArgs,
@@ -88,33 +89,6 @@ function trimmedDuration(durationSec: number | null, trim: Trim | null): number 
   if (!trim) return durationSec;
   const end = trim.endSec !== null ? Math.min(trim.endSec, durationSec ?? trim.endSec) : durationSec;
   return end === null ? null : Math.max(0, end - trim.startSec);
-}
-
-/**
- * Progress over a plan the wasm engine runs one output at a time: each output's share of 100%,
- * never decreasing, indeterminate when the input's duration is unknown.
- */
-class PlanProgress {
-  private percent = 0;
-
-  constructor(
-    private readonly count: number,
-    private readonly emit: ((progress: EngineProgress) => void) | undefined,
-  ) {}
-
-  forOutput(index: number) {
-    return (durationSec: number | null) => {
-      const emit = this.emit;
-      if (!emit) return undefined;
-      return progressTracker(durationSec, (p) => {
-        if (p.percent !== null) {
-          this.percent = Math.max(this.percent, ((index + p.percent / 100) / this.count) * 100);
-        }
-        const last = index === this.count - 1;
-        emit({ ...p, percent: p.percent === null ? null : this.percent, etaSec: last ? p.etaSec : null });
-      });
-    };
-  }
 }
 
 interface CallResult {
@@ -431,20 +405,25 @@ class WasmEngine implements Engine {
     return this.withCore(options.signal, async (core) => {
       try {
         const facts = await this.probeMemfs(core, input.name, input.bytes);
-        const progress = new PlanProgress(plan.outputs.length, options.onProgress);
+        // One output at a time, each measured against its own duration.
+        const progress = new RunProgress(
+          plan.outputs.map((o) => o.name),
+          options.onProgress,
+        );
         const outputs: OutputFacts[] = [];
-        for (const [i, output] of plan.outputs.entries()) {
+        for (const output of plan.outputs) {
           if (options.signal?.aborted) throw canceled();
-          const onBlock = progress.forOutput(i);
+          const report = (measure: OutputMeasure) => progress.update(output.name, measure);
           const exec = (args: string[], duration: number | null | undefined) =>
             this.exec(
               core,
               args,
-              duration === undefined ? undefined : onBlock(duration),
+              duration === undefined || !options.onProgress ? undefined : progressMeasure(duration, report),
               options.stallTimeoutMs,
             );
-          outputs.push(await this.runOutput(core, plan, output, input.name, facts, exec));
+          outputs.push(await this.runOutput(core, plan, output, input.name, facts, exec, report));
         }
+        progress.finish();
         return { outputs };
       } finally {
         if (core.alive) await this.removeMemfs(core, [input.name, MEMFS_PROBE]);
@@ -460,6 +439,8 @@ class WasmEngine implements Engine {
     facts: MediaFacts,
     /** Runs one FFmpeg call; a duration (null: unknown) asks for progress against it. */
     exec: (args: string[], durationSec?: number | null) => Promise<void>,
+    /** Progress of an output whose FFmpeg calls report none of their own (thumbnails). */
+    report: (measure: OutputMeasure) => void,
   ): Promise<OutputFacts> {
     const hasVideo = facts.streams.some((s) => s.type === "video");
     const hasAudio = facts.streams.some((s) => s.type === "audio");
@@ -495,6 +476,7 @@ class WasmEngine implements Engine {
         const files: string[] = [];
         const timesSec: number[] = [];
         const out = memfsOutputName(output.format);
+        const started = performance.now();
         for (const [i, wanted] of times.entries()) {
           // An offset past the end gives the last frame, as in the native engine.
           const time = facts.durationSec !== null ? Math.min(wanted, lastFrame) : wanted;
@@ -503,6 +485,13 @@ class WasmEngine implements Engine {
           await this.keep(core, out, path, false);
           files.push(path);
           timesSec.push(time);
+          // One seek-and-decode per image: the share of images written is the share of work done.
+          report({
+            frames: files.length,
+            outTimeSec: ((facts.durationSec ?? 0) * files.length) / times.length,
+            durationSec: facts.durationSec,
+            elapsedSec: (performance.now() - started) / 1000,
+          });
         }
         return thumbnailFacts(output, { files, timesSec }, (path) => this.probeDisk(core, path));
       }

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { EngineProgress, MediaFacts, ThumbnailsPlanOutput, VideoPlanOutput } from "./engine";
+import type { MediaFacts, ThumbnailsPlanOutput, VideoPlanOutput } from "./engine";
+import type { OutputMeasure } from "./run-progress";
 import {
   audioArgs,
   fitSize,
   memfsInputName,
   parseEncoders,
-  progressTracker,
+  progressMeasure,
   thumbnailArgs,
   thumbnailTimes,
   videoArgs,
@@ -154,35 +155,22 @@ it("keeps only known extensions of the input path in the MEMFS name", () => {
   expect(memfsInputName("/jobs/1/noext")).toBe("/work/in");
 });
 
-describe("progressTracker", () => {
-  function ticks(durationSec: number | null, blocks: Array<Record<string, string>>): EngineProgress[] {
-    const out: EngineProgress[] = [];
-    let t = 0;
-    const track = progressTracker(
-      durationSec,
-      (p) => out.push(p),
-      () => (t += 500),
-    );
-    for (const block of blocks) track(block);
-    return out;
-  }
-
-  it("never lets percent go down, and reaches 100 at the end block", () => {
-    const out = ticks(2, [
-      { frame: "10", out_time_us: "800000", progress: "continue" },
-      { frame: "12", out_time_us: "N/A", progress: "continue" },
-      { frame: "25", out_time_us: "1000000", progress: "continue" },
-      { frame: "50", out_time_us: "1990000", progress: "end" },
-    ]);
-    expect(out.map((p) => p.percent)).toEqual([40, 40, 50, 100]);
-    expect(out[2]).toMatchObject({ frames: 25, outTimeSec: 1, fps: 25 / 1.5, speed: 1 / 1.5, etaSec: 1.5 });
-    expect(out[3]?.etaSec).toBe(0);
-  });
-
-  it("is indeterminate without a duration", () => {
-    const [tick] = ticks(null, [{ frame: "5", out_time_us: "200000", progress: "continue" }]);
-    expect(tick).toMatchObject({ percent: null, etaSec: null, durationSec: null, frames: 5 });
-  });
+it("measures an FFmpeg call's output from its -progress blocks, against wall time since the call began", () => {
+  const out: OutputMeasure[] = [];
+  let t = 0;
+  const track = progressMeasure(
+    2,
+    (m) => out.push(m),
+    () => (t += 500),
+  );
+  track({ frame: "10", out_time_us: "800000", progress: "continue" });
+  track({ frame: "12", out_time_us: "N/A", progress: "continue" });
+  track({ frame: "25", out_time_us: "-3000", progress: "continue" });
+  expect(out).toEqual([
+    { frames: 10, outTimeSec: 0.8, durationSec: 2, elapsedSec: 0.5 },
+    { frames: 12, outTimeSec: 0, durationSec: 2, elapsedSec: 1 },
+    { frames: 25, outTimeSec: 0, durationSec: 2, elapsedSec: 1.5 },
+  ]);
 });
 
 it("reads encoder names from -encoders output, skipping the legend", () => {

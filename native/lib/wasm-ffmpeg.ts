@@ -6,7 +6,6 @@ import {
   type AudioEncodeOptions,
   type AudioPlanOutput,
   EngineError,
-  type EngineProgress,
   type MediaFacts,
   type PlanOutput,
   type StreamFacts,
@@ -16,6 +15,7 @@ import {
   type VideoPlanOutput,
 } from "./engine";
 import { AUDIO_FORMATS, IMAGE_ENCODERS, SOFTWARE_VIDEO_ENCODERS, VIDEO_MUXERS } from "./plan-check";
+import type { OutputMeasure } from "./run-progress";
 
 /** Fixed MEMFS names: user paths and strings never reach FFmpeg's argument list. */
 export const MEMFS_PROBE = "/work/probe.json";
@@ -336,36 +336,22 @@ export function mediaFactsFromProbe(json: string | null, stderr: string[], sizeB
 }
 
 /**
- * Turns `-progress` blocks (frame=, out_time_us=, progress=continue|end) into EngineProgress ticks.
- * fps and speed are measured against wall time since the run started; percent never decreases.
+ * Turns one FFmpeg call's `-progress` blocks (frame=, out_time_us=, progress=continue|end) into
+ * measures of the output it writes; elapsed time counts from the call's start.
  */
-export function progressTracker(
+export function progressMeasure(
   durationSec: number | null,
-  emit: (progress: EngineProgress) => void,
+  emit: (measure: OutputMeasure) => void,
   now: () => number = performance.now.bind(performance),
 ): (block: Record<string, string>) => void {
   const started = now();
-  let percent = 0;
   return (block) => {
-    const frames = Math.max(0, num(block.frame) ?? 0);
-    // out_time_us is "N/A" before the first packet and can be negative with audio priming.
-    const outTimeSec = Math.max(0, (num(block.out_time_us) ?? 0) / 1e6);
-    const elapsed = Math.max(1e-3, (now() - started) / 1000);
-    const speed = outTimeSec / elapsed;
-    const known = durationSec !== null && durationSec > 0;
-    if (known) {
-      const reached = block.progress === "end" ? 100 : (outTimeSec / durationSec) * 100;
-      percent = Math.max(percent, Math.min(100, reached));
-    }
-    const remaining = known ? Math.max(0, durationSec - outTimeSec) : 0;
     emit({
-      frames,
-      outTimeSec,
-      durationSec: known ? durationSec : null,
-      percent: known ? percent : null,
-      fps: frames / elapsed,
-      speed,
-      etaSec: !known ? null : block.progress === "end" ? 0 : speed > 0 ? remaining / speed : null,
+      frames: Math.max(0, num(block.frame) ?? 0),
+      // out_time_us is "N/A" before the first packet and can be negative with audio priming.
+      outTimeSec: Math.max(0, (num(block.out_time_us) ?? 0) / 1e6),
+      durationSec,
+      elapsedSec: (now() - started) / 1000,
     });
   };
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "av/capabilities.h"
 #include "av/log.h"
@@ -295,6 +296,20 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
 
 // --- transcode -------------------------------------------------------------------------------------
 
+Napi::Array ProgressListToJs(Napi::Env env, const std::vector<fw::av::OutputProgress>& list) {
+  Napi::Array array = Napi::Array::New(env, list.size());
+  for (size_t i = 0; i < list.size(); i++) {
+    const fw::av::OutputProgress& entry = list[i];
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("frames", static_cast<double>(entry.frames));
+    object.Set("outTimeSec", entry.out_time_sec);
+    object.Set("durationSec",
+               entry.duration_sec >= 0 ? Napi::Value(Napi::Number::New(env, entry.duration_sec)) : env.Null());
+    array.Set(static_cast<uint32_t>(i), object);
+  }
+  return array;
+}
+
 // AsyncProgressWorker keeps only the latest tick when the JS thread is slower than the worker:
 // progress is latest-state, so dropping intermediate ticks is correct. node-addon-api delivers any
 // pending tick before OnOK runs.
@@ -323,11 +338,9 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
     Napi::HandleScope scope(env);
     const fw::av::Progress& tick = ticks[count - 1];
     Napi::Object object = Napi::Object::New(env);
-    object.Set("frames", static_cast<double>(tick.frames));
-    object.Set("outTimeSec", tick.out_time_sec);
-    object.Set("durationSec", tick.duration_sec >= 0 ? Napi::Value(Napi::Number::New(env, tick.duration_sec)) : env.Null());
-    object.Set("fps", tick.fps);
-    object.Set("speed", tick.speed);
+    object.Set("elapsedSec", tick.elapsed_sec);
+    object.Set("outputs", ProgressListToJs(env, tick.outputs));
+    object.Set("thumbnails", ProgressListToJs(env, tick.thumbnails));
     try {
       on_progress_.Call({object});
     } catch (const Napi::Error&) {

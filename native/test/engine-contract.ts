@@ -15,6 +15,24 @@ const ENGINE_CODES = [
   "OUTPUT_WRITE_FAILED",
 ];
 
+/** One output's ticks: percent never decreases, stays in 0–100, and the last one is 100 with no time left. */
+function expectHonestProgress(ticks: EngineProgress[], output: string): void {
+  const own = ticks.filter((t) => t.output === output);
+  expect(own.length, output).toBeGreaterThan(0);
+  let previous = 0;
+  for (const t of own) {
+    if (t.percent === null) continue;
+    expect(t.percent, output).toBeGreaterThanOrEqual(previous);
+    expect(t.percent, output).toBeLessThanOrEqual(100);
+    previous = t.percent;
+  }
+  expect(own.at(-1), output).toMatchObject({ percent: 100, etaSec: 0 });
+  expect(
+    own.slice(0, -1).every((t) => t.percent !== 100),
+    `${output}: 100 only at the end`,
+  ).toBe(true);
+}
+
 /**
  * One behavioural suite for every Engine implementation, over the operations both engines run.
  * Media assertions probe the written files (with the ffmpeg CLI's ffprobe, independent of either
@@ -86,11 +104,38 @@ export function engineContract(label: string, createEngine: () => Promise<Engine
       expect(out?.encoding?.fallbackReason).toBeTruthy();
 
       expect(ticks.length).toBeGreaterThan(0);
-      const percents = ticks.map((t) => t.percent ?? 0);
-      for (let i = 1; i < percents.length; i++)
-        expect(percents[i]).toBeGreaterThanOrEqual(percents[i - 1] ?? 0);
-      expect(percents.at(-1)).toBeLessThanOrEqual(100);
+      expect(ticks.every((t) => t.output === "small")).toBe(true);
+      expectHonestProgress(ticks, "small");
     }, 60_000);
+
+    it("reports progress per output, each against its own (trimmed) duration, each ending at 100", async () => {
+      const ticks: EngineProgress[] = [];
+      await engine.run(
+        {
+          inputPath: clip,
+          outputs: [
+            videoOut(dir, "p-full", { video: h264({ maxHeight: 180 }) }),
+            videoOut(dir, "p-trim", { trim: { startSec: 1, endSec: 2.5 }, video: h264({ maxHeight: 90 }) }),
+            audioOut(dir, "p-audio", { codec: "mp3" }),
+            thumbsOut(dir, "p-thumbs", { select: { mode: "count", count: 2 } }),
+            { kind: "probe", name: "p-facts", path: join(dir, "p-facts.json") },
+          ],
+        },
+        { onProgress: (p) => ticks.push(p) },
+      );
+      expect(new Set(ticks.map((t) => t.output))).toEqual(
+        new Set(["p-full", "p-trim", "p-audio", "p-thumbs", "p-facts"]),
+      );
+      for (const name of ["p-full", "p-trim", "p-audio", "p-thumbs", "p-facts"])
+        expectHonestProgress(ticks, name);
+      const durationOf = (name: string) => ticks.filter((t) => t.output === name).at(-1)?.durationSec;
+      expect(durationOf("p-full")).toBeCloseTo(4, 0);
+      expect(durationOf("p-audio")).toBeCloseTo(4, 0);
+      // The trimmed output is measured against its 1.5 s window, not the 4 s input.
+      expect(durationOf("p-trim")).toBeCloseTo(1.5, 1);
+      const trimmed = ticks.filter((t) => t.output === "p-trim" && t.percent !== null && t.percent < 100);
+      for (const t of trimmed) expect(t.outTimeSec).toBeLessThanOrEqual(1.6);
+    }, 90_000);
 
     it("trims frame-accurately, crops, caps the width and changes the frame rate", async () => {
       const { outputs } = await engine.run({

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Engine, EngineError, type HlsPlanOutput, type Plan } from "../lib/engine";
+import { type Engine, EngineError, type EngineProgress, type HlsPlanOutput, type Plan } from "../lib/engine";
 import { parseMediaPlaylist } from "../lib/hls";
 import { loadNativeAddon } from "../lib/native-addon";
 import { createNativeEngine } from "../lib/native-engine";
@@ -237,6 +237,39 @@ describe("native engine specifics", () => {
     expect(durations[2]).toEqual(durations[0]);
     expect(durations[0]).toEqual(["2.00", "2.00", "2.00"]);
     expect(out?.files?.some((f) => f.relativePath === "240p/seg_00002.ts")).toBe(true);
+  }, 120_000);
+
+  it("reports an HLS ladder and a trimmed video beside it as two outputs with their own progress", async () => {
+    const input = await makeClip(join(dir, "ladder-progress.mp4"), { seconds: 6, width: 640, height: 360 });
+    const ticks: EngineProgress[] = [];
+    await engine.run(
+      {
+        inputPath: input,
+        outputs: [
+          videoOut(dir, "clip-2s", { trim: { startSec: 3, endSec: 5 }, video: h264({ maxHeight: 180 }) }),
+          {
+            kind: "hls",
+            name: "ladder-p",
+            dir: join(dir, "ladder-p"),
+            segmentSec: 2,
+            preset: "ultrafast",
+            renditions: [
+              { name: "360p", maxHeight: 360, videoBitrateKbps: 800, audioBitrateKbps: 96 },
+              { name: "144p", maxHeight: 144, videoBitrateKbps: 150, audioBitrateKbps: 48 },
+            ],
+          },
+        ],
+      },
+      { onProgress: (p) => ticks.push(p) },
+    );
+    for (const name of ["clip-2s", "ladder-p"]) {
+      const own = ticks.filter((t) => t.output === name);
+      const percents = own.map((t) => t.percent ?? 0);
+      expect(percents, name).toEqual([...percents].sort((a, b) => a - b));
+      expect(own.at(-1), name).toMatchObject({ percent: 100, etaSec: 0 });
+    }
+    expect(ticks.find((t) => t.output === "clip-2s")?.durationSec).toBeCloseTo(2, 1);
+    expect(ticks.find((t) => t.output === "ladder-p")?.durationSec).toBeCloseTo(6, 0);
   }, 120_000);
 
   it("composites a watermark in the requested corner, with margin and opacity", async () => {

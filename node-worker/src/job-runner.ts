@@ -18,6 +18,7 @@ import { writeDeadLetter } from "./dead-letters";
 import type { Delivery } from "./delivery";
 import type { S3InputFetch } from "./inputs/s3-input";
 import { fetchToFile, InputFetchError } from "./inputs/safe-fetch";
+import { createJobPercent } from "./job-percent";
 import { buildPlan, watermarkPath } from "./plan";
 import type { ProgressPublisher } from "./progress";
 import { createProgressReportThrottle } from "./progress-reports";
@@ -283,12 +284,14 @@ async function process(
 
   const plan = buildPlan(message.spec, inputPath, workDir);
   const progressReport = progressReporter(deps, message, attempt);
+  const jobPercent = createJobPercent(plan.outputs.map((o) => o.name));
   const result = await engine.run(plan, {
     signal,
     fault: testFault(config, message),
     onProgress: (p) => {
-      for (const output of plan.outputs) deps.progress.tick(message.job_id, attempt, output.name, p);
-      progressReport?.(p.percent);
+      deps.progress.tick(message.job_id, attempt, p);
+      // Webhook reports speak for the whole job: one percent over all its outputs.
+      progressReport?.(jobPercent(p));
     },
   });
 

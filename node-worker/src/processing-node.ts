@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { NodeConfig } from "./config";
 import { startDeadLetterMover } from "./dead-letters";
 import { pullOne } from "./delivery";
+import { engineFacts } from "./heartbeat";
 import { createS3InputFetch } from "./inputs/s3-input";
 import { runJob } from "./job-runner";
 import { createProgressPublisher } from "./progress";
@@ -93,8 +94,7 @@ export async function startProcessingNode(options: {
       host: config.host,
       pools,
       engine: engine.name,
-      encoders: capabilities.encoders,
-      hardware: capabilities.hardware,
+      ...engineFacts(capabilities),
       slots: { total: config.FW_SLOTS, busy: running.size },
       jobs: [...new Set([...running.keys()].map((key) => key.split("#")[0] ?? key))],
       version: nodeVersion,
@@ -175,6 +175,8 @@ export async function startProcessingNode(options: {
       slots: config.FW_SLOTS,
       engine: engine.name,
       encoders: capabilities.encoders,
+      hardware_encoders: capabilities.hardwareEncoders,
+      hardware_errors: capabilities.hardwareErrors,
     },
     "node:started",
   );

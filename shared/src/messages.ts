@@ -92,18 +92,29 @@ export interface JobReportReply {
   stale: boolean;
 }
 
-/** A progress tick: published on fw.progress.<jobId>, kept in KV fw_progress, pushed to browsers. */
+/**
+ * A progress tick about one output of a job: published on fw.progress.<jobId>, kept in KV
+ * fw_progress under `<jobId>.<output>` (progressKeys), pushed to browsers. A job with several
+ * outputs ticks each on its own, each measured against its own expected duration.
+ */
 export interface ProgressTick {
   type: "job:progress";
   job_id: string;
   attempt: number;
   /** The output this tick is about. */
   output: string;
-  /** 0–100 and never decreasing within an attempt; null when the duration is unknown. */
+  /**
+   * This output's encoded media time over its expected duration (a trimmed output: its trim
+   * window), 0–100, never decreasing within an attempt, 100 once the job succeeded; null while
+   * the duration is unknown.
+   */
   percent: number | null;
+  /** Video frames written for this output (an HLS ladder: its slowest rendition). */
   frames: number;
   fps: number;
+  /** Media seconds of this output written per wall-clock second. */
   speed: number;
+  /** Media time of this output written so far, on the output's own timeline. */
   out_time_sec: number;
   eta_sec: number | null;
   at: string;
@@ -127,7 +138,12 @@ export interface NodeHeartbeat {
   pools: string[];
   engine: string;
   encoders: string[];
+  /** Hardware devices that opened (cuda, qsv, vaapi). */
   hardware: string[];
+  /** Hardware encoders that opened on their device, as "device:encoder" (e.g. "cuda:h264_nvenc"). Additive field. */
+  hardware_encoders?: string[];
+  /** Why each hardware device (or encoder) that was tried did not open, e.g. { cuda: "no CUDA device" }. Additive field. */
+  hardware_errors?: Record<string, string>;
   slots: { total: number; busy: number };
   jobs: string[];
   version: string;

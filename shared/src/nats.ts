@@ -11,6 +11,18 @@ export const kvBuckets = {
   progress: "fw_progress",
 } as const;
 
+/**
+ * Keys of KV fw_progress. A job's last state message lives under its id; each output's last
+ * progress tick under `<jobId>.<output>` (output names are KV-safe: see outputNameSchema), so a
+ * late listener can be shown every output, not only the one that ticked last.
+ */
+export const progressKeys = {
+  state: (jobId: string) => jobId,
+  output: (jobId: string, output: string) => `${jobId}.${output}`,
+  /** Matches every output key of one job. */
+  outputsOf: (jobId: string) => `${jobId}.*`,
+} as const;
+
 export type Pool = "cpu" | "gpu";
 
 export const subjects = {

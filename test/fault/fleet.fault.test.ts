@@ -213,6 +213,8 @@ describe("fleet faults", () => {
         pools: ["cpu"],
         engine: "native",
         encoders: expect.arrayContaining(["libx264", "aac"]),
+        // No GPU here: each hardware device that was tried says why it did not open.
+        hardware_errors: expect.objectContaining({ cuda: expect.any(String) }),
         slots: { total: 2, busy: 1 },
         jobs: [id],
       });

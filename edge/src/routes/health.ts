@@ -71,6 +71,8 @@ export function healthRoutes() {
                 engine: n.engine,
                 encoders: n.encoders,
                 hardware: n.hardware,
+                hardware_encoders: n.hardware_encoders ?? [],
+                hardware_errors: n.hardware_errors ?? {},
                 slots: n.slots,
                 version: n.version,
                 at: n.at,

@@ -84,8 +84,14 @@ CapabilityReport ProbeCapabilities() noexcept {
       }
       report.hardware.emplace_back(candidate.device);
       for (const char* encoder : candidate.encoders) {
-        if (encoder != nullptr && EncoderOpens(encoder, device.get())) {
-          report.hardware_encoders.push_back(std::string(candidate.device) + ":" + encoder);
+        if (encoder == nullptr) continue;
+        std::string name = std::string(candidate.device) + ":" + encoder;
+        std::string why;
+        if (EncoderOpens(encoder, device.get(), &why)) {
+          report.hardware_encoders.push_back(name);
+        } else {
+          // The device opened but this encoder did not (no NVENC on the card, sessions exhausted...).
+          report.hardware_errors.emplace_back(name, why);
         }
       }
     }

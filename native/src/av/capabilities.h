@@ -14,7 +14,8 @@ struct CapabilityReport {
   std::vector<std::string> hardware;
   // Hardware encoders that opened on their device, as "device:encoder" (e.g. "cuda:h264_nvenc").
   std::vector<std::string> hardware_encoders;
-  // Why each hardware device type did not open (empty when it did), for the node's heartbeat.
+  // Why each hardware device type did not open, and why each encoder on a device that did open
+  // failed ("cuda:h264_nvenc"), for the node's heartbeat.
   std::vector<std::pair<std::string, std::string>> hardware_errors;
 };
 

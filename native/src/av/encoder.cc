@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "log.h"
 #include "status.h"
 
 namespace fw::av {
@@ -202,16 +203,20 @@ void Encoder::Encode(AVFrame* frame, AVRational from, const PacketSink& sink) {
   }
 }
 
-bool EncoderOpens(const char* name, AVBufferRef* device) {
+bool EncoderOpens(const char* name, AVBufferRef* device, std::string* why) {
+  auto fail = [why](const std::string& reason) {
+    if (why != nullptr) *why = reason;
+    return false;
+  };
   const AVCodec* codec = avcodec_find_encoder_by_name(name);
-  if (codec == nullptr) return false;
+  if (codec == nullptr) return fail("not compiled into this FFmpeg");
   CodecContextPtr ctx(avcodec_alloc_context3(codec));
-  if (!ctx) return false;
+  if (!ctx) return fail("out of memory");
   DictionaryOwner options;
   ctx->thread_count = 1;
   if (device != nullptr) {
     ctx->hw_device_ctx = av_buffer_ref(device);
-    if (ctx->hw_device_ctx == nullptr) return false;
+    if (ctx->hw_device_ctx == nullptr) return fail("out of memory");
   }
   if (codec->type == AVMEDIA_TYPE_VIDEO) {
     ctx->width = 256;  // hardware encoders refuse tiny frames
@@ -231,9 +236,13 @@ bool EncoderOpens(const char* name, AVBufferRef* device) {
     ctx->time_base = AVRational{1, ctx->sample_rate};
     ctx->bit_rate = 64000;
   } else {
-    return false;
+    return fail("not an audio or video encoder");
   }
-  if (avcodec_open2(ctx.get(), codec, &options.dict) < 0) return false;
+  int ret = avcodec_open2(ctx.get(), codec, &options.dict);
+  if (ret < 0) {
+    std::string logged = TakeLastLogLine();
+    return fail(ErrorText(ret) + (logged.empty() ? "" : " (" + logged + ")"));
+  }
   // Close the way a real run does (end of stream, then drain): some encoders' worker threads only
   // shut down cleanly after EOS.
   PacketPtr packet(av_packet_alloc());

@@ -66,7 +66,8 @@ class Encoder {
 };
 
 // Whether a named encoder opens with a tiny dummy configuration (used by capabilities()). With a
-// device, the encoder is opened on it (hardware encoders).
-bool EncoderOpens(const char* name, AVBufferRef* device = nullptr);
+// device, the encoder is opened on it (hardware encoders). When it does not open and `why` is given,
+// the reason goes there (FFmpeg's error text and its last log line).
+bool EncoderOpens(const char* name, AVBufferRef* device = nullptr, std::string* why = nullptr);
 
 }  // namespace fw::av

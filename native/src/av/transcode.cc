@@ -217,6 +217,7 @@ class Run {
     thumbnail_sets_.push_back(std::make_unique<ThumbnailSet>(settings, stream->codecpar, video_decoder_->time_base(),
                                                              video_decoder_->frame_rate(), rotation_,
                                                              input_->DurationSec(), &control_));
+    thumbnail_reached_sec_.push_back(0);
   }
 
   void Pump() {
@@ -291,8 +292,13 @@ class Run {
       if (pipeline != nullptr) Filter(output, *pipeline, frame);
     }
     if (video) {
-      for (auto& set : thumbnail_sets_) {
-        if (!set->Done()) set->Push(frame);
+      double time = frame->best_effort_timestamp != AV_NOPTS_VALUE
+                        ? frame->best_effort_timestamp * av_q2d(video_decoder_->time_base())
+                        : -1;
+      for (size_t i = 0; i < thumbnail_sets_.size(); i++) {
+        if (thumbnail_sets_[i]->Done()) continue;
+        thumbnail_sets_[i]->Push(frame);
+        if (time >= 0) thumbnail_reached_sec_[i] = std::max(thumbnail_reached_sec_[i], time);
       }
     }
   }
@@ -327,11 +333,9 @@ class Run {
     output.file->Write(packet, time_base, pipeline.out_stream);
   }
 
-  // The duration the first output will have: its trim window within the input.
-  double PlannedDurationSec() const {
+  // The duration an output will have: its trim window within the input; negative when unknown.
+  double PlannedDurationSec(const OutputSettings& s) const {
     double input = input_->DurationSec();
-    if (outputs_.empty()) return input;
-    const OutputSettings& s = *outputs_.front().settings;
     double end = s.trim_end > 0 ? (input > 0 ? std::min(input, s.trim_end) : s.trim_end) : input;
     if (end <= 0) return -1;
     return std::max(0.0, end - s.trim_start);
@@ -342,18 +346,27 @@ class Run {
     Clock::time_point now = Clock::now();
     if (!final && now - last_report_ < kProgressInterval) return;
     last_report_ = now;
-    double elapsed = std::chrono::duration<double>(now - started_).count();
     Progress progress;
-    if (!outputs_.empty()) {
-      progress.frames = outputs_.front().video_packets;
-      progress.out_time_sec = outputs_.front().end_time_sec;
-    } else if (packet_ && packet_->pts != AV_NOPTS_VALUE && packet_->stream_index >= 0) {
-      // Thumbnails only: how far into the input the demuxer is.
-      progress.out_time_sec = std::max(0.0, packet_->pts * av_q2d(input_->stream(packet_->stream_index)->time_base));
+    progress.elapsed_sec = std::chrono::duration<double>(now - started_).count();
+    progress.outputs.reserve(outputs_.size());
+    for (const OutputPipeline& output : outputs_) {
+      OutputProgress entry;
+      entry.frames = output.video_packets;
+      entry.out_time_sec = output.end_time_sec;
+      entry.duration_sec = PlannedDurationSec(*output.settings);
+      progress.outputs.push_back(entry);
     }
-    progress.duration_sec = PlannedDurationSec();
-    progress.fps = elapsed > 0 ? static_cast<double>(progress.frames) / elapsed : 0;
-    progress.speed = elapsed > 0 ? progress.out_time_sec / elapsed : 0;
+    double input_duration = input_->DurationSec();
+    progress.thumbnails.reserve(thumbnail_sets_.size());
+    for (size_t i = 0; i < thumbnail_sets_.size(); i++) {
+      // A thumbnail set advances with the decode position over the input; a finished set is whole.
+      OutputProgress entry;
+      entry.frames = static_cast<int64_t>(thumbnail_sets_[i]->report().files.size());
+      entry.duration_sec = input_duration > 0 ? input_duration : -1;
+      bool done = thumbnail_sets_[i]->Done();
+      entry.out_time_sec = done && input_duration > 0 ? input_duration : thumbnail_reached_sec_[i];
+      progress.thumbnails.push_back(entry);
+    }
     on_progress_(progress);
   }
 
@@ -377,6 +390,7 @@ class Run {
   double stop_after_sec_ = -1;
   std::vector<OutputPipeline> outputs_;
   std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;
+  std::vector<double> thumbnail_reached_sec_;  // per set: the latest input time decoded for it
 };
 
 }  // namespace

@@ -94,13 +94,18 @@ struct TranscodeResult {
   std::vector<ThumbnailReport> thumbnails;
 };
 
-// Latest state of a run, as seen on the first output.
+// How far one output (or one thumbnail set) has got.
+struct OutputProgress {
+  int64_t frames = 0;        // video packets written (thumbnail sets: images written)
+  double out_time_sec = 0;   // media time written, on the output's own timeline (trimmed: from 0)
+  double duration_sec = -1;  // the duration this output will have (its trim window); negative when unknown
+};
+
+// Latest state of a run: one entry per output and per thumbnail set, in settings order.
 struct Progress {
-  int64_t frames = 0;         // video packets written
-  double out_time_sec = 0;    // media time written
-  double duration_sec = -1;   // duration the run will produce; negative when unknown
-  double fps = 0;             // frames per wall-clock second
-  double speed = 0;           // media seconds per wall-clock second
+  std::vector<OutputProgress> outputs;
+  std::vector<OutputProgress> thumbnails;
+  double elapsed_sec = 0;  // wall-clock time since the run started
 };
 
 using ProgressFn = std::function<void(const Progress&)>;

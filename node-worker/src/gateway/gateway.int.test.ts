@@ -1,4 +1,5 @@
-import { ensureKv, type ProgressMessage, signToken, subjects } from "@framewire/shared";
+import { once } from "node:events";
+import { ensureKv, type ProgressMessage, progressKeys, signToken, subjects } from "@framewire/shared";
 import type { KV } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
@@ -22,12 +23,12 @@ const token = (job: string, expSec = 3600) =>
 const url = (job: string, t: string) => `ws://127.0.0.1:${gateway.port}/v1/jobs/${job}/progress?token=${t}`;
 const encode = (m: ProgressMessage) => new TextEncoder().encode(JSON.stringify(m));
 
-function tick(job: string, percent: number): ProgressMessage {
+function tick(job: string, percent: number, output = "o", attempt = 1): ProgressMessage {
   return {
     type: "job:progress",
     job_id: job,
-    attempt: 1,
-    output: "o",
+    attempt,
+    output,
     percent,
     frames: percent,
     fps: 30,
@@ -89,7 +90,7 @@ describe("progress gateway", () => {
 
   it("sends the last known progress first, then every tick, then the final state, then closes normally", async () => {
     const job = newJobId();
-    await kv.put(job, encode(tick(job, 10)));
+    await kv.put(progressKeys.output(job, "o"), encode(tick(job, 10)));
     const c = client(url(job, await token(job)));
     await c.opened;
     await expect.poll(() => c.messages.length).toBe(1);
@@ -106,6 +107,36 @@ describe("progress gateway", () => {
       60,
       "succeeded",
     ]);
+  });
+
+  it("replays every output's last tick of the newest attempt on connect, then live ticks from memory", async () => {
+    const job = newJobId();
+    await kv.put(
+      progressKeys.state(job),
+      encode({ type: "job:state", job_id: job, status: "running", at: "" }),
+    );
+    await kv.put(progressKeys.output(job, "stale"), encode(tick(job, 90, "stale", 1)));
+    await kv.put(progressKeys.output(job, "video"), encode(tick(job, 40, "video", 2)));
+    await kv.put(progressKeys.output(job, "ladder"), encode(tick(job, 15, "ladder", 2)));
+    const label = (m: ProgressMessage) => (m.type === "job:progress" ? `${m.output}:${m.percent}` : m.status);
+    const first = client(url(job, await token(job)));
+    await expect.poll(() => first.messages.length).toBe(3);
+    expect(first.messages.map(label)).toEqual(["running", "video:40", "ladder:15"]);
+
+    // Live ticks update the channel's memory: a second socket starts from them, not from KV.
+    nc.publish(subjects.progress(job), encode(tick(job, 55, "video", 2)));
+    await expect.poll(() => first.messages.length).toBe(4);
+    const second = client(url(job, await token(job)));
+    await expect.poll(() => second.messages.length).toBe(3);
+    expect(second.messages.map(label)).toEqual(["running", "video:55", "ladder:15"]);
+
+    nc.publish(
+      subjects.progress(job),
+      encode({ type: "job:state", job_id: job, status: "succeeded", at: "" }),
+    );
+    expect(await first.closed).toBe(1000);
+    expect(await second.closed).toBe(1000);
+    expect(first.messages.map(label)).toEqual(["running", "video:40", "ladder:15", "video:55", "succeeded"]);
   });
 
   it("answers a late listener with the final state and closes", async () => {
@@ -173,4 +204,36 @@ describe("progress gateway", () => {
     expect([closeCodes.slowConsumer, 1006]).toContain(await slow.closed);
     expect(await metric("fw_gateway_connections")).toBe(0);
   });
+
+  it("pings quiet sockets: a client that answers stays connected, one that never answers is closed", async () => {
+    const quick = await startGateway({
+      nc,
+      progressKv: kv,
+      tokenSecret: secret,
+      host: "127.0.0.1",
+      port: 0,
+      logger: pino({ level: "silent" }),
+      idleTimeoutSec: 8,
+    });
+    try {
+      const job = newJobId();
+      const address = `ws://127.0.0.1:${quick.port}/v1/jobs/${job}/progress?token=${await token(job)}`;
+      const answering = new WebSocket(address);
+      const mute = new WebSocket(address, { autoPong: false });
+      let pings = 0;
+      answering.on("ping", () => pings++);
+      const answeringClosed = new Promise<number>((resolve) => answering.once("close", resolve));
+      const muteClosed = new Promise<number>((resolve) => mute.once("close", resolve));
+      await Promise.all([once(answering, "open"), once(mute, "open")]);
+      // No progress at all on this job: only the keep-alive decides.
+      const code = await muteClosed;
+      expect(code).not.toBe(1000);
+      expect(pings).toBeGreaterThan(0);
+      expect(answering.readyState).toBe(WebSocket.OPEN);
+      answering.close();
+      await answeringClosed;
+    } finally {
+      quick.close();
+    }
+  }, 60_000);
 });

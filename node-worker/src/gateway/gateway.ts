@@ -44,13 +44,43 @@ export async function startGateway(options: {
   logger: Logger;
   /** Open sockets allowed per client address (bounds what one client can make the gateway hold). */
   maxConnectionsPerIp?: number;
+  /**
+   * Seconds a socket may be silent. The gateway pings a quiet socket (so proxies keep a job with
+   * slow progress open) and closes one that answers nothing for about twice this. uWS: 0 or ≥ 8.
+   */
+  idleTimeoutSec?: number;
 }): Promise<Gateway> {
   const { logger } = options;
   const maxPerIp = options.maxConnectionsPerIp ?? 100;
-  const channels = createJobChannels(options.nc, options.progressKv);
-  const metrics = createGatewayMetrics(() => channels.size);
-  const perIp = new Map<string, number>();
+  const maxBackpressure = 64 * 1024;
   const app = uWS.App();
+  // Read only when /metrics is scraped, after `channels` exists.
+  const metrics = createGatewayMetrics(() => channels.size);
+  // Live ticks go out as one uWS topic publish per message (topic = job id): uWS copies it to every
+  // subscribed socket in C++, skipping sockets over maxBackpressure. The final state is sent per
+  // socket (a direct send first flushes what the topic queued for it, so order is kept), then
+  // the socket is closed.
+  const channels = createJobChannels(options.nc, options.progressKv, {
+    broadcast(jobId, message) {
+      metrics.sent.inc(app.numSubscribers(jobId));
+      app.publish(jobId, message, false);
+    },
+  });
+  const perIp = new Map<string, number>();
+  const openSockets = new Set<uWS.WebSocket<SocketData>>();
+  // Progress is latest-state: a client too slow to take maxBackpressure of it is disconnected
+  // (4420) rather than buffered for. uWS skips it on publish; this sweep finds it and closes it.
+  const slowSweep = setInterval(() => {
+    for (const ws of openSockets) {
+      if (ws.getBufferedAmount() < maxBackpressure) continue;
+      metrics.dropped.inc();
+      const { listener } = ws.getUserData();
+      if (listener) listener.deliver = () => {};
+      openSockets.delete(ws);
+      ws.end(closeCodes.slowConsumer, "too slow");
+    }
+  }, 1_000);
+  slowSweep.unref();
 
   app.get("/health", (res) => {
     res
@@ -69,11 +99,11 @@ export async function startGateway(options: {
   });
 
   app.ws<SocketData>("/v1/jobs/*", {
-    idleTimeout: 60,
+    idleTimeout: options.idleTimeoutSec ?? 60,
     sendPingsAutomatically: true,
     maxPayloadLength: 1024,
     // Progress messages are latest-state: a client too slow to take 64 KiB of them is dropped.
-    maxBackpressure: 64 * 1024,
+    maxBackpressure,
 
     upgrade: (res, req, context) => {
       const url = req.getUrl();
@@ -114,6 +144,7 @@ export async function startGateway(options: {
       }
       perIp.set(data.ip, (perIp.get(data.ip) ?? 0) + 1);
       metrics.connections.inc();
+      openSockets.add(ws);
       let closed = false;
       const listener: Listener = {
         deliver(message, final) {
@@ -128,11 +159,16 @@ export async function startGateway(options: {
           // socket shuts down before the buffer is flushed (clients then see 1006).
           if (final) {
             closed = true;
+            openSockets.delete(ws);
             ws.end(closeCodes.done, "job finished");
           } else if (status === 2) {
             closed = true;
+            openSockets.delete(ws);
             ws.end(closeCodes.slowConsumer, "too slow");
           }
+        },
+        live() {
+          if (!closed) ws.subscribe(data.jobId);
         },
       };
       data.listener = listener;
@@ -142,6 +178,7 @@ export async function startGateway(options: {
     },
 
     close: (ws) => {
+      openSockets.delete(ws);
       const data = ws.getUserData();
       if (data.refusal) return;
       const open = (perIp.get(data.ip) ?? 1) - 1;
@@ -168,6 +205,7 @@ export async function startGateway(options: {
   return {
     port,
     close() {
+      clearInterval(slowSweep);
       uWS.us_listen_socket_close(listenSocket);
     },
   };

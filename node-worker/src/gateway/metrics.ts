@@ -17,7 +17,7 @@ export function createGatewayMetrics(jobsWatched: () => number) {
     }),
     dropped: new Counter({
       name: "fw_gateway_messages_dropped_total",
-      help: "Messages dropped because a client read too slowly (the client is then disconnected)",
+      help: "Slow clients: sockets that fell maxBackpressure behind (messages to them were dropped) and were disconnected with 4420",
       registers: [registry],
     }),
     refused: new Counter({

@@ -52,7 +52,11 @@ export interface IsolatedEngine extends Engine {
 export interface IsolatedEngineOptions {
   slots: number;
   engine: "auto" | "native" | "wasm";
-  /** A run that reports no progress for this long is killed (the no-progress watchdog). */
+  /**
+   * The no-progress watchdog. The engine in the slot gets it as its own watchdog (stopping the run
+   * cleanly with STALLED, even inside blocked I/O); the node kills the slot process when no progress
+   * has come for this long plus cancelGraceMs, as a backstop for an engine that cannot stop itself.
+   */
   stallTimeoutMs: number;
   /** Hard limit on one run's wall time. */
   timeLimitMs: number;
@@ -185,7 +189,7 @@ export async function createIsolatedEngine(options: IsolatedEngineOptions): Prom
             kill(
               new SlotError("engine_stalled", `the engine made no progress for ${options.stallTimeoutMs} ms`),
             ),
-          options.stallTimeoutMs,
+          options.stallTimeoutMs + cancelGraceMs,
         );
       };
       const onAbort = () => {
@@ -256,10 +260,17 @@ export async function createIsolatedEngine(options: IsolatedEngineOptions): Prom
       const slot = await acquire();
       return call<RunResult>(
         slot,
-        { type: "run", id: ++nextId, plan, fault: runOptions.fault ?? null },
+        {
+          type: "run",
+          id: ++nextId,
+          plan,
+          fault: runOptions.fault ?? null,
+          stallTimeoutMs: runOptions.stallTimeoutMs ?? options.stallTimeoutMs,
+        },
         {
           ...runOptions,
           ...watchOptions,
+          ...(runOptions.stallTimeoutMs ? { stallTimeoutMs: runOptions.stallTimeoutMs } : {}),
           watch: true,
         },
       );

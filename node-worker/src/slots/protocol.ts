@@ -2,7 +2,8 @@ import type { Capabilities, EngineProgress, MediaFacts, Plan, RunResult } from "
 
 /** Messages between a node and one of its slot processes (Node IPC, structured clone). */
 export type ToSlot =
-  | { type: "run"; id: number; plan: Plan; fault: SlotFault | null }
+  /** stallTimeoutMs arms the engine's own no-progress watchdog (the node's is the backstop). */
+  | { type: "run"; id: number; plan: Plan; fault: SlotFault | null; stallTimeoutMs: number }
   | { type: "probe"; id: number; path: string }
   | { type: "cancel"; id: number };
 

@@ -34,6 +34,7 @@ async function handle(message: ToSlot, slotEngine: Engine): Promise<void> {
     runs.set(message.id, controller);
     const result = await slotEngine.run(message.plan, {
       signal: controller.signal,
+      stallTimeoutMs: message.stallTimeoutMs,
       onProgress: (progress) => send({ type: "progress", id: message.id, progress }),
     });
     send({ type: "result", id: message.id, result });

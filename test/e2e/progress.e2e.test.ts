@@ -1,0 +1,117 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ProgressMessage, ProgressTick } from "@framewire/shared";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { makeClip } from "../../native/test/media-fixtures";
+import { type Stack, startStack } from "../../scripts/lib/stack";
+
+/**
+ * Progress as a browser sees it, per output, through the real path: processing node (native
+ * engine, in its slot process) → NATS + KV fw_progress → gateway → WebSocket.
+ */
+
+function follow(url: string) {
+  const ws = new WebSocket(url);
+  const messages: ProgressMessage[] = [];
+  ws.on("message", (data) => messages.push(JSON.parse(String(data))));
+  const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+  return { messages, closed };
+}
+
+const ticksOf = (messages: ProgressMessage[], output: string) =>
+  messages.filter((m): m is ProgressTick => m.type === "job:progress" && m.output === output);
+
+describe("per-output progress end to end", () => {
+  let dir: string;
+  let stack: Stack;
+
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${stack.apiUrl}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${stack.apiKey}`, ...(init.headers as Record<string, string>) },
+    });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "fw-e2e-progress-"));
+    stack = await startStack({
+      dataDir: join(dir, "data"),
+      ports: { api: 0, gateway: 0, nats: 0 },
+      engine: "native",
+      output: "files",
+      logLevel: "info",
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("ticks every output of a trimmed video + HLS ladder job on its own, monotonic, each ending at 100", async () => {
+    const clip = await readFile(
+      await makeClip(join(dir, "clip.mp4"), { seconds: 12, width: 640, height: 360 }),
+    );
+    const upload = await api("/v1/uploads", {
+      method: "POST",
+      headers: { "content-type": "video/mp4" },
+      body: new Uint8Array(clip),
+    });
+    const uploadId = ((await upload.json()) as { id: string }).id;
+    const res = await api("/v1/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        input: { type: "upload", upload_id: uploadId },
+        outputs: [
+          {
+            name: "cut",
+            type: "video",
+            video: { height: 240, preset: "slow" },
+            trim: { start_sec: 2, end_sec: 5 },
+          },
+          {
+            name: "ladder",
+            type: "hls",
+            segment_sec: 2,
+            preset: "medium",
+            renditions: [
+              { height: 360, video_bitrate_kbps: 800 },
+              { height: 240, video_bitrate_kbps: 400 },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as { id: string; progress_url: string };
+    const live = follow(job.progress_url);
+    expect(await live.closed).toBe(1000);
+
+    expect(live.messages.at(-1)).toMatchObject({ type: "job:state", status: "succeeded" });
+    for (const output of ["cut", "ladder"]) {
+      const ticks = ticksOf(live.messages, output);
+      expect(ticks.length, output).toBeGreaterThan(0);
+      const percents = ticks.map((t) => t.percent ?? 0);
+      expect(percents, output).toEqual([...percents].sort((a, b) => a - b));
+      expect(ticks.at(-1), output).toMatchObject({ percent: 100, eta_sec: 0, attempt: 1 });
+    }
+    // Each against its own duration: the trimmed output is a 3 s window, the ladder the whole 12 s.
+    const cutTicks = ticksOf(live.messages, "cut");
+    expect(Math.max(...cutTicks.map((t) => t.out_time_sec))).toBeLessThanOrEqual(3.2);
+    expect(Math.max(...ticksOf(live.messages, "ladder").map((t) => t.out_time_sec))).toBeGreaterThan(11);
+    // The two outputs were not told the same numbers.
+    const midway = live.messages.filter((m) => m.type === "job:progress" && (m.percent ?? 0) < 100);
+    if (midway.length > 2) expect(new Set(midway.map((m) => (m as ProgressTick).output)).size).toBe(2);
+
+    // A listener that connects after the end is replayed every output's last tick, then the final state.
+    const late = follow(job.progress_url);
+    expect(await late.closed).toBe(1000);
+    expect(
+      late.messages.map((m) => (m.type === "job:progress" ? `${m.output}:${m.percent}` : m.status)),
+    ).toEqual(expect.arrayContaining(["cut:100", "ladder:100"]));
+    expect(late.messages).toHaveLength(3);
+    expect(late.messages.at(-1)).toMatchObject({ type: "job:state", status: "succeeded" });
+  }, 120_000);
+});
