@@ -97,6 +97,13 @@ export function useJob(api: Api, jobId: string | null): JobState {
             attempt = m.attempt;
             setTicks((t) => ({ ...(fresh ? {} : t), [m.output]: m }));
             setJob((j) => (j && j.status === "queued" ? { ...j, status: "running" } : j));
+            if (fresh) {
+              // A new attempt started: read the job once for its engine and attempt count.
+              void fetchJob(jobId).then((current) => {
+                if (stale() || !current || isFinal(current.status)) return;
+                setJob((j) => (j && !isFinal(j.status) ? { ...current, status: "running" } : j));
+              });
+            }
           } else {
             setJob((j) => (j ? { ...j, status: m.status, error: m.error ?? j.error } : j));
             if (isFinal(m.status)) {

@@ -27,8 +27,8 @@ export function JobPanel(props: { api: Api; jobId: string; onChanged(): void; on
   const status = job?.status;
   const { onChanged } = props;
   useEffect(() => {
-    // A job that just finished: the list beside it shows the new state at once.
-    if (status && isFinal(status)) onChanged();
+    // The list beside the panel shows each new state at once, not at its next refresh.
+    if (status) onChanged();
   }, [status, onChanged]);
 
   useEffect(() => {
