@@ -108,8 +108,11 @@ function overflowing(page: Page, width: number): Promise<string[]> {
   }, width);
 }
 
-const shot = (page: Page, name: string, fullPage = true) =>
-  page.screenshot({ path: join(shots, `${name}.png`), fullPage, animations: "disabled" });
+/** A full-page shot starts from the top, or the sticky header is drawn mid-page where it was. */
+async function shot(page: Page, name: string, fullPage = true) {
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage, animations: "disabled" });
+}
 
 /** In the page: waits for a media element's metadata, then (seconds > 0) plays it muted that long. */
 async function playMedia(media: HTMLMediaElement, seconds: number) {
