@@ -271,8 +271,10 @@ describe("multi-file outputs", () => {
       { relative_path: "storyboard.vtt", type: "text/vtt" },
       { relative_path: "360p/index.m3u8", type: "application/vnd.apple.mpegurl" },
     ].map((f) => ({ ...f, storage_key: `${tenant}/jobs/${id}/small/${f.relative_path}`, size_bytes: 10 }));
+    const bodyOf = (path: string) =>
+      path.endsWith(".m3u8") ? "#EXTM3U\n#EXTINF:2.0,\nseg_1.ts\n" : "0123456789";
     for (const f of files)
-      await deps.storage?.bytes?.put(f.storage_key, new Blob(["0123456789"]).stream(), 1e6);
+      await deps.storage?.bytes?.put(f.storage_key, new Blob([bodyOf(f.relative_path)]).stream(), 1e6);
     await report({
       type: "succeeded",
       attempt: 1,
@@ -302,7 +304,17 @@ describe("multi-file outputs", () => {
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toBe(files[i]?.type);
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-      expect(await res.text()).toBe("0123456789");
+      const body = await res.text();
+      if (!f.relative_path.endsWith(".m3u8")) expect(body).toBe("0123456789");
+      else {
+        // Playlists come through the edge with each URI rewritten to that file's own signed link.
+        expect(url.pathname).toMatch(/^\/files\/playlists\//);
+        const segment = body.split("\n")[2] ?? "";
+        expect(segment).toMatch(/^http:\/\/api\.test\/files\/.*\/small\/360p\/seg_1\.ts\?token=/);
+        const path = new URL(segment);
+        await deps.storage?.bytes?.put(path.pathname.slice("/files/".length), new Blob(["ts"]).stream(), 1e6);
+        expect(await (await app.request(path.pathname + path.search)).text()).toBe("ts");
+      }
     }
     // One file's link opens that file only.
     const first = new URL(linked[0]?.url ?? "");

@@ -68,7 +68,8 @@ const jobSchema = {
           name: { type: "string" },
           url: {
             type: ["string", "null"],
-            description: "signed (local store) or presigned (S3) download URL; null once expired",
+            description:
+              "signed (local store) or presigned (S3) download URL; for HLS the master playlist, served by the edge with every URI rewritten to its own link so any player can open it; null once expired",
           },
           expired: { type: "boolean", description: "deleted by retention (FW_OUTPUT_RETENTION_HOURS)" },
           expires_at: { type: ["string", "null"], format: "date-time" },

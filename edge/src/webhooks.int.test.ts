@@ -320,9 +320,10 @@ describe("delivery", () => {
     expect(fresh).not.toBe(old);
     expect(rotated.data.previous_secret_expires_at).not.toBeNull();
     const sendOne = async () => {
+      // Counted first: the background attempt can land before cancel() has even answered.
+      const before = at("/rotate").length;
       const id = await createJob({ url: `${receiver.url}/rotate`, events: ["job.canceled"] });
       await h.client(keyA).jobs.cancel(id);
-      const before = at("/rotate").length;
       await until(() => at("/rotate").length > before, "a delivery");
       return at("/rotate").at(-1);
     };

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ProgressMessage, ProgressTick } from "@framewire/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { makeClip } from "../../native/test/media-fixtures";
+import { ffprobe, makeClip } from "../../native/test/media-fixtures";
 import { type Stack, startStack } from "../../scripts/lib/stack";
 
 /**
@@ -113,5 +113,31 @@ describe("per-output progress end to end", () => {
     ).toEqual(expect.arrayContaining(["cut:100", "ladder:100"]));
     expect(late.messages).toHaveLength(3);
     expect(late.messages.at(-1)).toMatchObject({ type: "job:state", status: "succeeded" });
+
+    // The ladder's one URL plays in an ordinary HLS client: ffprobe opens the master playlist over
+    // HTTP, follows a variant and reads its segments through links the edge rewrote.
+    const finished = (await (await api(`/v1/jobs/${job.id}`)).json()) as {
+      outputs: { name: string; url: string }[];
+    };
+    const ladderUrl = finished.outputs.find((o) => o.name === "ladder")?.url ?? "";
+    expect(ladderUrl).toContain("/files/playlists/");
+    const probed = await ffprobe(ladderUrl);
+    expect(Number(probed.format.duration)).toBeGreaterThan(11);
+    expect(probed.streams.filter((s) => s.codec_type === "video").length).toBeGreaterThanOrEqual(1);
+    // Every URI in every playlist answers; none leads back to an unsigned path.
+    const seen = new Set<string>();
+    const walk = async (url: string): Promise<void> => {
+      const text = await (await fetch(url)).text();
+      for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) {
+        expect(line).toMatch(/token=/);
+        if (seen.has(line)) continue;
+        seen.add(line);
+        if (line.includes("/files/playlists/")) await walk(line);
+        else expect((await fetch(line, { method: "GET" })).status, line).toBe(200);
+      }
+    };
+    await walk(ladderUrl);
+    expect([...seen].filter((u) => u.includes(".m3u8"))).toHaveLength(2);
+    expect([...seen].filter((u) => !u.includes(".m3u8")).length).toBeGreaterThanOrEqual(12);
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import { type ProgressTokenClaims, signToken } from "@framewire/shared";
 import type { JobEventRow, JobRow } from "@framewire/shared/db";
 import type { EdgeConfig } from "../config";
 import type { EdgeDeps } from "../deps";
+import { hlsLink } from "../storage/hls-playlists";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -17,18 +18,22 @@ export async function progressUrl(config: EdgeConfig, job: Pick<JobRow, "id" | "
 
 /**
  * A job as the public API shows it. Outputs carry a download URL (signed for the local store,
- * presigned for S3) until retention deletes them; then `expired: true` and no URL.
+ * presigned for S3; HLS playlists through the edge) until retention deletes them; then
+ * `expired: true` and no URL.
  */
 export async function presentJob(deps: Pick<EdgeDeps, "config" | "storage">, job: JobRow, now: number) {
   const { config, storage } = deps;
   const expired = job.outputsExpiredAt !== null;
   const retention = config.retention.outputMs;
   const expiresAt = job.finishedAt !== null && retention !== null ? job.finishedAt + retention : null;
+  // Playlists are served by the edge with every URI rewritten to its own link, so an HLS output's
+  // `url` plays in any player (see storage/hls-playlists.ts); other files link to the store.
+  const link = storage && !expired ? hlsLink(storage, config, now) : null;
   const outputs = job.outputs
     ? await Promise.all(
         job.outputs.map(async (o) => ({
           ...o,
-          url: expired || !storage ? null : await storage.downloadUrl(o.storage_key, now),
+          url: link ? await link(o.storage_key) : null,
           expired,
           expires_at: iso(expiresAt),
           // Multi-file outputs: a link for every file (each thumbnail, the sprite, HLS playlists).
@@ -36,7 +41,7 @@ export async function presentJob(deps: Pick<EdgeDeps, "config" | "storage">, job
             ? await Promise.all(
                 o.files.map(async (f) => ({
                   ...f,
-                  url: expired || !storage ? null : await storage.downloadUrl(f.storage_key, now),
+                  url: link ? await link(f.storage_key) : null,
                 })),
               )
             : undefined,

@@ -1,6 +1,13 @@
 import { type DownloadTokenClaims, FramewireError, isSafeStorageKey, verifyToken } from "@framewire/shared";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { EdgeEnv } from "../env";
+import {
+  hlsLink,
+  isPlaylistKey,
+  maxPlaylistBytes,
+  playlistPathPrefix,
+  rewritePlaylist,
+} from "../storage/hls-playlists";
 
 /** What players and image elements expect for the files the engine writes. */
 const contentTypes: Record<string, string> = {
@@ -22,25 +29,52 @@ const contentTypes: Record<string, string> = {
   json: "application/json",
 };
 
-/** Signed downloads from the local store: the token, not an API key, is the permission. */
+const gone = () => new FramewireError("not_found", "The file no longer exists.");
+
+/** The link's token must be ours, unexpired, and for exactly this key. */
+async function requireDownloadToken(c: Context<EdgeEnv>, key: string): Promise<void> {
+  const deps = c.get("deps");
+  const check = await verifyToken<DownloadTokenClaims>(
+    deps.config.tokenSecret,
+    "download",
+    c.req.query("token") ?? "",
+    Math.floor(deps.clock() / 1000),
+  );
+  if (!check.ok || check.claims.key !== key || !isSafeStorageKey(key)) {
+    throw new FramewireError("not_found", "This download link is invalid or has expired.");
+  }
+}
+
+/**
+ * Signed downloads from the local store, and HLS playlists from either store with their URIs
+ * rewritten to signed links: the token, not an API key, is the permission.
+ */
 export function filesRoutes() {
   const app = new Hono<EdgeEnv>();
+
+  app.get("/playlists/*", async (c) => {
+    const deps = c.get("deps");
+    const key = decodeURIComponent(c.req.path.slice(playlistPathPrefix.length));
+    await requireDownloadToken(c, key);
+    if (!isPlaylistKey(key) || !deps.storage) throw gone();
+    const text = await deps.storage.readText(key, maxPlaylistBytes);
+    if (text === null) throw gone();
+    const now = deps.clock();
+    const body = await rewritePlaylist(text, key, hlsLink(deps.storage, deps.config, now));
+    return c.body(body, 200, {
+      "content-type": contentTypes.m3u8 as string,
+      "x-content-type-options": "nosniff",
+      // The links inside expire; a player re-reading a live copy must not get stale ones.
+      "cache-control": "private, max-age=60",
+    });
+  });
 
   app.get("/*", async (c) => {
     const deps = c.get("deps");
     const key = decodeURIComponent(c.req.path.replace(/^\/files\//, ""));
-    const token = c.req.query("token") ?? "";
-    const check = await verifyToken<DownloadTokenClaims>(
-      deps.config.tokenSecret,
-      "download",
-      token,
-      Math.floor(deps.clock() / 1000),
-    );
-    if (!check.ok || check.claims.key !== key || !isSafeStorageKey(key)) {
-      throw new FramewireError("not_found", "This download link is invalid or has expired.");
-    }
+    await requireDownloadToken(c, key);
     const file = deps.storage?.bytes ? await deps.storage.bytes.get(key) : null;
-    if (!file) throw new FramewireError("not_found", "The file no longer exists.");
+    if (!file) throw gone();
     const name = key.split("/").at(-1) ?? "download";
     return c.body(file.body, 200, {
       "content-type": contentTypes[name.split(".").at(-1) ?? ""] ?? "application/octet-stream",

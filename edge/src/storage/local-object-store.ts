@@ -1,5 +1,5 @@
 import { type DownloadTokenClaims, signToken } from "@framewire/shared";
-import type { FileStore, ObjectStore } from "./object-store";
+import { type FileStore, type ObjectStore, ObjectTooLargeError } from "./object-store";
 
 /**
  * The local folder as the edge's object store: uploads are PUT to this edge, downloads are links to
@@ -24,6 +24,15 @@ export function createLocalObjectStore(
       const claims: DownloadTokenClaims = { key, exp: Math.floor(now / 1000) + options.downloadTtlSec };
       const token = await signToken(options.tokenSecret, "download", claims);
       return `${options.publicUrl}/files/${key}?token=${token}`;
+    },
+    async readText(key, maxBytes) {
+      const file = await files.get(key);
+      if (!file) return null;
+      if (file.sizeBytes > maxBytes) {
+        await file.body.cancel();
+        throw new ObjectTooLargeError(key, maxBytes);
+      }
+      return new Response(file.body).text();
     },
     head: (key) => files.stat(key),
     deleteTree: (key) => files.deleteTree(key),

@@ -12,6 +12,11 @@ export interface ObjectStore {
   downloadUrl(key: string, now: number): Promise<string>;
   /** The stored object's size, or null when there is none. */
   head(key: string): Promise<{ sizeBytes: number } | null>;
+  /**
+   * A small text object (an HLS playlist) read by the edge itself; null when there is none. Refuses
+   * objects larger than `maxBytes` rather than reading them into memory.
+   */
+  readText(key: string, maxBytes: number): Promise<string | null>;
   /** Deletes the object at `key` and every object under `key/`; answers how many went. */
   deleteTree(key: string): Promise<number>;
   /** The bytes themselves, when they pass through this edge (the local store); null for S3. */
@@ -42,6 +47,15 @@ export interface FileStore {
   stat(key: string): Promise<{ sizeBytes: number } | null>;
   /** Removes `key` and everything under `key/`. */
   deleteTree(key: string): Promise<number>;
+}
+
+export class ObjectTooLargeError extends Error {
+  constructor(
+    readonly key: string,
+    readonly maxBytes: number,
+  ) {
+    super(`${key} is larger than ${maxBytes} bytes`);
+  }
 }
 
 export class UploadTooLargeError extends Error {

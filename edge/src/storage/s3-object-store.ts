@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { isSafeStorageKey } from "@framewire/shared";
-import type { ObjectStore } from "./object-store";
+import { type ObjectStore, ObjectTooLargeError } from "./object-store";
 import type { S3Settings } from "./storage-config";
 
 /**
@@ -86,6 +86,21 @@ export function createS3ObjectStore(settings: S3Settings): ObjectStore {
       if (downloadUrls.size >= maxCachedUrls) downloadUrls.clear();
       downloadUrls.set(key, { windowStart, url });
       return url;
+    },
+
+    async readText(key, maxBytes) {
+      try {
+        const object = await api.send(new GetObjectCommand({ Bucket, Key: checked(key) }));
+        if ((object.ContentLength ?? 0) > maxBytes) {
+          await object.Body?.transformToWebStream().cancel();
+          throw new ObjectTooLargeError(key, maxBytes);
+        }
+        return (await object.Body?.transformToString("utf-8")) ?? "";
+      } catch (error) {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+          return null;
+        throw error;
+      }
     },
 
     async head(key) {
