@@ -34,7 +34,7 @@ describe("HLS playlist links", () => {
 
   it("keeps every URI inside the output's own folder", () => {
     expect(resolvePlaylistUri(variant, "../720p/index.m3u8")).toBe("ten_a/jobs/job_b/ladder/720p/index.m3u8");
-    for (const escape of [
+    for (const uri of [
       "../../other/master.m3u8",
       "../../../job_c/ladder/master.m3u8",
       "/ten_a/jobs/job_b/ladder/360p/a.ts",
@@ -44,7 +44,7 @@ describe("HLS playlist links", () => {
       "seg.ts?x=1",
       "%2e%2e/%2e%2e/%2e%2e/x.ts",
     ]) {
-      expect(resolvePlaylistUri(variant, escape), escape).toBeNull();
+      expect(resolvePlaylistUri(variant, uri), uri).toBeNull();
     }
   });
 
