@@ -160,6 +160,8 @@ class NativeEngine implements Engine {
           output,
           written.thumbnails[slot.thumbnails ?? -1] ?? { files: [], timesSec: [] },
           probe,
+          // The storyboard's last cue runs to the end of the input.
+          output.sprite ? (await probe(plan.inputPath)).durationSec : null,
         );
       case "hls":
         return finishHls(output, probe, slot.encoding);

@@ -377,6 +377,28 @@ describe("native engine specifics", () => {
     expect(out?.files?.map((f) => f.relativePath)).toContain("storyboard.vtt");
   }, 60_000);
 
+  it("ends the storyboard's last cue at the end of the input, not past it", async () => {
+    const input = await makeClip(join(dir, "sprite-end.mp4"), {
+      seconds: 5,
+      width: 320,
+      height: 180,
+      audio: false,
+    });
+    await engine.run({
+      inputPath: input,
+      outputs: [
+        thumbsOut(dir, "sb-end", {
+          maxHeight: 90,
+          select: { mode: "every", everySec: 1.5 },
+          sprite: { columns: 2 },
+        }),
+      ],
+    });
+    const vtt = await readFile(join(dir, "sb-end", "storyboard.vtt"), "utf8");
+    const ends = [...vtt.matchAll(/--> (\S+)/g)].map((m) => m[1]);
+    expect(ends.at(-1)).toBe("00:00:05.000");
+  }, 60_000);
+
   it("stops a run whose input stalls with STALLED, through the interrupt callback", async () => {
     const source = await makeClip(join(dir, "stream.ts"), { seconds: 2, width: 160, height: 90 });
     const fifo = join(dir, "stalled.fifo");
