@@ -15,6 +15,7 @@ import { filesRoutes } from "./routes/files";
 import { healthRoutes } from "./routes/health";
 import { internalRoutes } from "./routes/internal";
 import { jobsRoutes } from "./routes/jobs";
+import { meRoutes } from "./routes/me";
 import { uploadsRoutes } from "./routes/uploads";
 import { jobWebhookRoutes, tenantWebhookRoutes } from "./routes/webhooks";
 import { webRoutes } from "./web/routes";
@@ -71,13 +72,14 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
 
   // The public API: per-IP limit before the key is checked (bounds key guessing), then per key.
   // `/x/*` also matches `/x` in Hono, so one pattern per resource.
-  for (const prefix of ["/v1/jobs/*", "/v1/uploads/*", "/v1/admin/*", "/v1/webhook/*"]) {
+  for (const prefix of ["/v1/me", "/v1/jobs/*", "/v1/uploads/*", "/v1/admin/*", "/v1/webhook/*"]) {
     app.use(prefix, rateLimit("ip"), requireApiKey(), rateLimit("key"));
   }
   app.use("/v1/jobs/*", maintenanceGate(), jsonLimit);
   app.use("/v1/uploads/*", maintenanceGate());
   app.use("/v1/webhook/*", maintenanceGate(), jsonLimit);
   app.use("/v1/admin/*", requireScope("admin"), jsonLimit);
+  app.route("/v1/me", meRoutes());
   app.route("/v1/jobs", jobsRoutes());
   app.route("/v1/jobs", jobWebhookRoutes());
   app.route("/v1/webhook", tenantWebhookRoutes());

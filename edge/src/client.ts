@@ -76,6 +76,18 @@ export function createFramewireClient(options: ClientOptions = {}) {
 
   return {
     health: () => call<{ status: string; version: string }>("GET", "/v1/health"),
+    me: () =>
+      call<{
+        tenant: { id: string; name: string };
+        key: {
+          id: string;
+          prefix: string;
+          name: string;
+          scopes: string[];
+          expires_at: string | null;
+          revoked_at: string | null;
+        };
+      }>("GET", "/v1/me"),
     healthDetailed: () => call<Record<string, unknown> & { status: string }>("GET", "/v1/health/detailed"),
     jobs: {
       create: (spec: JobSpecInput, opts: { idempotencyKey?: string } = {}) =>

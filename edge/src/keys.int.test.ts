@@ -98,6 +98,21 @@ describe("admin: tenants and keys", () => {
     expect(res.ok ? null : res.problem.detail).toMatch(/expired/);
   });
 
+  it("tells a key who it is (GET /v1/me) and nothing about other keys", async () => {
+    const issued = await newTenantKey(["jobs:read"]);
+    const me = await h.client(issued.key).me();
+    expect(me).toMatchObject({
+      status: 200,
+      data: {
+        key: { id: issued.id, scopes: ["jobs:read"], expires_at: null, revoked_at: null },
+        tenant: { id: issued.tenantId },
+      },
+    });
+    expect(JSON.stringify(me)).not.toContain("hash");
+    expect(await admin.me()).toMatchObject({ status: 200, data: { key: { scopes: ["admin"] } } });
+    expect((await h.client().me()).status).toBe(401);
+  });
+
   it("refuses to issue a key that has already expired, pointing at the field", async () => {
     const tenant = await admin.admin.createTenant("past");
     if (!tenant.ok) throw new Error("tenant");

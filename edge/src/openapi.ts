@@ -190,6 +190,12 @@ export function openApiDocument(serverUrl: string) {
           responses: { "200": ok("Up", { type: "object" }) },
         },
       },
+      "/v1/me": {
+        get: {
+          summary: "The calling key (id, prefix, name, scopes, expiry) and its tenant",
+          responses: { "200": ok("This key", { type: "object" }), ...common },
+        },
+      },
       "/v1/health/detailed": {
         get: {
           summary: "Database, NATS, queue depth, nodes, dead letters, versions (admin key)",

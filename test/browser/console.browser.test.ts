@@ -39,15 +39,9 @@ interface OpenPage {
   close(): Promise<void>;
 }
 
-/**
- * The console asks GET /v1/admin/nodes once to learn whether a key is an admin's (there is no
- * "who am I" endpoint); with a tenant key that answers 403, which Chromium logs as an error.
- */
-const adminProbe = /status of 403/;
-
 async function open(
   viewport: { width: number; height: number },
-  options: { mobile?: boolean; tenant?: boolean } = {},
+  options: { mobile?: boolean } = {},
 ): Promise<OpenPage> {
   const mobile = options.mobile ?? false;
   const context = await browser.newContext({
@@ -61,7 +55,7 @@ async function open(
   page.setDefaultTimeout(20_000);
   const errors: string[] = [];
   page.on("console", (m) => {
-    if (m.type() === "error" && !(options.tenant && adminProbe.test(m.text()))) errors.push(m.text());
+    if (m.type() === "error") errors.push(m.text());
   });
   page.on("pageerror", (e) => errors.push(String(e)));
   return { page, errors, close: () => context.close() };
@@ -183,7 +177,7 @@ afterAll(async () => {
 
 describe("the web console in Chromium", () => {
   it("uploads a clip, shows every output's bar reach 100, then plays and shows the outputs", async () => {
-    const { page, errors, close } = await open({ width: 1280, height: 900 }, { tenant: true });
+    const { page, errors, close } = await open({ width: 1280, height: 900 });
     // Every value each output's progress bar takes, recorded in the page as it changes.
     await page.addInitScript(() => {
       const seen: Record<string, number[]> = {};
@@ -310,7 +304,7 @@ describe("the web console in Chromium", () => {
   }, 90_000);
 
   it("shows a failed job's readable reason", async () => {
-    const { page, errors, close } = await open({ width: 1280, height: 900 }, { tenant: true });
+    const { page, errors, close } = await open({ width: 1280, height: 900 });
     await signIn(page, tenantKey);
     await page.locator("#file-input").setInputFiles(garbagePath);
     await page.getByLabel("MP4 720p").uncheck();
@@ -327,7 +321,7 @@ describe("the web console in Chromium", () => {
   }, 60_000);
 
   it("fits a phone: one column, nothing wider than the screen", async () => {
-    const { page, errors, close } = await open({ width: 375, height: 812 }, { mobile: true, tenant: true });
+    const { page, errors, close } = await open({ width: 375, height: 812 }, { mobile: true });
     await signIn(page, tenantKey);
     expect(await overflowing(page, 375)).toEqual([]);
     await shot(page, "06-phone-new-job", false);

@@ -146,6 +146,8 @@ export function createApi(apiKey: string) {
         call<null>("DELETE", `/v1/admin/dead-letters/${encodeURIComponent(jobId)}`),
     },
     upload,
+    me: () =>
+      call<{ key: { id: string; scopes: string[] }; tenant: { id: string; name: string } }>("GET", "/v1/me"),
     fleet: () => call<FleetSummary>("GET", "/v1/admin/nodes"),
     deadLetters: () => call<{ data: DeadLetterMessage[] }>("GET", "/v1/admin/dead-letters?limit=50"),
   };

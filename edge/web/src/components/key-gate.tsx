@@ -7,20 +7,23 @@ export interface Identity {
   admin: boolean;
 }
 
-/** Checks a key against the API: it must list jobs; admin scope shows the fleet too. */
+/** Checks a key against the API (GET /v1/me): it must read jobs; the admin scope shows the fleet too. */
 export async function checkKey(key: string): Promise<Identity | { error: string }> {
-  const api = createApi(key);
-  const jobs = await api.jobs.list({ limit: 1 });
-  if (!jobs.ok) {
+  const me = await createApi(key).me();
+  if (!me.ok) {
     return {
       error:
-        jobs.status === 401
+        me.status === 401
           ? "This key was not accepted: it is unknown, revoked or expired."
-          : describeProblem(jobs.problem, jobs.status),
+          : describeProblem(me.problem, me.status),
     };
   }
-  const fleet = await api.fleet();
-  return { key, admin: fleet.ok };
+  const { scopes } = me.data.key;
+  const admin = scopes.includes("admin");
+  if (!admin && !scopes.includes("jobs:read")) {
+    return { error: "This key cannot read jobs (it needs the jobs:read scope)." };
+  }
+  return { key, admin };
 }
 
 export function KeyGate(props: { onReady(identity: Identity): void; notice?: string | null }) {
