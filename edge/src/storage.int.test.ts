@@ -145,6 +145,7 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
 
   const getJob = async (id: string) =>
     (await (await h.app.request(`/v1/jobs/${id}`, { headers: auth() })).json()) as {
+      status: string;
       outputs: { url: string | null; expired: boolean; expires_at: string | null }[];
     };
 
@@ -222,6 +223,17 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
     const kept = await upload(new Uint8Array(100).fill(1));
     const old = await upload(new Uint8Array(100).fill(2));
     const jobId = await finishedJob(old.id, new Uint8Array(200).fill(3));
+    const failedOnOld = (await (await submit({ type: "upload", upload_id: old.id })).json()) as {
+      id: string;
+    };
+    await report(failedOnOld.id, { type: "running", attempt: 1, node_id: "n1", engine: "native" });
+    await report(failedOnOld.id, {
+      type: "failed",
+      attempt: 1,
+      node_id: "n1",
+      retryable: false,
+      error: { code: "engine_failure", message: "x" },
+    });
     // A job still queued on an upload keeps that upload past its retention (as its input, or as
     // a watermark image).
     const queued = (await (await submit({ type: "upload", upload_id: kept.id })).json()) as { id: string };
@@ -256,6 +268,14 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
     const reuse = await submit({ type: "upload", upload_id: old.id });
     expect(reuse.status).toBe(410);
     expect(await reuse.json()).toMatchObject({ code: "upload_expired" });
+    // Retrying a failed job whose input has gone answers the same, and leaves the job failed.
+    const retry = await h.app.request(`/v1/jobs/${failedOnOld.id}/retry`, {
+      method: "POST",
+      headers: auth(),
+    });
+    expect(retry.status).toBe(410);
+    expect(await retry.json()).toMatchObject({ code: "upload_expired" });
+    expect((await getJob(failedOnOld.id)).status).toBe("failed");
 
     h.advance(1 * hour); // now past output retention too
     const swept = await sweepRetention(h.deps, { batch: 100 });
@@ -294,7 +314,13 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
       key: "../../etc/passwd",
       exp: Math.floor(Date.now() / 1000) + 60,
     });
-    for (const path of ["/files/..%2F..%2Fetc%2Fpasswd", "/files/../../etc/passwd"]) {
+    for (const path of [
+      "/files/..%2F..%2Fetc%2Fpasswd",
+      "/files/../../etc/passwd",
+      "/files/%E0%A4%A",
+      "/files/playlists/%E0%A4%A.m3u8",
+      "/files/playlists/..%2F..%2Fetc%2Fpasswd",
+    ]) {
       expect((await h.app.request(`${path}?token=${token}`)).status, path).toBe(404);
     }
   });

@@ -390,7 +390,7 @@ describe("SSRF", () => {
     ["http://169.254.169.254/latest/meta-data/", "169.254.169.254 is not a public address"],
     [`http://[::1]:${secretPort}/`, "::1 is not a public address"],
     [`http://[::ffff:127.0.0.1]:${secretPort}/`, "is not a public address"],
-    [`http://localhost:${secretPort}/`, "localhost resolves to"],
+    [`http://localhost:${secretPort}/`, "localhost does not resolve to public addresses only"],
   ];
 
   it("refuses private targets at submit with a clear problem", async () => {

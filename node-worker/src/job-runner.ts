@@ -289,7 +289,9 @@ async function process(
     signal,
     fault: testFault(config, message),
     onProgress: (p) => {
-      deps.progress.tick(message.job_id, attempt, p);
+      // Ticks carry the job's attempt number (as the job record counts them), not this message's
+      // delivery count, which starts again at 1 after a retry or requeue: watchers keep the highest.
+      deps.progress.tick(message.job_id, (message.attempt_base ?? 0) + attempt, p);
       // Webhook reports speak for the whole job: one percent over all its outputs.
       progressReport?.(jobPercent(p));
     },

@@ -100,6 +100,7 @@ export interface JobReportReply {
 export interface ProgressTick {
   type: "job:progress";
   job_id: string;
+  /** The job's attempt number (the record's `attempts`), so a retried run's ticks rank above the last run's. */
   attempt: number;
   /** The output this tick is about. */
   output: string;

@@ -24,7 +24,7 @@ function guardedLookup(config: WebhookConfig) {
       const list = addresses as LookupAddress[];
       const refused = list.find((a) => !isAllowedAddress(a.address, config.allowPrivate));
       if (refused || list.length === 0) {
-        return callback(refusal(hostname, refused?.address) as unknown as NodeJS.ErrnoException, []);
+        return callback(refusal(hostname) as unknown as NodeJS.ErrnoException, []);
       }
       if ((options as { all?: boolean }).all) return callback(null, list);
       const first = list[0] as LookupAddress;
@@ -33,9 +33,13 @@ function guardedLookup(config: WebhookConfig) {
   };
 }
 
-function refusal(hostname: string, address: string | undefined): TargetRefusedError {
-  const what = address ? `${address}, which is not a public address` : "nothing";
-  return new TargetRefusedError(`${hostname} resolves to ${what}`, "private_address");
+/**
+ * One answer for "resolves to a private address", "resolves to nothing" and "does not resolve":
+ * naming the addresses would let a tenant read the edge's internal DNS (which names exist, and
+ * where they point) through error messages.
+ */
+function refusal(hostname: string): TargetRefusedError {
+  return new TargetRefusedError(`${hostname} does not resolve to public addresses only`, "private_address");
 }
 
 /**
@@ -51,14 +55,11 @@ export function createNodeWebhookSender(config: WebhookConfig): WebhookSender {
       const host = urlHost(url);
       // A literal address was already judged by checkWebhookUrl; a name is judged by what it resolves to.
       if (isAllowedAddress(host, config.allowPrivate)) return;
-      const addresses = await lookupAll(host, { all: true }).catch((error: NodeJS.ErrnoException) => {
-        throw new TargetRefusedError(
-          `${host} does not resolve (${error.code ?? error.message})`,
-          "malformed",
-        );
+      const addresses = await lookupAll(host, { all: true }).catch(() => {
+        throw refusal(host);
       });
       const refused = addresses.find((a) => !isAllowedAddress(a.address, config.allowPrivate));
-      if (refused || addresses.length === 0) throw refusal(host, refused?.address);
+      if (refused || addresses.length === 0) throw refusal(host);
     },
     async post(raw, request) {
       const url = checkWebhookUrl(raw, config);

@@ -29,6 +29,15 @@ const contentTypes: Record<string, string> = {
   json: "application/json",
 };
 
+/** A malformed escape (`%E0%A4%A`) is a link that was never ours: 404, not a 500. */
+function keyFromPath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new FramewireError("not_found", "This download link is invalid or has expired.");
+  }
+}
+
 const gone = () => new FramewireError("not_found", "The file no longer exists.");
 
 /** The link's token must be ours, unexpired, and for exactly this key. */
@@ -54,7 +63,7 @@ export function filesRoutes() {
 
   app.get("/playlists/*", async (c) => {
     const deps = c.get("deps");
-    const key = decodeURIComponent(c.req.path.slice(playlistPathPrefix.length));
+    const key = keyFromPath(c.req.path.slice(playlistPathPrefix.length));
     await requireDownloadToken(c, key);
     if (!isPlaylistKey(key) || !deps.storage) throw gone();
     const text = await deps.storage.readText(key, maxPlaylistBytes);
@@ -71,7 +80,7 @@ export function filesRoutes() {
 
   app.get("/*", async (c) => {
     const deps = c.get("deps");
-    const key = decodeURIComponent(c.req.path.replace(/^\/files\//, ""));
+    const key = keyFromPath(c.req.path.replace(/^\/files\//, ""));
     await requireDownloadToken(c, key);
     const file = deps.storage?.bytes ? await deps.storage.bytes.get(key) : null;
     if (!file) throw gone();

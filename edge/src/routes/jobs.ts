@@ -141,6 +141,9 @@ export function jobsRoutes() {
     const deps = c.get("deps");
     const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
     if (!job) throw notFound(c.req.param("id"));
+    // Its input may have been deleted by retention since it failed: say so rather than requeue a
+    // job that can only fail again on the node.
+    if (job.status === "failed") await resolveInputs(deps, job.tenantId, job.spec);
     const retried = await redispatchJob(
       deps.db,
       job,

@@ -43,6 +43,7 @@ describe("HLS playlist links", () => {
       "//evil.example/a.ts",
       "seg.ts?x=1",
       "%2e%2e/%2e%2e/%2e%2e/x.ts",
+      "seg%E0%A4%A.ts",
     ]) {
       expect(resolvePlaylistUri(variant, uri), uri).toBeNull();
     }

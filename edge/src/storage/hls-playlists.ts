@@ -38,7 +38,12 @@ export function resolvePlaylistUri(playlistKey: string, uri: string): string | n
   const base = new URL(`https://store.invalid/${playlistKey}`);
   const resolved = new URL(uri, base);
   if (resolved.host !== base.host || resolved.search || resolved.hash) return null;
-  const key = decodeURIComponent(resolved.pathname.slice(1));
+  let key: string;
+  try {
+    key = decodeURIComponent(resolved.pathname.slice(1));
+  } catch {
+    return null;
+  }
   return key.startsWith(outputFolder(playlistKey)) && isSafeStorageKey(key) ? key : null;
 }
 

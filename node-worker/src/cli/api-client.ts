@@ -83,9 +83,15 @@ export function createApiClient(apiUrl: string, apiKey: string) {
           body: JSON.stringify({ size_bytes: size }),
         },
       );
-      // A presigned URL carries its own signature; anything else is the edge, which wants our key.
-      const toEdge = !new URL(target.upload_url).searchParams.has("X-Amz-Signature");
-      const response = await fetch(target.upload_url, {
+      // A presigned URL carries its own signature. Anything else is the edge's own upload route,
+      // which wants our key: it is sent to the API address this CLI was given (the edge may know
+      // itself by another name), never to whatever host the answer named.
+      const named = new URL(target.upload_url);
+      const toEdge = !named.searchParams.has("X-Amz-Signature");
+      const uploadUrl = toEdge
+        ? new URL(`${named.pathname}${named.search}`, `${base}/`).toString()
+        : named.toString();
+      const response = await fetch(uploadUrl, {
         method: "PUT",
         headers: {
           ...(toEdge ? { authorization: `Bearer ${apiKey}` } : {}),
@@ -96,7 +102,7 @@ export function createApiClient(apiUrl: string, apiKey: string) {
         duplex: "half",
       } as RequestInit).catch((error: unknown) => {
         throw new CliError(
-          `cannot upload to ${new URL(target.upload_url).host}: ${String(error)}`,
+          `cannot upload to ${new URL(uploadUrl).host}: ${String(error)}`,
           exitCodes.unreachable,
         );
       });

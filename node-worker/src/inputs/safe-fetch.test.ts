@@ -172,7 +172,7 @@ describe("redirects", () => {
       const error = await viaRedirector(path);
       expect(error, path).toBeInstanceOf(InputFetchError);
       expect((error as InputFetchError).reason, path).toBe("private_address");
-      expect((error as InputFetchError).message, path).toMatch(/not a public address/);
+      expect((error as InputFetchError).message, path).toMatch(/not a public address|public addresses only/);
     }
     expect(secretHits).toBe(hitsBefore);
   });

@@ -61,7 +61,8 @@ function guardedLookup(allowed: (address: string) => boolean, resolve: Resolve) 
         const refused = list.find((a) => !allowed(a.address));
         if (refused || list.length === 0) {
           const error = new InputFetchError(
-            `${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`,
+            // Not naming the addresses: a job's error must not map the node's internal DNS.
+            `${hostname} does not resolve to public addresses only`,
             "private_address",
           ) as unknown as NodeJS.ErrnoException;
           return callback(error, []);
