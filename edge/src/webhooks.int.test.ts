@@ -5,6 +5,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WebhookDelivery } from "./client";
 import type { EdgeDeps } from "./deps";
+import { repairGraceMs } from "./jobs/repository";
 import { createNodeWebhookSender } from "./node/webhook-sender";
 import { type EdgeHarness, startEdgeHarness, testConfig, testNodeToken } from "./testing/harness";
 import { startWebhookReceiver, type WebhookReceiver } from "./testing/webhook-receiver";
@@ -252,7 +253,13 @@ describe("delivery", () => {
       .set({ status: "succeeded", outputs: [output], finishedAt: h.deps.clock() })
       .where(eq(jobs.id, id));
     expect(await log(id)).toEqual([]);
-    // The node never got an answer, so it sends the report again.
+    // The node never got an answer, so it sends the report again. At once, the edge can't tell a
+    // crash from a first request still writing the event: it asks the node to retry shortly.
+    const soon = await report(id, { type: "succeeded", outputs: [output] });
+    expect(soon.status).toBe(503);
+    expect(await soon.json()).toMatchObject({ code: "transition_pending" });
+    expect(await log(id)).toEqual([]);
+    h.advance(repairGraceMs);
     const again = await report(id, { type: "succeeded", outputs: [output] });
     expect(await again.json()).toMatchObject({ status: "succeeded", stale: false });
     await report(id, { type: "succeeded", outputs: [output] });

@@ -14,6 +14,7 @@ export const errorCatalog = {
   maintenance: { status: 503, title: "Writes are paused for maintenance" },
   input_not_allowed: { status: 403, title: "The input is in a place this service may not read" },
   dispatch_unavailable: { status: 503, title: "The job queue is unreachable" },
+  transition_pending: { status: 503, title: "The job's last change is still being recorded; retry shortly" },
   internal: { status: 500, title: "Internal error" },
   webhook_url_refused: { status: 422, title: "The webhook URL points somewhere webhooks may not go" },
   webhook_secret_missing: { status: 422, title: "The tenant has no webhook signing secret yet" },

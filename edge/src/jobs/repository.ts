@@ -1,4 +1,5 @@
 import {
+  FramewireError,
   isFinal,
   type JobReport,
   type JobReportReply,
@@ -266,6 +267,9 @@ function eventData(report: StateReport): Record<string, unknown> {
  * between them leaves a final job without its event. The node retries its report until it gets an
  * answer, so the repeated final report writes what is missing (once: the event row is the marker).
  */
+/** Longer than a node's report timeout (10 s), so the request that made the change has ended. */
+export const repairGraceMs = 15_000;
+
 async function repairTransition(
   db: Db,
   job: JobRow,
@@ -286,6 +290,13 @@ async function repairTransition(
     )
     .limit(1);
   if (recorded) return;
+  // The job is final but its event isn't there. Either the edge died between the two writes (repair
+  // it), or the request that made the change is still writing the event (a node that timed out and
+  // retried). Repairing then would record the event and its webhook twice, so within the grace
+  // the node is told to retry; by the time it does, the first request has finished or died.
+  if (now - job.updatedAt < repairGraceMs) {
+    throw new FramewireError("transition_pending", `Job ${job.id}'s ${report.type} is still being recorded.`);
+  }
   await recordTransition(
     db,
     job,
