@@ -2,11 +2,19 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DeadLetterMessage, kvBuckets, type NodeHeartbeat, streams } from "@framewire/shared";
+import {
+  type DeadLetterMessage,
+  kvBuckets,
+  type NodeHeartbeat,
+  type ProgressMessage,
+  type ProgressTick,
+  streams,
+} from "@framewire/shared";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { makeClip } from "../../native/test/media-fixtures";
 import { type Stack, startStack } from "../../scripts/lib/stack";
 
@@ -265,6 +273,41 @@ describe("fleet faults", () => {
     expect(Date.now() - started).toBeLessThan(30_000);
     await Promise.all(nodes.splice(0).map(stopNode));
   }, 90_000);
+
+  it("after a retry, live progress speaks for the new attempt, not the failed one", async () => {
+    // A node with a 1 s time limit fails the job for good (time limits are not retried)…
+    const hasty = startNode("hasty", { FW_JOB_TIME_LIMIT_MS: "1000" });
+    const id = await submit(longClipId, { preset: "medium", height: 720 });
+    const failed = await until(id, ["failed", "succeeded"], 60_000);
+    expect(failed).toMatchObject({ status: "failed", attempts: 1, error: { code: "time_limit_exceeded" } });
+    await stopNode(hasty);
+    nodes.splice(0);
+
+    // …a retry runs it again on a patient node; its message starts a fresh JetStream delivery count.
+    startNode("patient");
+    const retried = await api(`/v1/jobs/${id}/retry`, { method: "POST" });
+    expect(retried.status).toBe(202);
+    const { progress_url } = (await retried.json()) as { progress_url: string };
+    const follow = (url: string) => {
+      const socket = new WebSocket(url);
+      const messages: ProgressMessage[] = [];
+      socket.on("message", (data) => messages.push(JSON.parse(String(data)) as ProgressMessage));
+      return new Promise<ProgressMessage[]>((resolve) => socket.on("close", () => resolve(messages)));
+    };
+    const live = await follow(progress_url);
+    expect(live.at(-1)).toMatchObject({ type: "job:state", status: "succeeded" });
+    expect(await job(id)).toMatchObject({ status: "succeeded", attempts: 2 });
+    const ticks = live.filter((m): m is ProgressTick => m.type === "job:progress");
+    // The failed run's last tick may be replayed on connect; after that, every tick is attempt 2.
+    const firstNew = ticks.findIndex((t) => t.attempt === 2);
+    expect(firstNew).toBeGreaterThanOrEqual(0);
+    expect(ticks.slice(firstNew).every((t) => t.attempt === 2)).toBe(true);
+    expect(ticks.at(-1)).toMatchObject({ attempt: 2, percent: 100 });
+    // A watcher arriving afterwards is replayed the new run's end, not the failed run's.
+    const late = (await follow(progress_url)).filter((m): m is ProgressTick => m.type === "job:progress");
+    expect(late.map((t) => `${t.output}:${t.percent}@${t.attempt}`)).toEqual(["out:100@2"]);
+    await Promise.all(nodes.splice(0).map(stopNode));
+  }, 150_000);
 
   it("finishes the running job on SIGTERM and exits 0", async () => {
     const node = startNode("graceful", { FW_DRAIN_TIMEOUT_MS: "120000" });

@@ -17,7 +17,7 @@ import { failJob, findJobById, redispatchJob } from "../jobs/repository";
 import { parseOrThrow, readJson } from "../validation";
 import { webhookOnTransition } from "../webhooks/enqueue";
 import { summariseNodes } from "./health";
-import { dispatchJob } from "./jobs";
+import { announceQueued, dispatchJob } from "./jobs";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -226,6 +226,7 @@ export function adminRoutes() {
       routeOf(letter.subject) ?? {},
     );
     await deps.fleet.dropDeadLetter(jobId);
+    await announceQueued(deps, jobId, c.get("logger"));
     c.get("logger").info({ job: jobId, generation: requeued.generation }, "dlq:requeued");
     return c.json({ job_id: jobId, status: requeued.status, generation: requeued.generation }, 202);
   });

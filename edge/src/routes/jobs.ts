@@ -163,10 +163,26 @@ export function jobsRoutes() {
       .dropDeadLetter(job.id)
       .catch((error: unknown) => c.get("logger").warn({ err: error, job: job.id }, "dlq:drop:failed"));
     await dispatchJob(deps, retried, upload?.storageKey ?? null, c.get("requestId"), c.get("logger"));
+    await announceQueued(deps, retried.id, c.get("logger"));
     return c.json(await presentJob(deps, retried, deps.clock()), 202);
   });
 
   return app;
+}
+
+/**
+ * Tells progress watchers a final job is queued again (retry, dead-letter requeue). Without it the
+ * gateway still holds the old final state and a socket opened now gets "failed" and a close.
+ */
+export async function announceQueued(deps: EdgeDeps, jobId: string, logger: Logger): Promise<void> {
+  await deps.dispatcher
+    .announce({
+      type: "job:state",
+      job_id: jobId,
+      status: "queued",
+      at: new Date(deps.clock()).toISOString(),
+    })
+    .catch((error: unknown) => logger.warn({ err: error, job: jobId }, "progress:announce:failed"));
 }
 
 function notFound(id: string): FramewireError {
