@@ -10,6 +10,7 @@ import { createNodeWebhookSender } from "./node/webhook-sender";
 import { type EdgeHarness, startEdgeHarness, testConfig, testNodeToken } from "./testing/harness";
 import { startWebhookReceiver, type WebhookReceiver } from "./testing/webhook-receiver";
 import { attemptDelivery, sweepWebhooks } from "./webhooks/deliver";
+import { claimDelivery, finishAttempt } from "./webhooks/repository";
 import { createFetchWebhookSender } from "./webhooks/sender";
 
 /**
@@ -239,6 +240,25 @@ describe("delivery", () => {
     expect(sweeps.reduce((a, b) => a + b, 0)).toBe(1);
     expect(at("/once")).toHaveLength(1);
     expect((await log(id))[0]).toMatchObject({ status: "succeeded", attempt_count: 1 });
+  });
+
+  it("logs nothing for a sender that overran its lease while another took the delivery", async () => {
+    const crashed = h.instance({ background: { run: () => {}, settled: async () => {} } });
+    const id = await createJob({ url: `${receiver.url}/lease` });
+    await report(id, running, crashed.app);
+    await report(id, { type: "succeeded", outputs: [output] }, crashed.app);
+    const [delivery] = await log(id);
+    const now = h.deps.clock();
+    const slow = await claimDelivery(h.deps.db, delivery?.id ?? "", now, now + 1_000);
+    const fast = await claimDelivery(h.deps.db, delivery?.id ?? "", now + 2_000, now + 3_000);
+    if (!slow || !fast) throw new Error("claims");
+    const outcome = { startedAt: now, statusCode: 200, latencyMs: 5, error: null };
+    const next = { status: "succeeded" as const, nextAttemptAt: now, deliveredAt: now };
+    await finishAttempt(h.deps.db, slow, outcome, next, now + 2_500);
+    expect((await log(id))[0]).toMatchObject({ status: "pending", attempt_count: 0, attempts: [] });
+    await finishAttempt(h.deps.db, fast, outcome, next, now + 2_600);
+    expect((await log(id))[0]).toMatchObject({ status: "succeeded", attempt_count: 1 });
+    expect((await log(id))[0]?.attempts).toHaveLength(1);
   });
 
   it("still sends the final webhook when the edge died between the state update and its event", async () => {

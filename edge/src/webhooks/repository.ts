@@ -129,8 +129,15 @@ export async function finishAttempt(
   now: number,
 ): Promise<void> {
   const number = claimed.attempts + 1;
+  // Both writes count only while this sender still holds its lease: one that overran it (another
+  // sender has taken the delivery since) must not log an attempt under a number the other will use.
+  // The insert runs first, while lease_until still names this claim.
   await db.batch([
-    db.insert(webhookAttempts).values({ deliveryId: claimed.id, attempt: number, ...attempt }),
+    db.run(sql`
+      insert into webhook_attempts (delivery_id, attempt, started_at, status_code, latency_ms, error)
+      select ${claimed.id}, ${number}, ${attempt.startedAt}, ${attempt.statusCode}, ${attempt.latencyMs}, ${attempt.error}
+      from webhook_deliveries
+      where id = ${claimed.id} and lease_until = ${claimed.leaseUntil}`),
     db
       .update(webhookDeliveries)
       .set({
