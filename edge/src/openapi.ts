@@ -1,5 +1,5 @@
 import { errorCatalog, jobSpecSchema, jobStatuses } from "@framewire/shared";
-import { z } from "zod";
+import { body, common, json, ok, pathParam, problem, ref, schema } from "./openapi-parts";
 import { keyCreateSchema, keyRotateSchema, maintenanceSchema, tenantCreateSchema } from "./routes/admin";
 import { edgeVersion } from "./routes/health";
 import { listQuerySchema } from "./routes/jobs";
@@ -10,28 +10,6 @@ import { webhookEventsDoc, webhookPaths, webhookSchemas } from "./webhooks/opena
  * OpenAPI 3.1, built from the same zod schemas that validate requests (z.toJSONSchema emits JSON
  * Schema 2020-12, which is what 3.1 uses). Responses are described here, next to the paths.
  */
-const schema = (s: z.ZodType, io: "input" | "output" = "input") =>
-  z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" });
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (s: object) => ({ "application/json": { schema: s } });
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ref("Problem") } },
-});
-const ok = (description: string, s: object) => ({ description, content: json(s) });
-const body = (s: object) => ({ required: true, content: json(s) });
-const idParam = (name: string, description: string) => ({
-  name,
-  in: "path",
-  required: true,
-  schema: { type: "string" },
-  description,
-});
-const common = {
-  "401": problem("Missing, unknown, revoked or expired API key"),
-  "429": problem("Rate limited (RateLimit-* and Retry-After headers)"),
-};
 const writes = { ...common, "503": problem("Maintenance mode (Retry-After)") };
 
 const listQuery = schema(listQuerySchema) as { properties: Record<string, object> };
@@ -243,7 +221,7 @@ export function openApiDocument(serverUrl: string) {
         },
       },
       "/v1/jobs/{id}": {
-        parameters: [idParam("id", "job id")],
+        parameters: [pathParam("id", "job id")],
         get: {
           summary: "Read a job",
           responses: {
@@ -263,14 +241,14 @@ export function openApiDocument(serverUrl: string) {
         },
       },
       "/v1/jobs/{id}/events": {
-        parameters: [idParam("id", "job id")],
+        parameters: [pathParam("id", "job id")],
         get: {
           summary: "The job's state transitions",
           responses: { "200": ok("Events", { type: "object" }), "404": problem("No such job"), ...common },
         },
       },
       "/v1/jobs/{id}/retry": {
-        parameters: [idParam("id", "job id")],
+        parameters: [pathParam("id", "job id")],
         post: {
           summary: "Retry a failed job",
           responses: {
@@ -300,7 +278,7 @@ export function openApiDocument(serverUrl: string) {
         },
       },
       "/v1/uploads/{id}": {
-        parameters: [idParam("id", "upload id")],
+        parameters: [pathParam("id", "upload id")],
         get: {
           summary: "Read an upload's state (for S3, checks the stored object's size on first read)",
           responses: {
@@ -328,7 +306,7 @@ export function openApiDocument(serverUrl: string) {
         },
       },
       "/v1/admin/tenants/{tenantId}/keys": {
-        parameters: [idParam("tenantId", "tenant id")],
+        parameters: [pathParam("tenantId", "tenant id")],
         post: {
           summary: "Issue an API key (admin); the response is the only time the secret is shown",
           requestBody: body(ref("KeyCreate")),
@@ -354,18 +332,18 @@ export function openApiDocument(serverUrl: string) {
         },
       },
       "/v1/admin/keys/{keyId}": {
-        parameters: [idParam("keyId", "key id")],
+        parameters: [pathParam("keyId", "key id")],
         get: { summary: "Read a key (admin)", responses: { "200": ok("Key", ref("ApiKey")), ...common } },
       },
       "/v1/admin/keys/{keyId}/revoke": {
-        parameters: [idParam("keyId", "key id")],
+        parameters: [pathParam("keyId", "key id")],
         post: {
           summary: "Revoke a key now (admin)",
           responses: { "200": ok("Revoked", ref("ApiKey")), ...common },
         },
       },
       "/v1/admin/keys/{keyId}/rotate": {
-        parameters: [idParam("keyId", "key id")],
+        parameters: [pathParam("keyId", "key id")],
         post: {
           summary: "Rotate: issue a replacement; the old key works for grace_period_sec more (admin)",
           requestBody: { required: false, content: json(ref("KeyRotate")) },
@@ -407,14 +385,14 @@ export function openApiDocument(serverUrl: string) {
         },
       },
       "/v1/admin/dead-letters/{jobId}": {
-        parameters: [idParam("jobId", "job id")],
+        parameters: [pathParam("jobId", "job id")],
         delete: {
           summary: "Drop a dead letter; the job stays failed (admin)",
           responses: { "204": { description: "Dropped" }, "404": problem("None"), ...common },
         },
       },
       "/v1/admin/dead-letters/{jobId}/requeue": {
-        parameters: [idParam("jobId", "job id")],
+        parameters: [pathParam("jobId", "job id")],
         post: {
           summary: "Requeue a dead letter as a new dispatch (admin)",
           responses: { "202": ok("Requeued", { type: "object" }), "404": problem("None"), ...common },

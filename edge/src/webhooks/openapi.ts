@@ -1,29 +1,9 @@
 import { webhookEvents, webhookSpecSchema } from "@framewire/shared";
-import { z } from "zod";
+import { common, json, ok, pathParam, problem, ref, schema } from "../openapi-parts";
 import { secretRotateSchema, tenantWebhookSchema } from "../routes/webhooks";
 
 /** The webhook parts of the OpenAPI document (paths, schemas, and the 3.1 `webhooks` section). */
 
-const schema = (s: z.ZodType) =>
-  z.toJSONSchema(s, { io: "input", unrepresentable: "any", target: "draft-2020-12" });
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (s: object) => ({ "application/json": { schema: s } });
-const ok = (description: string, s: object) => ({ description, content: json(s) });
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: ref("Problem") } },
-});
-const path = (name: string, description: string) => ({
-  name,
-  in: "path",
-  required: true,
-  schema: { type: "string" },
-  description,
-});
-const common = {
-  "401": problem("Missing, unknown, revoked or expired API key"),
-  "429": problem("Rate limited (RateLimit-* and Retry-After headers)"),
-};
 const time = { type: ["string", "null"], format: "date-time" };
 
 const deliverySchema = {
@@ -108,7 +88,7 @@ export const webhookPaths = {
     },
   },
   "/v1/jobs/{id}/webhooks": {
-    parameters: [path("id", "job id")],
+    parameters: [pathParam("id", "job id")],
     get: {
       summary: "The job's webhook deliveries with every attempt (time, status code, latency, error)",
       responses: {
@@ -122,7 +102,7 @@ export const webhookPaths = {
     },
   },
   "/v1/jobs/{id}/webhooks/{deliveryId}/redeliver": {
-    parameters: [path("id", "job id"), path("deliveryId", "delivery id")],
+    parameters: [pathParam("id", "job id"), pathParam("deliveryId", "delivery id")],
     post: {
       summary: "Send a delivery again now (same body and id), with a fresh deadline",
       responses: {

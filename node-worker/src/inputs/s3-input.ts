@@ -1,12 +1,13 @@
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { s3InputSchema } from "@framewire/shared";
 import type { NodeConfig } from "../config";
-import { InputFetchError } from "./safe-fetch";
+import { s3Settings } from "../storage/create-storage";
+import { createS3Client } from "../storage/s3-storage";
+import { byteLimit, InputFetchError } from "./safe-fetch";
 
 export type S3InputFetch = (
   input: { bucket: string; key: string },
@@ -23,21 +24,7 @@ export type S3InputFetch = (
 export function createS3InputFetch(config: NodeConfig): S3InputFetch {
   let client: S3Client | null = null;
   const s3 = () => {
-    client ??= new S3Client({
-      region: config.FW_S3_REGION,
-      forcePathStyle: config.FW_S3_FORCE_PATH_STYLE,
-      requestChecksumCalculation: config.FW_S3_CHECKSUMS,
-      responseChecksumValidation: config.FW_S3_CHECKSUMS,
-      ...(config.FW_S3_ENDPOINT ? { endpoint: config.FW_S3_ENDPOINT } : {}),
-      ...(config.FW_S3_ACCESS_KEY_ID && config.FW_S3_SECRET_ACCESS_KEY
-        ? {
-            credentials: {
-              accessKeyId: config.FW_S3_ACCESS_KEY_ID,
-              secretAccessKey: config.FW_S3_SECRET_ACCESS_KEY,
-            },
-          }
-        : {}),
-    });
+    client ??= createS3Client(s3Settings(config));
     return client;
   };
 
@@ -73,15 +60,7 @@ export function createS3InputFetch(config: NodeConfig): S3InputFetch {
         "too_large",
       );
     }
-    let size = 0;
-    const limiter = new Transform({
-      transform(chunk: Buffer, _enc, callback) {
-        size += chunk.length;
-        if (size > options.maxBytes)
-          callback(new InputFetchError(`${where} exceeds ${options.maxBytes} bytes`, "too_large"));
-        else callback(null, chunk);
-      },
-    });
+    const limiter = byteLimit(options.maxBytes, where);
     try {
       await pipeline(body, limiter, createWriteStream(destination), {
         ...(options.signal ? { signal: options.signal } : {}),
@@ -91,6 +70,6 @@ export function createS3InputFetch(config: NodeConfig): S3InputFetch {
       if (error instanceof InputFetchError) throw error;
       throw new InputFetchError(`reading ${where} failed: ${(error as Error).message}`, "network");
     }
-    return { sizeBytes: size };
+    return { sizeBytes: limiter.bytes };
   };
 }

@@ -104,6 +104,21 @@ function checkUrl(raw: string, allowHttp: boolean, allow: readonly Cidr[]): URL 
   }
 }
 
+/** Passes bytes through until `maxBytes`, then fails the pipeline with `too_large`; counts what passed. */
+export function byteLimit(maxBytes: number, what: string): Transform & { readonly bytes: number } {
+  let bytes = 0;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) callback(new InputFetchError(`${what} exceeds ${maxBytes} bytes`, "too_large"));
+      else callback(null, chunk);
+    },
+  });
+  return Object.defineProperty(limiter, "bytes", { get: () => bytes }) as Transform & {
+    readonly bytes: number;
+  };
+}
+
 export async function fetchToFile(
   raw: string,
   destination: string,
@@ -159,15 +174,7 @@ export async function fetchToFile(
         "too_large",
       );
     }
-    let size = 0;
-    const limiter = new Transform({
-      transform(chunk: Buffer, _enc, callback) {
-        size += chunk.length;
-        if (size > options.maxBytes)
-          callback(new InputFetchError(`the input exceeds ${options.maxBytes} bytes`, "too_large"));
-        else callback(null, chunk);
-      },
-    });
+    const limiter = byteLimit(options.maxBytes, "the input");
     try {
       await pipeline(Readable.fromWeb(response.body as never), limiter, createWriteStream(destination));
     } catch (error) {
@@ -175,7 +182,7 @@ export async function fetchToFile(
       if (signal.aborted) throw new InputFetchError(`fetching ${url.host} took too long`, "timeout");
       throw new InputFetchError(`download from ${url.host} failed: ${(error as Error).message}`, "network");
     }
-    return { sizeBytes: size, finalUrl: url.toString() };
+    return { sizeBytes: limiter.bytes, finalUrl: url.toString() };
   }
   throw new InputFetchError("too many redirects", "redirects");
 }

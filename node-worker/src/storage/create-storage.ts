@@ -1,14 +1,18 @@
 import type { NodeConfig } from "../config";
 import { createLocalStorage } from "./local-storage";
-import { createS3Storage } from "./s3-storage";
+import { createS3Storage, type S3StorageOptions } from "./s3-storage";
 import type { Storage } from "./storage";
 
 /** The store the node's configuration names (validated at start-up). */
 export function createStorage(config: NodeConfig): Storage {
   if (config.FW_STORAGE === "local") return createLocalStorage(config.FW_STORAGE_DIR);
-  return createS3Storage({
+  return createS3Storage({ ...s3Settings(config), bucket: config.FW_S3_BUCKET as string });
+}
+
+/** The FW_S3_* connection settings, shared by the output store and the `s3` input reader. */
+export function s3Settings(config: NodeConfig): Omit<S3StorageOptions, "bucket" | "partSizeBytes"> {
+  return {
     region: config.FW_S3_REGION,
-    bucket: config.FW_S3_BUCKET as string,
     forcePathStyle: config.FW_S3_FORCE_PATH_STYLE,
     checksums: config.FW_S3_CHECKSUMS,
     ...(config.FW_S3_ENDPOINT ? { endpoint: config.FW_S3_ENDPOINT } : {}),
@@ -20,5 +24,5 @@ export function createStorage(config: NodeConfig): Storage {
           },
         }
       : {}),
-  });
+  };
 }

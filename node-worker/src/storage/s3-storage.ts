@@ -22,12 +22,9 @@ export interface S3StorageOptions {
   partSizeBytes?: number;
 }
 
-/**
- * S3-compatible object storage. Downloads stream to disk; uploads stream from disk through
- * multipart (lib-storage), so a multi-GB output never sits in memory.
- */
-export function createS3Storage(options: S3StorageOptions): Storage {
-  const client = new S3Client({
+/** An SDK client for these settings (the store's, and the reader of `s3` inputs). */
+export function createS3Client(options: Omit<S3StorageOptions, "bucket" | "partSizeBytes">): S3Client {
+  return new S3Client({
     region: options.region,
     forcePathStyle: options.forcePathStyle,
     requestChecksumCalculation: options.checksums,
@@ -35,6 +32,14 @@ export function createS3Storage(options: S3StorageOptions): Storage {
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
+}
+
+/**
+ * S3-compatible object storage. Downloads stream to disk; uploads stream from disk through
+ * multipart (lib-storage), so a multi-GB output never sits in memory.
+ */
+export function createS3Storage(options: S3StorageOptions): Storage {
+  const client = createS3Client(options);
   const checkKey = (key: string) => {
     if (!isSafeStorageKey(key)) throw new Error(`unsafe storage key ${key}`);
     return key;
