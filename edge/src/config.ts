@@ -1,4 +1,4 @@
-import { type Cidr, parseCidrList } from "@framewire/shared";
+import { bucketListSetting, type Cidr, parseCidrList } from "@framewire/shared";
 import { z } from "zod";
 
 /**
@@ -75,16 +75,7 @@ export const edgeConfigSchema = z.object({
   FW_INPUT_RETENTION_HOURS: z.coerce.number().min(0).max(87_600).default(24),
   FW_OUTPUT_RETENTION_HOURS: z.coerce.number().min(0).max(87_600).default(168),
   /** Buckets `s3` inputs may name, comma-separated; empty: no `s3` inputs. */
-  FW_S3_INPUT_BUCKETS: z
-    .string()
-    .default("")
-    .transform((s) =>
-      s
-        .split(",")
-        .map((b) => b.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must list S3 bucket names"))),
+  FW_S3_INPUT_BUCKETS: bucketListSetting,
 });
 
 export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;

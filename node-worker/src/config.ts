@@ -1,4 +1,5 @@
 import { availableParallelism, hostname } from "node:os";
+import { bucketListSetting } from "@framewire/shared";
 import { z } from "zod";
 
 /** Settings every node-side process (processing node, gateway) shares. */
@@ -35,15 +36,7 @@ const schema = z.object({
   /** See storage/s3-storage.ts: WHEN_REQUIRED suits most S3-compatible stores. */
   FW_S3_CHECKSUMS: z.enum(["WHEN_SUPPORTED", "WHEN_REQUIRED"]).default("WHEN_REQUIRED"),
   /** Buckets `s3` job inputs may name (the edge checks too), comma-separated; read with FW_S3_*. */
-  FW_S3_INPUT_BUCKETS: z
-    .string()
-    .default("")
-    .transform((s) =>
-      s
-        .split(",")
-        .map((b) => b.trim())
-        .filter(Boolean),
-    ),
+  FW_S3_INPUT_BUCKETS: bucketListSetting,
   FW_WORK_DIR: z.string().min(1),
   FW_ENGINE: z.enum(["auto", "native", "wasm"]).default("auto"),
   FW_NODE_ID: z

@@ -29,9 +29,9 @@ const schema = z
       .min(60)
       .max(7 * 86400)
       .default(3600),
-    /** Download links (signed or presigned); the S3 maximum is 7 days. */
     /** Read here only to refuse a list that names the storage bucket (see below). */
     FW_S3_INPUT_BUCKETS: z.string().default(""),
+    /** Download links (signed or presigned); the S3 maximum is 7 days. */
     FW_DOWNLOAD_TTL_SEC: z.coerce
       .number()
       .int()
