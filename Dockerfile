@@ -21,4 +21,4 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /app
 COPY --from=build /app /app
 ENV NODE_ENV=production
-CMD ["node", "--import", "tsx", "edge/src/node/main.ts"]
+CMD ["node", "--import", "tsx", "edge/src/nodejs/main.ts"]

@@ -1,10 +1,15 @@
 import { defineConfig } from "vitest/config";
 
-const exclude = ["**/node_modules/**", "native/build/**"];
-// Suites that start heavy runtimes (workerd through wrangler) run after everything else, so they
-// don't compete for the two cores with timing-sensitive tests (event-loop lag during a transcode).
-const heavyRuntimes = ["edge/src/worker.int.test.ts"];
+const exclude = ["**/node_modules/**", "native/build/**", "native/build-asan/**"];
+/** Starts workerd through wrangler: runs last, so it doesn't compete for the cores with timing-sensitive tests. */
+const workers = "test/e2e/workers.e2e.test.ts";
 
+/**
+ * Tiers, named by suffix (see README, Tests): `npm run test:unit` runs the fast ones alone,
+ * `test:int` those that start a real server (nats-server, libSQL, the S3 server) or the engine,
+ * `test:e2e` the cross-process suites in test/ (end to end, fleet faults, the browser, workerd).
+ * `npm test` runs them all, in that order.
+ */
 export default defineConfig({
   test: {
     // Native addons, uWebSockets.js and child servers behave best in separate processes.
@@ -17,11 +22,29 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: "main", include: ["**/*.test.ts"], exclude: [...exclude, ...heavyRuntimes] },
+        test: {
+          name: "unit",
+          include: ["**/*.test.ts"],
+          exclude: [...exclude, "**/*.int.test.ts", "test/{e2e,fault,browser}/**"],
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
-        test: { name: "runtimes", include: heavyRuntimes, exclude, sequence: { groupOrder: 1 } },
+        test: { name: "integration", include: ["**/*.int.test.ts"], exclude, sequence: { groupOrder: 1 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: "e2e",
+          include: ["test/{e2e,fault,browser}/**/*.test.ts"],
+          exclude: [...exclude, workers],
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: "workers", include: [workers], exclude, sequence: { groupOrder: 3 } },
       },
     ],
   },

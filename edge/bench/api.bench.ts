@@ -9,7 +9,7 @@ import autocannon from "autocannon";
 import { freePort, repoRoot } from "../../scripts/lib/stack";
 import { startNatsServer } from "../../test/support/nats-server";
 import { createTenant, issueApiKey } from "../src/auth/api-keys";
-import { openDatabase } from "../src/node/database";
+import { openDatabase } from "../src/nodejs/database";
 
 /**
  * The edge on Node under autocannon: a populated database (10k jobs across 10 tenants), then
@@ -97,25 +97,29 @@ const edgeLog = join(dir, "edge.log");
 const profile = process.env.BENCH_CPU_PROF
   ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
   : [];
-const edge: ChildProcess = spawn(process.execPath, [...profile, "--import", "tsx", "edge/src/node/main.ts"], {
-  cwd: repoRoot,
-  env: {
-    ...process.env,
-    FW_API_PORT: String(port),
-    FW_DB_URL: dbUrl,
-    FW_NATS_URL: nats.url,
-    FW_STORAGE_DIR: join(dir, "storage"),
-    FW_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    FW_PROGRESS_URL: "ws://127.0.0.1:1",
-    FW_TOKEN_SECRET: "b".repeat(40),
-    FW_NODE_TOKEN: "c".repeat(40),
-    // The benchmark measures the API, not the limiter's refusals.
-    FW_RATE_KEY_BURST: "1000000000",
-    FW_RATE_IP_BURST: "1000000000",
-    FW_LOG_LEVEL: "info",
+const edge: ChildProcess = spawn(
+  process.execPath,
+  [...profile, "--import", "tsx", "edge/src/nodejs/main.ts"],
+  {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      FW_API_PORT: String(port),
+      FW_DB_URL: dbUrl,
+      FW_NATS_URL: nats.url,
+      FW_STORAGE_DIR: join(dir, "storage"),
+      FW_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      FW_PROGRESS_URL: "ws://127.0.0.1:1",
+      FW_TOKEN_SECRET: "b".repeat(40),
+      FW_NODE_TOKEN: "c".repeat(40),
+      // The benchmark measures the API, not the limiter's refusals.
+      FW_RATE_KEY_BURST: "1000000000",
+      FW_RATE_IP_BURST: "1000000000",
+      FW_LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
   },
-  stdio: ["ignore", "pipe", "pipe"],
-});
+);
 const log = createWriteStream(edgeLog);
 edge.stdout?.pipe(log);
 edge.stderr?.pipe(log);

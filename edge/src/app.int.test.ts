@@ -1,13 +1,13 @@
-import { streams } from "@framewire/shared";
 import type { JobRow } from "@framewire/shared/db";
+import { streams } from "@framewire/shared/nats";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../test/support/edge-harness";
 import { createTenant, issueApiKey } from "./auth/api-keys";
 import type { EdgeDeps } from "./deps";
 import { failJob } from "./jobs/repository";
 import { sweepOutbox } from "./outbox";
-import { type EdgeHarness, startEdgeHarness, testNodeToken } from "./testing/harness";
 
 /** The edge app through app.request(), over a real libSQL file and a real nats-server. */
 

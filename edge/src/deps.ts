@@ -1,11 +1,10 @@
-import type * as schema from "@framewire/shared/db";
-import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import type { Context } from "hono";
 import type { KeyCache } from "./auth/key-cache";
 import { createKeyCache } from "./auth/key-cache";
 import { createUsageRecorder, type UsageRecorder } from "./auth/usage";
 import { type BackgroundTasks, createBackgroundTasks } from "./background";
 import type { EdgeConfig } from "./config";
+import type { Db } from "./db";
 import type { Dispatcher } from "./dispatch/dispatcher";
 import { emptyFleet, type FleetView } from "./fleet/fleet-view";
 import type { Logger } from "./logger";
@@ -14,8 +13,6 @@ import { createMemoryRateLimitStore, type RateLimitStore } from "./rate-limit/st
 import { createMaintenanceSwitch, type MaintenanceSwitch } from "./settings";
 import type { ObjectStore } from "./storage/object-store";
 import { createFetchWebhookSender, type WebhookSender } from "./webhooks/sender";
-
-export type Db = LibSQLDatabase<typeof schema>;
 
 /** Everything the Hono app needs, built by a runtime entry (Node or Workers) and injected. */
 export interface EdgeDeps {

@@ -1,6 +1,13 @@
-import type { AuthContext } from "./auth/authenticate";
+import type { Scope } from "@framewire/shared";
 import type { EdgeDeps } from "./deps";
 import type { Logger } from "./logger";
+
+/** Who is calling: set by the API key middleware (auth/authenticate.ts). */
+export interface AuthContext {
+  keyId: string;
+  tenantId: string;
+  scopes: Scope[];
+}
 
 /** Hono context variables set by middleware. */
 export interface EdgeEnv {

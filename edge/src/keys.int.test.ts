@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EdgeHarness, startEdgeHarness } from "./testing/harness";
+import { type EdgeHarness, startEdgeHarness } from "../../test/support/edge-harness";
 
 /** Tenants and API keys through the admin API; the cached verification and its revocation bound. */
 

@@ -1,19 +1,13 @@
 import { Writable } from "node:stream";
-import {
-  type DeadLetterMessage,
-  jobSpecSchema,
-  kvBuckets,
-  type NodeHeartbeat,
-  streams,
-  subjects,
-} from "@framewire/shared";
+import { type DeadLetterMessage, jobSpecSchema, type NodeHeartbeat } from "@framewire/shared";
+import { kvBuckets, streams, subjects } from "@framewire/shared/nats";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EdgeHarness, startEdgeHarness } from "../../test/support/edge-harness";
 import type { Logger } from "./logger";
-import { createPromMetrics } from "./node/metrics";
-import { type EdgeHarness, startEdgeHarness } from "./testing/harness";
+import { createPromMetrics } from "./nodejs/metrics";
 
 /** Maintenance mode, retry, health/nodes/dead letters, metrics, OpenAPI, request ids in logs. */
 
@@ -205,6 +199,8 @@ describe("fleet: nodes, dead letters, health", () => {
     engine: "native",
     encoders: ["libx264"],
     hardware: [],
+    hardware_encoders: [],
+    hardware_errors: {},
     slots: { total: 2, busy },
     jobs: [],
     version: "0.1.0",

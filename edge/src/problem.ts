@@ -1,19 +1,20 @@
-import { type ErrorCode, errorCatalog, FramewireError } from "@framewire/shared";
+import {
+  type ErrorCode,
+  errorCatalog,
+  FramewireError,
+  type Problem,
+  type ProblemExtensions,
+} from "@framewire/shared";
 import type { Context } from "hono";
 
-/** RFC 9457 problem details with our stable `code`. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: ErrorCode;
-  detail: string;
-  instance?: string;
-  request_id?: string;
-  [extension: string]: unknown;
-}
+export type { Problem };
 
-export function problemBody(code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): Problem {
+/** RFC 9457 problem details with our stable `code` (the contract's problemSchema). */
+export function problemBody(
+  code: ErrorCode,
+  detail: string,
+  extra: ProblemExtensions & Pick<Problem, "instance" | "request_id"> = {},
+): Problem {
   const { status, title } = errorCatalog[code];
   return { type: `https://framewire.dev/problems/${code}`, title, status, code, detail, ...extra };
 }
@@ -22,7 +23,7 @@ export function problemResponse(
   c: Context,
   code: ErrorCode,
   detail: string,
-  extra: Record<string, unknown> = {},
+  extra: ProblemExtensions = {},
   headers: Record<string, string> = {},
 ): Response {
   const body = problemBody(code, detail, { instance: c.req.path, request_id: c.get("requestId"), ...extra });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EdgeHarness, startEdgeHarness } from "./testing/harness";
+import { type EdgeHarness, startEdgeHarness } from "../../test/support/edge-harness";
 
 /** Per-key and per-IP token buckets, through the app, with the RateLimit-* headers. */
 

@@ -1,7 +1,8 @@
 import { storageKeys } from "@framewire/shared";
 import { jobEvents, jobs, uploads } from "@framewire/shared/db";
 import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
-import type { Db, EdgeDeps } from "./deps";
+import type { Db } from "./db";
+import type { EdgeDeps } from "./deps";
 
 /**
  * Retention: uploads older than FW_INPUT_RETENTION_HOURS and the outputs of jobs finished more than

@@ -1,14 +1,9 @@
+import type { MaintenanceState } from "@framewire/shared";
 import { edgeSettings } from "@framewire/shared/db";
 import { eq } from "drizzle-orm";
-import type { Db } from "./deps";
+import type { Db } from "./db";
 
-export interface MaintenanceState {
-  enabled: boolean;
-  /** Sent as Retry-After on refused writes. */
-  retry_after_sec: number;
-  message: string | null;
-  updated_at: string | null;
-}
+export type { MaintenanceState };
 
 const off: MaintenanceState = { enabled: false, retry_after_sec: 300, message: null, updated_at: null };
 

@@ -16,8 +16,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeClip } from "../../test/support/media";
 import type { Plan } from "../lib/engine";
-import { makeClip } from "../test/media-fixtures";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");

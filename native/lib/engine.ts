@@ -6,27 +6,29 @@
  * values; neither engine accepts raw FFmpeg arguments or filter strings from anywhere.
  */
 
+import type {
+  AccelMode,
+  AudioCodec,
+  ImageFormat,
+  Preset,
+  ProbeFacts,
+  VideoCodec,
+  VideoContainer,
+  WatermarkPosition,
+} from "@framewire/shared/media";
+
 export type EngineName = "native" | "wasm";
 
-export type VideoCodec = "h264" | "h265" | "vp9" | "av1";
-export type AudioCodec = "aac" | "opus" | "mp3" | "flac" | "wav";
-export type VideoContainer = "mp4" | "webm" | "mkv" | "mov";
-/** @deprecated kept for callers of the first contract; a video output's container. */
-export type Container = VideoContainer;
-export type ImageFormat = "jpg" | "png" | "webp";
-/** auto: a working hardware encoder if there is one, else software; gpu: hardware or fail; cpu: never hardware. */
-export type AccelMode = "auto" | "cpu" | "gpu";
-export type X264Preset =
-  | "ultrafast"
-  | "superfast"
-  | "veryfast"
-  | "faster"
-  | "fast"
-  | "medium"
-  | "slow"
-  | "slower"
-  | "veryslow";
-
+/** The media vocabulary is the job spec's own (shared/src/media.ts): one list of each. */
+export type {
+  AccelMode,
+  AudioCodec,
+  ImageFormat,
+  Preset,
+  VideoCodec,
+  VideoContainer,
+  WatermarkPosition,
+} from "@framewire/shared/media";
 export interface VideoEncodeOptions {
   codec: VideoCodec;
   /**
@@ -39,7 +41,7 @@ export interface VideoEncodeOptions {
   crf: number | null;
   bitrateKbps: number | null;
   /** x264's preset names; mapped onto each encoder's own speed setting (cpu-used, p1–p7, ...). */
-  preset: X264Preset;
+  preset: Preset;
   /** Output frame rate; null keeps the input's. */
   fps: number | null;
   /** A rectangle of the (rotated) input picture, applied before scaling; even sizes. */
@@ -47,8 +49,6 @@ export interface VideoEncodeOptions {
   /** An image composited onto the scaled picture. */
   watermark?: Watermark | null;
 }
-
-export type WatermarkPosition = "top-left" | "top-right" | "bottom-left" | "bottom-right" | "center";
 
 export interface Watermark {
   /** Absolute path of the image (png with alpha, jpg, webp), inside the job's temp folder. */
@@ -139,7 +139,7 @@ export interface HlsPlanOutput extends PlanOutputBase {
   /** master.m3u8 plus one folder per rendition (index.m3u8, seg_00000.ts, ...). */
   dir: string;
   segmentSec: number;
-  preset: X264Preset;
+  preset: Preset;
   renditions: HlsRendition[];
 }
 
@@ -254,8 +254,8 @@ export interface OutputFacts {
     playlist: string;
   }[];
   loudness?: { targetLufs: number; inputLufs: number; gainDb: number };
-  /** probe outputs: the input's facts (also written as JSON to `path`). */
-  probe?: MediaFacts;
+  /** probe outputs: the input's facts in the API's words (also written as JSON to `path`). */
+  probe?: ProbeFacts;
 }
 
 /**

@@ -3,5 +3,5 @@ export * from "./engine";
 export { masterPlaylist, parseMediaPlaylist } from "./hls";
 export { createNativeEngine } from "./native-engine";
 export { containerOf, outputFactsFromProbe } from "./output-facts";
-export { AUDIO_FORMATS, CONTAINER_CODECS, checkPlan, MAX_OUTPUTS } from "./plan-check";
+export { AUDIO_FORMATS, checkPlan } from "./plan-check";
 export { createWasmEngine } from "./wasm-engine";

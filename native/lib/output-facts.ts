@@ -4,6 +4,7 @@
  */
 import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import type { ProbeFacts } from "@framewire/shared/media";
 import type {
   EncodingChoice,
   HlsPlanOutput,
@@ -158,8 +159,37 @@ export async function thumbnailFacts(
   };
 }
 
+/** A probe in the API's own words (snake_case), as an analysis output reports and writes it. */
+export function probeDocument(facts: MediaFacts): ProbeFacts {
+  return {
+    format_name: facts.formatName,
+    duration_sec: facts.durationSec,
+    bit_rate: facts.bitRate,
+    size_bytes: facts.sizeBytes,
+    streams: facts.streams.map((s) => ({
+      index: s.index,
+      type: s.type,
+      codec: s.codec,
+      width: s.width,
+      height: s.height,
+      fps: s.fps,
+      sample_rate: s.sampleRate,
+      channels: s.channels,
+      bit_rate: s.bitRate,
+      duration_sec: s.durationSec,
+      rotation: s.rotation,
+      sample_aspect_ratio: s.sampleAspectRatio,
+      pixel_format: s.pixelFormat,
+      sample_format: s.sampleFormat,
+      profile: s.profile,
+      level: s.level,
+    })),
+  };
+}
+
 export async function probeFacts(output: ProbePlanOutput, facts: MediaFacts): Promise<OutputFacts> {
-  const json = `${JSON.stringify(facts, null, 2)}\n`;
+  const document = probeDocument(facts);
+  const json = `${JSON.stringify(document, null, 2)}\n`;
   await writeFile(output.path, json);
   return {
     name: output.name,
@@ -169,7 +199,7 @@ export async function probeFacts(output: ProbePlanOutput, facts: MediaFacts): Pr
     container: "json",
     durationSec: facts.durationSec,
     ...streams(facts),
-    probe: facts,
+    probe: document,
   };
 }
 

@@ -4,6 +4,19 @@
  * trusts nothing and names the field it rejects.
  */
 import {
+  accelModes,
+  containerCodecs,
+  imageFormats,
+  mediaLimits as limits,
+  maxCrf,
+  outputNamePattern,
+  presets,
+  sampleRates,
+  videoCodecs,
+  videoContainers,
+  watermarkPositions,
+} from "@framewire/shared/media";
+import {
   type AudioCodec,
   type AudioEncodeOptions,
   EngineError,
@@ -14,26 +27,6 @@ import {
   type VideoContainer,
   type VideoEncodeOptions,
 } from "./engine";
-
-export const PRESETS = [
-  "ultrafast",
-  "superfast",
-  "veryfast",
-  "faster",
-  "fast",
-  "medium",
-  "slow",
-  "slower",
-  "veryslow",
-] as const;
-
-/** Which video codecs and audio codecs each video container carries (what players accept). */
-export const CONTAINER_CODECS: Record<VideoContainer, { video: VideoCodec[]; audio: AudioCodec[] }> = {
-  mp4: { video: ["h264", "h265", "vp9", "av1"], audio: ["aac", "mp3", "opus"] },
-  mov: { video: ["h264", "h265"], audio: ["aac", "mp3"] },
-  mkv: { video: ["h264", "h265", "vp9", "av1"], audio: ["aac", "opus", "mp3", "flac"] },
-  webm: { video: ["vp9", "av1"], audio: ["opus"] },
-};
 
 /** libavformat muxer per video container. */
 export const VIDEO_MUXERS: Record<VideoContainer, string> = {
@@ -62,10 +55,8 @@ export const SOFTWARE_VIDEO_ENCODERS: Record<VideoCodec, string[]> = {
   av1: ["libaom-av1", "libsvtav1"],
 };
 
-export const MAX_OUTPUTS = 16;
-
 /** Watermark positions, in the order the addon numbers them. */
-export const WATERMARK_CORNERS = ["top-left", "top-right", "bottom-left", "bottom-right", "center"] as const;
+export const WATERMARK_CORNERS = watermarkPositions;
 
 function bad(field: string, rule: string, value: unknown): EngineError {
   return new EngineError("UNSUPPORTED", `${field} must be ${rule}, got ${JSON.stringify(value)}`);
@@ -87,77 +78,78 @@ function even(field: string, value: number): void {
   if (value % 2 !== 0) throw bad(field, "even", value);
 }
 
-function optionalInt(field: string, value: unknown, min: number, max: number): void {
-  if (value !== null) int(field, value, min, max);
-}
-
 function oneOf<T>(field: string, value: unknown, allowed: readonly T[]): void {
   if (!allowed.includes(value as T)) throw bad(field, `one of ${allowed.join(", ")}`, value);
 }
 
+type Range = { readonly min: number; readonly max: number };
+const within = (field: string, value: unknown, range: Range) => num(field, value, range.min, range.max);
+const intWithin = (field: string, value: unknown, range: Range) => int(field, value, range.min, range.max);
+const dimension = (field: string, value: number | null) => {
+  if (value === null) return;
+  intWithin(field, value, limits.dimension);
+  even(field, value);
+};
+
 function checkTrim(field: string, trim: Trim | null): void {
   if (trim === null) return;
-  num(`${field}.startSec`, trim.startSec, 0, 1e7);
+  within(`${field}.startSec`, trim.startSec, limits.timeSec);
   if (trim.endSec !== null) {
-    num(`${field}.endSec`, trim.endSec, 0.001, 1e7);
+    within(`${field}.endSec`, trim.endSec, limits.timeSec);
     if (trim.endSec <= trim.startSec) throw bad(`${field}.endSec`, "after startSec", trim.endSec);
   }
 }
 
 export function checkVideo(field: string, video: VideoEncodeOptions): void {
-  oneOf(`${field}.codec`, video.codec, Object.keys(SOFTWARE_VIDEO_ENCODERS));
-  optionalInt(`${field}.maxWidth`, video.maxWidth, 16, 8192);
-  optionalInt(`${field}.maxHeight`, video.maxHeight, 16, 8192);
-  if (video.maxWidth !== null) even(`${field}.maxWidth`, video.maxWidth);
-  if (video.maxHeight !== null) even(`${field}.maxHeight`, video.maxHeight);
+  oneOf(`${field}.codec`, video.codec, videoCodecs);
+  dimension(`${field}.maxWidth`, video.maxWidth);
+  dimension(`${field}.maxHeight`, video.maxHeight);
   if ((video.crf === null) === (video.bitrateKbps === null)) {
     throw new EngineError("UNSUPPORTED", `${field} needs exactly one of crf and bitrateKbps`);
   }
-  const maxCrf = video.codec === "h264" || video.codec === "h265" ? 51 : 63;
-  optionalInt(`${field}.crf`, video.crf, 0, maxCrf);
-  optionalInt(`${field}.bitrateKbps`, video.bitrateKbps, 16, 200_000);
-  oneOf(`${field}.preset`, video.preset, PRESETS);
-  if (video.fps !== null) num(`${field}.fps`, video.fps, 1, 240);
+  if (video.crf !== null) int(`${field}.crf`, video.crf, limits.crf.min, maxCrf[video.codec]);
+  if (video.bitrateKbps !== null)
+    intWithin(`${field}.bitrateKbps`, video.bitrateKbps, limits.videoBitrateKbps);
+  oneOf(`${field}.preset`, video.preset, presets);
+  if (video.fps !== null) within(`${field}.fps`, video.fps, limits.fps);
   if (video.crop !== null) {
-    int(`${field}.crop.x`, video.crop.x, 0, 16384);
-    int(`${field}.crop.y`, video.crop.y, 0, 16384);
-    int(`${field}.crop.width`, video.crop.width, 16, 16384);
-    int(`${field}.crop.height`, video.crop.height, 16, 16384);
-    even(`${field}.crop.width`, video.crop.width);
-    even(`${field}.crop.height`, video.crop.height);
+    intWithin(`${field}.crop.x`, video.crop.x, limits.cropOffset);
+    intWithin(`${field}.crop.y`, video.crop.y, limits.cropOffset);
+    dimension(`${field}.crop.width`, video.crop.width);
+    dimension(`${field}.crop.height`, video.crop.height);
   }
   if (video.watermark) {
     const w = video.watermark;
     if (typeof w.imagePath !== "string" || !w.imagePath.startsWith("/")) {
       throw bad(`${field}.watermark.imagePath`, "an absolute path", w.imagePath);
     }
-    oneOf(`${field}.watermark.position`, w.position, WATERMARK_CORNERS);
-    int(`${field}.watermark.marginPx`, w.marginPx, 0, 4096);
+    oneOf(`${field}.watermark.position`, w.position, watermarkPositions);
+    intWithin(`${field}.watermark.marginPx`, w.marginPx, limits.watermarkMarginPx);
     num(`${field}.watermark.opacity`, w.opacity, 0, 1);
-    if (w.widthFraction !== null) num(`${field}.watermark.widthFraction`, w.widthFraction, 0.01, 1);
+    if (w.widthFraction !== null) {
+      const pct = limits.watermarkWidthPct;
+      num(`${field}.watermark.widthFraction`, w.widthFraction, pct.min / 100, pct.max / 100);
+    }
   }
 }
 
 export function checkAudio(field: string, audio: AudioEncodeOptions): void {
   oneOf(`${field}.codec`, audio.codec, Object.keys(AUDIO_FORMATS));
-  optionalInt(`${field}.bitrateKbps`, audio.bitrateKbps, 8, 512);
-  optionalInt(`${field}.channels`, audio.channels, 1, 8);
-  if (audio.sampleRate !== null) oneOf(`${field}.sampleRate`, audio.sampleRate, SAMPLE_RATES);
+  if (audio.bitrateKbps !== null)
+    intWithin(`${field}.bitrateKbps`, audio.bitrateKbps, limits.audioBitrateKbps);
+  if (audio.channels !== null) intWithin(`${field}.channels`, audio.channels, limits.channels);
+  if (audio.sampleRate !== null) oneOf(`${field}.sampleRate`, audio.sampleRate, sampleRates);
   if (audio.loudnessTargetLufs !== null)
-    num(`${field}.loudnessTargetLufs`, audio.loudnessTargetLufs, -70, -5);
+    within(`${field}.loudnessTargetLufs`, audio.loudnessTargetLufs, limits.loudnessTargetLufs);
 }
 
-export const SAMPLE_RATES = [8000, 16000, 22050, 24000, 32000, 44100, 48000] as const;
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
 function checkOutput(output: PlanOutput, field: string): void {
-  if (typeof output.name !== "string" || !NAME.test(output.name))
+  if (typeof output.name !== "string" || !outputNamePattern.test(output.name))
     throw bad(`${field}.name`, "a safe name", output.name);
   switch (output.kind) {
     case "video": {
-      oneOf(`${field}.container`, output.container, Object.keys(CONTAINER_CODECS));
-      const allowed = CONTAINER_CODECS[output.container];
+      oneOf(`${field}.container`, output.container, videoContainers);
+      const allowed = containerCodecs[output.container];
       if (output.video === null && (output.audio === null || output.audio === undefined)) {
         throw new EngineError(
           "UNSUPPORTED",
@@ -192,40 +184,50 @@ function checkOutput(output: PlanOutput, field: string): void {
       checkTrim(`${field}.trim`, output.trim);
       return;
     case "thumbnails": {
-      oneOf(`${field}.format`, output.format, Object.keys(IMAGE_ENCODERS));
-      optionalInt(`${field}.maxWidth`, output.maxWidth, 16, 8192);
-      optionalInt(`${field}.maxHeight`, output.maxHeight, 16, 8192);
+      oneOf(`${field}.format`, output.format, imageFormats);
+      dimension(`${field}.maxWidth`, output.maxWidth);
+      dimension(`${field}.maxHeight`, output.maxHeight);
       const select = output.select;
       if (select.mode === "at") {
-        if (!Array.isArray(select.atSec) || select.atSec.length < 1 || select.atSec.length > 100) {
-          throw bad(`${field}.select.atSec`, "1–100 times", select.atSec);
+        const count = limits.thumbnailTimes;
+        if (
+          !Array.isArray(select.atSec) ||
+          select.atSec.length < count.min ||
+          select.atSec.length > count.max
+        ) {
+          throw bad(`${field}.select.atSec`, `${count.min}–${count.max} times`, select.atSec);
         }
-        for (const [i, t] of select.atSec.entries()) num(`${field}.select.atSec[${i}]`, t, 0, 1e7);
+        for (const [i, t] of select.atSec.entries()) within(`${field}.select.atSec[${i}]`, t, limits.timeSec);
       } else if (select.mode === "every") {
-        num(`${field}.select.everySec`, select.everySec, 0.5, 86400);
+        within(`${field}.select.everySec`, select.everySec, limits.thumbnailEverySec);
       } else if (select.mode === "count") {
-        int(`${field}.select.count`, select.count, 1, 100);
+        intWithin(`${field}.select.count`, select.count, limits.thumbnailCount);
       } else {
         throw bad(`${field}.select.mode`, "at, every or count", (select as { mode: unknown }).mode);
       }
-      if (output.sprite) int(`${field}.sprite.columns`, output.sprite.columns, 1, 100);
+      if (output.sprite) intWithin(`${field}.sprite.columns`, output.sprite.columns, limits.spriteColumns);
       return;
     }
     case "hls": {
-      num(`${field}.segmentSec`, output.segmentSec, 1, 30);
-      oneOf(`${field}.preset`, output.preset, PRESETS);
-      if (!Array.isArray(output.renditions) || output.renditions.length < 1 || output.renditions.length > 8) {
-        throw bad(`${field}.renditions`, "1–8 renditions", output.renditions?.length);
+      within(`${field}.segmentSec`, output.segmentSec, limits.hlsSegmentSec);
+      oneOf(`${field}.preset`, output.preset, presets);
+      const count = limits.hlsRenditions;
+      if (
+        !Array.isArray(output.renditions) ||
+        output.renditions.length < count.min ||
+        output.renditions.length > count.max
+      ) {
+        throw bad(`${field}.renditions`, `${count.min}–${count.max} renditions`, output.renditions?.length);
       }
       const names = new Set<string>();
       output.renditions.forEach((r, i) => {
         const at = `${field}.renditions[${i}]`;
-        if (!NAME.test(r.name) || names.has(r.name)) throw bad(`${at}.name`, "a unique safe name", r.name);
+        if (!outputNamePattern.test(r.name) || names.has(r.name))
+          throw bad(`${at}.name`, "a unique safe name", r.name);
         names.add(r.name);
-        int(`${at}.maxHeight`, r.maxHeight, 16, 4320);
-        even(`${at}.maxHeight`, r.maxHeight);
-        int(`${at}.videoBitrateKbps`, r.videoBitrateKbps, 16, 100_000);
-        int(`${at}.audioBitrateKbps`, r.audioBitrateKbps, 16, 512);
+        dimension(`${at}.maxHeight`, r.maxHeight);
+        intWithin(`${at}.videoBitrateKbps`, r.videoBitrateKbps, limits.hlsVideoBitrateKbps);
+        intWithin(`${at}.audioBitrateKbps`, r.audioBitrateKbps, limits.audioBitrateKbps);
       });
       return;
     }
@@ -244,10 +246,11 @@ function checkOutput(output: PlanOutput, field: string): void {
 export function checkPlan(plan: Plan): void {
   if (typeof plan.inputPath !== "string" || plan.inputPath === "")
     throw bad("plan.inputPath", "a path", plan.inputPath);
-  if (!Array.isArray(plan.outputs) || plan.outputs.length < 1 || plan.outputs.length > MAX_OUTPUTS) {
-    throw bad("plan.outputs", `1–${MAX_OUTPUTS} outputs`, plan.outputs?.length);
+  const most = limits.outputsPerJob;
+  if (!Array.isArray(plan.outputs) || plan.outputs.length < 1 || plan.outputs.length > most) {
+    throw bad("plan.outputs", `1–${most} outputs`, plan.outputs?.length);
   }
-  if (plan.accel !== undefined) oneOf("plan.accel", plan.accel, ["auto", "cpu", "gpu"]);
+  if (plan.accel !== undefined) oneOf("plan.accel", plan.accel, accelModes);
   const names = new Set<string>();
   plan.outputs.forEach((output, i) => {
     checkOutput(output, `plan.outputs[${i}]`);

@@ -10,9 +10,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeBadMediaSet, makeClip } from "../../test/support/media";
 import { EngineError } from "../lib/engine";
 import { createNativeEngine } from "../lib/native-engine";
-import { makeBadMediaSet, makeClip } from "../test/media-fixtures";
 import { aac, audioOut, h264, thumbsOut, videoOut } from "../test/plans";
 
 const dir = await mkdtemp(join(tmpdir(), "fw-asan-"));

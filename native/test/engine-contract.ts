@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ffprobe, makeBadMediaSet, makeClip, makeGarbage } from "../../test/support/media";
 import { type Engine, EngineError, type EngineProgress, type Plan } from "../lib/engine";
-import { ffprobe, makeBadMediaSet, makeClip, makeGarbage } from "./media-fixtures";
 import { aac, audioOut, h264, thumbsOut, videoOut } from "./plans";
 
 const ENGINE_CODES = [
@@ -239,7 +239,9 @@ export function engineContract(label: string, createEngine: () => Promise<Engine
         outputs: [{ kind: "probe", name: "facts", path: join(dir, "facts.json") }],
       });
       const json = JSON.parse(await readFile(join(dir, "facts.json"), "utf8"));
-      expect(json.durationSec).toBeCloseTo(4, 0);
+      // The document is in the API's words (snake_case), as the job response shows it.
+      expect(json.duration_sec).toBeCloseTo(4, 0);
+      expect(json.streams.find((s: { type: string }) => s.type === "audio")?.sample_rate).toBe(48_000);
       expect(json.streams.map((s: { codec: string }) => s.codec).sort()).toEqual(["aac", "h264"]);
       expect(outputs[0]).toMatchObject({
         kind: "probe",

@@ -3,10 +3,10 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeClip } from "../../test/support/media";
 import { type Engine, EngineError } from "../lib/engine";
 import { createNativeEngine } from "../lib/native-engine";
 import { createWasmEngine } from "../lib/wasm-engine";
-import { makeClip } from "./media-fixtures";
 import { videoOut } from "./plans";
 
 /**

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeClip } from "../../test/support/media";
 import {
   type Engine,
   EngineError,
@@ -14,7 +15,6 @@ import {
 } from "../lib/engine";
 import { createWasmEngine } from "../lib/wasm-engine";
 import { engineContract } from "./engine-contract";
-import { makeClip } from "./media-fixtures";
 import { aac, audioOut, h264, videoOut } from "./plans";
 
 engineContract("wasm", createWasmEngine);

@@ -4,8 +4,8 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { makeClip } from "../../native/test/media-fixtures";
 import { repoRoot, type Stack, startStack } from "../../scripts/lib/stack";
+import { makeClip } from "../../test/support/media";
 
 /**
  * Fleet benchmark: dispatch latency (POST accepted → running, from the edge's own timestamps) on

@@ -3,7 +3,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ProgressTick, signToken, subjects } from "@framewire/shared";
+import { type ProgressTick, signToken } from "@framewire/shared";
+import { subjects } from "@framewire/shared/nats";
 import { connect } from "@nats-io/transport-node";
 import { repoRoot } from "../../scripts/lib/stack";
 import { startNatsServer } from "../../test/support/nats-server";
@@ -224,7 +225,9 @@ async function scenario(clients: number, jobs: number) {
   for (const job of jobIds) {
     nc.publish(
       subjects.progress(job),
-      encoder.encode(JSON.stringify({ type: "job:state", job_id: job, status: "succeeded", at: "" })),
+      encoder.encode(
+        JSON.stringify({ type: "job:state", job_id: job, status: "succeeded", at: new Date().toISOString() }),
+      ),
     );
   }
   const closed = await Promise.all(children.map((child) => ask(child, { type: "close" }, "closed")));

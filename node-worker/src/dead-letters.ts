@@ -1,4 +1,12 @@
-import { type DeadLetterMessage, type JobError, type JobMessage, streams, subjects } from "@framewire/shared";
+import {
+  type DeadLetterMessage,
+  decodeMessage,
+  type JobError,
+  type JobMessage,
+  jobMessageSchema,
+  maxDeliveriesAdvisorySchema,
+} from "@framewire/shared";
+import { streams, subjects } from "@framewire/shared/nats";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
@@ -23,13 +31,6 @@ export async function writeDeadLetter(
   await js.publish(subjects.deadLetter(entry.job.job_id), encoder.encode(JSON.stringify(message)));
 }
 
-interface MaxDeliveriesAdvisory {
-  stream: string;
-  consumer: string;
-  stream_seq: number;
-  deliveries: number;
-}
-
 /**
  * When the node holding a job's last delivery dies, nobody acks or reports it: JetStream only
  * emits a MAX_DELIVERIES advisory, and on nats-server 2.9 the message then sits in the work-queue
@@ -49,17 +50,17 @@ export function startDeadLetterMover(options: {
   const sub = nc.subscribe(subject, {
     queue: "fw_dead_letter_movers",
     callback: (_err, msg) => {
-      const advisory = JSON.parse(new TextDecoder().decode(msg.data)) as MaxDeliveriesAdvisory;
-      void move(advisory).catch((error: unknown) =>
-        logger.error({ err: error, advisory }, "dlq:move:failed"),
+      void move(msg.data).catch((error: unknown) =>
+        logger.error({ err: error, subject: msg.subject }, "dlq:move:failed"),
       );
     },
   });
 
-  async function move(advisory: MaxDeliveriesAdvisory): Promise<void> {
+  async function move(data: Uint8Array): Promise<void> {
+    const advisory = decodeMessage(maxDeliveriesAdvisorySchema, data);
     const stored = await jsm.streams.getMessage(streams.jobs, { seq: advisory.stream_seq }).catch(() => null);
     if (!stored) return; // already acked or moved
-    const job = JSON.parse(new TextDecoder().decode(stored.data)) as JobMessage;
+    const job = decodeMessage(jobMessageSchema, stored.data);
     const lastError: JobError = {
       code: "deliveries_exhausted",
       message: `All ${advisory.deliveries} delivery attempts ended without a result; the node running the last one stopped responding.`,

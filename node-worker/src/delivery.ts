@@ -1,4 +1,4 @@
-import { streams } from "@framewire/shared";
+import { streams } from "@framewire/shared/nats";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 
 /**

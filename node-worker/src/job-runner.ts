@@ -8,14 +8,12 @@ import {
   type JobReport,
   type OutputResult,
   storageKeys,
-  subjects,
 } from "@framewire/shared";
-import type { JetStreamClient } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
+import type { JobBus } from "./bus";
 import type { NodeConfig } from "./config";
-import { writeDeadLetter } from "./dead-letters";
 import type { Delivery } from "./delivery";
+import { decideFailure } from "./failure-policy";
 import type { S3InputFetch } from "./inputs/s3-input";
 import { fetchToFile, InputFetchError } from "./inputs/safe-fetch";
 import { createJobPercent } from "./job-percent";
@@ -28,8 +26,7 @@ import type { SlotFault } from "./slots/protocol";
 import { type Storage, StorageNotFoundError } from "./storage/storage";
 
 export interface JobRunnerDeps {
-  nc: NatsConnection;
-  js: JetStreamClient;
+  bus: JobBus;
   engine: IsolatedEngine;
   storage: Storage;
   /** Reads `s3` inputs from the operator's allowed buckets. */
@@ -96,9 +93,8 @@ function toJobFailure(error: unknown): JobFailure {
  * run the engine, store the outputs, report the final state, then ack. The message stays unacked
  * (kept alive with working()) until the edge has recorded the final state.
  */
-export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<void> {
+export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: JobMessage): Promise<void> {
   const { config, engine, reporter } = deps;
-  const message = JSON.parse(new TextDecoder().decode(delivery.data)) as JobMessage;
   const jobId = message.job_id;
   const attempt = delivery.attempt;
   const logger = deps.logger.child({ job: jobId, attempt, request_id: delivery.header("Fw-Request-Id") });
@@ -110,7 +106,7 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<v
   // Keep the message ours while we work, including while reports wait for an unreachable edge.
   const keepAlive = setInterval(() => delivery.working(), config.FW_ACK_WAIT_MS / 3);
   const canceled = new AbortController();
-  const cancelSub = deps.nc.subscribe(subjects.cancel(jobId), { callback: () => canceled.abort() });
+  const stopListening = deps.bus.onCancel(jobId, () => canceled.abort());
   const stop = AbortSignal.any([canceled.signal, deps.draining]);
   const workDir = join(config.FW_WORK_DIR, `${jobId}-${attempt}`);
 
@@ -135,41 +131,42 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<v
     await delivery.ack();
   } catch (error) {
     const failure = toJobFailure(error);
-    if (failure.jobError.code === "canceled" && !canceled.signal.aborted && deps.draining.aborted) {
-      // Draining: hand the job back at once; another node (or this one, restarted) runs it.
-      logger.info("job:handed-back");
-      await requeue(deps, jobId, attempt, attemptBase, "the node running it shut down before it finished");
-      delivery.nak();
-      return;
+    const outcome = decideFailure({
+      error: failure.jobError,
+      retryable: failure.retryable,
+      canceledByRequest: canceled.signal.aborted,
+      draining: deps.draining.aborted,
+      attempt,
+      maxDeliver: config.FW_MAX_DELIVER,
+    });
+    switch (outcome.action) {
+      case "hand-back":
+        logger.info("job:handed-back");
+        await requeue(deps, jobId, attempt, attemptBase, outcome.reason);
+        delivery.nak();
+        return;
+      case "canceled":
+        await report({ type: "canceled", attempt, node_id: config.nodeId }).catch(() => null);
+        logger.info("job:canceled");
+        await delivery.ack();
+        return;
+      case "retry":
+        logger.warn({ err: error, code: failure.jobError.code }, "job:retrying");
+        await requeue(deps, jobId, attempt, attemptBase, outcome.reason, failure.jobError);
+        delivery.nak(outcome.delayMs);
+        return;
+      case "fail":
+        break;
     }
-    if (failure.jobError.code === "canceled") {
-      await report({ type: "canceled", attempt, node_id: config.nodeId }).catch(() => null);
-      logger.info("job:canceled");
-      await delivery.ack();
-      return;
-    }
-    if (failure.retryable && attempt < config.FW_MAX_DELIVER) {
-      // Hand it back; another delivery (maybe on another node) tries again after a backoff.
-      logger.warn({ err: error, code: failure.jobError.code }, "job:retrying");
-      await requeue(
-        deps,
-        jobId,
-        attempt,
-        attemptBase,
-        "a retryable failure; it will be tried again",
-        failure.jobError,
-      );
-      delivery.nak(Math.min(60_000, 500 * 2 ** attempt));
-      return;
-    }
-    if (failure.retryable) {
+    if (outcome.deadLetter) {
       // Every delivery failed: a poison job. Park it where an operator can see and requeue it.
-      await writeDeadLetter(deps.js, {
-        job: message,
-        subject: delivery.subject,
-        attempts: attempt,
-        lastError: failure.jobError,
-      })
+      await deps.bus
+        .deadLetter({
+          job: message,
+          subject: delivery.subject,
+          attempts: attempt,
+          lastError: failure.jobError,
+        })
         .then(() => logger.warn({ code: failure.jobError.code }, "job:dead-lettered"))
         .catch((dlqError: unknown) => logger.error({ err: dlqError }, "dlq:write:failed"));
     }
@@ -188,7 +185,7 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery): Promise<v
     await delivery.ack();
   } finally {
     clearInterval(keepAlive);
-    cancelSub.unsubscribe();
+    stopListening();
     // The temp folder goes on every exit path; a crash leaves it for the start-up sweep.
     await rm(workDir, { recursive: true, force: true });
   }

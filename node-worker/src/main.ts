@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { natsServers } from "@framewire/shared";
+import { natsServers } from "@framewire/shared/nats";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { parseNodeConfig } from "./config";

@@ -1,18 +1,18 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  consumerName,
-  ensureConsumers,
-  ensureJetStream,
-  ensureKv,
+  jobMessageSchema,
   type NodeHeartbeat,
   type Pool,
   priorities,
+  safeDecodeMessage,
 } from "@framewire/shared";
+import { consumerName, ensureConsumers, ensureJetStream, ensureKv } from "@framewire/shared/nats";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
+import { createNatsJobBus } from "./bus";
 import type { NodeConfig } from "./config";
 import { startDeadLetterMover } from "./dead-letters";
 import { pullOne } from "./delivery";
@@ -51,6 +51,7 @@ export async function startProcessingNode(options: {
   const s3Inputs = createS3InputFetch(config);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
+  const bus = createNatsJobBus(nc, js);
   const pools = orderPools(config.FW_POOLS);
   const consumerSettings = {
     ackWaitMs: config.FW_ACK_WAIT_MS,
@@ -128,12 +129,19 @@ export async function startProcessingNode(options: {
         return null;
       });
       if (delivery) {
-        const { job_id: jobId } = JSON.parse(new TextDecoder().decode(delivery.data)) as { job_id: string };
-        const key = `${jobId}#${delivery.attempt}`;
+        const decoded = safeDecodeMessage(jobMessageSchema, delivery.data);
+        if (!decoded.success) {
+          // Not a job this node can read (a hand-made publish, or a newer edge's format): no
+          // delivery will ever read it, so stop redelivery and say what was wrong.
+          logger.error({ subject: delivery.subject, issues: decoded.error.issues }, "job:message:unreadable");
+          delivery.term();
+          continue;
+        }
+        const message = decoded.data;
+        const key = `${message.job_id}#${delivery.attempt}`;
         const job = runJob(
           {
-            nc,
-            js,
+            bus,
             engine,
             storage,
             s3Inputs,
@@ -144,6 +152,7 @@ export async function startProcessingNode(options: {
             draining: draining.signal,
           },
           delivery,
+          message,
         )
           .catch((error: unknown) => logger.error({ err: error }, "job:crashed"))
           .finally(() => {

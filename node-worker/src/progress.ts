@@ -1,5 +1,6 @@
 import type { EngineProgress } from "@framewire/native";
-import { type ProgressMessage, progressKeys, subjects } from "@framewire/shared";
+import type { ProgressMessage } from "@framewire/shared";
+import { progressKeys, subjects } from "@framewire/shared/nats";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 

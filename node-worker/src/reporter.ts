@@ -1,4 +1,4 @@
-import type { JobReport, JobReportReply } from "@framewire/shared";
+import { type JobReport, type JobReportReply, jobReportReplySchema } from "@framewire/shared";
 import type { Logger } from "pino";
 
 export interface Reporter {
@@ -31,7 +31,7 @@ export function createReporter(options: {
             body: JSON.stringify(report),
             signal: AbortSignal.timeout(10_000),
           });
-          if (response.ok) return (await response.json()) as JobReportReply;
+          if (response.ok) return jobReportReplySchema.parse(await response.json());
           const body = await response.text();
           // 4xx other than 429 will not get better by retrying: the report itself is wrong.
           if (response.status >= 400 && response.status < 500 && response.status !== 429) {

@@ -6,7 +6,7 @@ import { createConnection, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkApiKey, createTenant, issueApiKey } from "../../edge/src/auth/api-keys";
-import { openDatabase } from "../../edge/src/node/database";
+import { openDatabase } from "../../edge/src/nodejs/database";
 
 /**
  * Starts the all-in-one stack as child processes: nats-server (JetStream), the edge, the progress
@@ -296,7 +296,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const gatewayPort = await listeningPort("gateway", gateway, logOf("gateway"));
     const progressUrl = `ws://127.0.0.1:${gatewayPort}`;
 
-    const edge = tsEntry("edge", "edge/src/node/main.ts", {
+    const edge = tsEntry("edge", "edge/src/nodejs/main.ts", {
       ...common,
       FW_API_PORT: String(apiPort),
       FW_DB_URL: dbUrl,

@@ -1,3 +1,6 @@
+import { z } from "zod";
+import { targetRefusals } from "./net-policy";
+
 /**
  * The closed set of error codes Framewire exposes. HTTP problem details, job errors and logs all use
  * these; clients may switch on them, so a code is never renamed or reused.
@@ -35,9 +38,27 @@ export const errorCatalog = {
 
 export type ErrorCode = keyof typeof errorCatalog;
 
+export const errorCodes = Object.keys(errorCatalog) as [ErrorCode, ...ErrorCode[]];
+export const errorCodeSchema = z.enum(errorCodes);
+
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(errorCatalog, value);
 }
+
+/** What a problem may say beyond RFC 9457's fields, for the codes that need it. */
+export const problemExtensionsSchema = z.object({
+  /** validation_failed (and the errors it stands for): one entry per bad field. */
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  /** conflict on a reused Idempotency-Key: the job the key names. */
+  job_id: z.string().optional(),
+  /** maintenance, rate_limited: seconds to wait (also the Retry-After header). */
+  retry_after_sec: z.number().optional(),
+  /** rate_limited: which bucket ran out, the API key's or the client address's. */
+  limit_by: z.enum(["key", "ip"]).optional(),
+  /** webhook_url_refused: why the target was refused. */
+  reason: z.enum(targetRefusals).optional(),
+});
+export type ProblemExtensions = z.infer<typeof problemExtensionsSchema>;
 
 /** An error with a stable code; mapped once to problem details at the HTTP boundary. */
 export class FramewireError extends Error {
@@ -45,7 +66,7 @@ export class FramewireError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly extra: Record<string, unknown> = {},
+    readonly extra: ProblemExtensions = {},
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -57,9 +78,10 @@ export class FramewireError extends Error {
 }
 
 /** The `error` recorded on a failed job. */
-export interface JobError {
-  code: ErrorCode;
-  message: string;
+export const jobErrorSchema = z.object({
+  code: errorCodeSchema,
+  message: z.string().max(2000),
   /** The engine's own words (FFmpeg's message), when there are any. */
-  detail?: string;
-}
+  detail: z.string().max(4000).optional(),
+});
+export type JobError = z.infer<typeof jobErrorSchema>;

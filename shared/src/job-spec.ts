@@ -1,4 +1,18 @@
 import { z } from "zod";
+import {
+  accelModes,
+  audioCodecs,
+  containerCodecs,
+  imageFormats,
+  mediaLimits as limits,
+  maxCrf,
+  outputNamePattern,
+  presets,
+  sampleRates,
+  videoCodecs,
+  videoContainers,
+  watermarkPositions,
+} from "./media";
 import { webhookSpecSchema } from "./webhooks";
 
 /**
@@ -10,25 +24,13 @@ import { webhookSpecSchema } from "./webhooks";
 export const priorities = ["high", "default", "low"] as const;
 export type Priority = (typeof priorities)[number];
 
-export const accelModes = ["auto", "cpu", "gpu"] as const;
-export type AccelMode = (typeof accelModes)[number];
-
-export const x264Presets = [
-  "ultrafast",
-  "superfast",
-  "veryfast",
-  "faster",
-  "fast",
-  "medium",
-  "slow",
-  "slower",
-  "veryslow",
-] as const;
+export const pools = ["cpu", "gpu"] as const;
+export type Pool = (typeof pools)[number];
 
 const evenDimension = z
   .int()
-  .min(16)
-  .max(4320)
+  .min(limits.dimension.min)
+  .max(limits.dimension.max)
   .refine((n) => n % 2 === 0, "must be an even number of pixels");
 
 export const uploadInputSchema = z.strictObject({
@@ -81,36 +83,15 @@ export const s3InputSchema = z.strictObject({
 export const inputSchema = z.discriminatedUnion("type", [uploadInputSchema, urlInputSchema, s3InputSchema]);
 export type JobInput = z.infer<typeof inputSchema>;
 
-export const videoCodecs = ["h264", "h265", "vp9", "av1"] as const;
-export type VideoCodec = (typeof videoCodecs)[number];
-export const videoContainers = ["mp4", "webm", "mkv", "mov"] as const;
-export const audioCodecs = ["aac", "opus", "mp3", "flac", "wav"] as const;
-export type AudioCodec = (typeof audioCodecs)[number];
-export const imageFormats = ["jpg", "png", "webp"] as const;
-export const sampleRates = [8000, 16000, 22050, 24000, 32000, 44100, 48000] as const;
-
-/** What each video container carries (and players accept). */
-export const containerCodecs: Record<
-  (typeof videoContainers)[number],
-  { video: readonly VideoCodec[]; audio: readonly AudioCodec[] }
-> = {
-  mp4: { video: ["h264", "h265", "vp9", "av1"], audio: ["aac", "mp3", "opus"] },
-  mov: { video: ["h264", "h265"], audio: ["aac", "mp3"] },
-  mkv: { video: ["h264", "h265", "vp9", "av1"], audio: ["aac", "opus", "mp3", "flac"] },
-  webm: { video: ["vp9", "av1"], audio: ["opus"] },
-};
-
-/** The constant-quality value used when a client gives neither crf nor bitrate. */
-export const defaultCrf: Record<VideoCodec, number> = { h264: 23, h265: 28, vp9: 33, av1: 35 };
-
 const sampleRateSchema = z
   .int()
   .refine((r) => (sampleRates as readonly number[]).includes(r), `must be one of ${sampleRates.join(", ")}`);
 
-const seconds = z
-  .number()
-  .min(0)
-  .max(7 * 24 * 3600);
+/** A range from the media vocabulary as a zod number (or integer) check. */
+const within = (range: { min: number; max: number }) => z.number().min(range.min).max(range.max);
+const intWithin = (range: { min: number; max: number }) => z.int().min(range.min).max(range.max);
+
+const seconds = within(limits.timeSec);
 
 export const trimSchema = z
   .strictObject({ start_sec: seconds.default(0), end_sec: seconds.optional() })
@@ -120,22 +101,20 @@ export const trimSchema = z
   });
 
 export const cropSchema = z.strictObject({
-  x: z.int().min(0).max(16384),
-  y: z.int().min(0).max(16384),
+  x: intWithin(limits.cropOffset),
+  y: intWithin(limits.cropOffset),
   width: evenDimension,
   height: evenDimension,
 });
-
-export const watermarkPositions = ["top-left", "top-right", "bottom-left", "bottom-right", "center"] as const;
 
 export const watermarkSchema = z.strictObject({
   /** The image (png with alpha, jpg, webp), fetched like the job's input. */
   image: inputSchema,
   position: z.enum(watermarkPositions).default("bottom-right"),
-  margin_px: z.int().min(0).max(512).default(16),
+  margin_px: intWithin(limits.watermarkMarginPx).default(16),
   opacity: z.number().min(0).max(1).default(1),
   /** Scale the image to this percentage of the output width; omitted keeps its own size. */
-  width_pct: z.number().min(1).max(100).optional(),
+  width_pct: within(limits.watermarkWidthPct).optional(),
 });
 
 export const videoStreamSchema = z
@@ -146,10 +125,10 @@ export const videoStreamSchema = z
     /** Maximum width. */
     width: evenDimension.optional(),
     /** Constant quality (h264/h265 0–51, vp9/av1 0–63). Omit both crf and bitrate for the codec's default crf. */
-    crf: z.int().min(0).max(63).optional(),
-    bitrate_kbps: z.int().min(16).max(200_000).optional(),
-    preset: z.enum(x264Presets).default("veryfast"),
-    fps: z.number().min(1).max(240).optional(),
+    crf: intWithin(limits.crf).optional(),
+    bitrate_kbps: intWithin(limits.videoBitrateKbps).optional(),
+    preset: z.enum(presets).default("veryfast"),
+    fps: within(limits.fps).optional(),
     crop: cropSchema.optional(),
     watermark: watermarkSchema.optional(),
   })
@@ -157,22 +136,26 @@ export const videoStreamSchema = z
     if (v.crf !== undefined && v.bitrate_kbps !== undefined) {
       ctx.addIssue({ code: "custom", message: "give crf or bitrate_kbps, not both", path: ["bitrate_kbps"] });
     }
-    if (v.crf !== undefined && (v.codec === "h264" || v.codec === "h265") && v.crf > 51) {
-      ctx.addIssue({ code: "custom", message: "must be at most 51 for h264/h265", path: ["crf"] });
+    if (v.crf !== undefined && v.crf > maxCrf[v.codec]) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be at most ${maxCrf[v.codec]} for ${v.codec}`,
+        path: ["crf"],
+      });
     }
   });
 
 export const audioStreamSchema = z.strictObject({
   codec: z.enum(audioCodecs).default("aac"),
-  bitrate_kbps: z.int().min(32).max(512).default(128),
-  channels: z.int().min(1).max(8).optional(),
+  bitrate_kbps: intWithin(limits.audioBitrateKbps).default(128),
+  channels: intWithin(limits.channels).optional(),
   sample_rate: sampleRateSchema.optional(),
 });
 
 /** Output names become file names and progress keys: keep them short and path-safe. */
 export const outputNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "must be 1-64 letters, digits, '-' or '_'");
+  .regex(outputNamePattern, "must be 1-64 letters, digits, '-' or '_'");
 
 export const videoOutputSchema = z
   .strictObject({
@@ -209,11 +192,11 @@ export const audioOutputSchema = z.strictObject({
   type: z.literal("audio"),
   codec: z.enum(audioCodecs).default("aac"),
   /** Ignored by the lossless codecs (flac, wav). */
-  bitrate_kbps: z.int().min(32).max(512).default(128),
-  channels: z.int().min(1).max(8).optional(),
+  bitrate_kbps: intWithin(limits.audioBitrateKbps).default(128),
+  channels: intWithin(limits.channels).optional(),
   sample_rate: sampleRateSchema.optional(),
   /** Two-pass EBU R128 loudness normalization to this integrated loudness. */
-  loudness: z.strictObject({ target_lufs: z.number().min(-70).max(-5) }).optional(),
+  loudness: z.strictObject({ target_lufs: within(limits.loudnessTargetLufs) }).optional(),
   trim: trimSchema.optional(),
 });
 
@@ -225,11 +208,11 @@ export const thumbnailsOutputSchema = z
     width: evenDimension.optional(),
     height: evenDimension.optional(),
     /** Exactly one of: times in seconds, one every N seconds, or N evenly spaced. */
-    at_sec: z.array(seconds).min(1).max(100).optional(),
-    every_sec: z.number().min(0.5).max(86400).optional(),
-    count: z.int().min(1).max(100).optional(),
+    at_sec: z.array(seconds).min(limits.thumbnailTimes.min).max(limits.thumbnailTimes.max).optional(),
+    every_sec: within(limits.thumbnailEverySec).optional(),
+    count: intWithin(limits.thumbnailCount).optional(),
     /** Also tile the thumbnails into one sprite sheet with a WebVTT storyboard. */
-    sprite: z.strictObject({ columns: z.int().min(1).max(100).default(10) }).optional(),
+    sprite: z.strictObject({ columns: intWithin(limits.spriteColumns).default(10) }).optional(),
   })
   .refine(
     (t) => [t.at_sec, t.every_sec, t.count].filter((v) => v !== undefined).length === 1,
@@ -239,18 +222,18 @@ export const thumbnailsOutputSchema = z
 export const hlsOutputSchema = z.strictObject({
   name: outputNameSchema,
   type: z.literal("hls"),
-  segment_sec: z.number().min(1).max(30).default(4),
-  preset: z.enum(x264Presets).default("veryfast"),
+  segment_sec: within(limits.hlsSegmentSec).default(4),
+  preset: z.enum(presets).default("veryfast"),
   renditions: z
     .array(
       z.strictObject({
         height: evenDimension,
-        video_bitrate_kbps: z.int().min(64).max(100_000),
-        audio_bitrate_kbps: z.int().min(32).max(512).default(128),
+        video_bitrate_kbps: intWithin(limits.hlsVideoBitrateKbps),
+        audio_bitrate_kbps: intWithin(limits.audioBitrateKbps).default(128),
       }),
     )
-    .min(1)
-    .max(8)
+    .min(limits.hlsRenditions.min)
+    .max(limits.hlsRenditions.max)
     .refine((r) => new Set(r.map((x) => x.height)).size === r.length, "rendition heights must be unique"),
 });
 
@@ -270,8 +253,7 @@ export const outputSchema = z.discriminatedUnion("type", [
 ]);
 export type OutputSpec = z.infer<typeof outputSchema>;
 
-/** At most this many outputs per job; they all share one decode of the input. */
-export const maxOutputsPerJob = 16;
+const maxOutputsPerJob = limits.outputsPerJob;
 
 export const jobSpecSchema = z.strictObject({
   input: inputSchema,
@@ -299,6 +281,6 @@ export type JobSpecInput = z.input<typeof jobSpecSchema>;
 export type JobSpec = z.output<typeof jobSpecSchema>;
 
 /** The processing pool a job is routed to. `gpu` accel needs a GPU node; `auto` and `cpu` run anywhere. */
-export function poolFor(spec: Pick<JobSpec, "accel">): "cpu" | "gpu" {
+export function poolFor(spec: Pick<JobSpec, "accel">): Pool {
   return spec.accel === "gpu" ? "gpu" : "cpu";
 }

@@ -1,60 +1,93 @@
-import type { JobError } from "./errors";
-import type { JobSpec } from "./job-spec";
-import type { JobStatus } from "./job-state";
+import { z } from "zod";
+import { jobErrorSchema } from "./errors";
+import { jobSpecSchema, pools } from "./job-spec";
+import { jobStatuses } from "./job-state";
+import { probeFactsSchema } from "./media";
+
+/**
+ * The messages between the parts: JetStream job messages, node→edge reports, progress ticks, node
+ * heartbeats and dead letters. Each is one zod schema; its type is inferred from it. Senders build
+ * the type, receivers parse with the schema (never cast), so a field can't be dropped on the way.
+ *
+ * Objects are `z.object` (unknown keys stripped, not refused): during a rolling upgrade a newer
+ * sender may add a field an older receiver doesn't know yet, and that must not fail the job.
+ */
+
+export const jobStatusSchema = z.enum(jobStatuses);
+
+const jobId = z.string().regex(/^job_[0-9a-z]{26}$/);
 
 /** Published on fw.jobs.<pool>.<priority> with Nats-Msg-Id = job id. */
-export interface JobMessage {
-  job_id: string;
-  tenant_id: string;
-  spec: JobSpec;
+export const jobMessageSchema = z.object({
+  job_id: jobId,
+  tenant_id: z.string().min(1).max(64),
+  spec: jobSpecSchema,
   /** Where the node fetches an uploaded input, as a storage key (never a user-controlled path). */
-  input_key: string | null;
+  input_key: z.string().max(1024).nullable(),
   /**
    * The job's attempt count before this message was published: 0 on first dispatch, higher after a
    * retry or a dead-letter requeue (each is a new message whose delivery count restarts at 1).
-   * Nodes echo it unchanged in their reports as `attempt_base`; absent means 0. Additive field.
+   * Nodes echo it unchanged in their reports as `attempt_base`; absent means 0.
    */
-  attempt_base?: number;
+  attempt_base: z.int().min(0).optional(),
   /**
    * Set when the job's webhook wants `job.progress`: the node then sends `progress` reports, at most
-   * one per this many seconds. Absent: no progress reports. Additive field.
+   * one per this many seconds. Absent: no progress reports.
    */
-  progress_report_sec?: number;
-}
+  progress_report_sec: z.int().min(1).optional(),
+});
+export type JobMessage = z.infer<typeof jobMessageSchema>;
+
+export const outputFileSchema = z.object({
+  storage_key: z.string().max(1024),
+  /** The file's path inside the output's folder ("720p/seg_00001.ts"). */
+  relative_path: z.string().max(512),
+  size_bytes: z.int().nonnegative(),
+});
 
 /** Facts about one finished output, read back by probing the written file. */
-export interface OutputResult {
-  name: string;
-  storage_key: string;
-  size_bytes: number;
-  container: string;
-  duration_sec: number | null;
-  video: { codec: string; width: number; height: number; fps: number | null } | null;
-  audio: { codec: string; sample_rate: number; channels: number } | null;
-  /** The output's type in the job spec (absent on results recorded before output types existed). */
-  type?: string;
-  /**
-   * Multi-file outputs (hls, thumbnails): every file, stored under the output's folder.
-   * `storage_key` is then the entry point (hls: master.m3u8; thumbnails: the first image).
-   */
-  files?: { storage_key: string; relative_path: string; size_bytes: number }[];
+export const outputResultSchema = z.object({
+  name: z.string().max(64),
+  /** The output's type in the job spec. */
+  type: z.string().max(32).optional(),
+  /** The entry file: the file itself; hls: the master playlist; thumbnails: the first image. */
+  storage_key: z.string().max(1024),
+  size_bytes: z.int().nonnegative(),
+  container: z.string().max(32),
+  duration_sec: z.number().nullable(),
+  video: z
+    .object({ codec: z.string().max(32), width: z.int(), height: z.int(), fps: z.number().nullable() })
+    .nullable(),
+  audio: z.object({ codec: z.string().max(32), sample_rate: z.int(), channels: z.int() }).nullable(),
+  /** Multi-file outputs (hls, thumbnails): every file, stored under the output's folder. */
+  files: z.array(outputFileSchema).max(20_000).optional(),
   /** The encoder that ran and, when hardware was wanted but not used, why. */
-  encoder?: string;
-  accel?: string;
-  fallback_reason?: string | null;
-  thumbnails?: { time_sec: number; relative_path: string }[];
-  renditions?: {
-    name: string;
-    width: number;
-    height: number;
-    bandwidth: number;
-    segments: number;
-    playlist: string;
-  }[];
-  loudness?: { target_lufs: number; input_lufs: number; gain_db: number };
+  encoder: z.string().max(64).optional(),
+  accel: z.string().max(16).optional(),
+  fallback_reason: z.string().max(2000).nullable().optional(),
+  thumbnails: z
+    .array(z.object({ time_sec: z.number().nonnegative(), relative_path: z.string().max(512) }))
+    .max(1000)
+    .optional(),
+  renditions: z
+    .array(
+      z.object({
+        name: z.string().max(64),
+        width: z.int(),
+        height: z.int(),
+        /** Peak segment bit rate, bits/s (the HLS BANDWIDTH attribute). */
+        bandwidth: z.number().nonnegative(),
+        segments: z.int().nonnegative(),
+        playlist: z.string().max(512),
+      }),
+    )
+    .max(16)
+    .optional(),
+  loudness: z.object({ target_lufs: z.number(), input_lufs: z.number(), gain_db: z.number() }).optional(),
   /** analysis outputs: the input's facts (also stored as JSON at storage_key). */
-  probe?: unknown;
-}
+  probe: probeFactsSchema.optional(),
+});
+export type OutputResult = z.infer<typeof outputResultSchema>;
 
 /**
  * What every report carries about the attempt it speaks for. `attempt` is the JetStream delivery
@@ -63,107 +96,147 @@ export interface OutputResult {
  * job's current one as stale (it comes from an earlier dispatch of the job). Nodes that don't send
  * it are assumed to speak for the current dispatch.
  */
-interface ReportAttempt {
-  attempt: number;
-  attempt_base?: number;
-  node_id: string;
-}
+const reportAttempt = {
+  attempt: z.int().min(1),
+  attempt_base: z.int().min(0).optional(),
+  node_id: z.string().min(1).max(128),
+};
 
 /** A node's report of a job state change, sent to the edge (the only database writer). */
-export type JobReport =
-  | ({ type: "running"; engine: string } & ReportAttempt)
-  | ({ type: "succeeded"; outputs: OutputResult[] } & ReportAttempt)
-  | ({ type: "failed"; error: JobError; retryable: boolean } & ReportAttempt)
-  | ({ type: "canceled" } & ReportAttempt)
+export const jobReportSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("running"), ...reportAttempt, engine: z.string().max(32) }),
+  z.object({ type: z.literal("succeeded"), ...reportAttempt, outputs: z.array(outputResultSchema).max(16) }),
+  z.object({ type: z.literal("failed"), ...reportAttempt, retryable: z.boolean(), error: jobErrorSchema }),
+  z.object({ type: z.literal("canceled"), ...reportAttempt }),
   /** The node handed the delivery back (a retryable failure, or a drain): the job waits for its next attempt. */
-  | ({ type: "requeued"; reason: string; error?: JobError } & ReportAttempt)
+  z.object({
+    type: z.literal("requeued"),
+    ...reportAttempt,
+    reason: z.string().max(500),
+    error: jobErrorSchema.optional(),
+  }),
   /**
    * Coarse progress for `job.progress` webhooks (only when the JobMessage asks for it, at its rate).
    * Latest-state and best effort: never retried, never changes the job's state.
    */
-  | ({ type: "progress"; percent: number | null } & ReportAttempt);
+  z.object({ type: z.literal("progress"), ...reportAttempt, percent: z.number().min(0).max(100).nullable() }),
+]);
+export type JobReport = z.infer<typeof jobReportSchema>;
 
 /** A report that changes (or tries to change) the job's state: every report but `progress`. */
 export type StateReport = Exclude<JobReport, { type: "progress" }>;
 
 /** What the edge answers to a report: `stale` tells the node its attempt no longer owns the job. */
-export interface JobReportReply {
-  status: JobStatus;
-  stale: boolean;
-}
+export const jobReportReplySchema = z.object({ status: jobStatusSchema, stale: z.boolean() });
+export type JobReportReply = z.infer<typeof jobReportReplySchema>;
 
 /**
  * A progress tick about one output of a job: published on fw.progress.<jobId>, kept in KV
  * fw_progress under `<jobId>.<output>` (progressKeys), pushed to browsers. A job with several
  * outputs ticks each on its own, each measured against its own expected duration.
  */
-export interface ProgressTick {
-  type: "job:progress";
-  job_id: string;
+export const progressTickSchema = z.object({
+  type: z.literal("job:progress"),
+  job_id: jobId,
   /** The job's attempt number (the record's `attempts`), so a retried run's ticks rank above the last run's. */
-  attempt: number;
+  attempt: z.int().min(0),
   /** The output this tick is about. */
-  output: string;
+  output: z.string().max(64),
   /**
    * This output's encoded media time over its expected duration (a trimmed output: its trim
    * window), 0–100, never decreasing within an attempt, 100 once the job succeeded; null while
    * the duration is unknown.
    */
-  percent: number | null;
+  percent: z.number().min(0).max(100).nullable(),
   /** Video frames written for this output (an HLS ladder: its slowest rendition). */
-  frames: number;
-  fps: number;
+  frames: z.number().nonnegative(),
+  fps: z.number().nonnegative(),
   /** Media seconds of this output written per wall-clock second. */
-  speed: number;
+  speed: z.number().nonnegative(),
   /** Media time of this output written so far, on the output's own timeline. */
-  out_time_sec: number;
-  eta_sec: number | null;
-  at: string;
-}
+  out_time_sec: z.number().nonnegative(),
+  eta_sec: z.number().nonnegative().nullable(),
+  at: z.iso.datetime(),
+});
+export type ProgressTick = z.infer<typeof progressTickSchema>;
 
 /** A job's state, sent when it changes and as the last message before a progress socket closes. */
-export interface StateMessage {
-  type: "job:state";
-  job_id: string;
-  status: JobStatus;
-  error?: JobError;
-  at: string;
-}
+export const stateMessageSchema = z.object({
+  type: z.literal("job:state"),
+  job_id: jobId,
+  status: jobStatusSchema,
+  error: jobErrorSchema.optional(),
+  at: z.iso.datetime(),
+});
+export type StateMessage = z.infer<typeof stateMessageSchema>;
 
-export type ProgressMessage = ProgressTick | StateMessage;
+export const progressMessageSchema = z.discriminatedUnion("type", [progressTickSchema, stateMessageSchema]);
+export type ProgressMessage = z.infer<typeof progressMessageSchema>;
 
 /** A processing node's heartbeat, kept in KV fw_nodes under the node id. */
-export interface NodeHeartbeat {
-  id: string;
-  host: string;
-  pools: string[];
-  engine: string;
-  encoders: string[];
+export const nodeHeartbeatSchema = z.object({
+  id: z.string().max(128),
+  host: z.string().max(255),
+  pools: z.array(z.enum(pools)),
+  engine: z.string().max(32),
+  encoders: z.array(z.string().max(64)),
   /** Hardware devices that opened (cuda, qsv, vaapi). */
-  hardware: string[];
-  /** Hardware encoders that opened on their device, as "device:encoder" (e.g. "cuda:h264_nvenc"). Additive field. */
-  hardware_encoders?: string[];
-  /** Why each hardware device (or encoder) that was tried did not open, e.g. { cuda: "no CUDA device" }. Additive field. */
-  hardware_errors?: Record<string, string>;
-  slots: { total: number; busy: number };
-  jobs: string[];
-  version: string;
-  started_at: string;
-  at: string;
-}
+  hardware: z.array(z.string().max(32)),
+  /** Hardware encoders that opened on their device, as "device:encoder" (e.g. "cuda:h264_nvenc"). */
+  hardware_encoders: z.array(z.string().max(96)).default([]),
+  /** Why each hardware device (or encoder) that was tried did not open, e.g. { cuda: "no CUDA device" }. */
+  hardware_errors: z.record(z.string(), z.string()).default({}),
+  slots: z.object({ total: z.int().min(0), busy: z.int().min(0) }),
+  jobs: z.array(z.string()),
+  version: z.string().max(64),
+  started_at: z.iso.datetime(),
+  at: z.iso.datetime(),
+});
+export type NodeHeartbeat = z.infer<typeof nodeHeartbeatSchema>;
 
 /**
  * A job that exhausted its deliveries, as stored in stream FW_DLQ on fw.dlq.<jobId>. The node that
  * sees the last delivery fail (or the MAX_DELIVERIES advisory, when a node died on it) writes it;
  * the admin API lists, requeues or drops it.
  */
-export interface DeadLetterMessage {
-  job_id: string;
-  tenant_id: string;
+export const deadLetterMessageSchema = z.object({
+  job_id: jobId,
+  tenant_id: z.string(),
   /** The subject the job was queued on, so a requeue goes back to the same pool and priority. */
-  subject: string;
-  attempts: number;
-  last_error: JobError | null;
-  dead_at: string;
-  job: JobMessage;
+  subject: z.string(),
+  attempts: z.int().min(0),
+  last_error: jobErrorSchema.nullable(),
+  dead_at: z.iso.datetime(),
+  job: jobMessageSchema,
+});
+export type DeadLetterMessage = z.infer<typeof deadLetterMessageSchema>;
+
+/** JetStream's MAX_DELIVERIES advisory (the fields nodes read). */
+export const maxDeliveriesAdvisorySchema = z.object({
+  stream: z.string(),
+  consumer: z.string(),
+  stream_seq: z.int().min(1),
+  deliveries: z.int().min(1),
+});
+export type MaxDeliveriesAdvisory = z.infer<typeof maxDeliveriesAdvisorySchema>;
+
+const decoder = new TextDecoder();
+
+/**
+ * A received message's bytes (or text) parsed with its schema: what every receiver does instead of
+ * casting. Throws a SyntaxError (not JSON) or a ZodError naming the fields that are wrong.
+ */
+export function decodeMessage<S extends z.ZodType>(schema: S, data: Uint8Array | string): z.infer<S> {
+  return schema.parse(JSON.parse(typeof data === "string" ? data : decoder.decode(data)));
+}
+
+/** As decodeMessage, for receivers that skip what they can't read: text that isn't JSON fails too. */
+export function safeDecodeMessage<S extends z.ZodType>(schema: S, data: Uint8Array | string) {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof data === "string" ? data : decoder.decode(data));
+  } catch {
+    json = undefined;
+  }
+  return schema.safeParse(json) as z.ZodSafeParseResult<z.infer<S>>;
 }

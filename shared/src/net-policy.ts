@@ -7,7 +7,8 @@ import ipaddr from "ipaddr.js";
  * addresses.
  */
 
-export type TargetRefusal = "scheme" | "private_address" | "malformed";
+export const targetRefusals = ["scheme", "private_address", "malformed"] as const;
+export type TargetRefusal = (typeof targetRefusals)[number];
 
 export class TargetRefusedError extends Error {
   override readonly name = "TargetRefusedError";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { jobSpecSchema } from "./job-spec";
-import { signWebhook, verifyWebhook } from "./webhooks";
+import { signWebhook, verifyWebhook } from "./webhook-signing";
 
 const secret = "whsec_0123456789abcdefghjkmnpqrstvwxyz0123";
 const body = JSON.stringify({ id: "whd_1", type: "job.succeeded", data: { job: { id: "job_1" } } });

@@ -3,15 +3,15 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createFramewireClient } from "@framewire/shared/client";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFramewireClient } from "../../edge/src/client";
 import { buildWebAssets } from "../../edge/web/build";
-import { makeClip, makeGarbage } from "../../native/test/media-fixtures";
 import { writeDeadLetter } from "../../node-worker/src/dead-letters";
 import { repoRoot, type Stack, startStack } from "../../scripts/lib/stack";
+import { makeClip, makeGarbage } from "../support/media";
 
 /**
  * The web console in a real browser: Debian's Chromium, headless, driven by playwright-core,
@@ -357,7 +357,7 @@ describe("the web console in Chromium", () => {
         tenant_id: stack.tenantId,
         spec: {
           input: { type: "url", url: "https://media.example/in.mp4" },
-          outputs: [],
+          outputs: [{ name: "probe", type: "analysis", analysis: "probe" }],
           priority: "default",
           accel: "auto",
         },

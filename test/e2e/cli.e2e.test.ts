@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeClip, makeGarbage } from "../../native/test/media-fixtures";
 import { repoRoot, type Stack, startStack } from "../../scripts/lib/stack";
+import { makeClip, makeGarbage } from "../support/media";
 
 const execFileAsync = promisify(execFile);
 

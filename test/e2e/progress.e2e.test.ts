@@ -4,8 +4,8 @@ import { join } from "node:path";
 import type { ProgressMessage, ProgressTick } from "@framewire/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { ffprobe, makeClip } from "../../native/test/media-fixtures";
 import { type Stack, startStack } from "../../scripts/lib/stack";
+import { ffprobe, makeClip } from "../support/media";
 
 /**
  * Progress as a browser sees it, per output, through the real path: processing node (native
@@ -103,7 +103,10 @@ describe("per-output progress end to end", () => {
     expect(Math.max(...ticksOf(live.messages, "ladder").map((t) => t.out_time_sec))).toBeGreaterThan(11);
     // The two outputs were not told the same numbers.
     const midway = live.messages.filter((m) => m.type === "job:progress" && (m.percent ?? 0) < 100);
-    if (midway.length > 2) expect(new Set(midway.map((m) => (m as ProgressTick).output)).size).toBe(2);
+    // The clip is long and the presets slow enough for many ticks before the end: a run that
+    // finished without them couldn't show the point, so that fails too.
+    expect(midway.length).toBeGreaterThan(2);
+    expect(new Set(midway.map((m) => (m as ProgressTick).output)).size).toBe(2);
 
     // A listener that connects after the end is replayed every output's last tick, then the final state.
     const late = follow(job.progress_url);

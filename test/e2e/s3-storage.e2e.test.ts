@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeClip, makeGarbage } from "../../native/test/media-fixtures";
 import { repoRoot, type Stack, startStack } from "../../scripts/lib/stack";
+import { makeClip, makeGarbage } from "../support/media";
 import { type S3Server, startS3Server } from "../support/s3-server";
 
 const execFileAsync = promisify(execFile);

@@ -1,11 +1,11 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { WebhookDelivery } from "@framewire/shared/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { WebhookDelivery } from "../../edge/src/client";
-import { startWebhookReceiver, type WebhookReceiver } from "../../edge/src/testing/webhook-receiver";
-import { makeClip } from "../../native/test/media-fixtures";
 import { type Stack, startStack } from "../../scripts/lib/stack";
+import { makeClip } from "../support/media";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
 
 /**
  * Webhooks with real processes: a processing node runs a real transcode and sends coarse progress

@@ -1,13 +1,13 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { kvBuckets, streams } from "@framewire/shared";
+import { kvBuckets, streams } from "@framewire/shared/nats";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeClip } from "../../native/test/media-fixtures";
 import { type Stack, startStack } from "../../scripts/lib/stack";
+import { makeClip } from "../support/media";
 import { type NatsCluster, startNatsCluster } from "../support/nats-cluster";
 
 /**

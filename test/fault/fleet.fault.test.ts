@@ -2,21 +2,15 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type DeadLetterMessage,
-  kvBuckets,
-  type NodeHeartbeat,
-  type ProgressMessage,
-  type ProgressTick,
-  streams,
-} from "@framewire/shared";
+import type { DeadLetterMessage, NodeHeartbeat, ProgressMessage, ProgressTick } from "@framewire/shared";
+import { kvBuckets, streams } from "@framewire/shared/nats";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { makeClip } from "../../native/test/media-fixtures";
 import { type Stack, startStack } from "../../scripts/lib/stack";
+import { makeClip } from "../support/media";
 
 /**
  * Fleet fault tests: real nats-server, edge and processing nodes as processes, killed for real.

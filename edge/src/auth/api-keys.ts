@@ -1,10 +1,7 @@
-import { newId, randomSecret, sha256Hex, timingSafeEqual } from "@framewire/shared";
+import { newId, randomSecret, type Scope, sha256Hex, timingSafeEqual } from "@framewire/shared";
 import { type ApiKeyRow, apiKeys, tenants } from "@framewire/shared/db";
 import { and, eq, gt, isNull, or } from "drizzle-orm";
-import type { Db } from "../deps";
-
-export const scopes = ["jobs:read", "jobs:write", "admin"] as const;
-export type Scope = (typeof scopes)[number];
+import type { Db } from "../db";
 
 /**
  * Key format: `fw_<prefix>_<secret>`. The prefix (12 chars) is stored in clear to find the row and

@@ -1,21 +1,11 @@
+import type { Scope } from "@framewire/shared";
 import type { MiddlewareHandler } from "hono";
 import type { EdgeDeps } from "../deps";
-import type { EdgeEnv } from "../env";
+import type { AuthContext, EdgeEnv } from "../env";
 import { problemResponse } from "../problem";
-import {
-  judgeKey,
-  judgeMatchedKey,
-  type KeyCheck,
-  loadKeyRecord,
-  parseKeyPrefix,
-  type Scope,
-} from "./api-keys";
+import { judgeKey, judgeMatchedKey, type KeyCheck, loadKeyRecord, parseKeyPrefix } from "./api-keys";
 
-export interface AuthContext {
-  keyId: string;
-  tenantId: string;
-  scopes: Scope[];
-}
+export type { AuthContext };
 
 const reasons = {
   malformed: "The Authorization header must be 'Bearer fw_<prefix>_<secret>'.",

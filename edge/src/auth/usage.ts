@@ -1,6 +1,6 @@
 import { apiKeys } from "@framewire/shared/db";
 import { eq, sql } from "drizzle-orm";
-import type { Db } from "../deps";
+import type { Db } from "../db";
 import type { Logger } from "../logger";
 
 /**

@@ -1,13 +1,5 @@
-import {
-  ensureJetStream,
-  ensureKv,
-  headers,
-  type JobMessage,
-  priorities,
-  type StateMessage,
-  streams,
-  subjects,
-} from "@framewire/shared";
+import { type JobMessage, priorities, type StateMessage } from "@framewire/shared";
+import { ensureJetStream, ensureKv, headers, streams, subjects } from "@framewire/shared/nats";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { type NatsConnection, headers as natsHeaders } from "@nats-io/nats-core";

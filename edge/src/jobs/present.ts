@@ -1,4 +1,4 @@
-import { type ProgressTokenClaims, signToken } from "@framewire/shared";
+import { type Job, type JobEvent, type ProgressTokenClaims, signToken } from "@framewire/shared";
 import type { JobEventRow, JobRow } from "@framewire/shared/db";
 import type { EdgeConfig } from "../config";
 import type { EdgeDeps } from "../deps";
@@ -21,7 +21,11 @@ export async function progressUrl(config: EdgeConfig, job: Pick<JobRow, "id" | "
  * presigned for S3; HLS playlists through the edge) until retention deletes them; then
  * `expired: true` and no URL.
  */
-export async function presentJob(deps: Pick<EdgeDeps, "config" | "storage">, job: JobRow, now: number) {
+export async function presentJob(
+  deps: Pick<EdgeDeps, "config" | "storage">,
+  job: JobRow,
+  now: number,
+): Promise<Job> {
   const { config, storage } = deps;
   const expired = job.outputsExpiredAt !== null;
   const retention = config.retention.outputMs;
@@ -58,8 +62,8 @@ export async function presentJob(deps: Pick<EdgeDeps, "config" | "storage">, job
     error: job.error ?? null,
     outputs,
     engine: job.engine,
-    created_at: iso(job.createdAt),
-    updated_at: iso(job.updatedAt),
+    created_at: new Date(job.createdAt).toISOString(),
+    updated_at: new Date(job.updatedAt).toISOString(),
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     progress_url: await progressUrl(config, job, now),
@@ -73,7 +77,7 @@ export async function presentJob(deps: Pick<EdgeDeps, "config" | "storage">, job
   };
 }
 
-export function presentEvent(event: JobEventRow) {
+export function presentEvent(event: JobEventRow): JobEvent {
   return {
     id: event.id,
     type: event.type,

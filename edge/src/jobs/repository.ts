@@ -11,7 +11,7 @@ import {
 import { type JobEventRow, type JobRow, jobEvents, jobs } from "@framewire/shared/db";
 import { and, asc, desc, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { Db } from "../deps";
+import type { Db } from "../db";
 
 /** Job records. Every state change writes its event row in the same batch (append-only history). */
 

@@ -1,17 +1,23 @@
-import { FramewireError, type Pool, type Priority, priorities } from "@framewire/shared";
+import {
+  type ApiKey,
+  type DeadLetterList,
+  deadLetterListQuerySchema,
+  FramewireError,
+  keyCreateSchema,
+  keyRotateSchema,
+  maintenanceRequestSchema,
+  type NodeList,
+  type Pool,
+  type Priority,
+  priorities,
+  type Scope,
+  type Tenant,
+  tenantCreateSchema,
+} from "@framewire/shared";
 import { type ApiKeyRow, tenants } from "@framewire/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
-import {
-  createTenant,
-  findKey,
-  issueApiKey,
-  listKeys,
-  revokeKey,
-  type Scope,
-  scopes,
-} from "../auth/api-keys";
+import { createTenant, findKey, issueApiKey, listKeys, revokeKey } from "../auth/api-keys";
 import type { EdgeEnv } from "../env";
 import { failJob, findJobById, redispatchJob } from "../jobs/repository";
 import { parseOrThrow, readJson } from "../validation";
@@ -21,31 +27,8 @@ import { announceQueued, dispatchJob } from "./jobs";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export const tenantCreateSchema = z.strictObject({ name: z.string().min(1).max(200) });
-
-export const keyCreateSchema = z.strictObject({
-  name: z.string().min(1).max(200),
-  scopes: z.array(z.enum(scopes)).min(1),
-  expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
-});
-
-export const keyRotateSchema = z.strictObject({
-  /** How long the old key keeps working; defaults to FW_KEY_ROTATION_GRACE_SEC (24 h). */
-  grace_period_sec: z
-    .int()
-    .min(0)
-    .max(30 * 86400)
-    .optional(),
-});
-
-export const maintenanceSchema = z.strictObject({
-  enabled: z.boolean(),
-  retry_after_sec: z.int().min(1).max(86400).default(300),
-  message: z.string().max(500).nullable().default(null),
-});
-
 /** A key as listings show it: never the hash, never the secret. */
-export function presentKey(row: ApiKeyRow) {
+export function presentKey(row: ApiKeyRow): ApiKey {
   return {
     id: row.id,
     tenant_id: row.tenantId,
@@ -81,12 +64,14 @@ export function adminRoutes() {
     const body = parseOrThrow(tenantCreateSchema, await readJson(c), "tenant");
     const id = await createTenant(db, body.name);
     const [row] = await db.select().from(tenants).where(eq(tenants.id, id));
-    return c.json({ id, name: body.name, created_at: iso(row?.createdAt ?? null) }, 201);
+    const tenant: Tenant = { id, name: body.name, created_at: iso(row?.createdAt ?? null) };
+    return c.json(tenant, 201);
   });
 
   app.get("/tenants", async (c) => {
     const rows = await c.get("deps").db.select().from(tenants).orderBy(tenants.id);
-    return c.json({ data: rows.map((t) => ({ id: t.id, name: t.name, created_at: iso(t.createdAt) })) });
+    const data: Tenant[] = rows.map((t) => ({ id: t.id, name: t.name, created_at: iso(t.createdAt) }));
+    return c.json({ data });
   });
 
   app.post("/tenants/:tenantId/keys", async (c) => {
@@ -173,7 +158,7 @@ export function adminRoutes() {
 
   app.put("/maintenance", async (c) => {
     const { maintenance, db, clock } = c.get("deps");
-    const body = parseOrThrow(maintenanceSchema, await readJson(c), "maintenance");
+    const body = parseOrThrow(maintenanceRequestSchema, await readJson(c), "maintenance");
     const state = await maintenance.set(db, body, clock());
     c.get("logger").warn({ ...state }, "maintenance:set");
     return c.json(state);
@@ -182,16 +167,14 @@ export function adminRoutes() {
   app.get("/nodes", async (c) => {
     const deps = c.get("deps");
     const nodes = await deps.fleet.nodes();
-    return c.json({ ...summariseNodes(nodes, deps.clock()), data: nodes });
+    const list: NodeList = { ...summariseNodes(nodes, deps.clock()), data: nodes };
+    return c.json(list);
   });
 
   app.get("/dead-letters", async (c) => {
-    const limit = parseOrThrow(
-      z.coerce.number().int().min(1).max(500).default(100),
-      c.req.query("limit"),
-      "limit",
-    );
-    return c.json({ data: await c.get("deps").fleet.deadLetters(limit) });
+    const { limit } = parseOrThrow(deadLetterListQuerySchema, c.req.query(), "query");
+    const list: DeadLetterList = { data: await c.get("deps").fleet.deadLetters(limit) };
+    return c.json(list);
   });
 
   /**

@@ -1,4 +1,5 @@
-import { type NodeHeartbeat, nodeHeartbeatTtlMs } from "@framewire/shared";
+import type { HealthDetailed, NodeHeartbeat, NodeSummary } from "@framewire/shared";
+import { nodeHeartbeatTtlMs } from "@framewire/shared/nats";
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { requireApiKey, requireScope } from "../auth/authenticate";
@@ -8,7 +9,7 @@ import { rateLimit } from "../middleware/rate-limit";
 export const edgeVersion = "0.1.0";
 
 /** Active = heartbeat younger than the KV TTL; busy = at least one slot in use. */
-export function summariseNodes(nodes: NodeHeartbeat[], now: number) {
+export function summariseNodes(nodes: NodeHeartbeat[], now: number): NodeSummary {
   const active = nodes.filter((n) => now - Date.parse(n.at) < nodeHeartbeatTtlMs);
   const busy = active.filter((n) => n.slots.busy > 0).length;
   return {
@@ -55,38 +56,42 @@ export function healthRoutes() {
     const now = clock();
     const ok = database.ok && nats.ok && nats.value.ok;
     const nodeList = nodes.ok ? nodes.value : [];
-    return c.json(
-      {
-        status: ok ? "ok" : "degraded",
-        version: edgeVersion,
-        database: database.ok ? { ok: true, latency_ms: database.ms } : database,
-        nats: nats.ok ? { ...nats.value, latency_ms: nats.ms } : nats,
-        queue_depth: nats.ok ? (nats.value.queueDepth ?? {}) : null,
-        nodes: nodes.ok
-          ? {
-              ...summariseNodes(nodeList, now),
-              list: nodeList.map((n) => ({
-                id: n.id,
-                pools: n.pools,
-                engine: n.engine,
-                encoders: n.encoders,
-                hardware: n.hardware,
-                hardware_encoders: n.hardware_encoders ?? [],
-                hardware_errors: n.hardware_errors ?? {},
-                slots: n.slots,
-                version: n.version,
-                at: n.at,
-              })),
-            }
-          : nodes,
-        dead_letters: deadLetters.ok ? { ok: true, count: deadLetters.value } : deadLetters,
-        versions: {
-          edge: edgeVersion,
-          nodes: [...new Set(nodeList.map((n) => n.version))].sort(),
-        },
+    const body: HealthDetailed = {
+      status: ok ? "ok" : "degraded",
+      version: edgeVersion,
+      database: database.ok ? { ok: true, latency_ms: database.ms } : database,
+      nats: nats.ok
+        ? {
+            ok: nats.value.ok,
+            ...(nats.value.detail ? { detail: nats.value.detail } : {}),
+            latency_ms: nats.ms,
+          }
+        : nats,
+      queue_depth: nats.ok ? (nats.value.queueDepth ?? {}) : null,
+      nodes: nodes.ok
+        ? {
+            ...summariseNodes(nodeList, now),
+            list: nodeList.map((n) => ({
+              id: n.id,
+              pools: n.pools,
+              engine: n.engine,
+              encoders: n.encoders,
+              hardware: n.hardware,
+              hardware_encoders: n.hardware_encoders ?? [],
+              hardware_errors: n.hardware_errors ?? {},
+              slots: n.slots,
+              version: n.version,
+              at: n.at,
+            })),
+          }
+        : nodes,
+      dead_letters: deadLetters.ok ? { ok: true, count: deadLetters.value } : deadLetters,
+      versions: {
+        edge: edgeVersion,
+        nodes: [...new Set(nodeList.map((n) => n.version))].sort(),
       },
-      ok ? 200 : 503,
-    );
+    };
+    return c.json(body, ok ? 200 : 503);
   });
 
   return app;

@@ -1,15 +1,15 @@
 import {
   FramewireError,
+  idempotencyKeySchema,
   type JobMessage,
   type JobSpec,
+  jobListQuerySchema,
   jobSpecSchema,
-  jobStatuses,
   newId,
-  subjects,
 } from "@framewire/shared";
 import type { JobRow } from "@framewire/shared/db";
+import { subjects } from "@framewire/shared/nats";
 import { Hono } from "hono";
-import { z } from "zod";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
@@ -31,17 +31,6 @@ import { findCompletedUpload } from "../uploads/repository";
 import { parseOrThrow, readJson } from "../validation";
 import { webhookOnTransition } from "../webhooks/enqueue";
 import { resolveJobWebhook } from "../webhooks/targets";
-
-export const listQuerySchema = z.object({
-  status: z.enum(jobStatuses).optional(),
-  cursor: z
-    .string()
-    .regex(/^job_[0-9a-z]{26}$/)
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-});
-
-const idempotencyKeySchema = z.string().min(1).max(255);
 
 export function jobsRoutes() {
   const app = new Hono<EdgeEnv>();
@@ -87,7 +76,7 @@ export function jobsRoutes() {
 
   app.get("/", requireScope("jobs:read"), async (c) => {
     const deps = c.get("deps");
-    const query = parseOrThrow(listQuerySchema, c.req.query(), "query");
+    const query = parseOrThrow(jobListQuerySchema, c.req.query(), "query");
     const rows = await listJobs(deps.db, c.get("auth").tenantId, query);
     const now = deps.clock();
     const data = await Promise.all(rows.map((row) => presentJob(deps, row, now)));

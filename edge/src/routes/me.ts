@@ -1,4 +1,4 @@
-import { FramewireError } from "@framewire/shared";
+import { FramewireError, type Me } from "@framewire/shared";
 import { tenants } from "@framewire/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
@@ -21,18 +21,19 @@ export function meRoutes() {
       db.select().from(tenants).where(eq(tenants.id, tenantId)).limit(1),
     ]);
     if (!key || !tenant) throw new FramewireError("unauthorized", "The API key is not valid.");
-    return c.json({
+    const me: Me = {
       tenant: { id: tenant.id, name: tenant.name },
       key: {
         id: key.id,
         prefix: key.prefix,
         name: key.name,
-        scopes: key.scopes,
+        scopes: key.scopes as Me["key"]["scopes"],
         expires_at: iso(key.expiresAt),
         // Set in the future while a rotated key's grace period runs.
         revoked_at: iso(key.revokedAt),
       },
-    });
+    };
+    return c.json(me);
   });
   return app;
 }

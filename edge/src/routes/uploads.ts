@@ -1,7 +1,13 @@
-import { FramewireError, newId, storageKeys } from "@framewire/shared";
+import {
+  FramewireError,
+  newId,
+  storageKeys,
+  type Upload,
+  type UploadTarget,
+  uploadRequestSchema,
+} from "@framewire/shared";
 import type { UploadRow } from "@framewire/shared/db";
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
@@ -10,12 +16,6 @@ import { UploadTooLargeError } from "../storage/object-store";
 import { confirmUpload } from "../uploads/confirm";
 import { completeUpload, findUpload, insertUpload } from "../uploads/repository";
 import { parseOrThrow } from "../validation";
-
-export const uploadRequestSchema = z.strictObject({
-  content_type: z.string().max(255).optional(),
-  /** The file's exact size. Required with S3 storage: the presigned PUT is signed for it. */
-  size_bytes: z.int().min(1).optional(),
-});
 
 /**
  * Two ways in: a JSON body asks where to PUT the file (this edge for the local store, a presigned
@@ -51,18 +51,16 @@ export function uploadsRoutes() {
     await insertUpload(deps.db, { id, tenantId, storageKey, contentType, sizeBytes, now: deps.clock() });
     if (isJson) {
       const target = await store.uploadTarget({ id, key: storageKey, sizeBytes, contentType }, deps.clock());
-      return c.json(
-        {
-          id,
-          status: "pending",
-          upload_url: target.url,
-          method: target.method,
-          headers: target.headers,
-          expires_at: target.expires_at,
-          max_bytes: deps.config.maxUploadBytes,
-        },
-        201,
-      );
+      const answer: UploadTarget = {
+        id,
+        status: "pending",
+        upload_url: target.url,
+        method: target.method,
+        headers: target.headers,
+        expires_at: target.expires_at,
+        max_bytes: deps.config.maxUploadBytes,
+      };
+      return c.json(answer, 201);
     }
     const upload = await findUpload(deps.db, tenantId, id);
     return c.json(await receive(c, deps, upload as UploadRow), 201);
@@ -126,7 +124,7 @@ async function receive(c: Context<EdgeEnv>, deps: EdgeDeps, upload: UploadRow) {
   return presentUpload(deps, { ...upload, sizeBytes, completedAt: now });
 }
 
-function presentUpload(deps: EdgeDeps, upload: UploadRow) {
+function presentUpload(deps: EdgeDeps, upload: UploadRow): Upload {
   const retention = deps.config.retention.inputMs;
   return {
     id: upload.id,

@@ -1,11 +1,10 @@
 import {
-  defaultWebhookEvents,
+  deliveryPageQuerySchema,
   FramewireError,
-  webhookEventsSchema,
-  webhookUrlSchema,
+  secretRotateSchema,
+  tenantWebhookRequestSchema,
 } from "@framewire/shared";
 import { Hono } from "hono";
-import { z } from "zod";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeEnv } from "../env";
 import { findJob } from "../jobs/repository";
@@ -22,30 +21,6 @@ import {
 } from "../webhooks/repository";
 import { checkWebhookTarget } from "../webhooks/targets";
 
-export const tenantWebhookSchema = z.strictObject({
-  /** The default target for jobs that name none; null: no default (the secret still signs job webhooks). */
-  url: webhookUrlSchema.nullable(),
-  events: webhookEventsSchema.default(defaultWebhookEvents),
-});
-
-export const secretRotateSchema = z.strictObject({
-  /** How long deliveries stay signed with the old secret too (receivers switch over meanwhile). */
-  grace_period_sec: z
-    .int()
-    .min(0)
-    .max(7 * 86400)
-    .default(86400),
-});
-
-/** A long job with job.progress can collect many deliveries: the log is paged, oldest first. */
-export const deliveryPageSchema = z.object({
-  cursor: z
-    .string()
-    .regex(/^whd_[0-9a-z]{26}$/)
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
-
 /** `/v1/webhook`: the tenant's default webhook and its signing secret. */
 export function tenantWebhookRoutes() {
   const app = new Hono<EdgeEnv>();
@@ -58,7 +33,7 @@ export function tenantWebhookRoutes() {
 
   app.put("/", requireScope("jobs:write"), async (c) => {
     const deps = c.get("deps");
-    const body = parseOrThrow(tenantWebhookSchema, await readJson(c), "webhook settings");
+    const body = parseOrThrow(tenantWebhookRequestSchema, await readJson(c), "webhook settings");
     if (body.url) await checkWebhookTarget(deps, body.url, "url");
     const { row, created } = await upsertTenantWebhook(deps.db, c.get("auth").tenantId, body, deps.clock());
     // The secret is shown once, when it is created; afterwards only a hint.
@@ -89,7 +64,7 @@ export function jobWebhookRoutes() {
     const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
     if (!job)
       throw new FramewireError("not_found", `No job ${c.req.param("id")} exists for this API key's tenant.`);
-    const page = parseOrThrow(deliveryPageSchema, c.req.query(), "query");
+    const page = parseOrThrow(deliveryPageQuerySchema, c.req.query(), "query");
     const log = await listJobDeliveries(deps.db, job.id, page);
     const last = log.at(-1);
     return c.json({

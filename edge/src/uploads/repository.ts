@@ -1,6 +1,6 @@
 import { type UploadRow, uploads } from "@framewire/shared/db";
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
-import type { Db } from "../deps";
+import type { Db } from "../db";
 
 export async function insertUpload(
   db: Db,

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import { testConfig } from "../../../test/support/edge-harness";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
-import { testConfig } from "../testing/harness";
 import { contentSecurityPolicy, webRoutes } from "./routes";
 
 /** The console page and its assets, as the edge serves them (no database needed). */

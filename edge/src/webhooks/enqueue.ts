@@ -1,4 +1,4 @@
-import { newId, type WebhookEvent, type WebhookPayload } from "@framewire/shared";
+import { newId, type WebhookBody, type WebhookEvent } from "@framewire/shared";
 import { type JobRow, jobs, type WebhookDeliveryRow, webhookDeliveries } from "@framewire/shared/db";
 import { and, eq, isNull, lte, or } from "drizzle-orm";
 import type { EdgeDeps } from "../deps";
@@ -17,12 +17,12 @@ function newDelivery(
   deps: EdgeDeps,
   job: Pick<JobRow, "id" | "tenantId" | "webhook">,
   event: WebhookEvent,
-  data: unknown,
+  data: WebhookBody["data"],
   now: number,
 ): WebhookDeliveryRow | null {
   if (!job.webhook?.events.includes(event)) return null;
   const id = newId("whd", now);
-  const payload: WebhookPayload = { id, type: event, created_at: new Date(now).toISOString(), data };
+  const payload = { id, type: event, created_at: new Date(now).toISOString(), data } as WebhookBody;
   return {
     id,
     tenantId: job.tenantId,

@@ -1,9 +1,13 @@
+import type { TenantWebhook, WebhookDelivery } from "@framewire/shared";
 import type { TenantWebhookRow, WebhookAttemptRow, WebhookDeliveryRow } from "@framewire/shared/db";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** One delivery and its attempts, as GET /v1/jobs/:id/webhooks shows them. */
-export function presentDelivery(delivery: WebhookDeliveryRow, attempts: WebhookAttemptRow[]) {
+export function presentDelivery(
+  delivery: WebhookDeliveryRow,
+  attempts: WebhookAttemptRow[],
+): WebhookDelivery {
   return {
     id: delivery.id,
     event: delivery.event,
@@ -27,7 +31,7 @@ export function presentDelivery(delivery: WebhookDeliveryRow, attempts: WebhookA
 }
 
 /** The tenant's webhook settings; the secret itself only where `secret` is passed (created, rotated). */
-export function presentTenantWebhook(row: TenantWebhookRow, secret?: string) {
+export function presentTenantWebhook(row: TenantWebhookRow, secret?: string): TenantWebhook {
   return {
     url: row.url,
     events: row.events,

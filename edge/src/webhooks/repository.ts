@@ -8,7 +8,7 @@ import {
   webhookDeliveries,
 } from "@framewire/shared/db";
 import { and, asc, eq, gt, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
-import type { Db } from "../deps";
+import type { Db } from "../db";
 
 /** Tenant webhook settings and the delivery log. */
 

@@ -1,4 +1,4 @@
-import type { JobSpecInput } from "@framewire/shared";
+import type { JobSpecInput } from "@framewire/shared/client";
 
 type OutputInput = JobSpecInput["outputs"][number];
 

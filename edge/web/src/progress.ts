@@ -1,4 +1,4 @@
-import type { ProgressMessage } from "@framewire/shared";
+import type { ProgressMessage } from "@framewire/shared/client";
 
 export interface ProgressSocket {
   close(): void;

@@ -1,10 +1,10 @@
-import type { JobStatus, ProgressTick } from "@framewire/shared";
+import type { ProgressTick } from "@framewire/shared/client";
+import { isFinal } from "@framewire/shared/job-state";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { type Api, describeProblem, type Job } from "./api";
 import { openProgress } from "./progress";
 
-export const finalStatuses: readonly JobStatus[] = ["succeeded", "failed", "canceled"];
-export const isFinal = (status: JobStatus) => finalStatuses.includes(status);
+export { isFinal };
 
 export type Live = "connecting" | "live" | "reconnecting" | "polling" | "done";
 

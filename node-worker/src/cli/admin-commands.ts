@@ -1,5 +1,6 @@
+import type { ApiKey, Scope } from "@framewire/shared";
 import { type Command, InvalidArgumentError } from "commander";
-import type { ApiClient, KeyView } from "./api-client";
+import type { ApiClient } from "./api-client";
 
 /**
  * `framewire tenants …` and `framewire keys …`: the operator's side of API keys (an admin key is
@@ -7,7 +8,7 @@ import type { ApiClient, KeyView } from "./api-client";
  * line on stdout, so `framewire keys create … | tail -1` captures just the key.
  */
 export function addAdminCommands(program: Command, connect: () => ApiClient): void {
-  const line = (k: KeyView) =>
+  const line = (k: ApiKey) =>
     [
       k.id,
       k.prefix,
@@ -52,7 +53,7 @@ export function addAdminCommands(program: Command, connect: () => ApiClient): vo
     .action(async (options: { tenant: string; name: string; scope: string[]; expires?: string }) => {
       const key = await connect().admin.createKey(options.tenant, {
         name: options.name,
-        scopes: options.scope,
+        scopes: options.scope as Scope[],
         ...(options.expires ? { expires_at: options.expires } : {}),
       });
       console.error(`created ${key.id} (${key.scopes.join(",")}); the secret is shown only now:`);

@@ -1,4 +1,4 @@
-import type { ProgressMessage } from "@framewire/shared";
+import { type ProgressMessage, progressMessageSchema } from "@framewire/shared";
 import cliProgress from "cli-progress";
 import WebSocket from "ws";
 
@@ -24,7 +24,10 @@ export async function followProgress(progressUrl: string, stream: NodeJS.WriteSt
   await new Promise<void>((resolve) => {
     const socket = new WebSocket(progressUrl);
     socket.on("message", (data) => {
-      const message = JSON.parse(String(data)) as ProgressMessage;
+      const parsed = progressMessageSchema.safeParse(JSON.parse(String(data)));
+      // A message this CLI doesn't understand (a newer gateway) is skipped; the job is read at the end.
+      if (!parsed.success) return;
+      const message = parsed.data;
       if (message.type === "job:state") {
         final = message;
         if (message.status === "succeeded") for (const bar of perOutput.values()) bar.update(100);

@@ -2,9 +2,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { type Job, type JobStatus, jobStatuses } from "@framewire/shared";
 import { Command, CommanderError, Option } from "commander";
 import { addAdminCommands } from "./admin-commands";
-import { createApiClient, type JobView } from "./api-client";
+import { createApiClient } from "./api-client";
 import { CliError, exitCodes } from "./exit-codes";
 import { followProgress } from "./follow";
 import { presets } from "./presets";
@@ -29,7 +30,7 @@ function connection(options: { api?: string; key?: string }) {
   return createApiClient(apiUrl, apiKey);
 }
 
-const summary = (job: JobView) =>
+const summary = (job: Job) =>
   `${job.id}  ${job.status.padEnd(9)}  ${job.created_at}${job.error ? `  ${job.error.code}: ${job.error.message}` : ""}`;
 
 const program = new Command("framewire")
@@ -80,6 +81,8 @@ program
     await mkdir(options.out, { recursive: true });
     for (const output of finished.outputs) {
       const file = join(options.out, `${job.id}-${output.name}.${output.container}`);
+      if (output.url === null)
+        throw new CliError(`${output.name} has expired and was deleted`, exitCodes.jobFailed);
       await api.download(output.url, file);
       console.log(file);
     }
@@ -88,10 +91,10 @@ program
 const jobs = program.command("jobs").description("list, show and cancel jobs");
 jobs
   .command("list")
-  .option("--status <status>", "only jobs in this state")
+  .addOption(new Option("--status <status>", "only jobs in this state").choices(jobStatuses))
   .option("--limit <n>", "how many", "20")
   .option("--json", "print JSON")
-  .action(async (options: { status?: string; limit: string; json?: boolean }) => {
+  .action(async (options: { status?: JobStatus; limit: string; json?: boolean }) => {
     const page = await connection(program.opts()).listJobs({
       status: options.status,
       limit: Number(options.limit),

@@ -1,5 +1,6 @@
 import { once } from "node:events";
-import { ensureKv, type ProgressMessage, progressKeys, signToken, subjects } from "@framewire/shared";
+import { type ProgressMessage, signToken } from "@framewire/shared";
+import { ensureKv, progressKeys, subjects } from "@framewire/shared/nats";
 import type { KV } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
@@ -97,7 +98,7 @@ describe("progress gateway", () => {
     for (const p of [20, 40, 60]) nc.publish(subjects.progress(job), encode(tick(job, p)));
     nc.publish(
       subjects.progress(job),
-      encode({ type: "job:state", job_id: job, status: "succeeded", at: "" }),
+      encode({ type: "job:state", job_id: job, status: "succeeded", at: new Date().toISOString() }),
     );
     expect(await c.closed).toBe(1000);
     expect(c.messages.map((m) => (m.type === "job:progress" ? m.percent : m.status))).toEqual([
@@ -113,7 +114,7 @@ describe("progress gateway", () => {
     const job = newJobId();
     await kv.put(
       progressKeys.state(job),
-      encode({ type: "job:state", job_id: job, status: "running", at: "" }),
+      encode({ type: "job:state", job_id: job, status: "running", at: new Date().toISOString() }),
     );
     await kv.put(progressKeys.output(job, "stale"), encode(tick(job, 90, "stale", 1)));
     await kv.put(progressKeys.output(job, "video"), encode(tick(job, 40, "video", 2)));
@@ -132,7 +133,7 @@ describe("progress gateway", () => {
 
     nc.publish(
       subjects.progress(job),
-      encode({ type: "job:state", job_id: job, status: "succeeded", at: "" }),
+      encode({ type: "job:state", job_id: job, status: "succeeded", at: new Date().toISOString() }),
     );
     expect(await first.closed).toBe(1000);
     expect(await second.closed).toBe(1000);
@@ -141,7 +142,10 @@ describe("progress gateway", () => {
 
   it("answers a late listener with the final state and closes", async () => {
     const job = newJobId();
-    await kv.put(job, encode({ type: "job:state", job_id: job, status: "failed", at: "" }));
+    await kv.put(
+      job,
+      encode({ type: "job:state", job_id: job, status: "failed", at: new Date().toISOString() }),
+    );
     const c = client(url(job, await token(job)));
     expect(await c.closed).toBe(1000);
     expect(c.messages).toMatchObject([{ type: "job:state", status: "failed" }]);
@@ -159,7 +163,7 @@ describe("progress gateway", () => {
     nc.publish(subjects.progress(job), encode(tick(job, 50)));
     nc.publish(
       subjects.progress(job),
-      encode({ type: "job:state", job_id: job, status: "succeeded", at: "" }),
+      encode({ type: "job:state", job_id: job, status: "succeeded", at: new Date().toISOString() }),
     );
     await Promise.all(clients.map((c) => c.closed));
     for (const c of clients) expect(c.messages.map((m) => m.type)).toEqual(["job:progress", "job:state"]);

@@ -1,4 +1,5 @@
-import { isFinal, type ProgressMessage, progressKeys, subjects } from "@framewire/shared";
+import { decodeMessage, isFinal, type ProgressMessage, progressMessageSchema } from "@framewire/shared";
+import { progressKeys, subjects } from "@framewire/shared/nats";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 
@@ -35,11 +36,11 @@ interface Channel {
   loaded: Promise<void>;
 }
 
-const decoder = new TextDecoder();
-
 function parse(bytes: Uint8Array): Latest | null {
   try {
-    return { bytes, message: JSON.parse(decoder.decode(bytes)) as ProgressMessage };
+    // Parsed once per message (not per socket) to read its type, output and status; the sockets
+    // are sent the original bytes.
+    return { bytes, message: decodeMessage(progressMessageSchema, bytes) };
   } catch {
     return null;
   }

@@ -1,4 +1,4 @@
-import { ensureKv, natsServers } from "@framewire/shared";
+import { ensureKv, natsServers } from "@framewire/shared/nats";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { z } from "zod";

@@ -1,4 +1,4 @@
-import type { DeadLetterMessage } from "@framewire/shared";
+import type { DeadLetterMessage } from "@framewire/shared/client";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { type Api, describeProblem, type FleetSummary } from "../api";
 import { formatAgo, formatTime } from "../format";

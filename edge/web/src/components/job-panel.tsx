@@ -1,4 +1,4 @@
-import type { ProgressTick } from "@framewire/shared";
+import type { ProgressTick } from "@framewire/shared/client";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type Api, describeProblem, type Job, liveOutput } from "../api";
 import { formatAgo, formatEta, formatTime } from "../format";

@@ -1,4 +1,4 @@
-import type { JobStatus } from "@framewire/shared";
+import type { JobStatus } from "@framewire/shared/client";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { type Api, describeProblem, type Job } from "../api";
 import { formatAgo, formatTime, shortId } from "../format";

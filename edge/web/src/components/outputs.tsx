@@ -1,30 +1,9 @@
+import type { ProbeFacts } from "@framewire/shared/client";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { LiveOutput, OutputFile } from "../api";
 import { formatBitrate, formatBytes, formatDuration } from "../format";
 import { parseStoryboard, type Storyboard, type StoryboardCue } from "../vtt";
 import { DownloadIcon } from "./ui";
-
-/** The probe facts of an analysis output (the engine's MediaFacts, as stored). */
-interface ProbeFacts {
-  formatName: string;
-  durationSec: number | null;
-  bitRate: number | null;
-  sizeBytes: number;
-  streams: {
-    index: number;
-    type: string;
-    codec: string;
-    width?: number;
-    height?: number;
-    fps?: number;
-    sampleRate?: number;
-    channels?: number;
-    bitRate?: number;
-    rotation?: number;
-    pixelFormat?: string;
-    profile?: string;
-  }[];
-}
 
 export function OutputResult({ output }: { output: LiveOutput }) {
   switch (output.type) {
@@ -74,7 +53,7 @@ export function OutputResult({ output }: { output: LiveOutput }) {
     case "thumbnails":
       return <Thumbnails output={output} />;
     case "analysis":
-      return <Analysis probe={output.probe as ProbeFacts | undefined} />;
+      return <Analysis probe={output.probe} />;
     default:
       return <MediaFacts output={output} />;
   }
@@ -296,19 +275,19 @@ function Analysis({ probe }: { probe: ProbeFacts | undefined }) {
       <dl class="facts">
         <div>
           <dt>Container</dt>
-          <dd>{probe.formatName.split(",").join(", ")}</dd>
+          <dd>{probe.format_name.split(",").join(", ")}</dd>
         </div>
         <div>
           <dt>Duration</dt>
-          <dd>{formatDuration(probe.durationSec, true)}</dd>
+          <dd>{formatDuration(probe.duration_sec, true)}</dd>
         </div>
         <div>
           <dt>Bit rate</dt>
-          <dd>{formatBitrate(probe.bitRate)}</dd>
+          <dd>{formatBitrate(probe.bit_rate)}</dd>
         </div>
         <div>
           <dt>Size</dt>
-          <dd>{formatBytes(probe.sizeBytes)}</dd>
+          <dd>{formatBytes(probe.size_bytes)}</dd>
         </div>
       </dl>
       <table class="table streams">
@@ -334,11 +313,11 @@ function Analysis({ probe }: { probe: ProbeFacts | undefined }) {
                 {[
                   s.width && s.height ? `${s.width}×${s.height}` : null,
                   s.fps ? `${Math.round(s.fps * 100) / 100} fps` : null,
-                  s.pixelFormat ?? null,
+                  s.pixel_format ?? null,
                   s.rotation ? `rotated ${s.rotation}°` : null,
-                  s.sampleRate ? `${s.sampleRate / 1000} kHz` : null,
+                  s.sample_rate ? `${s.sample_rate / 1000} kHz` : null,
                   s.channels ? `${s.channels} ch` : null,
-                  s.bitRate ? formatBitrate(s.bitRate) : null,
+                  s.bit_rate ? formatBitrate(s.bit_rate) : null,
                 ]
                   .filter(Boolean)
                   .join(" · ")}

@@ -1,4 +1,4 @@
-import type { JobSpecInput, Priority } from "@framewire/shared";
+import type { JobSpecInput, Priority } from "@framewire/shared/client";
 import { useRef, useState } from "preact/hooks";
 import { type Api, describeProblem, type Job } from "../api";
 import { formatBytes } from "../format";

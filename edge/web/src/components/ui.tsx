@@ -1,4 +1,4 @@
-import type { JobStatus } from "@framewire/shared";
+import type { JobStatus } from "@framewire/shared/client";
 import type { ComponentChildren } from "preact";
 
 /** Every status, exhaustively (a new status in shared/ is a compile error here). */

@@ -3,7 +3,7 @@ import * as schema from "@framewire/shared/db";
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
-import type { Db } from "../deps";
+import type { Db } from "../db";
 import { createStatementCacheClient } from "./statement-cache-client";
 
 export const migrationsFolder = fileURLToPath(new URL("../../../shared/migrations", import.meta.url));

@@ -1,4 +1,4 @@
-import type { Priority } from "./job-spec";
+import type { Pool, Priority } from "../job-spec";
 
 /** NATS names are part of the wire contract between the edge, processing nodes and the gateway. */
 export const streams = {
@@ -22,8 +22,6 @@ export const progressKeys = {
   /** Matches every output key of one job. */
   outputsOf: (jobId: string) => `${jobId}.*`,
 } as const;
-
-export type Pool = "cpu" | "gpu";
 
 export const subjects = {
   jobsAll: "fw.jobs.>",

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { verifyWebhook, type WebhookCheck } from "../client";
+import { verifyWebhook, type WebhookCheck } from "@framewire/shared/client";
 
 /**
  * Test fixture: a real HTTP receiver on loopback that checks every delivery with the client's

@@ -3,18 +3,18 @@ import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureJetStream, ensureKv, streams, subjects } from "@framewire/shared";
+import { createFramewireClient, type FramewireClient } from "@framewire/shared/client";
+import { ensureJetStream, ensureKv, streams, subjects } from "@framewire/shared/nats";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTenant, issueApiKey } from "../../edge/src/auth/api-keys";
+import { openDatabase } from "../../edge/src/nodejs/database";
 import { freePort, repoRoot } from "../../scripts/lib/stack";
-import { type HranaServer, startHranaServer } from "../../test/support/hrana-server";
-import { type NatsServer, startNatsServer } from "../../test/support/nats-server";
-import { type S3Server, startS3Server } from "../../test/support/s3-server";
-import { createTenant, issueApiKey } from "./auth/api-keys";
-import { createFramewireClient, type FramewireClient } from "./client";
-import { openDatabase } from "./node/database";
-import { startWebhookReceiver, type WebhookReceiver } from "./testing/webhook-receiver";
+import { type HranaServer, startHranaServer } from "../support/hrana-server";
+import { type NatsServer, startNatsServer } from "../support/nats-server";
+import { type S3Server, startS3Server } from "../support/s3-server";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
 
 /**
  * The edge bundle inside workerd (`wrangler dev`, local mode, offline), driven over HTTP: libSQL

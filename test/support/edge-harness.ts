@@ -1,21 +1,22 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Scope } from "@framewire/shared";
+import { createFramewireClient } from "@framewire/shared/client";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import pino from "pino";
-import { type NatsServer, startNatsServer } from "../../../test/support/nats-server";
-import { createApp } from "../app";
-import { createTenant, issueApiKey, type Scope } from "../auth/api-keys";
-import { createFramewireClient } from "../client";
-import { type EdgeConfigInput, parseEdgeConfig } from "../config";
-import { assembleDeps, type DepsInput, type EdgeDeps } from "../deps";
-import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
-import { createNatsFleetView } from "../fleet/nats-fleet-view";
-import type { Logger } from "../logger";
-import { openDatabase } from "../node/database";
-import { createLocalFileStore } from "../node/local-file-store";
-import { createNodeWebhookSender } from "../node/webhook-sender";
-import { createLocalObjectStore } from "../storage/local-object-store";
+import { createApp } from "../../edge/src/app";
+import { createTenant, issueApiKey } from "../../edge/src/auth/api-keys";
+import { type EdgeConfigInput, parseEdgeConfig } from "../../edge/src/config";
+import { assembleDeps, type DepsInput, type EdgeDeps } from "../../edge/src/deps";
+import { createNatsDispatcher } from "../../edge/src/dispatch/nats-dispatcher";
+import { createNatsFleetView } from "../../edge/src/fleet/nats-fleet-view";
+import type { Logger } from "../../edge/src/logger";
+import { openDatabase } from "../../edge/src/nodejs/database";
+import { createLocalFileStore } from "../../edge/src/nodejs/local-file-store";
+import { createNodeWebhookSender } from "../../edge/src/nodejs/webhook-sender";
+import { createLocalObjectStore } from "../../edge/src/storage/local-object-store";
+import { type NatsServer, startNatsServer } from "./nats-server";
 
 /**
  * Test fixture: the edge app over a real libSQL file and a real nats-server, driven through

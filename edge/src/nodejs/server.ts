@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { natsServers } from "@framewire/shared";
+import { natsServers } from "@framewire/shared/nats";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "@nats-io/transport-node";

@@ -7,8 +7,8 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { priorities } from "./job-spec";
-import { consumerName, kvBuckets, type Pool, streams, subjects } from "./nats";
+import { type Pool, priorities } from "../job-spec";
+import { consumerName, kvBuckets, streams, subjects } from "./names";
 
 const nanos = (ms: number) => ms * 1_000_000;
 

@@ -1,8 +1,7 @@
 import { type JobStatus, jobStatuses } from "@framewire/shared";
 import { Gauge, Histogram, Registry } from "prom-client";
-import type { EdgeDeps } from "../deps";
 import { countJobsByStatus } from "../jobs/repository";
-import type { EdgeMetrics } from "../metrics";
+import type { EdgeMetrics, MetricSources } from "../metrics";
 
 /**
  * Prometheus metrics on Node (prom-client). Jobs by state and queue depth are read when scraped,
@@ -33,7 +32,7 @@ export function createPromMetrics(options: { cacheMs?: number } = {}): EdgeMetri
   });
   let refreshedAt = 0;
 
-  async function refresh(deps: EdgeDeps) {
+  async function refresh(deps: MetricSources) {
     const now = deps.clock();
     if (now - refreshedAt < cacheMs) return;
     refreshedAt = now;

@@ -1,0 +1,187 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FramewireClient } from "@framewire/shared/client";
+import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "../../scripts/lib/stack";
+import { apiClient, ok, submitJob, uploadBytes, waitForJob } from "../support/api";
+import { makeClip } from "../support/media";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
+
+/**
+ * The published contract against the real thing: a real job through the real stack (edge, NATS,
+ * a processing node running the native engine), and the actual JSON of every public answer it
+ * produces validated against the OpenAPI document the edge serves. The document's response
+ * schemas allow no undeclared field (they are generated from the zod schemas that type the
+ * presenters), so an answer with a field the document doesn't name fails here.
+ */
+
+type OpenApi = {
+  components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+  webhooks: Record<string, unknown>;
+};
+
+describe("the API's answers match the published OpenAPI document", () => {
+  let dir: string;
+  let stack: Stack;
+  let client: FramewireClient;
+  let receiver: WebhookReceiver;
+  let doc: OpenApi;
+  let ajv: Ajv2020;
+
+  /** A validator for one component of the served document. */
+  const component = (name: string): ValidateFunction =>
+    ajv.compile({ $ref: `openapi.json#/components/schemas/${name}` });
+  const webhookBody = (event: string): ValidateFunction =>
+    ajv.compile({
+      $ref: `openapi.json#/webhooks/${event}/post/requestBody/content/application~1json/schema`,
+    });
+  const expectValid = (validate: ValidateFunction, value: unknown, what: string) => {
+    const valid = validate(value);
+    expect(validate.errors ?? [], `${what}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toEqual([]);
+    expect(valid).toBe(true);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "fw-e2e-contract-"));
+    receiver = await startWebhookReceiver();
+    stack = await startStack({
+      dataDir: join(dir, "data"),
+      ports: { api: 0, gateway: 0, nats: 0 },
+      output: "files",
+      extraEdgeEnv: {
+        FW_WEBHOOK_ALLOW_HTTP: "true",
+        FW_WEBHOOK_ALLOW_PRIVATE_CIDRS: "127.0.0.1/32",
+        FW_WEBHOOK_PROGRESS_SEC: "1",
+      },
+    });
+    client = apiClient(stack);
+    doc = (await (await fetch(`${stack.apiUrl}/openapi.json`)).json()) as OpenApi;
+    // Formats are also patterns in the generated schemas (zod emits both); the patterns are checked.
+    ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+    ajv.addSchema(doc, "openapi.json");
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await receiver?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("documents every field of a job's outputs, and forbids the rest", () => {
+    const job = doc.components.schemas.Job as {
+      additionalProperties?: boolean;
+      properties: {
+        outputs: { items: { properties: Record<string, unknown>; additionalProperties?: boolean } };
+      };
+    };
+    expect(job.additionalProperties).toBe(false);
+    const output = job.properties.outputs.items;
+    expect(output.additionalProperties).toBe(false);
+    expect(Object.keys(output.properties)).toEqual(
+      expect.arrayContaining([
+        "name",
+        "type",
+        "url",
+        "expired",
+        "expires_at",
+        "storage_key",
+        "size_bytes",
+        "container",
+        "duration_sec",
+        "video",
+        "audio",
+        "files",
+        "encoder",
+        "accel",
+        "fallback_reason",
+        "thumbnails",
+        "renditions",
+        "loudness",
+        "probe",
+      ]),
+    );
+  });
+
+  it("a real job: the upload, the job, the list, the events, the webhook log and bodies all validate", async () => {
+    const settings = ok(await client.webhook.set({ url: null }));
+    expectValid(component("TenantWebhook"), settings, "PUT /v1/webhook");
+    receiver.secret = settings.secret ?? "";
+    receiver.on("/contract", {});
+
+    const clip = await readFile(
+      await makeClip(join(dir, "clip.mp4"), { seconds: 4, width: 640, height: 360 }),
+    );
+    const uploadId = await uploadBytes(client, clip);
+    const upload = ok(await client.uploads.get(uploadId));
+    expectValid(component("Upload"), upload, "GET /v1/uploads/:id");
+    const target = ok(await client.uploads.create({ size_bytes: 1024, content_type: "video/mp4" }));
+    expectValid(component("UploadTarget"), target, "POST /v1/uploads (JSON)");
+
+    const submitted = await submitJob(client, {
+      input: { type: "upload", upload_id: uploadId },
+      outputs: [
+        { name: "mp4", type: "video", video: { height: 240 }, trim: { start_sec: 0.5, end_sec: 3 } },
+        { name: "voice", type: "audio", loudness: { target_lufs: -16 } },
+        { name: "thumbs", type: "thumbnails", count: 3, sprite: { columns: 3 } },
+        { name: "ladder", type: "hls", renditions: [{ height: 240, video_bitrate_kbps: 400 }] },
+        { name: "facts", type: "analysis" },
+      ],
+      webhook: {
+        url: `${receiver.url}/contract`,
+        events: ["job.running", "job.progress", "job.succeeded"],
+      },
+      metadata: { source: "contract-test" },
+    });
+    expectValid(component("Job"), submitted, "POST /v1/jobs");
+
+    const job = await waitForJob(client, submitted.id, { timeoutMs: 120_000 });
+    expect(job.status).toBe("succeeded");
+    expectValid(component("Job"), job, "GET /v1/jobs/:id");
+    // Every output kind carried its facts through the report and the record.
+    const byName = Object.fromEntries(job.outputs.map((o) => [o.name, o]));
+    expect(byName.voice?.loudness?.target_lufs).toBe(-16);
+    expect(byName.thumbs?.thumbnails).toHaveLength(3);
+    expect(byName.ladder?.renditions?.[0]).toMatchObject({ height: 240 });
+    expect(byName.facts?.probe?.streams.map((s) => s.codec).sort()).toEqual(["aac", "h264"]);
+    expect(byName.facts?.probe?.duration_sec).toBeCloseTo(4, 0);
+
+    const page = ok(await client.jobs.list({ limit: 5 }));
+    expect(page.data.map((j) => j.id)).toContain(job.id);
+    expectValid(component("JobPage"), page, "GET /v1/jobs");
+
+    const events = ok(await client.jobs.events(job.id));
+    expect(events.data.map((e) => e.type)).toEqual(["job:created", "job:running", "job:succeeded"]);
+    expectValid(component("JobEvents"), events, "GET /v1/jobs/:id/events");
+
+    const deadline = Date.now() + 30_000;
+    while (!receiver.received.some((r) => JSON.parse(r.body).type === "job.succeeded")) {
+      if (Date.now() > deadline) throw new Error("no job.succeeded webhook");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const bodies = receiver.received.map((r) => JSON.parse(r.body) as { type: string });
+    expect(bodies.map((b) => b.type)).toEqual(expect.arrayContaining(["job.running", "job.succeeded"]));
+    for (const body of bodies) expectValid(webhookBody(body.type), body, `webhook ${body.type}`);
+
+    const log = ok(await client.jobs.webhooks(job.id));
+    expectValid(component("WebhookDeliveries"), log, "GET /v1/jobs/:id/webhooks");
+  }, 180_000);
+
+  it("the key, the health check and a problem validate too", async () => {
+    expectValid(component("Me"), ok(await client.me()), "GET /v1/me");
+    expectValid(component("Health"), ok(await client.health()), "GET /v1/health");
+    const detailed = ok(await client.healthDetailed());
+    expectValid(component("HealthDetailed"), detailed, "GET /v1/health/detailed");
+    const nodes = ok(await client.admin.nodes());
+    expect(nodes.data.length).toBeGreaterThan(0);
+    expectValid(component("Nodes"), nodes, "GET /v1/admin/nodes");
+
+    const missing = await client.jobs.get("job_00000000000000000000000000");
+    expect(missing.ok).toBe(false);
+    expectValid(component("Problem"), missing.ok ? null : missing.problem, "404 problem");
+    const invalid = await client.jobs.create({ input: { type: "url", url: "ftp://x" }, outputs: [] });
+    expect(invalid.ok ? null : invalid.problem.code).toBe("validation_failed");
+    expectValid(component("Problem"), invalid.ok ? null : invalid.problem, "422 problem");
+  });
+});

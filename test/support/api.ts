@@ -1,0 +1,61 @@
+import {
+  type ApiResult,
+  createFramewireClient,
+  type FramewireClient,
+  type Job,
+  type JobSpecInput,
+} from "@framewire/shared/client";
+import { isFinal } from "@framewire/shared/job-state";
+
+/**
+ * Test fixture: API helpers on the typed client, so tests speak the product's own contract (the
+ * client the CLI and the console use) instead of hand-written fetches and types.
+ */
+
+/** The client for a running stack (or any edge URL) with this key. */
+export function apiClient(target: { apiUrl: string; apiKey: string }): FramewireClient {
+  return createFramewireClient({ baseUrl: target.apiUrl, apiKey: target.apiKey });
+}
+
+/** The data of a call that must succeed; a failure throws with the problem's code and detail. */
+export function ok<T>(result: ApiResult<T>): T {
+  if (!result.ok) {
+    throw new Error(`HTTP ${result.status} ${result.problem.code}: ${result.problem.detail}`);
+  }
+  return result.data;
+}
+
+/** Uploads bytes in one request (the local store) and returns the upload's id. */
+export async function uploadBytes(
+  client: FramewireClient,
+  bytes: Uint8Array,
+  contentType = "video/mp4",
+): Promise<string> {
+  return ok(await client.uploads.send(new Uint8Array(bytes), contentType)).id;
+}
+
+/** Submits a job that must be accepted. */
+export async function submitJob(client: FramewireClient, spec: JobSpecInput): Promise<Job> {
+  return ok(await client.jobs.create(spec));
+}
+
+/**
+ * Polls a job until it is final (or `until` holds), recording each status seen on the way in
+ * `seen` when given.
+ */
+export async function waitForJob(
+  client: FramewireClient,
+  id: string,
+  options: { timeoutMs?: number; seen?: string[]; until?: (job: Job) => boolean } = {},
+): Promise<Job> {
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+  const until = options.until ?? ((job: Job) => isFinal(job.status));
+  for (;;) {
+    const job = ok(await client.jobs.get(id));
+    if (options.seen && options.seen.at(-1) !== job.status) options.seen.push(job.status);
+    if (until(job)) return job;
+    if (Date.now() > deadline)
+      throw new Error(`job ${id} still ${job.status} after ${options.timeoutMs ?? 90_000} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
