@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../test/support/edge-harness";
 import { createTenant, issueApiKey } from "./auth/api-keys";
 import type { EdgeDeps } from "./deps";
-import { failJob } from "./jobs/repository";
+import { failJob } from "./jobs/lifecycle";
 import { sweepOutbox } from "./outbox";
 
 /** The edge app through app.request(), over a real libSQL file and a real nats-server. */
@@ -328,9 +328,9 @@ describe("ending a job from the edge", () => {
     const { id } = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };
     const row = await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) });
     const error = { code: "deliveries_exhausted" as const, message: "dropped" };
-    const failed = await failJob(deps.db, row as JobRow, error, deps.clock());
+    const failed = await failJob(deps, row as JobRow, error);
     expect(failed).toMatchObject({ status: "failed", error });
-    expect(await failJob(deps.db, row as JobRow, error, deps.clock())).toBeNull();
+    expect(await failJob(deps, row as JobRow, error)).toBeNull();
     const events = (await (await app.request(`/v1/jobs/${id}/events`, { headers: auth(keyA) })).json()) as {
       data: { type: string; data: { reason?: string } }[];
     };

@@ -1,6 +1,6 @@
 import type { EdgeDeps } from "./deps";
+import { dispatchJob } from "./jobs/dispatch";
 import { undispatchedJobs } from "./jobs/repository";
-import { dispatchJob } from "./routes/jobs";
 import { findCompletedUpload } from "./uploads/repository";
 
 /**

@@ -4,6 +4,7 @@ import { TargetRefusedError } from "@framewire/shared";
 import type { WebhookDelivery } from "@framewire/shared/client";
 import { streams, subjects } from "@framewire/shared/nats";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type EdgeHarness,
@@ -13,7 +14,6 @@ import {
 } from "../../test/support/edge-harness";
 import { startWebhookReceiver, type WebhookReceiver } from "../../test/support/webhook-receiver";
 import type { EdgeDeps } from "./deps";
-import { repairGraceMs } from "./jobs/repository";
 import { createNodeWebhookSender } from "./nodejs/webhook-sender";
 import { attemptDelivery, sweepWebhooks } from "./webhooks/deliver";
 import { claimDelivery, finishAttempt } from "./webhooks/repository";
@@ -270,30 +270,33 @@ describe("delivery", () => {
     expect((await log(id))[0]?.attempts).toHaveLength(1);
   });
 
-  it("still sends the final webhook when the edge died between the state update and its event", async () => {
-    receiver.on("/repair", {});
-    const id = await createJob({ url: `${receiver.url}/repair` });
+  it("records a state change, its event and its webhook together or not at all", async () => {
+    receiver.on("/atomic", {});
+    const id = await createJob({ url: `${receiver.url}/atomic` });
     await report(id, running);
-    // What a crash right after the guarded update leaves: a final job with no event and no delivery.
-    const { jobs } = await import("@framewire/shared/db");
-    const { eq } = await import("drizzle-orm");
-    await h.deps.db
-      .update(jobs)
-      .set({ status: "succeeded", outputs: [output], finishedAt: h.deps.clock() })
-      .where(eq(jobs.id, id));
+    // The delivery's insert fails inside the transition (as a full disk or a lost connection
+    // would, after the state update and the event were written in the same transaction).
+    await h.deps.db.run(
+      sql`create trigger fail_delivery before insert on webhook_deliveries begin select raise(abort, 'disk full'); end`,
+    );
+    const failed = await report(id, { type: "succeeded", outputs: [output] });
+    expect(failed.status).toBe(500);
+    // Nothing of it was kept: the job still runs, with no succeeded event and no delivery.
+    const seen = await h.client(keyA).jobs.get(id);
+    expect(seen.ok && seen.data.status).toBe("running");
+    const before = await h.client(keyA).jobs.events(id);
+    expect(before.ok && before.data.data.map((e) => e.type)).toEqual(["job:created", "job:running"]);
     expect(await log(id)).toEqual([]);
-    // The node never got an answer, so it sends the report again. At once, the edge can't tell a
-    // crash from a first request still writing the event: it asks the node to retry shortly.
-    const soon = await report(id, { type: "succeeded", outputs: [output] });
-    expect(soon.status).toBe(503);
-    expect(await soon.json()).toMatchObject({ code: "transition_pending" });
-    expect(await log(id)).toEqual([]);
-    h.advance(repairGraceMs);
+
+    // The node retries its report (it got no answer); now all three are recorded, once, and a
+    // repeat of the same report changes nothing.
+    await h.deps.db.run(sql`drop trigger fail_delivery`);
     const again = await report(id, { type: "succeeded", outputs: [output] });
     expect(await again.json()).toMatchObject({ status: "succeeded", stale: false });
-    await report(id, { type: "succeeded", outputs: [output] });
-    await until(() => at("/repair").length === 1, "the repaired webhook");
-    expect(JSON.parse(at("/repair")[0]?.body ?? "{}").data.job).toMatchObject({ id, status: "succeeded" });
+    const repeat = await report(id, { type: "succeeded", outputs: [output] });
+    expect(await repeat.json()).toMatchObject({ status: "succeeded", stale: false });
+    await until(() => at("/atomic").length === 1, "the final webhook");
+    expect(JSON.parse(at("/atomic")[0]?.body ?? "{}").data.job).toMatchObject({ id, status: "succeeded" });
     expect((await log(id)).map((d) => d.event)).toEqual(["job.succeeded"]);
     const events = await h.client(keyA).jobs.events(id);
     expect(events.ok && events.data.data.map((e) => e.type)).toEqual([

@@ -9,10 +9,12 @@ export function isFinal(status: JobStatus): boolean {
 
 /**
  * Allowed transitions. `running → queued` is a redelivery (the node died or handed the job back);
- * `failed → queued` is a retry requested through the API.
+ * `failed → queued` is a retry requested through the API; `queued → queued` a dead letter requeued
+ * while its record still said queued (its last node died holding it). `running → running` is a
+ * newer attempt taking over.
  */
 const transitions: Record<JobStatus, readonly JobStatus[]> = {
-  queued: ["running", "failed", "canceled"],
+  queued: ["queued", "running", "failed", "canceled"],
   running: ["running", "queued", "succeeded", "failed", "canceled"],
   succeeded: [],
   failed: ["queued"],

@@ -19,11 +19,11 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { createTenant, findKey, issueApiKey, listKeys, revokeKey } from "../auth/api-keys";
 import type { EdgeEnv } from "../env";
-import { failJob, findJobById, redispatchJob } from "../jobs/repository";
+import { announceQueued, dispatchJob } from "../jobs/dispatch";
+import { failJob, redispatchJob } from "../jobs/lifecycle";
+import { findJobById } from "../jobs/repository";
 import { parseOrThrow, readJson } from "../validation";
-import { webhookOnTransition } from "../webhooks/enqueue";
 import { summariseNodes } from "./health";
-import { announceQueued, dispatchJob } from "./jobs";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -188,16 +188,11 @@ export function adminRoutes() {
     const letter = await deps.fleet.deadLetter(jobId);
     const job = letter ? await findJobById(deps.db, jobId) : null;
     if (!letter || !job) throw new FramewireError("not_found", `No dead letter for job ${jobId}.`);
-    const requeued = await redispatchJob(
-      deps.db,
-      job,
-      {
-        from: ["failed", "queued", "running"],
-        event: "job:requeued",
-        data: { request_id: c.get("requestId"), from: "dead_letter" },
-      },
-      deps.clock(),
-    );
+    const requeued = await redispatchJob(deps, job, {
+      from: ["failed", "queued", "running"],
+      event: "job:requeued",
+      data: { request_id: c.get("requestId"), from: "dead_letter" },
+    });
     if (!requeued)
       throw new FramewireError("conflict", `Job ${jobId} is ${job.status} and cannot be requeued.`);
     await dispatchJob(
@@ -223,11 +218,9 @@ export function adminRoutes() {
     const job = await findJobById(deps.db, jobId);
     if (job)
       await failJob(
-        deps.db,
+        deps,
         job,
         letter.last_error ?? { code: "engine_failure", message: "The job exhausted its deliveries." },
-        deps.clock(),
-        webhookOnTransition(deps),
       );
     await deps.fleet.dropDeadLetter(jobId);
     c.get("logger").info({ job: jobId }, "dlq:dropped");

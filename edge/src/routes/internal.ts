@@ -1,10 +1,11 @@
 import { FramewireError, jobReportSchema, timingSafeEqual } from "@framewire/shared";
 import { Hono, type MiddlewareHandler } from "hono";
 import type { EdgeEnv } from "../env";
-import { applyReport, findJobById, jobAttempt } from "../jobs/repository";
+import { applyReport, jobAttempt } from "../jobs/lifecycle";
+import { findJobById } from "../jobs/repository";
 import { problemResponse } from "../problem";
 import { parseOrThrow, readJson } from "../validation";
-import { queueProgressWebhook, webhookOnTransition } from "../webhooks/enqueue";
+import { queueProgressWebhook } from "../webhooks/enqueue";
 
 function requireNodeToken(): MiddlewareHandler<EdgeEnv> {
   return async function requireNodeToken(c, next) {
@@ -36,13 +37,7 @@ export function internalRoutes() {
       if (current) await queueProgressWebhook(deps, job, report.percent, deps.clock());
       return c.json({ status: job.status, stale: !current });
     }
-    const reply = await applyReport(
-      deps.db,
-      c.req.param("id"),
-      report,
-      deps.clock(),
-      webhookOnTransition(deps),
-    );
+    const reply = await applyReport(deps, c.req.param("id"), report);
     if (!reply) throw new FramewireError("not_found", `No job ${c.req.param("id")}.`);
     c.get("logger").info(
       { job: c.req.param("id"), report: report.type, attempt: report.attempt, ...reply },

@@ -1,35 +1,23 @@
 import {
   FramewireError,
   idempotencyKeySchema,
-  type JobMessage,
   type JobSpec,
   jobListQuerySchema,
   jobSpecSchema,
   newId,
 } from "@framewire/shared";
 import type { JobRow } from "@framewire/shared/db";
-import { subjects } from "@framewire/shared/nats";
 import { Hono } from "hono";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
+import { announceQueued, dispatchJob } from "../jobs/dispatch";
 import { resolveInputs } from "../jobs/inputs";
+import { cancelJob, createJob, redispatchJob } from "../jobs/lifecycle";
 import { presentEvent, presentJob } from "../jobs/present";
-import {
-  cancelJob,
-  dispatchMsgId,
-  findJob,
-  findJobByIdempotencyKey,
-  insertJob,
-  listJobEvents,
-  listJobs,
-  markDispatched,
-  redispatchJob,
-} from "../jobs/repository";
-import type { Logger } from "../logger";
+import { findJob, findJobByIdempotencyKey, listJobEvents, listJobs } from "../jobs/repository";
 import { findCompletedUpload } from "../uploads/repository";
 import { parseOrThrow, readJson } from "../validation";
-import { webhookOnTransition } from "../webhooks/enqueue";
 import { resolveJobWebhook } from "../webhooks/targets";
 
 export function jobsRoutes() {
@@ -53,7 +41,7 @@ export function jobsRoutes() {
     const inputKey = await resolveInputs(deps, tenantId, spec);
     const webhook = await resolveJobWebhook(deps, tenantId, spec);
     const now = deps.clock();
-    const job = await insertJob(deps.db, {
+    const job = await createJob(deps, {
       id: newId("job", now),
       tenantId,
       spec,
@@ -104,7 +92,7 @@ export function jobsRoutes() {
     const deps = c.get("deps");
     const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
     if (!job) throw notFound(c.req.param("id"));
-    const canceled = await cancelJob(deps.db, job, deps.clock(), webhookOnTransition(deps));
+    const canceled = await cancelJob(deps, job);
     if (!canceled) {
       throw new FramewireError("conflict", `Job ${job.id} is already ${job.status} and cannot be canceled.`);
     }
@@ -133,12 +121,11 @@ export function jobsRoutes() {
     // Its input may have been deleted by retention since it failed: say so rather than requeue a
     // job that can only fail again on the node.
     if (job.status === "failed") await resolveInputs(deps, job.tenantId, job.spec);
-    const retried = await redispatchJob(
-      deps.db,
-      job,
-      { from: ["failed"], event: "job:retried", data: { request_id: c.get("requestId") } },
-      deps.clock(),
-    );
+    const retried = await redispatchJob(deps, job, {
+      from: ["failed"],
+      event: "job:retried",
+      data: { request_id: c.get("requestId") },
+    });
     if (!retried) {
       throw new FramewireError(
         "conflict",
@@ -157,21 +144,6 @@ export function jobsRoutes() {
   });
 
   return app;
-}
-
-/**
- * Tells progress watchers a final job is queued again (retry, dead-letter requeue). Without it the
- * gateway still holds the old final state and a socket opened now gets "failed" and a close.
- */
-export async function announceQueued(deps: EdgeDeps, jobId: string, logger: Logger): Promise<void> {
-  await deps.dispatcher
-    .announce({
-      type: "job:state",
-      job_id: jobId,
-      status: "queued",
-      at: new Date(deps.clock()).toISOString(),
-    })
-    .catch((error: unknown) => logger.warn({ err: error, job: jobId }, "progress:announce:failed"));
 }
 
 function notFound(id: string): FramewireError {
@@ -193,37 +165,4 @@ async function replayIdempotent(
   }
   c.header("idempotent-replayed", "true");
   return c.json(await presentJob(deps, existing, deps.clock()), 202);
-}
-
-/**
- * Outbox step two: the row is already written, so a failure here loses nothing — the sweeper
- * re-publishes undispatched jobs, and JetStream deduplicates on the job id.
- */
-export async function dispatchJob(
-  deps: EdgeDeps,
-  job: JobRow,
-  inputKey: string | null,
-  requestId: string,
-  logger: Logger,
-  route: Partial<Pick<JobRow, "pool" | "priority">> = {},
-) {
-  const message: JobMessage = {
-    job_id: job.id,
-    tenant_id: job.tenantId,
-    spec: job.spec,
-    input_key: inputKey,
-    ...(job.attemptBase > 0 ? { attempt_base: job.attemptBase } : {}),
-    // Nodes send progress reports only for jobs whose webhook wants job.progress.
-    ...(job.webhook?.events.includes("job.progress")
-      ? { progress_report_sec: deps.config.webhooks.progressIntervalSec }
-      : {}),
-  };
-  const pool = route.pool ?? job.pool;
-  const priority = route.priority ?? job.priority;
-  try {
-    await deps.dispatcher.dispatch(message, { requestId, pool, priority, msgId: dispatchMsgId(job) });
-    await markDispatched(deps.db, job.id, deps.clock());
-  } catch (error) {
-    logger.warn({ err: error, job: job.id, subject: subjects.job(pool, priority) }, "job:dispatch:deferred");
-  }
 }

@@ -3,7 +3,6 @@ import { type JobRow, jobs, type WebhookDeliveryRow, webhookDeliveries } from "@
 import { and, eq, isNull, lte, or } from "drizzle-orm";
 import type { EdgeDeps } from "../deps";
 import { presentJob } from "../jobs/present";
-import type { TransitionHook } from "../jobs/repository";
 import { attemptDelivery } from "./deliver";
 
 const eventFor: Partial<Record<JobRow["status"], WebhookEvent>> = {
@@ -14,7 +13,7 @@ const eventFor: Partial<Record<JobRow["status"], WebhookEvent>> = {
 };
 
 function newDelivery(
-  deps: EdgeDeps,
+  deps: Pick<EdgeDeps, "config">,
   job: Pick<JobRow, "id" | "tenantId" | "webhook">,
   event: WebhookEvent,
   data: WebhookBody["data"],
@@ -44,23 +43,23 @@ function newDelivery(
 }
 
 /**
- * Queues the webhook a job transition calls for, in the same database batch as the transition's
- * event row, and tries it at once in the background; the sweeper retries it if that fails. The
- * body carries the job as GET /v1/jobs/:id shows it at that moment (final facts, outputs, error).
+ * The webhook delivery a job's new state calls for, if its webhook wants that event: the lifecycle
+ * (jobs/lifecycle.ts) writes it in the same batch as the state change and its event. The body
+ * carries the job as GET /v1/jobs/:id shows it at that moment (final facts, outputs, error).
  */
-export function webhookOnTransition(deps: EdgeDeps): TransitionHook {
-  return async (row, now) => {
-    const event = eventFor[row.status];
-    if (!event || !row.webhook) return [];
-    const delivery = newDelivery(deps, row, event, { job: await presentJob(deps, row, now) }, now);
-    if (!delivery) return [];
-    return [
-      {
-        statement: deps.db.insert(webhookDeliveries).values(delivery),
-        after: () => deps.background.run(() => attemptDelivery(deps, delivery.id)),
-      },
-    ];
-  };
+export async function webhookDeliveryFor(
+  deps: Pick<EdgeDeps, "config" | "storage">,
+  row: JobRow,
+  now: number,
+): Promise<WebhookDeliveryRow | null> {
+  const event = eventFor[row.status];
+  if (!event || !row.webhook?.events.includes(event)) return null;
+  return newDelivery(deps, row, event, { job: await presentJob(deps, row, now) }, now);
+}
+
+/** Tries a committed delivery at once, in the background; the sweeper retries it if that fails. */
+export function startDelivery(deps: EdgeDeps, deliveryId: string): void {
+  deps.background.run(() => attemptDelivery(deps, deliveryId));
 }
 
 /**

@@ -1,0 +1,292 @@
+import {
+  canTransition,
+  FramewireError,
+  isFinal,
+  type JobError,
+  type JobReport,
+  type JobReportReply,
+  type JobSpec,
+  type JobStatus,
+  poolFor,
+  type StateReport,
+} from "@framewire/shared";
+import { type JobRow, jobEvents, jobs, webhookDeliveries } from "@framewire/shared/db";
+import { and, eq, inArray, lte, type SQL, sql } from "drizzle-orm";
+import type { Db } from "../db";
+import type { EdgeDeps } from "../deps";
+import { startDelivery, webhookDeliveryFor } from "../webhooks/enqueue";
+import { findJobById } from "./repository";
+
+/**
+ * The one place a job changes state, like a queue's moveToCompleted/moveToFailed. Every transition
+ * is checked against the state table (shared/src/job-state.ts) and writes the row, its event and
+ * the webhook it calls for in ONE database batch, which libSQL runs as one transaction in one round
+ * trip: all three are recorded or none is. A node whose report got no answer sends it again; the
+ * repeat finds the job already final with its event and webhook, and changes nothing.
+ */
+
+type Deps = EdgeDeps;
+
+interface Change {
+  /** The states the row may be in for this change (default: the state the caller read). */
+  from?: readonly JobStatus[];
+  to: JobStatus;
+  /** Columns besides status and updatedAt. */
+  set?: Partial<JobRow>;
+  /** Holds only while the row is still what the caller decided from (state, generation, attempt). */
+  guard: SQL | undefined;
+  event: { type: string; attempt: number; data?: Record<string, unknown> };
+}
+
+/**
+ * An insert that happens only if the statement before it in the batch changed a row: the insert's
+ * own SQL with its VALUES list turned into a SELECT under `where changes() = 1`. SQLite's changes()
+ * counts the rows of the most recent INSERT/UPDATE/DELETE on this connection, and a batch runs on
+ * one connection inside one transaction, so the event follows the update and the webhook follows
+ * the event.
+ */
+function ifPreviousChanged(db: Db, insert: { toSQL(): { sql: string; params: unknown[] } }) {
+  const { sql: text, params } = insert.toSQL();
+  const select = text.replace(/ values \((.*)\)$/s, " select $1 where changes() = 1");
+  if (select === text) throw new Error(`not a single-row insert: ${text}`);
+  const parts = select.split("?");
+  const query = sql.empty();
+  parts.forEach((part, i) => {
+    query.append(sql.raw(part));
+    if (i < params.length) query.append(sql`${params[i]}`);
+  });
+  return db.run(query);
+}
+
+/** Applies one transition; the updated row, or null when the guard no longer held. */
+async function commit(deps: Deps, job: JobRow, change: Change): Promise<JobRow | null> {
+  const from = (change.from ?? [job.status]).filter((state) => canTransition(state, change.to));
+  if (!from.includes(job.status)) return null;
+  const { db } = deps;
+  const now = deps.clock();
+  const after: JobRow = { ...job, ...change.set, status: change.to, updatedAt: now };
+  const delivery = await webhookDeliveryFor(deps, after, now);
+  const [updated] = await db.batch([
+    db
+      .update(jobs)
+      .set({ ...change.set, status: change.to, updatedAt: now })
+      .where(and(eq(jobs.id, job.id), inArray(jobs.status, from), change.guard))
+      .returning(),
+    ifPreviousChanged(
+      db,
+      db.insert(jobEvents).values({
+        jobId: job.id,
+        type: change.event.type,
+        status: change.to,
+        attempt: change.event.attempt,
+        ...(change.event.data ? { data: change.event.data } : {}),
+        createdAt: now,
+      }),
+    ),
+    ...(delivery ? [ifPreviousChanged(db, db.insert(webhookDeliveries).values(delivery))] : []),
+  ]);
+  const row = updated[0];
+  if (!row) return null;
+  if (delivery) startDelivery(deps, delivery.id);
+  return row;
+}
+
+/** A new job, queued, with its `job:created` event (one batch). */
+export async function createJob(
+  deps: Pick<Deps, "db">,
+  job: {
+    id: string;
+    tenantId: string;
+    spec: JobSpec;
+    requestId: string;
+    idempotencyKey: string | null;
+    /** Where its webhooks go (the spec's, else the tenant's default), already checked. */
+    webhook?: JobRow["webhook"];
+    now: number;
+  },
+): Promise<JobRow> {
+  const row: JobRow = {
+    id: job.id,
+    tenantId: job.tenantId,
+    status: "queued",
+    priority: job.spec.priority,
+    pool: poolFor(job.spec),
+    spec: job.spec,
+    attempts: 0,
+    error: null,
+    outputs: null,
+    nodeId: null,
+    engine: null,
+    requestId: job.requestId,
+    idempotencyKey: job.idempotencyKey,
+    createdAt: job.now,
+    updatedAt: job.now,
+    startedAt: null,
+    finishedAt: null,
+    dispatchedAt: null,
+    generation: 0,
+    attemptBase: 0,
+    webhook: job.webhook ?? null,
+    progressWebhookAt: null,
+    outputsExpiredAt: null,
+  };
+  const { db } = deps;
+  await db.batch([
+    db.insert(jobs).values(row),
+    db.insert(jobEvents).values({ jobId: job.id, type: "job:created", status: "queued", createdAt: job.now }),
+  ]);
+  return row;
+}
+
+/**
+ * The job's attempt number for a node's report: JetStream's delivery count restarts at 1 for each
+ * dispatch (a retry or requeue publishes a new message), so it is offset by the attempts the job
+ * had when the current dispatch was made.
+ */
+export function jobAttempt(job: Pick<JobRow, "attemptBase">, report: Pick<JobReport, "attempt">): number {
+  return job.attemptBase + report.attempt;
+}
+
+/** What a node's report asks for, as a transition of `job`. */
+function reportChange(job: JobRow, report: StateReport, attempt: number, now: number): Change {
+  // A newer dispatch or attempt owns the job once it has one: only this generation, and no
+  // attempt older than the job's latest.
+  const guard = and(eq(jobs.generation, job.generation), lte(jobs.attempts, attempt));
+  const event = (data: Record<string, unknown>) => ({
+    type: `job:${report.type}`,
+    attempt,
+    data: { node_id: report.node_id, ...data },
+  });
+  switch (report.type) {
+    case "running":
+      return {
+        to: "running",
+        set: {
+          attempts: attempt,
+          nodeId: report.node_id,
+          engine: report.engine,
+          startedAt: job.startedAt ?? now,
+          error: null,
+        },
+        guard,
+        event: event({ engine: report.engine }),
+      };
+    case "succeeded":
+      return {
+        to: "succeeded",
+        set: { attempts: attempt, outputs: report.outputs, finishedAt: now },
+        guard,
+        event: event({}),
+      };
+    case "failed":
+      return {
+        to: "failed",
+        set: { attempts: attempt, error: report.error, finishedAt: now },
+        guard,
+        event: event({ error: report.error }),
+      };
+    case "canceled":
+      return { to: "canceled", set: { attempts: attempt, finishedAt: now }, guard, event: event({}) };
+    case "requeued":
+      // Only the attempt that is running may hand the job back.
+      return {
+        to: "queued",
+        set: { error: report.error ?? null },
+        guard: and(eq(jobs.generation, job.generation), eq(jobs.attempts, attempt)),
+        event: event({ reason: report.reason, error: report.error ?? null }),
+      };
+  }
+}
+
+/**
+ * Records a node's report. A report from an earlier dispatch or an older attempt is stale (that
+ * delivery was redelivered elsewhere), and nothing changes a final job; the node acks stale reports
+ * and moves on. Repeating a report that was recorded is harmless: the same answer, nothing written.
+ */
+export async function applyReport(
+  deps: Deps,
+  jobId: string,
+  report: StateReport,
+): Promise<JobReportReply | null> {
+  const job = await findJobById(deps.db, jobId);
+  if (!job) return null;
+  if (report.attempt_base !== undefined && report.attempt_base !== job.attemptBase)
+    return { status: job.status, stale: true };
+  const attempt = jobAttempt(job, report);
+  if (isFinal(job.status)) {
+    // The repeat of the report that made it final (its first answer was lost) is not stale.
+    return { status: job.status, stale: !(job.status === report.type && job.attempts === attempt) };
+  }
+  if (attempt < job.attempts) return { status: job.status, stale: true };
+  const change = reportChange(job, report, attempt, deps.clock());
+  if (report.type === "requeued" && (job.status !== "running" || attempt !== job.attempts))
+    return { status: job.status, stale: true };
+  const row = await commit(deps, job, change);
+  if (row) return { status: row.status, stale: false };
+  // The state table refused it, or it lost a race with another report or a cancel: say what is there now.
+  const current = await findJobById(deps.db, jobId);
+  return { status: current?.status ?? job.status, stale: true };
+}
+
+/**
+ * Ends a job that is still queued or running in a state the edge decides (a cancel, a dropped dead
+ * letter). Null when it had already finished: whichever of this and a node's final report lands
+ * first wins.
+ */
+async function endUnfinished(
+  deps: Deps,
+  job: JobRow,
+  end: { to: "canceled" | "failed"; error?: JobError; data?: Record<string, unknown> },
+): Promise<JobRow | null> {
+  return commit(deps, job, {
+    from: ["queued", "running"],
+    to: end.to,
+    set: { ...(end.error ? { error: end.error } : {}), finishedAt: deps.clock() },
+    guard: eq(jobs.generation, job.generation),
+    event: { type: `job:${end.to}`, attempt: job.attempts, ...(end.data ? { data: end.data } : {}) },
+  });
+}
+
+/** Cancels a job that is not final yet; null when it was (the caller answers 409). */
+export function cancelJob(deps: Deps, job: JobRow): Promise<JobRow | null> {
+  return endUnfinished(deps, job, { to: "canceled" });
+}
+
+/** Marks a job failed from outside a node report (a dropped dead letter whose job never finished). */
+export function failJob(deps: Deps, job: JobRow, error: JobError): Promise<JobRow | null> {
+  return endUnfinished(deps, job, { to: "failed", error, data: { error, reason: "dead letter dropped" } });
+}
+
+/**
+ * Puts a job back in the queue as a new dispatch generation (a retry of a failed job, or a requeue
+ * from the dead letters): status queued, undispatched (the outbox covers a failed publish), the
+ * attempt count carried on as the new base. Null when the job is not in one of `from`.
+ */
+export async function redispatchJob(
+  deps: Deps,
+  job: JobRow,
+  options: { from: JobStatus[]; event: "job:retried" | "job:requeued"; data?: Record<string, unknown> },
+): Promise<JobRow | null> {
+  const generation = job.generation + 1;
+  return commit(deps, job, {
+    from: options.from,
+    to: "queued",
+    set: {
+      generation,
+      attemptBase: job.attempts,
+      dispatchedAt: null,
+      error: null,
+      outputs: null,
+      nodeId: null,
+      finishedAt: null,
+      outputsExpiredAt: null,
+    },
+    guard: eq(jobs.generation, job.generation),
+    event: { type: options.event, attempt: job.attempts, data: { generation, ...options.data } },
+  });
+}
+
+/** Thrown where a caller needs the job and it isn't there (for routes that answer 404). */
+export function noSuchJob(id: string): FramewireError {
+  return new FramewireError("not_found", `No job ${id}.`);
+}
