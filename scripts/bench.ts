@@ -9,7 +9,7 @@ import { repoRoot } from "./lib/stack";
  * prints a summary table. Benchmarks are never part of `npm test`.
  */
 const filters = process.argv.slice(2);
-const benches = ["native", "edge", "node-worker"].flatMap((pkg) => {
+const benches = ["native", "edge", "node-worker", "node-worker/gateway"].flatMap((pkg) => {
   const dir = join(repoRoot, pkg, "bench");
   try {
     return readdirSync(dir)

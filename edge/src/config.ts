@@ -1,4 +1,4 @@
-import { bucketListSetting, type Cidr, parseCidrList } from "@framewire/shared";
+import { bucketListSetting, type Cidr, parseCidrList, parseSettings } from "@framewire/shared";
 import { z } from "zod";
 
 /**
@@ -125,15 +125,7 @@ export interface WebhookConfig {
 }
 
 export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
-  const parsed = edgeConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      return `${name}=${JSON.stringify(env[name] ?? null)}: ${issue.message}`;
-    });
-    throw new Error(`invalid edge configuration:\n  ${lines.join("\n  ")}`);
-  }
-  const c = parsed.data;
+  const c = parseSettings(edgeConfigSchema, env, "edge");
   return {
     publicUrl: c.FW_PUBLIC_URL.replace(/\/+$/, ""),
     progressUrl: c.FW_PROGRESS_URL.replace(/\/+$/, ""),

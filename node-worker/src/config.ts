@@ -1,28 +1,11 @@
 import { availableParallelism, hostname } from "node:os";
-import { bucketListSetting } from "@framewire/shared";
+import { bucketListSetting, logSettings, natsSettings, parseSettings } from "@framewire/shared";
 import { z } from "zod";
-
-/** Settings every node-side process (processing node, gateway) shares. */
-export const commonSettings = {
-  FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
-  /** Stream and KV replicas: 1 for a single server, 3 (or 5) for a JetStream cluster. */
-  FW_NATS_REPLICAS: z.coerce
-    .number()
-    .pipe(z.union([z.literal(1), z.literal(3), z.literal(5)]))
-    .default(1),
-  FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-};
-
-/** Turns a failed parse into one line per bad variable, naming it and its value. */
-export function describeIssues(error: z.ZodError, env: NodeJS.ProcessEnv): string[] {
-  return error.issues.map(
-    (i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? null)}: ${i.message}`,
-  );
-}
 
 /** Processing node settings, validated once at start-up; messages name the variable and the bad value. */
 const schema = z.object({
-  ...commonSettings,
+  ...natsSettings,
+  ...logSettings,
   FW_EDGE_URL: z.url().describe("base URL of the edge, for state reports"),
   FW_NODE_TOKEN: z.string().min(32, "must be at least 32 characters"),
   FW_STORAGE: z.enum(["local", "s3"]).default("local"),
@@ -108,12 +91,8 @@ const s3Required = schema.superRefine((c, ctx) => {
 });
 
 export function parseNodeConfig(env: NodeJS.ProcessEnv): NodeConfig {
-  const parsed = s3Required.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(`invalid node configuration:\n  ${describeIssues(parsed.error, env).join("\n  ")}`);
-  }
+  const parsed = parseSettings(s3Required, env, "node");
   const host = hostname();
-  const nodeId =
-    parsed.data.FW_NODE_ID ?? `${host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40)}-${process.pid}`;
-  return { ...parsed.data, nodeId, host };
+  const nodeId = parsed.FW_NODE_ID ?? `${host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40)}-${process.pid}`;
+  return { ...parsed, nodeId, host };
 }

@@ -288,7 +288,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // The gateway binds a port of its own choosing (0 = any) and reports it over IPC before the
     // edge starts: a port picked here and bound seconds later can meanwhile be taken as the
     // ephemeral port of some outgoing connection.
-    const gateway = tsEntry("gateway", "node-worker/src/gateway/main.ts", {
+    const gateway = tsEntry("gateway", "node-worker/gateway/src/main.ts", {
       ...common,
       FW_GATEWAY_PORT: String(options.ports.gateway),
       FW_TOKEN_SECRET: secrets.tokenSecret,

@@ -12,6 +12,7 @@ export * from "./job-state";
 export * from "./media";
 export * from "./messages";
 export * from "./net-policy";
+export * from "./settings";
 export * from "./storage-keys";
 export * from "./token";
 export * from "./webhook-signing";

@@ -43,19 +43,7 @@ export const urlInputSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048),
 });
 
-const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name");
-
-/** An operator's comma-separated bucket list (FW_S3_INPUT_BUCKETS), read the same by edge and node. */
-export const bucketListSetting = z
-  .string()
-  .default("")
-  .transform((s) =>
-    s
-      .split(",")
-      .map((b) => b.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(bucketName));
+export const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name");
 
 /**
  * An object in the operator's own S3 storage, read with the nodes' credentials. Only buckets the

@@ -18,7 +18,7 @@ let clip: string;
 async function cli(args: string[], env: Record<string, string> = {}) {
   const result = await execFileAsync(
     process.execPath,
-    ["--import", "tsx", "node-worker/src/cli/main.ts", ...args],
+    ["--import", "tsx", "node-worker/cli/src/main.ts", ...args],
     {
       cwd: repoRoot,
       env: { ...process.env, FRAMEWIRE_API_URL: stack.apiUrl, FRAMEWIRE_API_KEY: stack.apiKey, ...env },

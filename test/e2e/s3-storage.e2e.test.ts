@@ -165,7 +165,7 @@ describe("S3 storage on the real stack", () => {
       [
         "--import",
         "tsx",
-        "node-worker/src/cli/main.ts",
+        "node-worker/cli/src/main.ts",
         "submit",
         join(dir, "clip.mp4"),
         "--preset",

@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import { type ProgressTick, signToken } from "@framewire/shared";
 import { subjects } from "@framewire/shared/nats";
 import { connect } from "@nats-io/transport-node";
-import { repoRoot } from "../../scripts/lib/stack";
-import { startNatsServer } from "../../test/support/nats-server";
+import { repoRoot } from "../../../scripts/lib/stack";
+import { startNatsServer } from "../../../test/support/nats-server";
 import { BUCKET_MS, BUCKETS, type FromClients, type ToClients } from "./gateway-clients";
 
 /**
@@ -85,7 +85,7 @@ const nc = await connect({ servers: nats.url });
 
 // The gateway exactly as deployed, configured (not patched) to accept every bench socket from
 // 127.0.0.1: its per-address limit is an operator setting.
-const gateway = spawn(process.execPath, ["--import", "tsx", "node-worker/src/gateway/main.ts"], {
+const gateway = spawn(process.execPath, ["--import", "tsx", "node-worker/gateway/src/main.ts"], {
   cwd: repoRoot,
   env: {
     ...process.env,

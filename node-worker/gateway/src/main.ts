@@ -1,24 +1,16 @@
 import { ensureKv, natsServers } from "@framewire/shared/nats";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
-import { z } from "zod";
-import { commonSettings, describeIssues } from "../config";
+import { parseGatewayConfig } from "./config";
 import { startGateway } from "./gateway";
 
-const schema = z.object({
-  ...commonSettings,
-  FW_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
-  FW_GATEWAY_HOST: z.string().default("127.0.0.1"),
-  FW_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
-  FW_GATEWAY_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(100),
-});
-
-const parsed = schema.safeParse(process.env);
-if (!parsed.success) {
-  for (const line of describeIssues(parsed.error, process.env)) console.error(line);
+let config: ReturnType<typeof parseGatewayConfig>;
+try {
+  config = parseGatewayConfig(process.env);
+} catch (error) {
+  console.error((error as Error).message);
   process.exit(1);
 }
-const config = parsed.data;
 const logger = pino({ level: config.FW_LOG_LEVEL, base: { service: "gateway" } });
 const nc = await connect({
   servers: natsServers(config.FW_NATS_URL),
