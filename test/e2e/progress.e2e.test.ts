@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProgressMessage, ProgressTick } from "@framewire/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { type Stack, startStack } from "../../scripts/lib/stack";
+import { apiClient, followProgress, ok, submitJob, uploadBytes } from "../support/api";
 import { ffprobe, makeClip } from "../support/media";
 
 /**
@@ -12,26 +12,12 @@ import { ffprobe, makeClip } from "../support/media";
  * engine, in its slot process) → NATS + KV fw_progress → gateway → WebSocket.
  */
 
-function follow(url: string) {
-  const ws = new WebSocket(url);
-  const messages: ProgressMessage[] = [];
-  ws.on("message", (data) => messages.push(JSON.parse(String(data))));
-  const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
-  return { messages, closed };
-}
-
 const ticksOf = (messages: ProgressMessage[], output: string) =>
   messages.filter((m): m is ProgressTick => m.type === "job:progress" && m.output === output);
 
 describe("per-output progress end to end", () => {
   let dir: string;
   let stack: Stack;
-
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${stack.apiUrl}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${stack.apiKey}`, ...(init.headers as Record<string, string>) },
-    });
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "fw-e2e-progress-"));
@@ -53,41 +39,31 @@ describe("per-output progress end to end", () => {
     const clip = await readFile(
       await makeClip(join(dir, "clip.mp4"), { seconds: 12, width: 640, height: 360 }),
     );
-    const upload = await api("/v1/uploads", {
-      method: "POST",
-      headers: { "content-type": "video/mp4" },
-      body: new Uint8Array(clip),
+    const client = apiClient(stack);
+    const uploadId = await uploadBytes(client, clip);
+    const job = await submitJob(client, {
+      input: { type: "upload", upload_id: uploadId },
+      outputs: [
+        {
+          name: "cut",
+          type: "video",
+          video: { height: 240, preset: "slow" },
+          trim: { start_sec: 2, end_sec: 5 },
+        },
+        {
+          name: "ladder",
+          type: "hls",
+          segment_sec: 2,
+          preset: "medium",
+          renditions: [
+            { height: 360, video_bitrate_kbps: 800 },
+            { height: 240, video_bitrate_kbps: 400 },
+          ],
+        },
+      ],
     });
-    const uploadId = ((await upload.json()) as { id: string }).id;
-    const res = await api("/v1/jobs", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        input: { type: "upload", upload_id: uploadId },
-        outputs: [
-          {
-            name: "cut",
-            type: "video",
-            video: { height: 240, preset: "slow" },
-            trim: { start_sec: 2, end_sec: 5 },
-          },
-          {
-            name: "ladder",
-            type: "hls",
-            segment_sec: 2,
-            preset: "medium",
-            renditions: [
-              { height: 360, video_bitrate_kbps: 800 },
-              { height: 240, video_bitrate_kbps: 400 },
-            ],
-          },
-        ],
-      }),
-    });
-    expect(res.status).toBe(202);
-    const job = (await res.json()) as { id: string; progress_url: string };
-    const live = follow(job.progress_url);
-    expect(await live.closed).toBe(1000);
+    const live = followProgress(job.progress_url);
+    expect((await live.closed).code).toBe(1000);
 
     expect(live.messages.at(-1)).toMatchObject({ type: "job:state", status: "succeeded" });
     for (const output of ["cut", "ladder"]) {
@@ -109,8 +85,8 @@ describe("per-output progress end to end", () => {
     expect(new Set(midway.map((m) => (m as ProgressTick).output)).size).toBe(2);
 
     // A listener that connects after the end is replayed every output's last tick, then the final state.
-    const late = follow(job.progress_url);
-    expect(await late.closed).toBe(1000);
+    const late = followProgress(job.progress_url);
+    expect((await late.closed).code).toBe(1000);
     expect(
       late.messages.map((m) => (m.type === "job:progress" ? `${m.output}:${m.percent}` : m.status)),
     ).toEqual(expect.arrayContaining(["cut:100", "ladder:100"]));
@@ -119,9 +95,7 @@ describe("per-output progress end to end", () => {
 
     // The ladder's one URL plays in an ordinary HLS client: ffprobe opens the master playlist over
     // HTTP, follows a variant and reads its segments through links the edge rewrote.
-    const finished = (await (await api(`/v1/jobs/${job.id}`)).json()) as {
-      outputs: { name: string; url: string }[];
-    };
+    const finished = ok(await client.jobs.get(job.id));
     const ladderUrl = finished.outputs.find((o) => o.name === "ladder")?.url ?? "";
     expect(ladderUrl).toContain("/files/playlists/");
     const probed = await ffprobe(ladderUrl);

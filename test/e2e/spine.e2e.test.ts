@@ -1,113 +1,29 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import type { FramewireClient } from "@framewire/shared/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { type Stack, startStack } from "../../scripts/lib/stack";
-import { makeClip, makeGarbage } from "../support/media";
-
-const execFileAsync = promisify(execFile);
+import { apiClient, followProgress, ok, submitJob, uploadBytes, waitForJob } from "../support/api";
+import { ffprobe, makeClip, makeGarbage } from "../support/media";
 
 /**
  * The whole path with real processes: nats-server, the edge, the gateway and a processing node,
  * on free ports with their own data folder. Run once per engine.
  */
 
-interface JobView {
-  id: string;
-  status: string;
-  attempts: number;
-  engine: string | null;
-  progress_url: string;
-  error: { code: string; message: string } | null;
-  outputs: {
-    name: string;
-    url: string;
-    size_bytes: number;
-    duration_sec: number;
-    video: { codec: string; width: number; height: number };
-    audio: { codec: string } | null;
-  }[];
-}
-
-interface Socket {
-  messages: Record<string, unknown>[];
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-function follow(url: string): Socket {
-  const ws = new WebSocket(url);
-  const messages: Record<string, unknown>[] = [];
-  ws.on("message", (data) => messages.push(JSON.parse(String(data))));
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    ws.on("close", (code, reason) => resolve({ code, reason: String(reason) }));
-  });
-  return { messages, closed };
-}
-
-async function ffprobe(path: string) {
-  const { stdout } = await execFileAsync("ffprobe", [
-    "-v",
-    "error",
-    "-show_streams",
-    "-show_format",
-    "-of",
-    "json",
-    path,
-  ]);
-  return JSON.parse(stdout) as {
-    format: { format_name: string; duration: string };
-    streams: { codec_type: string; codec_name: string; width?: number; height?: number }[];
-  };
-}
-
 describe.each(["native", "wasm"] as const)("a job end to end on the %s engine", (engine) => {
   let dir: string;
   let stack: Stack;
   let clip: Buffer;
 
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${stack.apiUrl}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${stack.apiKey}`, ...(init.headers as Record<string, string>) },
-    });
+  let client: FramewireClient;
 
-  async function uploadBytes(body: Buffer): Promise<string> {
-    const res = await api("/v1/uploads", {
-      method: "POST",
-      headers: { "content-type": "video/mp4" },
-      body: new Uint8Array(body),
+  const submit = (uploadId: string, height: number) =>
+    submitJob(client, {
+      input: { type: "upload", upload_id: uploadId },
+      outputs: [{ name: "small", type: "video", video: { height } }],
     });
-    expect(res.status).toBe(201);
-    return ((await res.json()) as { id: string }).id;
-  }
-
-  async function submit(uploadId: string, height: number): Promise<JobView> {
-    const res = await api("/v1/jobs", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        input: { type: "upload", upload_id: uploadId },
-        outputs: [{ name: "small", type: "video", video: { height } }],
-      }),
-    });
-    expect(res.status).toBe(202);
-    return (await res.json()) as JobView;
-  }
-
-  /** Polls the job, recording every status seen on the way. */
-  async function untilFinal(id: string, seen: string[]): Promise<JobView> {
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const job = (await (await api(`/v1/jobs/${id}`)).json()) as JobView;
-      if (seen.at(-1) !== job.status) seen.push(job.status);
-      if (["succeeded", "failed", "canceled"].includes(job.status)) return job;
-      if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), `fw-e2e-${engine}-`));
@@ -118,6 +34,7 @@ describe.each(["native", "wasm"] as const)("a job end to end on the %s engine", 
       output: "files",
       logLevel: "info",
     });
+    client = apiClient(stack);
     clip = await readFile(await makeClip(join(dir, "clip.mp4"), { seconds: 4, width: 640, height: 360 }));
   }, 120_000);
 
@@ -132,10 +49,10 @@ describe.each(["native", "wasm"] as const)("a job end to end on the %s engine", 
   });
 
   it("transcodes an upload to H.264 + AAC at the requested height, with live progress and a working download", async () => {
-    const job = await submit(await uploadBytes(clip), 240);
-    const socket = follow(job.progress_url);
+    const job = await submit(await uploadBytes(client, clip), 240);
+    const socket = followProgress(job.progress_url);
     const seen: string[] = [job.status];
-    const final = await untilFinal(job.id, seen);
+    const final = await waitForJob(client, job.id, { seen });
 
     expect(final.status).toBe("succeeded");
     expect(final.engine).toBe(engine);
@@ -182,15 +99,15 @@ describe.each(["native", "wasm"] as const)("a job end to end on the %s engine", 
     expect([...percents].sort((a, b) => a - b)).toEqual(percents);
     expect(percents.at(-1)).toBe(100);
 
-    const events = (await (await api(`/v1/jobs/${job.id}/events`)).json()) as { data: { type: string }[] };
+    const events = ok(await client.jobs.events(job.id));
     expect(events.data.map((e) => e.type)).toEqual(["job:created", "job:running", "job:succeeded"]);
   });
 
   it("ends a job with an unreadable input as failed with a readable reason", async () => {
     const garbage = await readFile(await makeGarbage(join(dir, "garbage.mp4")));
-    const job = await submit(await uploadBytes(garbage), 240);
-    const socket = follow(job.progress_url);
-    const final = await untilFinal(job.id, []);
+    const job = await submit(await uploadBytes(client, garbage), 240);
+    const socket = followProgress(job.progress_url);
+    const final = await waitForJob(client, job.id);
     expect(final.status).toBe("failed");
     expect(final.error?.code).toBe("input_unreadable");
     expect(final.error?.message.length).toBeGreaterThan(10);
@@ -200,15 +117,15 @@ describe.each(["native", "wasm"] as const)("a job end to end on the %s engine", 
   });
 
   it("refuses the progress socket without a valid token", async () => {
-    const job = await submit(await uploadBytes(clip), 120);
-    const forged = follow(job.progress_url.replace(/token=[^&]+/, "token=bogus.token"));
+    const job = await submit(await uploadBytes(client, clip), 120);
+    const forged = followProgress(job.progress_url.replace(/token=[^&]+/, "token=bogus.token"));
     expect((await forged.closed).code).toBe(4401);
-    await untilFinal(job.id, []);
+    await waitForJob(client, job.id);
   });
 
   it("refuses API calls without a key", async () => {
-    const res = await fetch(`${stack.apiUrl}/v1/jobs`);
-    expect(res.status).toBe(401);
-    expect(await res.json()).toMatchObject({ code: "unauthorized" });
+    const anonymous = await apiClient({ apiUrl: stack.apiUrl, apiKey: "" }).jobs.list();
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.ok ? null : anonymous.problem.code).toBe("unauthorized");
   });
 });

@@ -1,9 +1,10 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { WebhookDelivery } from "@framewire/shared/client";
+import type { FramewireClient } from "@framewire/shared/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../../scripts/lib/stack";
+import { apiClient, ok, submitJob, uploadBytes } from "../support/api";
 import { makeClip } from "../support/media";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
 
@@ -20,15 +21,7 @@ describe("webhooks from a real job", () => {
   let receiver: WebhookReceiver;
   let clip: Buffer;
 
-  const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${stack.apiUrl}${path}`, {
-      ...init,
-      headers: {
-        authorization: `Bearer ${stack.apiKey}`,
-        "content-type": "application/json",
-        ...(init.headers as Record<string, string>),
-      },
-    });
+  let client: FramewireClient;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "fw-e2e-webhooks-"));
@@ -47,6 +40,7 @@ describe("webhooks from a real job", () => {
       },
     });
     // Long enough (slow preset) that the node reports progress more than once.
+    client = apiClient(stack);
     clip = await readFile(await makeClip(join(dir, "clip.mp4"), { seconds: 16, width: 640, height: 360 }));
   }, 120_000);
 
@@ -57,27 +51,17 @@ describe("webhooks from a real job", () => {
   });
 
   it("delivers running, rate-bounded progress and the final facts, each signed", async () => {
-    const settings = await api("/v1/webhook", { method: "PUT", body: JSON.stringify({ url: null }) });
+    const settings = await client.webhook.set({ url: null });
     expect(settings.status).toBe(201);
-    receiver.secret = ((await settings.json()) as { secret: string }).secret;
+    receiver.secret = ok(settings).secret ?? "";
     receiver.on("/e2e", {});
 
-    const upload = await api("/v1/uploads", {
-      method: "POST",
-      headers: { "content-type": "video/mp4" },
-      body: new Uint8Array(clip),
+    const uploadId = await uploadBytes(client, clip);
+    const { id: jobId } = await submitJob(client, {
+      input: { type: "upload", upload_id: uploadId },
+      outputs: [{ name: "small", type: "video", video: { height: 240, preset: "slower" } }],
+      webhook: { url: `${receiver.url}/e2e`, events: ["job.running", "job.progress", "job.succeeded"] },
     });
-    const uploadId = ((await upload.json()) as { id: string }).id;
-    const submitted = await api("/v1/jobs", {
-      method: "POST",
-      body: JSON.stringify({
-        input: { type: "upload", upload_id: uploadId },
-        outputs: [{ name: "small", type: "video", video: { height: 240, preset: "slower" } }],
-        webhook: { url: `${receiver.url}/e2e`, events: ["job.running", "job.progress", "job.succeeded"] },
-      }),
-    });
-    expect(submitted.status).toBe(202);
-    const jobId = ((await submitted.json()) as { id: string }).id;
 
     const deadline = Date.now() + 120_000;
     const types = () =>
@@ -104,7 +88,7 @@ describe("webhooks from a real job", () => {
     });
 
     // The log says the same: every delivery succeeded; progress no faster than one per second.
-    const log = (await (await api(`/v1/jobs/${jobId}/webhooks`)).json()) as { data: WebhookDelivery[] };
+    const log = ok(await client.jobs.webhooks(jobId));
     expect(log.data.every((d) => d.status === "succeeded")).toBe(true);
     expect(log.data.map((d) => d.event)).toEqual(
       expect.arrayContaining(["job.running", "job.progress", "job.succeeded"]),
@@ -119,15 +103,11 @@ describe("webhooks from a real job", () => {
 
   it("retries a failing receiver from the sweeper until it accepts", async () => {
     receiver.on("/flaky", { failFirst: 2 });
-    const submitted = await api("/v1/jobs", {
-      method: "POST",
-      body: JSON.stringify({
-        input: { type: "url", url: "https://127.0.0.1/never-fetched.mp4" },
-        outputs: [{ name: "a", type: "analysis" }],
-        webhook: { url: `${receiver.url}/flaky`, events: ["job.failed"] },
-      }),
+    const { id: jobId } = await submitJob(client, {
+      input: { type: "url", url: "https://127.0.0.1/never-fetched.mp4" },
+      outputs: [{ name: "a", type: "analysis" }],
+      webhook: { url: `${receiver.url}/flaky`, events: ["job.failed"] },
     });
-    const jobId = ((await submitted.json()) as { id: string }).id;
     const deadline = Date.now() + 60_000;
     while (!receiver.received.some((r) => r.path === "/flaky" && r.answered === 200)) {
       if (Date.now() > deadline) throw new Error("no accepted job.failed webhook");
@@ -141,7 +121,7 @@ describe("webhooks from a real job", () => {
       status: "failed",
       error: { code: "input_unavailable" },
     });
-    const log = (await (await api(`/v1/jobs/${jobId}/webhooks`)).json()) as { data: WebhookDelivery[] };
+    const log = ok(await client.jobs.webhooks(jobId));
     expect(log.data[0]?.attempts.map((a) => a.status_code)).toEqual([500, 500, 200]);
   }, 90_000);
 });

@@ -1,3 +1,4 @@
+import { decodeMessage, type ProgressMessage, progressMessageSchema } from "@framewire/shared";
 import {
   type ApiResult,
   createFramewireClient,
@@ -6,6 +7,7 @@ import {
   type JobSpecInput,
 } from "@framewire/shared/client";
 import { isFinal } from "@framewire/shared/job-state";
+import WebSocket from "ws";
 
 /**
  * Test fixture: API helpers on the typed client, so tests speak the product's own contract (the
@@ -58,4 +60,21 @@ export async function waitForJob(
       throw new Error(`job ${id} still ${job.status} after ${options.timeoutMs ?? 90_000} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A progress socket being watched: every message (parsed with the contract's schema) and its close. */
+export interface ProgressWatch {
+  messages: ProgressMessage[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Opens a job's `progress_url` (or any gateway URL) the way a browser does, and records it. */
+export function followProgress(url: string): ProgressWatch {
+  const ws = new WebSocket(url);
+  const messages: ProgressMessage[] = [];
+  ws.on("message", (data) => messages.push(decodeMessage(progressMessageSchema, String(data))));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on("close", (code, reason) => resolve({ code, reason: String(reason) }));
+  });
+  return { messages, closed };
 }
