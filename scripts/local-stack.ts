@@ -42,8 +42,8 @@ console.log(`
     Console:   ${stack.apiUrl}/   (open it in a browser, paste the key)
     API:       ${stack.apiUrl}
     Progress:  ${stack.progressUrl}
-    API key:   ${stack.apiKey}
-  (also in ${resolve(dataDir, "local.json")}; Ctrl-C stops everything)
+    API key:   ${stack.apiKey.slice(0, 15)}… (an admin key: the whole of it is in ${resolve(dataDir, "local.json")})
+  Ctrl-C stops everything.
 `);
 
 let stopping = false;

@@ -18,6 +18,7 @@ import { jobsRoutes } from "./routes/jobs";
 import { meRoutes } from "./routes/me";
 import { uploadsRoutes } from "./routes/uploads";
 import { jobWebhookRoutes, tenantWebhookRoutes } from "./routes/webhooks";
+import { isJsonBody } from "./validation";
 import { webRoutes } from "./web/routes";
 
 export type { EdgeDeps } from "./deps";
@@ -76,7 +77,8 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
     app.use(prefix, rateLimit("ip"), requireApiKey(), rateLimit("key"));
   }
   app.use("/v1/jobs/*", maintenanceGate(), jsonLimit);
-  app.use("/v1/uploads/*", maintenanceGate());
+  // A JSON body here asks where to upload (small); any other body is the file itself (large).
+  app.use("/v1/uploads/*", maintenanceGate(), (c, next) => (isJsonBody(c) ? jsonLimit(c, next) : next()));
   app.use("/v1/webhook/*", maintenanceGate(), jsonLimit);
   app.use("/v1/admin/*", requireScope("admin"), jsonLimit);
   app.route("/v1/me", meRoutes());

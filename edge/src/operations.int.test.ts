@@ -336,6 +336,29 @@ describe("observability and docs", () => {
     expect((await stored(subjects.job("cpu", "default")))?.header.get("Fw-Request-Id")).toBe("req-ops-00042");
   });
 
+  it("holds POST /v1/uploads to the JSON limit when the body is JSON (the file itself may be large)", async () => {
+    const key = await h.key(tenantId, ["jobs:read", "jobs:write"]);
+    const big = JSON.stringify({ content_type: "video/mp4", pad: "x".repeat(200_000) });
+    const res = await h.app.request("/v1/uploads", {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: big,
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ code: "payload_too_large" });
+  });
+
+  it("reads a body as JSON only when its media type is JSON, not when a parameter mentions it", async () => {
+    const key = await h.key(tenantId, ["jobs:read", "jobs:write"]);
+    const res = await h.app.request("/v1/jobs", {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "text/plain; x=application/json" },
+      body: JSON.stringify(spec),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "malformed_json" });
+  });
+
   it("refuses an oversized JSON body with 413 problem details", async () => {
     const res = await user.jobs.create({ ...spec, metadata: { blob: "x".repeat(20_000) } } as typeof spec);
     expect(res.status).toBe(413);

@@ -37,6 +37,8 @@ describe("rate limits", () => {
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(refused.headers.get("ratelimit-remaining")).toBe("0");
     expect(Number(refused.headers.get("ratelimit-reset"))).toBeGreaterThan(0);
+    // The policy named is the key's (3 per 300 s), not the client address's that ran first (5 per 500 s).
+    expect(refused.headers.get("ratelimit-policy")).toBe("3;w=300");
 
     // Another key of the same tenant has its own bucket…
     const other = h.client(await h.key(tenantId, ["jobs:read"]), { "x-test-client-ip": "198.51.100.2" });

@@ -30,9 +30,14 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
   return result.data;
 }
 
+/** Whether the body is declared JSON: the media type itself, not a substring of the header. */
+export function isJsonBody(c: Context): boolean {
+  const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  return mediaType === "application/json" || /^application\/[\w.+-]+\+json$/.test(mediaType);
+}
+
 export async function readJson(c: Context): Promise<unknown> {
-  const type = c.req.header("content-type") ?? "";
-  if (!type.includes("application/json")) {
+  if (!isJsonBody(c)) {
     throw new FramewireError(
       "malformed_json",
       "Send the body as JSON with 'Content-Type: application/json'.",

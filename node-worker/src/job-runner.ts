@@ -1,8 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { EngineError, type EngineErrorCode, type OutputFacts } from "@framewire/native";
+import type { OutputFacts } from "@framewire/native";
 import {
-  type ErrorCode,
   type JobError,
   type JobMessage,
   type JobReport,
@@ -15,15 +14,16 @@ import type { NodeConfig } from "./config";
 import type { Delivery } from "./delivery";
 import { decideFailure } from "./failure-policy";
 import type { S3InputFetch } from "./inputs/s3-input";
-import { fetchToFile, InputFetchError } from "./inputs/safe-fetch";
+import { fetchToFile } from "./inputs/safe-fetch";
+import { JobFailure, toJobFailure } from "./job-failure";
 import { createJobPercent } from "./job-percent";
 import { buildPlan, watermarkPath } from "./plan";
 import type { ProgressPublisher } from "./progress";
 import { createProgressReportThrottle } from "./progress-reports";
 import type { Reporter } from "./reporter";
-import { type IsolatedEngine, SlotError } from "./slots/isolated-engine";
+import type { IsolatedEngine } from "./slots/isolated-engine";
 import type { SlotFault } from "./slots/protocol";
-import { type Storage, StorageNotFoundError } from "./storage/storage";
+import type { Storage } from "./storage/storage";
 
 export interface JobRunnerDeps {
   bus: JobBus;
@@ -37,55 +37,6 @@ export interface JobRunnerDeps {
   logger: Logger;
   /** Aborts when the node drains: running jobs that can't finish are handed back, not failed. */
   draining: AbortSignal;
-}
-
-const engineCodes: Record<EngineErrorCode, ErrorCode> = {
-  INPUT_UNREADABLE: "input_unreadable",
-  INPUT_NO_STREAMS: "input_no_streams",
-  UNSUPPORTED: "unsupported",
-  CANCELED: "canceled",
-  ENGINE_FAILURE: "engine_failure",
-  OUTPUT_WRITE_FAILED: "output_write_failed",
-  STALLED: "engine_stalled",
-};
-
-/** A failure with the code and words the job record will show. */
-class JobFailure extends Error {
-  constructor(
-    readonly jobError: JobError,
-    readonly retryable: boolean,
-  ) {
-    super(jobError.message);
-  }
-}
-
-function toJobFailure(error: unknown): JobFailure {
-  if (error instanceof JobFailure) return error;
-  if (error instanceof EngineError) {
-    const jobError: JobError = { code: engineCodes[error.code], message: error.message };
-    if (error.detail) jobError.detail = error.detail;
-    return new JobFailure(jobError, error.retryable);
-  }
-  if (error instanceof SlotError) {
-    return new JobFailure({ code: error.code, message: error.message }, error.retryable);
-  }
-  if (error instanceof InputFetchError) {
-    return new JobFailure(
-      {
-        code: error.reason === "not_allowed" ? "input_not_allowed" : "input_unavailable",
-        message: error.message,
-      },
-      error.reason === "timeout" || error.reason === "network",
-    );
-  }
-  if (error instanceof StorageNotFoundError) {
-    return new JobFailure(
-      { code: "input_unavailable", message: "The uploaded input no longer exists." },
-      false,
-    );
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new JobFailure({ code: "engine_failure", message: `Processing failed: ${message}` }, true);
 }
 
 /**
@@ -130,7 +81,7 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
     logger.info({ outputs: outputs.length }, "job:succeeded");
     await delivery.ack();
   } catch (error) {
-    const failure = toJobFailure(error);
+    const failure = toJobFailure(error, workDir);
     const outcome = decideFailure({
       error: failure.jobError,
       retryable: failure.retryable,
@@ -310,8 +261,10 @@ async function storeOutput(
   const { storage } = deps;
   const upload = async (path: string, key: string) =>
     storage.upload(path, key).catch((error: unknown) => {
+      // The cause names the store (its host, a bucket, a local folder): the node's log keeps it.
+      deps.logger.warn({ err: error, job: message.job_id, output: facts.name }, "output:store:failed");
       throw new JobFailure(
-        { code: "output_write_failed", message: `Storing ${facts.name} failed: ${String(error)}` },
+        { code: "output_write_failed", message: `Storing ${facts.name} failed; it will be tried again.` },
         true,
       );
     });

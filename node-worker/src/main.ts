@@ -8,6 +8,9 @@ import { createIsolatedEngine } from "./slots/isolated-engine";
 import { createStorage } from "./storage/create-storage";
 
 /** Entry: one processing node. Configuration comes from the environment (see README). */
+
+// Tenants' inputs and outputs pass through the work folder and the local store: owner-only.
+process.umask(0o077);
 const config = (() => {
   try {
     return parseNodeConfig(process.env);

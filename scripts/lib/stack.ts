@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -198,8 +198,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   if (!options.nats) await ensurePortFree(options.ports.nats, vars.nats);
   await ensurePortFree(options.ports.api, vars.api);
   await ensurePortFree(options.ports.gateway, vars.gateway);
-  await mkdir(join(dataDir, "logs"), { recursive: true });
-  await mkdir(join(dataDir, "storage"), { recursive: true });
+  // The data folder holds the database (with webhook signing secrets), the local API key and every
+  // tenant's media: owner-only, also when it was made before by an older version. The processes
+  // started from here (nats-server, the edge, the nodes) inherit the umask.
+  process.umask(0o077);
+  await mkdir(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
+  await mkdir(join(dataDir, "storage"), { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700);
 
   const natsPort = options.nats ? 0 : options.ports.nats || (await freePort());
   const apiPort = options.ports.api || (await freePort());

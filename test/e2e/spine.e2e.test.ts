@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FramewireClient } from "@framewire/shared/client";
@@ -46,6 +46,21 @@ describe.each(["native", "wasm"] as const)("a job end to end on the %s engine", 
   it("writes local.json for scripts", async () => {
     const local = JSON.parse(await readFile(join(dir, "data", "local.json"), "utf8"));
     expect(local).toEqual({ apiUrl: stack.apiUrl, progressUrl: stack.progressUrl, apiKey: stack.apiKey });
+  });
+
+  it("keeps the data folder owner-only: the database, the key and every stored file", async () => {
+    const uploadId = await uploadBytes(client, clip);
+    const data = join(dir, "data");
+    const stored = (await readdir(join(data, "storage"), { recursive: true, withFileTypes: true })).find(
+      (e) => e.isFile() && e.name === uploadId,
+    );
+    expect(stored).toBeDefined();
+    const mode = async (path: string) => (await stat(path)).mode & 0o777;
+    expect(await mode(data)).toBe(0o700);
+    expect(await mode(join(data, "local.json"))).toBe(0o600);
+    expect(await mode(join(data, "framewire.db"))).toBe(0o600);
+    expect(await mode(join(stored?.parentPath ?? "", stored?.name ?? ""))).toBe(0o600);
+    expect((await mode(join(stored?.parentPath ?? ""))) & 0o077).toBe(0);
   });
 
   it("transcodes an upload to H.264 + AAC at the requested height, with live progress and a working download", async () => {

@@ -3,12 +3,15 @@ import type { EdgeEnv } from "../env";
 import { problemResponse } from "../problem";
 import type { BucketPolicy, RateDecision } from "../rate-limit/token-bucket";
 
+const policyHeader = (policy: BucketPolicy) =>
+  `${policy.capacity};w=${Math.ceil(policy.capacity / policy.refillPerSec)}`;
+
 /** Draft IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers, -07 form). */
 function setRateHeaders(c: Context, decision: RateDecision, policy: BucketPolicy) {
   c.header("ratelimit-limit", String(decision.limit));
   c.header("ratelimit-remaining", String(decision.remaining));
   c.header("ratelimit-reset", String(decision.resetSec));
-  c.header("ratelimit-policy", `${policy.capacity};w=${Math.ceil(policy.capacity / policy.refillPerSec)}`);
+  c.header("ratelimit-policy", policyHeader(policy));
 }
 
 /**
@@ -27,6 +30,8 @@ export function rateLimit(by: "ip" | "key"): MiddlewareHandler<EdgeEnv> {
         "ratelimit-limit": String(decision.limit),
         "ratelimit-remaining": "0",
         "ratelimit-reset": String(decision.resetSec),
+        // The policy that refused, not the one an earlier limiter of this request set.
+        "ratelimit-policy": policyHeader(policy),
       };
       c.get("logger").warn({ bucket: by, retry_after: decision.retryAfterSec }, "http:rate-limited");
       return problemResponse(

@@ -1,6 +1,10 @@
 import { startEdgeServer } from "./server";
 
 /** Entry: the edge as a Node process. Configuration comes from the environment (see README). */
+
+// The database (webhook signing secrets) and every tenant's stored media: owner-only, whatever the
+// umask the process was started with.
+process.umask(0o077);
 const edge = await startEdgeServer().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);

@@ -15,7 +15,7 @@ import type { ObjectStore } from "../storage/object-store";
 import { UploadTooLargeError } from "../storage/object-store";
 import { confirmUpload } from "../uploads/confirm";
 import { completeUpload, findUpload, insertUpload } from "../uploads/repository";
-import { parseOrThrow } from "../validation";
+import { isJsonBody, parseOrThrow, readJson } from "../validation";
 
 /**
  * Two ways in: a JSON body asks where to PUT the file (this edge for the local store, a presigned
@@ -28,10 +28,8 @@ export function uploadsRoutes() {
     const deps = c.get("deps");
     const store = requireStore(deps);
     const { tenantId } = c.get("auth");
-    const isJson = (c.req.header("content-type") ?? "").includes("application/json");
-    const request = isJson
-      ? parseOrThrow(uploadRequestSchema, await c.req.json().catch(() => null), "upload")
-      : {};
+    const isJson = isJsonBody(c);
+    const request = isJson ? parseOrThrow(uploadRequestSchema, await readJson(c), "upload") : {};
     if (!isJson && !store.bytes) throw noBytesHere();
     const sizeBytes = request.size_bytes ?? null;
     if (sizeBytes !== null && sizeBytes > deps.config.maxUploadBytes) {

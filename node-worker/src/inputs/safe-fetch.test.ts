@@ -195,7 +195,11 @@ describe("DNS answers", () => {
     "v6.example": [{ address: "::1", family: 6 }],
     "mapped.example": [{ address: "::ffff:169.254.169.254", family: 6 }],
   };
-  const resolve = async (name: string) => answers[name] ?? [];
+  const resolve = async (name: string) => {
+    if (name === "nxdomain.example")
+      throw Object.assign(new Error("getaddrinfo ENOTFOUND"), { code: "ENOTFOUND" });
+    return answers[name] ?? [];
+  };
 
   it("refuses a name when any address it resolves to is private", async () => {
     const hitsBefore = secretHits;
@@ -208,5 +212,18 @@ describe("DNS answers", () => {
       expect((error as InputFetchError).reason, name).toBe("private_address");
     }
     expect(secretHits).toBe(hitsBefore);
+  });
+
+  it("answers a name that doesn't resolve exactly as one that resolves privately, and doesn't retry it", async () => {
+    const refusal = async (name: string) =>
+      (await fetchToFile(`http://${name}:${port}/`, join(dir, "d"), { ...options, guard: { resolve } }).catch(
+        (e: unknown) => e,
+      )) as InputFetchError;
+    const missing = await refusal("nxdomain.example");
+    const internal = await refusal("rebind.example");
+    expect(missing).toBeInstanceOf(InputFetchError);
+    // Not "network" (retried five times): the same permanent refusal, in the same words but the name.
+    expect(missing.reason).toBe(internal.reason);
+    expect(missing.message.replace("nxdomain", "rebind")).toBe(internal.message);
   });
 });

@@ -56,22 +56,25 @@ function guardedLookup(allowed: (address: string) => boolean, resolve: Resolve) 
     options: object,
     callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
   ) => {
+    // One answer, not retried, for a name that resolves to a private address and for one that
+    // doesn't resolve at all: two messages (or a retry for one) would let a tenant map which names
+    // exist in the node's internal DNS. Not naming the addresses, for the same reason.
+    const refuse = () =>
+      callback(
+        new InputFetchError(
+          `${hostname} does not resolve to public addresses only`,
+          "private_address",
+        ) as unknown as NodeJS.ErrnoException,
+        [],
+      );
     resolve(hostname).then(
       (list) => {
-        const refused = list.find((a) => !allowed(a.address));
-        if (refused || list.length === 0) {
-          const error = new InputFetchError(
-            // Not naming the addresses: a job's error must not map the node's internal DNS.
-            `${hostname} does not resolve to public addresses only`,
-            "private_address",
-          ) as unknown as NodeJS.ErrnoException;
-          return callback(error, []);
-        }
+        if (list.length === 0 || list.some((a) => !allowed(a.address))) return refuse();
         if ((options as { all?: boolean }).all) return callback(null, list);
         const first = list[0] as LookupAddress;
         callback(null, first.address, first.family);
       },
-      (err: NodeJS.ErrnoException) => callback(err, []),
+      () => refuse(),
     );
   };
 }
