@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, type Stack, startStack } from "../../scripts/lib/stack";
-import { makeClip, makeGarbage } from "../support/media";
+import { ffprobe, makeClip, makeGarbage } from "../support/media";
 
 const execFileAsync = promisify(execFile);
 
@@ -58,18 +58,8 @@ describe("framewire CLI", () => {
     const files = (await readdir(out)).sort();
     expect(files).toHaveLength(2);
     expect(result.stdout.trim().split("\n")).toEqual(files.map((f) => join(out, f)));
-    const { stdout } = await execFileAsync("ffprobe", [
-      "-v",
-      "error",
-      "-select_streams",
-      "v:0",
-      "-show_entries",
-      "stream=height",
-      "-of",
-      "csv=p=0",
-      join(out, files[0] as string),
-    ]);
-    expect(Number(stdout.trim())).toBe(360);
+    const { streams } = await ffprobe(join(out, files[0] as string));
+    expect(streams.find((s) => s.codec_type === "video")?.height).toBe(360);
   }, 60_000);
 
   it("exits 1 with the reason when the job fails", async () => {

@@ -4,9 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { FramewireClient, Job, JobSpecInput } from "@framewire/shared/client";
+import { uploadDestination } from "@framewire/shared/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, type Stack, startStack } from "../../scripts/lib/stack";
-import { makeClip, makeGarbage } from "../support/media";
+import { apiClient, ok, waitForJob } from "../support/api";
+import { ffprobe, makeClip, makeGarbage } from "../support/media";
 import { type S3Server, startS3Server } from "../support/s3-server";
 
 const execFileAsync = promisify(execFile);
@@ -17,13 +20,6 @@ const execFileAsync = promisify(execFile);
  * retention expiring a job's outputs. Edge and node read the same FW_S3_* variables.
  */
 
-interface JobView {
-  id: string;
-  status: string;
-  error: { code: string; message: string } | null;
-  outputs: { name: string; url: string | null; expired: boolean; video: { height: number } }[];
-}
-
 let dir: string;
 let s3: S3Server;
 let stack: Stack;
@@ -31,45 +27,21 @@ let clip: Buffer;
 const inputBucket = "media-in";
 const outputRetentionSec = 12;
 
-const api = (path: string, init: RequestInit = {}) =>
-  fetch(`${stack.apiUrl}${path}`, {
-    ...init,
-    headers: {
-      authorization: `Bearer ${stack.apiKey}`,
-      "content-type": "application/json",
-      ...(init.headers as Record<string, string>),
-    },
-  });
+let api: FramewireClient;
 
-async function submit(input: unknown): Promise<Response> {
-  return api("/v1/jobs", {
-    method: "POST",
-    body: JSON.stringify({ input, outputs: [{ name: "small", type: "video", video: { height: 144 } }] }),
-  });
-}
+const submit = (input: JobSpecInput["input"]) =>
+  api.jobs.create({ input, outputs: [{ name: "small", type: "video", video: { height: 144 } }] });
 
-async function untilFinal(id: string): Promise<JobView> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const job = (await (await api(`/v1/jobs/${id}`)).json()) as JobView;
-    if (["succeeded", "failed", "canceled"].includes(job.status)) return job;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function run(input: unknown): Promise<JobView> {
-  const res = await submit(input);
-  expect(res.status).toBe(202);
-  return untilFinal(((await res.json()) as { id: string }).id);
+async function run(input: JobSpecInput["input"]): Promise<Job> {
+  const job = ok(await submit(input));
+  return waitForJob(api, job.id);
 }
 
 async function probeHeight(bytes: ArrayBuffer, name: string): Promise<number | undefined> {
   const file = join(dir, name);
   await writeFile(file, Buffer.from(bytes));
-  const { stdout } = await execFileAsync("ffprobe", ["-v", "error", "-show_streams", "-of", "json", file]);
-  const streams = (JSON.parse(stdout) as { streams: { codec_type: string; height?: number }[] }).streams;
-  return streams.find((s) => s.codec_type === "video")?.height;
+  const { streams } = await ffprobe(file);
+  return streams.find((s) => s.codec_type === "video")?.height as number | undefined;
 }
 
 beforeAll(async () => {
@@ -115,6 +87,7 @@ beforeAll(async () => {
     },
     extraNodeEnv: { ...storage, FW_S3_INPUT_BUCKETS: inputBucket },
   });
+  api = apiClient(stack);
 }, 120_000);
 
 afterAll(async () => {
@@ -124,26 +97,16 @@ afterAll(async () => {
 });
 
 describe("S3 storage on the real stack", () => {
-  let firstJob: JobView;
+  let firstJob: Job;
 
   it("presigned upload → job → presigned download", async () => {
-    const created = await api("/v1/uploads", {
-      method: "POST",
-      body: JSON.stringify({ content_type: "video/mp4", size_bytes: clip.length }),
-    });
+    const created = await api.uploads.create({ content_type: "video/mp4", size_bytes: clip.length });
     expect(created.status).toBe(201);
-    const target = (await created.json()) as {
-      id: string;
-      upload_url: string;
-      headers: Record<string, string>;
-    };
-    // The bytes go to S3, not through the edge.
+    const target = ok(created);
+    // The bytes go to S3, not through the edge (and without the API key).
     expect(target.upload_url.startsWith(`${s3.endpoint}/${s3.bucket}/`)).toBe(true);
-    const put = await fetch(target.upload_url, {
-      method: "PUT",
-      headers: target.headers,
-      body: new Uint8Array(clip),
-    });
+    expect(uploadDestination(stack.apiUrl, target)).toEqual({ url: target.upload_url, withKey: false });
+    const put = await api.uploads.put(target, new Uint8Array(clip));
     expect(put.status).toBe(200);
 
     const job = await run({ type: "upload", upload_id: target.id });
@@ -205,16 +168,16 @@ describe("S3 storage on the real stack", () => {
 
     const atSubmit = await submit({ type: "s3", bucket: "framewire-test", key: "anything.mp4" });
     expect(atSubmit.status).toBe(403);
-    expect(await atSubmit.json()).toMatchObject({ code: "input_not_allowed" });
+    expect(atSubmit.ok ? null : atSubmit.problem.code).toBe("input_not_allowed");
   });
 
   it("expires outputs after their retention: deleted from the bucket, shown expired without a URL", async () => {
     const url = firstJob.outputs[0]?.url as string;
     const deadline = Date.now() + (outputRetentionSec + 30) * 1000;
-    let job: JobView;
+    let job: Job;
     do {
       await new Promise((r) => setTimeout(r, 1000));
-      job = (await (await api(`/v1/jobs/${firstJob.id}`)).json()) as JobView;
+      job = ok(await api.jobs.get(firstJob.id));
     } while (!job.outputs[0]?.expired && Date.now() < deadline);
     expect(job.outputs[0]).toMatchObject({ expired: true, url: null });
     // The presigned URL handed out earlier has nothing behind it any more.
