@@ -5,6 +5,7 @@ import Ajv from "ajv/dist/2019";
 import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { edgeWorkersSettingsSchema } from "../../edge/src/workers-settings";
 
 /**
  * No Docker engine or Cloudflare account here: the deploy files are kept valid by parsing them
@@ -76,8 +77,19 @@ describe("wrangler.toml", () => {
     for (const name of ["FW_PUBLIC_URL", "FW_PROGRESS_URL", "FW_NATS_WS_URL", "FW_DB_URL"]) {
       expect(vars[name], name).toBeTruthy();
     }
-    const entry = readFileSync(join(root, "edge/src/worker.ts"), "utf8");
-    for (const name of Object.keys(vars)) expect(entry).toContain(name);
+    // Every var and binding it sets is a setting of the edge on Workers (workers-settings.ts).
+    const settings = Object.keys(edgeWorkersSettingsSchema.shape);
+    const bindings = (wrangler.durable_objects as { bindings: { name: string }[] }).bindings.map(
+      (b) => b.name,
+    );
+    for (const name of [...Object.keys(vars), ...bindings]) expect(settings, name).toContain(name);
+    // The required ones no var sets are secrets: wrangler.toml names them for `wrangler secret put`.
+    const secrets = readFileSync(join(root, "wrangler.toml"), "utf8").split("# Secrets")[1] ?? "";
+    const required = Object.entries(edgeWorkersSettingsSchema.shape)
+      .filter(([name, field]) => !(name in vars) && !field.safeParse(undefined).success)
+      .map(([name]) => name);
+    expect(required).toEqual(["FW_TOKEN_SECRET", "FW_NODE_TOKEN"]);
+    for (const name of required) expect(secrets, name).toContain(name);
   });
 
   it("has a cron trigger for the outbox sweeper", () => {
