@@ -98,11 +98,16 @@ function readers(readBy: string[]): string {
 
 const cell = (text: string) => text.replaceAll("|", "\\|");
 
+/** Columns padded to their widest cell, as the formatter (biome) writes Markdown tables. */
 export function configTable(): string {
-  const rows = settingDocs().map(
-    (d) => `| ${code(d.name)} | ${readers(d.readBy)} | ${cell(d.default)} | ${cell(d.description)} |`,
-  );
-  return ["| variable | read by | default | what it does |", "| --- | --- | --- | --- |", ...rows].join("\n");
+  const rows = [
+    ["variable", "read by", "default", "what it does"],
+    ...settingDocs().map((d) => [code(d.name), readers(d.readBy), cell(d.default), cell(d.description)]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length))) ?? [];
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
+  const [head, ...body] = rows as [string[], ...string[][]];
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
 export const tableStart =

@@ -6,6 +6,7 @@ import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { edgeWorkersSettingsSchema } from "../../edge/src/workers-settings";
+import { type CompiledEntry, compiledEntries, compiledFile } from "../../scripts/lib/compiled-entries";
 
 /**
  * No Docker engine or Cloudflare account here: the deploy files are kept valid by parsing them
@@ -59,12 +60,76 @@ describe("docker-compose.yml", () => {
     expect(gpu.environment.FW_POOLS).toBe("gpu,cpu");
   });
 
+  it("runs each service from the image's compiled entries", () => {
+    const commands = {
+      edge: "edge",
+      gateway: "gateway",
+      node: "node",
+      "node-gpu": "node",
+    } satisfies Record<string, CompiledEntry>;
+    for (const [service, entry] of Object.entries(commands)) {
+      expect(compose.services[service].build, service).toBe(".");
+      expect(compose.services[service].command, service).toEqual(["node", `dist/${compiledFile(entry)}`]);
+    }
+  });
+
   it("gives NATS JetStream and a websocket listener", () => {
     const conf = readFileSync(join(root, "deploy/nats.conf"), "utf8");
     expect(conf).toMatch(/jetstream\s*\{/);
     expect(conf).toMatch(/websocket\s*\{[^}]*port:\s*8443/);
     expect(compose.services.nats.command).toContain("-sd");
     expect(conf).not.toMatch(/store_dir/);
+  });
+});
+
+describe("Dockerfile", () => {
+  const text = readFileSync(join(root, "Dockerfile"), "utf8");
+  // Instructions, with continuation lines joined and comments dropped.
+  const instructions = (stage: string) =>
+    stage
+      .replace(/\\\n/g, " ")
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith("#"));
+  const stages = text
+    .split(/^(?=FROM )/m)
+    .filter((s) => s.startsWith("FROM "))
+    .map(instructions);
+  const build = stages[0] ?? [];
+  const final = stages.at(-1) ?? [];
+  const workspaces = (
+    JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { workspaces: string[] }
+  ).workspaces;
+
+  it("builds the compiled entries in a build stage and runs one of them, with plain node, in the final one", () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(build.join("\n")).toMatch(/^RUN .*npm run build:native && npm run build$/m);
+    const cmd = final.filter((line) => line.startsWith("CMD "));
+    expect(cmd).toHaveLength(1);
+    const [node, file, ...rest] = JSON.parse((cmd[0] as string).slice(4)) as string[];
+    expect([node, rest]).toEqual(["node", []]);
+    expect((Object.keys(compiledEntries) as CompiledEntry[]).map((e) => `dist/${compiledFile(e)}`)).toContain(
+      file,
+    );
+  });
+
+  it("ships no tsx, no devDependencies and no sources in the final stage: dist/ and a production install", () => {
+    const finalText = final.join("\n");
+    expect(finalText).not.toMatch(/tsx|--import/);
+    const installs = final.filter((line) => /\bnpm (ci|install|i)\b/.test(line));
+    expect(installs).toHaveLength(1);
+    expect(installs[0]).toMatch(/npm ci --omit=dev --ignore-scripts/);
+    const fromBuild = final.filter((line) => /^COPY --from=/.test(line));
+    expect(fromBuild).toEqual(["COPY --from=build /app/dist dist/"]);
+    expect(final.filter((line) => /^COPY (\.|\/app) /.test(line))).toEqual([]);
+  });
+
+  it("copies every workspace's package.json before each npm ci (npm ci refuses a lockfile that names missing ones)", () => {
+    for (const stage of [build, final]) {
+      const install = stage.findIndex((line) => /\bnpm ci\b/.test(line));
+      const copied = stage.slice(0, install).join("\n");
+      for (const dir of workspaces) expect(copied, dir).toContain(`COPY ${dir}/package.json ${dir}/`);
+    }
   });
 });
 
