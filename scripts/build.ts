@@ -4,7 +4,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Metafile, Plugin } from "esbuild";
 import { buildWebAssets } from "../edge/web/build";
-import { type CompiledEntry, compiledEntries, compiledFile } from "./lib/compiled-entries";
+import { compiledEntries, compiledFile } from "./lib/compiled-entries";
 
 /**
  * `npm run build`: the processes as plain JavaScript for `node dist/<entry>.mjs` (the container
@@ -85,9 +85,9 @@ export interface BuildResult {
   nativeAddon: boolean;
 }
 
-export async function buildDist(options: { outdir?: string; web?: boolean } = {}): Promise<BuildResult> {
+export async function buildDist(options: { outdir?: string } = {}): Promise<BuildResult> {
   const outdir = resolve(options.outdir ?? join(repoRoot, "dist"));
-  if (options.web !== false) await buildWebAssets();
+  await buildWebAssets();
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
 
@@ -121,7 +121,7 @@ export async function buildDist(options: { outdir?: string; web?: boolean } = {}
     await writeFile(file.path, text);
     files.push(relative(outdir, file.path));
   }
-  await chmod(join(outdir, compiledFile("cli" satisfies CompiledEntry)), 0o755);
+  await chmod(join(outdir, compiledFile("cli")), 0o755);
 
   // Found beside the bundles at run time (see edge/src/nodejs/database.ts, native/lib/wasm-engine.ts
   // and native/lib/native-addon.ts).

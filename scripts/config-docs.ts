@@ -61,9 +61,9 @@ function defaultOf(schema: z.ZodType): string {
  * must be one definition (a piece in shared/src/settings.ts, or one process's field reused): the
  * same description and default everywhere, or this throws.
  */
-export function settingDocs(): SettingDoc[] {
+export function settingDocs(processes = processSettings): SettingDoc[] {
   const docs = new Map<string, SettingDoc & { firstReader: string }>();
-  for (const { process, schema } of processSettings) {
+  for (const { process, schema } of processes) {
     for (const [name, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
       const description = field.description;
       if (!description) throw new Error(`${name} (${process}) has no .describe() text`);

@@ -124,6 +124,12 @@ describe("Dockerfile", () => {
     expect(final.filter((line) => /^COPY (\.|\/app) /.test(line))).toEqual([]);
   });
 
+  it("builds from sources only: the host's dependencies, builds and data stay out of the context", () => {
+    const ignored = readFileSync(join(root, ".dockerignore"), "utf8").split("\n");
+    for (const path of ["**/node_modules", "dist", "native/build", ".data"])
+      expect(ignored, path).toContain(path);
+  });
+
   it("copies every workspace's package.json before each npm ci (npm ci refuses a lockfile that names missing ones)", () => {
     for (const stage of [build, final]) {
       const install = stage.findIndex((line) => /\bnpm ci\b/.test(line));

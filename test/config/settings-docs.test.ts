@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { repoRoot, settingDocs, withConfigTable } from "../../scripts/config-docs";
 
 /**
@@ -88,5 +89,17 @@ describe("configuration", () => {
       "node",
     ]);
     expect(docs.find((d) => d.name === "FW_SLOTS")?.default).toBe("half the cores, at least 1");
+  });
+
+  it("refuses a variable two processes define differently, and a setting without a description", () => {
+    const port = (fallback: number) => z.coerce.number().default(fallback).describe("a port");
+    const twice = [
+      { process: "a", schema: z.object({ FW_X_PORT: port(1) }) },
+      { process: "b", schema: z.object({ FW_X_PORT: port(2) }) },
+    ];
+    expect(() => settingDocs(twice)).toThrow(/FW_X_PORT is defined differently by a and b/);
+    expect(() => settingDocs([{ process: "a", schema: z.object({ FW_X: z.string() }) }])).toThrow(
+      /FW_X \(a\) has no .describe\(\) text/,
+    );
   });
 });
