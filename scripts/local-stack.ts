@@ -1,36 +1,29 @@
 import { resolve } from "node:path";
+import { type LocalStackSettings, parseLocalStackSettings } from "./lib/local-stack-settings";
 import { PortInUseError, repoRoot, startStack } from "./lib/stack";
 
 /**
  * `npm start`: the all-in-one local stack. Every setting has a default and can be overridden by
  * environment variables; Ctrl-C stops every child process.
  */
-const env = process.env;
-const port = (name: string, fallback: number) => {
-  const value = Number(env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    console.error(`${name}=${JSON.stringify(env[name])}: must be a port number (1-65535)`);
-    process.exit(1);
-  }
-  return value;
-};
-
-const ports = {
-  api: port("FW_API_PORT", 8080),
-  gateway: port("FW_GATEWAY_PORT", 8081),
-  nats: port("FW_NATS_PORT", 4222),
-};
-const dataDir = resolve(repoRoot, env.FW_DATA_DIR ?? ".data");
-const engine = (env.FW_ENGINE ?? "auto") as "auto" | "native" | "wasm";
+let settings: LocalStackSettings;
+try {
+  settings = parseLocalStackSettings(process.env);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(1);
+}
+const ports = { api: settings.FW_API_PORT, gateway: settings.FW_GATEWAY_PORT, nats: settings.FW_NATS_PORT };
+const dataDir = resolve(repoRoot, settings.FW_DATA_DIR);
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {
   stack = await startStack({
     dataDir,
     ports,
-    engine,
+    engine: settings.FW_ENGINE,
     output: "inherit",
-    logLevel: env.FW_LOG_LEVEL ?? "info",
+    logLevel: settings.FW_LOG_LEVEL,
   });
 } catch (error) {
   console.error(error instanceof PortInUseError ? error.message : `framewire: ${(error as Error).message}`);

@@ -1,55 +1,107 @@
-import { bucketListSetting, type Cidr, parseCidrList, parseSettings } from "@framewire/shared";
+import {
+  type Cidr,
+  checkStorageSettings,
+  nodeTokenSettings,
+  parseCidrList,
+  parseSettings,
+  tokenSecretSettings,
+} from "@framewire/shared";
 import { z } from "zod";
+import { edgeStorageSettings } from "./storage/storage-config";
 
 /**
- * Edge settings, validated once at start-up (Node) or per isolate (Workers, from bindings). Messages
- * name the variable and the bad value.
+ * The edge app's settings, the same on Node and on Workers (each runtime adds its own:
+ * nodejs/settings.ts, workers-settings.ts). Validated once at start-up (Node) or per isolate
+ * (Workers, from bindings); messages name the variable and the bad value.
  */
-export const edgeConfigSchema = z.object({
-  FW_PUBLIC_URL: z.url().describe("base URL clients use to reach this API, for links"),
-  FW_PROGRESS_URL: z.url({ protocol: /^wss?$/ }).describe("base ws(s):// URL of the progress gateway"),
-  FW_TOKEN_SECRET: z.string().min(32, "must be at least 32 characters"),
-  FW_NODE_TOKEN: z.string().min(32, "must be at least 32 characters"),
-  FW_DOWNLOAD_TTL_SEC: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(7 * 86400)
-    .default(86400),
+export const edgeAppSettings = {
+  FW_PUBLIC_URL: z
+    .url()
+    .describe("base URL clients use to reach this API, for links (the local stack: its API URL)"),
+  FW_PROGRESS_URL: z
+    .url({ protocol: /^wss?$/ })
+    .describe(
+      "base ws(s):// URL of the progress gateway, for `progress_url` (the local stack: its gateway URL)",
+    ),
+  ...tokenSecretSettings,
+  ...nodeTokenSettings,
   FW_PROGRESS_TTL_SEC: z.coerce
     .number()
     .int()
     .min(60)
     .max(7 * 86400)
-    .default(86400),
+    .default(86400)
+    .describe("life of the token in a job's `progress_url`, in seconds"),
   FW_MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
     .min(1)
-    .default(2 * 1024 ** 3),
+    .default(2 * 1024 ** 3)
+    .describe("largest upload accepted, in bytes (default 2 GiB)"),
   FW_MAX_JSON_BYTES: z.coerce
     .number()
     .int()
     .min(1024)
-    .default(64 * 1024),
-  FW_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
-  FW_SETTINGS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+    .default(64 * 1024)
+    .describe("largest JSON request body, in bytes (larger: 413 `payload_too_large`)"),
+  FW_KEY_CACHE_TTL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(60_000)
+    .default(5_000)
+    .describe(
+      "how long a verified API key is trusted without reading its row, in ms: how long other instances may " +
+        "still accept a revoked key",
+    ),
+  FW_SETTINGS_CACHE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(60_000)
+    .default(2_000)
+    .describe("how long an instance trusts its copy of maintenance mode, in ms"),
   FW_KEY_ROTATION_GRACE_SEC: z.coerce
     .number()
     .int()
     .min(0)
     .max(30 * 86400)
-    .default(86400),
-  FW_RATE_KEY_BURST: z.coerce.number().int().min(1).default(120),
-  FW_RATE_KEY_PER_SEC: z.coerce.number().positive().default(20),
-  FW_RATE_IP_BURST: z.coerce.number().int().min(1).default(240),
-  FW_RATE_IP_PER_SEC: z.coerce.number().positive().default(40),
+    .default(86400)
+    .describe("default life of the old key after a rotation, in seconds"),
+  FW_RATE_KEY_BURST: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(120)
+    .describe("requests one API key may make at once (token bucket size)"),
+  FW_RATE_KEY_PER_SEC: z.coerce
+    .number()
+    .positive()
+    .default(20)
+    .describe("requests per second refilled into each API key's bucket"),
+  FW_RATE_IP_BURST: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(240)
+    .describe("requests one client IP may make at once (token bucket size)"),
+  FW_RATE_IP_PER_SEC: z.coerce
+    .number()
+    .positive()
+    .default(40)
+    .describe("requests per second refilled into each client IP's bucket"),
   FW_CLIENT_IP_HEADER: z
     .string()
     .regex(/^[a-z0-9-]+$/i)
     .optional()
-    .describe("trusted header with the client address, set by your proxy (e.g. x-forwarded-for)"),
-  FW_WEBHOOK_ALLOW_HTTP: z.stringbool().default(false),
+    .describe(
+      "header with the client address (e.g. x-forwarded-for); set it only behind a proxy that sets it; unset: " +
+        "the socket's peer on Node, `cf-connecting-ip` on Workers",
+    ),
+  FW_WEBHOOK_ALLOW_HTTP: z
+    .stringbool()
+    .default(false)
+    .describe("development only: allow http:// webhook URLs (otherwise https only)"),
   FW_WEBHOOK_ALLOW_PRIVATE_CIDRS: z
     .string()
     .optional()
@@ -60,23 +112,76 @@ export const edgeConfigSchema = z.object({
         ctx.addIssue({ code: "custom", message: (error as Error).message });
       }
     })
-    .describe("development only: private ranges webhooks may reach, e.g. 127.0.0.1/32"),
-  FW_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(60_000).default(10_000),
-  FW_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(10_000),
-  FW_WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).default(3_600_000),
+    .describe("development only: private ranges webhooks may reach, comma-separated, e.g. 127.0.0.1/32"),
+  FW_WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(60_000)
+    .default(10_000)
+    .describe("time limit of one webhook attempt, in ms"),
+  FW_WEBHOOK_RETRY_BASE_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(10_000)
+    .describe(
+      "webhook retry backoff, in ms: attempt n waits a random time up to this × 2^(n-1) (full jitter), " +
+        "capped at FW_WEBHOOK_RETRY_MAX_MS",
+    ),
+  FW_WEBHOOK_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(3_600_000)
+    .describe("longest wait between two webhook attempts, in ms"),
   FW_WEBHOOK_DEADLINE_SEC: z.coerce
     .number()
     .int()
     .min(1)
     .max(7 * 86400)
-    .default(86400),
-  FW_WEBHOOK_PROGRESS_SEC: z.coerce.number().int().min(1).max(3600).default(10),
-  /** Retention, in hours (fractions allowed; 0 keeps objects until deleted by hand). */
-  FW_INPUT_RETENTION_HOURS: z.coerce.number().min(0).max(87_600).default(24),
-  FW_OUTPUT_RETENTION_HOURS: z.coerce.number().min(0).max(87_600).default(168),
-  /** Buckets `s3` inputs may name, comma-separated; empty: no `s3` inputs. */
-  FW_S3_INPUT_BUCKETS: bucketListSetting,
-});
+    .default(86400)
+    .describe("no webhook attempt starts later than this after its event, in seconds; then it is `failed`"),
+  FW_WEBHOOK_PROGRESS_SEC: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(10)
+    .describe("at most one `job.progress` webhook per job per this many seconds"),
+  FW_INPUT_RETENTION_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(87_600)
+    .default(24)
+    .describe("uploads are deleted this many hours after they were made (fractions allowed; 0 keeps them)"),
+  FW_OUTPUT_RETENTION_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(87_600)
+    .default(168)
+    .describe("a finished job's outputs are deleted this many hours after it ended (0 keeps them)"),
+};
+
+/** The libSQL database, on both runtimes. */
+export const edgeDatabaseSettings = {
+  FW_DB_URL: z
+    .string()
+    .regex(/^(file:|libsql:|https?:)/, "must be a file:, libsql: or http(s): URL")
+    .describe(
+      "libSQL database: a `file:` path (Node only; the local stack uses one under FW_DATA_DIR) or a libsql:/http(s): " +
+        "server URL (Turso, libsql-server)",
+    ),
+  FW_DB_AUTH_TOKEN: z
+    .string()
+    .optional()
+    .describe("libSQL auth token, if the database server requires one (a secret on Workers)"),
+};
+
+/** Everything the edge app reads, on either runtime: its own settings and its object store's. */
+export const edgeSettings = { ...edgeAppSettings, ...edgeStorageSettings };
+
+const edgeConfigSchema = z.object(edgeSettings).superRefine(checkStorageSettings());
 
 export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
 
@@ -124,8 +229,8 @@ export interface WebhookConfig {
   progressIntervalSec: number;
 }
 
-export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
-  const c = parseSettings(edgeConfigSchema, env, "edge");
+/** The app's part of a runtime's parsed settings (nodejs/settings.ts, workers-settings.ts). */
+export function toEdgeConfig(c: z.output<typeof edgeConfigSchema>): EdgeConfig {
   return {
     publicUrl: c.FW_PUBLIC_URL.replace(/\/+$/, ""),
     progressUrl: c.FW_PROGRESS_URL.replace(/\/+$/, ""),
@@ -158,4 +263,9 @@ export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
     },
     s3InputBuckets: c.FW_S3_INPUT_BUCKETS,
   };
+}
+
+/** The app's settings alone (tests and tools; the runtimes parse all of theirs at once). */
+export function parseEdgeConfig(env: Record<string, unknown>): EdgeConfig {
+  return toEdgeConfig(parseSettings(edgeConfigSchema, env, "edge"));
 }

@@ -7,7 +7,7 @@ import { createApp } from "./app";
 import { createKeyCache } from "./auth/key-cache";
 import { createUsageRecorder } from "./auth/usage";
 import { createBackgroundTasks } from "./background";
-import { type EdgeConfig, parseEdgeConfig } from "./config";
+import type { EdgeConfig } from "./config";
 import { assembleDeps, headerIp } from "./deps";
 import type { Dispatcher } from "./dispatch/dispatcher";
 import { createNatsDispatcher } from "./dispatch/nats-dispatcher";
@@ -15,32 +15,19 @@ import type { FleetView } from "./fleet/fleet-view";
 import { createNatsFleetView } from "./fleet/nats-fleet-view";
 import { createConsoleLogger } from "./logger";
 import { sweepOutbox } from "./outbox";
-import {
-  createDurableObjectRateLimitStore,
-  type DurableObjectNamespaceLike,
-} from "./rate-limit/durable-object";
+import { createDurableObjectRateLimitStore } from "./rate-limit/durable-object";
 import { createMemoryRateLimitStore } from "./rate-limit/store";
 import { sweepRetention } from "./retention";
 import { createMaintenanceSwitch } from "./settings";
 import type { ObjectStore } from "./storage/object-store";
 import { createS3ObjectStore } from "./storage/s3-object-store";
-import { parseStorageSettings } from "./storage/storage-config";
 import { sweepWebhooks } from "./webhooks/deliver";
+import { type EdgeWorkersSettings, parseEdgeWorkersSettings } from "./workers-settings";
 
 export { RateLimiterObject } from "./rate-limit/durable-object";
 
-/** Bindings named in wrangler.toml (vars, secrets, the rate limiter Durable Object). */
-export interface WorkerEnv {
-  FW_PUBLIC_URL: string;
-  FW_PROGRESS_URL: string;
-  FW_NATS_WS_URL: string;
-  FW_DB_URL: string;
-  FW_DB_AUTH_TOKEN?: string;
-  FW_TOKEN_SECRET: string;
-  FW_NODE_TOKEN: string;
-  FW_RATE_LIMITER?: DurableObjectNamespaceLike;
-  [key: string]: unknown;
-}
+/** Bindings named in wrangler.toml (vars, secrets, the rate limiter Durable Object): see workers-settings.ts. */
+export type WorkerEnv = Record<string, unknown>;
 
 interface ExecutionContext {
   waitUntil(promise: Promise<unknown>): void;
@@ -91,6 +78,7 @@ function lazyNats(url: string) {
  * isolate trusts its copy for at most the TTL), and the usage counts (flushed after each response).
  */
 let isolate: {
+  settings: EdgeWorkersSettings;
   config: EdgeConfig;
   /** S3 when configured; Workers have no local folder store. */
   storage: ObjectStore | null;
@@ -102,9 +90,9 @@ let isolate: {
 
 function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
   isolate ??= (() => {
-    const config = parseEdgeConfig(env);
-    const storage = parseStorageSettings(env, { requireCredentials: true });
+    const { settings, config, storage } = parseEdgeWorkersSettings(env);
     return {
+      settings,
       config,
       storage: storage.kind === "s3" ? createS3ObjectStore(storage.s3) : null,
       keyCache: createKeyCache({ ttlMs: config.keyCacheTtlMs }),
@@ -113,12 +101,12 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
       memoryLimits: createMemoryRateLimitStore({ maxBuckets: 10_000 }),
     };
   })();
+  const { settings, config } = isolate;
   const client = createClient({
-    url: env.FW_DB_URL,
-    ...(env.FW_DB_AUTH_TOKEN ? { authToken: env.FW_DB_AUTH_TOKEN } : {}),
+    url: settings.FW_DB_URL,
+    ...(settings.FW_DB_AUTH_TOKEN ? { authToken: settings.FW_DB_AUTH_TOKEN } : {}),
   });
-  const nats = lazyNats(env.FW_NATS_WS_URL);
-  const { config } = isolate;
+  const nats = lazyNats(settings.FW_NATS_WS_URL);
   const logger = createConsoleLogger({ service: "edge", runtime: "workers" });
   const deps = assembleDeps({
     db: drizzle(client, { schema }),
@@ -133,8 +121,8 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     maintenance: isolate.maintenance,
     usage: isolate.usage,
     // Without the Durable Object binding, limits are per isolate (approximate): bind it in production.
-    rateLimits: env.FW_RATE_LIMITER
-      ? createDurableObjectRateLimitStore(env.FW_RATE_LIMITER)
+    rateLimits: settings.FW_RATE_LIMITER
+      ? createDurableObjectRateLimitStore(settings.FW_RATE_LIMITER)
       : isolate.memoryLimits,
     clientIp: (c) => headerIp(c, config.clientIpHeader ?? "cf-connecting-ip") ?? "unknown",
   });

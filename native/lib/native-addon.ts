@@ -150,11 +150,19 @@ export interface NativeCapabilities {
   hardwareErrors: Record<string, string>;
 }
 
-/** Where the addon is looked for; FRAMEWIRE_NATIVE_ADDON overrides it (e.g. an ASan build). */
+/**
+ * Where the addon is looked for; FRAMEWIRE_NATIVE_ADDON overrides it (e.g. an ASan build). From
+ * source this module is native/lib/native-addon.ts and node-gyp's output is native/build/Release;
+ * in the compiled build it is inside a bundle in dist/, where scripts/build.ts copies the addon.
+ */
 export function nativeAddonPath(): string {
   const override = process.env.FRAMEWIRE_NATIVE_ADDON;
   if (override) return override;
-  return join(dirname(fileURLToPath(import.meta.url)), "..", "build", "Release", "framewire_native.node");
+  const here = dirname(fileURLToPath(import.meta.url));
+  const compiled = !import.meta.url.endsWith(".ts");
+  return compiled
+    ? join(here, "framewire_native.node")
+    : join(here, "..", "build", "Release", "framewire_native.node");
 }
 
 let cached: { addon: NativeAddon } | { error: string } | undefined;

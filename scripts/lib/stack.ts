@@ -3,10 +3,11 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkApiKey, createTenant, issueApiKey } from "../../edge/src/auth/api-keys";
 import { openDatabase } from "../../edge/src/nodejs/database";
+import { type CompiledEntry, compiledEntries, compiledFile } from "./compiled-entries";
 
 /**
  * Starts the all-in-one stack as child processes: nats-server (JetStream), the edge, the progress
@@ -32,6 +33,11 @@ export interface StackOptions {
   extraEdgeEnv?: Record<string, string>;
   /** Use an existing NATS (e.g. a test cluster) instead of starting nats-server. */
   nats?: { url: string; replicas: 1 | 3 | 5 };
+  /**
+   * Run the compiled build in this folder (scripts/build.ts) with plain `node`, from its parent
+   * folder, instead of the TypeScript sources through tsx.
+   */
+  compiledDir?: string;
 }
 
 export interface Stack {
@@ -216,9 +222,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const logOf = (name: string) => (options.output === "files" ? join(dataDir, "logs", `${name}.log`) : null);
   const launch = (name: string, command: string, args: string[], env: Record<string, string>) => {
+    // The compiled build runs as an image would: outside the repository, with no loader hooks.
+    const inherited = options.compiledDir ? { ...process.env, NODE_OPTIONS: "" } : process.env;
     const child = spawn(command, args, {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
+      cwd: options.compiledDir ? dirname(options.compiledDir) : repoRoot,
+      env: { ...inherited, ...env },
       // Own process group: Ctrl-C reaches only the launcher, which stops children in order
       // (nodes drain before NATS goes away). The IPC channel lets a child notice the launcher
       // dying (its 'disconnect' event) and stop itself rather than linger.
@@ -236,8 +244,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     processes.set(name, child);
     return child;
   };
-  const tsEntry = (name: string, entry: string, env: Record<string, string>) =>
-    launch(name, process.execPath, ["--import", "tsx", entry], env);
+  const start = (name: string, entry: CompiledEntry, env: Record<string, string>) =>
+    options.compiledDir
+      ? launch(name, process.execPath, [join(options.compiledDir, compiledFile(entry))], env)
+      : launch(name, process.execPath, ["--import", "tsx", compiledEntries[entry]], env);
 
   const stopOne = (child: ChildProcess) =>
     new Promise<void>((done) => {
@@ -293,7 +303,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // The gateway binds a port of its own choosing (0 = any) and reports it over IPC before the
     // edge starts: a port picked here and bound seconds later can meanwhile be taken as the
     // ephemeral port of some outgoing connection.
-    const gateway = tsEntry("gateway", "node-worker/gateway/src/main.ts", {
+    const gateway = start("gateway", "gateway", {
       ...common,
       FW_GATEWAY_PORT: String(options.ports.gateway),
       FW_TOKEN_SECRET: secrets.tokenSecret,
@@ -301,7 +311,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const gatewayPort = await listeningPort("gateway", gateway, logOf("gateway"));
     const progressUrl = `ws://127.0.0.1:${gatewayPort}`;
 
-    const edge = tsEntry("edge", "edge/src/nodejs/main.ts", {
+    const edge = start("edge", "edge", {
       ...common,
       FW_API_PORT: String(apiPort),
       FW_DB_URL: dbUrl,
@@ -314,7 +324,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await waitFor("edge", () => httpOk(`${apiUrl}/v1/health`), edge, logOf("edge"));
 
     const startNode = (name: string, env: Record<string, string> = {}) =>
-      tsEntry(name, "node-worker/src/main.ts", {
+      start(name, "node", {
         ...common,
         FW_EDGE_URL: apiUrl,
         FW_NODE_TOKEN: secrets.nodeToken,

@@ -5,6 +5,8 @@ import Ajv from "ajv/dist/2019";
 import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { edgeWorkersSettingsSchema } from "../../edge/src/workers-settings";
+import { type CompiledEntry, compiledEntries, compiledFile } from "../../scripts/lib/compiled-entries";
 
 /**
  * No Docker engine or Cloudflare account here: the deploy files are kept valid by parsing them
@@ -58,12 +60,82 @@ describe("docker-compose.yml", () => {
     expect(gpu.environment.FW_POOLS).toBe("gpu,cpu");
   });
 
+  it("runs each service from the image's compiled entries", () => {
+    const commands = {
+      edge: "edge",
+      gateway: "gateway",
+      node: "node",
+      "node-gpu": "node",
+    } satisfies Record<string, CompiledEntry>;
+    for (const [service, entry] of Object.entries(commands)) {
+      expect(compose.services[service].build, service).toBe(".");
+      expect(compose.services[service].command, service).toEqual(["node", `dist/${compiledFile(entry)}`]);
+    }
+  });
+
   it("gives NATS JetStream and a websocket listener", () => {
     const conf = readFileSync(join(root, "deploy/nats.conf"), "utf8");
     expect(conf).toMatch(/jetstream\s*\{/);
     expect(conf).toMatch(/websocket\s*\{[^}]*port:\s*8443/);
     expect(compose.services.nats.command).toContain("-sd");
     expect(conf).not.toMatch(/store_dir/);
+  });
+});
+
+describe("Dockerfile", () => {
+  const text = readFileSync(join(root, "Dockerfile"), "utf8");
+  // Instructions, with continuation lines joined and comments dropped.
+  const instructions = (stage: string) =>
+    stage
+      .replace(/\\\n/g, " ")
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith("#"));
+  const stages = text
+    .split(/^(?=FROM )/m)
+    .filter((s) => s.startsWith("FROM "))
+    .map(instructions);
+  const build = stages[0] ?? [];
+  const final = stages.at(-1) ?? [];
+  const workspaces = (
+    JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { workspaces: string[] }
+  ).workspaces;
+
+  it("builds the compiled entries in a build stage and runs one of them, with plain node, in the final one", () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(build.join("\n")).toMatch(/^RUN .*npm run build:native && npm run build$/m);
+    const cmd = final.filter((line) => line.startsWith("CMD "));
+    expect(cmd).toHaveLength(1);
+    const [node, file, ...rest] = JSON.parse((cmd[0] as string).slice(4)) as string[];
+    expect([node, rest]).toEqual(["node", []]);
+    expect((Object.keys(compiledEntries) as CompiledEntry[]).map((e) => `dist/${compiledFile(e)}`)).toContain(
+      file,
+    );
+  });
+
+  it("ships no tsx, no devDependencies and no sources in the final stage: dist/ and a production install", () => {
+    const finalText = final.join("\n");
+    expect(finalText).not.toMatch(/tsx|--import/);
+    const installs = final.filter((line) => /\bnpm (ci|install|i)\b/.test(line));
+    expect(installs).toHaveLength(1);
+    expect(installs[0]).toMatch(/npm ci --omit=dev --ignore-scripts/);
+    const fromBuild = final.filter((line) => /^COPY --from=/.test(line));
+    expect(fromBuild).toEqual(["COPY --from=build /app/dist dist/"]);
+    expect(final.filter((line) => /^COPY (\.|\/app) /.test(line))).toEqual([]);
+  });
+
+  it("builds from sources only: the host's dependencies, builds and data stay out of the context", () => {
+    const ignored = readFileSync(join(root, ".dockerignore"), "utf8").split("\n");
+    for (const path of ["**/node_modules", "dist", "native/build", ".data"])
+      expect(ignored, path).toContain(path);
+  });
+
+  it("copies every workspace's package.json before each npm ci (npm ci refuses a lockfile that names missing ones)", () => {
+    for (const stage of [build, final]) {
+      const install = stage.findIndex((line) => /\bnpm ci\b/.test(line));
+      const copied = stage.slice(0, install).join("\n");
+      for (const dir of workspaces) expect(copied, dir).toContain(`COPY ${dir}/package.json ${dir}/`);
+    }
   });
 });
 
@@ -76,8 +148,19 @@ describe("wrangler.toml", () => {
     for (const name of ["FW_PUBLIC_URL", "FW_PROGRESS_URL", "FW_NATS_WS_URL", "FW_DB_URL"]) {
       expect(vars[name], name).toBeTruthy();
     }
-    const entry = readFileSync(join(root, "edge/src/worker.ts"), "utf8");
-    for (const name of Object.keys(vars)) expect(entry).toContain(name);
+    // Every var and binding it sets is a setting of the edge on Workers (workers-settings.ts).
+    const settings = Object.keys(edgeWorkersSettingsSchema.shape);
+    const bindings = (wrangler.durable_objects as { bindings: { name: string }[] }).bindings.map(
+      (b) => b.name,
+    );
+    for (const name of [...Object.keys(vars), ...bindings]) expect(settings, name).toContain(name);
+    // The required ones no var sets are secrets: wrangler.toml names them for `wrangler secret put`.
+    const secrets = readFileSync(join(root, "wrangler.toml"), "utf8").split("# Secrets")[1] ?? "";
+    const required = Object.entries(edgeWorkersSettingsSchema.shape)
+      .filter(([name, field]) => !(name in vars) && !field.safeParse(undefined).success)
+      .map(([name]) => name);
+    expect(required).toEqual(["FW_TOKEN_SECRET", "FW_NODE_TOKEN"]);
+    for (const name of required) expect(secrets, name).toContain(name);
   });
 
   it("has a cron trigger for the outbox sweeper", () => {

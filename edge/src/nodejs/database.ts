@@ -6,7 +6,10 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Db } from "../db";
 import { createStatementCacheClient } from "./statement-cache-client";
 
-export const migrationsFolder = fileURLToPath(new URL("../../../shared/migrations", import.meta.url));
+/** shared/migrations from source; in the compiled build, dist/migrations beside the bundle (scripts/build.ts). */
+export const migrationsFolder = fileURLToPath(
+  new URL(import.meta.url.endsWith(".ts") ? "../../../shared/migrations" : "./migrations", import.meta.url),
+);
 
 /** Opens libSQL (a `file:` path or a libsql-server URL) and applies pending migrations. */
 export async function openDatabase(url: string, authToken?: string): Promise<{ db: Db; close: () => void }> {

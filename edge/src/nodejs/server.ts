@@ -4,9 +4,8 @@ import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
-import { z } from "zod";
 import { createApp } from "../app";
-import { parseEdgeConfig } from "../config";
+import type { EdgeConfig } from "../config";
 import { assembleDeps, type EdgeDeps, headerIp } from "../deps";
 import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
 import { createNatsFleetView } from "../fleet/nats-fleet-view";
@@ -16,31 +15,13 @@ import { sweepRetention } from "../retention";
 import { createLocalObjectStore } from "../storage/local-object-store";
 import type { ObjectStore } from "../storage/object-store";
 import { createS3ObjectStore } from "../storage/s3-object-store";
-import { parseStorageSettings } from "../storage/storage-config";
+import type { StorageSettings } from "../storage/storage-config";
 import { sweepWebhooks } from "../webhooks/deliver";
 import { openDatabase } from "./database";
 import { createLocalFileStore } from "./local-file-store";
 import { createPromMetrics } from "./metrics";
+import { parseEdgeNodeSettings } from "./settings";
 import { createNodeWebhookSender } from "./webhook-sender";
-
-const nodeEnvSchema = z.object({
-  FW_API_HOST: z.string().default("127.0.0.1"),
-  FW_API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  FW_DB_URL: z.string().regex(/^(file:|libsql:|https?:)/, "must be a file:, libsql: or http(s): URL"),
-  FW_DB_AUTH_TOKEN: z.string().optional(),
-  FW_NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
-  /** Stream and KV replicas: 1 for a single server, 3 (or 5) for a JetStream cluster. */
-  FW_NATS_REPLICAS: z.coerce
-    .number()
-    .pipe(z.union([z.literal(1), z.literal(3), z.literal(5)]))
-    .default(1),
-  FW_STORAGE_DIR: z.string().min(1).default(".data/storage"),
-  FW_OUTBOX_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
-  FW_RETENTION_SWEEP_MS: z.coerce.number().int().min(100).default(60_000),
-  FW_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(5_000),
-  FW_WEBHOOK_SWEEP_MS: z.coerce.number().int().min(50).default(5_000),
-  FW_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-});
 
 export interface EdgeServer {
   url: string;
@@ -49,22 +30,9 @@ export interface EdgeServer {
   close(): Promise<void>;
 }
 
-function readEnv(env: NodeJS.ProcessEnv) {
-  const parsed = nodeEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (i) => `${String(i.path[0])}=${JSON.stringify(env[String(i.path[0])] ?? null)}: ${i.message}`,
-    );
-    throw new Error(`invalid edge configuration:\n  ${lines.join("\n  ")}`);
-  }
-  return parsed.data;
-}
-
 /** The edge on Node: libSQL file or server, NATS over TCP, the local folder store. */
 export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Promise<EdgeServer> {
-  const settings = readEnv(env);
-  const config = parseEdgeConfig(env);
-  const storageSettings = parseStorageSettings(env);
+  const { settings, config, storage: storageSettings } = parseEdgeNodeSettings(env);
   // Asynchronous, buffered stdout: a synchronous write per access-log line cost ~40 µs of the event
   // loop per request under load. pino flushes the buffer on a normal exit, and close() flushes too;
   // a crash can lose the last few kilobytes of log lines.
@@ -139,11 +107,7 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
   };
 }
 
-function openStore(
-  settings: ReturnType<typeof parseStorageSettings>,
-  dir: string,
-  config: ReturnType<typeof parseEdgeConfig>,
-): ObjectStore {
+function openStore(settings: StorageSettings, dir: string, config: EdgeConfig): ObjectStore {
   if (settings.kind === "s3") return createS3ObjectStore(settings.s3);
   return createLocalObjectStore(createLocalFileStore(dir), {
     publicUrl: config.publicUrl,

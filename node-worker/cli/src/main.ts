@@ -9,18 +9,25 @@ import { createApiClient } from "./api-client";
 import { CliError, exitCodes } from "./exit-codes";
 import { followProgress } from "./follow";
 import { presets } from "./presets";
+import { type CliSettings, parseCliSettings } from "./settings";
 
 /**
  * `framewire`: submit media and watch it happen, list and cancel jobs, manage keys (admins). The API URL and key come
  * from --api/--key, else FRAMEWIRE_API_URL/FRAMEWIRE_API_KEY, else the local stack's .data/local.json.
  */
 function connection(options: { api?: string; key?: string }) {
-  const localFile = resolve(process.env.FW_DATA_DIR ?? ".data", "local.json");
+  let settings: CliSettings;
+  try {
+    settings = parseCliSettings(process.env);
+  } catch (error) {
+    throw new CliError((error as Error).message, exitCodes.usage);
+  }
+  const localFile = resolve(settings.FW_DATA_DIR, "local.json");
   const local = existsSync(localFile)
     ? (JSON.parse(readFileSync(localFile, "utf8")) as { apiUrl?: string; apiKey?: string })
     : {};
-  const apiUrl = options.api ?? process.env.FRAMEWIRE_API_URL ?? local.apiUrl;
-  const apiKey = options.key ?? process.env.FRAMEWIRE_API_KEY ?? local.apiKey;
+  const apiUrl = options.api ?? settings.FRAMEWIRE_API_URL ?? local.apiUrl;
+  const apiKey = options.key ?? settings.FRAMEWIRE_API_KEY ?? local.apiKey;
   if (!apiUrl || !apiKey) {
     throw new CliError(
       "no API URL or key: pass --api and --key, or set FRAMEWIRE_API_URL and FRAMEWIRE_API_KEY",

@@ -87,7 +87,13 @@ interface Slot {
   pending: Map<number, Pending>;
 }
 
-const childEntry = fileURLToPath(new URL("./slot-child.ts", import.meta.url));
+/**
+ * From source (tsx, vitest) this module is a .ts file and the slot child runs through tsx too. In the
+ * compiled build (scripts/build.ts) both are bundles side by side in dist/, run by plain node.
+ */
+const compiled = !import.meta.url.endsWith(".ts");
+const childEntry = fileURLToPath(new URL(compiled ? "./slot-child.mjs" : "./slot-child.ts", import.meta.url));
+const childExecArgv = compiled ? [] : ["--import", "tsx"];
 
 function spawnSlot(options: IsolatedEngineOptions): Slot {
   const settings = {
@@ -99,8 +105,8 @@ function spawnSlot(options: IsolatedEngineOptions): Slot {
   // FFmpeg and x264 size their thread pools from the process's affinity, so pinned slots don't
   // oversubscribe cores that other slots or nodes on the machine were given.
   const child = options.cpuAffinity
-    ? spawn("taskset", ["-c", options.cpuAffinity, process.execPath, "--import", "tsx", childEntry], settings)
-    : fork(childEntry, [], { ...settings, execArgv: ["--import", "tsx"] });
+    ? spawn("taskset", ["-c", options.cpuAffinity, process.execPath, ...childExecArgv, childEntry], settings)
+    : fork(childEntry, [], { ...settings, execArgv: childExecArgv });
   const slot: Slot = {
     child,
     busy: false,

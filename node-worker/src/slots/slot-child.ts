@@ -1,5 +1,6 @@
 import { type Engine, EngineError } from "@framewire/native";
 import { pino } from "pino";
+import { parseSlotSettings } from "../config";
 import { loadEngine } from "../engine-loader";
 import type { FromSlot, ToSlot } from "./protocol";
 
@@ -8,14 +9,13 @@ import type { FromSlot, ToSlot } from "./protocol";
  * FFmpeg ends only this process; the node notices and replaces it.
  */
 const send = (message: FromSlot) => process.send?.(message);
-const logger = pino({
-  level: process.env.FW_LOG_LEVEL ?? "info",
-  base: { service: "slot", pid: process.pid },
-});
-const preference = (process.env.FW_ENGINE ?? "auto") as "auto" | "native" | "wasm";
-const faultsEnabled = process.env.FW_TEST_FAULTS === "1";
+// The node validated these already (its own settings include them); a bad value ends the slot,
+// which the node reports as a slot that failed to start.
+const settings = parseSlotSettings(process.env);
+const logger = pino({ level: settings.FW_LOG_LEVEL, base: { service: "slot", pid: process.pid } });
+const faultsEnabled = settings.FW_TEST_FAULTS === "1";
 
-const { engine, fallbackReason } = await loadEngine(preference, logger);
+const { engine, fallbackReason } = await loadEngine(settings.FW_ENGINE, logger);
 const runs = new Map<number, AbortController>();
 
 async function handle(message: ToSlot, slotEngine: Engine): Promise<void> {

@@ -1,0 +1,58 @@
+import {
+  checkStorageSettings,
+  logSettings,
+  natsSettings,
+  parseSettings,
+  storageDirSettings,
+} from "@framewire/shared";
+import { z } from "zod";
+import { type EdgeConfig, edgeDatabaseSettings, edgeSettings, toEdgeConfig } from "../config";
+import { type StorageSettings, toStorageSettings } from "../storage/storage-config";
+
+const sweepMs = (fallback: number, min: number) => z.coerce.number().int().min(min).default(fallback);
+
+/** The edge on Node: the app's settings plus what only a long-lived Node process has. */
+export const edgeNodeSettings = {
+  ...edgeSettings,
+  ...edgeDatabaseSettings,
+  ...natsSettings,
+  ...logSettings,
+  ...storageDirSettings,
+  FW_API_HOST: z
+    .string()
+    .default("127.0.0.1")
+    .describe("address the edge listens on (0.0.0.0: every interface)"),
+  FW_API_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8080)
+    .describe("port the edge listens on (0: any free one)"),
+  FW_OUTBOX_SWEEP_MS: sweepMs(5_000, 100).describe(
+    "how often, in ms, jobs accepted while NATS was unreachable are published again (Workers: the Cron trigger)",
+  ),
+  FW_WEBHOOK_SWEEP_MS: sweepMs(5_000, 50).describe(
+    "how often, in ms, webhook deliveries that are due are retried (Workers: the Cron trigger)",
+  ),
+  FW_RETENTION_SWEEP_MS: sweepMs(60_000, 100).describe(
+    "how often, in ms, the retention sweeper deletes expired uploads and outputs (Workers: the Cron trigger)",
+  ),
+  FW_USAGE_FLUSH_MS: sweepMs(5_000, 100).describe(
+    "how often, in ms, API key usage (last use, request count) is written to the database (and at shutdown)",
+  ),
+};
+
+export const edgeNodeSettingsSchema = z.object(edgeNodeSettings).superRefine(checkStorageSettings());
+
+export type EdgeNodeSettings = z.output<typeof edgeNodeSettingsSchema>;
+
+/** Every setting of the edge on Node, validated at once: one message lists every bad variable. */
+export function parseEdgeNodeSettings(env: Record<string, unknown>): {
+  settings: EdgeNodeSettings;
+  config: EdgeConfig;
+  storage: StorageSettings;
+} {
+  const settings = parseSettings(edgeNodeSettingsSchema, env, "edge");
+  return { settings, config: toEdgeConfig(settings), storage: toStorageSettings(settings) };
+}
