@@ -24,6 +24,7 @@
         "src/av/status.cc",
         "src/av/still_image.cc",
         "src/av/thumbnails.cc",
+        "src/av/timeline.cc",
         "src/av/transcode.cc"
       ],
       "dependencies": [

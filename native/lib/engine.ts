@@ -339,7 +339,12 @@ export type EngineErrorCode =
   /** The output could not be written. */
   | "OUTPUT_WRITE_FAILED"
   /** The no-progress watchdog stopped the run (RunOptions.stallTimeoutMs). */
-  | "STALLED";
+  | "STALLED"
+  /**
+   * A written output failed its post-write check (probed duration far from the trim window of the
+   * media actually decoded, or a stream missing that should be there); nothing is kept.
+   */
+  | "OUTPUT_INVALID";
 
 export class EngineError extends Error {
   override readonly name = "EngineError";
@@ -367,6 +372,7 @@ export const engineErrorCodes: readonly EngineErrorCode[] = [
   "ENGINE_FAILURE",
   "OUTPUT_WRITE_FAILED",
   "STALLED",
+  "OUTPUT_INVALID",
 ];
 
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {

@@ -114,7 +114,15 @@ export interface ThumbnailsWritten {
 }
 
 export interface NativeTranscodeResult {
-  outputs: { videoEncoder?: string; loudnessInputLufs?: number; gainDb?: number }[];
+  outputs: {
+    videoEncoder?: string;
+    loudnessInputLufs?: number;
+    gainDb?: number;
+    /** The trim window within the media actually decoded; absent when nothing was. */
+    expectedDurationSec?: number;
+    expectsVideo?: boolean;
+    expectsAudio?: boolean;
+  }[];
   thumbnails: ThumbnailsWritten[];
 }
 

@@ -63,6 +63,28 @@ void Link(AVFilterContext* from, AVFilterContext* to) {
 
 }  // namespace
 
+Orientation OrientationFromMatrix(const int32_t* m) {
+  Orientation o;
+  if (m == nullptr) return o;
+  double ccw = av_display_rotation_get(m);
+  if (std::isnan(ccw)) return o;
+  // Clockwise degrees, as FFmpeg's CLI reads them for its autorotation; the signs of the matrix
+  // entries tell a mirrored picture from a rotated one.
+  double theta = std::fmod(-std::round(ccw), 360.0);
+  if (theta < 0) theta += 360;
+  if (std::fabs(theta - 90) < 1.0) {
+    o.transpose = m[3] > 0 ? 0 : 1;
+  } else if (std::fabs(theta - 180) < 1.0) {
+    o.hflip = m[0] < 0;
+    o.vflip = m[4] < 0;
+  } else if (std::fabs(theta - 270) < 1.0) {
+    o.transpose = m[3] < 0 ? 3 : 2;
+  } else if (std::fabs(theta) < 1.0 || std::fabs(theta - 360) < 1.0) {
+    o.vflip = m[4] < 0;
+  }
+  return o;
+}
+
 static std::string Seconds(double value) {
   char text[32];
   snprintf(text, sizeof(text), "%.6f", value);
@@ -121,14 +143,15 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
   int width = input->width;
   int height = input->height;
   AVRational sar = input->sample_aspect_ratio;
-  if (chain.rotation == 90 || chain.rotation == 270) {
-    append(AddFilter(graph, "transpose", "rotate", {{"dir", chain.rotation == 90 ? "clock" : "cclock"}}));
+  const Orientation& o = chain.orientation;
+  if (o.transpose >= 0) {
+    static const char* kDirections[] = {"cclock_flip", "clock", "cclock", "clock_flip"};
+    append(AddFilter(graph, "transpose", "rotate", {{"dir", kDirections[std::clamp(o.transpose, 0, 3)]}}));
     std::swap(width, height);
     if (sar.num > 0 && sar.den > 0) sar = AVRational{sar.den, sar.num};
-  } else if (chain.rotation == 180) {
-    append(AddFilter(graph, "hflip", "hflip", {}));
-    append(AddFilter(graph, "vflip", "vflip", {}));
   }
+  if (o.hflip) append(AddFilter(graph, "hflip", "hflip", {}));
+  if (o.vflip) append(AddFilter(graph, "vflip", "vflip", {}));
 
   if (chain.crop_width > 0 && chain.crop_height > 0) {
     if (chain.crop_x < 0 || chain.crop_y < 0 || chain.crop_x + chain.crop_width > width ||

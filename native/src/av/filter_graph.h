@@ -9,11 +9,26 @@
 
 namespace fw::av {
 
+// How to make a picture upright, from a display matrix: an optional transpose (FFmpeg's transpose
+// filter direction: 0 cclock_flip, 1 clock, 2 cclock, 3 clock_flip), else flips. Covers the eight
+// EXIF orientations and every 90° rotation, mirrored or not.
+struct Orientation {
+  int transpose = -1;  // -1: none
+  bool hflip = false;
+  bool vflip = false;
+  bool identity() const { return transpose < 0 && !hflip && !vflip; }
+  bool swaps_sides() const { return transpose >= 0; }
+};
+
+// The orientation a player applies for a 3x3 display matrix (nullptr: none), as FFmpeg's own
+// autorotation reads it.
+Orientation OrientationFromMatrix(const int32_t* matrix);
+
 // What one output does to the decoded picture, in this order. Zero/negative values mean "off".
 struct VideoChain {
   double trim_start = 0;  // seconds of input timeline; frames before are dropped (frame-accurate)
   double trim_end = -1;   // seconds; frames at or after are dropped
-  int rotation = 0;       // clockwise degrees from the input's display matrix (0/90/180/270)
+  Orientation orientation;  // from the input's display matrix (or a still image's EXIF): made upright
   int crop_x = 0, crop_y = 0, crop_width = 0, crop_height = 0;  // in the rotated picture
   int max_width = 0, max_height = 0;  // fit inside, aspect kept, never upscaled
   AVRational fps{0, 1};

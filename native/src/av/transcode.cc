@@ -15,6 +15,7 @@
 #include "output_file.h"
 #include "still_image.h"
 #include "thumbnails.h"
+#include "timeline.h"
 
 namespace fw::av {
 namespace {
@@ -66,6 +67,7 @@ class Run {
     Pump();
     Flush();
     for (OutputPipeline& output : outputs_) output.file->Finish();
+    for (size_t i = 0; i < outputs_.size(); i++) Expect(outputs_[i], &result_->outputs[i]);
     for (const auto& set : thumbnail_sets_) result_->thumbnails.push_back(set->report());
     Report(true);
   }
@@ -98,10 +100,27 @@ class Run {
     if (!settings_.thumbnails.empty() && video_index_ < 0) {
       Fail(ErrorCode::kInputNoStreams, "thumbnails need a video stream and the input has none");
     }
-    input_->KeepOnly(video_index_, audio_index_);
+    // The input's video is read even when no output decodes it: its packet times are the clock
+    // that tells real audio gaps from bogus audio timestamps (timeline.h).
+    clock_index_ = video_index_ >= 0 ? video_index_ : input_->BestStream(AVMEDIA_TYPE_VIDEO);
+    bool resets = (input_->ctx()->iformat->flags & AVFMT_TS_DISCONT) != 0;
+    audio_timeline_ = AudioTimeline(resets);
+    copy_timeline_ = AudioTimeline(resets);
+    video_timeline_ = VideoTimeline(resets);
+    video_clock_.present = clock_index_ >= 0;
+    input_->KeepOnly(clock_index_, audio_index_);
     if (video_index_ >= 0) {
+      const AVStream* stream = input_->stream(video_index_);
       video_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(video_index_));
-      rotation_ = InputFile::Rotation(input_->stream(video_index_));
+      size_t size = 0;
+      const uint8_t* matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+      orientation_ = OrientationFromMatrix(size >= 9 * sizeof(int32_t) ? reinterpret_cast<const int32_t*>(matrix)
+                                                                        : nullptr);
+      // A still image's orientation lives in its EXIF data, which FFmpeg's decoder turns into a
+      // display matrix on the decoded frame: decode it once up front so every graph knows it.
+      if (orientation_.identity() && input_->IsStillImage()) {
+        orientation_ = StillOrientation(settings_.input_path, &control_);
+      }
     }
     if (audio_index_ >= 0 && decodes_audio) {
       audio_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(audio_index_));
@@ -118,7 +137,9 @@ class Run {
       if (output.trim_end > 0) latest_end = std::max(latest_end, output.trim_end);
       else all_end = false;
     }
-    if (settings_.thumbnails.empty() && earliest_start > 0 && earliest_start < 1e18) input_->SeekTo(earliest_start);
+    if (settings_.thumbnails.empty() && earliest_start > 0 && earliest_start < 1e18) {
+      input_->SeekTo(earliest_start, video_index_ >= 0 ? video_index_ : audio_index_);
+    }
     stop_after_sec_ = all_end && latest_end > 0 ? latest_end + kTrimReadMarginSec : -1;
   }
 
@@ -150,7 +171,7 @@ class Run {
       VideoChain chain;
       chain.trim_start = settings.trim_start;
       chain.trim_end = settings.trim_end;
-      chain.rotation = v.auto_rotate ? rotation_ : 0;
+      chain.orientation = v.auto_rotate ? orientation_ : Orientation{};
       chain.crop_x = v.crop_x;
       chain.crop_y = v.crop_y;
       chain.crop_width = v.crop_width;
@@ -186,6 +207,7 @@ class Run {
     if (settings.audio && audio_index_ >= 0) {
       const AudioSettings& a = *settings.audio;
       if (a.copy) {
+        has_copy_outputs_ = true;
         output.audio_copy_stream = output.file->AddCopyStream(input_->stream(audio_index_));
       } else {
         auto pipeline = std::make_unique<StreamPipeline>();
@@ -215,7 +237,7 @@ class Run {
   void OpenThumbnails(const ThumbnailSettings& settings) {
     const AVStream* stream = input_->stream(video_index_);
     thumbnail_sets_.push_back(std::make_unique<ThumbnailSet>(settings, stream->codecpar, video_decoder_->time_base(),
-                                                             video_decoder_->frame_rate(), rotation_,
+                                                             video_decoder_->frame_rate(), orientation_,
                                                              input_->DurationSec(), &control_));
     thumbnail_reached_sec_.push_back(0);
   }
@@ -227,18 +249,17 @@ class Run {
       control_.Touch();
       PacketUnref unref(packet_.get());
       const AVStream* stream = input_->stream(packet_->stream_index);
-      if (stop_after_sec_ > 0 && packet_->dts != AV_NOPTS_VALUE &&
-          packet_->dts * av_q2d(stream->time_base) > stop_after_sec_) {
-        return;
+      if (PastTrimEnds()) return;
+      if (packet_->stream_index == clock_index_) {
+        int64_t ts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+        if (ts != AV_NOPTS_VALUE) video_clock_.reached_sec = std::max(video_clock_.reached_sec, ts * av_q2d(stream->time_base));
       }
       if (packet_->stream_index == video_index_) {
-        video_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { Distribute(frame, true); });
+        video_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { OnVideoFrame(frame); });
       } else if (packet_->stream_index == audio_index_) {
-        for (OutputPipeline& output : outputs_) {
-          if (output.audio_copy_stream >= 0) Copy(output, stream);
-        }
+        if (has_copy_outputs_) CopyAudio(stream);
         if (audio_decoder_) {
-          audio_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { Distribute(frame, false); });
+          audio_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { OnAudioFrame(frame); });
         }
       }
       if (outputs_.empty() && ThumbnailsDone()) return;
@@ -246,11 +267,83 @@ class Run {
     }
   }
 
+  // Every trimmed output is complete once each stream it is cut from has been placed (repaired
+  // timeline, not raw packet times: a bogus timestamp must not end the read early) past its end.
+  bool PastTrimEnds() const {
+    if (stop_after_sec_ <= 0) return false;
+    auto past = [this](bool used, double end) { return !used || end > stop_after_sec_; };
+    return past(video_decoder_ != nullptr, video_timeline_.end_sec()) &&
+           past(audio_decoder_ != nullptr, audio_timeline_.end_sec()) &&
+           past(has_copy_outputs_, copy_timeline_.end_sec());
+  }
+
   bool ThumbnailsDone() const {
     for (const auto& set : thumbnail_sets_) {
       if (!set->Done()) return false;
     }
     return true;
+  }
+
+  // A decoded video frame, its timestamp repaired (timeline.h), to every output that takes video.
+  void OnVideoFrame(AVFrame* frame) {
+    AVRational tb = video_decoder_->time_base();
+    double raw = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(tb) : -1;
+    AVRational rate = video_decoder_->frame_rate();
+    double duration = frame->pkt_duration > 0 ? frame->pkt_duration * av_q2d(tb)
+                      : rate.num > 0 && rate.den > 0 ? av_q2d(av_inv_q(rate))
+                                                     : 0;
+    VideoTimeline::Verdict verdict = video_timeline_.Place(raw, duration, audio_timeline_.end_sec());
+    if (!verdict.keep) return;
+    frame->pts = std::llround(verdict.time_sec / av_q2d(tb));
+    Distribute(frame, true);
+  }
+
+  // A decoded audio frame, timed by its samples (timeline.h); a gap the video confirms becomes silence.
+  void OnAudioFrame(AVFrame* frame) {
+    AVRational tb = audio_decoder_->time_base();
+    double raw = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(tb) : -1;
+    double duration = frame->sample_rate > 0 ? static_cast<double>(frame->nb_samples) / frame->sample_rate : 0;
+    AudioTimeline::Verdict verdict = audio_timeline_.Place(raw, duration, video_clock_);
+    if (!verdict.keep) return;
+    if (verdict.silence_sec > 0) InsertSilence(frame, verdict.start_sec - verdict.silence_sec, verdict.silence_sec);
+    frame->pts = std::llround(verdict.start_sec / av_q2d(tb));
+    Distribute(frame, false);
+  }
+
+  // Silence in the decoded format, in frames of at most 4096 samples, from `start_sec` on.
+  void InsertSilence(const AVFrame* like, double start_sec, double seconds) {
+    AVRational tb = audio_decoder_->time_base();
+    int64_t total = std::llround(seconds * like->sample_rate);
+    int64_t done = 0;
+    while (done < total) {
+      FramePtr silence = MakeFrame();
+      silence->format = like->format;
+      silence->sample_rate = like->sample_rate;
+      silence->nb_samples = static_cast<int>(std::min<int64_t>(4096, total - done));
+      int ret = av_channel_layout_copy(&silence->ch_layout, &like->ch_layout);
+      if (ret >= 0) ret = av_frame_get_buffer(silence.get(), 0);
+      if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not allocate silence", ret);
+      av_samples_set_silence(silence->extended_data, 0, silence->nb_samples, silence->ch_layout.nb_channels,
+                             static_cast<AVSampleFormat>(silence->format));
+      silence->pts = std::llround((start_sec + static_cast<double>(done) / like->sample_rate) / av_q2d(tb));
+      Distribute(silence.get(), false);
+      done += silence->nb_samples;
+    }
+  }
+
+  // The input's audio packets as they are, to every output that copies audio: timed like decoded
+  // audio (timeline.h), but a confirmed gap stays a gap (no silence can be made without decoding).
+  void CopyAudio(const AVStream* stream) {
+    AVRational tb = stream->time_base;
+    double raw = packet_->pts != AV_NOPTS_VALUE ? packet_->pts * av_q2d(tb) : -1;
+    double duration = packet_->duration > 0 ? packet_->duration * av_q2d(tb) : 0;
+    AudioTimeline::Verdict verdict = copy_timeline_.Place(raw, duration, video_clock_);
+    if (!verdict.keep) return;
+    packet_->pts = std::llround(verdict.start_sec / av_q2d(tb));
+    packet_->dts = packet_->pts;
+    for (OutputPipeline& output : outputs_) {
+      if (output.audio_copy_stream >= 0) Copy(output, stream);
+    }
   }
 
   // Stream copy, trimmed at packet granularity (audio packets are all keyframes, a few ms long).
@@ -272,8 +365,8 @@ class Run {
 
   // End of input: drain decoders, then close each graph, then drain each encoder.
   void Flush() {
-    if (video_decoder_) video_decoder_->Decode(nullptr, [this](AVFrame* frame) { Distribute(frame, true); });
-    if (audio_decoder_) audio_decoder_->Decode(nullptr, [this](AVFrame* frame) { Distribute(frame, false); });
+    if (video_decoder_) video_decoder_->Decode(nullptr, [this](AVFrame* frame) { OnVideoFrame(frame); });
+    if (audio_decoder_) audio_decoder_->Decode(nullptr, [this](AVFrame* frame) { OnAudioFrame(frame); });
     for (auto& set : thumbnail_sets_) set->Push(nullptr);
     for (OutputPipeline& output : outputs_) {
       for (StreamPipeline* pipeline : {output.video.get(), output.audio.get()}) {
@@ -333,6 +426,21 @@ class Run {
     output.file->Write(packet, time_base, pipeline.out_stream);
   }
 
+  // What the written output must hold: the trim window within the media actually placed on the
+  // repaired timelines of the streams it takes.
+  void Expect(const OutputPipeline& output, OutputReport* report) const {
+    const OutputSettings& s = *output.settings;
+    report->expects_video = output.video != nullptr;
+    report->expects_audio = output.audio != nullptr || output.audio_copy_stream >= 0;
+    double end = -1;
+    if (report->expects_video) end = std::max(end, video_timeline_.end_sec());
+    if (output.audio) end = std::max(end, audio_timeline_.end_sec());
+    if (output.audio_copy_stream >= 0) end = std::max(end, copy_timeline_.end_sec());
+    if (end < 0) return;
+    double stop = s.trim_end > 0 ? std::min(s.trim_end, end) : end;
+    report->expected_duration_sec = std::max(0.0, stop - s.trim_start);
+  }
+
   // The duration an output will have: its trim window within the input; negative when unknown.
   double PlannedDurationSec(const OutputSettings& s) const {
     double input = input_->DurationSec();
@@ -386,7 +494,13 @@ class Run {
   PacketPtr packet_;
   int video_index_ = -1;
   int audio_index_ = -1;
-  int rotation_ = 0;
+  Orientation orientation_;
+  int clock_index_ = -1;  // the input's video stream, read for its packet times (timeline.h)
+  VideoClock video_clock_;
+  AudioTimeline audio_timeline_;
+  AudioTimeline copy_timeline_;
+  VideoTimeline video_timeline_;
+  bool has_copy_outputs_ = false;
   double stop_after_sec_ = -1;
   std::vector<OutputPipeline> outputs_;
   std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;

@@ -79,6 +79,11 @@ struct OutputReport {
   double loudness_input_lufs = 0;  // set when normalized
   double gain_db = 0;
   std::string video_encoder;
+  // What the written file must hold, from what was actually decoded (repaired timelines), for the
+  // caller's post-write check: its duration (the trim window within the media) and its streams.
+  double expected_duration_sec = -1;  // negative when nothing was placed
+  bool expects_video = false;
+  bool expects_audio = false;
 };
 
 struct ThumbnailReport {
