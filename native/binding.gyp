@@ -17,6 +17,7 @@
         "src/av/encoder.cc",
         "src/av/filter_graph.cc",
         "src/av/input_file.cc",
+        "src/av/limiter.cc",
         "src/av/log.cc",
         "src/av/loudness.cc",
         "src/av/output_file.cc",

@@ -253,7 +253,19 @@ export interface OutputFacts {
     segments: number;
     playlist: string;
   }[];
-  loudness?: { targetLufs: number; inputLufs: number; gainDb: number };
+  /**
+   * Loudness normalization: the target, the input's integrated loudness, the static gain, and what
+   * the written file measures (integrated loudness and true peak, read back), and whether the
+   * true-peak limiter acted (it does where the gain alone would put peaks above the ceiling).
+   */
+  loudness?: {
+    targetLufs: number;
+    inputLufs: number;
+    gainDb: number;
+    outputLufs: number;
+    truePeakDbtp: number;
+    limited: boolean;
+  };
   /** probe outputs: the input's facts (also written as JSON to `path`). */
   probe?: MediaFacts;
 }

@@ -118,6 +118,9 @@ export interface NativeTranscodeResult {
     videoEncoder?: string;
     loudnessInputLufs?: number;
     gainDb?: number;
+    loudnessOutputLufs?: number;
+    truePeakDbtp?: number;
+    limited?: boolean;
     /** The trim window within the media actually decoded; absent when nothing was. */
     expectedDurationSec?: number;
     expectsVideo?: boolean;

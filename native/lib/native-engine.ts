@@ -152,6 +152,9 @@ class NativeEngine implements Engine {
             targetLufs: loudness,
             inputLufs: report.loudnessInputLufs,
             gainDb: report.gainDb ?? 0,
+            outputLufs: report.loudnessOutputLufs ?? report.loudnessInputLufs,
+            truePeakDbtp: report.truePeakDbtp ?? 0,
+            limited: report.limited ?? false,
           };
         }
         return verified(outputFactsFromProbe(output, await probe(output.path), extra), report);

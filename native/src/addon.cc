@@ -373,6 +373,9 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
       if (settings.audio && settings.audio->loudness_target_lufs < 0) {
         object.Set("loudnessInputLufs", report.loudness_input_lufs);
         object.Set("gainDb", report.gain_db);
+        object.Set("loudnessOutputLufs", report.loudness_output_lufs);
+        object.Set("truePeakDbtp", report.true_peak_dbtp);
+        object.Set("limited", report.limited);
       }
       outputs.Set(static_cast<uint32_t>(i), object);
     }

@@ -51,7 +51,15 @@ export interface OutputResult {
     segments: number;
     playlist: string;
   }[];
-  loudness?: { target_lufs: number; input_lufs: number; gain_db: number };
+  /** Loudness normalization: the input's and the written output's loudness, its true peak, whether the limiter acted. */
+  loudness?: {
+    target_lufs: number;
+    input_lufs: number;
+    gain_db: number;
+    output_lufs: number;
+    true_peak_dbtp: number;
+    limited: boolean;
+  };
   /** analysis outputs: the input's facts (also stored as JSON at storage_key). */
   probe?: unknown;
 }

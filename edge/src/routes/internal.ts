@@ -57,7 +57,16 @@ const outputResult = z.object({
     )
     .max(16)
     .optional(),
-  loudness: z.object({ target_lufs: z.number(), input_lufs: z.number(), gain_db: z.number() }).optional(),
+  loudness: z
+    .object({
+      target_lufs: z.number(),
+      input_lufs: z.number(),
+      gain_db: z.number(),
+      output_lufs: z.number(),
+      true_peak_dbtp: z.number(),
+      limited: z.boolean(),
+    })
+    .optional(),
   probe: z.unknown().optional(),
 });
 

@@ -46,6 +46,9 @@ struct AudioChain {
   double trim_start = 0;
   double trim_end = -1;
   double gain_db = 0;  // static gain (loudness normalization's second pass)
+  // The true-peak limiter follows (loudness normalization): the graph then ends in planar float at
+  // the encoder's rate and layout, and ForEncoderInput() converts the limited frames for the encoder.
+  bool for_limiter = false;
 };
 
 // Output size for a (display-aspect) picture fitted into max_width x max_height (0: unbounded),
@@ -69,8 +72,20 @@ class FilterGraph {
   static std::unique_ptr<FilterGraph> ForAudio(const AVCodecContext* decoder, AVRational time_base,
                                                const AVCodecContext* encoder, const AudioChain& chain);
 
-  // abuffer -> ebur128(metadata, true peak) -> abuffersink: loudness analysis (first pass).
-  static std::unique_ptr<FilterGraph> ForLoudness(const AVCodecContext* decoder, AVRational time_base);
+  // abuffer -> [atrim -> asetpts] -> [aformat(channels, rate)] -> ebur128(metadata, true peak)
+  // -> abuffersink: loudness analysis of one output's audio (channels/sample_rate 0: the input's).
+  // With `meter` false the graph ends in planar float after [volume(gain_db)] instead (the limiter
+  // rehearsal), and ForMeter() measures what the limiter lets through.
+  static std::unique_ptr<FilterGraph> ForLoudness(const AVCodecContext* decoder, AVRational time_base,
+                                                  double trim_start, double trim_end, int channels,
+                                                  int sample_rate, double gain_db = 0, bool meter = true);
+
+  // abuffer(fltp) -> ebur128(metadata, integrated only) -> abuffersink.
+  static std::unique_ptr<FilterGraph> ForMeter(int sample_rate, const AVChannelLayout& layout, AVRational time_base);
+
+  // abuffer(fltp at the encoder's rate and layout) -> aformat(the encoder's) -> abuffersink with the
+  // encoder's frame size: after the limiter.
+  static std::unique_ptr<FilterGraph> ForEncoderInput(AVRational time_base, const AVCodecContext* encoder);
 
   // Pushes one decoded frame (nullptr signals end of stream) and hands every filtered frame to
   // sink. The input frame is not consumed (the graph keeps its own reference), so the same

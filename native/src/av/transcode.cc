@@ -11,6 +11,7 @@
 #include "filter_graph.h"
 #include "input_file.h"
 #include "log.h"
+#include "limiter.h"
 #include "loudness.h"
 #include "output_file.h"
 #include "still_image.h"
@@ -25,10 +26,17 @@ constexpr auto kProgressInterval = std::chrono::milliseconds(200);
 // How far past the last trim end the demuxer reads before stopping: B-frame reordering and
 // interleaving put packets of earlier frames after later ones.
 constexpr double kTrimReadMarginSec = 2.0;
+// Loudness normalization with limiting: rehearsals of the limited gain, and when to stop.
+constexpr int kMaxRehearsals = 2;
+constexpr double kRehearsalToleranceLu = 0.25;
+constexpr double kMaxMakeupDb = 6.0;
 
 // One stream of one output: its own filter graph and encoder, muxed into out_stream.
 struct StreamPipeline {
   std::unique_ptr<FilterGraph> filter;
+  // Loudness normalization past the ceiling: the limiter, then the conversion to the encoder's format.
+  std::unique_ptr<TruePeakLimiter> limiter;
+  std::unique_ptr<FilterGraph> post;
   std::unique_ptr<Encoder> encoder;
   int out_stream = -1;
   double keyframe_interval_sec = 0;
@@ -60,26 +68,74 @@ class Run {
   void Execute() {
     started_ = Clock::now();
     result_->outputs.assign(settings_.outputs.size(), OutputReport{});
-    MeasureLoudnessIfAsked();
     OpenInput();
+    MeasureLoudnessIfAsked();
     for (size_t i = 0; i < settings_.outputs.size(); i++) OpenOutput(settings_.outputs[i], &result_->outputs[i]);
     for (const ThumbnailSettings& thumbnails : settings_.thumbnails) OpenThumbnails(thumbnails);
     Pump();
     Flush();
     for (OutputPipeline& output : outputs_) output.file->Finish();
     for (size_t i = 0; i < outputs_.size(); i++) Expect(outputs_[i], &result_->outputs[i]);
+    MeasureWrittenLoudness();
     for (const auto& set : thumbnail_sets_) result_->thumbnails.push_back(set->report());
     Report(true);
   }
 
  private:
+  static bool Normalized(const OutputSettings& output) {
+    return output.audio && !output.audio->copy && output.audio->loudness_target_lufs < 0;
+  }
+
+  static AudioEncodeSettings EncodeSettings(const AudioSettings& a) {
+    return AudioEncodeSettings{a.encoder, a.bitrate_kbps, a.channels, a.sample_rate};
+  }
+
+  // First pass: each normalized output's own audio (trim window, channels, rate), one decode for all.
   void MeasureLoudnessIfAsked() {
-    bool wanted = false;
-    for (const OutputSettings& output : settings_.outputs) {
-      wanted = wanted || (output.audio && !output.audio->copy && output.audio->loudness_target_lufs < 0);
+    std::vector<LoudnessWindow> windows;
+    std::vector<size_t> owners;
+    for (size_t i = 0; i < settings_.outputs.size(); i++) {
+      const OutputSettings& output = settings_.outputs[i];
+      if (!Normalized(output)) continue;
+      if (!audio_decoder_) Fail(ErrorCode::kInputNoStreams, "loudness normalization needs an audio stream");
+      Encoder::AudioTarget target = Encoder::AudioTargetFor(audio_decoder_->ctx(), EncodeSettings(*output.audio));
+      windows.push_back(LoudnessWindow{output.trim_start, output.trim_end, target.channels, target.sample_rate});
+      owners.push_back(i);
     }
-    if (!wanted) return;
-    loudness_ = MeasureLoudness(settings_.input_path, &control_);
+    if (windows.empty()) return;
+    std::vector<Loudness> measured = MeasureLoudness(settings_.input_path, windows, &control_);
+    loudness_.assign(settings_.outputs.size(), Loudness{});
+    normalization_.assign(settings_.outputs.size(), Normalization{});
+    for (size_t i = 0; i < owners.size(); i++) {
+      const AudioSettings& a = *settings_.outputs[owners[i]].audio;
+      loudness_[owners[i]] = measured[i];
+      Normalization plan = PlanNormalization(measured[i], a.loudness_target_lufs, LimiterCeilingDbtp(a.encoder));
+      // Limiting takes loudness away (much of it on peaky speech): rehearse the limited gain and
+      // make up the difference, at most twice.
+      for (int attempt = 0; plan.limit && attempt < kMaxRehearsals; attempt++) {
+        double got = RehearseLimitedLoudness(settings_.input_path, windows[i], plan.gain_db, plan.ceiling_dbtp, &control_);
+        double deficit = a.loudness_target_lufs - got;
+        if (std::fabs(deficit) < kRehearsalToleranceLu || got <= -69.9) break;
+        plan.gain_db += std::clamp(deficit, -kMaxMakeupDb, kMaxMakeupDb);
+      }
+      normalization_[owners[i]] = plan;
+    }
+  }
+
+  // Third pass: what was written, read back for the output's facts.
+  void MeasureWrittenLoudness() {
+    for (size_t i = 0; i < settings_.outputs.size(); i++) {
+      if (!Normalized(settings_.outputs[i])) continue;
+      OutputReport& report = result_->outputs[i];
+      for (const OutputPipeline& output : outputs_) {
+        if (output.settings == &settings_.outputs[i] && output.audio && output.audio->limiter) {
+          report.limited = output.audio->limiter->limited();
+        }
+      }
+      Loudness written = MeasureLoudness(settings_.outputs[i].path, {LoudnessWindow{}}, &control_).front();
+      report.loudness_output_lufs = written.integrated_lufs;
+      report.true_peak_dbtp = written.true_peak_dbtp;
+    }
   }
 
   void OpenInput() {
@@ -211,18 +267,28 @@ class Run {
         output.audio_copy_stream = output.file->AddCopyStream(input_->stream(audio_index_));
       } else {
         auto pipeline = std::make_unique<StreamPipeline>();
-        AudioEncodeSettings encode{a.encoder, a.bitrate_kbps, a.channels, a.sample_rate};
-        pipeline->encoder = Encoder::ForAudio(audio_decoder_->ctx(), encode, global_header);
+        pipeline->encoder = Encoder::ForAudio(audio_decoder_->ctx(), EncodeSettings(a), global_header);
+        const AVCodecContext* encoder = pipeline->encoder->ctx();
         AudioChain chain;
         chain.trim_start = settings.trim_start;
         chain.trim_end = settings.trim_end;
-        if (a.loudness_target_lufs < 0) {
-          chain.gain_db = NormalizationGainDb(loudness_, a.loudness_target_lufs);
-          report->loudness_input_lufs = loudness_.integrated_lufs;
-          report->gain_db = chain.gain_db;
+        double ceiling_dbtp = 0;
+        if (Normalized(settings)) {
+          const Loudness& measured = loudness_.at(static_cast<size_t>(report - result_->outputs.data()));
+          const Normalization& plan = normalization_.at(static_cast<size_t>(report - result_->outputs.data()));
+          chain.gain_db = plan.gain_db;
+          chain.for_limiter = plan.limit;
+          ceiling_dbtp = plan.ceiling_dbtp;
+          report->loudness_input_lufs = measured.integrated_lufs;
+          report->gain_db = plan.gain_db;
         }
-        pipeline->filter = FilterGraph::ForAudio(audio_decoder_->ctx(), audio_decoder_->time_base(),
-                                                 pipeline->encoder->ctx(), chain);
+        pipeline->filter =
+            FilterGraph::ForAudio(audio_decoder_->ctx(), audio_decoder_->time_base(), encoder, chain);
+        if (chain.for_limiter) {
+          pipeline->limiter = std::make_unique<TruePeakLimiter>(encoder->ch_layout.nb_channels, encoder->sample_rate,
+                                                                encoder->ch_layout, ceiling_dbtp);
+          pipeline->post = FilterGraph::ForEncoderInput(pipeline->filter->output_time_base(), encoder);
+        }
         pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx());
         output.audio = std::move(pipeline);
       }
@@ -372,6 +438,7 @@ class Run {
       for (StreamPipeline* pipeline : {output.video.get(), output.audio.get()}) {
         if (pipeline == nullptr) continue;
         Filter(output, *pipeline, nullptr);
+        Limit(output, *pipeline, nullptr);
         pipeline->encoder->Encode(nullptr, pipeline->filter->output_time_base(),
                                   [&](AVPacket* packet) { Mux(output, *pipeline, packet); });
       }
@@ -410,9 +477,25 @@ class Run {
           filtered->pict_type = AV_PICTURE_TYPE_NONE;
         }
       }
-      pipeline.encoder->Encode(filtered, pipeline.filter->output_time_base(),
-                               [&](AVPacket* packet) { Mux(output, pipeline, packet); });
+      Limit(output, pipeline, filtered);
     });
+  }
+
+  // Filtered frames to the encoder, through the limiter when the output has one (nullptr: end of
+  // stream, which flushes the limiter and its conversion graph).
+  void Limit(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* frame) {
+    auto encode = [&](AVFrame* ready, AVRational time_base) {
+      pipeline.encoder->Encode(ready, time_base, [&](AVPacket* packet) { Mux(output, pipeline, packet); });
+    };
+    if (!pipeline.limiter) {
+      if (frame != nullptr) encode(frame, pipeline.filter->output_time_base());
+      return;
+    }
+    auto convert = [&](AVFrame* limited) {
+      pipeline.post->Push(limited, [&](AVFrame* ready) { encode(ready, pipeline.post->output_time_base()); });
+    };
+    pipeline.limiter->Push(frame, pipeline.filter->output_time_base(), convert);
+    if (frame == nullptr) convert(nullptr);
   }
 
   void Mux(OutputPipeline& output, StreamPipeline& pipeline, AVPacket* packet) {
@@ -484,7 +567,8 @@ class Run {
   TranscodeResult* result_;
   Clock::time_point started_;
   Clock::time_point last_report_;
-  Loudness loudness_;
+  std::vector<Loudness> loudness_;  // per output (normalized ones), from the first pass
+  std::vector<Normalization> normalization_;  // per output: the gain and whether to limit
 
   // Destroyed in reverse: outputs (deleting unfinished files) first, then decoders, then input.
   std::map<std::string, BufferRefPtr> devices_;

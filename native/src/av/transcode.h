@@ -76,8 +76,13 @@ struct TranscodeSettings {
 };
 
 struct OutputReport {
-  double loudness_input_lufs = 0;  // set when normalized
+  // Loudness normalization (set when normalized): the input's integrated loudness, the gain, the
+  // written file's loudness and true peak read back, and whether the limiter had to act.
+  double loudness_input_lufs = 0;
   double gain_db = 0;
+  double loudness_output_lufs = 0;
+  double true_peak_dbtp = 0;
+  bool limited = false;
   std::string video_encoder;
   // What the written file must hold, from what was actually decoded (repaired timelines), for the
   // caller's post-write check: its duration (the trim window within the media) and its streams.
