@@ -140,6 +140,13 @@ export const debianFiles: DebianFile[] = [
     sha256: "579f8ec834aeef8bcec38bbaf74b5334ab4008ed74fe775927e30039de75f639",
   },
   {
+    name: "jpeg-exif-1-reference.jpg",
+    package: "golang-github-rwcarlsen-goexif-dev",
+    version: "0.0~git20190401.9e8deec-2",
+    path: `${goexif}/samples/f1-exif.jpg`,
+    sha256: "8cc29e444028693f82d979ae1b9648f9f15f4d01a4d3f884cef2286438014e8e",
+  },
+  {
     name: "jpeg-exif-corrupt-loop.jpg",
     package: "golang-github-rwcarlsen-goexif-dev",
     version: "0.0~git20190401.9e8deec-2",
@@ -152,5 +159,12 @@ export const debianFiles: DebianFile[] = [
     version: "1.6.2-2",
     path: `${imaging}/orientation_3.jpg`,
     sha256: "df98e95eed747ec89781792237c9c205f8ea3b8859bde49f8f931933cd00e4ed",
+  },
+  {
+    name: "jpeg-exif-0-reference.jpg",
+    package: "golang-github-disintegration-imaging-dev",
+    version: "1.6.2-2",
+    path: `${imaging}/orientation_0.jpg`,
+    sha256: "9390ae2eb255941377617adfa6719a244fbfc3c9d57f9f595aef896751e8fcec",
   },
 ];

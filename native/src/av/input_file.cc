@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 
 #include "status.h"
@@ -195,6 +196,22 @@ bool InputFile::ReadRaw(AVPacket* packet) {
     if (packet->dts != AV_NOPTS_VALUE) packet->dts -= offset;
   }
   return true;
+}
+
+double InputFile::ScanDurationSec(const std::string& path, RunControl* control) {
+  InputFile input(path, control);
+  PacketPtr packet = MakePacket();
+  double end = -1;
+  while (input.Read(packet.get())) {
+    PacketUnref unref(packet.get());
+    const AVStream* stream = input.stream(packet->stream_index);
+    AVMediaType type = stream->codecpar->codec_type;
+    if (type != AVMEDIA_TYPE_VIDEO && type != AVMEDIA_TYPE_AUDIO) continue;
+    int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+    if (ts == AV_NOPTS_VALUE) continue;
+    end = std::max(end, (ts + std::max<int64_t>(packet->duration, 0)) * av_q2d(stream->time_base));
+  }
+  return end;
 }
 
 double InputFile::DurationSec() const {

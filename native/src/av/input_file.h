@@ -48,6 +48,11 @@ class InputFile {
   // Container duration in seconds, or a negative number when unknown.
   double DurationSec() const;
 
+  // The media's duration when the container does not say (Matroska written to a pipe, a still
+  // image): reads every packet, decodes nothing; the latest end of an audio or video packet, or a
+  // negative number when no packet has a time.
+  static double ScanDurationSec(const std::string& path, RunControl* control);
+
   // Clockwise rotation (0, 90, 180 or 270) a player applies from the stream's display matrix.
   static int Rotation(const AVStream* stream);
 

@@ -30,6 +30,11 @@ constexpr double kTrimReadMarginSec = 2.0;
 constexpr int kMaxRehearsals = 2;
 constexpr double kRehearsalToleranceLu = 0.25;
 constexpr double kMaxMakeupDb = 6.0;
+// The true peak a normalized output may have once encoded, and how far under it a second encode aims.
+constexpr double kMaxTruePeakDbtp = -1.0;
+// A still image counts as one frame at 25 fps (image demuxers' default rate).
+constexpr double kStillDurationSec = 0.04;
+constexpr double kOvershootMarginDb = 0.3;
 
 // One stream of one output: its own filter graph and encoder, muxed into out_stream.
 struct StreamPipeline {
@@ -109,7 +114,8 @@ class Run {
     for (size_t i = 0; i < owners.size(); i++) {
       const AudioSettings& a = *settings_.outputs[owners[i]].audio;
       loudness_[owners[i]] = measured[i];
-      Normalization plan = PlanNormalization(measured[i], a.loudness_target_lufs, LimiterCeilingDbtp(a.encoder));
+      double ceiling = a.ceiling_override_dbtp < 0 ? a.ceiling_override_dbtp : LimiterCeilingDbtp(a.encoder);
+      Normalization plan = PlanNormalization(measured[i], a.loudness_target_lufs, ceiling);
       // Limiting takes loudness away (much of it on peaky speech): rehearse the limited gain and
       // make up the difference, at most twice.
       for (int attempt = 0; plan.limit && attempt < kMaxRehearsals; attempt++) {
@@ -217,6 +223,10 @@ class Run {
   void OpenOutput(const OutputSettings& settings, OutputReport* report) {
     OutputPipeline output;
     output.settings = &settings;
+    if (settings.container == "hls" && !video_decoder_) {
+      Fail(ErrorCode::kInputNoStreams,
+           "an HLS ladder is cut by picture height and needs a video stream; the input has none (ask for an audio output)");
+    }
     OutputFile::Options options{settings.hls_segment_sec, settings.hls_segment_pattern};
     output.file = std::make_unique<OutputFile>(settings.path, settings.container, &control_, options);
     bool global_header = output.file->NeedsGlobalHeader();
@@ -279,6 +289,7 @@ class Run {
           chain.gain_db = plan.gain_db;
           chain.for_limiter = plan.limit;
           ceiling_dbtp = plan.ceiling_dbtp;
+          report->limiter_ceiling_dbtp = plan.ceiling_dbtp;
           report->loudness_input_lufs = measured.integrated_lufs;
           report->gain_db = plan.gain_db;
         }
@@ -302,9 +313,14 @@ class Run {
 
   void OpenThumbnails(const ThumbnailSettings& settings) {
     const AVStream* stream = input_->stream(video_index_);
+    double duration = input_->DurationSec();
+    if (duration <= 0 && settings.count > 0) {
+      // Evenly spaced thumbnails need the length the container does not give: measure it.
+      duration = input_->IsStillImage() ? kStillDurationSec : InputFile::ScanDurationSec(settings_.input_path, &control_);
+    }
     thumbnail_sets_.push_back(std::make_unique<ThumbnailSet>(settings, stream->codecpar, video_decoder_->time_base(),
-                                                             video_decoder_->frame_rate(), orientation_,
-                                                             input_->DurationSec(), &control_));
+                                                             video_decoder_->frame_rate(), orientation_, duration,
+                                                             &control_));
     thumbnail_reached_sec_.push_back(0);
   }
 
@@ -593,9 +609,10 @@ class Run {
 
 }  // namespace
 
-Failure Transcode(const TranscodeSettings& settings, const std::atomic<bool>& cancel,
-                  const ProgressFn& on_progress, TranscodeResult* result) noexcept {
-  TakeLastLogLine();  // a pool thread may carry a line from an earlier job
+namespace {
+
+Failure RunOnce(const TranscodeSettings& settings, const std::atomic<bool>& cancel, const ProgressFn& on_progress,
+                TranscodeResult* result) noexcept {
   // The run owns the watchdog; Guard only sees cancel, and the stall verdict is read from the run
   // before its objects are gone.
   RunControl control(&cancel, 0);
@@ -613,6 +630,38 @@ Failure Transcode(const TranscodeSettings& settings, const std::atomic<bool>& ca
     failure.code = ErrorCode::kStalled;
     failure.message = "no progress for " + std::to_string(settings.stall_timeout_ms) + " ms: the run was stopped";
   }
+  return failure;
+}
+
+}  // namespace
+
+Failure Transcode(const TranscodeSettings& settings, const std::atomic<bool>& cancel,
+                  const ProgressFn& on_progress, TranscodeResult* result) noexcept {
+  TakeLastLogLine();  // a pool thread may carry a line from an earlier job
+  Failure failure = RunOnce(settings, cancel, on_progress, result);
+  if (!failure.ok()) return failure;
+  // A lossy encoder can still push a true peak over the limit (FFmpeg's AAC on dense masters adds
+  // up to ~1.5 dB): those outputs are encoded once more with the ceiling lowered by the overshoot.
+  TranscodeSettings again = settings;
+  again.outputs.clear();
+  again.thumbnails.clear();
+  std::vector<size_t> redone;
+  for (size_t i = 0; i < settings.outputs.size() && i < result->outputs.size(); i++) {
+    const OutputSettings& output = settings.outputs[i];
+    const OutputReport& report = result->outputs[i];
+    if (!output.audio || output.audio->copy || output.audio->loudness_target_lufs >= 0) continue;
+    if (report.true_peak_dbtp <= kMaxTruePeakDbtp) continue;
+    OutputSettings lowered = output;
+    lowered.audio->ceiling_override_dbtp =
+        report.limiter_ceiling_dbtp - (report.true_peak_dbtp - kMaxTruePeakDbtp) - kOvershootMarginDb;
+    again.outputs.push_back(lowered);
+    redone.push_back(i);
+  }
+  if (redone.empty()) return failure;
+  TranscodeResult second;
+  failure = RunOnce(again, cancel, ProgressFn(), &second);
+  if (!failure.ok()) return failure;
+  for (size_t k = 0; k < redone.size() && k < second.outputs.size(); k++) result->outputs[redone[k]] = second.outputs[k];
   return failure;
 }
 
