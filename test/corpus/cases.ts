@@ -275,3 +275,20 @@ export function expectedDuration(c: CorpusCase, trimmed: boolean): number {
 export function durationTolerance(expectedSec: number): number {
   return Math.max(0.35, expectedSec * 0.05);
 }
+
+/**
+ * What the wasm engine does with a case's output: UNSUPPORTED where its build lacks something
+ * (named in the error: HLS, VP9, loudness normalization, and the timestamp repair the files marked
+ * here need), else the refusal any engine makes, else a correct output.
+ */
+export function wasmOutcome(c: CorpusCase, type: OutputType): string {
+  // Refused from the plan alone, before the input is read.
+  if (type === "hls" || type === "webm" || type === "audio") return "UNSUPPORTED";
+  const refused = refusal(c, type);
+  if (refused) return refused;
+  if ((type === "mp4" || type === "thumbnails") && wasmNeedsRepair.has(c.file)) return "UNSUPPORTED";
+  return "ok";
+}
+
+/** Files whose timestamps the wasm build cannot repair (it refuses their video and audio outputs). */
+const wasmNeedsRepair = new Set(["mkv-mpeg4-aac51.mkv", "ogv-bogus-audio-ts.ogv", "asf-wmv2-wma.asf"]);

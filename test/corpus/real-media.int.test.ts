@@ -20,6 +20,7 @@ import {
   type OutputType,
   outputTypes,
   refusal,
+  wasmOutcome,
 } from "./cases";
 import { ensureCorpus } from "./fetch";
 import { greyPixels, loudnessOf, pictureDistance, probeFile } from "./probe";
@@ -107,7 +108,7 @@ function outputFor(type: OutputType, c: CorpusCase, dir: string, engine: "native
           bitrateKbps: 128,
           channels: null,
           sampleRate: null,
-          loudnessTargetLufs: engine === "native" ? LOUDNESS_TARGET : null,
+          loudnessTargetLufs: LOUDNESS_TARGET,
         },
         trim,
       };
@@ -309,5 +310,47 @@ describe("real-world corpus: native engine", () => {
       ).toEqual(wanted);
     },
     120_000,
+  );
+});
+
+/**
+ * The wasm engine (FFmpeg's CLI in wasm) over the files that break naive FFmpeg use, plus a few
+ * clean ones: each output on its own (it decodes once per output anyway). What it cannot do right
+ * it refuses with UNSUPPORTED naming what it lacks; what it writes passes the same checks.
+ */
+const wasmFiles = [
+  "mkv-mpeg4-aac51.mkv",
+  "ogv-bogus-audio-ts.ogv",
+  "asf-wmv2-wma.asf",
+  "mkv-no-cues.mkv",
+  "3gp-h263-amr.3gp",
+  "dvd-anamorphic-mp2.mpg",
+  "phone-vfr-rotated.mp4",
+  "h264-hi444-10bit.mkv",
+  "webm-bitflips.webm",
+  "jpeg-exif-5.jpg",
+  "speech-front-center.wav",
+  "subtitles.srt",
+];
+
+describe("real-world corpus: wasm engine", () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createWasmEngine();
+  });
+  afterAll(() => engine?.close());
+
+  it.each(wasmFiles.map((file) => [file, corpusCases.find((c) => c.file === file)] as const))(
+    "%s",
+    async (_, c) => {
+      if (!c) throw new Error("not a corpus case");
+      const rows: Row[] = [];
+      for (const type of outputTypes) rows.push(...(await runCase(engine, "wasm", c, [type])));
+      (tables.wasm ??= []).push(...rows);
+      expect(
+        rows.map((r) => ({ type: r.type, outcome: r.outcome.split(":")[0], problems: r.problems })),
+      ).toEqual(rows.map((r) => ({ type: r.type, outcome: wasmOutcome(c, r.type), problems: [] })));
+    },
+    180_000,
   );
 });
