@@ -3,27 +3,22 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Engine,
-  EngineError,
-  type OutputFacts,
-  type Plan,
-  type PlanOutput,
-} from "../../native/lib/engine";
+import { type Engine, EngineError, type OutputFacts, type Plan } from "../../native/lib/engine";
 import { createNativeEngine } from "../../native/lib/native-engine";
 import { createWasmEngine } from "../../native/lib/wasm-engine";
 import {
   type CorpusCase,
   corpusCases,
-  durationTolerance,
   expectedDuration,
   type OutputType,
   outputTypes,
   refusal,
   wasmOutcome,
 } from "./cases";
+import { loudnessFileProblems, near, pictureProblems, uprightProblems, videoFileProblems } from "./checks";
 import { ensureCorpus } from "./fetch";
-import { greyPixels, loudnessOf, pictureDistance, probeFile } from "./probe";
+import { outputFor } from "./plans";
+import { loudnessOf, probeFile } from "./probe";
 
 /**
  * The expectation table over the real-world corpus (test/corpus): every file × every output type,
@@ -36,7 +31,6 @@ import { greyPixels, loudnessOf, pictureDistance, probeFile } from "./probe";
  * UNSUPPORTED, never a wrong file.
  */
 
-const LOUDNESS_TARGET = -16;
 const root = resolve(import.meta.dirname, "../..");
 
 interface Row {
@@ -44,81 +38,6 @@ interface Row {
   type: OutputType;
   outcome: string;
   problems: string[];
-}
-
-function outputFor(type: OutputType, c: CorpusCase, dir: string, engine: "native" | "wasm"): PlanOutput {
-  const name = `${type}`;
-  const trim = c.trim ? { startSec: c.trim.startSec, endSec: c.trim.endSec } : null;
-  const video = {
-    maxWidth: null,
-    maxHeight: 240,
-    bitrateKbps: null,
-    preset: "ultrafast" as const,
-    fps: null,
-    crop: null,
-  };
-  switch (type) {
-    case "mp4":
-      return {
-        kind: "video",
-        name,
-        path: join(dir, "out.mp4"),
-        container: "mp4",
-        video: { ...video, codec: "h264", crf: 30 },
-        audio: { codec: "aac", bitrateKbps: 96, channels: null, sampleRate: null, loudnessTargetLufs: null },
-        trim,
-      };
-    case "webm":
-      return {
-        kind: "video",
-        name,
-        path: join(dir, "out.webm"),
-        container: "webm",
-        video: { ...video, codec: "vp9", crf: 40 },
-        audio: { codec: "opus", bitrateKbps: 64, channels: null, sampleRate: null, loudnessTargetLufs: null },
-        trim,
-      };
-    case "hls":
-      return {
-        kind: "hls",
-        name,
-        dir: join(dir, "hls"),
-        segmentSec: 2,
-        preset: "ultrafast",
-        renditions: [{ name: "180p", maxHeight: 180, videoBitrateKbps: 400, audioBitrateKbps: 64 }],
-      };
-    case "thumbnails":
-      return {
-        kind: "thumbnails",
-        name,
-        dir: join(dir, "thumbs"),
-        format: "jpg",
-        maxWidth: null,
-        maxHeight: 90,
-        select: { mode: "count", count: c.still ? 1 : 4 },
-        sprite: engine === "native" ? { columns: 2 } : null,
-      };
-    case "audio":
-      return {
-        kind: "audio",
-        name,
-        path: join(dir, "out.m4a"),
-        audio: {
-          codec: "aac",
-          bitrateKbps: 128,
-          channels: null,
-          sampleRate: null,
-          loudnessTargetLufs: LOUDNESS_TARGET,
-        },
-        trim,
-      };
-    case "analysis":
-      return { kind: "probe", name, path: join(dir, "facts.json") };
-  }
-}
-
-function near(got: number | null, want: number): boolean {
-  return got !== null && Math.abs(got - want) <= durationTolerance(want);
 }
 
 /** What a user would notice is wrong with one output; empty when it is right. */
@@ -129,111 +48,59 @@ async function problemsOf(
   corpus: Record<string, string>,
   engine: "native" | "wasm",
 ): Promise<string[]> {
-  const problems: string[] = [];
   const want = expectedDuration(c, type === "mp4" || type === "webm" || type === "audio");
-  const checkVideo = (v: {
-    codec: string;
-    pixFmt: string;
-    width: number;
-    height: number;
-    sar: string | null;
-  }) => {
-    if (v.pixFmt !== "yuv420p") problems.push(`pix_fmt ${v.pixFmt}`);
-    if (v.width % 2 !== 0 || v.height % 2 !== 0) problems.push(`odd size ${v.width}x${v.height}`);
-    if (v.sar !== null && v.sar !== "1:1" && v.sar !== "0:1") problems.push(`non-square pixels ${v.sar}`);
-    const aspect = c.aspect ?? 0;
-    if (Math.abs(v.width / v.height - aspect) / aspect > 0.03) {
-      problems.push(`aspect ${(v.width / v.height).toFixed(3)}, want ${aspect.toFixed(3)}`);
-    }
-  };
   switch (type) {
     case "mp4":
-    case "webm": {
-      const p = await probeFile(facts.path);
-      if ((p.video !== null) !== (c.aspect !== null))
-        problems.push(`video ${p.video ? "present" : "missing"}`);
-      if ((p.audio !== null) !== c.audio) problems.push(`audio ${p.audio ? "present" : "missing"}`);
-      if (p.video) {
-        checkVideo(p.video);
-        const codec = type === "mp4" ? "h264" : "vp9";
-        if (p.video.codec !== codec) problems.push(`video codec ${p.video.codec}`);
-      }
-      if (p.audio && p.audio.codec !== (type === "mp4" ? "aac" : "opus"))
-        problems.push(`audio codec ${p.audio.codec}`);
-      if (!near(p.durationSec, want))
-        problems.push(`duration ${p.durationSec?.toFixed(2)} s, want ${want.toFixed(2)}`);
-      break;
-    }
+    case "webm":
+      return videoFileProblems(c, facts.path, type, want);
     case "hls": {
+      const problems: string[] = [];
       const first = facts.files?.find((f) => f.relativePath.endsWith(".ts"));
       if (!existsSync(facts.path)) problems.push("no master playlist");
-      if (!first) {
-        problems.push("no segments");
-        break;
-      }
+      if (!first) return [...problems, "no segments"];
       const p = await probeFile(first.path);
-      if (!p.video || p.video.codec !== "h264") problems.push(`segment video ${p.video?.codec ?? "missing"}`);
-      if (p.video) checkVideo(p.video);
+      if (p.video?.codec !== "h264") problems.push(`segment video ${p.video?.codec ?? "missing"}`);
+      if (p.video) problems.push(...pictureProblems(c, p.video));
       if ((p.audio !== null) !== c.audio) problems.push(`audio ${p.audio ? "present" : "missing"}`);
-      if (!near(facts.durationSec, want))
+      if (!near(facts.durationSec, want)) {
         problems.push(`duration ${facts.durationSec?.toFixed(2)} s, want ${want.toFixed(2)}`);
-      break;
+      }
+      return problems;
     }
     case "thumbnails": {
-      const files = facts.thumbnails ?? [];
+      const problems: string[] = [];
       const count = c.still ? 1 : 4;
-      if (files.length !== count) problems.push(`${files.length} thumbnails, want ${count}`);
+      if ((facts.thumbnails ?? []).length !== count) {
+        problems.push(`${facts.thumbnails?.length ?? 0} thumbnails, want ${count}`);
+      }
       for (const file of facts.files?.filter((f) => /thumb-\d+\.jpg$/.test(f.relativePath)) ?? []) {
         const p = await probeFile(file.path);
         if (!p.video) problems.push(`${file.relativePath} unreadable`);
-        else if (Math.abs(p.video.width / p.video.height - (c.aspect ?? 1)) / (c.aspect ?? 1) > 0.06) {
-          problems.push(`${file.relativePath} aspect ${(p.video.width / p.video.height).toFixed(3)}`);
-        }
+        else problems.push(...pictureProblems(c, p.video).filter((x) => !x.startsWith("pix_fmt")));
       }
       const first = facts.files?.find((f) => f.relativePath === "thumb-0001.jpg");
-      if (c.uprightReference && first) {
-        const p = await probeFile(first.path);
-        const reference = corpus[c.uprightReference] ?? "";
-        const size = [p.video?.width ?? 2, p.video?.height ?? 2] as const;
-        const distance = pictureDistance(
-          await greyPixels(first.path, ...size),
-          await greyPixels(reference, ...size),
-        );
-        if (distance > 20)
-          problems.push(`not upright (differs from the upright picture by ${distance.toFixed(1)})`);
-      }
+      if (first) problems.push(...(await uprightProblems(c, first.path, corpus)));
       if (engine === "native" && !facts.sprite) problems.push("no sprite");
-      break;
+      return problems;
     }
     case "audio": {
-      const p = await probeFile(facts.path);
-      if (p.video) problems.push("video in an audio output");
-      if (!p.audio || p.audio.codec !== "aac") problems.push(`audio ${p.audio?.codec ?? "missing"}`);
-      if (!near(p.durationSec, want))
-        problems.push(`duration ${p.durationSec?.toFixed(2)} s, want ${want.toFixed(2)}`);
-      if (engine === "native") {
-        const measured = await loudnessOf(facts.path);
-        if (Math.abs(measured.lufs - LOUDNESS_TARGET) > 1) problems.push(`loudness ${measured.lufs} LUFS`);
-        if (measured.truePeakDbtp > -1) problems.push(`true peak ${measured.truePeakDbtp} dBTP`);
-        const l = facts.loudness;
-        if (!l || Math.abs(l.outputLufs - measured.lufs) > 0.5 || typeof l.limited !== "boolean") {
-          problems.push(`facts.loudness ${JSON.stringify(l)}`);
-        }
+      const problems = await loudnessFileProblems(facts.path, want);
+      const measured = await loudnessOf(facts.path);
+      const l = facts.loudness;
+      if (!l || Math.abs(l.outputLufs - measured.lufs) > 0.5 || typeof l.limited !== "boolean") {
+        problems.push(`facts.loudness ${JSON.stringify(l)}`);
       }
-      break;
+      return problems;
     }
     case "analysis": {
       const json = JSON.parse(await readFile(facts.path, "utf8")) as { streams?: unknown[] };
-      if (!Array.isArray(json.streams) || json.streams.length === 0)
-        problems.push("no streams in the analysis");
-      break;
+      return Array.isArray(json.streams) && json.streams.length > 0 ? [] : ["no streams in the analysis"];
     }
   }
-  return problems;
 }
 
 let corpus: Record<string, string>;
-const tables: Record<string, Row[]> = {};
+const tables: Record<"native" | "wasm", Row[]> = { native: [], wasm: [] };
 
 beforeAll(async () => {
   // A missing corpus is fetched here (apt-get download from Debian's archive); one that can be
@@ -245,6 +112,7 @@ afterAll(async () => {
   const out = join(root, "test-artifacts");
   await mkdir(out, { recursive: true });
   for (const [engine, rows] of Object.entries(tables)) {
+    if (rows.length === 0) continue;
     await writeFile(join(out, `real-media-${engine}.json`), `${JSON.stringify(rows, null, 2)}\n`);
   }
 });
@@ -299,7 +167,7 @@ describe("real-world corpus: native engine", () => {
     "%s",
     async (_, c) => {
       const rows = await runCase(engine, "native", c, outputTypes);
-      (tables.native ??= []).push(...rows);
+      tables.native.push(...rows);
       const wanted = rows.map((r) => ({
         type: r.type,
         outcome: refusal(c, r.type) ?? "ok",
@@ -346,7 +214,7 @@ describe("real-world corpus: wasm engine", () => {
       if (!c) throw new Error("not a corpus case");
       const rows: Row[] = [];
       for (const type of outputTypes) rows.push(...(await runCase(engine, "wasm", c, [type])));
-      (tables.wasm ??= []).push(...rows);
+      tables.wasm.push(...rows);
       expect(
         rows.map((r) => ({ type: r.type, outcome: r.outcome.split(":")[0], problems: r.problems })),
       ).toEqual(rows.map((r) => ({ type: r.type, outcome: wasmOutcome(c, r.type), problems: [] })));
