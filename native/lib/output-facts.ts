@@ -280,6 +280,9 @@ export function outputMismatch(facts: OutputFacts, expected: OutputExpectation):
       ? "it has no audio stream, though the input has audio"
       : "it has an audio stream it should not have";
   }
+  if (expected.durationSec !== null && expected.durationSec < 0.001) {
+    return "its trim window holds none of the input's media (the window starts after the media ends)";
+  }
   if (expected.durationSec !== null) {
     const got = facts.durationSec;
     const tolerance = durationTolerance(expected.durationSec);
