@@ -163,6 +163,37 @@ describe("real-world corpus: native engine", () => {
   });
   afterAll(() => engine?.close());
 
+  it("fails fast with INPUT_UNREADABLE, naming the stream, when a real file is damaged beyond use", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "fw-damaged-"));
+    try {
+      // 20,000 bits flipped over 5–95 % of a real Matroska file (fixed seed): its AAC is gone.
+      const bytes = await readFile(corpus["mkv-mpeg4-aac51.mkv"] ?? "");
+      let seed = 7;
+      for (let i = 0; i < 20_000; i++) {
+        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+        const at = Math.floor(bytes.length * (0.05 + (0.9 * seed) / 2 ** 32));
+        bytes[at] = (bytes[at] ?? 0) ^ (1 << (seed % 8));
+      }
+      const input = join(dir, "ruined.mkv");
+      await writeFile(input, bytes);
+      const c = corpusCases.find((k) => k.file === "mkv-mpeg4-aac51.mkv");
+      if (!c) throw new Error("not a corpus case");
+      const started = Date.now();
+      const error = await engine
+        .run({ inputPath: input, outputs: [outputFor("mp4", c, dir, "native")] })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EngineError);
+      expect(error).toMatchObject({
+        code: "INPUT_UNREADABLE",
+        message: expect.stringMatching(/audio stream is damaged/),
+      });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(existsSync(join(dir, "out.mp4"))).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it.each(corpusCases.map((c) => [c.file, c] as const))(
     "%s",
     async (_, c) => {

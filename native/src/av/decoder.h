@@ -29,8 +29,11 @@ class Decoder {
 
   int64_t errors() const { return errors_; }
 
- private:
+  // A decoded frame the run cannot use (damage that changed an audio frame's format, rate or
+  // channels mid-stream): counted against the same error budget.
   void CountError();
+
+ private:
 
   int64_t packets_ = 0;
   int64_t errors_ = 0;

@@ -396,7 +396,12 @@ AVRational FilterGraph::output_time_base() const { return av_buffersink_get_time
 
 void FilterGraph::Push(AVFrame* frame, const FrameSink& sink) {
   int ret = av_buffersrc_add_frame_flags(source_, frame, frame != nullptr ? AV_BUFFERSRC_FLAG_KEEP_REF : 0);
-  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not feed the filter graph", ret);
+  if (ret < 0) {
+    Fail(ErrorCode::kEngineFailure,
+         std::string("could not feed the ") + (frame != nullptr && frame->nb_samples > 0 ? "audio" : "video") +
+             " filter graph",
+         ret);
+  }
   for (;;) {
     ret = av_buffersink_get_frame(sink_, filtered_.get());
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;

@@ -79,6 +79,7 @@ class Run {
     for (const ThumbnailSettings& thumbnails : settings_.thumbnails) OpenThumbnails(thumbnails);
     Pump();
     Flush();
+    RequireDecodedStreams();
     for (OutputPipeline& output : outputs_) output.file->Finish();
     for (size_t i = 0; i < outputs_.size(); i++) Expect(outputs_[i], &result_->outputs[i]);
     MeasureWrittenLoudness();
@@ -186,6 +187,9 @@ class Run {
     }
     if (audio_index_ >= 0 && decodes_audio) {
       audio_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(audio_index_));
+      // The decoder updates its context when damage changes the stream; the graphs keep these.
+      const AVCodecContext* a = audio_decoder_->ctx();
+      audio_format_ = {a->sample_fmt, a->sample_rate, a->ch_layout.nb_channels};
     }
     packet_ = MakePacket();
 
@@ -382,6 +386,13 @@ class Run {
 
   // A decoded audio frame, timed by its samples (timeline.h); a gap the video confirms becomes silence.
   void OnAudioFrame(AVFrame* frame) {
+    // The audio graphs were configured from the stream's parameters; a frame that changed them
+    // (damage in a codec header) cannot go through them: dropped, and counted as damage.
+    if (frame->format != audio_format_.format || frame->sample_rate != audio_format_.sample_rate ||
+        frame->ch_layout.nb_channels != audio_format_.channels) {
+      audio_decoder_->CountError();
+      return;
+    }
     AVRational tb = audio_decoder_->time_base();
     double raw = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(tb) : -1;
     double duration = frame->sample_rate > 0 ? static_cast<double>(frame->nb_samples) / frame->sample_rate : 0;
@@ -525,6 +536,18 @@ class Run {
     output.file->Write(packet, time_base, pipeline.out_stream);
   }
 
+  // A stream that decoded to nothing at all, with damage counted, is an input problem, said as such
+  // (not an output that silently lacks the stream).
+  void RequireDecodedStreams() const {
+    auto check = [](const Decoder* decoder, double end, const char* type) {
+      if (decoder == nullptr || end >= 0 || decoder->errors() == 0) return;
+      Fail(ErrorCode::kInputUnreadable, std::string("the input's ") + type + " stream is damaged beyond use: none of its " +
+                                            std::to_string(decoder->errors()) + " damaged packets could be decoded");
+    };
+    check(video_decoder_.get(), video_timeline_.end_sec(), "video");
+    check(audio_decoder_.get(), audio_timeline_.end_sec(), "audio");
+  }
+
   // What the written output must hold: the trim window within the media actually placed on the
   // repaired timelines of the streams it takes.
   void Expect(const OutputPipeline& output, OutputReport* report) const {
@@ -601,6 +624,11 @@ class Run {
   AudioTimeline copy_timeline_;
   VideoTimeline video_timeline_;
   bool has_copy_outputs_ = false;
+  struct {
+    int format = -1;
+    int sample_rate = 0;
+    int channels = 0;
+  } audio_format_;  // what the audio graphs were configured for
   double stop_after_sec_ = -1;
   std::vector<OutputPipeline> outputs_;
   std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;
