@@ -17,6 +17,7 @@
         "src/av/encoder.cc",
         "src/av/filter_graph.cc",
         "src/av/input_file.cc",
+        "src/av/limiter.cc",
         "src/av/log.cc",
         "src/av/loudness.cc",
         "src/av/output_file.cc",
@@ -24,6 +25,7 @@
         "src/av/status.cc",
         "src/av/still_image.cc",
         "src/av/thumbnails.cc",
+        "src/av/timeline.cc",
         "src/av/transcode.cc"
       ],
       "dependencies": [

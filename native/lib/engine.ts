@@ -253,7 +253,19 @@ export interface OutputFacts {
     segments: number;
     playlist: string;
   }[];
-  loudness?: { targetLufs: number; inputLufs: number; gainDb: number };
+  /**
+   * Loudness normalization: the target, the input's integrated loudness, the static gain, and what
+   * the written file measures (integrated loudness and true peak, read back), and whether the
+   * true-peak limiter acted (it does where the gain alone would put peaks above the ceiling).
+   */
+  loudness?: {
+    targetLufs: number;
+    inputLufs: number;
+    gainDb: number;
+    outputLufs: number;
+    truePeakDbtp: number;
+    limited: boolean;
+  };
   /** probe outputs: the input's facts in the API's words (also written as JSON to `path`). */
   probe?: ProbeFacts;
 }
@@ -339,7 +351,12 @@ export type EngineErrorCode =
   /** The output could not be written. */
   | "OUTPUT_WRITE_FAILED"
   /** The no-progress watchdog stopped the run (RunOptions.stallTimeoutMs). */
-  | "STALLED";
+  | "STALLED"
+  /**
+   * A written output failed its post-write check (probed duration far from the trim window of the
+   * media actually decoded, or a stream missing that should be there); nothing is kept.
+   */
+  | "OUTPUT_INVALID";
 
 export class EngineError extends Error {
   override readonly name = "EngineError";
@@ -367,6 +384,7 @@ export const engineErrorCodes: readonly EngineErrorCode[] = [
   "ENGINE_FAILURE",
   "OUTPUT_WRITE_FAILED",
   "STALLED",
+  "OUTPUT_INVALID",
 ];
 
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {

@@ -114,7 +114,18 @@ export interface ThumbnailsWritten {
 }
 
 export interface NativeTranscodeResult {
-  outputs: { videoEncoder?: string; loudnessInputLufs?: number; gainDb?: number }[];
+  outputs: {
+    videoEncoder?: string;
+    loudnessInputLufs?: number;
+    gainDb?: number;
+    loudnessOutputLufs?: number;
+    truePeakDbtp?: number;
+    limited?: boolean;
+    /** The trim window within the media actually decoded; absent when nothing was. */
+    expectedDurationSec?: number;
+    expectsVideo?: boolean;
+    expectsAudio?: boolean;
+  }[];
   thumbnails: ThumbnailsWritten[];
 }
 

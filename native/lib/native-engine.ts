@@ -24,6 +24,7 @@ import { compileNativePlan, type Slot } from "./native-plan";
 import {
   finishHls,
   outputFactsFromProbe,
+  outputMismatch,
   type ProbeFn,
   probeFacts,
   removeOutputs,
@@ -151,9 +152,12 @@ class NativeEngine implements Engine {
             targetLufs: loudness,
             inputLufs: report.loudnessInputLufs,
             gainDb: report.gainDb ?? 0,
+            outputLufs: report.loudnessOutputLufs ?? report.loudnessInputLufs,
+            truePeakDbtp: report.truePeakDbtp ?? 0,
+            limited: report.limited ?? false,
           };
         }
-        return outputFactsFromProbe(output, await probe(output.path), extra);
+        return verified(outputFactsFromProbe(output, await probe(output.path), extra), report);
       }
       case "thumbnails":
         return thumbnailFacts(
@@ -164,7 +168,10 @@ class NativeEngine implements Engine {
           output.sprite ? (await probe(plan.inputPath)).durationSec : null,
         );
       case "hls":
-        return finishHls(output, probe, slot.encoding);
+        return verified(
+          await finishHls(output, probe, slot.encoding),
+          written.outputs[slot.nativeOutputs[0] ?? -1],
+        );
       case "probe":
         return probeFacts(output, await probe(plan.inputPath));
     }
@@ -216,6 +223,26 @@ function nativeProgress(
     },
     done: () => progress.finish(),
   };
+}
+
+/**
+ * The post-write check: the probed output against what the addon placed on its repaired timelines
+ * (the trim window of the media actually decoded, the streams it took). A mismatch fails the run
+ * with OUTPUT_INVALID; nothing is reported as succeeded that a user would see is wrong.
+ */
+function verified(
+  facts: OutputFacts,
+  report: NativeTranscodeResult["outputs"][number] | undefined,
+): OutputFacts {
+  if (!report)
+    throw new EngineError("ENGINE_FAILURE", `output ${facts.name}: the addon reported nothing for it`);
+  const reason = outputMismatch(facts, {
+    durationSec: report.expectedDurationSec ?? null,
+    video: report.expectsVideo ?? false,
+    audio: report.expectsAudio ?? false,
+  });
+  if (reason) throw new EngineError("OUTPUT_INVALID", `output ${facts.name} failed its check: ${reason}`);
+  return facts;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

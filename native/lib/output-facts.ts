@@ -278,6 +278,54 @@ export async function finishHls(
   };
 }
 
+/** What a written output must hold (its post-write check). */
+export interface OutputExpectation {
+  /** null: unknown (not checked). */
+  durationSec: number | null;
+  video: boolean;
+  audio: boolean;
+}
+
+/**
+ * Duration tolerance of the post-write check: encoder priming and padding, the last frame's length
+ * and container rounding stay well inside it; a zero-length trim, a lost stream or a file many
+ * times its media's length do not.
+ */
+export function durationTolerance(expectedSec: number): number {
+  return Math.max(0.5, expectedSec * 0.05);
+}
+
+/**
+ * The post-write check of one output against what it should hold: null when it holds, else the
+ * reason, in words a user can act on.
+ */
+export function outputMismatch(facts: OutputFacts, expected: OutputExpectation): string | null {
+  if (expected.video !== (facts.video !== null)) {
+    return expected.video
+      ? "it has no video stream, though the input has video"
+      : "it has a video stream it should not have";
+  }
+  if (expected.audio !== (facts.audio !== null)) {
+    return expected.audio
+      ? "it has no audio stream, though the input has audio"
+      : "it has an audio stream it should not have";
+  }
+  if (expected.durationSec !== null && expected.durationSec < 0.001) {
+    return "its trim window holds none of the input's media (the window starts after the media ends)";
+  }
+  if (expected.durationSec !== null) {
+    const got = facts.durationSec;
+    const tolerance = durationTolerance(expected.durationSec);
+    if (got === null || Math.abs(got - expected.durationSec) > tolerance) {
+      return (
+        `its duration is ${got === null ? "unknown" : `${got.toFixed(2)} s`}, but ${expected.durationSec.toFixed(2)} s ` +
+        `(±${tolerance.toFixed(2)} s) of media were asked for`
+      );
+    }
+  }
+  return null;
+}
+
 /** Removes whatever a failed run may have left: single files and whole output folders. */
 export async function removeOutputs(outputs: PlanOutput[]): Promise<void> {
   await Promise.all(

@@ -23,24 +23,36 @@ import {
   type RunResult,
   type Trim,
 } from "./engine";
-import { outputFactsFromProbe, probeFacts, removeOutputs, thumbnailFacts } from "./output-facts";
+import {
+  outputFactsFromProbe,
+  outputMismatch,
+  probeFacts,
+  removeOutputs,
+  thumbnailFacts,
+} from "./output-facts";
 import { AUDIO_FORMATS, checkPlan } from "./plan-check";
 import type { OutputMeasure } from "./run-progress";
 import { RunProgress } from "./run-progress";
 import {
   audioArgs,
+  firstFrameArgs,
+  MEMFS_PACKETS,
   MEMFS_PROBE,
   MEMFS_PROBE_INPUT,
   mediaFactsFromProbe,
   memfsInputName,
   memfsOutputName,
+  packetScanArgs,
   parseEncoders,
   parseVersion,
   probeArgs,
   progressMeasure,
+  stillOrientationOf,
   thumbnailArgs,
   thumbnailTimes,
+  timelineOf,
   videoArgs,
+  type WasmInputFacts,
   wasmUnsupported,
 } from "./wasm-ffmpeg";
 
@@ -76,6 +88,11 @@ const WORKING_ENCODERS = new Set([
   "png",
   "libwebp",
 ]);
+
+/** A still image counts as one frame at 25 fps, as in the native engine. */
+const STILL_DURATION_SEC = 0.04;
+
+type InspectedInput = WasmInputFacts & { timeline: ReturnType<typeof timelineOf> };
 
 const EMPTY_FACTS: MediaFacts = {
   formatName: "",
@@ -404,7 +421,11 @@ class WasmEngine implements Engine {
     const input = await this.readInput(plan.inputPath, options.signal);
     return this.withCore(options.signal, async (core) => {
       try {
-        const facts = await this.probeMemfs(core, input.name, input.bytes);
+        const facts = await this.inspect(
+          core,
+          input.name,
+          await this.probeMemfs(core, input.name, input.bytes),
+        );
         // One output at a time, each measured against its own duration.
         const progress = new RunProgress(
           plan.outputs.map((o) => o.name),
@@ -431,12 +452,43 @@ class WasmEngine implements Engine {
     });
   }
 
+  /**
+   * What the probe does not say: a still's EXIF orientation (first frame's display matrix), and the
+   * input's timeline from its packets: where its media really ends (Matroska from a pipe has no
+   * duration) and whether its timestamps need a repair this build cannot make.
+   */
+  private async inspect(core: CoreWorker, input: string, facts: MediaFacts): Promise<InspectedInput> {
+    const inspected: InspectedInput = { ...facts, timeline: { endSec: null, problem: null } };
+    if (/(_pipe|^image2)$/.test(facts.formatName)) {
+      await core.request<CallResult>("ffprobe", { args: firstFrameArgs(input) });
+      const json = Buffer.from(await core.request<Uint8Array>("read", { name: MEMFS_PROBE })).toString(
+        "utf8",
+      );
+      const orientation = stillOrientationOf(json);
+      if (orientation) inspected.stillOrientation = orientation;
+      inspected.durationSec ??= STILL_DURATION_SEC;
+      return inspected;
+    }
+    if (!facts.streams.some((s) => s.type === "video" || s.type === "audio")) return inspected;
+    await core.request<CallResult>("ffprobe", { args: packetScanArgs(input) });
+    try {
+      const csv = Buffer.from(await core.request<Uint8Array>("read", { name: MEMFS_PACKETS })).toString(
+        "utf8",
+      );
+      inspected.timeline = timelineOf(csv, facts);
+    } finally {
+      await this.removeMemfs(core, [MEMFS_PACKETS]);
+    }
+    inspected.durationSec ??= inspected.timeline.endSec;
+    return inspected;
+  }
+
   private async runOutput(
     core: CoreWorker,
     plan: Plan,
     output: PlanOutput,
     input: string,
-    facts: MediaFacts,
+    facts: InspectedInput,
     /** Runs one FFmpeg call; a duration (null: unknown) asks for progress against it. */
     exec: (args: string[], durationSec?: number | null) => Promise<void>,
     /** Progress of an output whose FFmpeg calls report none of their own (thumbnails). */
@@ -449,26 +501,68 @@ class WasmEngine implements Engine {
       accel: "cpu",
       fallbackReason: (plan.accel ?? "auto") === "auto" ? "the wasm engine has no hardware encoders" : null,
     };
+    // The same post-write check as the native engine's, against the media's real end; where this
+    // build writes something else, the output is refused rather than delivered wrong.
+    const realDuration = facts.timeline.endSec ?? facts.durationSec;
+    const checked = (written: OutputFacts, video: boolean, audio: boolean, trim: Trim | null) => {
+      const reason = outputMismatch(written, {
+        durationSec: trimmedDuration(realDuration, trim),
+        video,
+        audio,
+      });
+      if (reason) {
+        throw new EngineError(
+          "UNSUPPORTED",
+          `output ${output.name}: the wasm engine wrote a wrong file for this input (${reason}); ` +
+            "it lacks the native engine's timestamp repair and seek fallback",
+        );
+      }
+      return written;
+    };
+    const repairNeeded = () => {
+      if (facts.timeline.problem) {
+        throw new EngineError(
+          "UNSUPPORTED",
+          `output ${output.name}: the input's timestamps ${facts.timeline.problem}; the wasm engine cannot ` +
+            "repair them (the native engine can)",
+        );
+      }
+    };
     switch (output.kind) {
       case "video": {
         if (!((output.video && hasVideo) || (output.audio && hasAudio))) {
           throw new EngineError("INPUT_NO_STREAMS", `The input has no stream output ${output.name} can use`);
         }
+        repairNeeded();
         const out = memfsOutputName(output.container);
         const duration = trimmedDuration(facts.durationSec, output.trim);
         await exec(videoArgs(output, input, facts, out), duration);
         const written = await this.keep(core, out, output.path);
-        return outputFactsFromProbe(output, written, output.video ? { encoding } : {});
+        const result = outputFactsFromProbe(output, written, output.video ? { encoding } : {});
+        return checked(
+          result,
+          output.video !== null && hasVideo,
+          output.audio !== null && hasAudio,
+          output.trim,
+        );
       }
       case "audio": {
         if (!hasAudio) throw new EngineError("INPUT_NO_STREAMS", "The input has no audio stream to encode");
+        repairNeeded();
         const out = memfsOutputName(AUDIO_FORMATS[output.audio.codec].extension);
         await exec(audioArgs(output, input, facts, out), trimmedDuration(facts.durationSec, output.trim));
-        return outputFactsFromProbe(output, await this.keep(core, out, output.path));
+        return checked(
+          outputFactsFromProbe(output, await this.keep(core, out, output.path)),
+          false,
+          true,
+          output.trim,
+        );
       }
       case "thumbnails": {
         if (!hasVideo)
           throw new EngineError("INPUT_NO_STREAMS", "Thumbnails need a video stream and the input has none");
+        // Seeking by timestamps the input gets wrong finds the wrong pictures, or none.
+        repairNeeded();
         await mkdir(output.dir, { recursive: true });
         const video = facts.streams.find((s) => s.type === "video");
         const lastFrame = Math.max(0, (facts.durationSec ?? 0) - 1 / (video?.fps ?? 25));
@@ -496,7 +590,13 @@ class WasmEngine implements Engine {
         return thumbnailFacts(output, { files, timesSec }, (path) => this.probeDisk(core, path));
       }
       case "probe":
-        return probeFacts(output, facts);
+        return probeFacts(output, {
+          formatName: facts.formatName,
+          durationSec: facts.durationSec,
+          bitRate: facts.bitRate,
+          sizeBytes: facts.sizeBytes,
+          streams: facts.streams,
+        });
       case "hls":
         throw new EngineError("UNSUPPORTED", "HLS ladders are not available in the wasm engine");
     }
@@ -576,7 +676,15 @@ class WasmEngine implements Engine {
             );
           })
         : null;
-      const bytes = await core.request<Uint8Array>("read", { name: memfs });
+      const bytes = await core.request<Uint8Array>("read", { name: memfs }).catch((error: unknown) => {
+        // FFmpeg exited cleanly yet wrote nothing (a seek past the media this build sees, say).
+        throw new EngineError(
+          "UNSUPPORTED",
+          `the wasm engine wrote nothing for ${path.split("/").at(-1)}: it cannot read this input as the native engine does`,
+          String(error),
+          { cause: error },
+        );
+      });
       try {
         await writeFile(path, bytes);
       } catch (error) {

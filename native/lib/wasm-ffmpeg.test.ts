@@ -5,10 +5,13 @@ import {
   audioArgs,
   fitSize,
   memfsInputName,
+  orientationFromMatrix,
+  parseDisplayMatrix,
   parseEncoders,
   progressMeasure,
   thumbnailArgs,
   thumbnailTimes,
+  timelineOf,
   videoArgs,
   wasmUnsupported,
 } from "./wasm-ffmpeg";
@@ -181,4 +184,95 @@ it("reads encoder names from -encoders output, skipping the legend", () => {
     " A..... aac  AAC",
   ];
   expect(parseEncoders(lines)).toEqual(["libx264", "aac"]);
+});
+
+describe("still orientation (EXIF, as the decoder's display matrix)", () => {
+  const one = 65536;
+  // What FFmpeg's mjpeg decoder sets for the EXIF Orientation values, as ffprobe prints them.
+  const matrices: Record<number, number[]> = {
+    1: [one, 0, 0, 0, one, 0, 0, 0, 1 << 30],
+    3: [-one, 0, 0, 0, -one, 0, 0, 0, 1 << 30],
+    5: [0, one, 0, one, 0, 0, 0, 0, 1 << 30],
+    6: [0, one, 0, -one, 0, 0, 0, 0, 1 << 30],
+    8: [0, -one, 0, one, 0, 0, 0, 0, 1 << 30],
+  };
+
+  it("turns each matrix into the transpose or flips that make the picture upright", () => {
+    expect(orientationFromMatrix(matrices[1] ?? [])).toEqual({ transpose: null, hflip: false, vflip: false });
+    expect(orientationFromMatrix(matrices[3] ?? [])).toEqual({ transpose: null, hflip: true, vflip: true });
+    expect(orientationFromMatrix(matrices[6] ?? [])).toEqual({ transpose: 1, hflip: false, vflip: false });
+    expect(orientationFromMatrix(matrices[8] ?? [])).toEqual({ transpose: 2, hflip: false, vflip: false });
+    expect(orientationFromMatrix(matrices[5] ?? [])?.transpose).toBe(0);
+  });
+
+  it("reads ffprobe's displaymatrix text", () => {
+    const text =
+      "\n00000000:            0       65536           0\n00000001:       -65536           0           0\n00000002:            0           0  1073741824\n";
+    expect(parseDisplayMatrix(text)).toEqual([0, 65536, 0, -65536, 0, 0, 0, 0, 1073741824]);
+    expect(parseDisplayMatrix("garbage")).toBeNull();
+  });
+});
+
+describe("the input's timeline from its packets", () => {
+  const facts: MediaFacts = {
+    formatName: "matroska,webm",
+    durationSec: null,
+    bitRate: null,
+    sizeBytes: 0,
+    streams: [
+      { index: 0, type: "video", codec: "h264" },
+      { index: 1, type: "audio", codec: "aac" },
+    ],
+  };
+  const packets = (rows: Array<[number, number, number]>) =>
+    rows.map(([i, t, d]) => `${i},${t},${t},${d}`).join("\n");
+
+  it("measures where the media ends, from its start", () => {
+    const csv = packets([
+      [0, 0.5, 0.04],
+      [1, 0.5, 0.021],
+      [0, 0.54, 0.04],
+      [1, 0.521, 0.021],
+    ]);
+    expect(timelineOf(csv, facts)).toEqual({ endSec: expect.closeTo(0.08, 5), problem: null });
+  });
+
+  it("names what this build cannot repair: a step back, an audio jump, a far video jump", () => {
+    expect(
+      timelineOf(
+        packets([
+          [1, 2.2, 0.02],
+          [1, 0.01, 0.02],
+        ]),
+        facts,
+      ).problem,
+    ).toMatch(/go back in time by 2.19 s \(audio/);
+    expect(
+      timelineOf(
+        packets([
+          [1, 2.2, 0.02],
+          [1, 62.2, 0.02],
+        ]),
+        facts,
+      ).problem,
+    ).toMatch(/jump 60.00 s ahead \(audio/);
+    expect(
+      timelineOf(
+        packets([
+          [0, 1, 0.04],
+          [0, 20, 0.04],
+        ]),
+        facts,
+      ).problem,
+    ).toMatch(/jump 19.00 s ahead \(video/);
+    expect(
+      timelineOf(
+        packets([
+          [0, 1, 0.04],
+          [0, 3, 0.04],
+        ]),
+        facts,
+      ).problem,
+    ).toBeNull();
+  });
 });

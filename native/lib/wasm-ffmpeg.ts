@@ -98,14 +98,154 @@ export function fitSize(
   return { width: even(displayWidth * factor), height: even(height * factor) };
 }
 
-/** The displayed geometry of the input's video after rotation (which FFmpeg applies by itself). */
-function geometry(facts: MediaFacts): { width: number; height: number; sar: number } {
+/**
+ * What the wasm engine knows of its input beyond the probe: a still image's orientation (its EXIF,
+ * as the decoder's display matrix on the first frame), and the media's timeline read from its
+ * packets.
+ */
+export interface WasmInputFacts extends MediaFacts {
+  stillOrientation?: Orientation;
+}
+
+/** How to make a picture upright (see the native filter_graph.h): a transpose direction, or flips. */
+export interface Orientation {
+  /** FFmpeg's transpose dir: 0 cclock_flip, 1 clock, 2 cclock, 3 clock_flip; null: none. */
+  transpose: 0 | 1 | 2 | 3 | null;
+  hflip: boolean;
+  vflip: boolean;
+}
+
+/** The orientation a player applies for a 3x3 display matrix (16.16 fixed point), as FFmpeg reads it. */
+export function orientationFromMatrix(m: number[]): Orientation {
+  const none: Orientation = { transpose: null, hflip: false, vflip: false };
+  const [a = 0, b = 0, , c = 0, d = 0] = m;
+  const scale0 = Math.hypot(a, c);
+  const scale1 = Math.hypot(b, d);
+  if (scale0 === 0 || scale1 === 0) return none;
+  // av_display_rotation_get (counter-clockwise degrees); FFmpeg's CLI turns it clockwise.
+  const ccw = -(Math.atan2(b / scale1, a / scale0) * 180) / Math.PI;
+  const theta = ((-Math.round(ccw) % 360) + 360) % 360;
+  if (Math.abs(theta - 90) < 1) return { ...none, transpose: c > 0 ? 0 : 1 };
+  if (Math.abs(theta - 180) < 1) return { ...none, hflip: a < 0, vflip: d < 0 };
+  if (Math.abs(theta - 270) < 1) return { ...none, transpose: c < 0 ? 3 : 2 };
+  if (theta < 1 || theta > 359) return { ...none, vflip: d < 0 };
+  return none;
+}
+
+/** The nine numbers of ffprobe's `displaymatrix` side-data text ("00000000: 0 65536 0 ..."). */
+export function parseDisplayMatrix(text: string): number[] | null {
+  const rows = text
+    .split("\n")
+    .map((line) => line.replace(/^\s*[0-9a-f]{8}:/, "").trim())
+    .filter((line) => line.length > 0);
+  const values = rows.flatMap((row) => row.split(/\s+/).map(Number));
+  return values.length === 9 && values.every(Number.isFinite) ? values : null;
+}
+
+const TRANSPOSE_DIRS = ["cclock_flip", "clock", "cclock", "clock_flip"] as const;
+
+function orientationFilters(o: Orientation | undefined): string[] {
+  if (!o) return [];
+  const filters: string[] = [];
+  if (o.transpose !== null) filters.push(`transpose=${TRANSPOSE_DIRS[o.transpose]}`);
+  if (o.hflip) filters.push("hflip");
+  if (o.vflip) filters.push("vflip");
+  return filters;
+}
+
+/**
+ * The displayed geometry of the input's video after rotation: FFmpeg applies a video's display
+ * matrix by itself; a still's EXIF orientation is applied by our own filters (with -noautorotate).
+ */
+function geometry(facts: WasmInputFacts): { width: number; height: number; sar: number } {
   const video = facts.streams.find((s) => s.type === "video");
   const width = video?.width ?? 0;
   const height = video?.height ?? 0;
   const sar = video?.sampleAspectRatio ?? 1;
-  const quarter = video?.rotation === 90 || video?.rotation === 270;
+  const quarter = facts.stillOrientation
+    ? facts.stillOrientation.transpose !== null
+    : video?.rotation === 90 || video?.rotation === 270;
   return quarter ? { width: height, height: width, sar: 1 / sar } : { width, height, sar };
+}
+
+/** Input options: a still with its own orientation is turned by our filters, not the CLI's. */
+function inputOptions(facts: WasmInputFacts): string[] {
+  return facts.stillOrientation ? ["-noautorotate"] : [];
+}
+
+/** ffprobe's packet list, read to judge the input's timeline (see timelineProblems). */
+export const MEMFS_PACKETS = "/work/packets.csv";
+
+export function packetScanArgs(input: string): string[] {
+  return [
+    ...["-loglevel", "error", "-show_entries", "packet=stream_index,pts_time,dts_time,duration_time"],
+    ...["-of", "csv=p=0", input, "-o", MEMFS_PACKETS],
+  ];
+}
+
+export function firstFrameArgs(input: string): string[] {
+  return [
+    ...["-loglevel", "error", "-print_format", "json", "-select_streams", "v:0", "-read_intervals", "%+#1"],
+    ...["-show_frames", "-show_entries", "frame=side_data_list", input, "-o", MEMFS_PROBE],
+  ];
+}
+
+/** A still's orientation from ffprobe's first frame (null: none or unreadable). */
+export function stillOrientationOf(json: string): Orientation | null {
+  const parsed = JSON.parse(json) as { frames?: Array<{ side_data_list?: Array<Record<string, unknown>> }> };
+  const side = parsed.frames?.[0]?.side_data_list?.find((d) => typeof d.displaymatrix === "string");
+  const matrix = side ? parseDisplayMatrix(String(side.displaymatrix)) : null;
+  return matrix ? orientationFromMatrix(matrix) : null;
+}
+
+/**
+ * The input's timeline from its packets: where its media ends, and what the wasm build (FFmpeg's
+ * CLI, which repairs none of it) would get wrong — a stream going back in time (a second copy of a
+ * stretch, a reset), audio jumping ahead (a gap, or bogus timestamps), video jumping far ahead.
+ */
+export function timelineOf(
+  csv: string,
+  facts: MediaFacts,
+): { endSec: number | null; problem: string | null } {
+  const video = facts.streams.find((s) => s.type === "video" && s.codec !== "mjpeg" && s.codec !== "png");
+  const audio = facts.streams.find((s) => s.type === "audio");
+  const last = new Map<number, number>();
+  let startSec: number | null = null;
+  let endSec: number | null = null;
+  // Times are the container's (an MPEG-PS may start at 0.5 s); the media's length counts from its start.
+  const result = (problem: string | null) => ({
+    endSec: endSec === null ? null : endSec - (startSec ?? 0),
+    problem,
+  });
+  for (const line of csv.split("\n")) {
+    const [indexText, ptsText, dtsText, durationText] = line.split(",");
+    const index = Number(indexText);
+    const kind = index === video?.index ? "video" : index === audio?.index ? "audio" : null;
+    if (kind === null) continue;
+    const pts = Number.parseFloat(ptsText ?? "");
+    const dts = Number.parseFloat(dtsText ?? "");
+    const time = kind === "video" && Number.isFinite(dts) ? dts : Number.isFinite(pts) ? pts : dts;
+    if (!Number.isFinite(time)) continue;
+    const duration = Number.parseFloat(durationText ?? "");
+    const end = time + (Number.isFinite(duration) ? duration : 0);
+    const previous = last.get(index);
+    if (previous !== undefined) {
+      const step = time - previous;
+      if (step < (kind === "audio" ? -0.2 : -0.5)) {
+        return result(`go back in time by ${(-step).toFixed(2)} s (${kind}, at ${previous.toFixed(2)} s)`);
+      }
+      if (kind === "audio" && step > 0.5) {
+        return result(`jump ${step.toFixed(2)} s ahead (audio, at ${previous.toFixed(2)} s)`);
+      }
+      if (kind === "video" && step > 10) {
+        return result(`jump ${step.toFixed(2)} s ahead (video, at ${previous.toFixed(2)} s)`);
+      }
+    }
+    last.set(index, Math.max(previous ?? time, time));
+    startSec = Math.min(startSec ?? time, time);
+    endSec = Math.max(endSec ?? end, end);
+  }
+  return result(null);
 }
 
 function videoFilter(
@@ -115,10 +255,10 @@ function videoFilter(
     crop?: VideoEncodeOptions["crop"];
     fps?: number | null;
   },
-  facts: MediaFacts,
+  facts: WasmInputFacts,
 ): string {
   let { width, height, sar } = geometry(facts);
-  const filters: string[] = [];
+  const filters: string[] = orientationFilters(facts.stillOrientation);
   const crop = video.crop ?? null;
   if (crop) {
     if (crop.x + crop.width > width || crop.y + crop.height > height) {
@@ -162,9 +302,14 @@ const STATS_PERIOD = "0.25";
 const COMMON = ["-loglevel", "error", "-nostats", "-progress", "pipe:1", "-stats_period", STATS_PERIOD];
 
 /** Builds the argument list for a video output. Every value comes from a field checkPlan accepted. */
-export function videoArgs(output: VideoPlanOutput, input: string, facts: MediaFacts, out: string): string[] {
+export function videoArgs(
+  output: VideoPlanOutput,
+  input: string,
+  facts: WasmInputFacts,
+  out: string,
+): string[] {
   const trim = trimArgs(output.trim);
-  const args = [...COMMON, ...trim.before, "-i", input, ...trim.after];
+  const args = [...COMMON, ...trim.before, ...inputOptions(facts), "-i", input, ...trim.after];
   // `?` makes each map optional, so an input without audio (or video) still runs.
   if (output.video) args.push("-map", "0:v:0?");
   if (output.audio) args.push("-map", "0:a:0?");
@@ -201,10 +346,11 @@ export function thumbnailArgs(
   output: ThumbnailsPlanOutput,
   input: string,
   timeSec: number,
-  facts: MediaFacts,
+  facts: WasmInputFacts,
   out: string,
 ): string[] {
-  const args = ["-loglevel", "error", "-ss", String(timeSec), "-i", input, "-map", "0:v:0", "-frames:v", "1"];
+  const args = ["-loglevel", "error", "-ss", String(timeSec), ...inputOptions(facts), "-i", input];
+  args.push("-map", "0:v:0", "-frames:v", "1");
   args.push("-vf", videoFilter(output, facts), "-pix_fmt", IMAGE_PIX_FMTS[output.format]);
   args.push("-c:v", IMAGE_ENCODERS[output.format]);
   if (output.format === "jpg") args.push("-q:v", "3");

@@ -1,15 +1,20 @@
 /**
  * The workload the AddressSanitizer job runs inside one Node process with the ASan build of the
  * addon (see asan-check.sh): a short multi-output transcode (video, audio, thumbnails, HLS,
- * loudness), every damaged input of the bad-media corpus, a cancel and a stall. Exits non-zero if
- * any run ends in anything but an output or an EngineError; ASan/LSan abort the process on an
- * invalid access or, at exit, on a leak.
+ * loudness), every damaged input of the bad-media corpus, the real-world corpus (test/corpus: every
+ * file with every output type it can make, in one shared decode, then each output it cannot make),
+ * a cancel and a stall. Exits non-zero if any run ends in anything but an output or an
+ * EngineError, or if a real-world file ends differently than the corpus table expects; ASan/LSan
+ * abort the process on an invalid access or, at exit, on a leak.
  */
 
 import { execFileSync } from "node:child_process";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { corpusCases, outputTypes, refusal } from "../../test/corpus/cases";
+import { ensureCorpus } from "../../test/corpus/fetch";
+import { outputFor } from "../../test/corpus/plans";
 import { makeBadMediaSet, makeClip } from "../../test/support/media";
 import { EngineError } from "../lib/engine";
 import { createNativeEngine } from "../lib/native-engine";
@@ -93,6 +98,27 @@ try {
       ),
     );
     outcome(`probe ${bad.label}`, await settle(engine.probe(bad.path)));
+  }
+
+  // The real-world corpus: what the table expects (an output, or the refusal), under ASan.
+  const corpus = await ensureCorpus((line) => console.log(line));
+  for (const c of corpusCases) {
+    const input = corpus[c.file] ?? "";
+    const work = await mkdtemp(join(dir, "real-"));
+    const made = outputTypes.filter((t) => refusal(c, t) === null);
+    if (made.length > 0) {
+      const value = await settle(
+        engine.run({ inputPath: input, outputs: made.map((t) => outputFor(t, c, work, "native")) }),
+      );
+      outcome(`real ${c.file} [${made.join(" ")}]`, value === "output" ? value : `THREW ${value}`);
+    }
+    for (const type of outputTypes.filter((t) => refusal(c, t) !== null)) {
+      const value = await settle(
+        engine.run({ inputPath: input, outputs: [outputFor(type, c, work, "native")] }),
+      );
+      outcome(`real ${c.file} ${type}`, value === refusal(c, type) ? value : `THREW ${value}`);
+    }
+    await rm(work, { recursive: true, force: true });
   }
 
   const controller = new AbortController();

@@ -366,10 +366,16 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
       const fw::av::OutputReport& report = result_.outputs[i];
       Napi::Object object = Napi::Object::New(env);
       if (!report.video_encoder.empty()) object.Set("videoEncoder", report.video_encoder);
+      if (report.expected_duration_sec >= 0) object.Set("expectedDurationSec", report.expected_duration_sec);
+      object.Set("expectsVideo", report.expects_video);
+      object.Set("expectsAudio", report.expects_audio);
       const fw::av::OutputSettings& settings = settings_.outputs[i];
       if (settings.audio && settings.audio->loudness_target_lufs < 0) {
         object.Set("loudnessInputLufs", report.loudness_input_lufs);
         object.Set("gainDb", report.gain_db);
+        object.Set("loudnessOutputLufs", report.loudness_output_lufs);
+        object.Set("truePeakDbtp", report.true_peak_dbtp);
+        object.Set("limited", report.limited);
       }
       outputs.Set(static_cast<uint32_t>(i), object);
     }

@@ -18,6 +18,7 @@ const engineCodes: Record<EngineErrorCode, ErrorCode> = {
   ENGINE_FAILURE: "engine_failure",
   OUTPUT_WRITE_FAILED: "output_write_failed",
   STALLED: "engine_stalled",
+  OUTPUT_INVALID: "output_invalid",
 };
 
 /** A failure with the code and words the job record will show. */

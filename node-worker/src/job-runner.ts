@@ -313,8 +313,15 @@ async function storeOutput(
     }));
   }
   if (facts.loudness) {
-    const { targetLufs, inputLufs, gainDb } = facts.loudness;
-    result.loudness = { target_lufs: targetLufs, input_lufs: inputLufs, gain_db: gainDb };
+    const { targetLufs, inputLufs, gainDb, outputLufs, truePeakDbtp, limited } = facts.loudness;
+    result.loudness = {
+      target_lufs: targetLufs,
+      input_lufs: inputLufs,
+      gain_db: gainDb,
+      output_lufs: outputLufs,
+      true_peak_dbtp: truePeakDbtp,
+      limited,
+    };
   }
   if (facts.probe) result.probe = facts.probe;
   return result;

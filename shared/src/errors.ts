@@ -32,6 +32,10 @@ export const errorCatalog = {
   time_limit_exceeded: { status: 500, title: "The job ran past its time limit" },
   deliveries_exhausted: { status: 500, title: "Every delivery attempt of the job failed" },
   output_write_failed: { status: 500, title: "The output could not be stored" },
+  output_invalid: {
+    status: 500,
+    title: "A written output failed its check (duration or streams) and was not stored",
+  },
   upload_expired: { status: 410, title: "The upload has expired and was deleted" },
   canceled: { status: 409, title: "The job was canceled" },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -158,7 +158,10 @@ describe("job spec", () => {
   });
 
   it.each([
-    [{ ...video, container: "webm" }, ["outputs", 0, "video", "codec"]],
+    [
+      { ...video, container: "webm", video: { codec: "h264", height: 480 } },
+      ["outputs", 0, "video", "codec"],
+    ],
     [
       { ...video, video: { height: 480, crf: 20, bitrate_kbps: 900 } },
       ["outputs", 0, "video", "bitrate_kbps"],
@@ -188,5 +191,62 @@ describe("job spec", () => {
     expect(poolFor({ accel: "gpu" })).toBe("gpu");
     expect(poolFor({ accel: "auto" })).toBe("cpu");
     expect(poolFor({ accel: "cpu" })).toBe("cpu");
+  });
+});
+
+describe("defaults follow the container", () => {
+  const parse = (output: Record<string, unknown>) =>
+    jobSpecSchema.safeParse({ input: upload, outputs: [{ name: "o", type: "video", ...output }] });
+
+  it("webm with a vp9 video and no audio settings gets opus, not the mp4 default", () => {
+    const result = parse({ container: "webm", video: { codec: "vp9" } });
+    expect(result.error?.issues).toBeUndefined();
+    expect(result.data?.outputs[0]).toMatchObject({
+      container: "webm",
+      video: { codec: "vp9" },
+      audio: { codec: "opus", bitrate_kbps: 128 },
+    });
+  });
+
+  it("webm with nothing named gets vp9 and opus; audio settings without a codec get opus", () => {
+    const result = parse({ container: "webm", video: { height: 360 }, audio: { bitrate_kbps: 96 } });
+    expect(result.data?.outputs[0]).toMatchObject({
+      video: { codec: "vp9", height: 360 },
+      audio: { codec: "opus", bitrate_kbps: 96 },
+    });
+  });
+
+  it("mp4, mov and mkv keep h264 and aac", () => {
+    for (const container of ["mp4", "mov", "mkv"]) {
+      const result = parse({ container, video: {} });
+      expect(result.data?.outputs[0], container).toMatchObject({
+        video: { codec: "h264" },
+        audio: { codec: "aac" },
+      });
+    }
+  });
+
+  it("a codec the client names is checked as written, with the reason", () => {
+    const h264InWebm = parse({ container: "webm", video: { codec: "h264" } });
+    expect(h264InWebm.error?.issues[0]).toMatchObject({
+      path: ["outputs", 0, "video", "codec"],
+      message: "webm carries vp9, av1 video",
+    });
+    const aacInWebm = parse({ container: "webm", video: {}, audio: { codec: "aac" } });
+    expect(aacInWebm.error?.issues[0]).toMatchObject({
+      path: ["outputs", 0, "audio", "codec"],
+      message: "webm carries opus audio",
+    });
+    const flacInMp4 = parse({ video: {}, audio: { codec: "flac" } });
+    expect(flacInMp4.error?.issues[0]?.message).toBe("mp4 carries aac, mp3, opus audio");
+  });
+
+  it("copy and no audio stay as written", () => {
+    expect(parse({ container: "webm", video: {}, audio: false }).data?.outputs[0]).toMatchObject({
+      audio: false,
+    });
+    expect(parse({ container: "mkv", video: {}, audio: "copy" }).data?.outputs[0]).toMatchObject({
+      audio: "copy",
+    });
   });
 });

@@ -3,12 +3,14 @@ import {
   accelModes,
   audioCodecs,
   containerCodecs,
+  containerDefaults,
   imageFormats,
   mediaLimits as limits,
   maxCrf,
   outputNamePattern,
   presets,
   sampleRates,
+  type VideoContainer,
   videoCodecs,
   videoContainers,
   watermarkPositions,
@@ -151,7 +153,10 @@ export const videoOutputSchema = z
     type: z.literal("video"),
     container: z.enum(videoContainers).default("mp4"),
     video: videoStreamSchema,
-    /** `false` removes audio; `"copy"` passes the input's through; omitted means AAC at the default bitrate. */
+    /**
+     * `false` removes audio; `"copy"` passes the input's through; omitted means the container's
+     * default codec (see containerDefaults: opus for webm, else aac) at the default bitrate.
+     */
     audio: z
       .union([audioStreamSchema, z.literal("copy"), z.literal(false)])
       .default({ codec: "aac", bitrate_kbps: 128 }),
@@ -232,13 +237,42 @@ export const analysisOutputSchema = z.strictObject({
   analysis: z.literal("probe").default("probe"),
 });
 
-export const outputSchema = z.discriminatedUnion("type", [
-  videoOutputSchema,
-  audioOutputSchema,
-  thumbnailsOutputSchema,
-  hlsOutputSchema,
-  analysisOutputSchema,
-]);
+/**
+ * A default must be valid for the output it lands in: a video output's codecs left out default by
+ * its container (webm: vp9 + opus), before validation, so `{container: "webm", video: {}}` just
+ * works. Codecs the client names are kept and checked as written.
+ */
+function withContainerDefaults(raw: unknown): unknown {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  const output = raw as Record<string, unknown>;
+  if (output.type !== "video") return raw;
+  const container = output.container ?? "mp4";
+  if (typeof container !== "string" || !Object.hasOwn(containerDefaults, container)) return raw;
+  const defaults = containerDefaults[container as VideoContainer];
+  const withCodec = (stream: unknown, codec: string) =>
+    stream !== null && typeof stream === "object" && !Array.isArray(stream) && !("codec" in stream)
+      ? { ...stream, codec }
+      : stream;
+  return {
+    ...output,
+    video: withCodec(output.video, defaults.video),
+    audio:
+      output.audio === undefined
+        ? { codec: defaults.audio, bitrate_kbps: 128 }
+        : withCodec(output.audio, defaults.audio),
+  };
+}
+
+export const outputSchema = z.preprocess(
+  withContainerDefaults,
+  z.discriminatedUnion("type", [
+    videoOutputSchema,
+    audioOutputSchema,
+    thumbnailsOutputSchema,
+    hlsOutputSchema,
+    analysisOutputSchema,
+  ]),
+);
 export type OutputSpec = z.infer<typeof outputSchema>;
 
 const maxOutputsPerJob = limits.outputsPerJob;

@@ -56,6 +56,14 @@ export const containerCodecs: Record<
   webm: { video: ["vp9", "av1"], audio: ["opus"] },
 };
 
+/** The codecs a video output gets when it names none: always ones its container carries. */
+export const containerDefaults: Record<VideoContainer, { video: VideoCodec; audio: AudioCodec }> = {
+  mp4: { video: "h264", audio: "aac" },
+  mov: { video: "h264", audio: "aac" },
+  mkv: { video: "h264", audio: "aac" },
+  webm: { video: "vp9", audio: "opus" },
+};
+
 /** The constant-quality value used when a client gives neither crf nor bitrate. */
 export const defaultCrf: Record<VideoCodec, number> = { h264: 23, h265: 28, vp9: 33, av1: 35 };
 

@@ -83,7 +83,17 @@ export const outputResultSchema = z.object({
     )
     .max(16)
     .optional(),
-  loudness: z.object({ target_lufs: z.number(), input_lufs: z.number(), gain_db: z.number() }).optional(),
+  /** Loudness normalization: the input's and the written output's loudness, its true peak, whether the limiter acted. */
+  loudness: z
+    .object({
+      target_lufs: z.number(),
+      input_lufs: z.number(),
+      gain_db: z.number(),
+      output_lufs: z.number(),
+      true_peak_dbtp: z.number(),
+      limited: z.boolean(),
+    })
+    .optional(),
   /** analysis outputs: the input's facts (also stored as JSON at storage_key). */
   probe: probeFactsSchema.optional(),
 });

@@ -20,11 +20,23 @@ class Decoder {
   AVRational frame_rate() const { return frame_rate_; }
 
   // Decodes one packet (nullptr drains the decoder at end of input). A corrupt packet is skipped,
-  // as ffmpeg does, rather than failing the run. Frame pts are best-effort timestamps in the
-  // stream's time base.
+  // as ffmpeg does, rather than failing the run, and damaged pictures are concealed (the decoder's
+  // error concealment, corrupt frames still output) so a file with a few flipped bits keeps its
+  // timeline. Past an error budget (more than kMaxDecodeErrors errors that are also more than half
+  // of the packets) the input counts as damaged beyond use: kInputUnreadable, said at once rather
+  // than after decoding the rest. Frame pts are best-effort timestamps in the stream's time base.
   void Decode(const AVPacket* packet, const FrameSink& sink);
 
+  int64_t errors() const { return errors_; }
+
+  // A decoded frame the run cannot use (damage that changed an audio frame's format, rate or
+  // channels mid-stream): counted against the same error budget.
+  void CountError();
+
  private:
+
+  int64_t packets_ = 0;
+  int64_t errors_ = 0;
   CodecContextPtr ctx_;
   FramePtr frame_;
   AVRational time_base_;

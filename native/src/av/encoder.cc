@@ -143,15 +143,24 @@ std::unique_ptr<Encoder> Encoder::ForVideo(const FilterGraph& graph, AVRational 
   return encoder;
 }
 
+Encoder::AudioTarget Encoder::AudioTargetFor(const AVCodecContext* decoder, const AudioEncodeSettings& settings) {
+  const AVCodec* codec = avcodec_find_encoder_by_name(settings.encoder.c_str());
+  if (codec == nullptr) Fail(ErrorCode::kUnsupported, "encoder " + settings.encoder + " is not available");
+  AudioTarget target;
+  target.sample_rate = PickSampleRate(codec, settings.sample_rate > 0 ? settings.sample_rate : decoder->sample_rate);
+  target.channels = settings.channels > 0 ? settings.channels : std::min(2, std::max(1, decoder->ch_layout.nb_channels));
+  return target;
+}
+
 std::unique_ptr<Encoder> Encoder::ForAudio(const AVCodecContext* decoder, const AudioEncodeSettings& settings,
                                            bool global_header) {
   std::unique_ptr<Encoder> encoder(new Encoder(settings.encoder.c_str(), AVMEDIA_TYPE_AUDIO));
   AVCodecContext* ctx = encoder->ctx_.get();
   const AVCodec* codec = encoder->codec_;
   ctx->sample_fmt = codec->sample_fmts != nullptr ? codec->sample_fmts[0] : AV_SAMPLE_FMT_FLTP;
-  ctx->sample_rate = PickSampleRate(codec, settings.sample_rate > 0 ? settings.sample_rate : decoder->sample_rate);
-  int channels = settings.channels > 0 ? settings.channels : std::min(2, std::max(1, decoder->ch_layout.nb_channels));
-  av_channel_layout_default(&ctx->ch_layout, channels);
+  AudioTarget target = AudioTargetFor(decoder, settings);
+  ctx->sample_rate = target.sample_rate;
+  av_channel_layout_default(&ctx->ch_layout, target.channels);
   if (settings.bitrate_kbps > 0) ctx->bit_rate = static_cast<int64_t>(settings.bitrate_kbps) * 1000;
   ctx->time_base = AVRational{1, ctx->sample_rate};
   if (global_header) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;

@@ -43,6 +43,13 @@ class Encoder {
   static std::unique_ptr<Encoder> ForAudio(const AVCodecContext* decoder, const AudioEncodeSettings& settings,
                                            bool global_header);
 
+  // The channel count and sample rate ForAudio will open the encoder with.
+  struct AudioTarget {
+    int channels;
+    int sample_rate;
+  };
+  static AudioTarget AudioTargetFor(const AVCodecContext* decoder, const AudioEncodeSettings& settings);
+
   // A still-image encoder (mjpeg, png, libwebp) for pictures of this size and format.
   static std::unique_ptr<Encoder> ForImage(int width, int height, AVPixelFormat format, AVRational time_base,
                                            const std::string& encoder);

@@ -63,6 +63,28 @@ void Link(AVFilterContext* from, AVFilterContext* to) {
 
 }  // namespace
 
+Orientation OrientationFromMatrix(const int32_t* m) {
+  Orientation o;
+  if (m == nullptr) return o;
+  double ccw = av_display_rotation_get(m);
+  if (std::isnan(ccw)) return o;
+  // Clockwise degrees, as FFmpeg's CLI reads them for its autorotation; the signs of the matrix
+  // entries tell a mirrored picture from a rotated one.
+  double theta = std::fmod(-std::round(ccw), 360.0);
+  if (theta < 0) theta += 360;
+  if (std::fabs(theta - 90) < 1.0) {
+    o.transpose = m[3] > 0 ? 0 : 1;
+  } else if (std::fabs(theta - 180) < 1.0) {
+    o.hflip = m[0] < 0;
+    o.vflip = m[4] < 0;
+  } else if (std::fabs(theta - 270) < 1.0) {
+    o.transpose = m[3] < 0 ? 3 : 2;
+  } else if (std::fabs(theta) < 1.0 || std::fabs(theta - 360) < 1.0) {
+    o.vflip = m[4] < 0;
+  }
+  return o;
+}
+
 static std::string Seconds(double value) {
   char text[32];
   snprintf(text, sizeof(text), "%.6f", value);
@@ -121,14 +143,15 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
   int width = input->width;
   int height = input->height;
   AVRational sar = input->sample_aspect_ratio;
-  if (chain.rotation == 90 || chain.rotation == 270) {
-    append(AddFilter(graph, "transpose", "rotate", {{"dir", chain.rotation == 90 ? "clock" : "cclock"}}));
+  const Orientation& o = chain.orientation;
+  if (o.transpose >= 0) {
+    static const char* kDirections[] = {"cclock_flip", "clock", "cclock", "clock_flip"};
+    append(AddFilter(graph, "transpose", "rotate", {{"dir", kDirections[std::clamp(o.transpose, 0, 3)]}}));
     std::swap(width, height);
     if (sar.num > 0 && sar.den > 0) sar = AVRational{sar.den, sar.num};
-  } else if (chain.rotation == 180) {
-    append(AddFilter(graph, "hflip", "hflip", {}));
-    append(AddFilter(graph, "vflip", "vflip", {}));
   }
+  if (o.hflip) append(AddFilter(graph, "hflip", "hflip", {}));
+  if (o.vflip) append(AddFilter(graph, "vflip", "vflip", {}));
 
   if (chain.crop_width > 0 && chain.crop_height > 0) {
     if (chain.crop_x < 0 || chain.crop_y < 0 || chain.crop_x + chain.crop_width > width ||
@@ -168,31 +191,103 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
 }
 
 namespace {
-void SetAudioSource(AVFilterContext* source, const AVCodecContext* decoder, AVRational time_base) {
+void SetAudioSourceFormat(AVFilterContext* source, int format, int sample_rate, const AVChannelLayout& layout,
+                          AVRational time_base) {
   SourceParameters parameters;
-  parameters.params->format = decoder->sample_fmt;
-  parameters.params->sample_rate = decoder->sample_rate;
+  parameters.params->format = format;
+  parameters.params->sample_rate = sample_rate;
   parameters.params->time_base = time_base;
-  int ret = decoder->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC
-                ? (av_channel_layout_default(&parameters.params->ch_layout, decoder->ch_layout.nb_channels), 0)
-                : av_channel_layout_copy(&parameters.params->ch_layout, &decoder->ch_layout);
+  int ret = layout.order == AV_CHANNEL_ORDER_UNSPEC
+                ? (av_channel_layout_default(&parameters.params->ch_layout, layout.nb_channels), 0)
+                : av_channel_layout_copy(&parameters.params->ch_layout, &layout);
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not copy the channel layout", ret);
   SetSourceParameters(source, parameters);
   InitFilter(source, "abuffer");
 }
+
+void SetAudioSource(AVFilterContext* source, const AVCodecContext* decoder, AVRational time_base) {
+  SetAudioSourceFormat(source, decoder->sample_fmt, decoder->sample_rate, decoder->ch_layout, time_base);
+}
+
+std::string Describe(const AVChannelLayout& layout) {
+  char text[64] = {0};
+  int ret = av_channel_layout_describe(&layout, text, sizeof(text));
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not describe the channel layout", ret);
+  return text;
+}
 }  // namespace
 
-std::unique_ptr<FilterGraph> FilterGraph::ForLoudness(const AVCodecContext* decoder, AVRational time_base) {
+std::unique_ptr<FilterGraph> FilterGraph::ForMeter(int sample_rate, const AVChannelLayout& layout,
+                                                   AVRational time_base) {
   std::unique_ptr<FilterGraph> fg(new FilterGraph());
   AVFilterGraph* graph = fg->graph_.get();
   fg->source_ = AllocFilter(graph, "abuffer", "in");
-  SetAudioSource(fg->source_, decoder, time_base);
-  AVFilterContext* meter = AddFilter(graph, "ebur128", "ebur128", {{"metadata", "1"}, {"peak", "true"}});
+  SetAudioSourceFormat(fg->source_, AV_SAMPLE_FMT_FLTP, sample_rate, layout, time_base);
+  AVFilterContext* meter = AddFilter(graph, "ebur128", "ebur128", {{"metadata", "1"}});
   fg->sink_ = AddFilter(graph, "abuffersink", "out", {});
   Link(fg->source_, meter);
   Link(meter, fg->sink_);
   int ret = avfilter_graph_config(graph, nullptr);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the meter graph", ret);
+  return fg;
+}
+
+std::unique_ptr<FilterGraph> FilterGraph::ForLoudness(const AVCodecContext* decoder, AVRational time_base,
+                                                      double trim_start, double trim_end, int channels,
+                                                      int sample_rate, double gain_db, bool meter) {
+  std::unique_ptr<FilterGraph> fg(new FilterGraph());
+  AVFilterGraph* graph = fg->graph_.get();
+  fg->source_ = AllocFilter(graph, "abuffer", "in");
+  SetAudioSource(fg->source_, decoder, time_base);
+  AVFilterContext* last = fg->source_;
+  auto append = [&](AVFilterContext* next) {
+    Link(last, next);
+    last = next;
+  };
+  if (trim_start > 0) append(AddFilter(graph, "atrim", "atrim", {{"start", Seconds(trim_start)}}));
+  if (trim_end > 0) append(AddFilter(graph, "atrim", "atrim_end", {{"end", Seconds(trim_end)}}));
+  if (gain_db != 0) {
+    char linear[32];
+    snprintf(linear, sizeof(linear), "%.9f", std::pow(10.0, gain_db / 20.0));
+    append(AddFilter(graph, "volume", "gain", {{"volume", linear}, {"precision", "double"}}));
+  }
+  if (channels > 0 || sample_rate > 0 || !meter) {
+    // Measured as it will be encoded: a 5.1 source normalized into stereo is measured as stereo.
+    AVChannelLayout layout = {};
+    av_channel_layout_default(&layout, channels > 0 ? channels : std::max(1, decoder->ch_layout.nb_channels));
+    append(AddFilter(graph, "aformat", "aformat",
+                     {{"sample_fmts", "fltp"},
+                      {"sample_rates", std::to_string(sample_rate > 0 ? sample_rate : decoder->sample_rate)},
+                      {"channel_layouts", Describe(layout)}}));
+    av_channel_layout_uninit(&layout);
+  }
+  if (meter) append(AddFilter(graph, "ebur128", "ebur128", {{"metadata", "1"}, {"peak", "true"}}));
+  fg->sink_ = AddFilter(graph, "abuffersink", "out", {});
+  append(fg->sink_);
+  int ret = avfilter_graph_config(graph, nullptr);
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the loudness graph", ret);
+  return fg;
+}
+
+std::unique_ptr<FilterGraph> FilterGraph::ForEncoderInput(AVRational time_base, const AVCodecContext* encoder) {
+  std::unique_ptr<FilterGraph> fg(new FilterGraph());
+  AVFilterGraph* graph = fg->graph_.get();
+  fg->source_ = AllocFilter(graph, "abuffer", "in");
+  SetAudioSourceFormat(fg->source_, AV_SAMPLE_FMT_FLTP, encoder->sample_rate, encoder->ch_layout, time_base);
+  const char* sample_format = av_get_sample_fmt_name(encoder->sample_fmt);
+  if (sample_format == nullptr) Fail(ErrorCode::kEngineFailure, "the encoder has no sample format");
+  AVFilterContext* format = AddFilter(graph, "aformat", "aformat",
+                                      {{"sample_fmts", sample_format},
+                                       {"sample_rates", std::to_string(encoder->sample_rate)},
+                                       {"channel_layouts", Describe(encoder->ch_layout)}});
+  fg->sink_ = AddFilter(graph, "abuffersink", "out", {});
+  Link(fg->source_, format);
+  Link(format, fg->sink_);
+  int ret = avfilter_graph_config(graph, nullptr);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the encoder input graph", ret);
+  if (!(encoder->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) && encoder->frame_size > 0) {
+    av_buffersink_set_frame_size(fg->sink_, static_cast<unsigned>(encoder->frame_size));
+  }
   return fg;
 }
 
@@ -218,21 +313,20 @@ std::unique_ptr<FilterGraph> FilterGraph::ForAudio(const AVCodecContext* decoder
     snprintf(linear, sizeof(linear), "%.9f", std::pow(10.0, chain.gain_db / 20.0));
     append(AddFilter(graph, "volume", "gain", {{"volume", linear}, {"precision", "double"}}));
   }
-  char layout[64] = {0};
-  int ret = av_channel_layout_describe(&encoder->ch_layout, layout, sizeof(layout));
-  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not describe the channel layout", ret);
-  const char* sample_format = av_get_sample_fmt_name(encoder->sample_fmt);
+  const char* sample_format =
+      chain.for_limiter ? av_get_sample_fmt_name(AV_SAMPLE_FMT_FLTP) : av_get_sample_fmt_name(encoder->sample_fmt);
   if (sample_format == nullptr) Fail(ErrorCode::kEngineFailure, "the encoder has no sample format");
   AVFilterContext* format = AddFilter(graph, "aformat", "aformat",
                                       {{"sample_fmts", sample_format},
                                        {"sample_rates", std::to_string(encoder->sample_rate)},
-                                       {"channel_layouts", layout}});
+                                       {"channel_layouts", Describe(encoder->ch_layout)}});
   append(format);
   fg->sink_ = AddFilter(graph, "abuffersink", "out", {});
   append(fg->sink_);
-  ret = avfilter_graph_config(graph, nullptr);
+  int ret = avfilter_graph_config(graph, nullptr);
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the audio filter graph", ret);
-  if (!(encoder->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) && encoder->frame_size > 0) {
+  if (!chain.for_limiter && !(encoder->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) &&
+      encoder->frame_size > 0) {
     av_buffersink_set_frame_size(fg->sink_, static_cast<unsigned>(encoder->frame_size));
   }
   return fg;
@@ -302,7 +396,12 @@ AVRational FilterGraph::output_time_base() const { return av_buffersink_get_time
 
 void FilterGraph::Push(AVFrame* frame, const FrameSink& sink) {
   int ret = av_buffersrc_add_frame_flags(source_, frame, frame != nullptr ? AV_BUFFERSRC_FLAG_KEEP_REF : 0);
-  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not feed the filter graph", ret);
+  if (ret < 0) {
+    Fail(ErrorCode::kEngineFailure,
+         std::string("could not feed the ") + (frame != nullptr && frame->nb_samples > 0 ? "audio" : "video") +
+             " filter graph",
+         ret);
+  }
   for (;;) {
     ret = av_buffersink_get_frame(sink_, filtered_.get());
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;

@@ -9,11 +9,26 @@
 
 namespace fw::av {
 
+// How to make a picture upright, from a display matrix: an optional transpose (FFmpeg's transpose
+// filter direction: 0 cclock_flip, 1 clock, 2 cclock, 3 clock_flip), else flips. Covers the eight
+// EXIF orientations and every 90° rotation, mirrored or not.
+struct Orientation {
+  int transpose = -1;  // -1: none
+  bool hflip = false;
+  bool vflip = false;
+  bool identity() const { return transpose < 0 && !hflip && !vflip; }
+  bool swaps_sides() const { return transpose >= 0; }
+};
+
+// The orientation a player applies for a 3x3 display matrix (nullptr: none), as FFmpeg's own
+// autorotation reads it.
+Orientation OrientationFromMatrix(const int32_t* matrix);
+
 // What one output does to the decoded picture, in this order. Zero/negative values mean "off".
 struct VideoChain {
   double trim_start = 0;  // seconds of input timeline; frames before are dropped (frame-accurate)
   double trim_end = -1;   // seconds; frames at or after are dropped
-  int rotation = 0;       // clockwise degrees from the input's display matrix (0/90/180/270)
+  Orientation orientation;  // from the input's display matrix (or a still image's EXIF): made upright
   int crop_x = 0, crop_y = 0, crop_width = 0, crop_height = 0;  // in the rotated picture
   int max_width = 0, max_height = 0;  // fit inside, aspect kept, never upscaled
   AVRational fps{0, 1};
@@ -31,6 +46,9 @@ struct AudioChain {
   double trim_start = 0;
   double trim_end = -1;
   double gain_db = 0;  // static gain (loudness normalization's second pass)
+  // The true-peak limiter follows (loudness normalization): the graph then ends in planar float at
+  // the encoder's rate and layout, and ForEncoderInput() converts the limited frames for the encoder.
+  bool for_limiter = false;
 };
 
 // Output size for a (display-aspect) picture fitted into max_width x max_height (0: unbounded),
@@ -54,8 +72,20 @@ class FilterGraph {
   static std::unique_ptr<FilterGraph> ForAudio(const AVCodecContext* decoder, AVRational time_base,
                                                const AVCodecContext* encoder, const AudioChain& chain);
 
-  // abuffer -> ebur128(metadata, true peak) -> abuffersink: loudness analysis (first pass).
-  static std::unique_ptr<FilterGraph> ForLoudness(const AVCodecContext* decoder, AVRational time_base);
+  // abuffer -> [atrim -> asetpts] -> [aformat(channels, rate)] -> ebur128(metadata, true peak)
+  // -> abuffersink: loudness analysis of one output's audio (channels/sample_rate 0: the input's).
+  // With `meter` false the graph ends in planar float after [volume(gain_db)] instead (the limiter
+  // rehearsal), and ForMeter() measures what the limiter lets through.
+  static std::unique_ptr<FilterGraph> ForLoudness(const AVCodecContext* decoder, AVRational time_base,
+                                                  double trim_start, double trim_end, int channels,
+                                                  int sample_rate, double gain_db = 0, bool meter = true);
+
+  // abuffer(fltp) -> ebur128(metadata, integrated only) -> abuffersink.
+  static std::unique_ptr<FilterGraph> ForMeter(int sample_rate, const AVChannelLayout& layout, AVRational time_base);
+
+  // abuffer(fltp at the encoder's rate and layout) -> aformat(the encoder's) -> abuffersink with the
+  // encoder's frame size: after the limiter.
+  static std::unique_ptr<FilterGraph> ForEncoderInput(AVRational time_base, const AVCodecContext* encoder);
 
   // Pushes one decoded frame (nullptr signals end of stream) and hands every filtered frame to
   // sink. The input frame is not consumed (the graph keeps its own reference), so the same

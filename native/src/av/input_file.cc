@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 
 #include "status.h"
@@ -62,8 +63,14 @@ struct InputFile::Source {
   }
 };
 
-InputFile::InputFile(const std::string& path, RunControl* control)
-    : source_(std::make_unique<Source>()), control_(control) {
+InputFile::InputFile(const std::string& path, RunControl* control) : path_(path), control_(control) { Open(); }
+
+void InputFile::Open() {
+  const std::string& path = path_;
+  RunControl* control = control_;
+  ctx_.reset();
+  io_.reset();
+  source_ = std::make_unique<Source>();
   source_->control = control;
   source_->fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (source_->fd < 0) Fail(ErrorCode::kInputUnreadable, "could not open the input", AVERROR(errno));
@@ -103,6 +110,7 @@ InputFile::InputFile(const std::string& path, RunControl* control)
   if (control != nullptr && control->ShouldStop()) Fail(ErrorCode::kCanceled, "stopped", AVERROR_EXIT);
   if (ret < 0) Fail(ErrorCode::kInputUnreadable, "could not read the input's stream info", ret);
   if (ctx_->start_time != AV_NOPTS_VALUE) start_time_ = ctx_->start_time;
+  for (size_t i = 0; i < discard_.size() && i < ctx_->nb_streams; i++) ctx_->streams[i]->discard = discard_[i];
 }
 
 InputFile::~InputFile() = default;
@@ -115,22 +123,68 @@ int InputFile::BestStream(AVMediaType type) const {
 }
 
 void InputFile::KeepOnly(int video_index, int audio_index) {
+  discard_.assign(ctx_->nb_streams, AVDISCARD_DEFAULT);
   for (unsigned i = 0; i < ctx_->nb_streams; i++) {
     int index = static_cast<int>(i);
-    if (index != video_index && index != audio_index) ctx_->streams[i]->discard = AVDISCARD_ALL;
+    if (index != video_index && index != audio_index) {
+      ctx_->streams[i]->discard = AVDISCARD_ALL;
+      discard_[i] = AVDISCARD_ALL;
+    }
   }
 }
 
-void InputFile::SeekTo(double seconds) {
-  if (seconds <= 0) return;
-  int64_t target = start_time_ + static_cast<int64_t>(seconds * AV_TIME_BASE);
-  // Any keyframe at or before the target; the trim filters drop what comes before it exactly.
-  if (avformat_seek_file(ctx_.get(), -1, INT64_MIN, target, target, 0) < 0) {
-    avformat_seek_file(ctx_.get(), -1, INT64_MIN, start_time_, start_time_, 0);
+namespace {
+// How many packets SeekTo reads ahead looking for the checked stream, and how far past the target
+// that stream's first packet may start (timestamp rounding) before the landing counts as wrong.
+constexpr int kMaxPeekPackets = 2000;
+constexpr double kSeekSlackSec = 0.002;
+}  // namespace
+
+void InputFile::ClearPending() { pending_.clear(); }
+
+double InputFile::PeekTime(int stream) {
+  for (int i = 0; i < kMaxPeekPackets; i++) {
+    PacketPtr packet = MakePacket();
+    if (!ReadRaw(packet.get())) return -1;
+    int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+    bool found = packet->stream_index == stream && ts != AV_NOPTS_VALUE;
+    double time = found ? ts * av_q2d(ctx_->streams[stream]->time_base) : -1;
+    pending_.push_back(std::move(packet));
+    if (found) return time;
   }
+  return -1;
+}
+
+bool InputFile::SeekTo(double seconds, int check_stream) {
+  if (seconds <= 0) return true;
+  int64_t target = start_time_ + static_cast<int64_t>(seconds * AV_TIME_BASE);
+  ClearPending();
+  // Any keyframe at or before the target; the trim filters drop what comes before it exactly.
+  if (avformat_seek_file(ctx_.get(), -1, INT64_MIN, target, target, 0) >= 0) {
+    double landed = check_stream >= 0 ? PeekTime(check_stream) : 0;
+    if (landed >= 0 && landed <= seconds + kSeekSlackSec) return true;
+  }
+  // Failed or landed after the target: decode from the start instead (slower, always right).
+  ClearPending();
+  if (avformat_seek_file(ctx_.get(), -1, INT64_MIN, start_time_, start_time_, 0) >= 0) {
+    double landed = check_stream >= 0 ? PeekTime(check_stream) : 0;
+    if (landed >= 0 && landed <= kSeekSlackSec + 0.5) return false;
+  }
+  ClearPending();
+  Open();
+  return false;
 }
 
 bool InputFile::Read(AVPacket* packet) {
+  if (!pending_.empty()) {
+    av_packet_move_ref(packet, pending_.front().get());
+    pending_.pop_front();
+    return true;
+  }
+  return ReadRaw(packet);
+}
+
+bool InputFile::ReadRaw(AVPacket* packet) {
   int ret = av_read_frame(ctx_.get(), packet);
   if (ret == AVERROR_EXIT || (ret < 0 && control_ != nullptr && control_->ShouldStop())) {
     Fail(ErrorCode::kCanceled, "stopped", AVERROR_EXIT);
@@ -144,9 +198,30 @@ bool InputFile::Read(AVPacket* packet) {
   return true;
 }
 
+double InputFile::ScanDurationSec(const std::string& path, RunControl* control) {
+  InputFile input(path, control);
+  PacketPtr packet = MakePacket();
+  double end = -1;
+  while (input.Read(packet.get())) {
+    PacketUnref unref(packet.get());
+    const AVStream* stream = input.stream(packet->stream_index);
+    AVMediaType type = stream->codecpar->codec_type;
+    if (type != AVMEDIA_TYPE_VIDEO && type != AVMEDIA_TYPE_AUDIO) continue;
+    int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+    if (ts == AV_NOPTS_VALUE) continue;
+    end = std::max(end, (ts + std::max<int64_t>(packet->duration, 0)) * av_q2d(stream->time_base));
+  }
+  return end;
+}
+
 double InputFile::DurationSec() const {
   if (ctx_->duration == AV_NOPTS_VALUE || ctx_->duration <= 0) return -1;
   return static_cast<double>(ctx_->duration) / AV_TIME_BASE;
+}
+
+bool InputFile::IsStillImage() const {
+  std::string name = ctx_->iformat->name;
+  return name == "image2" || (name.size() > 5 && name.compare(name.size() - 5, 5, "_pipe") == 0);
 }
 
 int InputFile::Rotation(const AVStream* stream) {

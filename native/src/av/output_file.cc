@@ -71,6 +71,17 @@ void OutputFile::Open() {
 void OutputFile::Write(AVPacket* packet, AVRational from, int stream_index) {
   packet->stream_index = stream_index;
   av_packet_rescale_ts(packet, from, ctx_->streams[stream_index]->time_base);
+  // Last line of defence for what timeline repair upstream cannot see (rounding into a coarser
+  // muxer time base): dts strictly increasing per stream and pts never before dts, as every muxer
+  // requires; a repeated dts moves one tick on instead of failing the run.
+  if (last_dts_.size() <= static_cast<size_t>(stream_index)) last_dts_.resize(stream_index + 1, INT64_MIN);
+  int64_t& last = last_dts_[stream_index];
+  if (packet->dts == AV_NOPTS_VALUE) packet->dts = packet->pts;
+  if (packet->dts != AV_NOPTS_VALUE) {
+    if (last != INT64_MIN && packet->dts <= last) packet->dts = last + 1;
+    if (packet->pts != AV_NOPTS_VALUE && packet->pts < packet->dts) packet->pts = packet->dts;
+    last = packet->dts;
+  }
   int ret = av_interleaved_write_frame(ctx_.get(), packet);
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not write to the output", ret);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "resources.h"
 
@@ -49,6 +50,7 @@ class OutputFile {
   OutputFormatPtr ctx_;
   bool created_ = false;
   bool finished_ = false;
+  std::vector<int64_t> last_dts_;  // per stream, in the stream's time base; INT64_MIN before the first
 };
 
 }  // namespace fw::av

@@ -30,4 +30,11 @@ FramePtr DecodeStill(const std::string& path, RunControl* control) {
   return still;
 }
 
+Orientation StillOrientation(const std::string& path, RunControl* control) {
+  FramePtr still = DecodeStill(path, control);
+  const AVFrameSideData* side = av_frame_get_side_data(still.get(), AV_FRAME_DATA_DISPLAYMATRIX);
+  if (side == nullptr || side->size < 9 * sizeof(int32_t)) return Orientation{};
+  return OrientationFromMatrix(reinterpret_cast<const int32_t*>(side->data));
+}
+
 }  // namespace fw::av

@@ -11,14 +11,14 @@
 namespace fw::av {
 
 ThumbnailSet::ThumbnailSet(const ThumbnailSettings& settings, const AVCodecParameters* input, AVRational time_base,
-                           AVRational frame_rate, int rotation, double duration_sec, const RunControl* control)
+                           AVRational frame_rate, Orientation orientation, double duration_sec, const RunControl* control)
     : settings_(settings),
       control_(control),
       input_time_base_(time_base),
       duration_sec_(duration_sec),
       last_(MakeFrame()) {
   VideoChain chain;
-  chain.rotation = rotation;
+  chain.orientation = orientation;
   chain.max_width = settings.max_width;
   chain.max_height = settings.max_height;
   chain.pix_fmt = Encoder::ImagePixelFormat(settings.encoder);

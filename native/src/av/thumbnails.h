@@ -17,7 +17,7 @@ class ThumbnailSet {
   // `duration_sec` (negative when unknown) places `count` evenly spaced times; it fails with
   // kUnsupported when a count is asked of an input of unknown duration.
   ThumbnailSet(const ThumbnailSettings& settings, const AVCodecParameters* input, AVRational time_base,
-               AVRational frame_rate, int rotation, double duration_sec, const RunControl* control);
+               AVRational frame_rate, Orientation orientation, double duration_sec, const RunControl* control);
 
   // One decoded frame (nullptr at end of input: pending explicit times get the last frame).
   void Push(AVFrame* frame);

@@ -11,10 +11,12 @@
 #include "filter_graph.h"
 #include "input_file.h"
 #include "log.h"
+#include "limiter.h"
 #include "loudness.h"
 #include "output_file.h"
 #include "still_image.h"
 #include "thumbnails.h"
+#include "timeline.h"
 
 namespace fw::av {
 namespace {
@@ -24,10 +26,22 @@ constexpr auto kProgressInterval = std::chrono::milliseconds(200);
 // How far past the last trim end the demuxer reads before stopping: B-frame reordering and
 // interleaving put packets of earlier frames after later ones.
 constexpr double kTrimReadMarginSec = 2.0;
+// Loudness normalization with limiting: rehearsals of the limited gain, and when to stop.
+constexpr int kMaxRehearsals = 2;
+constexpr double kRehearsalToleranceLu = 0.25;
+constexpr double kMaxMakeupDb = 6.0;
+// The true peak a normalized output may have once encoded, and how far under it a second encode aims.
+constexpr double kMaxTruePeakDbtp = -1.0;
+// A still image counts as one frame at 25 fps (image demuxers' default rate).
+constexpr double kStillDurationSec = 0.04;
+constexpr double kOvershootMarginDb = 0.3;
 
 // One stream of one output: its own filter graph and encoder, muxed into out_stream.
 struct StreamPipeline {
   std::unique_ptr<FilterGraph> filter;
+  // Loudness normalization past the ceiling: the limiter, then the conversion to the encoder's format.
+  std::unique_ptr<TruePeakLimiter> limiter;
+  std::unique_ptr<FilterGraph> post;
   std::unique_ptr<Encoder> encoder;
   int out_stream = -1;
   double keyframe_interval_sec = 0;
@@ -59,25 +73,76 @@ class Run {
   void Execute() {
     started_ = Clock::now();
     result_->outputs.assign(settings_.outputs.size(), OutputReport{});
-    MeasureLoudnessIfAsked();
     OpenInput();
+    MeasureLoudnessIfAsked();
     for (size_t i = 0; i < settings_.outputs.size(); i++) OpenOutput(settings_.outputs[i], &result_->outputs[i]);
     for (const ThumbnailSettings& thumbnails : settings_.thumbnails) OpenThumbnails(thumbnails);
     Pump();
     Flush();
+    RequireDecodedStreams();
     for (OutputPipeline& output : outputs_) output.file->Finish();
+    for (size_t i = 0; i < outputs_.size(); i++) Expect(outputs_[i], &result_->outputs[i]);
+    MeasureWrittenLoudness();
     for (const auto& set : thumbnail_sets_) result_->thumbnails.push_back(set->report());
     Report(true);
   }
 
  private:
+  static bool Normalized(const OutputSettings& output) {
+    return output.audio && !output.audio->copy && output.audio->loudness_target_lufs < 0;
+  }
+
+  static AudioEncodeSettings EncodeSettings(const AudioSettings& a) {
+    return AudioEncodeSettings{a.encoder, a.bitrate_kbps, a.channels, a.sample_rate};
+  }
+
+  // First pass: each normalized output's own audio (trim window, channels, rate), one decode for all.
   void MeasureLoudnessIfAsked() {
-    bool wanted = false;
-    for (const OutputSettings& output : settings_.outputs) {
-      wanted = wanted || (output.audio && !output.audio->copy && output.audio->loudness_target_lufs < 0);
+    std::vector<LoudnessWindow> windows;
+    std::vector<size_t> owners;
+    for (size_t i = 0; i < settings_.outputs.size(); i++) {
+      const OutputSettings& output = settings_.outputs[i];
+      if (!Normalized(output)) continue;
+      if (!audio_decoder_) Fail(ErrorCode::kInputNoStreams, "loudness normalization needs an audio stream");
+      Encoder::AudioTarget target = Encoder::AudioTargetFor(audio_decoder_->ctx(), EncodeSettings(*output.audio));
+      windows.push_back(LoudnessWindow{output.trim_start, output.trim_end, target.channels, target.sample_rate});
+      owners.push_back(i);
     }
-    if (!wanted) return;
-    loudness_ = MeasureLoudness(settings_.input_path, &control_);
+    if (windows.empty()) return;
+    std::vector<Loudness> measured = MeasureLoudness(settings_.input_path, windows, &control_);
+    loudness_.assign(settings_.outputs.size(), Loudness{});
+    normalization_.assign(settings_.outputs.size(), Normalization{});
+    for (size_t i = 0; i < owners.size(); i++) {
+      const AudioSettings& a = *settings_.outputs[owners[i]].audio;
+      loudness_[owners[i]] = measured[i];
+      double ceiling = a.ceiling_override_dbtp < 0 ? a.ceiling_override_dbtp : LimiterCeilingDbtp(a.encoder);
+      Normalization plan = PlanNormalization(measured[i], a.loudness_target_lufs, ceiling);
+      // Limiting takes loudness away (much of it on peaky speech): rehearse the limited gain and
+      // make up the difference, at most twice.
+      for (int attempt = 0; plan.limit && attempt < kMaxRehearsals; attempt++) {
+        double got = RehearseLimitedLoudness(settings_.input_path, windows[i], plan.gain_db, plan.ceiling_dbtp, &control_);
+        double deficit = a.loudness_target_lufs - got;
+        if (std::fabs(deficit) < kRehearsalToleranceLu || got <= -69.9) break;
+        plan.gain_db += std::clamp(deficit, -kMaxMakeupDb, kMaxMakeupDb);
+      }
+      normalization_[owners[i]] = plan;
+    }
+  }
+
+  // Third pass: what was written, read back for the output's facts.
+  void MeasureWrittenLoudness() {
+    for (size_t i = 0; i < settings_.outputs.size(); i++) {
+      if (!Normalized(settings_.outputs[i])) continue;
+      OutputReport& report = result_->outputs[i];
+      for (const OutputPipeline& output : outputs_) {
+        if (output.settings == &settings_.outputs[i] && output.audio && output.audio->limiter) {
+          report.limited = output.audio->limiter->limited();
+        }
+      }
+      Loudness written = MeasureLoudness(settings_.outputs[i].path, {LoudnessWindow{}}, &control_).front();
+      report.loudness_output_lufs = written.integrated_lufs;
+      report.true_peak_dbtp = written.true_peak_dbtp;
+    }
   }
 
   void OpenInput() {
@@ -98,13 +163,33 @@ class Run {
     if (!settings_.thumbnails.empty() && video_index_ < 0) {
       Fail(ErrorCode::kInputNoStreams, "thumbnails need a video stream and the input has none");
     }
-    input_->KeepOnly(video_index_, audio_index_);
+    // The input's video is read even when no output decodes it: its packet times are the clock
+    // that tells real audio gaps from bogus audio timestamps (timeline.h).
+    clock_index_ = video_index_ >= 0 ? video_index_ : input_->BestStream(AVMEDIA_TYPE_VIDEO);
+    bool resets = (input_->ctx()->iformat->flags & AVFMT_TS_DISCONT) != 0;
+    audio_timeline_ = AudioTimeline(resets);
+    copy_timeline_ = AudioTimeline(resets);
+    video_timeline_ = VideoTimeline(resets);
+    video_clock_.present = clock_index_ >= 0;
+    input_->KeepOnly(clock_index_, audio_index_);
     if (video_index_ >= 0) {
+      const AVStream* stream = input_->stream(video_index_);
       video_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(video_index_));
-      rotation_ = InputFile::Rotation(input_->stream(video_index_));
+      size_t size = 0;
+      const uint8_t* matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+      orientation_ = OrientationFromMatrix(size >= 9 * sizeof(int32_t) ? reinterpret_cast<const int32_t*>(matrix)
+                                                                        : nullptr);
+      // A still image's orientation lives in its EXIF data, which FFmpeg's decoder turns into a
+      // display matrix on the decoded frame: decode it once up front so every graph knows it.
+      if (orientation_.identity() && input_->IsStillImage()) {
+        orientation_ = StillOrientation(settings_.input_path, &control_);
+      }
     }
     if (audio_index_ >= 0 && decodes_audio) {
       audio_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(audio_index_));
+      // The decoder updates its context when damage changes the stream; the graphs keep these.
+      const AVCodecContext* a = audio_decoder_->ctx();
+      audio_format_ = {a->sample_fmt, a->sample_rate, a->ch_layout.nb_channels};
     }
     packet_ = MakePacket();
 
@@ -118,7 +203,9 @@ class Run {
       if (output.trim_end > 0) latest_end = std::max(latest_end, output.trim_end);
       else all_end = false;
     }
-    if (settings_.thumbnails.empty() && earliest_start > 0 && earliest_start < 1e18) input_->SeekTo(earliest_start);
+    if (settings_.thumbnails.empty() && earliest_start > 0 && earliest_start < 1e18) {
+      input_->SeekTo(earliest_start, video_index_ >= 0 ? video_index_ : audio_index_);
+    }
     stop_after_sec_ = all_end && latest_end > 0 ? latest_end + kTrimReadMarginSec : -1;
   }
 
@@ -140,6 +227,10 @@ class Run {
   void OpenOutput(const OutputSettings& settings, OutputReport* report) {
     OutputPipeline output;
     output.settings = &settings;
+    if (settings.container == "hls" && !video_decoder_) {
+      Fail(ErrorCode::kInputNoStreams,
+           "an HLS ladder is cut by picture height and needs a video stream; the input has none (ask for an audio output)");
+    }
     OutputFile::Options options{settings.hls_segment_sec, settings.hls_segment_pattern};
     output.file = std::make_unique<OutputFile>(settings.path, settings.container, &control_, options);
     bool global_header = output.file->NeedsGlobalHeader();
@@ -150,7 +241,7 @@ class Run {
       VideoChain chain;
       chain.trim_start = settings.trim_start;
       chain.trim_end = settings.trim_end;
-      chain.rotation = v.auto_rotate ? rotation_ : 0;
+      chain.orientation = v.auto_rotate ? orientation_ : Orientation{};
       chain.crop_x = v.crop_x;
       chain.crop_y = v.crop_y;
       chain.crop_width = v.crop_width;
@@ -186,21 +277,33 @@ class Run {
     if (settings.audio && audio_index_ >= 0) {
       const AudioSettings& a = *settings.audio;
       if (a.copy) {
+        has_copy_outputs_ = true;
         output.audio_copy_stream = output.file->AddCopyStream(input_->stream(audio_index_));
       } else {
         auto pipeline = std::make_unique<StreamPipeline>();
-        AudioEncodeSettings encode{a.encoder, a.bitrate_kbps, a.channels, a.sample_rate};
-        pipeline->encoder = Encoder::ForAudio(audio_decoder_->ctx(), encode, global_header);
+        pipeline->encoder = Encoder::ForAudio(audio_decoder_->ctx(), EncodeSettings(a), global_header);
+        const AVCodecContext* encoder = pipeline->encoder->ctx();
         AudioChain chain;
         chain.trim_start = settings.trim_start;
         chain.trim_end = settings.trim_end;
-        if (a.loudness_target_lufs < 0) {
-          chain.gain_db = NormalizationGainDb(loudness_, a.loudness_target_lufs);
-          report->loudness_input_lufs = loudness_.integrated_lufs;
-          report->gain_db = chain.gain_db;
+        double ceiling_dbtp = 0;
+        if (Normalized(settings)) {
+          const Loudness& measured = loudness_.at(static_cast<size_t>(report - result_->outputs.data()));
+          const Normalization& plan = normalization_.at(static_cast<size_t>(report - result_->outputs.data()));
+          chain.gain_db = plan.gain_db;
+          chain.for_limiter = plan.limit;
+          ceiling_dbtp = plan.ceiling_dbtp;
+          report->limiter_ceiling_dbtp = plan.ceiling_dbtp;
+          report->loudness_input_lufs = measured.integrated_lufs;
+          report->gain_db = plan.gain_db;
         }
-        pipeline->filter = FilterGraph::ForAudio(audio_decoder_->ctx(), audio_decoder_->time_base(),
-                                                 pipeline->encoder->ctx(), chain);
+        pipeline->filter =
+            FilterGraph::ForAudio(audio_decoder_->ctx(), audio_decoder_->time_base(), encoder, chain);
+        if (chain.for_limiter) {
+          pipeline->limiter = std::make_unique<TruePeakLimiter>(encoder->ch_layout.nb_channels, encoder->sample_rate,
+                                                                encoder->ch_layout, ceiling_dbtp);
+          pipeline->post = FilterGraph::ForEncoderInput(pipeline->filter->output_time_base(), encoder);
+        }
         pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx());
         output.audio = std::move(pipeline);
       }
@@ -214,9 +317,14 @@ class Run {
 
   void OpenThumbnails(const ThumbnailSettings& settings) {
     const AVStream* stream = input_->stream(video_index_);
+    double duration = input_->DurationSec();
+    if (duration <= 0 && settings.count > 0) {
+      // Evenly spaced thumbnails need the length the container does not give: measure it.
+      duration = input_->IsStillImage() ? kStillDurationSec : InputFile::ScanDurationSec(settings_.input_path, &control_);
+    }
     thumbnail_sets_.push_back(std::make_unique<ThumbnailSet>(settings, stream->codecpar, video_decoder_->time_base(),
-                                                             video_decoder_->frame_rate(), rotation_,
-                                                             input_->DurationSec(), &control_));
+                                                             video_decoder_->frame_rate(), orientation_, duration,
+                                                             &control_));
     thumbnail_reached_sec_.push_back(0);
   }
 
@@ -227,18 +335,17 @@ class Run {
       control_.Touch();
       PacketUnref unref(packet_.get());
       const AVStream* stream = input_->stream(packet_->stream_index);
-      if (stop_after_sec_ > 0 && packet_->dts != AV_NOPTS_VALUE &&
-          packet_->dts * av_q2d(stream->time_base) > stop_after_sec_) {
-        return;
+      if (PastTrimEnds()) return;
+      if (packet_->stream_index == clock_index_) {
+        int64_t ts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+        if (ts != AV_NOPTS_VALUE) video_clock_.reached_sec = std::max(video_clock_.reached_sec, ts * av_q2d(stream->time_base));
       }
       if (packet_->stream_index == video_index_) {
-        video_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { Distribute(frame, true); });
+        video_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { OnVideoFrame(frame); });
       } else if (packet_->stream_index == audio_index_) {
-        for (OutputPipeline& output : outputs_) {
-          if (output.audio_copy_stream >= 0) Copy(output, stream);
-        }
+        if (has_copy_outputs_) CopyAudio(stream);
         if (audio_decoder_) {
-          audio_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { Distribute(frame, false); });
+          audio_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { OnAudioFrame(frame); });
         }
       }
       if (outputs_.empty() && ThumbnailsDone()) return;
@@ -246,11 +353,90 @@ class Run {
     }
   }
 
+  // Every trimmed output is complete once each stream it is cut from has been placed (repaired
+  // timeline, not raw packet times: a bogus timestamp must not end the read early) past its end.
+  bool PastTrimEnds() const {
+    if (stop_after_sec_ <= 0) return false;
+    auto past = [this](bool used, double end) { return !used || end > stop_after_sec_; };
+    return past(video_decoder_ != nullptr, video_timeline_.end_sec()) &&
+           past(audio_decoder_ != nullptr, audio_timeline_.end_sec()) &&
+           past(has_copy_outputs_, copy_timeline_.end_sec());
+  }
+
   bool ThumbnailsDone() const {
     for (const auto& set : thumbnail_sets_) {
       if (!set->Done()) return false;
     }
     return true;
+  }
+
+  // A decoded video frame, its timestamp repaired (timeline.h), to every output that takes video.
+  void OnVideoFrame(AVFrame* frame) {
+    AVRational tb = video_decoder_->time_base();
+    double raw = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(tb) : -1;
+    AVRational rate = video_decoder_->frame_rate();
+    double duration = frame->pkt_duration > 0 ? frame->pkt_duration * av_q2d(tb)
+                      : rate.num > 0 && rate.den > 0 ? av_q2d(av_inv_q(rate))
+                                                     : 0;
+    VideoTimeline::Verdict verdict = video_timeline_.Place(raw, duration, audio_timeline_.end_sec());
+    if (!verdict.keep) return;
+    frame->pts = std::llround(verdict.time_sec / av_q2d(tb));
+    Distribute(frame, true);
+  }
+
+  // A decoded audio frame, timed by its samples (timeline.h); a gap the video confirms becomes silence.
+  void OnAudioFrame(AVFrame* frame) {
+    // The audio graphs were configured from the stream's parameters; a frame that changed them
+    // (damage in a codec header) cannot go through them: dropped, and counted as damage.
+    if (frame->format != audio_format_.format || frame->sample_rate != audio_format_.sample_rate ||
+        frame->ch_layout.nb_channels != audio_format_.channels) {
+      audio_decoder_->CountError();
+      return;
+    }
+    AVRational tb = audio_decoder_->time_base();
+    double raw = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(tb) : -1;
+    double duration = frame->sample_rate > 0 ? static_cast<double>(frame->nb_samples) / frame->sample_rate : 0;
+    AudioTimeline::Verdict verdict = audio_timeline_.Place(raw, duration, video_clock_);
+    if (!verdict.keep) return;
+    if (verdict.silence_sec > 0) InsertSilence(frame, verdict.start_sec - verdict.silence_sec, verdict.silence_sec);
+    frame->pts = std::llround(verdict.start_sec / av_q2d(tb));
+    Distribute(frame, false);
+  }
+
+  // Silence in the decoded format, in frames of at most 4096 samples, from `start_sec` on.
+  void InsertSilence(const AVFrame* like, double start_sec, double seconds) {
+    AVRational tb = audio_decoder_->time_base();
+    int64_t total = std::llround(seconds * like->sample_rate);
+    int64_t done = 0;
+    while (done < total) {
+      FramePtr silence = MakeFrame();
+      silence->format = like->format;
+      silence->sample_rate = like->sample_rate;
+      silence->nb_samples = static_cast<int>(std::min<int64_t>(4096, total - done));
+      int ret = av_channel_layout_copy(&silence->ch_layout, &like->ch_layout);
+      if (ret >= 0) ret = av_frame_get_buffer(silence.get(), 0);
+      if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not allocate silence", ret);
+      av_samples_set_silence(silence->extended_data, 0, silence->nb_samples, silence->ch_layout.nb_channels,
+                             static_cast<AVSampleFormat>(silence->format));
+      silence->pts = std::llround((start_sec + static_cast<double>(done) / like->sample_rate) / av_q2d(tb));
+      Distribute(silence.get(), false);
+      done += silence->nb_samples;
+    }
+  }
+
+  // The input's audio packets as they are, to every output that copies audio: timed like decoded
+  // audio (timeline.h), but a confirmed gap stays a gap (no silence can be made without decoding).
+  void CopyAudio(const AVStream* stream) {
+    AVRational tb = stream->time_base;
+    double raw = packet_->pts != AV_NOPTS_VALUE ? packet_->pts * av_q2d(tb) : -1;
+    double duration = packet_->duration > 0 ? packet_->duration * av_q2d(tb) : 0;
+    AudioTimeline::Verdict verdict = copy_timeline_.Place(raw, duration, video_clock_);
+    if (!verdict.keep) return;
+    packet_->pts = std::llround(verdict.start_sec / av_q2d(tb));
+    packet_->dts = packet_->pts;
+    for (OutputPipeline& output : outputs_) {
+      if (output.audio_copy_stream >= 0) Copy(output, stream);
+    }
   }
 
   // Stream copy, trimmed at packet granularity (audio packets are all keyframes, a few ms long).
@@ -272,13 +458,14 @@ class Run {
 
   // End of input: drain decoders, then close each graph, then drain each encoder.
   void Flush() {
-    if (video_decoder_) video_decoder_->Decode(nullptr, [this](AVFrame* frame) { Distribute(frame, true); });
-    if (audio_decoder_) audio_decoder_->Decode(nullptr, [this](AVFrame* frame) { Distribute(frame, false); });
+    if (video_decoder_) video_decoder_->Decode(nullptr, [this](AVFrame* frame) { OnVideoFrame(frame); });
+    if (audio_decoder_) audio_decoder_->Decode(nullptr, [this](AVFrame* frame) { OnAudioFrame(frame); });
     for (auto& set : thumbnail_sets_) set->Push(nullptr);
     for (OutputPipeline& output : outputs_) {
       for (StreamPipeline* pipeline : {output.video.get(), output.audio.get()}) {
         if (pipeline == nullptr) continue;
         Filter(output, *pipeline, nullptr);
+        Limit(output, *pipeline, nullptr);
         pipeline->encoder->Encode(nullptr, pipeline->filter->output_time_base(),
                                   [&](AVPacket* packet) { Mux(output, *pipeline, packet); });
       }
@@ -317,9 +504,25 @@ class Run {
           filtered->pict_type = AV_PICTURE_TYPE_NONE;
         }
       }
-      pipeline.encoder->Encode(filtered, pipeline.filter->output_time_base(),
-                               [&](AVPacket* packet) { Mux(output, pipeline, packet); });
+      Limit(output, pipeline, filtered);
     });
+  }
+
+  // Filtered frames to the encoder, through the limiter when the output has one (nullptr: end of
+  // stream, which flushes the limiter and its conversion graph).
+  void Limit(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* frame) {
+    auto encode = [&](AVFrame* ready, AVRational time_base) {
+      pipeline.encoder->Encode(ready, time_base, [&](AVPacket* packet) { Mux(output, pipeline, packet); });
+    };
+    if (!pipeline.limiter) {
+      if (frame != nullptr) encode(frame, pipeline.filter->output_time_base());
+      return;
+    }
+    auto convert = [&](AVFrame* limited) {
+      pipeline.post->Push(limited, [&](AVFrame* ready) { encode(ready, pipeline.post->output_time_base()); });
+    };
+    pipeline.limiter->Push(frame, pipeline.filter->output_time_base(), convert);
+    if (frame == nullptr) convert(nullptr);
   }
 
   void Mux(OutputPipeline& output, StreamPipeline& pipeline, AVPacket* packet) {
@@ -331,6 +534,33 @@ class Run {
       output.end_time_sec = std::max(output.end_time_sec, end);
     }
     output.file->Write(packet, time_base, pipeline.out_stream);
+  }
+
+  // A stream that decoded to nothing at all, with damage counted, is an input problem, said as such
+  // (not an output that silently lacks the stream).
+  void RequireDecodedStreams() const {
+    auto check = [](const Decoder* decoder, double end, const char* type) {
+      if (decoder == nullptr || end >= 0 || decoder->errors() == 0) return;
+      Fail(ErrorCode::kInputUnreadable, std::string("the input's ") + type + " stream is damaged beyond use: none of its " +
+                                            std::to_string(decoder->errors()) + " damaged packets could be decoded");
+    };
+    check(video_decoder_.get(), video_timeline_.end_sec(), "video");
+    check(audio_decoder_.get(), audio_timeline_.end_sec(), "audio");
+  }
+
+  // What the written output must hold: the trim window within the media actually placed on the
+  // repaired timelines of the streams it takes.
+  void Expect(const OutputPipeline& output, OutputReport* report) const {
+    const OutputSettings& s = *output.settings;
+    report->expects_video = output.video != nullptr;
+    report->expects_audio = output.audio != nullptr || output.audio_copy_stream >= 0;
+    double end = -1;
+    if (report->expects_video) end = std::max(end, video_timeline_.end_sec());
+    if (output.audio) end = std::max(end, audio_timeline_.end_sec());
+    if (output.audio_copy_stream >= 0) end = std::max(end, copy_timeline_.end_sec());
+    if (end < 0) return;
+    double stop = s.trim_end > 0 ? std::min(s.trim_end, end) : end;
+    report->expected_duration_sec = std::max(0.0, stop - s.trim_start);
   }
 
   // The duration an output will have: its trim window within the input; negative when unknown.
@@ -376,7 +606,8 @@ class Run {
   TranscodeResult* result_;
   Clock::time_point started_;
   Clock::time_point last_report_;
-  Loudness loudness_;
+  std::vector<Loudness> loudness_;  // per output (normalized ones), from the first pass
+  std::vector<Normalization> normalization_;  // per output: the gain and whether to limit
 
   // Destroyed in reverse: outputs (deleting unfinished files) first, then decoders, then input.
   std::map<std::string, BufferRefPtr> devices_;
@@ -386,7 +617,18 @@ class Run {
   PacketPtr packet_;
   int video_index_ = -1;
   int audio_index_ = -1;
-  int rotation_ = 0;
+  Orientation orientation_;
+  int clock_index_ = -1;  // the input's video stream, read for its packet times (timeline.h)
+  VideoClock video_clock_;
+  AudioTimeline audio_timeline_;
+  AudioTimeline copy_timeline_;
+  VideoTimeline video_timeline_;
+  bool has_copy_outputs_ = false;
+  struct {
+    int format = -1;
+    int sample_rate = 0;
+    int channels = 0;
+  } audio_format_;  // what the audio graphs were configured for
   double stop_after_sec_ = -1;
   std::vector<OutputPipeline> outputs_;
   std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;
@@ -395,9 +637,10 @@ class Run {
 
 }  // namespace
 
-Failure Transcode(const TranscodeSettings& settings, const std::atomic<bool>& cancel,
-                  const ProgressFn& on_progress, TranscodeResult* result) noexcept {
-  TakeLastLogLine();  // a pool thread may carry a line from an earlier job
+namespace {
+
+Failure RunOnce(const TranscodeSettings& settings, const std::atomic<bool>& cancel, const ProgressFn& on_progress,
+                TranscodeResult* result) noexcept {
   // The run owns the watchdog; Guard only sees cancel, and the stall verdict is read from the run
   // before its objects are gone.
   RunControl control(&cancel, 0);
@@ -415,6 +658,38 @@ Failure Transcode(const TranscodeSettings& settings, const std::atomic<bool>& ca
     failure.code = ErrorCode::kStalled;
     failure.message = "no progress for " + std::to_string(settings.stall_timeout_ms) + " ms: the run was stopped";
   }
+  return failure;
+}
+
+}  // namespace
+
+Failure Transcode(const TranscodeSettings& settings, const std::atomic<bool>& cancel,
+                  const ProgressFn& on_progress, TranscodeResult* result) noexcept {
+  TakeLastLogLine();  // a pool thread may carry a line from an earlier job
+  Failure failure = RunOnce(settings, cancel, on_progress, result);
+  if (!failure.ok()) return failure;
+  // A lossy encoder can still push a true peak over the limit (FFmpeg's AAC on dense masters adds
+  // up to ~1.5 dB): those outputs are encoded once more with the ceiling lowered by the overshoot.
+  TranscodeSettings again = settings;
+  again.outputs.clear();
+  again.thumbnails.clear();
+  std::vector<size_t> redone;
+  for (size_t i = 0; i < settings.outputs.size() && i < result->outputs.size(); i++) {
+    const OutputSettings& output = settings.outputs[i];
+    const OutputReport& report = result->outputs[i];
+    if (!output.audio || output.audio->copy || output.audio->loudness_target_lufs >= 0) continue;
+    if (report.true_peak_dbtp <= kMaxTruePeakDbtp) continue;
+    OutputSettings lowered = output;
+    lowered.audio->ceiling_override_dbtp =
+        report.limiter_ceiling_dbtp - (report.true_peak_dbtp - kMaxTruePeakDbtp) - kOvershootMarginDb;
+    again.outputs.push_back(lowered);
+    redone.push_back(i);
+  }
+  if (redone.empty()) return failure;
+  TranscodeResult second;
+  failure = RunOnce(again, cancel, ProgressFn(), &second);
+  if (!failure.ok()) return failure;
+  for (size_t k = 0; k < redone.size() && k < second.outputs.size(); k++) result->outputs[redone[k]] = second.outputs[k];
   return failure;
 }
 

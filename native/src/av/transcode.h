@@ -43,6 +43,7 @@ struct AudioSettings {
   int channels = 0;
   int sample_rate = 0;
   double loudness_target_lufs = 0;  // < 0: two-pass normalization to this integrated loudness
+  double ceiling_override_dbtp = 0;  // < 0: the limiter's ceiling (a second encode after an overshoot)
 };
 
 struct OutputSettings {
@@ -76,9 +77,20 @@ struct TranscodeSettings {
 };
 
 struct OutputReport {
-  double loudness_input_lufs = 0;  // set when normalized
+  // Loudness normalization (set when normalized): the input's integrated loudness, the gain, the
+  // written file's loudness and true peak read back, and whether the limiter had to act.
+  double loudness_input_lufs = 0;
   double gain_db = 0;
+  double loudness_output_lufs = 0;
+  double true_peak_dbtp = 0;
+  bool limited = false;
+  double limiter_ceiling_dbtp = 0;  // the ceiling the gain and limiter aimed under
   std::string video_encoder;
+  // What the written file must hold, from what was actually decoded (repaired timelines), for the
+  // caller's post-write check: its duration (the trim window within the media) and its streams.
+  double expected_duration_sec = -1;  // negative when nothing was placed
+  bool expects_video = false;
+  bool expects_audio = false;
 };
 
 struct ThumbnailReport {
