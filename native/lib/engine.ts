@@ -9,11 +9,16 @@
 import type {
   AccelMode,
   AudioCodec,
+  AudioFacts,
   ImageFormat,
+  LoudnessFacts,
   Preset,
   ProbeFacts,
+  RenditionFacts,
+  ThumbnailFacts,
   VideoCodec,
   VideoContainer,
+  VideoFacts,
   WatermarkPosition,
 } from "@framewire/shared/media";
 
@@ -230,11 +235,13 @@ export interface OutputFacts {
   /** Container short name: mp4, webm, mkv, mov, m4a, opus, mp3, flac, wav, hls, jpg, png, webp, json. */
   container: string;
   durationSec: number | null;
-  video: { codec: string; width: number; height: number; fps: number | null } | null;
-  audio: { codec: string; sampleRate: number; channels: number } | null;
+  // What the job reports about the output, in the API's words (shared/src/media.ts): the node hands
+  // these objects on as they are.
+  video: VideoFacts | null;
+  audio: AudioFacts | null;
   files?: OutputFile[];
   encoding?: EncodingChoice;
-  thumbnails?: { timeSec: number; relativePath: string }[];
+  thumbnails?: ThumbnailFacts[];
   /** Thumbnails with a sprite: the sheet, its tile size and the WebVTT storyboard pointing into it. */
   sprite?: {
     relativePath: string;
@@ -243,29 +250,13 @@ export interface OutputFacts {
     tileHeight: number;
     columns: number;
   };
-  renditions?: {
-    name: string;
-    width: number;
-    height: number;
-    /** Peak segment bit rate, bits/s (the HLS BANDWIDTH attribute). */
-    bandwidth: number;
-    averageBandwidth: number;
-    segments: number;
-    playlist: string;
-  }[];
+  renditions?: RenditionFacts[];
   /**
    * Loudness normalization: the target, the input's integrated loudness, the static gain, and what
    * the written file measures (integrated loudness and true peak, read back), and whether the
    * true-peak limiter acted (it does where the gain alone would put peaks above the ceiling).
    */
-  loudness?: {
-    targetLufs: number;
-    inputLufs: number;
-    gainDb: number;
-    outputLufs: number;
-    truePeakDbtp: number;
-    limited: boolean;
-  };
+  loudness?: LoudnessFacts;
   /** probe outputs: the input's facts in the API's words (also written as JSON to `path`). */
   probe?: ProbeFacts;
 }

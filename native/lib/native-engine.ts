@@ -149,11 +149,11 @@ class NativeEngine implements Engine {
         const extra: Partial<OutputFacts> = { ...encoding };
         if (loudness !== null && report?.loudnessInputLufs !== undefined) {
           extra.loudness = {
-            targetLufs: loudness,
-            inputLufs: report.loudnessInputLufs,
-            gainDb: report.gainDb ?? 0,
-            outputLufs: report.loudnessOutputLufs ?? report.loudnessInputLufs,
-            truePeakDbtp: report.truePeakDbtp ?? 0,
+            target_lufs: loudness,
+            input_lufs: report.loudnessInputLufs,
+            gain_db: report.gainDb ?? 0,
+            output_lufs: report.loudnessOutputLufs ?? report.loudnessInputLufs,
+            true_peak_dbtp: report.truePeakDbtp ?? 0,
             limited: report.limited ?? false,
           };
         }

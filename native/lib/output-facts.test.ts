@@ -10,7 +10,7 @@ const facts = (over: Partial<OutputFacts>): OutputFacts => ({
   container: "mp4",
   durationSec: 2,
   video: { codec: "h264", width: 320, height: 240, fps: 25 },
-  audio: { codec: "aac", sampleRate: 48000, channels: 2 },
+  audio: { codec: "aac", sample_rate: 48000, channels: 2 },
   ...over,
 });
 

@@ -28,7 +28,7 @@ function streams(facts: MediaFacts): Pick<OutputFacts, "video" | "audio"> {
       ? { codec: video.codec, width: video.width ?? 0, height: video.height ?? 0, fps: video.fps ?? null }
       : null,
     audio: audio
-      ? { codec: audio.codec, sampleRate: audio.sampleRate ?? 0, channels: audio.channels ?? 0 }
+      ? { codec: audio.codec, sample_rate: audio.sampleRate ?? 0, channels: audio.channels ?? 0 }
       : null,
   };
 }
@@ -152,8 +152,8 @@ export async function thumbnailFacts(
     audio: null,
     files,
     thumbnails: written.files.map((_, i) => ({
-      timeSec: written.timesSec[i] ?? 0,
-      relativePath: files[i]?.relativePath ?? "",
+      time_sec: written.timesSec[i] ?? 0,
+      relative_path: files[i]?.relativePath ?? "",
     })),
     ...(sprite ? { sprite } : {}),
   };
@@ -247,7 +247,7 @@ export async function finishHls(
       width: video?.width ?? 0,
       height: video?.height ?? 0,
       bandwidth: Math.round(peak),
-      averageBandwidth: Math.round(averageBandwidth),
+      average_bandwidth: Math.round(averageBandwidth),
       segments: segments.length,
       playlist,
     });

@@ -216,11 +216,11 @@ export function engineContract(label: string, createEngine: () => Promise<Engine
       });
       const [every, count, at] = outputs;
       expect(every?.files?.map((f) => f.relativePath)).toEqual(["thumb-0001.jpg", "thumb-0002.jpg"]);
-      expect(every?.thumbnails?.map((t) => t.timeSec)).toEqual([expect.closeTo(0, 1), expect.closeTo(2, 1)]);
+      expect(every?.thumbnails?.map((t) => t.time_sec)).toEqual([expect.closeTo(0, 1), expect.closeTo(2, 1)]);
       expect(count?.files).toHaveLength(3);
       expect(at?.files).toHaveLength(2);
       // An offset past the end gives the last frame.
-      expect(at?.thumbnails?.[1]?.timeSec).toBeGreaterThan(3.5);
+      expect(at?.thumbnails?.[1]?.time_sec).toBeGreaterThan(3.5);
       for (const [facts, codec, width, height] of [
         [every, "mjpeg", 160, 90],
         [count, "png", 128, 72],

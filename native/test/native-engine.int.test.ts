@@ -202,8 +202,8 @@ describe("native engine specifics", () => {
     });
     expect(Math.abs((await measureLufs(join(dir, "loud16.m4a"))) + 16)).toBeLessThan(1);
     expect(Math.abs((await measureLufs(join(dir, "loud23.flac"))) + 23)).toBeLessThan(1);
-    expect(outputs[0]?.loudness).toMatchObject({ targetLufs: -16, inputLufs: expect.any(Number) });
-    expect(outputs[0]?.loudness?.gainDb).toBeGreaterThan(0);
+    expect(outputs[0]?.loudness).toMatchObject({ target_lufs: -16, input_lufs: expect.any(Number) });
+    expect(outputs[0]?.loudness?.gain_db).toBeGreaterThan(0);
   }, 60_000);
 
   it("cuts an HLS ladder from one decode, segments aligned across renditions, with a master playlist", async () => {

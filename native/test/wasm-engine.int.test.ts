@@ -121,7 +121,7 @@ describe("wasm engine", () => {
       outputs: [output(dir, "a-only", { video: null })],
     });
     expect(outputs[0]?.video).toBeNull();
-    expect(outputs[0]?.audio).toMatchObject({ codec: "aac", sampleRate: 48000 });
+    expect(outputs[0]?.audio).toMatchObject({ codec: "aac", sample_rate: 48000 });
   });
 
   it("sizes anamorphic input by its display aspect ratio", async () => {

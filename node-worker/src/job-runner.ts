@@ -268,17 +268,24 @@ async function storeOutput(
         true,
       );
     });
+  // The engine's facts are in the API's words already (shared/src/media.ts): they go on as they are.
+  const { video, audio, thumbnails, renditions, loudness, probe, encoding } = facts;
   const result: OutputResult = {
     name: facts.name,
+    type: facts.kind === "probe" ? "analysis" : facts.kind,
     storage_key: "",
     size_bytes: 0,
     container: facts.container,
     duration_sec: facts.durationSec,
-    video: facts.video,
-    audio: facts.audio
-      ? { codec: facts.audio.codec, sample_rate: facts.audio.sampleRate, channels: facts.audio.channels }
-      : null,
-    type: facts.kind === "probe" ? "analysis" : facts.kind,
+    video,
+    audio,
+    ...(encoding
+      ? { encoder: encoding.encoder, accel: encoding.accel, fallback_reason: encoding.fallbackReason }
+      : {}),
+    ...(thumbnails ? { thumbnails } : {}),
+    ...(renditions ? { renditions } : {}),
+    ...(loudness ? { loudness } : {}),
+    ...(probe ? { probe } : {}),
   };
   if (facts.files) {
     result.files = [];
@@ -294,36 +301,6 @@ async function storeOutput(
     result.storage_key = storageKeys.output(message.tenant_id, message.job_id, facts.name, facts.container);
     result.size_bytes = (await upload(facts.path, result.storage_key)).sizeBytes;
   }
-  if (facts.encoding) {
-    result.encoder = facts.encoding.encoder;
-    result.accel = facts.encoding.accel;
-    result.fallback_reason = facts.encoding.fallbackReason;
-  }
-  if (facts.thumbnails) {
-    result.thumbnails = facts.thumbnails.map((t) => ({ time_sec: t.timeSec, relative_path: t.relativePath }));
-  }
-  if (facts.renditions) {
-    result.renditions = facts.renditions.map(({ name, width, height, bandwidth, segments, playlist }) => ({
-      name,
-      width,
-      height,
-      bandwidth,
-      segments,
-      playlist,
-    }));
-  }
-  if (facts.loudness) {
-    const { targetLufs, inputLufs, gainDb, outputLufs, truePeakDbtp, limited } = facts.loudness;
-    result.loudness = {
-      target_lufs: targetLufs,
-      input_lufs: inputLufs,
-      gain_db: gainDb,
-      output_lufs: outputLufs,
-      true_peak_dbtp: truePeakDbtp,
-      limited,
-    };
-  }
-  if (facts.probe) result.probe = facts.probe;
   return result;
 }
 

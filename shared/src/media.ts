@@ -135,3 +135,55 @@ export const probeFactsSchema = z.object({
   streams: z.array(streamFactsSchema),
 });
 export type ProbeFacts = z.infer<typeof probeFactsSchema>;
+
+/**
+ * What an engine reads back about each output it wrote, in the API's words: the engine builds these
+ * objects and the job response shows them as they are, so a field added here and set by the engine
+ * reaches the edge, the OpenAPI document, the client, the CLI and the console with nothing between.
+ */
+export const videoFactsSchema = z.object({
+  codec: z.string().max(32),
+  width: z.int(),
+  height: z.int(),
+  fps: z.number().nullable(),
+});
+export type VideoFacts = z.infer<typeof videoFactsSchema>;
+
+export const audioFactsSchema = z.object({
+  codec: z.string().max(32),
+  sample_rate: z.int(),
+  channels: z.int(),
+});
+export type AudioFacts = z.infer<typeof audioFactsSchema>;
+
+/** Loudness normalization: the input's and the written output's loudness, its true peak, whether the limiter acted. */
+export const loudnessFactsSchema = z.object({
+  target_lufs: z.number(),
+  input_lufs: z.number(),
+  gain_db: z.number(),
+  output_lufs: z.number(),
+  true_peak_dbtp: z.number(),
+  limited: z.boolean(),
+});
+export type LoudnessFacts = z.infer<typeof loudnessFactsSchema>;
+
+/** One still of a thumbnails output: where in the input it was taken, and its file in the output's folder. */
+export const thumbnailFactsSchema = z.object({
+  time_sec: z.number().nonnegative(),
+  relative_path: z.string().max(512),
+});
+export type ThumbnailFacts = z.infer<typeof thumbnailFactsSchema>;
+
+/** One rendition of an HLS ladder. */
+export const renditionFactsSchema = z.object({
+  name: z.string().max(64),
+  width: z.int(),
+  height: z.int(),
+  /** Peak segment bit rate, bits/s (the HLS BANDWIDTH attribute). */
+  bandwidth: z.number().nonnegative(),
+  /** Mean bit rate over the whole rendition, bits/s (the HLS AVERAGE-BANDWIDTH attribute). */
+  average_bandwidth: z.number().nonnegative(),
+  segments: z.int().nonnegative(),
+  playlist: z.string().max(512),
+});
+export type RenditionFacts = z.infer<typeof renditionFactsSchema>;

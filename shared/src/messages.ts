@@ -2,7 +2,14 @@ import { z } from "zod";
 import { jobErrorSchema } from "./errors";
 import { jobSpecSchema, pools } from "./job-spec";
 import { jobStatuses } from "./job-state";
-import { probeFactsSchema } from "./media";
+import {
+  audioFactsSchema,
+  loudnessFactsSchema,
+  probeFactsSchema,
+  renditionFactsSchema,
+  thumbnailFactsSchema,
+  videoFactsSchema,
+} from "./media";
 
 /**
  * The messages between the parts: JetStream job messages, node→edge reports, progress ticks, node
@@ -55,45 +62,17 @@ export const outputResultSchema = z.object({
   size_bytes: z.int().nonnegative(),
   container: z.string().max(32),
   duration_sec: z.number().nullable(),
-  video: z
-    .object({ codec: z.string().max(32), width: z.int(), height: z.int(), fps: z.number().nullable() })
-    .nullable(),
-  audio: z.object({ codec: z.string().max(32), sample_rate: z.int(), channels: z.int() }).nullable(),
+  video: videoFactsSchema.nullable(),
+  audio: audioFactsSchema.nullable(),
   /** Multi-file outputs (hls, thumbnails): every file, stored under the output's folder. */
   files: z.array(outputFileSchema).max(20_000).optional(),
   /** The encoder that ran and, when hardware was wanted but not used, why. */
   encoder: z.string().max(64).optional(),
   accel: z.string().max(16).optional(),
   fallback_reason: z.string().max(2000).nullable().optional(),
-  thumbnails: z
-    .array(z.object({ time_sec: z.number().nonnegative(), relative_path: z.string().max(512) }))
-    .max(1000)
-    .optional(),
-  renditions: z
-    .array(
-      z.object({
-        name: z.string().max(64),
-        width: z.int(),
-        height: z.int(),
-        /** Peak segment bit rate, bits/s (the HLS BANDWIDTH attribute). */
-        bandwidth: z.number().nonnegative(),
-        segments: z.int().nonnegative(),
-        playlist: z.string().max(512),
-      }),
-    )
-    .max(16)
-    .optional(),
-  /** Loudness normalization: the input's and the written output's loudness, its true peak, whether the limiter acted. */
-  loudness: z
-    .object({
-      target_lufs: z.number(),
-      input_lufs: z.number(),
-      gain_db: z.number(),
-      output_lufs: z.number(),
-      true_peak_dbtp: z.number(),
-      limited: z.boolean(),
-    })
-    .optional(),
+  thumbnails: z.array(thumbnailFactsSchema).max(1000).optional(),
+  renditions: z.array(renditionFactsSchema).max(16).optional(),
+  loudness: loudnessFactsSchema.optional(),
   /** analysis outputs: the input's facts (also stored as JSON at storage_key). */
   probe: probeFactsSchema.optional(),
 });

@@ -87,7 +87,7 @@ async function problemsOf(
       const problems = await loudnessFileProblems(facts.path, want);
       const measured = await loudnessOf(facts.path);
       const l = facts.loudness;
-      if (!l || Math.abs(l.outputLufs - measured.lufs) > 0.5 || typeof l.limited !== "boolean") {
+      if (!l || Math.abs(l.output_lufs - measured.lufs) > 0.5 || typeof l.limited !== "boolean") {
         problems.push(`facts.loudness ${JSON.stringify(l)}`);
       }
       return problems;
