@@ -9,7 +9,7 @@ const facts = (over: Partial<OutputFacts>): OutputFacts => ({
   sizeBytes: 1000,
   container: "mp4",
   durationSec: 2,
-  video: { codec: "h264", width: 320, height: 240, fps: 25 },
+  video: { codec: "h264", width: 320, height: 240, fps: 25, pixel_format: "yuv420p" },
   audio: { codec: "aac", sample_rate: 48000, channels: 2 },
   ...over,
 });

@@ -25,7 +25,13 @@ function streams(facts: MediaFacts): Pick<OutputFacts, "video" | "audio"> {
   const audio = facts.streams.find((s) => s.type === "audio");
   return {
     video: video
-      ? { codec: video.codec, width: video.width ?? 0, height: video.height ?? 0, fps: video.fps ?? null }
+      ? {
+          codec: video.codec,
+          width: video.width ?? 0,
+          height: video.height ?? 0,
+          fps: video.fps ?? null,
+          pixel_format: video.pixelFormat ?? null,
+        }
       : null,
     audio: audio
       ? { codec: audio.codec, sample_rate: audio.sampleRate ?? 0, channels: audio.channels ?? 0 }

@@ -146,6 +146,11 @@ export const videoFactsSchema = z.object({
   width: z.int(),
   height: z.int(),
   fps: z.number().nullable(),
+  /**
+   * The written picture's pixel format, e.g. yuv420p (8-bit 4:2:0: what every browser plays).
+   * Absent on outputs recorded before it was reported.
+   */
+  pixel_format: z.string().max(32).nullable().optional(),
 });
 export type VideoFacts = z.infer<typeof videoFactsSchema>;
 

@@ -146,6 +146,8 @@ describe("the API's answers match the published OpenAPI document", () => {
     expect(byName.ladder?.renditions?.[0]).toMatchObject({ height: 240 });
     expect(byName.facts?.probe?.streams.map((s) => s.codec).sort()).toEqual(["aac", "h264"]);
     expect(byName.facts?.probe?.duration_sec).toBeCloseTo(4, 0);
+    // A fact added to the engine's output facts and the shared schema reaches the API as it is.
+    expect(byName.mp4?.video).toMatchObject({ codec: "h264", height: 240, pixel_format: "yuv420p" });
 
     const page = ok(await client.jobs.list({ limit: 5 }));
     expect(page.data.map((j) => j.id)).toContain(job.id);
