@@ -41,7 +41,9 @@ export interface NativeVideoOptions {
   /** null: bitrate mode. */
   crf: number | null;
   bitrateKbps: number | null;
+  /** x264's preset name, and its place in the vocabulary's list (0 fastest .. 8 slowest) for other encoders. */
   preset: string;
+  speed: number;
   /** 0/1: keep the input's rate. */
   fpsNum: number;
   fpsDen: number;

@@ -20,7 +20,7 @@ import {
   type NativeTranscodeJob,
   type NativeTranscodeResult,
 } from "./native-addon";
-import { compileNativePlan, type Slot } from "./native-plan";
+import { type CompiledOutput, compileNativePlan } from "./native-plan";
 import {
   finishHls,
   outputFactsFromProbe,
@@ -100,9 +100,9 @@ class NativeEngine implements Engine {
     }
     throwIfAborted(signal);
     const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs);
-    const { options: nativeOptions, slots, dirs } = compiled;
+    const { options: nativeOptions, compiledOutputs, dirs } = compiled;
 
-    const progress = nativeProgress(slots, onProgress);
+    const progress = nativeProgress(compiledOutputs, onProgress);
     let written: NativeTranscodeResult = { outputs: [], thumbnails: [] };
     try {
       for (const dir of dirs) await mkdir(dir, { recursive: true });
@@ -124,7 +124,7 @@ class NativeEngine implements Engine {
       }
       const probe = (path: string) => this.probe(path);
       const outputs: OutputFacts[] = [];
-      for (const slot of slots) outputs.push(await this.#facts(plan, slot, written, probe));
+      for (const compiled of compiledOutputs) outputs.push(await this.#facts(plan, compiled, written, probe));
       progress.done();
       return { outputs };
     } catch (error) {
@@ -134,13 +134,18 @@ class NativeEngine implements Engine {
     }
   }
 
-  async #facts(plan: Plan, slot: Slot, written: NativeTranscodeResult, probe: ProbeFn): Promise<OutputFacts> {
-    const { output } = slot;
-    const encoding = slot.encoding ? { encoding: slot.encoding } : {};
+  async #facts(
+    plan: Plan,
+    compiled: CompiledOutput,
+    written: NativeTranscodeResult,
+    probe: ProbeFn,
+  ): Promise<OutputFacts> {
+    const { output } = compiled;
+    const encoding = compiled.encoding ? { encoding: compiled.encoding } : {};
     switch (output.kind) {
       case "video":
       case "audio": {
-        const report = written.outputs[slot.nativeOutputs[0] ?? -1];
+        const report = written.outputs[compiled.nativeOutputs[0] ?? -1];
         const loudness =
           output.kind === "audio" || (output.audio !== null && output.audio !== "copy")
             ? (output.kind === "audio" ? output.audio : (output.audio as AudioEncodeOptions))
@@ -162,15 +167,15 @@ class NativeEngine implements Engine {
       case "thumbnails":
         return thumbnailFacts(
           output,
-          written.thumbnails[slot.thumbnails ?? -1] ?? { files: [], timesSec: [] },
+          written.thumbnails[compiled.thumbnails ?? -1] ?? { files: [], timesSec: [] },
           probe,
           // The storyboard's last cue runs to the end of the input.
           output.sprite ? (await probe(plan.inputPath)).durationSec : null,
         );
       case "hls":
         return verified(
-          await finishHls(output, probe, slot.encoding),
-          written.outputs[slot.nativeOutputs[0] ?? -1],
+          await finishHls(output, probe, compiled.encoding),
+          written.outputs[compiled.nativeOutputs[0] ?? -1],
         );
       case "probe":
         return probeFacts(output, await probe(plan.inputPath));
@@ -196,24 +201,24 @@ class NativeEngine implements Engine {
  * a thumbnail set is its decode position; a probe output only finishes.
  */
 function nativeProgress(
-  slots: Slot[],
+  compiledOutputs: CompiledOutput[],
   listener: ((progress: EngineProgress) => void) | undefined,
 ): { tick(tick: NativeProgressTick): void; done(): void } {
   const progress = new RunProgress(
-    slots.map((slot) => slot.output.name),
+    compiledOutputs.map((compiled) => compiled.output.name),
     listener,
   );
   return {
     tick({ elapsedSec, outputs, thumbnails }) {
-      for (const slot of slots) {
+      for (const compiled of compiledOutputs) {
         const entries =
-          slot.thumbnails !== undefined
-            ? [thumbnails[slot.thumbnails]]
-            : slot.nativeOutputs.map((index) => outputs[index]);
+          compiled.thumbnails !== undefined
+            ? [thumbnails[compiled.thumbnails]]
+            : compiled.nativeOutputs.map((index) => outputs[index]);
         const known = entries.filter((e) => e !== undefined);
         if (known.length === 0) continue;
         const slowest = known.reduce((a, b) => (b.outTimeSec < a.outTimeSec ? b : a));
-        progress.update(slot.output.name, {
+        progress.update(compiled.output.name, {
           frames: Math.min(...known.map((e) => e.frames)),
           outTimeSec: slowest.outTimeSec,
           durationSec: slowest.durationSec,

@@ -4,6 +4,7 @@
  * from the paths it computes, so the mapping is unit-tested without the addon.
  */
 import { join } from "node:path";
+import { presets } from "@framewire/shared/media";
 import { selectVideoEncoder } from "./accel";
 import type {
   AudioEncodeOptions,
@@ -25,7 +26,7 @@ import { hlsPaths } from "./output-facts";
 import { AUDIO_FORMATS, IMAGE_ENCODERS, VIDEO_MUXERS, WATERMARK_CORNERS } from "./plan-check";
 
 /** How one plan output maps onto the native run. */
-export interface Slot {
+export interface CompiledOutput {
   output: PlanOutput;
   /** Indexes into options.outputs. */
   nativeOutputs: number[];
@@ -36,7 +37,7 @@ export interface Slot {
 
 export interface CompiledPlan {
   options: NativeTranscodeOptions;
-  slots: Slot[];
+  compiledOutputs: CompiledOutput[];
   /** Folders to create first and remove if the run fails. */
   dirs: string[];
 }
@@ -60,6 +61,7 @@ function nativeVideo(video: VideoEncodeOptions, choice: EncodingChoice): NativeV
     crf: video.crf,
     bitrateKbps: video.bitrateKbps,
     preset: video.preset,
+    speed: presets.indexOf(video.preset),
     fpsNum: fps.num,
     fpsDen: fps.den,
     crop: video.crop,
@@ -99,15 +101,15 @@ export function compileNativePlan(
   const accel = plan.accel ?? "auto";
   const outputs: NativeOutputOptions[] = [];
   const thumbnails: NativeThumbnailOptions[] = [];
-  const slots: Slot[] = [];
+  const compiledOutputs: CompiledOutput[] = [];
   const dirs: string[] = [];
   for (const output of plan.outputs) {
-    const slot: Slot = { output, nativeOutputs: [] };
+    const compiled: CompiledOutput = { output, nativeOutputs: [] };
     switch (output.kind) {
       case "video": {
         const choice = output.video ? selectVideoEncoder(output.video.codec, accel, caps) : undefined;
-        if (choice) slot.encoding = choice;
-        slot.nativeOutputs.push(outputs.length);
+        if (choice) compiled.encoding = choice;
+        compiled.nativeOutputs.push(outputs.length);
         outputs.push({
           path: output.path,
           container: VIDEO_MUXERS[output.container],
@@ -118,7 +120,7 @@ export function compileNativePlan(
         break;
       }
       case "audio":
-        slot.nativeOutputs.push(outputs.length);
+        compiled.nativeOutputs.push(outputs.length);
         outputs.push({
           path: output.path,
           container: AUDIO_FORMATS[output.audio.codec].muxer,
@@ -129,12 +131,12 @@ export function compileNativePlan(
         break;
       case "hls": {
         const choice = selectVideoEncoder("h264", accel, caps);
-        slot.encoding = choice;
+        compiled.encoding = choice;
         dirs.push(output.dir);
         for (const rendition of output.renditions) {
           const paths = hlsPaths(output, rendition.name);
           dirs.push(paths.dir);
-          slot.nativeOutputs.push(outputs.length);
+          compiled.nativeOutputs.push(outputs.length);
           const video: VideoEncodeOptions = {
             codec: "h264",
             maxWidth: null,
@@ -166,7 +168,7 @@ export function compileNativePlan(
       }
       case "thumbnails": {
         dirs.push(output.dir);
-        slot.thumbnails = thumbnails.length;
+        compiled.thumbnails = thumbnails.length;
         const { select } = output;
         thumbnails.push({
           pathPrefix: join(output.dir, "thumb-"),
@@ -184,9 +186,9 @@ export function compileNativePlan(
       case "probe":
         break;
     }
-    slots.push(slot);
+    compiledOutputs.push(compiled);
   }
   const options: NativeTranscodeOptions = { inputPath: plan.inputPath, outputs, thumbnails };
   if (stallTimeoutMs !== undefined) options.stallTimeoutMs = stallTimeoutMs;
-  return { options, slots, dirs };
+  return { options, compiledOutputs, dirs };
 }

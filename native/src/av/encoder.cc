@@ -40,14 +40,6 @@ void Encoder::Open(AVDictionary** options) {
 
 namespace {
 
-int PresetIndex(const std::string& preset) {
-  static const char* kPresets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
-                                   "medium",    "slow",      "slower",   "veryslow"};
-  for (int i = 0; i < 9; i++) {
-    if (preset == kPresets[i]) return i;
-  }
-  return 5;
-}
 
 
 void SetOption(AVCodecContext* ctx, const char* key, const std::string& value, const std::string& encoder) {
@@ -58,7 +50,7 @@ void SetOption(AVCodecContext* ctx, const char* key, const std::string& value, c
 // Maps the x264-style preset and the rate control onto each encoder family's own options.
 void ConfigureVideo(AVCodecContext* ctx, const VideoEncodeSettings& s) {
   const std::string& name = s.encoder;
-  int speed = PresetIndex(s.preset);  // 0 fastest .. 8 slowest
+  int speed = std::clamp(s.speed, 0, 8);  // 0 fastest .. 8 slowest
   bool crf = s.crf >= 0;
   if (!crf) {
     // Constrained VBR: the average is the target and peaks stay within a two-second buffer, as
@@ -102,9 +94,8 @@ void ConfigureVideo(AVCodecContext* ctx, const VideoEncodeSettings& s) {
     }
     if (s.forced_keyframes) SetOption(ctx, "forced-idr", "1", name);
   } else if (name.find("_qsv") != std::string::npos) {
-    static const char* kPreset[] = {"veryfast", "veryfast", "veryfast", "faster", "fast",
-                                    "medium",   "slow",     "slower",   "veryslow"};
-    SetOption(ctx, "preset", kPreset[speed], name);
+    // QSV knows x264's names from veryfast on; the two faster ones become its fastest.
+    SetOption(ctx, "preset", speed <= 2 ? std::string("veryfast") : s.preset, name);
     if (crf) ctx->global_quality = s.crf;
   } else if (crf) {
     Fail(ErrorCode::kUnsupported, "encoder " + name + " has no constant-quality mode here; ask for a bitrate");

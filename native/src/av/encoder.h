@@ -18,7 +18,8 @@ struct VideoEncodeSettings {
   std::string encoder = "libx264";
   int crf = 23;           // < 0: bitrate mode
   int bitrate_kbps = 0;   // used when crf < 0
-  std::string preset = "medium";  // x264 preset names, mapped onto each encoder's own speed knob
+  std::string preset = "medium";  // x264's preset name, for the encoders that take it (x264, x265, QSV)
+  int speed = 5;                  // the preset's place, 0 (ultrafast) .. 8 (veryslow), for the others' knobs
   bool forced_keyframes = false;  // the caller marks frames as I; make them IDR/keyframes
   AVBufferRef* hw_device = nullptr;  // borrowed; for hardware encoders fed system-memory frames
 };

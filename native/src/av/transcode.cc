@@ -266,6 +266,7 @@ class Run {
       encode.crf = v.crf;
       encode.bitrate_kbps = v.bitrate_kbps;
       encode.preset = v.preset;
+      encode.speed = v.speed;
       encode.forced_keyframes = v.keyframe_interval_sec > 0;
       encode.hw_device = Device(v.hw_device);
       pipeline->encoder = Encoder::ForVideo(*pipeline->filter, video_decoder_->frame_rate(), encode, global_header);

@@ -23,7 +23,8 @@ struct VideoSettings {
   int max_height = 0;
   int crf = 23;           // < 0: bitrate mode
   int bitrate_kbps = 0;
-  std::string preset = "medium";  // an x264 preset name
+  std::string preset = "medium";  // an x264 preset name (x264 and x265 take it as it is)
+  int speed = 5;                  // the preset's place, 0 (ultrafast) .. 8 (veryslow), for other encoders
   int fps_num = 0;                // 0: keep the input's
   int fps_den = 1;
   int crop_x = 0, crop_y = 0, crop_width = 0, crop_height = 0;  // crop_width 0: no crop
