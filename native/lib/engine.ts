@@ -8,6 +8,8 @@
 
 import type {
   AccelMode,
+  AnalysisFacts,
+  AnalysisKind,
   AudioCodec,
   AudioFacts,
   ImageFormat,
@@ -27,6 +29,8 @@ export type EngineName = "native" | "wasm";
 /** The media vocabulary is the job spec's own (shared/src/media.ts): one list of each. */
 export type {
   AccelMode,
+  AnalysisFacts,
+  AnalysisKind,
   AudioCodec,
   ImageFormat,
   Preset,
@@ -115,7 +119,9 @@ export interface AudioPlanOutput extends PlanOutputBase {
 export type ThumbnailSelection =
   | { mode: "at"; atSec: number[] }
   | { mode: "every"; everySec: number }
-  | { mode: "count"; count: number };
+  | { mode: "count"; count: number }
+  /** One still per scene (cuts at `threshold`, scdet's score), at its most representative frame; at most 100. */
+  | { mode: "scenes"; threshold: number };
 
 /** Still images into `dir` (thumb-0001.jpg, ...), optionally a sprite sheet with a WebVTT storyboard. */
 export interface ThumbnailsPlanOutput extends PlanOutputBase {
@@ -154,12 +160,35 @@ export interface ProbePlanOutput extends PlanOutputBase {
   path: string;
 }
 
+/** What one analysis output measures, with its options (bounds and defaults: shared/src/media.ts). */
+export type AnalysisOptions =
+  | { kind: "loudness"; momentaryPoints: number }
+  | { kind: "silence"; noiseDb: number; minDurationSec: number }
+  | { kind: "scenes"; threshold: number }
+  | { kind: "black"; minDurationSec: number; pixelThreshold: number; pictureRatio: number }
+  | { kind: "freeze"; noiseDb: number; minDurationSec: number }
+  | { kind: "tempo"; minBpm: number; maxBpm: number }
+  | { kind: "key" }
+  | { kind: "fingerprint"; audioSec: number; frameIntervalSec: number }
+  | { kind: "highlights"; count: number; minSec: number; maxSec: number; totalSec: number | null };
+
+/**
+ * A measurement of the whole input, written as JSON to `path` and reported as the output's
+ * `analysis` facts. Runs in the same decode as the plan's other outputs (native engine).
+ */
+export interface AnalysisPlanOutput extends PlanOutputBase {
+  kind: "analysis";
+  path: string;
+  analysis: AnalysisOptions;
+}
+
 export type PlanOutput =
   | VideoPlanOutput
   | AudioPlanOutput
   | ThumbnailsPlanOutput
   | HlsPlanOutput
-  | ProbePlanOutput;
+  | ProbePlanOutput
+  | AnalysisPlanOutput;
 export type PlanOutputKind = PlanOutput["kind"];
 
 export interface Plan {
@@ -192,6 +221,18 @@ export interface StreamFacts {
   /** Codec profile name, e.g. "High", "Constrained Baseline". */
   profile?: string;
   level?: number;
+  /** Video: the transfer characteristic FFmpeg names (e.g. "smpte2084", "bt709"), when known. */
+  colorTransfer?: string;
+  /** Video: "progressive", "tt", "bb", "tb", "bt" when known. */
+  fieldOrder?: string;
+  /** Video: the picture has an alpha channel (pixel format, or WebM's alpha_mode). */
+  alpha?: boolean;
+  /** Video: an attached picture (cover art), not a moving picture. */
+  attachedPicture?: boolean;
+  /** Video: frame durations vary over the first packets (read by probeDeep only). */
+  variableFrameRate?: boolean;
+  /** Video: packets seen by probeDeep (capped), to tell an animated image from a still. */
+  packets?: number;
 }
 
 export interface MediaFacts {
@@ -201,6 +242,8 @@ export interface MediaFacts {
   bitRate: number | null;
   sizeBytes: number;
   streams: StreamFacts[];
+  /** Read by an image demuxer (a still or animated picture, not a video container). */
+  image?: boolean;
 }
 
 /** How a video output was encoded, and why not on hardware when hardware was wanted. */
@@ -259,6 +302,8 @@ export interface OutputFacts {
   loudness?: LoudnessFacts;
   /** probe outputs: the input's facts in the API's words (also written as JSON to `path`). */
   probe?: ProbeFacts;
+  /** analysis outputs: the measurement in the API's words (also written as JSON to `path`). */
+  analysis?: AnalysisFacts;
 }
 
 /**
@@ -315,6 +360,8 @@ export interface Capabilities {
   hardwareErrors: Record<string, string>;
   /** Plan output kinds this engine runs; others are rejected with UNSUPPORTED. */
   outputKinds: PlanOutputKind[];
+  /** Analysis kinds this engine measures (outputs of kind "analysis"); others are rejected with UNSUPPORTED. */
+  analysisKinds: AnalysisKind[];
   /** Whether several outputs share one decode (false: the engine decodes once per output). */
   sharedDecode: boolean;
 }

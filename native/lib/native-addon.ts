@@ -10,7 +10,8 @@ import type { StreamFacts } from "./engine";
  * second line of defence only: callers pass an already-validated Plan.
  */
 export interface NativeAddon {
-  probe(path: string): Promise<NativeMediaFacts>;
+  /** `deep`: also read the first video packets (variable frame rate, animated images). */
+  probe(path: string, deep?: boolean): Promise<NativeMediaFacts>;
   transcode(
     options: NativeTranscodeOptions,
     onProgress?: (tick: NativeProgressTick) => void,
@@ -28,6 +29,7 @@ export interface NativeMediaFacts {
   /** avio_size(); negative when the size is unknown. */
   sizeBytes: number;
   streams: NativeStreamFacts[];
+  image?: boolean;
 }
 
 export interface NativeVideoOptions {
@@ -98,12 +100,69 @@ export interface NativeThumbnailOptions {
   count: number;
   /** 0: no sprite sheet. */
   spriteColumns?: number;
+  /** One still per scene at its most representative frame (then atSec/everySec/count are unused). */
+  scenes?: boolean;
+  sceneThreshold?: number;
+}
+
+/** One analysis in the shared decode; numbers its kind does not use are left out. */
+export interface NativeAnalysisOptions {
+  kind:
+    | "loudness"
+    | "silence"
+    | "scenes"
+    | "black"
+    | "freeze"
+    | "tempo"
+    | "key"
+    | "fingerprint"
+    | "highlights";
+  noiseDb?: number;
+  minDurationSec?: number;
+  threshold?: number;
+  pixelThreshold?: number;
+  pictureRatio?: number;
+  minBpm?: number;
+  maxBpm?: number;
+  audioSec?: number;
+  frameIntervalSec?: number;
+}
+
+/** What one analysis measured; only its kind's fields are set. Pairs are flattened [t, v, t, v, …]. */
+export interface NativeAnalysisReport {
+  /** Media analysed: the later end of the streams it read. */
+  durationSec: number;
+  /** Why a value is missing (silence, no beat, too short). */
+  reason?: string;
+  integratedLufs?: number;
+  loudnessRangeLu?: number;
+  truePeakDbtp?: number | null;
+  momentary?: number[];
+  /** silence, black, freeze: [start, end, start, end, …]. */
+  intervals?: number[];
+  /** scenes, highlights: [time, score, …]. */
+  cuts?: number[];
+  frames?: number;
+  bpm?: number | null;
+  confidence?: number;
+  beatsSec?: number[];
+  tonic?: number;
+  minor?: boolean;
+  chroma?: number[];
+  chromaprint?: string | null;
+  chromaprintDurationSec?: number;
+  frameHashes?: { timeSec: number; hash: string }[];
+  featureStepSec?: number;
+  featureLoudness?: number[];
+  featureRmsDb?: number[];
+  featureMotion?: number[];
 }
 
 export interface NativeTranscodeOptions {
   inputPath: string;
   outputs: NativeOutputOptions[];
   thumbnails: NativeThumbnailOptions[];
+  analyses?: NativeAnalysisOptions[];
   stallTimeoutMs?: number;
 }
 
@@ -129,6 +188,7 @@ export interface NativeTranscodeResult {
     expectsAudio?: boolean;
   }[];
   thumbnails: ThumbnailsWritten[];
+  analyses?: NativeAnalysisReport[];
 }
 
 /** How far one native output or thumbnail set has got. */
@@ -146,6 +206,7 @@ export interface NativeProgressTick {
   elapsedSec: number;
   outputs: NativeOutputProgress[];
   thumbnails: NativeOutputProgress[];
+  analyses?: NativeOutputProgress[];
 }
 
 export interface NativeTranscodeJob {

@@ -1,4 +1,6 @@
 import { mkdir, stat } from "node:fs/promises";
+import { analysisKinds } from "@framewire/shared/media";
+import { analysisDocument, analysisFacts } from "./analysis";
 import {
   type AudioEncodeOptions,
   type Capabilities,
@@ -64,7 +66,8 @@ class NativeEngine implements Engine {
         (caps): Capabilities => ({
           engine: "native" as const,
           ...caps,
-          outputKinds: ["video", "audio", "thumbnails", "hls", "probe"],
+          outputKinds: ["video", "audio", "thumbnails", "hls", "probe", "analysis"],
+          analysisKinds: [...analysisKinds],
           sharedDecode: true,
         }),
       )
@@ -75,12 +78,20 @@ class NativeEngine implements Engine {
     return this.#capabilities;
   }
 
-  async probe(path: string, options: { signal?: AbortSignal } = {}): Promise<MediaFacts> {
+  probe(path: string, options: { signal?: AbortSignal } = {}): Promise<MediaFacts> {
+    return this.#probe(path, false, options.signal);
+  }
+
+  /**
+   * `deep` also reads the first video packets (a probe analysis: variable frame rate, animated
+   * images); a plain probe reads only headers.
+   */
+  async #probe(path: string, deep: boolean, signal: AbortSignal | undefined): Promise<MediaFacts> {
     this.#assertOpen();
     const callSite = new Error("probe() called here");
-    throwIfAborted(options.signal);
-    // A probe is short and reads only headers, so abort just stops waiting for it.
-    const facts = await raceAbort(this.addon.probe(path), options.signal).catch((error: unknown) => {
+    throwIfAborted(signal);
+    // A probe is short, so abort just stops waiting for it.
+    const facts = await raceAbort(this.addon.probe(path, deep), signal).catch((error: unknown) => {
       throw toEngineError(error, callSite);
     });
     const sizeBytes = facts.sizeBytes >= 0 ? facts.sizeBytes : (await stat(path)).size;
@@ -103,10 +114,14 @@ class NativeEngine implements Engine {
     const { options: nativeOptions, compiledOutputs, dirs } = compiled;
 
     const progress = nativeProgress(compiledOutputs, onProgress);
-    let written: NativeTranscodeResult = { outputs: [], thumbnails: [] };
+    let written: NativeTranscodeResult = { outputs: [], thumbnails: [], analyses: [] };
     try {
       for (const dir of dirs) await mkdir(dir, { recursive: true });
-      if (nativeOptions.outputs.length + nativeOptions.thumbnails.length > 0) {
+      const native =
+        nativeOptions.outputs.length +
+        nativeOptions.thumbnails.length +
+        (nativeOptions.analyses?.length ?? 0);
+      if (native > 0) {
         throwIfAborted(signal);
         const job = this.addon.transcode(nativeOptions, (tick) => progress.tick(tick));
         const cancel = () => job.cancel();
@@ -178,7 +193,13 @@ class NativeEngine implements Engine {
           written.outputs[compiled.nativeOutputs[0] ?? -1],
         );
       case "probe":
-        return probeFacts(output, await probe(plan.inputPath));
+        return probeFacts(output, await this.#probe(plan.inputPath, true, undefined));
+      case "analysis": {
+        const report = written.analyses?.[compiled.analysis ?? -1];
+        if (!report)
+          throw new EngineError("ENGINE_FAILURE", `output ${output.name}: the addon reported nothing for it`);
+        return analysisFacts(output, analysisDocument(output.analysis, report));
+      }
     }
   }
 
@@ -198,7 +219,7 @@ class NativeEngine implements Engine {
 /**
  * Maps the addon's ticks (one entry per native output and thumbnail set) onto the plan's outputs:
  * a video or audio output is one native output, an HLS ladder is as far as its slowest rendition,
- * a thumbnail set is its decode position; a probe output only finishes.
+ * a thumbnail set and an analysis are their decode position; a probe output only finishes.
  */
 function nativeProgress(
   compiledOutputs: CompiledOutput[],
@@ -209,12 +230,14 @@ function nativeProgress(
     listener,
   );
   return {
-    tick({ elapsedSec, outputs, thumbnails }) {
+    tick({ elapsedSec, outputs, thumbnails, analyses }) {
       for (const compiled of compiledOutputs) {
         const entries =
           compiled.thumbnails !== undefined
             ? [thumbnails[compiled.thumbnails]]
-            : compiled.nativeOutputs.map((index) => outputs[index]);
+            : compiled.analysis !== undefined
+              ? [analyses?.[compiled.analysis]]
+              : compiled.nativeOutputs.map((index) => outputs[index]);
         const known = entries.filter((e) => e !== undefined);
         if (known.length === 0) continue;
         const slowest = known.reduce((a, b) => (b.outTimeSec < a.outTimeSec ? b : a));

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { presets } from "@framewire/shared/media";
 import { selectVideoEncoder } from "./accel";
 import type {
+  AnalysisOptions,
   AudioEncodeOptions,
   Capabilities,
   EncodingChoice,
@@ -16,6 +17,7 @@ import type {
   VideoEncodeOptions,
 } from "./engine";
 import type {
+  NativeAnalysisOptions,
   NativeAudioOptions,
   NativeOutputOptions,
   NativeThumbnailOptions,
@@ -32,6 +34,8 @@ export interface CompiledOutput {
   nativeOutputs: number[];
   /** Index into options.thumbnails. */
   thumbnails?: number;
+  /** Index into options.analyses. */
+  analysis?: number;
   encoding?: EncodingChoice;
 }
 
@@ -89,6 +93,32 @@ function nativeAudio(audio: AudioEncodeOptions): NativeAudioOptions {
   };
 }
 
+/** The addon's flat options of one analysis: only the numbers its kind reads. */
+export function nativeAnalysis(a: AnalysisOptions): NativeAnalysisOptions {
+  switch (a.kind) {
+    case "loudness":
+    case "key":
+    case "highlights":
+      return { kind: a.kind };
+    case "silence":
+    case "freeze":
+      return { kind: a.kind, noiseDb: a.noiseDb, minDurationSec: a.minDurationSec };
+    case "scenes":
+      return { kind: a.kind, threshold: a.threshold };
+    case "black":
+      return {
+        kind: a.kind,
+        minDurationSec: a.minDurationSec,
+        pixelThreshold: a.pixelThreshold,
+        pictureRatio: a.pictureRatio,
+      };
+    case "tempo":
+      return { kind: a.kind, minBpm: a.minBpm, maxBpm: a.maxBpm };
+    case "fingerprint":
+      return { kind: a.kind, audioSec: a.audioSec, frameIntervalSec: a.frameIntervalSec };
+  }
+}
+
 function trimFields(trim: Trim | null) {
   return { trimStartSec: trim?.startSec ?? 0, trimEndSec: trim?.endSec ?? null };
 }
@@ -101,6 +131,7 @@ export function compileNativePlan(
   const accel = plan.accel ?? "auto";
   const outputs: NativeOutputOptions[] = [];
   const thumbnails: NativeThumbnailOptions[] = [];
+  const analyses: NativeAnalysisOptions[] = [];
   const compiledOutputs: CompiledOutput[] = [];
   const dirs: string[] = [];
   for (const output of plan.outputs) {
@@ -180,15 +211,20 @@ export function compileNativePlan(
           everySec: select.mode === "every" ? select.everySec : 0,
           count: select.mode === "count" ? select.count : 0,
           spriteColumns: output.sprite?.columns ?? 0,
+          ...(select.mode === "scenes" ? { scenes: true, sceneThreshold: select.threshold } : {}),
         });
         break;
       }
+      case "analysis":
+        compiled.analysis = analyses.length;
+        analyses.push(nativeAnalysis(output.analysis));
+        break;
       case "probe":
         break;
     }
     compiledOutputs.push(compiled);
   }
-  const options: NativeTranscodeOptions = { inputPath: plan.inputPath, outputs, thumbnails };
+  const options: NativeTranscodeOptions = { inputPath: plan.inputPath, outputs, thumbnails, analyses };
   if (stallTimeoutMs !== undefined) options.stallTimeoutMs = stallTimeoutMs;
   return { options, compiledOutputs, dirs };
 }

@@ -51,6 +51,7 @@ export function containerOf(output: PlanOutput): string {
     case "hls":
       return "hls";
     case "probe":
+    case "analysis":
       return "json";
   }
 }
@@ -165,6 +166,39 @@ export async function thumbnailFacts(
   };
 }
 
+const HDR_TRANSFERS = new Set(["smpte2084", "arib-std-b67"]);
+const INTERLACED = new Set(["tt", "bb", "tb", "bt"]);
+
+/** What the input is to a user, and the content flags users filter on (from a deep probe). */
+export function contentFlags(
+  facts: MediaFacts,
+): Pick<
+  ProbeFacts,
+  "media_kind" | "has_alpha" | "hdr" | "color_transfer" | "interlaced" | "variable_frame_rate" | "rotation"
+> {
+  const pictures = facts.streams.filter((s) => s.type === "video" && !s.attachedPicture);
+  // The stream the deep probe read is the one the engine decodes (FFmpeg's best video stream).
+  const main = pictures.find((s) => s.packets !== undefined) ?? pictures[0];
+  const mediaKind = main
+    ? facts.image
+      ? (main.packets ?? 1) > 1
+        ? "animated_image"
+        : "image"
+      : "video"
+    : facts.streams.some((s) => s.type === "audio")
+      ? "audio"
+      : null;
+  return {
+    media_kind: mediaKind,
+    has_alpha: main?.alpha ?? false,
+    hdr: HDR_TRANSFERS.has(main?.colorTransfer ?? ""),
+    color_transfer: main?.colorTransfer ?? null,
+    interlaced: INTERLACED.has(main?.fieldOrder ?? ""),
+    variable_frame_rate: main?.variableFrameRate ?? false,
+    rotation: main?.rotation ?? 0,
+  };
+}
+
 /** A probe in the API's own words (snake_case), as an analysis output reports and writes it. */
 export function probeDocument(facts: MediaFacts): ProbeFacts {
   return {
@@ -190,6 +224,7 @@ export function probeDocument(facts: MediaFacts): ProbeFacts {
       profile: s.profile,
       level: s.level,
     })),
+    ...contentFlags(facts),
   };
 }
 

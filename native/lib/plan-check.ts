@@ -5,6 +5,7 @@
  */
 import {
   accelModes,
+  analysisKinds,
   containerCodecs,
   imageFormats,
   mediaLimits as limits,
@@ -17,6 +18,7 @@ import {
   watermarkPositions,
 } from "@framewire/shared/media";
 import {
+  type AnalysisOptions,
   type AudioCodec,
   type AudioEncodeOptions,
   EngineError,
@@ -202,8 +204,10 @@ function checkOutput(output: PlanOutput, field: string): void {
         within(`${field}.select.everySec`, select.everySec, limits.thumbnailEverySec);
       } else if (select.mode === "count") {
         intWithin(`${field}.select.count`, select.count, limits.thumbnailCount);
+      } else if (select.mode === "scenes") {
+        within(`${field}.select.threshold`, select.threshold, limits.sceneThreshold);
       } else {
-        throw bad(`${field}.select.mode`, "at, every or count", (select as { mode: unknown }).mode);
+        throw bad(`${field}.select.mode`, "at, every, count or scenes", (select as { mode: unknown }).mode);
       }
       if (output.sprite) intWithin(`${field}.sprite.columns`, output.sprite.columns, limits.spriteColumns);
       return;
@@ -233,12 +237,67 @@ function checkOutput(output: PlanOutput, field: string): void {
     }
     case "probe":
       return;
+    case "analysis":
+      if (typeof output.path !== "string" || !output.path.startsWith("/"))
+        throw bad(`${field}.path`, "an absolute path", output.path);
+      checkAnalysis(`${field}.analysis`, output.analysis);
+      return;
     default:
       throw bad(
         `${field}.kind`,
-        "video, audio, thumbnails, hls or probe",
+        "video, audio, thumbnails, hls, probe or analysis",
         (output as { kind: unknown }).kind,
       );
+  }
+}
+
+export function checkAnalysis(field: string, a: AnalysisOptions): void {
+  oneOf(
+    `${field}.kind`,
+    a?.kind,
+    analysisKinds.filter((k) => k !== "probe"),
+  );
+  switch (a.kind) {
+    case "loudness":
+      intWithin(`${field}.momentaryPoints`, a.momentaryPoints, limits.momentaryPoints);
+      return;
+    case "silence":
+      within(`${field}.noiseDb`, a.noiseDb, limits.silenceNoiseDb);
+      within(`${field}.minDurationSec`, a.minDurationSec, limits.intervalMinSec);
+      return;
+    case "scenes":
+      within(`${field}.threshold`, a.threshold, limits.sceneThreshold);
+      return;
+    case "black":
+      within(`${field}.minDurationSec`, a.minDurationSec, limits.intervalMinSec);
+      within(`${field}.pixelThreshold`, a.pixelThreshold, limits.blackPixelThreshold);
+      within(`${field}.pictureRatio`, a.pictureRatio, limits.blackPictureRatio);
+      return;
+    case "freeze":
+      within(`${field}.noiseDb`, a.noiseDb, limits.freezeNoiseDb);
+      within(`${field}.minDurationSec`, a.minDurationSec, limits.intervalMinSec);
+      return;
+    case "tempo":
+      within(`${field}.minBpm`, a.minBpm, limits.tempoBpm);
+      within(`${field}.maxBpm`, a.maxBpm, limits.tempoBpm);
+      if (a.minBpm >= a.maxBpm) throw bad(`${field}.maxBpm`, "above minBpm", a.maxBpm);
+      return;
+    case "key":
+      return;
+    case "fingerprint":
+      within(`${field}.audioSec`, a.audioSec, limits.fingerprintSec);
+      within(`${field}.frameIntervalSec`, a.frameIntervalSec, limits.frameHashIntervalSec);
+      return;
+    case "highlights":
+      intWithin(`${field}.count`, a.count, limits.highlightCount);
+      within(`${field}.minSec`, a.minSec, limits.highlightSec);
+      within(`${field}.maxSec`, a.maxSec, limits.highlightSec);
+      if (a.minSec > a.maxSec) throw bad(`${field}.maxSec`, "at least minSec", a.maxSec);
+      if (a.totalSec !== null) {
+        within(`${field}.totalSec`, a.totalSec, limits.highlightTotalSec);
+        if (a.totalSec < a.minSec) throw bad(`${field}.totalSec`, "at least minSec", a.totalSec);
+      }
+      return;
   }
 }
 

@@ -10,6 +10,7 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { analysisDocument, analysisFacts } from "./analysis";
 import {
   type Capabilities,
   type EncodingChoice,
@@ -23,6 +24,7 @@ import {
   type RunResult,
   type Trim,
 } from "./engine";
+import type { NativeAnalysisReport } from "./native-addon";
 import {
   outputFactsFromProbe,
   outputMismatch,
@@ -33,6 +35,14 @@ import {
 import { AUDIO_FORMATS, checkPlan } from "./plan-check";
 import type { OutputMeasure } from "./run-progress";
 import { RunProgress } from "./run-progress";
+import {
+  loudnessFromLog,
+  MEMFS_METADATA,
+  silenceFromLog,
+  videoFromMetadata,
+  WASM_ANALYSIS_KINDS,
+  wasmAnalysisArgs,
+} from "./wasm-analysis";
 import {
   audioArgs,
   firstFrameArgs,
@@ -52,6 +62,7 @@ import {
   thumbnailTimes,
   timelineOf,
   videoArgs,
+  videoPacketFacts,
   type WasmInputFacts,
   wasmUnsupported,
 } from "./wasm-ffmpeg";
@@ -435,12 +446,13 @@ class WasmEngine implements Engine {
         for (const output of plan.outputs) {
           if (options.signal?.aborted) throw canceled();
           const report = (measure: OutputMeasure) => progress.update(output.name, measure);
-          const exec = (args: string[], duration: number | null | undefined) =>
+          const exec = (args: string[], duration: number | null | undefined, keepLines?: number) =>
             this.exec(
               core,
               args,
               duration === undefined || !options.onProgress ? undefined : progressMeasure(duration, report),
               options.stallTimeoutMs,
+              keepLines,
             );
           outputs.push(await this.runOutput(core, plan, output, input.name, facts, exec, report));
         }
@@ -476,6 +488,12 @@ class WasmEngine implements Engine {
         "utf8",
       );
       inspected.timeline = timelineOf(csv, facts);
+      // What the native deep probe reads: packets and frame-duration spread of each video stream.
+      const packets = videoPacketFacts(csv, facts);
+      inspected.streams = facts.streams.map((s) => {
+        const seen = packets.get(s.index);
+        return seen ? { ...s, packets: seen.packets, variableFrameRate: seen.variable } : s;
+      });
     } finally {
       await this.removeMemfs(core, [MEMFS_PACKETS]);
     }
@@ -490,7 +508,7 @@ class WasmEngine implements Engine {
     input: string,
     facts: InspectedInput,
     /** Runs one FFmpeg call; a duration (null: unknown) asks for progress against it. */
-    exec: (args: string[], durationSec?: number | null) => Promise<void>,
+    exec: (args: string[], durationSec?: number | null, keepLines?: number) => Promise<CallResult>,
     /** Progress of an output whose FFmpeg calls report none of their own (thumbnails). */
     report: (measure: OutputMeasure) => void,
   ): Promise<OutputFacts> {
@@ -596,7 +614,39 @@ class WasmEngine implements Engine {
           bitRate: facts.bitRate,
           sizeBytes: facts.sizeBytes,
           streams: facts.streams,
+          ...(facts.image !== undefined ? { image: facts.image } : {}),
         });
+      case "analysis": {
+        const a = output.analysis;
+        const needsVideo = a.kind === "scenes" || a.kind === "black" || a.kind === "freeze";
+        if (needsVideo ? !hasVideo : !hasAudio) {
+          throw new EngineError(
+            "INPUT_NO_STREAMS",
+            `a ${a.kind} analysis needs ${needsVideo ? "a video" : "an audio"} stream; the input has none`,
+          );
+        }
+        // Cuts, silences and loudness on timestamps the input gets wrong would be wrong too.
+        repairNeeded();
+        const end = realDuration ?? 0;
+        let report: NativeAnalysisReport;
+        if (needsVideo) {
+          await exec(wasmAnalysisArgs(a, input), facts.durationSec);
+          const text = Buffer.from(
+            await core.request<Uint8Array>("read", { name: MEMFS_METADATA }).catch(() => new Uint8Array()),
+          ).toString("utf8");
+          await this.removeMemfs(core, [MEMFS_METADATA]);
+          report = videoFromMetadata(a, text, end);
+        } else {
+          // Every frame-log line of a long input is kept (10 a second).
+          const lines = Math.ceil((facts.durationSec ?? 3600) * 12) + 1000;
+          const result = await exec(wasmAnalysisArgs(a, input), facts.durationSec, lines);
+          report =
+            a.kind === "loudness"
+              ? loudnessFromLog(result.stderr, end)
+              : silenceFromLog(result.stderr, end, "minDurationSec" in a ? a.minDurationSec : 0);
+        }
+        return analysisFacts(output, analysisDocument(a, report));
+      }
       case "hls":
         throw new EngineError("UNSUPPORTED", "HLS ladders are not available in the wasm engine");
     }
@@ -612,7 +662,8 @@ class WasmEngine implements Engine {
     args: string[],
     onBlock: ((block: Record<string, string>) => void) | undefined,
     stallTimeoutMs: number | undefined,
-  ): Promise<void> {
+    keepLines?: number,
+  ): Promise<CallResult> {
     let stalled = false;
     let watchdog: NodeJS.Timeout | undefined;
     const arm = () => {
@@ -635,7 +686,7 @@ class WasmEngine implements Engine {
     let result: CallResult;
     try {
       const progress = Boolean(onBlock) || Boolean(stallTimeoutMs);
-      result = await core.request<CallResult>("exec", { args, progress }, { onProgress });
+      result = await core.request<CallResult>("exec", { args, progress, keepLines }, { onProgress });
     } catch (error) {
       if (stalled) {
         throw new EngineError(
@@ -659,6 +710,7 @@ class WasmEngine implements Engine {
         result.stderr.at(-1) ?? "no log output",
       );
     }
+    return result;
   }
 
   /** Probes a MEMFS output, moves it to `path` on disk and frees it from MEMFS. */
@@ -742,7 +794,8 @@ class WasmEngine implements Engine {
         hardware: [],
         hardwareEncoders: [],
         hardwareErrors: {},
-        outputKinds: ["video", "audio", "thumbnails", "probe"],
+        outputKinds: ["video", "audio", "thumbnails", "probe", "analysis"],
+        analysisKinds: WASM_ANALYSIS_KINDS,
         sharedDecode: false,
       };
     });

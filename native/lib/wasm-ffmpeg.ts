@@ -16,6 +16,7 @@ import {
 } from "./engine";
 import { AUDIO_FORMATS, IMAGE_ENCODERS, SOFTWARE_VIDEO_ENCODERS, VIDEO_MUXERS } from "./plan-check";
 import type { OutputMeasure } from "./run-progress";
+import { wasmAnalysisUnsupported } from "./wasm-analysis";
 
 /** Fixed MEMFS names: user paths and strings never reach FFmpeg's argument list. */
 export const MEMFS_PROBE = "/work/probe.json";
@@ -70,6 +71,8 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
       return audioReason(output.audio);
     case "thumbnails": {
       if (output.sprite) return "sprite sheets are not available in the wasm engine";
+      if (output.select.mode === "scenes")
+        return "one still per scene (cut detection with a representative frame) is not available in the wasm engine";
       const encoder = IMAGE_ENCODERS[output.format];
       return encoders.includes(encoder)
         ? null
@@ -79,6 +82,8 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
       return "HLS ladders are not available in the wasm engine";
     case "probe":
       return null;
+    case "analysis":
+      return wasmAnalysisUnsupported(output.analysis);
   }
 }
 
@@ -371,6 +376,9 @@ export function thumbnailTimes(output: ThumbnailsPlanOutput, durationSec: number
   if (select.mode === "count") {
     return Array.from({ length: select.count }, (_, i) => ((i + 0.5) * durationSec) / select.count);
   }
+  if (select.mode === "scenes") {
+    throw new EngineError("UNSUPPORTED", "one still per scene is not available in the wasm engine");
+  }
   const times: number[] = [];
   for (let t = 0; t < durationSec && times.length < 10_000; t += select.everySec) times.push(t);
   return times;
@@ -423,6 +431,66 @@ function rotationOf(s: Record<string, unknown>): number {
   return (Math.round(clockwise / 90) * 90) % 360;
 }
 
+/** Pixel formats with an alpha channel (ffprobe names them; the TS side has no pixdesc). */
+const ALPHA_FORMATS = /^(yuva|rgba|bgra|argb|abgr|gbrap|ya[0-9]|rgba64|bgra64)/;
+
+/** What the native probe reads from codecpar for the content flags, from ffprobe's JSON. */
+function videoContent(s: Record<string, unknown>): Partial<StreamFacts> {
+  const tags = (s.tags ?? {}) as Record<string, unknown>;
+  const disposition = (s.disposition ?? {}) as Record<string, unknown>;
+  const transfer =
+    typeof s.color_transfer === "string" && s.color_transfer !== "unknown" ? s.color_transfer : undefined;
+  const field = typeof s.field_order === "string" && s.field_order !== "unknown" ? s.field_order : undefined;
+  return {
+    colorTransfer: transfer,
+    fieldOrder: field,
+    alpha:
+      ALPHA_FORMATS.test(String(s.pix_fmt ?? "")) || String(tags.alpha_mode ?? tags.ALPHA_MODE ?? "") === "1",
+    attachedPicture: disposition.attached_pic === 1,
+  };
+}
+
+/**
+ * Per video stream, from ffprobe's packet list: how many packets (an animated image has several)
+ * and whether frame durations vary over the first 300 packets or 10 s (as the native deep probe).
+ */
+export function videoPacketFacts(
+  csv: string,
+  facts: MediaFacts,
+): Map<number, { packets: number; variable: boolean }> {
+  const times = new Map<number, number[]>();
+  const videos = new Set(facts.streams.filter((s) => s.type === "video").map((s) => s.index));
+  for (const line of csv.split("\n")) {
+    const [indexText, ptsText, dtsText] = line.split(",");
+    const index = Number(indexText);
+    if (!videos.has(index)) continue;
+    const list = times.get(index) ?? [];
+    times.set(index, list);
+    if (list.length >= 300) continue;
+    const pts = Number.parseFloat(ptsText ?? "");
+    const t = Number.isFinite(pts) ? pts : Number.parseFloat(dtsText ?? "");
+    if (Number.isFinite(t) && (list.length === 0 || t - (list[0] ?? t) <= 10)) list.push(t);
+    else if (!Number.isFinite(t)) list.push(Number.NaN);
+  }
+  const out = new Map<number, { packets: number; variable: boolean }>();
+  for (const [index, list] of times) {
+    const sorted = list.filter(Number.isFinite).sort((a, b) => a - b);
+    const deltas: number[] = [];
+    for (let i = 1; i < sorted.length; i++) {
+      const d = (sorted[i] ?? 0) - (sorted[i - 1] ?? 0);
+      if (d > 0) deltas.push(d);
+    }
+    let variable = false;
+    if (deltas.length >= 8) {
+      const median = [...deltas].sort((a, b) => a - b)[Math.floor(deltas.length / 2)] ?? 0;
+      const off = deltas.filter((d) => Math.abs(d - median) > 0.25 * median).length;
+      variable = off > 0.05 * deltas.length;
+    }
+    out.set(index, { packets: list.length, variable });
+  }
+  return out;
+}
+
 const STREAM_TYPES: Record<string, StreamFacts["type"]> = {
   video: "video",
   audio: "audio",
@@ -450,6 +518,7 @@ function streamFacts(s: Record<string, unknown>, index: number): StreamFacts {
     sampleFormat: facts.type === "audio" && typeof s.sample_fmt === "string" ? s.sample_fmt : undefined,
     profile: typeof s.profile === "string" ? s.profile : undefined,
     level: num(s.level) !== undefined && (num(s.level) ?? 0) > 0 ? num(s.level) : undefined,
+    ...(facts.type === "video" ? videoContent(s) : {}),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) Object.assign(facts, { [key]: value });
@@ -472,8 +541,10 @@ export function mediaFactsFromProbe(json: string | null, stderr: string[], sizeB
     );
   }
   const { format } = parsed;
+  const formatName = format.format_name ?? "unknown";
   return {
-    formatName: format.format_name ?? "unknown",
+    image: /(_pipe|^image2|^gif|^apng)$/.test(formatName),
+    formatName,
     durationSec: num(format.duration) ?? null,
     bitRate: num(format.bit_rate) ?? null,
     sizeBytes: num(format.size) ?? sizeBytes,

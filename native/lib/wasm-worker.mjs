@@ -8,7 +8,7 @@
  *
  * Protocol (all messages carry the request `id`):
  *   in:  { id, op: "write", name, bytes } | { id, op: "read", name } | { id, op: "remove", names }
- *        { id, op: "ffprobe", args } | { id, op: "exec", args, progress }
+ *        { id, op: "ffprobe", args } | { id, op: "exec", args, progress, keepLines? }
  *   out: { id, ok: true, value, heapBytes } | { id, ok: false, message }
  *        { id, progress: { key: value, ... } } — one per `-progress` block while `exec` runs
  *   and once, before anything else: { ready: true, coreVersion, module } (the compiled WebAssembly.Module)
@@ -41,8 +41,13 @@ const core = await createFFmpegCore({
 });
 const coreVersion = JSON.parse(readFileSync(new URL("../../package.json", coreUrl), "utf8")).version;
 
-/** Lines kept from one call: enough for the error that ended it and for `-version`/`-encoders`. */
+/**
+ * Lines kept from one call: enough for the error that ended it and for `-version`/`-encoders`. An
+ * analysis call (its findings are log lines: ebur128's frame log, silencedetect) asks for more.
+ */
 const MAX_LINES = 400;
+const MOST_LINES = 2_000_000;
+let maxLines = MAX_LINES;
 let stdout = [];
 let stderr = [];
 /** Set while an `exec` with progress runs: collects `key=value` lines until `progress=...` ends a block. */
@@ -67,7 +72,7 @@ core.setLogger(({ type, message }) => {
   // Every exec ends through the core's exit path, which prints this; it is not an error.
   if (message === "Aborted()") return;
   lines.push(message);
-  if (lines.length > MAX_LINES) lines.shift();
+  if (lines.length > maxLines) lines.shift();
 });
 
 core.FS.mkdir("/work");
@@ -94,14 +99,16 @@ const ops = {
     }
   },
   ffprobe: ({ args }) => call(core.ffprobe, args),
-  exec: ({ id, args, progress }) => {
+  exec: ({ id, args, progress, keepLines }) => {
     progressId = progress ? id : null;
     progressBlock = progress ? {} : null;
+    maxLines = Number.isInteger(keepLines) ? Math.min(MOST_LINES, Math.max(MAX_LINES, keepLines)) : MAX_LINES;
     try {
       return call(core.exec, args);
     } finally {
       progressBlock = null;
       progressId = null;
+      maxLines = MAX_LINES;
     }
   },
 };

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -176,6 +177,35 @@ fw::av::ThumbnailSettings ParseThumbnails(const Napi::Object& object) {
   settings.every_sec = RequireNumber(object, "everySec", 0, 86400);
   settings.count = RequireInt(object, "count", 0, 1000);
   settings.sprite_columns = IsAbsent(object.Get("spriteColumns")) ? 0 : RequireInt(object, "spriteColumns", 0, 100);
+  settings.scenes = object.Get("scenes").ToBoolean().Value();
+  if (settings.scenes) settings.scene_threshold = RequireNumber(object, "sceneThreshold", 0, 100);
+  return settings;
+}
+
+// Numbers of an analysis: ranges that keep the C++ side sane; what a job may ask is decided in
+// TypeScript from the media vocabulary.
+double OptionalNumber(const Napi::Object& object, const char* key, double min, double max) {
+  return IsAbsent(object.Get(key)) ? 0 : RequireNumber(object, key, min, max);
+}
+
+fw::av::AnalysisSettings ParseAnalysis(const Napi::Object& object) {
+  fw::av::AnalysisSettings settings;
+  settings.kind = RequireName(object, "kind");
+  settings.noise_db = OptionalNumber(object, "noiseDb", -200, 0);
+  settings.min_duration_sec = OptionalNumber(object, "minDurationSec", 0, 1e6);
+  settings.threshold = OptionalNumber(object, "threshold", 0, 100);
+  settings.pixel_threshold = OptionalNumber(object, "pixelThreshold", 0, 1);
+  settings.picture_ratio = OptionalNumber(object, "pictureRatio", 0, 1);
+  settings.min_bpm = OptionalNumber(object, "minBpm", 0, 1000);
+  settings.max_bpm = OptionalNumber(object, "maxBpm", 0, 1000);
+  settings.audio_sec = OptionalNumber(object, "audioSec", 0, 86400);
+  settings.frame_interval_sec = OptionalNumber(object, "frameIntervalSec", 0, 86400);
+  if (settings.kind == "tempo" && !(settings.min_bpm > 0 && settings.max_bpm > settings.min_bpm)) {
+    throw Napi::RangeError::New(object.Env(), "minBpm and maxBpm must be positive with minBpm < maxBpm");
+  }
+  if (settings.kind == "fingerprint" && !(settings.audio_sec > 0 && settings.frame_interval_sec > 0)) {
+    throw Napi::RangeError::New(object.Env(), "audioSec and frameIntervalSec must be positive");
+  }
   return settings;
 }
 
@@ -207,10 +237,21 @@ fw::av::TranscodeSettings ParseTranscode(const Napi::Value& value) {
   } else if (!IsAbsent(thumbnails)) {
     throw Napi::TypeError::New(env, "thumbnails must be an array");
   }
-  if (settings.outputs.empty() && settings.thumbnails.empty()) {
+  Napi::Value analyses = object.Get("analyses");
+  if (analyses.IsArray()) {
+    Napi::Array list = analyses.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value item = list.Get(i);
+      if (!item.IsObject()) throw Napi::TypeError::New(env, "analyses entries must be objects");
+      settings.analyses.push_back(ParseAnalysis(item.As<Napi::Object>()));
+    }
+  } else if (!IsAbsent(analyses)) {
+    throw Napi::TypeError::New(env, "analyses must be an array");
+  }
+  if (settings.outputs.empty() && settings.thumbnails.empty() && settings.analyses.empty()) {
     throw Napi::RangeError::New(env, "a transcode needs at least one output");
   }
-  if (settings.outputs.size() + settings.thumbnails.size() > 64) {
+  if (settings.outputs.size() + settings.thumbnails.size() + settings.analyses.size() > 64) {
     throw Napi::RangeError::New(env, "at most 64 outputs per transcode");
   }
   return settings;
@@ -236,6 +277,16 @@ Napi::Object StreamToJs(Napi::Env env, const fw::av::StreamInfo& stream) {
   if (!stream.sample_format.empty()) object.Set("sampleFormat", stream.sample_format);
   if (!stream.profile.empty()) object.Set("profile", stream.profile);
   if (stream.level > 0) object.Set("level", stream.level);
+  if (!stream.color_transfer.empty()) object.Set("colorTransfer", stream.color_transfer);
+  if (!stream.field_order.empty()) object.Set("fieldOrder", stream.field_order);
+  if (stream.type == "video") {
+    object.Set("alpha", stream.alpha);
+    object.Set("attachedPicture", stream.attached_picture);
+  }
+  if (stream.packets >= 0) {
+    object.Set("variableFrameRate", stream.variable_frame_rate);
+    object.Set("packets", stream.packets);
+  }
   return object;
 }
 
@@ -249,18 +300,22 @@ Napi::Object MediaToJs(Napi::Env env, const fw::av::MediaInfo& info) {
   Napi::Array streams = Napi::Array::New(env, info.streams.size());
   for (size_t i = 0; i < info.streams.size(); i++) streams.Set(static_cast<uint32_t>(i), StreamToJs(env, info.streams[i]));
   object.Set("streams", streams);
+  object.Set("image", info.image);
   return object;
 }
 
 class ProbeWorker : public Napi::AsyncWorker {
  public:
-  ProbeWorker(Napi::Env env, std::string path)
-      : Napi::AsyncWorker(env, "framewire:probe"), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)) {}
+  ProbeWorker(Napi::Env env, std::string path, bool deep)
+      : Napi::AsyncWorker(env, "framewire:probe"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)),
+        deep_(deep) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
  protected:
-  void Execute() override { failure_ = fw::av::Probe(path_, &info_); }
+  void Execute() override { failure_ = fw::av::Probe(path_, &info_, deep_); }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -276,14 +331,16 @@ class ProbeWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::string path_;
+  bool deep_;
   fw::av::MediaInfo info_;
   Failure failure_;
 };
 
 Napi::Value Probe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "probe(path: string)");
-  auto* worker = new ProbeWorker(env, info[0].As<Napi::String>().Utf8Value());
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "probe(path: string, deep?: boolean)");
+  bool deep = info.Length() > 1 && info[1].ToBoolean().Value();
+  auto* worker = new ProbeWorker(env, info[0].As<Napi::String>().Utf8Value(), deep);
   Napi::Promise promise = worker->Promise();
   worker->Queue();  // the worker deletes itself after OnOK/OnError
   return promise;
@@ -336,6 +393,7 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
     object.Set("elapsedSec", tick.elapsed_sec);
     object.Set("outputs", ProgressListToJs(env, tick.outputs));
     object.Set("thumbnails", ProgressListToJs(env, tick.thumbnails));
+    object.Set("analyses", ProgressListToJs(env, tick.analyses));
     try {
       on_progress_.Call({object});
     } catch (const Napi::Error&) {
@@ -391,10 +449,82 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
       }
       thumbnails.Set(static_cast<uint32_t>(i), object);
     }
+    Napi::Array analyses = Napi::Array::New(env, result_.analyses.size());
+    for (size_t i = 0; i < result_.analyses.size() && i < settings_.analyses.size(); i++) {
+      analyses.Set(static_cast<uint32_t>(i), AnalysisToJs(env, settings_.analyses[i].kind, result_.analyses[i]));
+    }
     Napi::Object result = Napi::Object::New(env);
     result.Set("outputs", outputs);
     result.Set("thumbnails", thumbnails);
+    result.Set("analyses", analyses);
     return result;
+  }
+
+  static Napi::Array Numbers(Napi::Env env, const std::vector<double>& values) {
+    Napi::Array array = Napi::Array::New(env, values.size());
+    for (size_t i = 0; i < values.size(); i++) array.Set(static_cast<uint32_t>(i), values[i]);
+    return array;
+  }
+
+  // Pairs flattened: [time, value, time, value, ...].
+  static Napi::Array Pairs(Napi::Env env, const std::vector<fw::av::TimeValue>& values) {
+    Napi::Array array = Napi::Array::New(env, values.size() * 2);
+    for (size_t i = 0; i < values.size(); i++) {
+      array.Set(static_cast<uint32_t>(2 * i), values[i].time_sec);
+      array.Set(static_cast<uint32_t>(2 * i + 1), values[i].value);
+    }
+    return array;
+  }
+
+  static Napi::Object AnalysisToJs(Napi::Env env, const std::string& kind, const fw::av::AnalysisReport& r) {
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("durationSec", r.duration_sec);
+    if (!r.reason.empty()) object.Set("reason", r.reason);
+    if (kind == "loudness") {
+      object.Set("integratedLufs", r.integrated_lufs);
+      object.Set("loudnessRangeLu", r.loudness_range_lu);
+      object.Set("truePeakDbtp", r.true_peak_dbtp > -1e8 ? Napi::Value(Napi::Number::New(env, r.true_peak_dbtp)) : env.Null());
+      object.Set("momentary", Pairs(env, r.momentary));
+    } else if (kind == "silence" || kind == "black" || kind == "freeze") {
+      std::vector<double> flat;
+      for (const fw::av::TimeSpan& span : r.intervals) {
+        flat.push_back(span.start_sec);
+        flat.push_back(span.end_sec);
+      }
+      object.Set("intervals", Numbers(env, flat));
+    } else if (kind == "scenes") {
+      object.Set("cuts", Pairs(env, r.cuts));
+      object.Set("frames", static_cast<double>(r.frames));
+    } else if (kind == "tempo") {
+      object.Set("bpm", r.bpm > 0 ? Napi::Value(Napi::Number::New(env, r.bpm)) : env.Null());
+      object.Set("confidence", r.tempo_confidence);
+      object.Set("beatsSec", Numbers(env, r.beats_sec));
+    } else if (kind == "key") {
+      object.Set("tonic", r.tonic);
+      object.Set("minor", r.minor);
+      object.Set("confidence", r.key_confidence);
+      object.Set("chroma", Numbers(env, std::vector<double>(r.chroma.begin(), r.chroma.end())));
+    } else if (kind == "fingerprint") {
+      object.Set("chromaprint", r.chromaprint.empty() ? env.Null() : Napi::Value(Napi::String::New(env, r.chromaprint)));
+      object.Set("chromaprintDurationSec", r.chromaprint_duration_sec);
+      Napi::Array hashes = Napi::Array::New(env, r.frame_hashes.size());
+      for (size_t i = 0; i < r.frame_hashes.size(); i++) {
+        char hex[17];
+        snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(r.frame_hashes[i].hash));
+        Napi::Object hash = Napi::Object::New(env);
+        hash.Set("timeSec", r.frame_hashes[i].time_sec);
+        hash.Set("hash", std::string(hex));
+        hashes.Set(static_cast<uint32_t>(i), hash);
+      }
+      object.Set("frameHashes", hashes);
+    } else if (kind == "highlights") {
+      object.Set("featureStepSec", r.feature_step_sec);
+      object.Set("featureLoudness", Numbers(env, r.feature_loudness));
+      object.Set("featureRmsDb", Numbers(env, r.feature_rms_db));
+      object.Set("featureMotion", Numbers(env, r.feature_motion));
+      object.Set("cuts", Pairs(env, r.cuts));
+    }
+    return object;
   }
 
   Napi::Promise::Deferred deferred_;

@@ -269,7 +269,7 @@ async function storeOutput(
       );
     });
   // The engine's facts are in the API's words already (shared/src/media.ts): they go on as they are.
-  const { video, audio, thumbnails, renditions, loudness, probe, encoding } = facts;
+  const { video, audio, thumbnails, renditions, loudness, probe, analysis, encoding } = facts;
   const result: OutputResult = {
     name: facts.name,
     type: facts.kind === "probe" ? "analysis" : facts.kind,
@@ -286,6 +286,7 @@ async function storeOutput(
     ...(renditions ? { renditions } : {}),
     ...(loudness ? { loudness } : {}),
     ...(probe ? { probe } : {}),
+    ...(analysis ? { analysis } : {}),
   };
   if (facts.files) {
     result.files = [];

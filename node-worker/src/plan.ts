@@ -1,6 +1,12 @@
 import { join } from "node:path";
-import { AUDIO_FORMATS, type AudioEncodeOptions, type Plan, type PlanOutput } from "@framewire/native";
-import { defaultCrf, type JobSpec, type OutputSpec } from "@framewire/shared";
+import {
+  type AnalysisPlanOutput,
+  AUDIO_FORMATS,
+  type AudioEncodeOptions,
+  type Plan,
+  type PlanOutput,
+} from "@framewire/native";
+import { analysisDefaults, defaultCrf, type JobSpec, type OutputSpec } from "@framewire/shared";
 
 type Spec<T extends OutputSpec["type"]> = Extract<OutputSpec, { type: T }>;
 
@@ -66,11 +72,13 @@ function videoOutput(output: Spec<"video">, workDir: string): PlanOutput {
 
 function thumbnailsOutput(output: Spec<"thumbnails">, workDir: string): PlanOutput {
   const select =
-    output.at_sec !== undefined
-      ? { mode: "at" as const, atSec: output.at_sec }
-      : output.every_sec !== undefined
-        ? { mode: "every" as const, everySec: output.every_sec }
-        : { mode: "count" as const, count: output.count ?? 1 };
+    output.select === "scenes"
+      ? { mode: "scenes" as const, threshold: output.scene_threshold ?? analysisDefaults.sceneThreshold }
+      : output.at_sec !== undefined
+        ? { mode: "at" as const, atSec: output.at_sec }
+        : output.every_sec !== undefined
+          ? { mode: "every" as const, everySec: output.every_sec }
+          : { mode: "count" as const, count: output.count ?? 1 };
   return {
     kind: "thumbnails",
     name: output.name,
@@ -81,6 +89,53 @@ function thumbnailsOutput(output: Spec<"thumbnails">, workDir: string): PlanOutp
     select,
     sprite: output.sprite ?? null,
   };
+}
+
+/** Each analysis kind with its options, in the engine's words; probe stays its own plan output. */
+function analysisOutput(output: Spec<"analysis">, workDir: string): PlanOutput {
+  const base = { name: output.name, path: join(workDir, `out-${output.name}.json`) };
+  const measure = (analysis: AnalysisPlanOutput["analysis"]): PlanOutput => ({
+    kind: "analysis",
+    ...base,
+    analysis,
+  });
+  switch (output.analysis) {
+    case "probe":
+      return { kind: "probe", ...base };
+    case "loudness":
+      return measure({ kind: "loudness", momentaryPoints: output.momentary_points });
+    case "silence":
+      return measure({ kind: "silence", noiseDb: output.noise_db, minDurationSec: output.min_duration_sec });
+    case "scenes":
+      return measure({ kind: "scenes", threshold: output.threshold });
+    case "black":
+      return measure({
+        kind: "black",
+        minDurationSec: output.min_duration_sec,
+        pixelThreshold: output.pixel_threshold,
+        pictureRatio: output.picture_ratio,
+      });
+    case "freeze":
+      return measure({ kind: "freeze", noiseDb: output.noise_db, minDurationSec: output.min_duration_sec });
+    case "tempo":
+      return measure({ kind: "tempo", minBpm: output.min_bpm, maxBpm: output.max_bpm });
+    case "key":
+      return measure({ kind: "key" });
+    case "fingerprint":
+      return measure({
+        kind: "fingerprint",
+        audioSec: output.audio_sec,
+        frameIntervalSec: output.frame_interval_sec,
+      });
+    case "highlights":
+      return measure({
+        kind: "highlights",
+        count: output.count,
+        minSec: output.min_sec,
+        maxSec: output.max_sec,
+        totalSec: output.total_sec ?? null,
+      });
+  }
 }
 
 function planOutput(output: OutputSpec, workDir: string): PlanOutput {
@@ -112,7 +167,7 @@ function planOutput(output: OutputSpec, workDir: string): PlanOutput {
         })),
       };
     case "analysis":
-      return { kind: "probe", name: output.name, path: join(workDir, `out-${output.name}.json`) };
+      return analysisOutput(output, workDir);
   }
 }
 

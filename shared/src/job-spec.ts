@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   accelModes,
+  analysisDefaults as analysisDefault,
   audioCodecs,
   containerCodecs,
   containerDefaults,
@@ -200,17 +201,29 @@ export const thumbnailsOutputSchema = z
     format: z.enum(imageFormats).default("jpg"),
     width: evenDimension.optional(),
     height: evenDimension.optional(),
-    /** Exactly one of: times in seconds, one every N seconds, or N evenly spaced. */
+    /** Exactly one of: times in seconds, one every N seconds, N evenly spaced, or one per scene. */
     at_sec: z.array(seconds).min(limits.thumbnailTimes.min).max(limits.thumbnailTimes.max).optional(),
     every_sec: within(limits.thumbnailEverySec).optional(),
     count: intWithin(limits.thumbnailCount).optional(),
+    /**
+     * "scenes": one still per scene (cuts found as the `scenes` analysis finds them), taken at the
+     * scene's most representative frame (the one nearest the scene's average picture, skipping
+     * fades), not the first after the cut; at most 100 (the first 100 scenes).
+     */
+    select: z.literal("scenes").optional(),
+    /** With select "scenes": the scene score a cut needs (scdet, 0–100). */
+    scene_threshold: within(limits.sceneThreshold).optional(),
     /** Also tile the thumbnails into one sprite sheet with a WebVTT storyboard. */
     sprite: z.strictObject({ columns: intWithin(limits.spriteColumns).default(10) }).optional(),
   })
   .refine(
-    (t) => [t.at_sec, t.every_sec, t.count].filter((v) => v !== undefined).length === 1,
-    "give exactly one of at_sec, every_sec and count",
-  );
+    (t) => [t.at_sec, t.every_sec, t.count, t.select].filter((v) => v !== undefined).length === 1,
+    "give exactly one of at_sec, every_sec, count and select",
+  )
+  .refine((t) => t.scene_threshold === undefined || t.select === "scenes", {
+    message: 'scene_threshold goes with select: "scenes"',
+    path: ["scene_threshold"],
+  });
 
 export const hlsOutputSchema = z.strictObject({
   name: outputNameSchema,
@@ -230,12 +243,94 @@ export const hlsOutputSchema = z.strictObject({
     .refine((r) => new Set(r.map((x) => x.height)).size === r.length, "rendition heights must be unique"),
 });
 
-export const analysisOutputSchema = z.strictObject({
-  name: outputNameSchema,
-  type: z.literal("analysis"),
-  /** probe: the input's container, duration, streams, codecs, rotation, frame rate and bit rates. */
-  analysis: z.literal("probe").default("probe"),
-});
+const analysisOutput = <K extends string, S extends z.core.$ZodLooseShape>(kind: K, shape: S) =>
+  z.strictObject({
+    name: outputNameSchema,
+    type: z.literal("analysis"),
+    analysis: z.literal(kind),
+    ...shape,
+  });
+
+const minDuration = (fallback: number) => within(limits.intervalMinSec).default(fallback);
+
+/**
+ * An analysis of the input, written as a JSON document (the output's file) and reported on the
+ * output (`probe`, or `analysis` for every other kind; shapes in shared/src/media.ts). Every kind
+ * runs in the job's one decode, beside its other outputs. `analysis` left out means `probe`.
+ */
+export const analysisOutputSchema = z.discriminatedUnion("analysis", [
+  z.strictObject({
+    name: outputNameSchema,
+    type: z.literal("analysis"),
+    /** probe: the input's container, duration, streams, codecs, rotation, frame rate, bit rates and content flags. */
+    analysis: z.literal("probe").default("probe"),
+  }),
+  analysisOutput("loudness", {
+    /** At most this many points of the momentary curve (one per 100 ms; longer inputs are decimated). */
+    momentary_points: intWithin(limits.momentaryPoints).default(analysisDefault.momentaryPoints),
+  }),
+  analysisOutput("silence", {
+    /** Audio under this level (dBFS) counts as silence. */
+    noise_db: within(limits.silenceNoiseDb).default(analysisDefault.silenceNoiseDb),
+    /** Shortest silence reported, seconds. */
+    min_duration_sec: minDuration(analysisDefault.silenceMinSec),
+  }),
+  analysisOutput("scenes", {
+    /** The scene score (0–100) a cut needs; lower finds softer cuts (and more false ones). */
+    threshold: within(limits.sceneThreshold).default(analysisDefault.sceneThreshold),
+  }),
+  analysisOutput("black", {
+    min_duration_sec: minDuration(analysisDefault.blackMinSec),
+    /** A pixel is black when its luma is under this share of the range. */
+    pixel_threshold: within(limits.blackPixelThreshold).default(analysisDefault.blackPixelThreshold),
+    /** A picture is black when at least this share of its pixels are. */
+    picture_ratio: within(limits.blackPictureRatio).default(analysisDefault.blackPictureRatio),
+  }),
+  analysisOutput("freeze", {
+    /** Frames differing by less than this (dB of the mean absolute difference) count as the same picture. */
+    noise_db: within(limits.freezeNoiseDb).default(analysisDefault.freezeNoiseDb),
+    min_duration_sec: minDuration(analysisDefault.freezeMinSec),
+  }),
+  analysisOutput("tempo", {
+    /** The beat is looked for between these tempos (beats per minute). */
+    min_bpm: within(limits.tempoBpm).default(analysisDefault.minBpm),
+    max_bpm: within(limits.tempoBpm).default(analysisDefault.maxBpm),
+  }),
+  analysisOutput("key", {}),
+  analysisOutput("fingerprint", {
+    /** Seconds of audio fingerprinted from the start (fpcalc's default: 120). */
+    audio_sec: within(limits.fingerprintSec).default(analysisDefault.fingerprintSec),
+    /** Seconds between hashed video frames (at most 1000 hashes: longer inputs hash fewer). */
+    frame_interval_sec: within(limits.frameHashIntervalSec).default(analysisDefault.frameHashIntervalSec),
+  }),
+  analysisOutput("highlights", {
+    /** How many segments, at most. */
+    count: intWithin(limits.highlightCount).default(analysisDefault.highlightCount),
+    min_sec: within(limits.highlightSec).default(analysisDefault.highlightMinSec),
+    max_sec: within(limits.highlightSec).default(analysisDefault.highlightMaxSec),
+    /** At most this many seconds of segments in all. */
+    total_sec: within(limits.highlightTotalSec).optional(),
+  }),
+]);
+export type AnalysisOutputSpec = z.infer<typeof analysisOutputSchema>;
+
+/** Relations between analysis options that one field's bounds can't say. */
+function checkAnalysisOptions(output: OutputSpecRaw, ctx: z.RefinementCtx): void {
+  if (output.type !== "analysis") return;
+  if (output.analysis === "tempo" && output.min_bpm >= output.max_bpm) {
+    ctx.addIssue({ code: "custom", message: "min_bpm must be under max_bpm", path: ["max_bpm"] });
+  }
+  if (output.analysis === "highlights" && output.min_sec > output.max_sec) {
+    ctx.addIssue({ code: "custom", message: "min_sec must be at most max_sec", path: ["max_sec"] });
+  }
+  if (
+    output.analysis === "highlights" &&
+    output.total_sec !== undefined &&
+    output.total_sec < output.min_sec
+  ) {
+    ctx.addIssue({ code: "custom", message: "total_sec must be at least min_sec", path: ["total_sec"] });
+  }
+}
 
 /**
  * A default must be valid for the output it lands in: a video output's codecs left out default by
@@ -263,15 +358,18 @@ function withContainerDefaults(raw: unknown): unknown {
   };
 }
 
+const outputUnion = z.discriminatedUnion("type", [
+  videoOutputSchema,
+  audioOutputSchema,
+  thumbnailsOutputSchema,
+  hlsOutputSchema,
+  analysisOutputSchema,
+]);
+type OutputSpecRaw = z.infer<typeof outputUnion>;
+
 export const outputSchema = z.preprocess(
   withContainerDefaults,
-  z.discriminatedUnion("type", [
-    videoOutputSchema,
-    audioOutputSchema,
-    thumbnailsOutputSchema,
-    hlsOutputSchema,
-    analysisOutputSchema,
-  ]),
+  outputUnion.superRefine(checkAnalysisOptions),
 );
 export type OutputSpec = z.infer<typeof outputSchema>;
 

@@ -95,7 +95,89 @@ export const mediaLimits = {
   hlsSegmentSec: { min: 1, max: 30 },
   hlsRenditions: { min: 1, max: 8 },
   hlsVideoBitrateKbps: { min: 64, max: 100_000 },
+  /** Analysis options (see analysisDefaults for what an option left out means). */
+  silenceNoiseDb: { min: -90, max: -10 },
+  /** Shortest silence, black or frozen stretch reported, seconds. */
+  intervalMinSec: { min: 0.04, max: 600 },
+  /** scdet's scene score (0–100: how much of the picture changed, less the change before it). */
+  sceneThreshold: { min: 1, max: 100 },
+  /** blackdetect: a pixel is black under this share of the luma range; a picture is black when this share of its pixels are. */
+  blackPixelThreshold: { min: 0, max: 1 },
+  blackPictureRatio: { min: 0.5, max: 1 },
+  freezeNoiseDb: { min: -90, max: -10 },
+  /** Points of a loudness output's momentary curve (one per 100 ms at most; longer inputs are decimated). */
+  momentaryPoints: { min: 10, max: 10_000 },
+  tempoBpm: { min: 30, max: 300 },
+  /** Seconds of audio fingerprinted from the start (fpcalc's -length). */
+  fingerprintSec: { min: 10, max: 600 },
+  /** Seconds between the video frames a fingerprint hashes. */
+  frameHashIntervalSec: { min: 0.5, max: 600 },
+  highlightCount: { min: 1, max: 50 },
+  highlightSec: { min: 1, max: 600 },
+  highlightTotalSec: { min: 1, max: 36_000 },
 } as const;
+
+/**
+ * The analyses an `analysis` output can run, all in the job's one decode of the input:
+ * - probe: the container and streams (read from the headers, no decode);
+ * - loudness: EBU R128 integrated loudness, loudness range, true peak and the momentary curve;
+ * - silence, black, freeze: intervals of silent audio, black picture, frozen picture;
+ * - scenes: cuts, with their scene score;
+ * - tempo: beats per minute and beat times; key: the musical key and its chroma profile;
+ * - fingerprint: the audio's Chromaprint (as fpcalc prints it) and perceptual hashes of frames;
+ * - highlights: the best moments, ranked (see highlightsFactsSchema for the score).
+ */
+export const analysisKinds = [
+  "probe",
+  "loudness",
+  "silence",
+  "scenes",
+  "black",
+  "freeze",
+  "tempo",
+  "key",
+  "fingerprint",
+  "highlights",
+] as const;
+export type AnalysisKind = (typeof analysisKinds)[number];
+
+/** What each analysis needs of the input; an input without it is refused with input_no_streams. */
+export const analysisNeeds: Record<AnalysisKind, "any" | "audio" | "video" | "audio_or_video"> = {
+  probe: "any",
+  loudness: "audio",
+  silence: "audio",
+  scenes: "video",
+  black: "video",
+  freeze: "video",
+  tempo: "audio",
+  key: "audio",
+  fingerprint: "audio_or_video",
+  highlights: "audio_or_video",
+};
+
+/** The value an analysis option takes when the job leaves it out. */
+export const analysisDefaults = {
+  silenceNoiseDb: -50,
+  silenceMinSec: 0.5,
+  sceneThreshold: 10,
+  blackMinSec: 0.1,
+  blackPixelThreshold: 0.1,
+  blackPictureRatio: 0.98,
+  freezeNoiseDb: -60,
+  freezeMinSec: 1,
+  momentaryPoints: 1200,
+  minBpm: 50,
+  maxBpm: 220,
+  fingerprintSec: 120,
+  frameHashIntervalSec: 2,
+  highlightCount: 5,
+  highlightMinSec: 3,
+  highlightMaxSec: 15,
+} as const;
+
+/** Pitch classes as key names spell them, C first (the chroma profile's order). */
+export const pitchClasses = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"] as const;
+export type PitchClass = (typeof pitchClasses)[number];
 
 /** Output names become file names, storage keys and progress keys: short and path-safe. */
 export const outputNamePattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -125,6 +207,9 @@ export const streamFactsSchema = z.object({
 });
 export type StreamFacts = z.infer<typeof streamFactsSchema>;
 
+export const mediaKinds = ["video", "audio", "image", "animated_image"] as const;
+export type MediaKind = (typeof mediaKinds)[number];
+
 /** A probed file: what an `analysis` output of kind `probe` reports and writes as JSON. */
 export const probeFactsSchema = z.object({
   /** libavformat's short name for the container, e.g. "mov,mp4,m4a,3gp,3g2,mj2". */
@@ -133,6 +218,24 @@ export const probeFactsSchema = z.object({
   bit_rate: z.number().nullable(),
   size_bytes: z.int().nonnegative(),
   streams: z.array(streamFactsSchema),
+  /**
+   * What the input is to a user: moving picture, sound only (cover art doesn't count as
+   * picture), one still image, or an animated image (GIF, APNG with several frames). null when it
+   * has none of these (subtitles or data only). Absent on outputs recorded before it was reported.
+   */
+  media_kind: z.enum(mediaKinds).nullable().optional(),
+  /** The main picture carries an alpha channel (a pixel format with alpha, or VP8/VP9 alpha in WebM). */
+  has_alpha: z.boolean().optional(),
+  /** The picture's transfer is HDR: PQ (SMPTE ST 2084) or HLG (ARIB STD-B67). */
+  hdr: z.boolean().optional(),
+  /** The picture's transfer characteristic as FFmpeg names it (e.g. "smpte2084", "bt709"); null when unknown. */
+  color_transfer: z.string().max(32).nullable().optional(),
+  /** The picture is coded interlaced (fields), as the codec or container says. */
+  interlaced: z.boolean().optional(),
+  /** Frame durations vary (as phones record), read from the first packets' timestamps. */
+  variable_frame_rate: z.boolean().optional(),
+  /** Clockwise rotation a player applies to the main picture: 0, 90, 180 or 270. */
+  rotation: z.number().optional(),
 });
 export type ProbeFacts = z.infer<typeof probeFactsSchema>;
 
@@ -192,3 +295,182 @@ export const renditionFactsSchema = z.object({
   playlist: z.string().max(512),
 });
 export type RenditionFacts = z.infer<typeof renditionFactsSchema>;
+
+// ---- analysis facts: what each kind of `analysis` output reports (and writes as its JSON document) ----
+
+const secondsFact = z.number().nonnegative();
+/** A stretch of the input, seconds from its start. */
+export const intervalSchema = z.object({ start_sec: secondsFact, end_sec: secondsFact });
+export type Interval = z.infer<typeof intervalSchema>;
+const intervals = z.array(intervalSchema).max(10_000);
+
+/**
+ * Why a measurement has no value (instead of a made-up one): the input is silent, too short, or
+ * has no steady beat. Null when there is a value.
+ */
+const reasonSchema = z.string().max(200).nullable();
+
+export const loudnessAnalysisSchema = z.object({
+  kind: z.literal("loudness"),
+  /** EBU R128 integrated loudness (LUFS), as FFmpeg's ebur128 measures it; null when all of it is under the -70 LUFS gate (silence). */
+  integrated_lufs: z.number().nullable(),
+  /** EBU R128 loudness range (LU): the spread of short-term loudness (10th to 95th percentile, gated). */
+  loudness_range_lu: z.number().nullable(),
+  /** Highest true (inter-sample, 4× oversampled) peak over all channels, dBTP; null for digital silence. */
+  true_peak_dbtp: z.number().nullable(),
+  /**
+   * Momentary loudness (400 ms window) every 100 ms; longer inputs are decimated to the output's
+   * momentary_points by keeping the loudest point of each stretch. `lufs` is floored at -120
+   * (digital silence).
+   */
+  momentary: z.array(z.object({ time_sec: secondsFact, lufs: z.number() })).max(10_000),
+  duration_sec: z.number().nonnegative(),
+  reason: reasonSchema,
+});
+
+export const silenceAnalysisSchema = z.object({
+  kind: z.literal("silence"),
+  /** Audio under this level (dBFS) on every channel counts as silence (FFmpeg's silencedetect). */
+  noise_db: z.number(),
+  min_duration_sec: z.number(),
+  silences: intervals,
+  total_silence_sec: z.number().nonnegative(),
+  duration_sec: z.number().nonnegative(),
+});
+
+export const scenesAnalysisSchema = z.object({
+  kind: z.literal("scenes"),
+  threshold: z.number(),
+  /**
+   * Cuts: the time of the first frame of each new scene and its scene score (FFmpeg's scdet: the
+   * share of the picture that changed, less the change before it, 0–100). The first scene starts at 0
+   * and is not listed.
+   */
+  scenes: z.array(z.object({ time_sec: secondsFact, score: z.number().min(0).max(100) })).max(10_000),
+  frames: z.int().nonnegative(),
+  duration_sec: z.number().nonnegative(),
+});
+
+export const blackAnalysisSchema = z.object({
+  kind: z.literal("black"),
+  min_duration_sec: z.number(),
+  pixel_threshold: z.number(),
+  picture_ratio: z.number(),
+  /** Stretches of black picture (FFmpeg's blackdetect); one running to the end ends with the last frame. */
+  black: intervals,
+  duration_sec: z.number().nonnegative(),
+});
+
+export const freezeAnalysisSchema = z.object({
+  kind: z.literal("freeze"),
+  noise_db: z.number(),
+  min_duration_sec: z.number(),
+  /** Stretches of frozen picture (FFmpeg's freezedetect); one running to the end ends with the last frame. */
+  freeze: intervals,
+  duration_sec: z.number().nonnegative(),
+});
+
+export const tempoAnalysisSchema = z.object({
+  kind: z.literal("tempo"),
+  /**
+   * Beats per minute of the steady beat; null when there is none (speech, silence, free time),
+   * with `reason` saying why.
+   */
+  bpm: z.number().positive().nullable(),
+  /** How clearly the beat stands out (0: none, 1: a metronome). */
+  confidence: z.number().min(0).max(1),
+  /** Beat times, seconds from the start (empty when bpm is null). */
+  beats_sec: z.array(secondsFact).max(50_000),
+  reason: reasonSchema,
+});
+
+export const keyAnalysisSchema = z.object({
+  kind: z.literal("key"),
+  /** Tonic and mode, e.g. "A minor"; null when the audio has no pitched content (with `reason`). */
+  key: z.string().max(16).nullable(),
+  tonic: z.enum(pitchClasses).nullable(),
+  mode: z.enum(["major", "minor"]).nullable(),
+  /** Correlation of the chroma profile with the key's profile, less the runner-up's, scaled to 0–1. */
+  confidence: z.number().min(0).max(1),
+  /** Energy per pitch class, C to B (see pitchClasses), the largest 1: what the key was read from. */
+  chroma: z.array(z.number().min(0).max(1)).length(12),
+  reason: reasonSchema,
+});
+
+export const frameHashSchema = z.object({
+  time_sec: secondsFact,
+  /** 64-bit DCT perceptual hash of the frame as 16 hex digits; near-identical pictures differ in few bits. */
+  phash: z.string().regex(/^[0-9a-f]{16}$/),
+});
+export type FrameHash = z.infer<typeof frameHashSchema>;
+
+export const fingerprintAnalysisSchema = z.object({
+  kind: z.literal("fingerprint"),
+  /**
+   * The audio's Chromaprint, compressed and base64-encoded exactly as `fpcalc` prints it (the first
+   * `audio_sec` seconds, algorithm 2), for AcoustID lookups or comparison; null without usable
+   * audio (with `reason`).
+   */
+  chromaprint: z.string().max(100_000).nullable(),
+  /** Seconds of audio the Chromaprint covers. */
+  chromaprint_duration_sec: z.number().nonnegative().nullable(),
+  /** Perceptual hashes of frames every `frame_interval_sec` (an image: its one picture). */
+  frame_hashes: z.array(frameHashSchema).max(1000),
+  reason: reasonSchema,
+});
+
+export const highlightReasons = [
+  "loud",
+  "loudness_peak",
+  "scene_change",
+  "motion",
+  "starts_at_cut",
+  "starts_after_silence",
+  "ends_at_cut",
+  "ends_at_silence",
+] as const;
+export type HighlightReason = (typeof highlightReasons)[number];
+
+export const highlightSegmentSchema = z.object({
+  start_sec: secondsFact,
+  end_sec: secondsFact,
+  /** 0–1; see highlightsAnalysisSchema. */
+  score: z.number().min(0).max(1),
+  reasons: z.array(z.enum(highlightReasons)).max(highlightReasons.length),
+});
+export type HighlightSegment = z.infer<typeof highlightSegmentSchema>;
+
+export const highlightsAnalysisSchema = z
+  .object({
+    kind: z.literal("highlights"),
+    /**
+     * Best first. Each half-second of the input gets an interest of 0.35 × audio energy (its
+     * momentary loudness over the input's, 0–1) + 0.2 × loudness peak (how far it rises over the
+     * 10 s around it) + 0.25 × picture change (scene cuts) + 0.2 × motion (mean frame difference),
+     * each scaled to the input's own range; a segment's score is the mean interest of its
+     * half-seconds. Segments start and end on a cut or a silence where one lies within 2 s of the
+     * best window's edges (never mid-word where a pause is near), don't overlap, and keep to the
+     * asked length and total.
+     */
+    segments: z.array(highlightSegmentSchema).max(50),
+    duration_sec: z.number().nonnegative(),
+  })
+  .describe("the best moments of the input, ranked");
+
+/**
+ * The facts of an `analysis` output (and its JSON document), by kind. A `probe` output's facts are
+ * the output's `probe` field instead (kept where earlier clients read it).
+ */
+export const analysisFactsSchema = z.discriminatedUnion("kind", [
+  loudnessAnalysisSchema,
+  silenceAnalysisSchema,
+  scenesAnalysisSchema,
+  blackAnalysisSchema,
+  freezeAnalysisSchema,
+  tempoAnalysisSchema,
+  keyAnalysisSchema,
+  fingerprintAnalysisSchema,
+  highlightsAnalysisSchema,
+]);
+export type AnalysisFacts = z.infer<typeof analysisFactsSchema>;
+export type AnalysisFactsOf<K extends AnalysisFacts["kind"]> = Extract<AnalysisFacts, { kind: K }>;

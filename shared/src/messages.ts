@@ -3,6 +3,7 @@ import { jobErrorSchema } from "./errors";
 import { jobSpecSchema, pools } from "./job-spec";
 import { jobStatuses } from "./job-state";
 import {
+  analysisFactsSchema,
   audioFactsSchema,
   loudnessFactsSchema,
   probeFactsSchema,
@@ -73,8 +74,13 @@ export const outputResultSchema = z.object({
   thumbnails: z.array(thumbnailFactsSchema).max(1000).optional(),
   renditions: z.array(renditionFactsSchema).max(16).optional(),
   loudness: loudnessFactsSchema.optional(),
-  /** analysis outputs: the input's facts (also stored as JSON at storage_key). */
+  /** analysis outputs of kind probe: the input's facts (also stored as JSON at storage_key). */
   probe: probeFactsSchema.optional(),
+  /**
+   * analysis outputs of every other kind (loudness, silence, scenes, black, freeze, tempo, key,
+   * fingerprint, highlights): the measurement, by `kind` (also stored as JSON at storage_key).
+   */
+  analysis: analysisFactsSchema.optional(),
 });
 export type OutputResult = z.infer<typeof outputResultSchema>;
 

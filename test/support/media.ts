@@ -155,3 +155,216 @@ export async function makeBadMediaSet(dir: string, good: string, goodTs: string)
   );
   return set;
 }
+
+// ---- ground truth for the analyses: signals whose tempo, key, cuts, silences and loud moments are known ----
+
+/** Writes mono 16-bit PCM WAV from samples in −1..1 (clipped). */
+export async function writeWav(path: string, samples: Float32Array, sampleRate = 44100): Promise<string> {
+  const bytes = Buffer.alloc(44 + samples.length * 2);
+  bytes.write("RIFF", 0, "latin1");
+  bytes.writeUInt32LE(36 + samples.length * 2, 4);
+  bytes.write("WAVEfmt ", 8, "latin1");
+  bytes.writeUInt32LE(16, 16);
+  bytes.writeUInt16LE(1, 20);
+  bytes.writeUInt16LE(1, 22);
+  bytes.writeUInt32LE(sampleRate, 24);
+  bytes.writeUInt32LE(sampleRate * 2, 28);
+  bytes.writeUInt16LE(2, 32);
+  bytes.writeUInt16LE(16, 34);
+  bytes.write("data", 36, "latin1");
+  bytes.writeUInt32LE(samples.length * 2, 40);
+  for (let i = 0; i < samples.length; i++) {
+    const v = Math.max(-1, Math.min(1, samples[i] ?? 0));
+    bytes.writeInt16LE(Math.round(v * 32767), 44 + i * 2);
+  }
+  await writeFile(path, bytes);
+  return path;
+}
+
+/** A deterministic pseudo-random source (noise bursts that reproduce). */
+function noise(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  };
+}
+
+export interface BeatOptions {
+  bpm: number;
+  seconds: number;
+  /** Silence before the first beat, seconds. */
+  leadSilenceSec?: number;
+  sampleRate?: number;
+}
+
+/** The beat times a click track or drum loop puts its downbeats (quarter notes) on. */
+export function beatTimes(o: BeatOptions): number[] {
+  const lead = o.leadSilenceSec ?? 0;
+  const times: number[] = [];
+  for (let t = lead; t < o.seconds - 0.05; t += 60 / o.bpm) times.push(t);
+  return times;
+}
+
+/** A metronome: a 20 ms 1 kHz click (decaying) on every beat, louder on the first of each bar. */
+export async function makeClickTrack(path: string, o: BeatOptions): Promise<string> {
+  const rate = o.sampleRate ?? 44100;
+  const out = new Float32Array(Math.round(o.seconds * rate));
+  beatTimes(o).forEach((t, i) => {
+    const start = Math.round(t * rate);
+    const gain = i % 4 === 0 ? 0.8 : 0.5;
+    const freq = i % 4 === 0 ? 1500 : 1000;
+    for (let n = 0; n < 0.02 * rate && start + n < out.length; n++) {
+      out[start + n] = gain * Math.sin((2 * Math.PI * freq * n) / rate) * Math.exp(-n / (0.004 * rate));
+    }
+  });
+  return writeWav(path, out, rate);
+}
+
+/**
+ * A drum loop: kick on beats 1 and 3, snare on 2 and 4, closed hi-hat on every eighth (softer on
+ * the off-beats); with `swing` the off-beat eighths move to two thirds of the beat.
+ */
+export async function makeDrumLoop(path: string, o: BeatOptions & { swing?: boolean }): Promise<string> {
+  const rate = o.sampleRate ?? 44100;
+  const out = new Float32Array(Math.round(o.seconds * rate));
+  const random = noise(12345);
+  const add = (at: number, length: number, sample: (n: number) => number) => {
+    const start = Math.round(at * rate);
+    for (let n = 0; n < length * rate && start + n < out.length; n++)
+      out[start + n] = (out[start + n] ?? 0) + sample(n);
+  };
+  const beat = 60 / o.bpm;
+  beatTimes(o).forEach((t, i) => {
+    if (i % 2 === 0) {
+      // Kick: a sine falling from 150 to 50 Hz.
+      let phase = 0;
+      add(t, 0.25, (n) => {
+        const f = 50 + 100 * Math.exp(-n / (0.03 * rate));
+        phase += (2 * Math.PI * f) / rate;
+        return 0.9 * Math.sin(phase) * Math.exp(-n / (0.08 * rate));
+      });
+    } else {
+      // Snare: noise and a 190 Hz body.
+      add(
+        t,
+        0.18,
+        (n) =>
+          (0.5 * random() + 0.3 * Math.sin((2 * Math.PI * 190 * n) / rate)) * Math.exp(-n / (0.04 * rate)),
+      );
+    }
+    const offbeat = t + (o.swing ? (2 / 3) * beat : beat / 2);
+    for (const [at, gain] of [
+      [t, 0.25],
+      [offbeat, 0.15],
+    ] as const) {
+      // Closed hat: differentiated noise (bright), 30 ms.
+      let last = 0;
+      add(at, 0.03, (n) => {
+        const v = random();
+        const hp = v - last;
+        last = v;
+        return gain * hp * Math.exp(-n / (0.008 * rate));
+      });
+    }
+  });
+  return writeWav(path, out, rate);
+}
+
+/** MIDI note number to Hz (A4 = 69 = 440 Hz). */
+const hz = (note: number) => 440 * 2 ** ((note - 69) / 12);
+
+/** Notes as sums of sines (a fundamental and two softer harmonics), each with a short attack and release. */
+export async function makeNotes(
+  path: string,
+  events: { notes: number[]; seconds: number }[],
+  sampleRate = 22050,
+): Promise<string> {
+  const total = events.reduce((s, e) => s + e.seconds, 0);
+  const out = new Float32Array(Math.round(total * sampleRate));
+  let at = 0;
+  for (const e of events) {
+    const start = Math.round(at * sampleRate);
+    const length = Math.round(e.seconds * sampleRate);
+    for (let n = 0; n < length; n++) {
+      const t = n / sampleRate;
+      const envelope = Math.min(1, t / 0.02, (e.seconds - t) / 0.05);
+      let v = 0;
+      for (const note of e.notes) {
+        const f = hz(note);
+        v +=
+          Math.sin(2 * Math.PI * f * t) +
+          0.4 * Math.sin(4 * Math.PI * f * t) +
+          0.2 * Math.sin(6 * Math.PI * f * t);
+      }
+      out[start + n] = (0.25 * envelope * v) / Math.max(1, e.notes.length);
+    }
+    at += e.seconds;
+  }
+  return writeWav(path, out, sampleRate);
+}
+
+/**
+ * A cadence in a key: I–IV–V–I (major) or i–iv–V–i with the raised leading tone (harmonic minor),
+ * twice, each chord over its root in the bass; tonic 60 = C4.
+ */
+export function cadence(tonic: number, minor: boolean): { notes: number[]; seconds: number }[] {
+  const third = minor ? 3 : 4;
+  const chord = (root: number, quality: number) => [root - 12, root, root + quality, root + 7];
+  const i = chord(tonic, third);
+  const iv = chord(tonic + 5, minor ? 3 : 4);
+  const v = chord(tonic + 7, 4); // major dominant in both modes
+  return [i, iv, v, i, i, iv, v, i].map((notes, k) => ({ notes, seconds: k === 7 ? 2 : 1 }));
+}
+
+/** A scale up and down an octave from the tonic (minor: harmonic), tonic held at both ends. */
+export function scale(tonic: number, minor: boolean): { notes: number[]; seconds: number }[] {
+  const steps = minor ? [0, 2, 3, 5, 7, 8, 11, 12] : [0, 2, 4, 5, 7, 9, 11, 12];
+  const up = steps.map((s) => tonic + s);
+  const melody = [...up, ...up.slice(0, -1).reverse()];
+  return melody.map((note, k) => ({
+    notes: [note, tonic - 12],
+    seconds: k === 0 || k === melody.length - 1 ? 1.5 : 0.5,
+  }));
+}
+
+/**
+ * A video of different lavfi sources cut together at known frames (25 fps), each with its own
+ * tone; the cut times are the sums of the segment lengths.
+ */
+export async function makeCutsClip(
+  path: string,
+  segments: {
+    source: "testsrc2" | "smptebars" | "mandelbrot" | "rgbtestsrc" | "black" | "life";
+    frames: number;
+  }[],
+  options: { width?: number; height?: number } = {},
+): Promise<{ path: string; cutsSec: number[] }> {
+  const { width = 320, height = 180 } = options;
+  const filters: string[] = [];
+  segments.forEach((s, i) => {
+    const d = (s.frames / 25).toFixed(3);
+    const size = `s=${width}x${height}`;
+    const src =
+      s.source === "black"
+        ? `color=c=black:${size}:r=25:d=${d}`
+        : s.source === "life"
+          ? `life=${size}:r=25:mold=10:ratio=0.5:death_color=#203040,trim=duration=${d}`
+          : s.source === "mandelbrot"
+            ? `mandelbrot=${size}:r=25,trim=duration=${d}`
+            : `${s.source}=${size}:r=25:d=${d}`;
+    filters.push(`${src},format=yuv420p,setsar=1[v${i}]`);
+  });
+  filters.push(`${segments.map((_, i) => `[v${i}]`).join("")}concat=n=${segments.length}:v=1:a=0[v]`);
+  await run("ffmpeg", [
+    ...["-hide_banner", "-loglevel", "error", "-y", "-filter_complex", filters.join(";"), "-map", "[v]"],
+    ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "250", path],
+  ]);
+  const cutsSec: number[] = [];
+  let frames = 0;
+  for (const s of segments.slice(0, -1)) {
+    frames += s.frames;
+    cutsSec.push(frames / 25);
+  }
+  return { path, cutsSec };
+}

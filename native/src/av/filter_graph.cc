@@ -191,6 +191,52 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
 }
 
 namespace {
+AVFilterContext* AddStep(AVFilterGraph* graph, const FilterStep& step, int index) {
+  std::string label = std::string(step.name) + "_" + std::to_string(index);
+  AVFilterContext* ctx = AllocFilter(graph, step.name, label.c_str());
+  for (const auto& [key, value] : step.options) {
+    int ret = av_opt_set(ctx, key, value.c_str(), AV_OPT_SEARCH_CHILDREN);
+    if (ret < 0) Fail(ErrorCode::kEngineFailure, std::string("could not set ") + step.name + " option " + key, ret);
+  }
+  InitFilter(ctx, step.name);
+  return ctx;
+}
+}  // namespace
+
+std::unique_ptr<FilterGraph> FilterGraph::ForVideoSteps(const AVCodecParameters* input, AVRational time_base,
+                                                        AVRational frame_rate, const std::vector<FilterStep>& steps) {
+  if (input->width <= 0 || input->height <= 0 || input->format < 0) {
+    Fail(ErrorCode::kInputUnreadable, "the video stream has no known size or pixel format");
+  }
+  std::unique_ptr<FilterGraph> fg(new FilterGraph());
+  AVFilterGraph* graph = fg->graph_.get();
+  // Analysis graphs run beside the output graphs on the same thread; one filter thread each keeps
+  // them from competing with the encoders' threads.
+  graph->nb_threads = 1;
+  fg->source_ = AllocFilter(graph, "buffer", "in");
+  SourceParameters parameters;
+  parameters.params->format = input->format;
+  parameters.params->width = input->width;
+  parameters.params->height = input->height;
+  parameters.params->sample_aspect_ratio = input->sample_aspect_ratio;
+  parameters.params->time_base = time_base;
+  parameters.params->frame_rate = frame_rate;
+  SetSourceParameters(fg->source_, parameters);
+  InitFilter(fg->source_, "buffer");
+  AVFilterContext* last = fg->source_;
+  for (size_t i = 0; i < steps.size(); i++) {
+    AVFilterContext* next = AddStep(graph, steps[i], static_cast<int>(i));
+    Link(last, next);
+    last = next;
+  }
+  fg->sink_ = AddFilter(graph, "buffersink", "out", {});
+  Link(last, fg->sink_);
+  int ret = avfilter_graph_config(graph, nullptr);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure a video analysis graph", ret);
+  return fg;
+}
+
+namespace {
 void SetAudioSourceFormat(AVFilterContext* source, int format, int sample_rate, const AVChannelLayout& layout,
                           AVRational time_base) {
   SourceParameters parameters;
@@ -216,6 +262,26 @@ std::string Describe(const AVChannelLayout& layout) {
   return text;
 }
 }  // namespace
+
+std::unique_ptr<FilterGraph> FilterGraph::ForAudioSteps(const AVCodecContext* decoder, AVRational time_base,
+                                                        const std::vector<FilterStep>& steps) {
+  std::unique_ptr<FilterGraph> fg(new FilterGraph());
+  AVFilterGraph* graph = fg->graph_.get();
+  graph->nb_threads = 1;
+  fg->source_ = AllocFilter(graph, "abuffer", "in");
+  SetAudioSource(fg->source_, decoder, time_base);
+  AVFilterContext* last = fg->source_;
+  for (size_t i = 0; i < steps.size(); i++) {
+    AVFilterContext* next = AddStep(graph, steps[i], static_cast<int>(i));
+    Link(last, next);
+    last = next;
+  }
+  fg->sink_ = AddFilter(graph, "abuffersink", "out", {});
+  Link(last, fg->sink_);
+  int ret = avfilter_graph_config(graph, nullptr);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure an audio analysis graph", ret);
+  return fg;
+}
 
 std::unique_ptr<FilterGraph> FilterGraph::ForMeter(int sample_rate, const AVChannelLayout& layout,
                                                    AVRational time_base) {

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "decoder.h"
 #include "resources.h"
@@ -59,8 +62,24 @@ struct Size {
 };
 Size FitSize(int width, int height, AVRational sample_aspect_ratio, int max_width, int max_height);
 
+// One filter of an analysis chain: a libavfilter filter name (a constant in our code) and its
+// options, every value formatted from a validated number.
+struct FilterStep {
+  const char* name;
+  std::vector<std::pair<const char*, std::string>> options;
+};
+
 class FilterGraph {
  public:
+  // buffer -> steps... -> buffersink: an analysis chain over decoded pictures (the graph converts
+  // the pixel format where a step needs another); its frames carry the steps' metadata.
+  static std::unique_ptr<FilterGraph> ForVideoSteps(const AVCodecParameters* input, AVRational time_base,
+                                                    AVRational frame_rate, const std::vector<FilterStep>& steps);
+
+  // abuffer -> steps... -> abuffersink: an analysis chain over decoded audio.
+  static std::unique_ptr<FilterGraph> ForAudioSteps(const AVCodecContext* decoder, AVRational time_base,
+                                                    const std::vector<FilterStep>& steps);
+
   // buffer -> [trim -> setpts] -> [transpose/flip] -> [crop] -> scale -> setsar=1 -> [fps]
   //   -> format -> buffersink
   static std::unique_ptr<FilterGraph> ForVideo(const AVCodecParameters* input, AVRational time_base,

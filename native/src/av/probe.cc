@@ -1,5 +1,8 @@
 #include "probe.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "input_file.h"
 #include "log.h"
 
@@ -39,6 +42,26 @@ StreamInfo DescribeStream(const AVStream* stream) {
     const char* pix_fmt = av_get_pix_fmt_name(static_cast<AVPixelFormat>(par->format));
     if (pix_fmt != nullptr) info.pixel_format = pix_fmt;
     if (par->level > 0) info.level = par->level;
+    if (par->color_trc != AVCOL_TRC_UNSPECIFIED && par->color_trc != AVCOL_TRC_RESERVED0 &&
+        par->color_trc != AVCOL_TRC_RESERVED) {
+      const char* trc = av_color_transfer_name(par->color_trc);
+      if (trc != nullptr) info.color_transfer = trc;
+    }
+    switch (par->field_order) {
+      case AV_FIELD_PROGRESSIVE: info.field_order = "progressive"; break;
+      case AV_FIELD_TT: info.field_order = "tt"; break;
+      case AV_FIELD_BB: info.field_order = "bb"; break;
+      case AV_FIELD_TB: info.field_order = "tb"; break;
+      case AV_FIELD_BT: info.field_order = "bt"; break;
+      default: break;
+    }
+    const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(par->format));
+    // VP8/VP9 in WebM keep alpha in a side channel the container flags (alpha_mode), not in the
+    // stream's pixel format.
+    const AVDictionaryEntry* alpha_mode = av_dict_get(stream->metadata, "alpha_mode", nullptr, 0);
+    info.alpha = (desc != nullptr && (desc->flags & AV_PIX_FMT_FLAG_ALPHA) != 0) ||
+                 (alpha_mode != nullptr && std::string(alpha_mode->value) == "1");
+    info.attached_picture = (stream->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0;
   } else if (par->codec_type == AVMEDIA_TYPE_AUDIO) {
     info.sample_rate = par->sample_rate;
     info.channels = par->ch_layout.nb_channels;
@@ -53,9 +76,46 @@ StreamInfo DescribeStream(const AVStream* stream) {
   return info;
 }
 
+constexpr int kDeepPackets = 300;
+constexpr double kDeepSeconds = 10;
+
+// The first packets of the main video stream: how many (an animated image has more than one) and
+// whether their durations vary (a frame duration more than 25 % off the median in over 5 % of
+// them: phones drop and stretch frames; a constant-rate file has none).
+void ReadVideoPackets(InputFile& input, StreamInfo* info) {
+  int index = info->index;
+  input.KeepOnly(index, -1);
+  const AVStream* stream = input.stream(index);
+  PacketPtr packet = MakePacket();
+  std::vector<int64_t> times;
+  int packets = 0;
+  while (packets < kDeepPackets && input.Read(packet.get())) {
+    PacketUnref unref(packet.get());
+    if (packet->stream_index != index) continue;
+    packets++;
+    int64_t ts = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+    if (ts == AV_NOPTS_VALUE) continue;
+    times.push_back(ts);
+    if (static_cast<double>(ts - times.front()) * av_q2d(stream->time_base) > kDeepSeconds) break;
+  }
+  info->packets = packets;
+  std::sort(times.begin(), times.end());
+  std::vector<int64_t> deltas;
+  for (size_t i = 1; i < times.size(); i++) {
+    if (times[i] > times[i - 1]) deltas.push_back(times[i] - times[i - 1]);
+  }
+  if (deltas.size() < 8) return;
+  std::vector<int64_t> sorted = deltas;
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2), sorted.end());
+  double median = static_cast<double>(sorted[sorted.size() / 2]);
+  size_t off = 0;
+  for (int64_t d : deltas) off += std::fabs(static_cast<double>(d) - median) > 0.25 * median ? 1 : 0;
+  info->variable_frame_rate = static_cast<double>(off) > 0.05 * static_cast<double>(deltas.size());
+}
+
 }  // namespace
 
-Failure Probe(const std::string& path, MediaInfo* out) noexcept {
+Failure Probe(const std::string& path, MediaInfo* out, bool deep) noexcept {
   TakeLastLogLine();  // a pool thread may carry a line from an earlier job
   return Guard(nullptr, [&] {
     InputFile input(path, nullptr);
@@ -66,6 +126,10 @@ Failure Probe(const std::string& path, MediaInfo* out) noexcept {
     info.bit_rate = ctx->bit_rate;
     info.size_bytes = ctx->pb != nullptr ? avio_size(ctx->pb) : -1;
     for (unsigned i = 0; i < ctx->nb_streams; i++) info.streams.push_back(DescribeStream(ctx->streams[i]));
+    std::string format = ctx->iformat->name;
+    info.image = input.IsStillImage() || format == "gif" || format == "apng";
+    int video = input.BestStream(AVMEDIA_TYPE_VIDEO);
+    if (deep && video >= 0) ReadVideoPackets(input, &info.streams[static_cast<size_t>(video)]);
     *out = std::move(info);
   });
 }

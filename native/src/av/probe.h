@@ -27,6 +27,13 @@ struct StreamInfo {
   std::string profile;       // codec profile name, e.g. "High"
   int level = 0;             // codec level as coded (H.264: 31 for 3.1)
   std::string sample_format; // audio
+  std::string color_transfer;  // video: av_color_transfer_name, "" when unspecified
+  std::string field_order;     // video: progressive | tt | bb | tb | bt, "" when unknown
+  bool alpha = false;          // video: a pixel format with alpha, or WebM's alpha_mode
+  bool attached_picture = false;  // video: cover art
+  // Deep probe only: frame durations vary over the first packets; packets seen (capped).
+  bool variable_frame_rate = false;
+  int packets = -1;  // -1: not read
 };
 
 struct MediaInfo {
@@ -35,9 +42,11 @@ struct MediaInfo {
   int64_t bit_rate = 0;
   int64_t size_bytes = -1;
   std::vector<StreamInfo> streams;
+  bool image = false;  // read by an image demuxer (image2, *_pipe, gif, apng)
 };
 
-// kInputUnreadable when the file does not open as media.
-Failure Probe(const std::string& path, MediaInfo* out) noexcept;
+// kInputUnreadable when the file does not open as media. `deep` also reads the main video
+// stream's first packets (up to ~10 s or kDeepPackets), for variable frame rate and animation.
+Failure Probe(const std::string& path, MediaInfo* out, bool deep = false) noexcept;
 
 }  // namespace fw::av

@@ -1,6 +1,7 @@
 #include "thumbnails.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "ffmpeg.h"
@@ -23,6 +24,14 @@ ThumbnailSet::ThumbnailSet(const ThumbnailSettings& settings, const AVCodecParam
   chain.max_height = settings.max_height;
   chain.pix_fmt = Encoder::ImagePixelFormat(settings.encoder);
   graph_ = FilterGraph::ForVideo(input, time_base, frame_rate, chain);
+  if (settings.scenes) {
+    AnalysisInput analysis;
+    analysis.video = input;
+    analysis.video_time_base = time_base;
+    analysis.video_frame_rate = frame_rate;
+    scenes_ = std::make_unique<SceneMeter>(analysis, settings.scene_threshold);
+    signature_ = std::make_unique<PictureSignature>(analysis);
+  }
   targets_ = settings.at_sec;
   if (settings.count > 0) {
     if (duration_sec <= 0) Fail(ErrorCode::kUnsupported, "evenly spaced thumbnails need an input of known duration");
@@ -33,6 +42,11 @@ ThumbnailSet::ThumbnailSet(const ThumbnailSettings& settings, const AVCodecParam
 }
 
 bool ThumbnailSet::NextTarget(double* target) const {
+  if (settings_.scenes) {
+    // Scenes are known only as the input is read: never done before its end.
+    *target = 0;
+    return report_.files.size() < kMaxSceneStills;
+  }
   if (settings_.every_sec > 0) {
     double t = static_cast<double>(every_index_) * settings_.every_sec;
     if (duration_sec_ > 0 && t >= duration_sec_) return false;
@@ -53,6 +67,10 @@ bool ThumbnailSet::Done() const {
 // cost more than decoding it); the graph has no timing filters, so a frame's time is the same on
 // both sides. The last decoded frame is kept (a reference, no copy) for offsets past the end.
 void ThumbnailSet::Push(AVFrame* frame) {
+  if (settings_.scenes) {
+    PushForScenes(frame);
+    return;
+  }
   if (frame == nullptr) {
     bool pending = settings_.every_sec <= 0 && next_ < targets_.size();
     if (pending && last_time_ >= 0) {
@@ -89,7 +107,88 @@ void ThumbnailSet::OnFiltered(AVFrame* filtered) {
 namespace {
 // A sprite sheet holds at most this many tiles (a 2-hour film every 10 s is 720).
 constexpr size_t kMaxTiles = 1000;
+// Candidates kept per scene; when a long scene passes it, every other one goes and the step doubles.
+constexpr size_t kMaxCandidates = 12;
+constexpr double kFirstCandidateStepSec = 0.2;
+// A candidate this flat (luma standard deviation out of 255) is a fade, a flash or black: the
+// scene's still is one of the others when there are others.
+constexpr double kFlatSignature = 6;
+
+double Deviation(const std::vector<uint8_t>& signature) {
+  double mean = 0;
+  for (uint8_t v : signature) mean += v;
+  mean /= static_cast<double>(signature.size());
+  double var = 0;
+  for (uint8_t v : signature) var += (v - mean) * (v - mean);
+  return std::sqrt(var / static_cast<double>(signature.size()));
+}
 }  // namespace
+
+void ThumbnailSet::PushForScenes(AVFrame* frame) {
+  if (frame == nullptr) {
+    scenes_->Push(nullptr);
+    EndScene();
+    if (settings_.sprite_columns > 0 && !tiles_.empty()) WriteSprite();
+    return;
+  }
+  if (report_.files.size() >= kMaxSceneStills) return;
+  double time_sec = frame->pts == AV_NOPTS_VALUE ? 0 : frame->pts * av_q2d(input_time_base_);
+  size_t cuts = scenes_->cuts().size();
+  scenes_->Push(frame);
+  if (scenes_->cuts().size() > cuts || scene_start_sec_ < 0) {
+    EndScene();
+    if (report_.files.size() >= kMaxSceneStills) return;
+    scene_start_sec_ = time_sec;
+    candidate_step_sec_ = kFirstCandidateStepSec;
+    next_candidate_sec_ = time_sec;
+  }
+  if (time_sec + 0.0005 < next_candidate_sec_) return;
+  next_candidate_sec_ = time_sec + candidate_step_sec_;
+  Candidate candidate{nullptr, time_sec, signature_->Of(frame)};
+  graph_->Push(frame, [&](AVFrame* filtered) {
+    candidate.frame.reset(av_frame_clone(filtered));
+    if (!candidate.frame) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+  });
+  if (!candidate.frame) return;
+  candidates_.push_back(std::move(candidate));
+  if (candidates_.size() > kMaxCandidates) {
+    std::vector<Candidate> kept;
+    for (size_t i = 0; i < candidates_.size(); i += 2) kept.push_back(std::move(candidates_[i]));
+    candidates_ = std::move(kept);
+    candidate_step_sec_ *= 2;
+  }
+}
+
+// The scene's most representative still: the candidate nearest the scene's mean picture, leaving
+// out flat ones (fades, black, flashes) when the scene has others.
+void ThumbnailSet::EndScene() {
+  if (candidates_.empty()) return;
+  std::vector<size_t> usable;
+  for (size_t i = 0; i < candidates_.size(); i++) {
+    if (Deviation(candidates_[i].signature) >= kFlatSignature) usable.push_back(i);
+  }
+  if (usable.empty()) {
+    for (size_t i = 0; i < candidates_.size(); i++) usable.push_back(i);
+  }
+  size_t length = candidates_[usable.front()].signature.size();
+  std::vector<double> mean(length, 0.0);
+  for (size_t i : usable) {
+    for (size_t p = 0; p < length; p++) mean[p] += candidates_[i].signature[p];
+  }
+  for (double& v : mean) v /= static_cast<double>(usable.size());
+  size_t best = usable.front();
+  double best_distance = -1;
+  for (size_t i : usable) {
+    double distance = 0;
+    for (size_t p = 0; p < length; p++) distance += std::fabs(candidates_[i].signature[p] - mean[p]);
+    if (best_distance < 0 || distance < best_distance) {
+      best_distance = distance;
+      best = i;
+    }
+  }
+  Take(candidates_[best].frame.get(), candidates_[best].time_sec);
+  candidates_.clear();
+}
 
 void ThumbnailSet::Take(AVFrame* frame, double time_sec) {
   char suffix[32];

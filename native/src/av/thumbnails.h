@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "analysis/fingerprint.h"
+#include "analysis/meters.h"
 #include "filter_graph.h"
 #include "resources.h"
 #include "transcode.h"
@@ -14,6 +16,9 @@ namespace fw::av {
 
 class ThumbnailSet {
  public:
+  // select "scenes" writes at most this many stills (the first scenes).
+  static constexpr size_t kMaxSceneStills = 100;
+
   // `duration_sec` (negative when unknown) places `count` evenly spaced times; it fails with
   // kUnsupported when a count is asked of an input of unknown duration.
   ThumbnailSet(const ThumbnailSettings& settings, const AVCodecParameters* input, AVRational time_base,
@@ -29,6 +34,10 @@ class ThumbnailSet {
 
  private:
   void OnFiltered(AVFrame* filtered);
+  // select "scenes": cut detection on every frame, a few candidate stills per scene, and the
+  // scene's still chosen when it ends.
+  void PushForScenes(AVFrame* frame);
+  void EndScene();
   void WriteImage(const AVFrame* frame, const std::string& path, AVRational time_base);
   void WriteSprite();
   void Take(AVFrame* frame, double time_sec);
@@ -47,6 +56,18 @@ class ThumbnailSet {
   double last_time_ = -1;
   ThumbnailReport report_;
   std::vector<FramePtr> tiles_;  // scaled frames kept for the sprite sheet
+
+  struct Candidate {
+    FramePtr frame;  // through graph_ (upright, fitted), ready to write
+    double time_sec;
+    std::vector<uint8_t> signature;
+  };
+  std::unique_ptr<SceneMeter> scenes_;
+  std::unique_ptr<PictureSignature> signature_;
+  std::vector<Candidate> candidates_;  // of the current scene
+  double scene_start_sec_ = -1;
+  double candidate_step_sec_ = 0;
+  double next_candidate_sec_ = 0;
 };
 
 }  // namespace fw::av

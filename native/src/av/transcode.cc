@@ -77,9 +77,11 @@ class Run {
     MeasureLoudnessIfAsked();
     for (size_t i = 0; i < settings_.outputs.size(); i++) OpenOutput(settings_.outputs[i], &result_->outputs[i]);
     for (const ThumbnailSettings& thumbnails : settings_.thumbnails) OpenThumbnails(thumbnails);
+    OpenAnalyses();
     Pump();
     Flush();
     RequireDecodedStreams();
+    FinishAnalyses();
     for (OutputPipeline& output : outputs_) output.file->Finish();
     for (size_t i = 0; i < outputs_.size(); i++) Expect(outputs_[i], &result_->outputs[i]);
     MeasureWrittenLoudness();
@@ -155,9 +157,15 @@ class Run {
       wants_audio = wants_audio || output.audio.has_value();
       decodes_audio = decodes_audio || (output.audio && !output.audio->copy);
     }
+    for (const AnalysisSettings& analysis : settings_.analyses) {
+      AnalysisNeeds needs = NeedsOf(analysis.kind);
+      wants_video = wants_video || needs.video || needs.either;
+      wants_audio = wants_audio || needs.audio || needs.either;
+      decodes_audio = decodes_audio || needs.audio || needs.either;
+    }
     video_index_ = wants_video ? input_->BestStream(AVMEDIA_TYPE_VIDEO) : -1;
     audio_index_ = wants_audio ? input_->BestStream(AVMEDIA_TYPE_AUDIO) : -1;
-    if (video_index_ < 0 && audio_index_ < 0) {
+    if (video_index_ < 0 && audio_index_ < 0 && settings_.analyses.empty()) {
       Fail(ErrorCode::kInputNoStreams, "the input has no video or audio stream the plan can use");
     }
     if (!settings_.thumbnails.empty() && video_index_ < 0) {
@@ -197,13 +205,14 @@ class Run {
     // latest trim end. Thumbnails read the whole input.
     double earliest_start = 1e18;
     double latest_end = 0;
-    bool all_end = settings_.thumbnails.empty();
+    // Thumbnails and analyses read the whole input.
+    bool all_end = settings_.thumbnails.empty() && settings_.analyses.empty();
     for (const OutputSettings& output : settings_.outputs) {
       earliest_start = std::min(earliest_start, output.trim_start);
       if (output.trim_end > 0) latest_end = std::max(latest_end, output.trim_end);
       else all_end = false;
     }
-    if (settings_.thumbnails.empty() && earliest_start > 0 && earliest_start < 1e18) {
+    if (all_end && earliest_start > 0 && earliest_start < 1e18) {
       input_->SeekTo(earliest_start, video_index_ >= 0 ? video_index_ : audio_index_);
     }
     stop_after_sec_ = all_end && latest_end > 0 ? latest_end + kTrimReadMarginSec : -1;
@@ -349,7 +358,7 @@ class Run {
           audio_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { OnAudioFrame(frame); });
         }
       }
-      if (outputs_.empty() && ThumbnailsDone()) return;
+      if (outputs_.empty() && ThumbnailsDone() && AnalysesDone()) return;
       Report(false);
     }
   }
@@ -364,11 +373,48 @@ class Run {
            past(has_copy_outputs_, copy_timeline_.end_sec());
   }
 
+  bool AnalysesDone() const {
+    for (const auto& analysis : analyses_) {
+      if (!analysis->done()) return false;
+    }
+    return true;
+  }
+
   bool ThumbnailsDone() const {
     for (const auto& set : thumbnail_sets_) {
       if (!set->Done()) return false;
     }
     return true;
+  }
+
+  // Every analysis output, in the decode: each gets the decoded streams it uses.
+  void OpenAnalyses() {
+    if (settings_.analyses.empty()) return;
+    AnalysisInput input;
+    if (audio_decoder_) {
+      input.audio = audio_decoder_->ctx();
+      input.audio_time_base = audio_decoder_->time_base();
+    }
+    if (video_decoder_) {
+      input.video = input_->stream(video_index_)->codecpar;
+      input.video_time_base = video_decoder_->time_base();
+      input.video_frame_rate = video_decoder_->frame_rate();
+      input.orientation = orientation_;
+    }
+    input.duration_sec = input_->DurationSec();
+    for (const AnalysisSettings& settings : settings_.analyses) analyses_.push_back(MakeAnalysis(settings, input, &control_));
+  }
+
+  void FinishAnalyses() {
+    if (analyses_.empty()) return;
+    // A still image lasts one frame (its packet has no duration).
+    double video_end = video_decoder_ ? std::max(video_timeline_.end_sec(), input_->IsStillImage() ? kStillDurationSec : 0.0)
+                                      : -1;
+    double audio_end = audio_decoder_ ? audio_timeline_.end_sec() : -1;
+    for (auto& analysis : analyses_) {
+      analysis->Finish(video_end, audio_end);
+      result_->analyses.push_back(analysis->report());
+    }
   }
 
   // A decoded video frame, its timestamp repaired (timeline.h), to every output that takes video.
@@ -394,6 +440,7 @@ class Run {
       audio_decoder_->CountError();
       return;
     }
+    for (auto& analysis : analyses_) analysis->PushDecodedAudio(frame);
     AVRational tb = audio_decoder_->time_base();
     double raw = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(tb) : -1;
     double duration = frame->sample_rate > 0 ? static_cast<double>(frame->nb_samples) / frame->sample_rate : 0;
@@ -459,6 +506,7 @@ class Run {
 
   // End of input: drain decoders, then close each graph, then drain each encoder.
   void Flush() {
+    for (auto& analysis : analyses_) analysis->EndOfPackets();
     if (video_decoder_) video_decoder_->Decode(nullptr, [this](AVFrame* frame) { OnVideoFrame(frame); });
     if (audio_decoder_) audio_decoder_->Decode(nullptr, [this](AVFrame* frame) { OnAudioFrame(frame); });
     for (auto& set : thumbnail_sets_) set->Push(nullptr);
@@ -473,8 +521,16 @@ class Run {
     }
   }
 
-  // One decoded frame goes to the matching stream of every output (and every thumbnail set).
+  // One decoded frame goes to the matching stream of every output (and every thumbnail set and
+  // analysis).
   void Distribute(AVFrame* frame, bool video) {
+    for (auto& analysis : analyses_) {
+      if (video) {
+        analysis->PushVideo(frame);
+      } else {
+        analysis->PushAudio(frame);
+      }
+    }
     for (OutputPipeline& output : outputs_) {
       StreamPipeline* pipeline = video ? output.video.get() : output.audio.get();
       if (pipeline != nullptr) Filter(output, *pipeline, frame);
@@ -598,6 +654,14 @@ class Run {
       entry.out_time_sec = done && input_duration > 0 ? input_duration : thumbnail_reached_sec_[i];
       progress.thumbnails.push_back(entry);
     }
+    // An analysis advances with the decode position of the streams it reads.
+    progress.analyses.reserve(analyses_.size());
+    for (const auto& analysis : analyses_) {
+      OutputProgress entry;
+      entry.duration_sec = input_duration > 0 ? input_duration : -1;
+      entry.out_time_sec = final && input_duration > 0 ? input_duration : analysis->reached_sec();
+      progress.analyses.push_back(entry);
+    }
     on_progress_(progress);
   }
 
@@ -633,6 +697,7 @@ class Run {
   double stop_after_sec_ = -1;
   std::vector<OutputPipeline> outputs_;
   std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;
+  std::vector<std::unique_ptr<Analysis>> analyses_;
   std::vector<double> thumbnail_reached_sec_;  // per set: the latest input time decoded for it
 };
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analysis.h"
 #include "status.h"
 
 namespace fw::av {
@@ -68,12 +69,16 @@ struct ThumbnailSettings {
   double every_sec = 0;        // > 0: one every N seconds from 0
   int count = 0;               // > 0: N evenly spaced (needs a known duration)
   int sprite_columns = 0;      // > 0: also a sprite sheet <prefix>sprite.<extension>, tiles in this many columns
+  // One per scene (scdet cuts at scene_threshold), at the scene's most representative frame.
+  bool scenes = false;
+  double scene_threshold = 10;
 };
 
 struct TranscodeSettings {
   std::string input_path;
   std::vector<OutputSettings> outputs;
   std::vector<ThumbnailSettings> thumbnails;
+  std::vector<AnalysisSettings> analyses;  // each reads the whole input (no trim)
   int64_t stall_timeout_ms = 0;  // 0: no watchdog
 };
 
@@ -105,6 +110,7 @@ struct ThumbnailReport {
 struct TranscodeResult {
   std::vector<OutputReport> outputs;
   std::vector<ThumbnailReport> thumbnails;
+  std::vector<AnalysisReport> analyses;
 };
 
 // How far one output (or one thumbnail set) has got.
@@ -114,10 +120,11 @@ struct OutputProgress {
   double duration_sec = -1;  // the duration this output will have (its trim window); negative when unknown
 };
 
-// Latest state of a run: one entry per output and per thumbnail set, in settings order.
+// Latest state of a run: one entry per output, thumbnail set and analysis, in settings order.
 struct Progress {
   std::vector<OutputProgress> outputs;
   std::vector<OutputProgress> thumbnails;
+  std::vector<OutputProgress> analyses;
   double elapsed_sec = 0;  // wall-clock time since the run started
 };
 
