@@ -368,3 +368,58 @@ export async function makeCutsClip(
   }
   return { path, cutsSec };
 }
+
+/**
+ * A long, mostly dull video for highlights: a still picture with a quiet murmur (pink noise at
+ * −45 dBFS), cut to other stills now and then, with three moments that are loud (−10 dBFS), full
+ * of motion and start on a cut; plus two decoys that have only one of those (motion in silence,
+ * loudness over a still). Returns the moments' [start, end] seconds.
+ */
+export async function makeHighlightsClip(
+  path: string,
+  options: { seconds?: number; moments?: number[]; momentSec?: number } = {},
+): Promise<{ path: string; moments: [number, number][] }> {
+  const { seconds = 180, moments = [30, 95, 150], momentSec = 6 } = options;
+  const decoys = { motion: 62, loud: 122 };
+  type Segment = { start: number; end: number; kind: "dull" | "moment" | "motion" | "loud" };
+  const marks: Segment[] = [
+    ...moments.map((m) => ({ start: m, end: m + momentSec, kind: "moment" as const })),
+    { start: decoys.motion, end: decoys.motion + momentSec, kind: "motion" as const },
+    { start: decoys.loud, end: decoys.loud + momentSec, kind: "loud" as const },
+  ].sort((a, b) => a.start - b.start);
+  const segments: Segment[] = [];
+  let at = 0;
+  for (const m of marks) {
+    // Dull stretches are cut every 20 s, so a cut alone makes no highlight.
+    while (at < m.start) {
+      const end = Math.min(m.start, at + 20);
+      segments.push({ start: at, end, kind: "dull" });
+      at = end;
+    }
+    segments.push(m);
+    at = m.end;
+  }
+  while (at < seconds) {
+    const end = Math.min(seconds, at + 20);
+    segments.push({ start: at, end, kind: "dull" });
+    at = end;
+  }
+  const stills = ["smptebars", "pal75bars", "smptehdbars", "pal100bars"];
+  const filters: string[] = [];
+  segments.forEach((s, i) => {
+    const d = (s.end - s.start).toFixed(3);
+    const moving = s.kind === "moment" || s.kind === "motion";
+    const picture = moving
+      ? `testsrc2=s=160x90:r=25:d=${d}`
+      : `${stills[i % stills.length]}=s=160x90:r=25:d=${d}`;
+    const loud = s.kind === "moment" || s.kind === "loud";
+    const sound = `anoisesrc=d=${d}:c=pink:r=44100:a=${loud ? 0.45 : 0.008}:seed=${i + 1}`;
+    filters.push(`${picture},format=yuv420p,setsar=1[v${i}]`, `${sound}[a${i}]`);
+  });
+  filters.push(`${segments.map((_, i) => `[v${i}][a${i}]`).join("")}concat=n=${segments.length}:v=1:a=1[v][a]`);
+  await run("ffmpeg", [
+    ...["-hide_banner", "-loglevel", "error", "-y", "-filter_complex", filters.join(";"), "-map", "[v]", "-map", "[a]"],
+    ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "250", "-c:a", "aac", "-b:a", "64k", path],
+  ]);
+  return { path, moments: moments.map((m) => [m, m + momentSec]) };
+}

@@ -5,6 +5,7 @@
 
 #include "input_file.h"
 #include "log.h"
+#include "still_image.h"
 
 namespace fw::av {
 namespace {
@@ -130,6 +131,21 @@ Failure Probe(const std::string& path, MediaInfo* out, bool deep) noexcept {
     info.image = input.IsStillImage() || format == "gif" || format == "apng";
     int video = input.BestStream(AVMEDIA_TYPE_VIDEO);
     if (deep && video >= 0) ReadVideoPackets(input, &info.streams[static_cast<size_t>(video)]);
+    if (deep && video >= 0 && input.IsStillImage()) {
+      // A still's orientation is in its EXIF data, which FFmpeg's decoder turns into a display
+      // matrix on the decoded picture (the stream has none).
+      StreamInfo& still = info.streams[static_cast<size_t>(video)];
+      Failure decoded = Guard(nullptr, [&] {
+        FramePtr frame = DecodeStill(path, nullptr);
+        const AVFrameSideData* side = av_frame_get_side_data(frame.get(), AV_FRAME_DATA_DISPLAYMATRIX);
+        if (side == nullptr || side->size < 9 * sizeof(int32_t)) return;
+        double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(side->data));
+        if (std::isnan(ccw)) return;
+        long clockwise = ((std::lround(-ccw) % 360) + 360) % 360;
+        still.rotation = static_cast<int>(((clockwise + 45) / 90 * 90) % 360);
+      });
+      (void)decoded;  // an undecodable still keeps rotation 0; the run reports what is wrong with it
+    }
     *out = std::move(info);
   });
 }
