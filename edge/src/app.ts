@@ -12,6 +12,7 @@ import { problemResponse, toProblem } from "./problem";
 import { adminRoutes } from "./routes/admin";
 import { docsRoutes } from "./routes/docs";
 import { filesRoutes } from "./routes/files";
+import { fingerprintRoutes } from "./routes/fingerprints";
 import { healthRoutes } from "./routes/health";
 import { internalRoutes } from "./routes/internal";
 import { jobsRoutes } from "./routes/jobs";
@@ -73,7 +74,14 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
 
   // The public API: per-IP limit before the key is checked (bounds key guessing), then per key.
   // `/x/*` also matches `/x` in Hono, so one pattern per resource.
-  for (const prefix of ["/v1/me", "/v1/jobs/*", "/v1/uploads/*", "/v1/admin/*", "/v1/webhook/*"]) {
+  for (const prefix of [
+    "/v1/me",
+    "/v1/jobs/*",
+    "/v1/uploads/*",
+    "/v1/admin/*",
+    "/v1/webhook/*",
+    "/v1/fingerprints/*",
+  ]) {
     app.use(prefix, rateLimit("ip"), requireApiKey(), rateLimit("key"));
   }
   app.use("/v1/jobs/*", maintenanceGate(), jsonLimit);
@@ -86,6 +94,7 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   app.route("/v1/jobs", jobWebhookRoutes());
   app.route("/v1/webhook", tenantWebhookRoutes());
   app.route("/v1/uploads", uploadsRoutes());
+  app.route("/v1/fingerprints", fingerprintRoutes());
   app.route("/v1/admin", adminRoutes());
 
   // Node reports are exempt from maintenance mode: running jobs must be able to finish.

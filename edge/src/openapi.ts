@@ -4,6 +4,8 @@ import {
   deadLetterListQuerySchema,
   deadLetterListSchema,
   deliveryPageQuerySchema,
+  fingerprintMatchesSchema,
+  fingerprintMatchQuerySchema,
   healthDetailedSchema,
   healthSchema,
   issuedApiKeySchema,
@@ -84,6 +86,7 @@ const responseSchemas = {
   TenantWebhook: tenantWebhookSchema,
   WebhookDelivery: webhookDeliverySchema,
   WebhookDeliveries: webhookDeliveryPageSchema,
+  FingerprintMatches: fingerprintMatchesSchema,
   Problem: problemSchema,
 } satisfies Registry;
 
@@ -292,6 +295,23 @@ function paths() {
           "202": ok("Due again", "WebhookDelivery"),
           "404": problem("No such job or delivery"),
           "409": problem("An attempt is in flight"),
+          ...common,
+        },
+      },
+    },
+    "/v1/fingerprints/matches": {
+      get: {
+        summary: "Near-duplicates: the tenant's earlier inputs with the same content as a job's input",
+        description:
+          "Compares the job's `fingerprint` analysis output (Chromaprint by bit error rate at the best " +
+          "alignment; frame pHashes by Hamming distance) with the tenant's 5,000 most recent fingerprinted " +
+          "inputs. Fingerprints are indexed when a job succeeds; another tenant's are never read.",
+        parameters: queryParameters(fingerprintMatchQuerySchema),
+        responses: {
+          "200": ok("Matches, best first", "FingerprintMatches"),
+          "404": problem("No such job for this tenant, or it has no fingerprint output"),
+          "409": problem("The job has not succeeded yet"),
+          "422": problem("Bad query"),
           ...common,
         },
       },

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorCodeSchema, jobErrorSchema, problemExtensionsSchema } from "./errors";
-import { jobSpecSchema, priorities } from "./job-spec";
+import { inputSchema, jobSpecSchema, outputNameSchema, priorities } from "./job-spec";
 import { jobStatuses } from "./job-state";
 import {
   deadLetterMessageSchema,
@@ -99,6 +99,18 @@ export const deliveryPageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
+/** GET /v1/fingerprints/matches: which of the tenant's earlier inputs have the same content as this job's. */
+export const fingerprintMatchQuerySchema = z.object({
+  /** A finished job with a `fingerprint` analysis output. */
+  job: z.string().regex(jobIdPattern),
+  /** Which fingerprint output of the job (its name); omitted: the first. */
+  output: outputNameSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+export type FingerprintMatchQuery = Omit<z.input<typeof fingerprintMatchQuerySchema>, "limit"> & {
+  limit?: number;
+};
+
 // ---- responses ----
 
 /** RFC 9457 problem details with Framewire's stable `code`. */
@@ -189,6 +201,48 @@ export const uploadTargetSchema = z.object({
   max_bytes: z.int(),
 });
 export type UploadTarget = z.infer<typeof uploadTargetSchema>;
+
+/** One earlier input of the same tenant whose fingerprint matches. */
+export const fingerprintMatchSchema = z.object({
+  job_id: z.string().regex(jobIdPattern),
+  /** The fingerprint output of that job. */
+  output: z.string(),
+  /** That job's input, as its spec named it. */
+  input: inputSchema,
+  created_at: time,
+  audio: z
+    .object({
+      /** 1 − 2 × bit error rate, floored at 0: 1 for the same recording, ~0 for unrelated audio. */
+      similarity: z.number().min(0).max(1),
+      /** Share of differing bits between the Chromaprints where they overlap, best alignment. */
+      bit_error_rate: z.number().min(0).max(1),
+      /** Where this job's audio starts inside the earlier one's (negative: before it), seconds. */
+      offset_sec: z.number(),
+      overlap_sec: z.number().nonnegative(),
+    })
+    .nullable()
+    .describe("Chromaprint match: bit error rate ≤ 0.3 over at least 10 s (or all of the shorter one)"),
+  picture: z
+    .object({
+      /** Share of this job's hashed frames with a near-identical frame there (Hamming distance ≤ 10 of 64). */
+      similarity: z.number().min(0).max(1),
+      matched_frames: z.int().nonnegative(),
+      frames: z.int().nonnegative(),
+      /** Mean Hamming distance of the matched frames (0–64). */
+      mean_distance: z.number().min(0).max(64),
+    })
+    .nullable()
+    .describe("pHash match: at least half of the frames (an image: its picture) within 10 bits"),
+});
+export type FingerprintMatch = z.infer<typeof fingerprintMatchSchema>;
+
+export const fingerprintMatchesSchema = z.object({
+  job_id: z.string().regex(jobIdPattern),
+  output: z.string(),
+  /** Best first; only the tenant's own inputs, never another tenant's. */
+  data: z.array(fingerprintMatchSchema),
+});
+export type FingerprintMatches = z.infer<typeof fingerprintMatchesSchema>;
 
 export const healthSchema = z.object({ status: z.literal("ok"), version: z.string() });
 

@@ -7,6 +7,8 @@
 import type {
   ApiKey,
   DeadLetterList,
+  FingerprintMatches,
+  FingerprintMatchQuery,
   HealthDetailed,
   IssuedApiKey,
   Job,
@@ -36,7 +38,7 @@ export type * from "./api";
 export type { ErrorCode, JobError } from "./errors";
 export type { JobSpec, JobSpecInput, OutputSpec, Priority } from "./job-spec";
 export type { JobStatus } from "./job-state";
-export type { ProbeFacts, StreamFacts } from "./media";
+export type { AnalysisFacts, ProbeFacts, StreamFacts } from "./media";
 export type {
   DeadLetterMessage,
   NodeHeartbeat,
@@ -166,6 +168,11 @@ export function createFramewireClient(options: ClientOptions = {}) {
         ),
       redeliverWebhook: (id: string, deliveryId: string) =>
         call<WebhookDelivery>("POST", `${job(id)}/webhooks/${seg(deliveryId)}/redeliver`),
+    },
+    fingerprints: {
+      /** The tenant's earlier inputs with the same content as this job's (its fingerprint output). */
+      matches: (params: FingerprintMatchQuery) =>
+        call<FingerprintMatches>("GET", `/v1/fingerprints/matches${q(params)}`),
     },
     uploads: {
       /** Asks where to PUT a file (send `size_bytes`: S3 signs the URL for it). */

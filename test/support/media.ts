@@ -416,9 +416,22 @@ export async function makeHighlightsClip(
     const sound = `anoisesrc=d=${d}:c=pink:r=44100:a=${loud ? 0.45 : 0.008}:seed=${i + 1}`;
     filters.push(`${picture},format=yuv420p,setsar=1[v${i}]`, `${sound}[a${i}]`);
   });
-  filters.push(`${segments.map((_, i) => `[v${i}][a${i}]`).join("")}concat=n=${segments.length}:v=1:a=1[v][a]`);
+  filters.push(
+    `${segments.map((_, i) => `[v${i}][a${i}]`).join("")}concat=n=${segments.length}:v=1:a=1[v][a]`,
+  );
   await run("ffmpeg", [
-    ...["-hide_banner", "-loglevel", "error", "-y", "-filter_complex", filters.join(";"), "-map", "[v]", "-map", "[a]"],
+    ...[
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-y",
+      "-filter_complex",
+      filters.join(";"),
+      "-map",
+      "[v]",
+      "-map",
+      "[a]",
+    ],
     ...["-c:v", "libx264", "-preset", "ultrafast", "-g", "250", "-c:a", "aac", "-b:a", "64k", path],
   ]);
   return { path, moments: moments.map((m) => [m, m + momentSec]) };

@@ -10,10 +10,11 @@ import {
   poolFor,
   type StateReport,
 } from "@framewire/shared";
-import { type JobRow, jobEvents, jobs, webhookDeliveries } from "@framewire/shared/db";
+import { fingerprints, type JobRow, jobEvents, jobs, webhookDeliveries } from "@framewire/shared/db";
 import { and, eq, inArray, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import type { EdgeDeps } from "../deps";
+import { type FingerprintInsert, fingerprintRows } from "../fingerprints/repository";
 import { startDelivery, webhookDeliveryFor } from "../webhooks/enqueue";
 import { findJobById } from "./repository";
 
@@ -36,6 +37,8 @@ interface Change {
   /** Holds only while the row is still what the caller decided from (state, generation, attempt). */
   guard: SQL | undefined;
   event: { type: string; attempt: number; data?: Record<string, unknown> };
+  /** Rows the change indexes with it (a succeeded job's fingerprints), in the same batch. */
+  fingerprints?: FingerprintInsert[];
 }
 
 /**
@@ -84,6 +87,8 @@ async function commit(deps: Deps, job: JobRow, change: Change): Promise<JobRow |
       }),
     ),
     ...(delivery ? [ifPreviousChanged(db, db.insert(webhookDeliveries).values(delivery))] : []),
+    // Each a single-row insert after one that inserted a row: the chain holds (see ifPreviousChanged).
+    ...(change.fingerprints ?? []).map((row) => ifPreviousChanged(db, db.insert(fingerprints).values(row))),
   ]);
   const row = updated[0];
   if (!row) return null;
@@ -177,6 +182,11 @@ function reportChange(job: JobRow, report: StateReport, attempt: number, now: nu
         set: { attempts: attempt, outputs: report.outputs, finishedAt: now },
         guard,
         event: event({}),
+        fingerprints: fingerprintRows(
+          { id: job.id, tenantId: job.tenantId, input: job.spec.input },
+          report.outputs,
+          now,
+        ),
       };
     case "failed":
       return {

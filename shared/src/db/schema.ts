@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { JobError } from "../errors";
-import type { JobSpec, Priority } from "../job-spec";
+import type { JobInput, JobSpec, Priority } from "../job-spec";
 import type { JobStatus } from "../job-state";
+import type { FrameHash } from "../media";
 import type { OutputResult } from "../messages";
 import type { WebhookEvent } from "../webhooks";
 
@@ -223,6 +224,36 @@ export const webhookAttempts = sqliteTable(
   (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId, t.id)],
 );
 
+/**
+ * What each fingerprinted input sounded and looked like, per tenant: written by the edge when it
+ * records a job `succeeded` (in the same batch), from the job's `fingerprint` analysis outputs; read
+ * by GET /v1/fingerprints/matches, always within one tenant.
+ */
+export const fingerprints = sqliteTable(
+  "fingerprints",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id),
+    output: text("output").notNull(),
+    /** The job's input as its spec named it. */
+    input: text("input", { mode: "json" }).$type<JobInput>().notNull(),
+    /** Compressed, base64url (as fpcalc prints it); null without usable audio. */
+    chromaprint: text("chromaprint"),
+    chromaprintDurationSec: real("chromaprint_duration_sec"),
+    frameHashes: text("frame_hashes", { mode: "json" }).$type<FrameHash[]>().notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("fingerprints_tenant_idx").on(t.tenantId, t.id),
+    uniqueIndex("fingerprints_output_idx").on(t.jobId, t.output),
+  ],
+);
+
 export type TenantRow = typeof tenants.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type UploadRow = typeof uploads.$inferSelect;
@@ -231,3 +262,4 @@ export type JobEventRow = typeof jobEvents.$inferSelect;
 export type TenantWebhookRow = typeof tenantWebhooks.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
+export type FingerprintRow = typeof fingerprints.$inferSelect;
