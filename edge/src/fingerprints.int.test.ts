@@ -4,10 +4,17 @@ import { promisify } from "node:util";
 import type { FingerprintMatches } from "@framewire/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../test/support/edge-harness";
-import { makeDrumLoop, makeNotes, scale, withTempDir } from "../../test/support/media";
+import { fpcalc, makeDrumLoop, makeNotes, scale, withTempDir } from "../../test/support/media";
 import { decodeChromaprint } from "./fingerprints/compare";
 
 const run = promisify(execFile);
+
+/** The peer's fingerprint of a fixture: it always prints one for these. */
+async function print(path: string, raw = false): Promise<string> {
+  const value = await fpcalc(path, raw);
+  if (!value) throw new Error(`fpcalc printed no fingerprint for ${path}`);
+  return value;
+}
 
 /**
  * Near-duplicate detection through the API: fingerprints reported by nodes are indexed per tenant
@@ -22,18 +29,6 @@ let keyB: string;
 const prints: Record<"loop" | "loopMp3" | "melody", string> = { loop: "", loopMp3: "", melody: "" };
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}`, "content-type": "application/json" });
-
-async function fpcalc(path: string, raw = false): Promise<string> {
-  // Debian's fpcalc 1.5.1 ends every file with "Error decoding audio frame (End of file)" and a
-  // non-zero status, after printing the fingerprint.
-  const stdout = await run("fpcalc", raw ? ["-raw", path] : [path]).then(
-    (r) => r.stdout,
-    (e: { stdout?: string }) => e.stdout ?? "",
-  );
-  const value = /FINGERPRINT=(\S+)/.exec(stdout)?.[1];
-  if (!value) throw new Error(`fpcalc printed no fingerprint for ${path}`);
-  return value;
-}
 
 /** A job of `key`'s tenant that a node reports succeeded with a fingerprint output. */
 async function fingerprintedJob(
@@ -111,11 +106,11 @@ beforeAll(async () => {
       join(dir, "loop.mp3"),
     ]);
     const melody = await makeNotes(join(dir, "melody.wav"), [...scale(62, false), ...scale(62, false)]);
-    prints.loop = await fpcalc(loop);
-    prints.loopMp3 = await fpcalc(join(dir, "loop.mp3"));
-    prints.melody = await fpcalc(melody);
+    prints.loop = await print(loop);
+    prints.loopMp3 = await print(join(dir, "loop.mp3"));
+    prints.melody = await print(melody);
     // Decompression agrees with Chromaprint's own: the raw items fpcalc prints.
-    const raw = (await fpcalc(loop, true)).split(",").map((v) => Number(v) >>> 0);
+    const raw = (await print(loop, true)).split(",").map((v) => Number(v) >>> 0);
     expect([...(decodeChromaprint(prints.loop) ?? [])]).toEqual(raw);
   });
 }, 60_000);

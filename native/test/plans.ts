@@ -1,5 +1,8 @@
 import { join } from "node:path";
+import { analysisDefaults as d } from "@framewire/shared/media";
 import type {
+  AnalysisOptions,
+  AnalysisPlanOutput,
   AudioEncodeOptions,
   AudioPlanOutput,
   ThumbnailsPlanOutput,
@@ -75,5 +78,43 @@ export function thumbsOut(
     maxHeight: 90,
     select: { mode: "every", everySec: 1 },
     ...overrides,
+  };
+}
+
+/** Each analysis kind with the contract's default options. */
+export const defaultAnalysis = {
+  loudness: { kind: "loudness", momentaryPoints: d.momentaryPoints },
+  silence: { kind: "silence", noiseDb: d.silenceNoiseDb, minDurationSec: d.silenceMinSec },
+  scenes: { kind: "scenes", threshold: d.sceneThreshold },
+  black: {
+    kind: "black",
+    minDurationSec: d.blackMinSec,
+    pixelThreshold: d.blackPixelThreshold,
+    pictureRatio: d.blackPictureRatio,
+  },
+  freeze: { kind: "freeze", noiseDb: d.freezeNoiseDb, minDurationSec: d.freezeMinSec },
+  tempo: { kind: "tempo", minBpm: d.minBpm, maxBpm: d.maxBpm },
+  key: { kind: "key" },
+  fingerprint: { kind: "fingerprint", audioSec: d.fingerprintSec, frameIntervalSec: d.frameHashIntervalSec },
+  highlights: {
+    kind: "highlights",
+    count: d.highlightCount,
+    minSec: d.highlightMinSec,
+    maxSec: d.highlightMaxSec,
+    totalSec: null,
+  },
+} as const satisfies Record<AnalysisOptions["kind"], AnalysisOptions>;
+
+export function analysisOut<K extends AnalysisOptions["kind"]>(
+  dir: string,
+  name: string,
+  kind: K,
+  overrides: Partial<Extract<AnalysisOptions, { kind: K }>> = {},
+): AnalysisPlanOutput {
+  return {
+    kind: "analysis",
+    name,
+    path: join(dir, `${name}.json`),
+    analysis: { ...defaultAnalysis[kind], ...overrides } as AnalysisOptions,
   };
 }

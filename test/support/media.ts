@@ -436,3 +436,141 @@ export async function makeHighlightsClip(
   ]);
   return { path, moments: moments.map((m) => [m, m + momentSec]) };
 }
+
+/** Speech from espeak-ng (Debian's `espeak-ng`): words with the pauses of spoken text. */
+export async function makeSpeech(path: string, text: string): Promise<string> {
+  await run("espeak-ng", ["-w", path, text]);
+  return path;
+}
+
+/**
+ * A clip with silences, black and frozen picture at known places (25 fps, lossless H.264 and PCM
+ * in Matroska, so no encoder smears an edge): picture testsrc2 0–2, black 2–3.2, testsrc2 3.2–5,
+ * still bars 5–7, testsrc2 7–8; sound a tone with silences at 1.5–2.6 and 6–6.8.
+ */
+export async function makeIntervalsClip(path: string): Promise<{
+  path: string;
+  black: [number, number][];
+  freeze: [number, number][];
+  silence: [number, number][];
+}> {
+  const video = [
+    ["testsrc2=s=160x90:r=25:d=2", 2],
+    ["color=c=black:s=160x90:r=25:d=1.2", 1.2],
+    ["testsrc2=s=160x90:r=25:d=1.8", 1.8],
+    ["smptebars=s=160x90:r=25:d=2", 2],
+    ["testsrc2=s=160x90:r=25:d=1", 1],
+  ] as const;
+  const audio = [
+    ["sine=f=440:r=48000:d=1.5", 1.5],
+    ["anullsrc=r=48000:cl=mono:d=1.1", 1.1],
+    ["sine=f=660:r=48000:d=3.4", 3.4],
+    ["anullsrc=r=48000:cl=mono:d=0.8", 0.8],
+    ["sine=f=550:r=48000:d=1.2", 1.2],
+  ] as const;
+  const filters = [
+    ...video.map(([src], i) => `${src},format=yuv420p,setsar=1[v${i}]`),
+    `${video.map((_, i) => `[v${i}]`).join("")}concat=n=${video.length}:v=1:a=0[v]`,
+    ...audio.map(([src], i) => `${src},aformat=channel_layouts=mono[a${i}]`),
+    `${audio.map((_, i) => `[a${i}]`).join("")}concat=n=${audio.length}:v=0:a=1[a]`,
+  ];
+  await run("ffmpeg", [
+    ...["-hide_banner", "-loglevel", "error", "-y", "-filter_complex", filters.join(";")],
+    ...["-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast"],
+    ...["-c:a", "pcm_s16le", path],
+  ]);
+  return {
+    path,
+    black: [[2, 3.2]],
+    // Black is a frozen picture too.
+    freeze: [
+      [2, 3.2],
+      [5, 7],
+    ],
+    silence: [
+      [1.5, 2.6],
+      [6, 6.8],
+    ],
+  };
+}
+
+// ---- peer tools, run the way their users run them (test-side only) ----
+
+/** fpcalc's fingerprint of a file (Debian's libchromaprint-tools), or null when it prints none. */
+export async function fpcalc(path: string, raw = false): Promise<string | null> {
+  // Debian's fpcalc 1.5.1 ends every file with "Error decoding audio frame (End of file)" and a
+  // non-zero status, after printing its result.
+  const stdout = await run("fpcalc", raw ? ["-raw", path] : [path]).then(
+    (r) => r.stdout,
+    (e: { stdout?: string }) => e.stdout ?? "",
+  );
+  return /FINGERPRINT=(\S+)/.exec(stdout)?.[1] ?? null;
+}
+
+/** aubio's tempo of a file (Debian's aubio-tools), beats per minute. */
+export async function aubioTempo(path: string): Promise<number> {
+  const { stdout } = await run("aubio", ["tempo", "-i", path]);
+  const bpm = Number.parseFloat(/([\d.]+) bpm/.exec(stdout)?.[1] ?? "");
+  if (!Number.isFinite(bpm)) throw new Error(`aubio tempo printed no tempo for ${path}: ${stdout}`);
+  return bpm;
+}
+
+/** aubio's beat times (`aubio beat`), seconds. */
+export async function aubioBeats(path: string): Promise<number[]> {
+  const { stdout } = await run("aubio", ["beat", "-i", path], { maxBuffer: 16 << 20 });
+  return stdout
+    .split("\n")
+    .map((line) => Number.parseFloat(line))
+    .filter(Number.isFinite);
+}
+
+/**
+ * EBU R128 as the ffmpeg CLI's ebur128 filter measures it, at full precision (the frame metadata,
+ * not the rounded summary): integrated loudness, loudness range, highest true peak (dBTP).
+ */
+export async function ebur128Cli(
+  path: string,
+): Promise<{ integrated: number; range: number; truePeak: number }> {
+  const { stdout } = await run(
+    "ffmpeg",
+    [
+      ...["-hide_banner", "-nostats", "-loglevel", "error", "-i", path, "-vn", "-sn"],
+      ...["-af", "ebur128=metadata=1:peak=true,ametadata=mode=print:file=-", "-f", "null", "-"],
+    ],
+    { maxBuffer: 256 << 20 },
+  );
+  let integrated = Number.NaN;
+  let range = Number.NaN;
+  let peak = 0;
+  for (const line of stdout.split("\n")) {
+    const [key, value] = line.split("=");
+    const v = Number.parseFloat(value ?? "");
+    if (key === "lavfi.r128.I") integrated = v;
+    else if (key === "lavfi.r128.LRA") range = v;
+    else if (key === "lavfi.r128.true_peak" && v > peak) peak = v;
+  }
+  return { integrated, range, truePeak: 20 * Math.log10(peak) };
+}
+
+/** Times the ffmpeg CLI's own filter reports (test-side peer): scdet cuts, silencedetect/blackdetect spans. */
+export async function cliFilterFindings(
+  path: string,
+  filter: "scdet" | "silencedetect" | "blackdetect",
+  options: string,
+): Promise<{ cuts: number[]; spans: [number, number][] }> {
+  const audio = filter === "silencedetect";
+  const { stderr } = await run("ffmpeg", [
+    ...["-hide_banner", "-nostats", "-loglevel", "info", "-i", path, audio ? "-vn" : "-an", "-sn"],
+    ...[audio ? "-af" : "-vf", `${filter}=${options}`, "-f", "null", "-"],
+  ]);
+  const cuts = [...stderr.matchAll(/lavfi\.scd\.time: ([\d.]+)/g)].map((m) => Number(m[1]));
+  const spans: [number, number][] = [];
+  for (const m of stderr.matchAll(/black_start:([\d.]+) black_end:([\d.]+)/g))
+    spans.push([Number(m[1]), Number(m[2])]);
+  const starts = [...stderr.matchAll(/silence_start: (-?[\d.]+)/g)].map((m) => Number(m[1]));
+  const ends = [...stderr.matchAll(/silence_end: ([\d.]+)/g)].map((m) => Number(m[1]));
+  starts.forEach((s, i) => {
+    spans.push([Math.max(0, s), ends[i] ?? Number.NaN]);
+  });
+  return { cuts, spans };
+}

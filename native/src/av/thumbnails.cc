@@ -159,8 +159,8 @@ void ThumbnailSet::PushForScenes(AVFrame* frame) {
   }
 }
 
-// The scene's most representative still: the candidate nearest the scene's mean picture, leaving
-// out flat ones (fades, black, flashes) when the scene has others.
+// The scene's most representative still: the candidate nearest the scene's median picture, leaving
+// out flat ones (black, flashes) when the scene has others.
 void ThumbnailSet::EndScene() {
   if (candidates_.empty()) return;
   std::vector<size_t> usable;
@@ -170,12 +170,17 @@ void ThumbnailSet::EndScene() {
   if (usable.empty()) {
     for (size_t i = 0; i < candidates_.size(); i++) usable.push_back(i);
   }
+  // The scene's typical picture: the per-pixel median over its candidates (a fade or a flash moves
+  // a mean, not a median).
   size_t length = candidates_[usable.front()].signature.size();
   std::vector<double> mean(length, 0.0);
-  for (size_t i : usable) {
-    for (size_t p = 0; p < length; p++) mean[p] += candidates_[i].signature[p];
+  std::vector<uint8_t> values;
+  for (size_t p = 0; p < length; p++) {
+    values.clear();
+    for (size_t i : usable) values.push_back(candidates_[i].signature[p]);
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2), values.end());
+    mean[p] = values[values.size() / 2];
   }
-  for (double& v : mean) v /= static_cast<double>(usable.size());
   size_t best = usable.front();
   double best_distance = -1;
   for (size_t i : usable) {
