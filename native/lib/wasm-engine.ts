@@ -640,10 +640,13 @@ class WasmEngine implements Engine {
           // Every frame-log line of a long input is kept (10 a second).
           const lines = Math.ceil((facts.durationSec ?? 3600) * 12) + 1000;
           const result = await exec(wasmAnalysisArgs(a, input), facts.durationSec, lines);
+          // Once a core has run `-version` or `-encoders` (capabilities), FFmpeg's help log
+          // callback stays installed and log lines arrive on stdout: read both.
+          const log = [...result.stderr, ...result.stdout];
           report =
             a.kind === "loudness"
-              ? loudnessFromLog(result.stderr, end)
-              : silenceFromLog(result.stderr, end, "minDurationSec" in a ? a.minDurationSec : 0);
+              ? loudnessFromLog(log, end)
+              : silenceFromLog(log, end, "minDurationSec" in a ? a.minDurationSec : 0);
         }
         return analysisFacts(output, analysisDocument(a, report));
       }

@@ -460,8 +460,11 @@ export function videoPacketFacts(
 ): Map<number, { packets: number; variable: boolean }> {
   const times = new Map<number, number[]>();
   const videos = new Set(facts.streams.filter((s) => s.type === "video").map((s) => s.index));
+  const first = new Map<number, number>();
   for (const line of csv.split("\n")) {
     const [indexText, ptsText, dtsText] = line.split(",");
+    // ffprobe prints side data on lines of their own: only "index,pts,dts,duration" lines count.
+    if (!indexText || !/^\d+$/.test(indexText)) continue;
     const index = Number(indexText);
     if (!videos.has(index)) continue;
     const list = times.get(index) ?? [];
@@ -469,8 +472,9 @@ export function videoPacketFacts(
     if (list.length >= 300) continue;
     const pts = Number.parseFloat(ptsText ?? "");
     const t = Number.isFinite(pts) ? pts : Number.parseFloat(dtsText ?? "");
-    if (Number.isFinite(t) && (list.length === 0 || t - (list[0] ?? t) <= 10)) list.push(t);
-    else if (!Number.isFinite(t)) list.push(Number.NaN);
+    if (Number.isFinite(t) && !first.has(index)) first.set(index, t);
+    if (Number.isFinite(t) && t - (first.get(index) ?? t) > 10) continue;
+    list.push(t);
   }
   const out = new Map<number, { packets: number; variable: boolean }>();
   for (const [index, list] of times) {

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ffprobe, makeBadMediaSet, makeClip, makeGarbage } from "../../test/support/media";
+import { ffprobe, makeBadMediaSet, makeClip, makeGarbage, makeIntervalsClip } from "../../test/support/media";
 import { type Engine, EngineError, type EngineProgress, type Plan } from "../lib/engine";
-import { aac, audioOut, h264, thumbsOut, videoOut } from "./plans";
+import { aac, analysisOut, audioOut, h264, thumbsOut, videoOut } from "./plans";
 
 const ENGINE_CODES = [
   "INPUT_UNREADABLE",
@@ -249,6 +249,37 @@ export function engineContract(label: string, createEngine: () => Promise<Engine
         video: { width: 640, height: 360 },
       });
     });
+
+    it("measures loudness, silence, cuts, black and frozen picture as analysis outputs, each with its own progress", async () => {
+      const clip = await makeIntervalsClip(join(dir, "intervals.mkv"));
+      const ticks: EngineProgress[] = [];
+      const { outputs } = await engine.run(
+        {
+          inputPath: clip.path,
+          outputs: [
+            analysisOut(dir, "loud", "loudness"),
+            analysisOut(dir, "quiet", "silence"),
+            analysisOut(dir, "cuts", "scenes"),
+            analysisOut(dir, "dark", "black"),
+            analysisOut(dir, "still", "freeze"),
+          ],
+        },
+        { onProgress: (p) => ticks.push(p) },
+      );
+      const facts = Object.fromEntries(outputs.map((o) => [o.name, o.analysis]));
+      const spans = (list: { start_sec: number; end_sec: number }[] | undefined) =>
+        (list ?? []).map((i) => [i.start_sec, i.end_sec].map((t) => Math.round(t * 10) / 10));
+      expect(facts.loud).toMatchObject({ kind: "loudness", integrated_lufs: expect.closeTo(-22.1, 0) });
+      expect(facts.quiet?.kind === "silence" && spans(facts.quiet.silences)).toEqual(clip.silence);
+      expect(facts.dark?.kind === "black" && spans(facts.dark.black)).toEqual(clip.black);
+      expect(facts.still?.kind === "freeze" && spans(facts.still.freeze)).toEqual(clip.freeze);
+      expect(facts.cuts?.kind === "scenes" && facts.cuts.scenes.map((c) => c.time_sec)).toEqual([
+        2, 3.2, 5, 7,
+      ]);
+      // The JSON written is what the output reports.
+      expect(JSON.parse(await readFile(join(dir, "quiet.json"), "utf8"))).toEqual(facts.quiet);
+      for (const name of ["loud", "quiet", "cuts", "dark", "still"]) expectHonestProgress(ticks, name);
+    }, 90_000);
 
     it("runs several outputs of different kinds in one plan", async () => {
       const { outputs } = await engine.run({

@@ -11,11 +11,12 @@ import {
   EngineError,
   type EngineProgress,
   type Plan,
+  type PlanOutput,
   type VideoPlanOutput,
 } from "../lib/engine";
 import { createWasmEngine } from "../lib/wasm-engine";
 import { engineContract } from "./engine-contract";
-import { aac, audioOut, h264, videoOut } from "./plans";
+import { aac, analysisOut, audioOut, h264, thumbsOut, videoOut } from "./plans";
 
 engineContract("wasm", createWasmEngine);
 
@@ -59,6 +60,23 @@ describe("wasm engine", () => {
       expect(caps.encoders).not.toContain(broken);
     }
     expect(caps.hardware).toEqual([]);
+  });
+
+  it("measures what its FFmpeg build allows and refuses the other analyses naming what it lacks", async () => {
+    const caps = await engine.capabilities();
+    expect(caps.analysisKinds).toEqual(["probe", "loudness", "silence", "scenes", "black", "freeze"]);
+    const refused = async (planOutput: PlanOutput) => {
+      const error = await engine.run({ inputPath: clip, outputs: [planOutput] }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EngineError);
+      return `${(error as EngineError).code}: ${(error as EngineError).message}`;
+    };
+    expect(await refused(analysisOut(dir, "t", "tempo"))).toMatch(/^UNSUPPORTED: .*tempo/);
+    expect(await refused(analysisOut(dir, "k", "key"))).toMatch(/^UNSUPPORTED: .*key/);
+    expect(await refused(analysisOut(dir, "f", "fingerprint"))).toMatch(/^UNSUPPORTED: .*Chromaprint/);
+    expect(await refused(analysisOut(dir, "h", "highlights"))).toMatch(/^UNSUPPORTED: .*highlights/);
+    expect(await refused(thumbsOut(dir, "s", { select: { mode: "scenes", threshold: 10 } }))).toMatch(
+      /^UNSUPPORTED: .*per scene/,
+    );
   });
 
   it("says it decodes once per output, and lacks HLS", async () => {

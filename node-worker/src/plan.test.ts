@@ -85,3 +85,41 @@ describe("buildPlan", () => {
     expect(facts).toEqual({ kind: "probe", name: "facts", path: "/work/j/out-facts.json" });
   });
 });
+
+describe("buildPlan: analyses", () => {
+  it("maps every analysis kind with its options (defaults filled in) and scene thumbnails onto a valid plan", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [
+        { name: "p", type: "analysis" },
+        { name: "l", type: "analysis", analysis: "loudness", momentary_points: 50 },
+        { name: "s", type: "analysis", analysis: "silence", noise_db: -40 },
+        { name: "c", type: "analysis", analysis: "scenes" },
+        { name: "b", type: "analysis", analysis: "black" },
+        { name: "f", type: "analysis", analysis: "freeze", min_duration_sec: 0.5 },
+        { name: "t", type: "analysis", analysis: "tempo", min_bpm: 70, max_bpm: 140 },
+        { name: "k", type: "analysis", analysis: "key" },
+        { name: "fp", type: "analysis", analysis: "fingerprint" },
+        { name: "h", type: "analysis", analysis: "highlights", count: 3, total_sec: 30 },
+        { name: "st", type: "thumbnails", select: "scenes", scene_threshold: 20 },
+      ],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    expect(plan.outputs.map((o) => (o.kind === "analysis" ? o.analysis : o.kind))).toEqual([
+      "probe",
+      { kind: "loudness", momentaryPoints: 50 },
+      { kind: "silence", noiseDb: -40, minDurationSec: 0.5 },
+      { kind: "scenes", threshold: 10 },
+      { kind: "black", minDurationSec: 0.1, pixelThreshold: 0.1, pictureRatio: 0.98 },
+      { kind: "freeze", noiseDb: -60, minDurationSec: 0.5 },
+      { kind: "tempo", minBpm: 70, maxBpm: 140 },
+      { kind: "key" },
+      { kind: "fingerprint", audioSec: 120, frameIntervalSec: 2 },
+      { kind: "highlights", count: 3, minSec: 3, maxSec: 15, totalSec: 30 },
+      "thumbnails",
+    ]);
+    expect(plan.outputs[1]).toMatchObject({ path: "/work/j/out-l.json" });
+    expect(plan.outputs[10]).toMatchObject({ select: { mode: "scenes", threshold: 20 } });
+  });
+});

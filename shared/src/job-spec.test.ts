@@ -250,3 +250,60 @@ describe("defaults follow the container", () => {
     });
   });
 });
+
+describe("analysis outputs", () => {
+  const parse = (output: Record<string, unknown>) =>
+    jobSpecSchema.safeParse({ input: upload, outputs: [{ name: "a", type: "analysis", ...output }] });
+
+  it("keeps { type: analysis } with no kind meaning probe, as existing clients send it", () => {
+    expect(parse({}).data?.outputs[0]).toEqual({ name: "a", type: "analysis", analysis: "probe" });
+  });
+
+  it("fills in each kind's options and refuses options of another kind", () => {
+    expect(parse({ analysis: "silence" }).data?.outputs[0]).toEqual({
+      name: "a",
+      type: "analysis",
+      analysis: "silence",
+      noise_db: -50,
+      min_duration_sec: 0.5,
+    });
+    expect(parse({ analysis: "highlights" }).data?.outputs[0]).toMatchObject({
+      count: 5,
+      min_sec: 3,
+      max_sec: 15,
+    });
+    const foreign = parse({ analysis: "key", threshold: 20 });
+    expect(foreign.error?.issues[0]?.code).toBe("unrecognized_keys");
+    expect(parse({ analysis: "tempo", filter: "ebur128" }).success).toBe(false);
+  });
+
+  it("bounds every option and relates the ones that go together", () => {
+    expect(parse({ analysis: "scenes", threshold: 0 }).error?.issues[0]?.path).toEqual([
+      "outputs",
+      0,
+      "threshold",
+    ]);
+    expect(parse({ analysis: "silence", noise_db: 3 }).success).toBe(false);
+    expect(parse({ analysis: "fingerprint", audio_sec: 5 }).success).toBe(false);
+    expect(parse({ analysis: "tempo", min_bpm: 150, max_bpm: 100 }).error?.issues[0]).toMatchObject({
+      path: ["outputs", 0, "max_bpm"],
+      message: "min_bpm must be under max_bpm",
+    });
+    expect(parse({ analysis: "highlights", min_sec: 20, max_sec: 10 }).error?.issues[0]?.path).toEqual([
+      "outputs",
+      0,
+      "max_sec",
+    ]);
+    expect(parse({ analysis: "highlights", total_sec: 2 }).success).toBe(false);
+    expect(parse({ analysis: "nonsense" }).success).toBe(false);
+  });
+
+  it("takes select: scenes on thumbnails as one of the four ways to choose stills", () => {
+    const thumbs = (t: Record<string, unknown>) =>
+      jobSpecSchema.safeParse({ input: upload, outputs: [{ name: "t", type: "thumbnails", ...t }] });
+    expect(thumbs({ select: "scenes", scene_threshold: 15 }).success).toBe(true);
+    expect(thumbs({ select: "scenes", count: 3 }).success).toBe(false);
+    expect(thumbs({ count: 3, scene_threshold: 15 }).success).toBe(false);
+    expect(thumbs({ select: "faces" }).success).toBe(false);
+  });
+});

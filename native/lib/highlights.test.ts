@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { binInterest, type HighlightFeatures, pauseTimes, rankHighlights } from "./highlights";
+
+/** 60 s of features: a quiet still, with what `edit` puts in. */
+function features(edit: (f: HighlightFeatures) => void = () => {}): HighlightFeatures {
+  const steps = 600;
+  const f: HighlightFeatures = {
+    stepSec: 0.1,
+    durationSec: 60,
+    loudness: new Array(steps).fill(-40),
+    quietDb: new Array(steps).fill(-35),
+    motion: new Array(steps).fill(0.2),
+    cuts: [],
+  };
+  edit(f);
+  return f;
+}
+
+const loudAt = (f: HighlightFeatures, from: number, to: number, lufs = -12) => {
+  for (let s = from * 10; s < to * 10; s++) f.loudness[s] = lufs;
+};
+const movingAt = (f: HighlightFeatures, from: number, to: number) => {
+  for (let s = from * 10; s < to * 10; s++) f.motion[s] = 8;
+};
+
+describe("highlights", () => {
+  it("ranks loud, moving moments first and keeps to count, length and total", () => {
+    const f = features((x) => {
+      loudAt(x, 10, 16);
+      movingAt(x, 10, 16);
+      loudAt(x, 40, 44, -20);
+    });
+    const segments = rankHighlights(f, { count: 3, minSec: 3, maxSec: 8, totalSec: 12 });
+    expect(segments[0]?.start_sec).toBeGreaterThanOrEqual(9);
+    expect(segments[0]?.end_sec).toBeLessThanOrEqual(17);
+    expect(segments[0]?.reasons).toEqual(expect.arrayContaining(["loud", "motion"]));
+    expect(segments.reduce((s, x) => s + (x.end_sec - x.start_sec), 0)).toBeLessThanOrEqual(12 + 1e-9);
+    for (const s of segments) {
+      expect(s.end_sec - s.start_sec).toBeGreaterThanOrEqual(3 - 1e-9);
+      expect(s.end_sec - s.start_sec).toBeLessThanOrEqual(8 + 1e-9);
+    }
+    // No two overlap; best first.
+    const sorted = [...segments].sort((a, b) => a.start_sec - b.start_sec);
+    sorted.slice(1).forEach((s, i) => {
+      expect(s.start_sec).toBeGreaterThanOrEqual(sorted[i]?.end_sec ?? 0);
+    });
+    expect(segments.map((s) => s.score)).toEqual([...segments.map((s) => s.score)].sort((a, b) => b - a));
+  });
+
+  it("starts and ends on a nearby cut, else on a pause, never mid-word when one is near", () => {
+    const f = features((x) => {
+      loudAt(x, 20, 26);
+      x.cuts.push({ timeSec: 19.2, score: 40 });
+      // A pause between words 1.4 s after the loud stretch ends.
+      for (const s of [273, 274]) x.quietDb[s] = -80;
+    });
+    const [best] = rankHighlights(f, { count: 1, minSec: 3, maxSec: 10, totalSec: null });
+    expect(best?.start_sec).toBe(19.2);
+    expect(best?.reasons).toContain("starts_at_cut");
+    expect(best?.end_sec).toBeCloseTo(27.35, 2);
+    expect(best?.reasons).toContain("ends_at_silence");
+  });
+
+  it("weighs only what the input has: audio only, or video only", () => {
+    const audioOnly = features((x) => {
+      x.motion = [];
+      loudAt(x, 30, 35);
+    });
+    expect(binInterest(audioOnly).every((b) => b.change === 0 && b.motion === 0)).toBe(true);
+    expect(
+      rankHighlights(audioOnly, { count: 1, minSec: 3, maxSec: 6, totalSec: null })[0]?.start_sec,
+    ).toBeGreaterThanOrEqual(29);
+    const videoOnly = features((x) => {
+      x.loudness = [];
+      x.quietDb = [];
+      movingAt(x, 50, 55);
+    });
+    expect(pauseTimes(videoOnly)).toEqual([]);
+    expect(
+      rankHighlights(videoOnly, { count: 1, minSec: 3, maxSec: 6, totalSec: null })[0]?.start_sec,
+    ).toBeGreaterThanOrEqual(49);
+  });
+
+  it("finds nothing to rank in a flat input", () => {
+    expect(
+      rankHighlights(
+        features((x) => {
+          x.motion = [];
+          x.loudness = new Array(600).fill(-120);
+        }),
+        { count: 3, minSec: 3, maxSec: 6, totalSec: null },
+      ),
+    ).toEqual([]);
+  });
+});
