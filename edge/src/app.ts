@@ -24,6 +24,9 @@ import { webRoutes } from "./web/routes";
 
 export type { EdgeDeps } from "./deps";
 
+/** The largest node report (a succeeded job's facts: the schema bounds each output's lists). */
+const MAX_REPORT_BYTES = 32 * 1024 * 1024;
+
 /** The edge as a Hono app over injected dependencies; the same app runs on Node and on Workers. */
 export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
@@ -97,8 +100,17 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   app.route("/v1/fingerprints", fingerprintRoutes());
   app.route("/v1/admin", adminRoutes());
 
-  // Node reports are exempt from maintenance mode: running jobs must be able to finish.
-  app.use("/internal/*", jsonLimit);
+  // Node reports are exempt from maintenance mode: running jobs must be able to finish. They carry
+  // every output's facts (HLS file lists, analysis documents: a loudness curve, beats, cuts), far
+  // more than a client's JSON body; they come only from nodes holding the node token.
+  const reportLimit = bodyLimit({
+    maxSize: Math.max(deps.config.maxJsonBytes, MAX_REPORT_BYTES),
+    onError: (c) =>
+      problemResponse(c, "payload_too_large", `Node reports are limited to ${MAX_REPORT_BYTES} bytes.`),
+  });
+  app.use("/internal/*", (c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : reportLimit(c, next),
+  );
   app.route("/internal", internalRoutes());
 
   app.notFound((c) => problemResponse(c, "not_found", `No route for ${c.req.method} ${c.req.path}.`));

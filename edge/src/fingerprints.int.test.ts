@@ -176,6 +176,19 @@ describe("GET /v1/fingerprints/matches", () => {
     expect((await matches(keyA, mineInB)).status).toBe(404);
   });
 
+  it("records a succeeded report whose facts are larger than a client's JSON body may be", async () => {
+    // 120 s of pHashes every 0.5 s and a long Chromaprint: well over FW_MAX_JSON_BYTES (16 KiB here).
+    const hashes = Array.from({ length: 1000 }, (_, i) => picture(i.toString(16).padStart(16, "0"), i / 2));
+    const id = await fingerprintedJob(keyA, { chromaprint: prints.loop.repeat(5), frame_hashes: hashes });
+    const job = await harness.app.request(`/v1/jobs/${id}`, { headers: auth(keyA) });
+    const body = (await job.json()) as {
+      status: string;
+      outputs: { analysis?: { frame_hashes: unknown[] } }[];
+    };
+    expect(body.status).toBe("succeeded");
+    expect(body.outputs[0]?.analysis?.frame_hashes).toHaveLength(1000);
+  });
+
   it("answers 409 before the job succeeded and 404 for a job without a fingerprint output", async () => {
     const created = await harness.app.request("/v1/jobs", {
       method: "POST",

@@ -8,6 +8,12 @@
  *       3 min 14 s ragtime, Vorbis → AAC 128k): our two passes with the true-peak limiter (and the
  *       read-back of the written file) against the CLI's loudnorm two-pass (measure, then apply
  *       with the measured values) on the same file
+ *   (e) analysis beside a transcode: a 720p H.264 transcode alone against the same job plus
+ *       loudness, scenes and silence analyses (one decode): target at most 1.15× the time
+ *   (f) an analysis-only job (loudness with true peak, scenes, silence) against the ffmpeg CLI
+ *       running the same filters (ebur128, scdet, silencedetect) on the same file: target ≥ 1.0
+ *   (g) tempo and key of a 4-minute song (the corpus's mastered MP3, looped to 240 s): target
+ *       under 2 s; `aubio tempo` on the same file for scale
  * Throughput is input media seconds per wall second; ratios are against the CLI. Peak memory is
  * each run's maxRSS: the engines run in a fresh Node process each, so their figure includes Node
  * and the engine's start-up (capability probing opens every encoder once), reported separately as
@@ -17,7 +23,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureCorpus } from "../../test/corpus/fetch";
@@ -97,6 +103,162 @@ async function writePlan(dir: string, name: string, plan: Plan): Promise<string>
   const path = join(dir, `${name}.plan.json`);
   await writeFile(path, JSON.stringify(plan));
   return path;
+}
+
+/** The machine's load (1, 5, 15 min), printed beside every figure: these machines are shared. */
+const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
+
+/** Cases (e)–(g): the analyses' costs. */
+async function analysisBench(dir: string, hd720: string) {
+  const out = (name: string) => join(dir, name);
+  const transcode = {
+    kind: "video" as const,
+    name: "hd",
+    path: out("e.mp4"),
+    container: "mp4" as const,
+    video: {
+      codec: "h264" as const,
+      maxWidth: null,
+      maxHeight: 720,
+      crf: 23,
+      bitrateKbps: null,
+      preset: "veryfast" as const,
+      fps: null,
+      crop: null,
+    },
+    audio: {
+      codec: "aac" as const,
+      bitrateKbps: 128,
+      channels: null,
+      sampleRate: null,
+      loudnessTargetLufs: null,
+    },
+    trim: null,
+  };
+  const analyses = [
+    {
+      kind: "analysis" as const,
+      name: "loud",
+      path: out("e-loud.json"),
+      analysis: { kind: "loudness" as const, momentaryPoints: 1200 },
+    },
+    {
+      kind: "analysis" as const,
+      name: "cuts",
+      path: out("e-cuts.json"),
+      analysis: { kind: "scenes" as const, threshold: 10 },
+    },
+    {
+      kind: "analysis" as const,
+      name: "quiet",
+      path: out("e-quiet.json"),
+      analysis: { kind: "silence" as const, noiseDb: -50, minDurationSec: 0.5 },
+    },
+  ];
+  const alone = await writePlan(dir, "e-alone", { inputPath: hd720, accel: "cpu", outputs: [transcode] });
+  const withAnalyses = await writePlan(dir, "e-with", {
+    inputPath: hd720,
+    accel: "cpu",
+    outputs: [transcode, ...analyses],
+  });
+  const analysisOnly = await writePlan(dir, "f", { inputPath: hd720, outputs: analyses });
+  const cliF = () =>
+    runCli([
+      ...[
+        "-i",
+        hd720,
+        "-af",
+        "ebur128=peak=true,silencedetect=noise=-50dB:d=0.5",
+        "-vf",
+        "scdet=threshold=10",
+      ],
+      ...["-f", "null", "-"],
+    ]);
+  // (g) a 4-minute song: the mastered MP3 looped to 240 s, re-encoded once as MP3.
+  const song = out("song-4min.mp3");
+  const mastered = (await ensureCorpus())["music-mastered.mp3"] ?? "";
+  execFileSync("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-stream_loop",
+    "1",
+    "-i",
+    mastered,
+    "-t",
+    "240",
+    "-map",
+    "0:a",
+    "-c:a",
+    "libmp3lame",
+    "-b:a",
+    "192k",
+    song,
+  ]);
+  const tempoKey = await writePlan(dir, "g", {
+    inputPath: song,
+    outputs: [
+      {
+        kind: "analysis",
+        name: "tempo",
+        path: out("g-tempo.json"),
+        analysis: { kind: "tempo", minBpm: 50, maxBpm: 220 },
+      },
+      { kind: "analysis", name: "key", path: out("g-key.json"), analysis: { kind: "key" } },
+    ],
+  });
+
+  const e = { alone: [] as Measure[], with: [] as Measure[] };
+  const f = { native: [] as Measure[], cli: [] as Measure[] };
+  const g: Measure[] = [];
+  const aubio: Measure[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    console.log(`(e) transcode alone / with analyses, sample ${i + 1}/${RUNS}… load ${load().join(" ")}`);
+    await best(() => runEngine("native", alone), e.alone);
+    await best(() => runEngine("native", withAnalyses), e.with);
+    console.log(`(f) analysis only / ffmpeg CLI filters, sample ${i + 1}/${RUNS}…`);
+    await best(() => runEngine("native", analysisOnly), f.native);
+    await best(() => cliF(), f.cli);
+    console.log(`(g) tempo and key of a 4-minute song, sample ${i + 1}/${RUNS}…`);
+    await best(() => runEngine("native", tempoKey), g);
+    await best(() => {
+      const started = performance.now();
+      spawnSync("aubio", ["tempo", "-i", song], { encoding: "utf8" });
+      return { wallMs: performance.now() - started, maxRssKb: null };
+    }, aubio);
+  }
+  const fastest = (list: Measure[]) => list.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+  const eAlone = fastest(e.alone);
+  const eWith = fastest(e.with);
+  const fNative = fastest(f.native);
+  const fCli = fastest(f.cli);
+  const gNative = fastest(g);
+  const ms = (list: Measure[]) => list.map((m) => Math.round(m.wallMs));
+  return {
+    e: {
+      label: "720p transcode + loudness, scenes, silence vs the transcode alone",
+      aloneMs: Math.round(eAlone.wallMs),
+      withAnalysesMs: Math.round(eWith.wallMs),
+      ratio: eWith.wallMs / eAlone.wallMs,
+      target: "≤ 1.15",
+      samplesMs: { alone: ms(e.alone), with: ms(e.with) },
+    },
+    f: {
+      label: "analysis only (loudness, scenes, silence) vs the ffmpeg CLI's ebur128 + scdet + silencedetect",
+      nativeMs: Math.round(fNative.wallMs),
+      cliMs: Math.round(fCli.wallMs),
+      nativeOverCli: fCli.wallMs / fNative.wallMs,
+      target: "≥ 1.0",
+      samplesMs: { native: ms(f.native), cli: ms(f.cli) },
+    },
+    g: {
+      label: "tempo + key of a 4-minute song (MP3, decode included)",
+      nativeMs: Math.round(gNative.wallMs),
+      aubioTempoMs: Math.round(fastest(aubio).wallMs),
+      target: "< 2000 ms",
+      samplesMs: { native: ms(g), aubio: ms(aubio) },
+    },
+  };
 }
 
 const dir = await mkdtemp(join(tmpdir(), "fw-bench-"));
@@ -262,26 +424,47 @@ try {
     return { wallMs: performance.now() - started, maxRssKb: second.maxRssKb };
   };
 
-  const cases = [
-    {
-      id: "a",
-      label: "720p→480p H.264",
-      native: planA,
-      wasm: planA as string | null,
-      cli: cliA,
-      seconds: SECONDS,
-    },
-    { id: "b", label: "HLS ladder ×4 from 1080p", native: planB, wasm: null, cli: cliB, seconds: SECONDS },
-    { id: "c", label: "thumbnails every 2 s", native: planC, wasm: planC, cli: cliC, seconds: SECONDS },
-    {
-      id: "d",
-      label: "loudness -16 LUFS, limiter (real 3 min recording)",
-      native: planD,
-      wasm: null,
-      cli: cliD,
-      seconds: musicSeconds,
-    },
-  ];
+  const analysisSeconds = Number(process.env.FW_BENCH_ANALYSIS_SECONDS ?? 30);
+  console.log(`making a ${analysisSeconds} s 720p input for the analysis cases…`);
+  const hd720 = await makeClip(join(dir, "analysis720.mp4"), {
+    seconds: analysisSeconds,
+    width: 1280,
+    height: 720,
+  });
+  const loadBefore = load();
+  const analysis = await analysisBench(dir, hd720);
+  const analysisLoad = { before: loadBefore, after: load() };
+  const onlyAnalysis = process.env.FW_BENCH_ONLY === "analysis";
+
+  const cases = onlyAnalysis
+    ? []
+    : [
+        {
+          id: "a",
+          label: "720p→480p H.264",
+          native: planA,
+          wasm: planA as string | null,
+          cli: cliA,
+          seconds: SECONDS,
+        },
+        {
+          id: "b",
+          label: "HLS ladder ×4 from 1080p",
+          native: planB,
+          wasm: null,
+          cli: cliB,
+          seconds: SECONDS,
+        },
+        { id: "c", label: "thumbnails every 2 s", native: planC, wasm: planC, cli: cliC, seconds: SECONDS },
+        {
+          id: "d",
+          label: "loudness -16 LUFS, limiter (real 3 min recording)",
+          native: planD,
+          wasm: null,
+          cli: cliD,
+          seconds: musicSeconds,
+        },
+      ];
   const results = [];
   for (const c of cases) {
     const nativeSamples: Measure[] = [];
@@ -327,6 +510,8 @@ try {
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version },
     note: "Throughput = input media seconds per wall second; ratios > 1 mean faster than the ffmpeg CLI. Best of `runs` samples per side.",
     runs: RUNS,
+    load: { analysis: analysisLoad, end: load() },
+    analysis,
     targets: {
       a: "native/cli ≥ 1.0",
       b: "native/cli ≥ 1.3 (against four CLI runs)",
@@ -351,6 +536,14 @@ try {
       "cli peak": mb(r.cli.maxRssKb),
       "wasm peak": "maxRssKb" in r.wasm ? mb(r.wasm.maxRssKb) : "n/a",
     })),
+  );
+  console.table({
+    "(e) transcode + 3 analyses / transcode": `${analysis.e.withAnalysesMs} / ${analysis.e.aloneMs} ms = ${analysis.e.ratio.toFixed(3)}× (target ≤ 1.15)`,
+    "(f) analysis only vs CLI filters": `${analysis.f.nativeMs} vs ${analysis.f.cliMs} ms = ${x(analysis.f.nativeOverCli)} (target ≥ 1.0)`,
+    "(g) tempo + key, 4-minute song": `${analysis.g.nativeMs} ms (target < 2000; aubio tempo ${analysis.g.aubioTempoMs} ms)`,
+  });
+  console.log(
+    `load average (1/5/15 min): analysis cases ${analysisLoad.before.join(" ")} → ${analysisLoad.after.join(" ")}; end ${load().join(" ")}`,
   );
   console.log(`written: bench-results/engine.json (${cpus().length} × ${cpus()[0]?.model ?? "cpu"})`);
 } finally {

@@ -3,7 +3,8 @@
  * addon (see asan-check.sh): a short multi-output transcode (video, audio, thumbnails, HLS,
  * loudness), every damaged input of the bad-media corpus, the real-world corpus (test/corpus: every
  * file with every output type it can make, in one shared decode, then each output it cannot make),
- * a cancel and a stall. Exits non-zero if any run ends in anything but an output or an
+ * every analysis kind (in the decode of a transcode, alone, on inputs without the streams a kind
+ * needs, on every damaged input and on every real-world file), a cancel and a stall. Exits non-zero if any run ends in anything but an output or an
  * EngineError, or if a real-world file ends differently than the corpus table expects; ASan/LSan
  * abort the process on an invalid access or, at exit, on a leak.
  */
@@ -15,10 +16,10 @@ import { join } from "node:path";
 import { corpusCases, outputTypes, refusal } from "../../test/corpus/cases";
 import { ensureCorpus } from "../../test/corpus/fetch";
 import { outputFor } from "../../test/corpus/plans";
-import { makeBadMediaSet, makeClip } from "../../test/support/media";
-import { EngineError } from "../lib/engine";
+import { makeBadMediaSet, makeClickTrack, makeClip, makeCutsClip } from "../../test/support/media";
+import { type AnalysisOptions, EngineError, type PlanOutput } from "../lib/engine";
 import { createNativeEngine } from "../lib/native-engine";
-import { aac, audioOut, h264, thumbsOut, videoOut } from "../test/plans";
+import { aac, analysisOut, audioOut, defaultAnalysis, h264, thumbsOut, videoOut } from "../test/plans";
 
 const dir = await mkdtemp(join(tmpdir(), "fw-asan-"));
 const engine = await createNativeEngine();
@@ -85,6 +86,66 @@ try {
     ),
   );
 
+  // Every analysis kind in the decode of a transcode, then each alone on inputs that lack the
+  // streams some kinds need (they must be refused with INPUT_NO_STREAMS, never crash).
+  const kinds = Object.keys(defaultAnalysis) as AnalysisOptions["kind"][];
+  const analyses = (work: string, only: AnalysisOptions["kind"][] = kinds): PlanOutput[] =>
+    only.map((kind) => analysisOut(work, `an-${kind}`, kind));
+  const cuts = await makeCutsClip(join(dir, "cuts.mp4"), [
+    { source: "testsrc2", frames: 30 },
+    { source: "smptebars", frames: 20 },
+    { source: "black", frames: 10 },
+    { source: "mandelbrot", frames: 20 },
+  ]);
+  outcome(
+    "analyses beside a transcode",
+    await settle(
+      engine.run({
+        inputPath: clip,
+        outputs: [
+          videoOut(dir, "av", { video: h264({ maxHeight: 90 }) }),
+          ...analyses(dir),
+          thumbsOut(dir, "scene-stills", {
+            select: { mode: "scenes", threshold: 10 },
+            sprite: { columns: 2 },
+          }),
+          { kind: "probe", name: "deep", path: join(dir, "deep.json") },
+        ],
+      }),
+    ),
+  );
+  outcome(
+    "scene stills on cuts",
+    await settle(
+      engine.run({
+        inputPath: cuts.path,
+        outputs: [thumbsOut(dir, "cut-stills", { select: { mode: "scenes", threshold: 10 } })],
+      }),
+    ),
+  );
+  const clicks = await makeClickTrack(join(dir, "clicks.wav"), { bpm: 120, seconds: 6 });
+  const mute = await makeClip(join(dir, "mute.mp4"), { seconds: 1, width: 160, height: 90, audio: false });
+  for (const kind of kinds) {
+    outcome(
+      `analysis ${kind} on audio only`,
+      await settle(engine.run({ inputPath: clicks, outputs: analyses(dir, [kind]) })),
+    );
+    outcome(
+      `analysis ${kind} on video only`,
+      await settle(engine.run({ inputPath: mute, outputs: analyses(dir, [kind]) })),
+    );
+  }
+  const analysisCanceler = new AbortController();
+  outcome(
+    "cancel an analysis",
+    await settle(
+      engine.run(
+        { inputPath: clip, outputs: analyses(dir) },
+        { signal: analysisCanceler.signal, onProgress: () => analysisCanceler.abort() },
+      ),
+    ),
+  );
+
   const small = await makeClip(join(dir, "small.mp4"), { seconds: 1, width: 160, height: 90 });
   const smallTs = await makeClip(join(dir, "small.ts"), { seconds: 1, width: 160, height: 90 });
   for (const bad of await makeBadMediaSet(dir, small, smallTs)) {
@@ -98,6 +159,18 @@ try {
       ),
     );
     outcome(`probe ${bad.label}`, await settle(engine.probe(bad.path)));
+    outcome(
+      `analyses ${bad.label}`,
+      await settle(
+        engine.run({
+          inputPath: bad.path,
+          outputs: [
+            ...analyses(dir),
+            { kind: "probe", name: "bad-probe", path: join(dir, "bad-probe.json") },
+          ],
+        }),
+      ),
+    );
   }
 
   // The real-world corpus: what the table expects (an output, or the refusal), under ASan.
@@ -111,6 +184,24 @@ try {
         engine.run({ inputPath: input, outputs: made.map((t) => outputFor(t, c, work, "native")) }),
       );
       outcome(`real ${c.file} [${made.join(" ")}]`, value === "output" ? value : `THREW ${value}`);
+    }
+    // Every analysis the file can feed, in one decode; each one it cannot, refused.
+    const audio = c.audio;
+    const video = c.aspect !== null;
+    const can = kinds.filter((k) =>
+      ["loudness", "silence", "tempo", "key"].includes(k)
+        ? audio
+        : ["scenes", "black", "freeze"].includes(k)
+          ? video
+          : audio || video,
+    );
+    if (can.length > 0) {
+      const value = await settle(engine.run({ inputPath: input, outputs: analyses(work, can) }));
+      outcome(`real ${c.file} analyses [${can.join(" ")}]`, value === "output" ? value : `THREW ${value}`);
+    }
+    for (const kind of kinds.filter((k) => !can.includes(k))) {
+      const value = await settle(engine.run({ inputPath: input, outputs: analyses(work, [kind]) }));
+      outcome(`real ${c.file} analysis ${kind}`, value === "INPUT_NO_STREAMS" ? value : `THREW ${value}`);
     }
     for (const type of outputTypes.filter((t) => refusal(c, t) !== null)) {
       const value = await settle(

@@ -377,7 +377,10 @@ export const tempoAnalysisSchema = z.object({
    * with `reason` saying why.
    */
   bpm: z.number().positive().nullable(),
-  /** How clearly the beat stands out (0: none, 1: a metronome). */
+  /**
+   * How clearly the beat stands out: the onset envelope's autocorrelation at the beat period,
+   * from 0.2 (the least a steady beat has) to 0.7 and above (a metronome) mapped onto 0–1.
+   */
   confidence: z.number().min(0).max(1),
   /** Beat times, seconds from the start (empty when bpm is null). */
   beats_sec: z.array(secondsFact).max(50_000),
@@ -390,7 +393,10 @@ export const keyAnalysisSchema = z.object({
   key: z.string().max(16).nullable(),
   tonic: z.enum(pitchClasses).nullable(),
   mode: z.enum(["major", "minor"]).nullable(),
-  /** Correlation of the chroma profile with the key's profile, less the runner-up's, scaled to 0–1. */
+  /**
+   * How far the key stands out: (r1 − r2) / (1 − r2), r1 and r2 the correlations of the chroma
+   * profile with the best and the runner-up key profiles (Krumhansl–Kessler); 0 when there is no key.
+   */
   confidence: z.number().min(0).max(1),
   /** Energy per pitch class, C to B (see pitchClasses), the largest 1: what the key was read from. */
   chroma: z.array(z.number().min(0).max(1)).length(12),
@@ -444,13 +450,15 @@ export const highlightsAnalysisSchema = z
   .object({
     kind: z.literal("highlights"),
     /**
-     * Best first. Each half-second of the input gets an interest of 0.35 × audio energy (its
-     * momentary loudness over the input's, 0–1) + 0.2 × loudness peak (how far it rises over the
-     * 10 s around it) + 0.25 × picture change (scene cuts) + 0.2 × motion (mean frame difference),
-     * each scaled to the input's own range; a segment's score is the mean interest of its
-     * half-seconds. Segments start and end on a cut or a silence where one lies within 2 s of the
-     * best window's edges (never mid-word where a pause is near), don't overlap, and keep to the
-     * asked length and total.
+     * Best first. Each half-second of the input gets an interest in 0–1: 0.35 × energy (its
+     * loudness between the input's 10th and 98th percentile) + 0.2 × peak (its rise over the median
+     * of the 10 s around it, 10 LU = 1) + 0.25 × change (the strongest cut within half a second,
+     * over the input's strongest) + 0.2 × motion (its mean frame difference over the input's 95th
+     * percentile); without audio or video the other terms share the weight. A segment grows around
+     * the most interesting half-second not yet taken (to min_sec, then while its neighbours hold half
+     * that interest, up to max_sec); its edges move to a cut, else to a pause between words, within
+     * 2 s; its score is the mean interest of its half-seconds. Segments never overlap and stop at
+     * count or total_sec.
      */
     segments: z.array(highlightSegmentSchema).max(50),
     duration_sec: z.number().nonnegative(),

@@ -100,6 +100,7 @@ describe("the API's answers match the published OpenAPI document", () => {
         "renditions",
         "loudness",
         "probe",
+        "analysis",
       ]),
     );
   });
@@ -169,6 +170,56 @@ describe("the API's answers match the published OpenAPI document", () => {
     const log = ok(await client.jobs.webhooks(job.id));
     expectValid(component("WebhookDeliveries"), log, "GET /v1/jobs/:id/webhooks");
   }, 180_000);
+
+  it("an analysis job: every kind's facts on the output and in its JSON, and the fingerprint matches, validate", async () => {
+    const clip = await readFile(
+      await makeClip(join(dir, "analysed.mp4"), { seconds: 6, width: 320, height: 180 }),
+    );
+    const kinds = [
+      "loudness",
+      "silence",
+      "scenes",
+      "black",
+      "freeze",
+      "tempo",
+      "key",
+      "fingerprint",
+      "highlights",
+    ] as const;
+    const runJob = async () => {
+      const submitted = await submitJob(client, {
+        input: { type: "upload", upload_id: await uploadBytes(client, clip) },
+        outputs: [
+          { name: "small", type: "video", video: { height: 90 } },
+          { name: "facts", type: "analysis" },
+          ...kinds.map((kind) => ({ name: kind, type: "analysis" as const, analysis: kind })),
+          { name: "per-scene", type: "thumbnails", select: "scenes" },
+        ],
+      });
+      expectValid(component("Job"), submitted, "POST /v1/jobs (analysis)");
+      return waitForJob(client, submitted.id, { timeoutMs: 120_000 });
+    };
+    const job = await runJob();
+    expect(job.status).toBe("succeeded");
+    expectValid(component("Job"), job, "GET /v1/jobs/:id (analysis)");
+    const byName = Object.fromEntries(job.outputs.map((o) => [o.name, o]));
+    expect(byName.facts?.probe).toMatchObject({ media_kind: "video", rotation: 0 });
+    for (const kind of kinds) {
+      const output = byName[kind];
+      expect(output?.analysis?.kind, kind).toBe(kind);
+      // The output's JSON document is the facts the job reports.
+      const document = await (await fetch(output?.url ?? "")).json();
+      expect(document, kind).toEqual(output?.analysis);
+    }
+    expect(byName.loudness?.analysis).toMatchObject({ integrated_lufs: expect.any(Number) });
+    expect(byName.fingerprint?.analysis).toMatchObject({ chromaprint: expect.any(String) });
+    expect(byName["per-scene"]?.thumbnails?.length).toBeGreaterThan(0);
+    // The same content again: the first job is found as its near-duplicate.
+    const again = await runJob();
+    const matches = ok(await client.fingerprints.matches({ job: again.id }));
+    expectValid(component("FingerprintMatches"), matches, "GET /v1/fingerprints/matches");
+    expect(matches.data.map((m) => m.job_id)).toContain(job.id);
+  }, 240_000);
 
   it("the key, the health check and a problem validate too", async () => {
     expectValid(component("Me"), ok(await client.me()), "GET /v1/me");

@@ -1,4 +1,4 @@
-import type { ProbeFacts } from "@framewire/shared/client";
+import type { AnalysisFacts, ProbeFacts } from "@framewire/shared/client";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { LiveOutput, OutputFile } from "../api";
 import { formatBitrate, formatBytes, formatDuration } from "../format";
@@ -53,7 +53,7 @@ export function OutputResult({ output }: { output: LiveOutput }) {
     case "thumbnails":
       return <Thumbnails output={output} />;
     case "analysis":
-      return <Analysis probe={output.probe} />;
+      return output.analysis ? <Measurement facts={output.analysis} /> : <Analysis probe={output.probe} />;
     default:
       return <MediaFacts output={output} />;
   }
@@ -268,11 +268,97 @@ function tileStyle(cues: StoryboardCue[], cue: StoryboardCue, url: string) {
   };
 }
 
+const seconds = (t: number) => formatDuration(t, true);
+
+/** One line per fact of an analysis output (every string rendered as text). */
+function measurementLines(facts: AnalysisFacts): [string, string][] {
+  const db = (v: number | null, unit: string) => (v === null ? "—" : `${v.toFixed(1)} ${unit}`);
+  const spans = (list: { start_sec: number; end_sec: number }[]) =>
+    list.length === 0 ? "none" : list.map((i) => `${seconds(i.start_sec)}–${seconds(i.end_sec)}`).join(", ");
+  switch (facts.kind) {
+    case "loudness":
+      return [
+        ["Integrated", db(facts.integrated_lufs, "LUFS")],
+        ["Loudness range", db(facts.loudness_range_lu, "LU")],
+        ["True peak", db(facts.true_peak_dbtp, "dBTP")],
+      ];
+    case "silence":
+      return [
+        ["Silences", spans(facts.silences)],
+        ["Total", seconds(facts.total_silence_sec)],
+      ];
+    case "scenes":
+      return [
+        [
+          "Cuts",
+          facts.scenes.length === 0 ? "none" : facts.scenes.map((c) => seconds(c.time_sec)).join(", "),
+        ],
+      ];
+    case "black":
+      return [["Black", spans(facts.black)]];
+    case "freeze":
+      return [["Frozen", spans(facts.freeze)]];
+    case "tempo":
+      return [
+        [
+          "Tempo",
+          facts.bpm === null
+            ? (facts.reason ?? "none")
+            : `${facts.bpm} BPM (${facts.beats_sec.length} beats)`,
+        ],
+      ];
+    case "key":
+      return [["Key", facts.key ?? facts.reason ?? "none"]];
+    case "fingerprint":
+      return [
+        ["Chromaprint", facts.chromaprint ? `${facts.chromaprint.slice(0, 24)}…` : (facts.reason ?? "none")],
+        ["Frames hashed", String(facts.frame_hashes.length)],
+      ];
+    case "highlights":
+      return facts.segments.map((h, i) => [
+        `#${i + 1} (${h.score.toFixed(2)})`,
+        `${seconds(h.start_sec)}–${seconds(h.end_sec)} ${h.reasons.join(", ")}`,
+      ]);
+  }
+}
+
+function Measurement({ facts }: { facts: AnalysisFacts }) {
+  return (
+    <div class="analysis">
+      <dl class="facts">
+        {measurementLines(facts).map(([term, value]) => (
+          <div key={term}>
+            <dt>{term}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+      </dl>
+    </div>
+  );
+}
+
 function Analysis({ probe }: { probe: ProbeFacts | undefined }) {
   if (!probe) return <p class="hint">No facts were recorded.</p>;
   return (
     <div class="analysis">
       <dl class="facts">
+        {probe.media_kind ? (
+          <div>
+            <dt>Kind</dt>
+            <dd>
+              {[
+                probe.media_kind.replace("_", " "),
+                probe.hdr ? "HDR" : null,
+                probe.interlaced ? "interlaced" : null,
+                probe.variable_frame_rate ? "variable frame rate" : null,
+                probe.has_alpha ? "alpha" : null,
+                probe.rotation ? `rotated ${probe.rotation}°` : null,
+              ]
+                .filter(Boolean)
+                .join(" · ")}
+            </dd>
+          </div>
+        ) : null}
         <div>
           <dt>Container</dt>
           <dd>{probe.format_name.split(",").join(", ")}</dd>

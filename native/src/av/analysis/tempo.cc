@@ -159,7 +159,6 @@ TempoResult TempoEstimator::Finish() {
   }
   if (best.lag <= 0 || best.value < kMinPeriodicity) {
     result.reason = "no steady beat";
-    result.confidence = std::clamp(best.value / 0.5, 0.0, 1.0) * 0.2;
     return result;
   }
   // A subdivision heard as the beat: the faster tempo when half the lag holds nearly the same peak.

@@ -1,11 +1,13 @@
 // Tempo and beats of music, our own DSP (no library: aubio is GPL-3, essentia AGPL; both are
 // incompatible with shipping inside an Apache-2.0 addon, and the method fits in one file):
 //   1. onset strength: log-compressed spectral flux of 46 ms frames every 5.8 ms (11025 Hz mono);
-//   2. periodicity: autocorrelation of the detrended onset envelope over the asked tempo range,
-//      peaks weighted by a broad prior centred on 120 BPM (one octave either side barely matters);
-//   3. octave errors: a lag whose half also carries nearly all of its autocorrelation is a
-//      subdivision heard as the beat, so the faster tempo is taken (a 180 BPM click track has the
-//      same peaks at 90 and 60 BPM);
+//   2. periodicity: autocorrelation (a correlation coefficient: ~0 for noise) of the detrended onset
+//      envelope over the asked tempo range, peaks weighted by a broad prior centred on 120 BPM (an
+//      octave away costs ~30 %);
+//   3. octave errors: a lag whose half also carries most of its autocorrelation is a subdivision
+//      heard as the beat, so the faster tempo is taken (a 180 BPM click track has the same peaks at
+//      90 and 60 BPM); above 160 BPM, pulses that alternate (stride piano's bass and chord) are
+//      eighths, and the slower pulse is the beat, unless they are all alike (a metronome);
 //   4. beats: dynamic-programming beat tracking (Ellis 2007) at that period over the stretch that
 //      has sound, each beat refined to its onset peak;
 //   5. tempo: the least-squares slope of beat time over beat number (1 % needs sub-frame precision,
