@@ -11,6 +11,7 @@ import type { EdgeConfig } from "./config";
 import { assembleDeps, headerIp } from "./deps";
 import type { Dispatcher } from "./dispatch/dispatcher";
 import { createNatsDispatcher } from "./dispatch/nats-dispatcher";
+import { createDurableObjectNats } from "./dispatch/nats-object";
 import type { FleetView } from "./fleet/fleet-view";
 import { createNatsFleetView } from "./fleet/nats-fleet-view";
 import { createConsoleLogger } from "./logger";
@@ -24,6 +25,7 @@ import { createS3ObjectStore } from "./storage/s3-object-store";
 import { sweepWebhooks } from "./webhooks/deliver";
 import { type EdgeWorkersSettings, parseEdgeWorkersSettings } from "./workers-settings";
 
+export { NatsObject } from "./dispatch/nats-object";
 export { RateLimiterObject } from "./rate-limit/durable-object";
 
 /** Bindings named in wrangler.toml (vars, secrets, the rate limiter Durable Object): see workers-settings.ts. */
@@ -75,7 +77,7 @@ function lazyNats(url: string) {
 
 /**
  * Per-isolate state, kept across requests of one isolate: the key cache and maintenance cache (each
- * isolate trusts its copy for at most the TTL), and the usage counts (flushed after each response).
+ * isolate trusts its copy for at most the TTL), and the usage counts (written every few seconds).
  */
 let isolate: {
   settings: EdgeWorkersSettings;
@@ -87,6 +89,9 @@ let isolate: {
   usage: ReturnType<typeof createUsageRecorder>;
   memoryLimits: ReturnType<typeof createMemoryRateLimitStore>;
 } | null = null;
+
+const usageFlushMs = 5_000;
+let lastUsageFlush = 0;
 
 function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
   isolate ??= (() => {
@@ -106,7 +111,10 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     url: settings.FW_DB_URL,
     ...(settings.FW_DB_AUTH_TOKEN ? { authToken: settings.FW_DB_AUTH_TOKEN } : {}),
   });
-  const nats = lazyNats(settings.FW_NATS_WS_URL);
+  // One held connection in the NATS Durable Object when it is bound; a connection per request if not.
+  const nats = settings.FW_NATS
+    ? { ...createDurableObjectNats(settings.FW_NATS), dispose: async () => {} }
+    : lazyNats(settings.FW_NATS_WS_URL);
   const logger = createConsoleLogger({ service: "edge", runtime: "workers" });
   const deps = assembleDeps({
     db: drizzle(client, { schema }),
@@ -126,10 +134,17 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
       : isolate.memoryLimits,
     clientIp: (c) => headerIp(c, config.clientIpHeader ?? "cf-connecting-ip") ?? "unknown",
   });
-  const dispose = async () => {
+  const dispose = async (options: { flushUsage?: boolean } = {}) => {
     // Background work (webhook attempts) still needs the database: let it finish first.
     await deps.background.settled();
-    await deps.usage.flush(deps.db, deps.logger);
+    // Key usage is counted per isolate and written every few seconds, not after every response: a
+    // write per request would be a second libSQL round trip for every read. An isolate that goes
+    // away loses at most that interval's counts.
+    const now = Date.now();
+    if (options.flushUsage || now - lastUsageFlush >= usageFlushMs) {
+      lastUsageFlush = now;
+      await deps.usage.flush(deps.db, deps.logger);
+    }
     await nats.dispose();
     client.close();
   };
@@ -161,7 +176,7 @@ export default {
         sweepOutbox(deps, { graceMs: 30_000, batch: 200 }).catch(log("outbox")),
         sweepWebhooks(deps, { batch: 200 }).catch(log("webhook")),
         sweepRetention(deps, { batch: 100 }).catch(log("retention")),
-      ]).finally(dispose),
+      ]).finally(() => dispose({ flushUsage: true })),
     );
   },
 };

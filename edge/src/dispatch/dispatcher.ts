@@ -28,4 +28,9 @@ export interface Dispatcher {
   cancel(jobId: string): Promise<void>;
   health(): Promise<DispatcherHealth>;
   close(): Promise<void>;
+  /**
+   * Set when the dispatcher records each dispatch in the job row itself (the Workers NATS object
+   * does, batched, off the request's path); otherwise the caller marks it after dispatch().
+   */
+  readonly recordsDispatch?: boolean;
 }

@@ -1,6 +1,6 @@
 import type { JobStatus } from "@framewire/shared";
 import { type JobEventRow, type JobRow, jobEvents, jobs } from "@framewire/shared/db";
-import { and, asc, desc, eq, isNull, lt, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import type { Db } from "../db";
 
 /**
@@ -9,10 +9,16 @@ import type { Db } from "../db";
  */
 
 export async function markDispatched(db: Db, id: string, now: number): Promise<void> {
+  await markManyDispatched(db, [id], now);
+}
+
+/** Several jobs' dispatches at once (the Workers NATS object records what it published in batches). */
+export async function markManyDispatched(db: Db, ids: readonly string[], now: number): Promise<void> {
+  if (ids.length === 0) return;
   await db
     .update(jobs)
     .set({ dispatchedAt: now })
-    .where(and(eq(jobs.id, id), isNull(jobs.dispatchedAt)));
+    .where(and(inArray(jobs.id, [...ids]), isNull(jobs.dispatchedAt)));
 }
 
 /**

@@ -16,6 +16,7 @@ import { resolveInputs } from "../jobs/inputs";
 import { cancelJob, createJob, redispatchJob } from "../jobs/lifecycle";
 import { presentEvent, presentJob } from "../jobs/present";
 import { findJob, findJobByIdempotencyKey, listJobEvents, listJobs } from "../jobs/repository";
+import { readSubmission } from "../jobs/submission";
 import { findCompletedUpload } from "../uploads/repository";
 import { parseOrThrow, readJson } from "../validation";
 import { resolveJobWebhook } from "../webhooks/targets";
@@ -33,13 +34,11 @@ export function jobsRoutes() {
         ? null
         : parseOrThrow(idempotencyKeySchema, idempotencyHeader, "Idempotency-Key");
 
-    if (idempotencyKey) {
-      const existing = await findJobByIdempotencyKey(deps.db, tenantId, idempotencyKey);
-      if (existing) return replayIdempotent(c, deps, existing, spec);
-    }
+    const submission = await readSubmission(deps.db, tenantId, spec, idempotencyKey);
+    if (submission.existing) return replayIdempotent(c, deps, submission.existing, spec);
 
-    const inputKey = await resolveInputs(deps, tenantId, spec);
-    const webhook = await resolveJobWebhook(deps, tenantId, spec);
+    const inputKey = await resolveInputs(deps, tenantId, spec, submission.uploads);
+    const webhook = await resolveJobWebhook(deps, tenantId, spec, submission.tenantWebhook);
     const now = deps.clock();
     const job = await createJob(deps, {
       id: newId("job", now),
