@@ -171,7 +171,7 @@ export const nodeSettings = {
       "memory limit of one slot process, in MiB: a run whose slot's resident memory passes it is stopped and " +
         "the job fails with `resource_exhausted` (the node carries on); 0: no limit",
     )
-    .register(settingDefaultInWords, { text: "80% of the machine's memory shared by FW_SLOTS" }),
+    .register(settingDefaultInWords, { text: "the machine's memory × 0.8 ÷ FW_SLOTS" }),
   FW_JOB_TEMP_MB: z.coerce
     .number()
     .int()
