@@ -95,9 +95,11 @@ export function createPromMetrics(
     "Live nodes serving the gpu pool on which no hardware encoder opened",
   );
   const maintenance = gauge("fw_maintenance_enabled", "1 while maintenance mode refuses writes");
+  // Labelled so that it is absent until a first backup (an unlabelled gauge always reads 0).
   const lastBackup = gauge(
     "fw_last_backup_timestamp_seconds",
-    "When `framewire backup` last took a snapshot of this database (absent: never)",
+    "When `framewire backup` last took a snapshot of this database, by kind (file copy or dump); absent: never",
+    ["kind"],
   );
   const databaseUp = gauge("fw_database_up", "1 when the last scrape could read the database");
   const natsUp = gauge("fw_nats_up", "1 when the last scrape could read JetStream");
@@ -140,7 +142,7 @@ export function createPromMetrics(
       failing.reset();
       for (const f of failures) failing.set({ tenant: f.tenantId }, f.deliveries);
     }
-    if (backup !== null) lastBackup.set(backup / 1000);
+    if (backup !== null) lastBackup.set({ kind: backup.kind }, backup.at / 1000);
     if (settings) maintenance.set(settings.enabled ? 1 : 0);
     if (fleet) {
       const live = liveNodes(fleet, now);

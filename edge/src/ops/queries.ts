@@ -62,9 +62,9 @@ export async function failingWebhookTenants(
 /** The key `framewire backup` writes after each snapshot it takes (see node-worker/cli). */
 export const lastBackupKey = "last_backup";
 
-/** When the last backup was taken (ms), or null when none has been. */
-export async function lastBackupAt(db: Db): Promise<number | null> {
+/** When the last backup was taken (ms) and its kind, or null when none has been. */
+export async function lastBackupAt(db: Db): Promise<{ at: number; kind: string } | null> {
   const [row] = await db.select().from(edgeSettings).where(eq(edgeSettings.key, lastBackupKey));
   const at = row?.value.at;
-  return typeof at === "string" ? Date.parse(at) : null;
+  return typeof at === "string" ? { at: Date.parse(at), kind: String(row?.value.kind ?? "file") } : null;
 }
