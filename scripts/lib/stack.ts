@@ -338,7 +338,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (let i = 1; i <= (options.nodes ?? 1); i++) startNode(`node-${i}`);
 
     const local = { apiUrl, progressUrl, apiKey };
-    await writeFile(join(dataDir, "local.json"), `${JSON.stringify(local, null, 2)}\n`, { mode: 0o600 });
+    // The database and NATS addresses are for the CLI's operator commands (doctor, backup, restore).
+    await writeFile(
+      join(dataDir, "local.json"),
+      `${JSON.stringify({ ...local, dbUrl, natsUrl }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
     return { ...local, natsUrl, tenantId, secrets, processes, startNode, stop };
   } catch (error) {
     await stop();
