@@ -55,8 +55,8 @@ async function setNodes(...beats: NodeHeartbeatInput[]) {
   const kv = await new Kvm(h.nc).open(kvBuckets.nodes);
   for (const key of await collect(await kv.keys())) await kv.purge(key);
   for (const beat of beats) await kv.put(beat.id, JSON.stringify(beat));
-  // Past the edge's heartbeat cache (5 s), so the next submission reads these.
-  h.advance(6_000);
+  // Past the edge's heartbeat cache (2 s), so the next submission reads these.
+  h.advance(3_000);
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

@@ -138,8 +138,30 @@ export async function startProcessingNode(options: {
   const doorbells: Subscription[] = pools.map((pool) =>
     nc.subscribe(`fw.jobs.${pool}.*`, { callback: ring }),
   );
-  const heartbeat = async () => {
+  // One heartbeat at a time (a slow disk or store check must not pile them up), plus one more when
+  // asked meanwhile (a job started or ended: the fleet sees it at once). stop() waits for the one
+  // in flight: a beat finishing after the deregistration would put the node back for another TTL.
+  let beating: Promise<void> | null = null;
+  let again = false;
+  let deregistering = false;
+  const heartbeat = (): Promise<void> => {
+    if (beating) {
+      again = true;
+      return beating;
+    }
+    beating = beat().finally(() => {
+      beating = null;
+      if (again) {
+        again = false;
+        void heartbeat();
+      }
+    });
+    return beating;
+  };
+  const beat = async () => {
+    if (deregistering) return;
     const facts = await checks.refresh();
+    if (deregistering) return;
     await publishHeartbeat(kv.nodes, {
       id: config.nodeId,
       host: config.host,
@@ -274,6 +296,8 @@ export async function startProcessingNode(options: {
         await finished;
       }
       clearInterval(heartbeatTimer);
+      deregistering = true;
+      while (beating) await beating;
       clearInterval(orphanSweep);
       checks.stop();
       await metricsServer?.close();

@@ -27,13 +27,13 @@ export async function folderBytes(dir: string): Promise<number> {
  * Watches a job's work folder against FW_JOB_TEMP_MB while it runs (the input being fetched, the
  * engine's outputs before upload): `onExceeded` is called once, with the size seen, when it passes
  * `limitBytes`. Polling, not a quota: per-folder quotas need a file system and privileges a node
- * usually lacks; a second's overshoot is bounded by the disk's write speed.
+ * usually lacks. Four looks a second: the overshoot is what the disk writes in a quarter second.
  */
 export function watchTempSpace(
   dir: string,
   limitBytes: number,
   onExceeded: (usedBytes: number) => void,
-  intervalMs = 1_000,
+  intervalMs = 250,
 ): { stop(): void } {
   let fired = false;
   let busy = false;

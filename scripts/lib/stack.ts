@@ -31,6 +31,8 @@ export interface StackOptions {
   extraNodeEnv?: Record<string, string>;
   /** Extra settings for the edge (e.g. webhook retry timing in tests). */
   extraEdgeEnv?: Record<string, string>;
+  /** Extra settings for the gateway (e.g. FW_METRICS_TOKEN in tests). */
+  extraGatewayEnv?: Record<string, string>;
   /** Use an existing NATS (e.g. a test cluster) instead of starting nats-server. */
   nats?: { url: string; replicas: 1 | 3 | 5 };
   /**
@@ -307,6 +309,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...common,
       FW_GATEWAY_PORT: String(options.ports.gateway),
       FW_TOKEN_SECRET: secrets.tokenSecret,
+      ...options.extraGatewayEnv,
     });
     const gatewayPort = await listeningPort("gateway", gateway, logOf("gateway"));
     const progressUrl = `ws://127.0.0.1:${gatewayPort}`;

@@ -54,8 +54,9 @@ export function isUnserved(warnings: JobWarning[]): boolean {
 }
 
 /**
- * The heartbeats, read at most once per `ttlMs` per instance: every job submission looks at them,
- * and reading the bucket costs a NATS round trip per node. Null when NATS can't be read (then no
+ * The heartbeats, read at most once per `ttlMs` (2 s) per instance: every job submission looks at
+ * them, and reading the bucket costs a NATS round trip per node; a node that starts or stops is
+ * seen by submissions at most that much later. Null when NATS can't be read (then no
  * warning is given: the edge does not know).
  */
 export interface NodesCache {
@@ -63,7 +64,7 @@ export interface NodesCache {
 }
 
 export function createNodesCache(options: { ttlMs?: number } = {}): NodesCache {
-  const ttlMs = options.ttlMs ?? 5_000;
+  const ttlMs = options.ttlMs ?? 2_000;
   let cached: { nodes: NodeHeartbeat[]; until: number } | null = null;
   return {
     async nodes(fleet, now) {
