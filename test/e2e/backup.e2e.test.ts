@@ -113,7 +113,10 @@ describe("framewire backup and restore", () => {
       expect(done.status, job.id).toBe("succeeded");
       const events = ok(await after.jobs.events(job.id)).data;
       const what = `${job.id}: ${events.map((e) => `${e.type}/${e.status}`).join(" ")}`;
-      expect(events.filter((e) => e.status !== null && isFinal(e.status)), what).toHaveLength(1);
+      expect(
+        events.filter((e) => e.status !== null && isFinal(e.status)),
+        what,
+      ).toHaveLength(1);
       const restoredEvents = events.filter((e) => e.type === "job:restored");
       expect(restoredEvents.length, what).toBeLessThanOrEqual(1);
       redispatched += restoredEvents.length;
