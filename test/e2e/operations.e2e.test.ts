@@ -201,7 +201,7 @@ describe("a healthy fleet", () => {
   }, 60_000);
 
   it("removes the temp folder of a slot killed mid-job at once, and the job is retried to the end", async () => {
-    const clip = await makeClip(join(dir, "long.mp4"), { seconds: 6, width: 1280, height: 720 });
+    const clip = await makeClip(join(dir, "long.mp4"), { seconds: 3, width: 1280, height: 720 });
     const job = await submitJob(client, {
       input: { type: "upload", upload_id: await uploadBytes(client, await readFile(clip)) },
       outputs: [{ name: "slow", type: "video", video: { height: 720, preset: "slow" }, audio: false }],

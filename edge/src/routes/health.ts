@@ -9,8 +9,11 @@ import { oldestQueuedAges, outboxBacklog } from "../ops/queries";
 
 export const edgeVersion = "0.1.0";
 
-/** How long one check may take: an unreachable NATS or store must not hang the health answer. */
-const checkTimeoutMs = 5_000;
+/**
+ * How long one check may take: an unreachable NATS or store must not hang the health answer (a
+ * NATS request made while the client reconnects waits for its timeout instead of failing).
+ */
+const checkTimeoutMs = 3_000;
 
 async function timed<T>(
   work: () => Promise<T>,

@@ -133,42 +133,30 @@ function h264Plan(input: string, output: string, height: number | null = 120) {
 
 describe("slot memory limit (FW_SLOT_MEMORY_MB)", () => {
   it("fails a run whose slot passes the limit with resource_exhausted, and the next run works", async () => {
+    // An idle slot of the same kind (the one this file's other tests use).
+    const [idle] = await engine.stats();
+    expect(idle?.rssBytes).toBeGreaterThan(10 * 1024 ** 2);
+    // x264 at 1080p holds a lookahead of full frames: several hundred MiB, far above an idle slot.
     const limited = await createIsolatedEngine({
       slots: 1,
       engine: "native",
       stallTimeoutMs: 30_000,
       timeLimitMs: 60_000,
-      memoryLimitBytes: Number.MAX_SAFE_INTEGER,
+      memoryLimitBytes: (idle?.rssBytes ?? 0) + 100 * 1024 ** 2,
+      memoryPollMs: 100,
     });
     try {
-      const [idle] = await limited.stats();
-      expect(idle?.rssBytes).toBeGreaterThan(10 * 1024 ** 2);
-      await limited.close();
-      // x264 at 1080p holds a lookahead of full frames: several hundred MiB, far above an idle slot.
-      const limit = (idle?.rssBytes ?? 0) + 100 * 1024 ** 2;
-      const engine = await createIsolatedEngine({
-        slots: 1,
-        engine: "native",
-        stallTimeoutMs: 30_000,
-        timeLimitMs: 60_000,
-        memoryLimitBytes: limit,
-        memoryPollMs: 100,
-      });
-      try {
-        const hd = await makeClip(join(dir, "hd.mp4"), { seconds: 2, width: 1920, height: 1080 });
-        const [before] = engine.pids;
-        const error = await engine.run(h264Plan(hd, join(dir, "hd-out.mp4"), null)).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(SlotError);
-        expect(error).toMatchObject({ code: "resource_exhausted", retryable: false });
-        expect((error as SlotError).message).toMatch(/over its limit of \d+ MiB \(FW_SLOT_MEMORY_MB\)/);
-        // The node carries on: a small run gets a fresh slot and succeeds.
-        const small = await makeClip(join(dir, "small.mp4"), { seconds: 1, width: 320, height: 240 });
-        const result = await engine.run(h264Plan(small, join(dir, "small-out.mp4")));
-        expect(result.outputs[0]?.video?.height).toBe(120);
-        expect(engine.pids).not.toContain(before);
-      } finally {
-        await engine.close();
-      }
+      const hd = await makeClip(join(dir, "hd.mp4"), { seconds: 2, width: 1920, height: 1080 });
+      const [before] = limited.pids;
+      const error = await limited.run(h264Plan(hd, join(dir, "hd-out.mp4"), null)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SlotError);
+      expect(error).toMatchObject({ code: "resource_exhausted", retryable: false });
+      expect((error as SlotError).message).toMatch(/over its limit of \d+ MiB \(FW_SLOT_MEMORY_MB\)/);
+      // The node carries on: a small run gets a fresh slot and succeeds.
+      const small = await makeClip(join(dir, "small.mp4"), { seconds: 1, width: 320, height: 240 });
+      const result = await limited.run(h264Plan(small, join(dir, "small-out.mp4")));
+      expect(result.outputs[0]?.video?.height).toBe(120);
+      expect(limited.pids).not.toContain(before);
     } finally {
       await limited.close();
     }
