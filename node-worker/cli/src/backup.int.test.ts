@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
@@ -82,6 +82,8 @@ describe("framewire backup and restore", () => {
     const out = join(dir, "file");
     const manifest = await backup({ dbUrl: `file:${edgeDb}`, out });
     expect(manifest.database).toMatchObject({ kind: "file", file: "database.db", jobs: { queued: 3 } });
+    // It holds webhook signing secrets: owner-only.
+    expect((await stat(join(out, "database.db"))).mode & 0o077).toBe(0);
     await expect(backup({ dbUrl: `file:${edgeDb}`, out })).rejects.toThrow(/not empty/);
 
     const into = join(dir, "restored", "framewire.db");

@@ -128,6 +128,8 @@ async function backupDatabase(
       await client.execute("PRAGMA busy_timeout = 10000");
       const target = join(out, "database.db");
       await client.execute(`VACUUM INTO ${literal(target)}`);
+      // Webhook signing secrets are in it: owner-only, whatever the umask SQLite created it with.
+      await chmod(target, 0o600);
       const copy = openClient(`file:${target}`);
       try {
         const check = await copy.execute("PRAGMA integrity_check");
