@@ -12,8 +12,11 @@ import { assembleDeps, headerIp } from "./deps";
 import type { Dispatcher } from "./dispatch/dispatcher";
 import { createNatsDispatcher } from "./dispatch/nats-dispatcher";
 import { createDurableObjectNats } from "./dispatch/nats-object";
+import { createNodesCache } from "./fleet/coverage";
 import type { FleetView } from "./fleet/fleet-view";
 import { createNatsFleetView } from "./fleet/nats-fleet-view";
+import { recoverAfterRestore } from "./jobs/restore";
+import { noteWaitingJobs } from "./jobs/waiting";
 import { createConsoleLogger } from "./logger";
 import { sweepOutbox } from "./outbox";
 import { createDurableObjectRateLimitStore } from "./rate-limit/durable-object";
@@ -88,6 +91,7 @@ let isolate: {
   maintenance: ReturnType<typeof createMaintenanceSwitch>;
   usage: ReturnType<typeof createUsageRecorder>;
   memoryLimits: ReturnType<typeof createMemoryRateLimitStore>;
+  nodesCache: ReturnType<typeof createNodesCache>;
 } | null = null;
 
 const usageFlushMs = 5_000;
@@ -104,6 +108,7 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
       maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
       usage: createUsageRecorder(),
       memoryLimits: createMemoryRateLimitStore({ maxBuckets: 10_000 }),
+      nodesCache: createNodesCache(),
     };
   })();
   const { settings, config } = isolate;
@@ -128,6 +133,7 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     keyCache: isolate.keyCache,
     maintenance: isolate.maintenance,
     usage: isolate.usage,
+    nodesCache: isolate.nodesCache,
     // Without the Durable Object binding, limits are per isolate (approximate): bind it in production.
     rateLimits: settings.FW_RATE_LIMITER
       ? createDurableObjectRateLimitStore(settings.FW_RATE_LIMITER)
@@ -163,9 +169,10 @@ export default {
   },
 
   /**
-   * Cron trigger: re-publish jobs that were accepted while NATS was unreachable, retry webhook
-   * deliveries that are due (so on Workers retries run at the Cron's granularity, one minute), and
-   * delete inputs and outputs past their retention.
+   * Cron trigger: after a restore, dispatch again what the snapshot held as queued or running;
+   * re-publish jobs that were accepted while NATS was unreachable, note jobs waiting with no node
+   * that can run them, retry webhook deliveries that are due (so on Workers retries run at the
+   * Cron's granularity, one minute), and delete inputs and outputs past their retention.
    */
   async scheduled(_event: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
     const { deps, dispose } = buildDeps(env, ctx);
@@ -173,7 +180,11 @@ export default {
       deps.logger.warn({ err: error }, `${what}:sweep:failed`);
     ctx.waitUntil(
       Promise.all([
-        sweepOutbox(deps, { graceMs: 30_000, batch: 200 }).catch(log("outbox")),
+        recoverAfterRestore(deps)
+          .catch(log("restore"))
+          .then(() => sweepOutbox(deps, { graceMs: 30_000, batch: 200 }))
+          .catch(log("outbox")),
+        noteWaitingJobs(deps, { batch: 100 }).catch(log("waiting")),
         sweepWebhooks(deps, { batch: 200 }).catch(log("webhook")),
         sweepRetention(deps, { batch: 100 }).catch(log("retention")),
       ]).finally(() => dispose({ flushUsage: true })),

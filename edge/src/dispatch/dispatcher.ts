@@ -16,6 +16,8 @@ export interface DispatcherHealth {
   detail?: string;
   /** Messages waiting per `<pool>.<priority>`. */
   queueDepth?: Record<string, number>;
+  /** FW_JOBS's bytes against its limit: past it, publishes are refused and jobs wait in the outbox. */
+  store?: { bytes: number; maxBytes: number };
 }
 
 /** How the edge hands jobs to the fleet. NATS over TCP on Node, over WebSocket on Workers. */

@@ -77,6 +77,23 @@ export async function listJobs(
     .limit(options.limit);
 }
 
+/** A key's jobs, newest first, across its tenant (admin only). */
+export async function listJobsOfKey(
+  db: Db,
+  apiKeyId: string,
+  options: { status?: JobStatus; cursor?: string; limit: number },
+): Promise<JobRow[]> {
+  const conditions = [eq(jobs.apiKeyId, apiKeyId)];
+  if (options.status) conditions.push(eq(jobs.status, options.status));
+  if (options.cursor) conditions.push(lt(jobs.id, options.cursor));
+  return db
+    .select()
+    .from(jobs)
+    .where(and(...conditions))
+    .orderBy(desc(jobs.id))
+    .limit(options.limit);
+}
+
 export async function listJobEvents(db: Db, jobId: string): Promise<JobEventRow[]> {
   return db.select().from(jobEvents).where(eq(jobEvents.jobId, jobId)).orderBy(asc(jobEvents.id));
 }

@@ -5,15 +5,18 @@ import {
   jobListQuerySchema,
   jobSpecSchema,
   newId,
+  poolFor,
 } from "@framewire/shared";
 import type { JobRow } from "@framewire/shared/db";
 import { Hono } from "hono";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
+import { coverageWarnings, isUnserved } from "../fleet/coverage";
 import { announceQueued, dispatchJob } from "../jobs/dispatch";
 import { resolveInputs } from "../jobs/inputs";
 import { cancelJob, createJob, redispatchJob } from "../jobs/lifecycle";
+import { listAttemptLogs, presentAttemptLog } from "../jobs/logs";
 import { presentEvent, presentJob } from "../jobs/present";
 import { findJob, findJobByIdempotencyKey, listJobEvents, listJobs } from "../jobs/repository";
 import { readSubmission } from "../jobs/submission";
@@ -40,9 +43,17 @@ export function jobsRoutes() {
     const inputKey = await resolveInputs(deps, tenantId, spec, submission.uploads);
     const webhook = await resolveJobWebhook(deps, tenantId, spec, submission.tenantWebhook);
     const now = deps.clock();
+    // Can a live node run it? Said now rather than discovered after a wait (null: NATS unreadable,
+    // so the edge can't tell and says nothing).
+    const nodes = await deps.nodesCache.nodes(deps.fleet, now);
+    const warnings = nodes ? coverageWarnings(nodes, poolFor(spec), now) : [];
+    if (deps.config.unserved.refuse && isUnserved(warnings)) {
+      throw new FramewireError("no_capable_node", warnings.map((w) => w.message).join(" "));
+    }
     const job = await createJob(deps, {
       id: newId("job", now),
       tenantId,
+      apiKeyId: c.get("auth").keyId,
       spec,
       webhook,
       requestId: c.get("requestId"),
@@ -56,7 +67,8 @@ export function jobsRoutes() {
     });
     if (job.dispatchedAt === null && job.attempts === 0)
       await dispatchJob(deps, job, inputKey, c.get("requestId"), c.get("logger"));
-    return c.json(await presentJob(deps, job, deps.clock()), 202, {
+    const view = await presentJob(deps, job, deps.clock());
+    return c.json(warnings.length ? { ...view, warnings } : view, 202, {
       location: `${deps.config.publicUrl}/v1/jobs/${job.id}`,
     });
   });
@@ -85,6 +97,15 @@ export function jobsRoutes() {
     if (!job) throw notFound(c.req.param("id"));
     const events = await listJobEvents(deps.db, job.id);
     return c.json({ data: events.map(presentEvent) });
+  });
+
+  /** Each attempt's log: FFmpeg's warnings and errors and the node's words, for this tenant's job. */
+  app.get("/:id/logs", requireScope("jobs:read"), async (c) => {
+    const deps = c.get("deps");
+    const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
+    if (!job) throw notFound(c.req.param("id"));
+    const logs = await listAttemptLogs(deps.db, job);
+    return c.json({ data: logs.map(presentAttemptLog) });
   });
 
   app.delete("/:id", requireScope("jobs:write"), async (c) => {
