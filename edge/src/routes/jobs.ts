@@ -65,8 +65,14 @@ export function jobsRoutes() {
       if (winner) return winner;
       throw error;
     });
-    if (job.dispatchedAt === null && job.attempts === 0)
-      await dispatchJob(deps, job, inputKey, c.get("requestId"), c.get("logger"));
+    // The outbox: the row is written, so the job is accepted; it is published right after the
+    // answer (the response doesn't wait on JetStream's acknowledgement), and the sweeper publishes
+    // it again if that fails. JetStream drops a repeat of the same dispatch (Nats-Msg-Id).
+    if (job.dispatchedAt === null && job.attempts === 0) {
+      const requestId = c.get("requestId");
+      const logger = c.get("logger");
+      deps.background.run(() => dispatchJob(deps, job, inputKey, requestId, logger));
+    }
     const view = await presentJob(deps, job, deps.clock());
     return c.json(warnings.length ? { ...view, warnings } : view, 202, {
       location: `${deps.config.publicUrl}/v1/jobs/${job.id}`,
