@@ -70,6 +70,16 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   if (deps.metrics) {
     const metrics = deps.metrics;
     app.get("/metrics", async (c) => {
+      // FW_METRICS_TOKEN: metrics name tenants, nodes and versions; only the scraper should see them.
+      if (!metrics.authorize(c.req.header("authorization"))) {
+        return problemResponse(
+          c,
+          "unauthorized",
+          "GET /metrics needs 'Authorization: Bearer <FW_METRICS_TOKEN>'.",
+          {},
+          { "www-authenticate": 'Bearer realm="metrics"' },
+        );
+      }
       const { contentType, body } = await metrics.render(deps);
       return c.body(body, 200, { "content-type": contentType });
     });

@@ -1,6 +1,7 @@
 import {
   type Cidr,
   checkStorageSettings,
+  databaseSettings,
   nodeTokenSettings,
   parseCidrList,
   parseSettings,
@@ -160,23 +161,29 @@ export const edgeAppSettings = {
     .min(0)
     .max(87_600)
     .default(168)
-    .describe("a finished job's outputs are deleted this many hours after it ended (0 keeps them)"),
+    .describe(
+      "a finished job's outputs (and its logs) are deleted this many hours after it ended (0 keeps them)",
+    ),
+  FW_UNSERVED_POOL: z
+    .enum(["warn", "refuse"])
+    .default("warn")
+    .describe(
+      "a job no live node can run (its pool has no node, or the gpu pool's nodes opened no hardware encoder): " +
+        "`warn` accepts it with a `warnings` entry saying why it will wait; `refuse` answers 503 `no_capable_node`",
+    ),
+  FW_UNSERVED_WAIT_SEC: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(300)
+    .describe(
+      "a queued job that has waited this long, in seconds, while no live node can run it gets a `job:waiting` " +
+        "event naming why",
+    ),
 };
 
-/** The libSQL database, on both runtimes. */
-export const edgeDatabaseSettings = {
-  FW_DB_URL: z
-    .string()
-    .regex(/^(file:|libsql:|https?:)/, "must be a file:, libsql: or http(s): URL")
-    .describe(
-      "libSQL database: a `file:` path (Node only; the local stack uses one under FW_DATA_DIR) or a libsql:/http(s): " +
-        "server URL (Turso, libsql-server)",
-    ),
-  FW_DB_AUTH_TOKEN: z
-    .string()
-    .optional()
-    .describe("libSQL auth token, if the database server requires one (a secret on Workers)"),
-};
+/** The libSQL database, on both runtimes (defined in shared: the CLI's backup reads it too). */
+export const edgeDatabaseSettings = databaseSettings;
 
 /** Everything the edge app reads, on either runtime: its own settings and its object store's. */
 export const edgeSettings = { ...edgeAppSettings, ...edgeStorageSettings };
@@ -211,6 +218,8 @@ export interface EdgeConfig {
   retention: { inputMs: number | null; outputMs: number | null };
   /** Buckets `s3` inputs may read from. */
   s3InputBuckets: string[];
+  /** Jobs no live node can run: refused at submit (or accepted with a warning), noted once they waited waitMs. */
+  unserved: { refuse: boolean; waitMs: number };
 }
 
 export interface WebhookConfig {
@@ -262,6 +271,7 @@ export function toEdgeConfig(c: z.output<typeof edgeConfigSchema>): EdgeConfig {
       outputMs: c.FW_OUTPUT_RETENTION_HOURS > 0 ? c.FW_OUTPUT_RETENTION_HOURS * 3_600_000 : null,
     },
     s3InputBuckets: c.FW_S3_INPUT_BUCKETS,
+    unserved: { refuse: c.FW_UNSERVED_POOL === "refuse", waitMs: c.FW_UNSERVED_WAIT_SEC * 1000 },
   };
 }
 

@@ -6,6 +6,7 @@ import { type BackgroundTasks, createBackgroundTasks } from "./background";
 import type { EdgeConfig } from "./config";
 import type { Db } from "./db";
 import type { Dispatcher } from "./dispatch/dispatcher";
+import { createNodesCache, type NodesCache } from "./fleet/coverage";
 import { emptyFleet, type FleetView } from "./fleet/fleet-view";
 import type { Logger } from "./logger";
 import type { EdgeMetrics } from "./metrics";
@@ -19,6 +20,8 @@ export interface EdgeDeps {
   db: Db;
   dispatcher: Dispatcher;
   fleet: FleetView;
+  /** The heartbeats as submissions see them (cached a few seconds per instance). */
+  nodesCache: NodesCache;
   /** Where uploads and outputs live: the local folder (Node) or S3; null when none is configured. */
   storage: ObjectStore | null;
   config: EdgeConfig;
@@ -47,6 +50,7 @@ export function assembleDeps(input: DepsInput): EdgeDeps {
   const { config } = input;
   return {
     fleet: emptyFleet,
+    nodesCache: createNodesCache(),
     clock: Date.now,
     keyCache: createKeyCache({ ttlMs: config.keyCacheTtlMs }),
     usage: createUsageRecorder(),

@@ -11,6 +11,7 @@ import {
   issuedApiKeySchema,
   jobEventListSchema,
   jobListQuerySchema,
+  jobLogsSchema,
   jobPageSchema,
   jobSpecSchema,
   jobViewSchema,
@@ -68,6 +69,7 @@ const responseSchemas = {
   JobSpecResolved: jobSpecSchema,
   JobPage: jobPageSchema,
   JobEvents: jobEventListSchema,
+  JobLogs: jobLogsSchema,
   Upload: uploadSchema,
   UploadTarget: uploadTargetSchema,
   Health: healthSchema,
@@ -204,7 +206,10 @@ function paths() {
     },
     "/v1/health/detailed": {
       get: {
-        summary: "Database, NATS, queue depth, nodes, dead letters, versions (admin key)",
+        summary:
+          "Database, object store (a probe object written, read and deleted), NATS, queue depth and the oldest " +
+          "queued job's age, outbox, nodes (engines, encoders, FFmpeg versions, disk, memory, clock skew, storage), " +
+          "dead letters, versions (admin key)",
         responses: {
           "200": ok("All reachable", "HealthDetailed"),
           "503": ok("Degraded", "HealthDetailed"),
@@ -231,6 +236,10 @@ function paths() {
           "422": problem("Validation failed; `errors` point at each field"),
           "413": problem("Body too large"),
           ...writes,
+          "503": problem(
+            "Maintenance mode (Retry-After), or no_capable_node: no live node can run the job and the operator " +
+              "set FW_UNSERVED_POOL=refuse (otherwise it is accepted with `warnings`)",
+          ),
         },
       },
       get: {
@@ -260,6 +269,15 @@ function paths() {
       get: {
         summary: "The job's state transitions, oldest first",
         responses: { "200": ok("Events", "JobEvents"), "404": problem("No such job"), ...common },
+      },
+    },
+    "/v1/jobs/{id}/logs": {
+      parameters: job,
+      get: {
+        summary:
+          "Each attempt's log: FFmpeg's warnings and errors and the node's own words, with the node and " +
+          "timings (bounded; deleted with the job's outputs)",
+        responses: { "200": ok("Logs", "JobLogs"), "404": problem("No such job for this tenant"), ...common },
       },
     },
     "/v1/jobs/{id}/retry": {
@@ -407,6 +425,14 @@ function paths() {
     "/v1/admin/keys/{keyId}": {
       parameters: [pathParam("keyId", "key id")],
       get: { summary: "Read a key (admin)", responses: { "200": ok("Key", "ApiKey"), ...admin } },
+    },
+    "/v1/admin/keys/{keyId}/jobs": {
+      parameters: [pathParam("keyId", "key id")],
+      get: {
+        summary: "The jobs a key submitted, newest first (admin): what a leaked key did",
+        parameters: queryParameters(jobListQuerySchema),
+        responses: { "200": ok("A page", "JobPage"), "404": problem("No such key"), ...admin },
+      },
     },
     "/v1/admin/keys/{keyId}/revoke": {
       parameters: [pathParam("keyId", "key id")],

@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { type DeadLetterMessage, jobSpecSchema, type NodeHeartbeat } from "@framewire/shared";
+import { type DeadLetterMessage, jobSpecSchema, type NodeHeartbeatInput } from "@framewire/shared";
 import { kvBuckets, streams, subjects } from "@framewire/shared/nats";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -192,7 +192,7 @@ describe("retry", () => {
 });
 
 describe("fleet: nodes, dead letters, health", () => {
-  const heartbeat = (id: string, busy: number): NodeHeartbeat => ({
+  const heartbeat = (id: string, busy: number): NodeHeartbeatInput => ({
     id,
     host: "host",
     pools: ["cpu"],

@@ -3,6 +3,7 @@ import { jobEvents, jobs, uploads } from "@framewire/shared/db";
 import { and, asc, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { Db } from "./db";
 import type { EdgeDeps } from "./deps";
+import { deleteAttemptLogs } from "./jobs/logs";
 
 /**
  * Retention: uploads older than FW_INPUT_RETENTION_HOURS and the outputs of jobs finished more than
@@ -42,6 +43,8 @@ export async function sweepRetention(
         .where(and(eq(jobs.id, job.id), isNull(jobs.outputsExpiredAt), lte(jobs.finishedAt, cutoff)))
         .returning({ status: jobs.status });
       if (marked[0]) {
+        // The job's logs go with its outputs: FFmpeg's words can quote the media's own metadata.
+        await deleteAttemptLogs(db, job.id);
         await db.insert(jobEvents).values({
           jobId: job.id,
           type: "outputs:expired",

@@ -11,8 +11,12 @@ import type { EdgeConfig } from "./config";
 import { assembleDeps, headerIp } from "./deps";
 import type { Dispatcher } from "./dispatch/dispatcher";
 import { createNatsDispatcher } from "./dispatch/nats-dispatcher";
+import { createDurableObjectNats } from "./dispatch/nats-object";
+import { createNodesCache } from "./fleet/coverage";
 import type { FleetView } from "./fleet/fleet-view";
 import { createNatsFleetView } from "./fleet/nats-fleet-view";
+import { recoverAfterRestore } from "./jobs/restore";
+import { noteWaitingJobs } from "./jobs/waiting";
 import { createConsoleLogger } from "./logger";
 import { sweepOutbox } from "./outbox";
 import { createDurableObjectRateLimitStore } from "./rate-limit/durable-object";
@@ -24,6 +28,7 @@ import { createS3ObjectStore } from "./storage/s3-object-store";
 import { sweepWebhooks } from "./webhooks/deliver";
 import { type EdgeWorkersSettings, parseEdgeWorkersSettings } from "./workers-settings";
 
+export { NatsObject } from "./dispatch/nats-object";
 export { RateLimiterObject } from "./rate-limit/durable-object";
 
 /** Bindings named in wrangler.toml (vars, secrets, the rate limiter Durable Object): see workers-settings.ts. */
@@ -75,7 +80,7 @@ function lazyNats(url: string) {
 
 /**
  * Per-isolate state, kept across requests of one isolate: the key cache and maintenance cache (each
- * isolate trusts its copy for at most the TTL), and the usage counts (flushed after each response).
+ * isolate trusts its copy for at most the TTL), and the usage counts (written every few seconds).
  */
 let isolate: {
   settings: EdgeWorkersSettings;
@@ -86,7 +91,11 @@ let isolate: {
   maintenance: ReturnType<typeof createMaintenanceSwitch>;
   usage: ReturnType<typeof createUsageRecorder>;
   memoryLimits: ReturnType<typeof createMemoryRateLimitStore>;
+  nodesCache: ReturnType<typeof createNodesCache>;
 } | null = null;
+
+const usageFlushMs = 5_000;
+let lastUsageFlush = 0;
 
 function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
   isolate ??= (() => {
@@ -99,6 +108,7 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
       maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
       usage: createUsageRecorder(),
       memoryLimits: createMemoryRateLimitStore({ maxBuckets: 10_000 }),
+      nodesCache: createNodesCache(),
     };
   })();
   const { settings, config } = isolate;
@@ -106,7 +116,10 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     url: settings.FW_DB_URL,
     ...(settings.FW_DB_AUTH_TOKEN ? { authToken: settings.FW_DB_AUTH_TOKEN } : {}),
   });
-  const nats = lazyNats(settings.FW_NATS_WS_URL);
+  // One held connection in the NATS Durable Object when it is bound; a connection per request if not.
+  const nats = settings.FW_NATS
+    ? { ...createDurableObjectNats(settings.FW_NATS), dispose: async () => {} }
+    : lazyNats(settings.FW_NATS_WS_URL);
   const logger = createConsoleLogger({ service: "edge", runtime: "workers" });
   const deps = assembleDeps({
     db: drizzle(client, { schema }),
@@ -120,16 +133,24 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     keyCache: isolate.keyCache,
     maintenance: isolate.maintenance,
     usage: isolate.usage,
+    nodesCache: isolate.nodesCache,
     // Without the Durable Object binding, limits are per isolate (approximate): bind it in production.
     rateLimits: settings.FW_RATE_LIMITER
       ? createDurableObjectRateLimitStore(settings.FW_RATE_LIMITER)
       : isolate.memoryLimits,
     clientIp: (c) => headerIp(c, config.clientIpHeader ?? "cf-connecting-ip") ?? "unknown",
   });
-  const dispose = async () => {
+  const dispose = async (options: { flushUsage?: boolean } = {}) => {
     // Background work (webhook attempts) still needs the database: let it finish first.
     await deps.background.settled();
-    await deps.usage.flush(deps.db, deps.logger);
+    // Key usage is counted per isolate and written every few seconds, not after every response: a
+    // write per request would be a second libSQL round trip for every read. An isolate that goes
+    // away loses at most that interval's counts.
+    const now = Date.now();
+    if (options.flushUsage || now - lastUsageFlush >= usageFlushMs) {
+      lastUsageFlush = now;
+      await deps.usage.flush(deps.db, deps.logger);
+    }
     await nats.dispose();
     client.close();
   };
@@ -148,9 +169,10 @@ export default {
   },
 
   /**
-   * Cron trigger: re-publish jobs that were accepted while NATS was unreachable, retry webhook
-   * deliveries that are due (so on Workers retries run at the Cron's granularity, one minute), and
-   * delete inputs and outputs past their retention.
+   * Cron trigger: after a restore, dispatch again what the snapshot held as queued or running;
+   * re-publish jobs that were accepted while NATS was unreachable, note jobs waiting with no node
+   * that can run them, retry webhook deliveries that are due (so on Workers retries run at the
+   * Cron's granularity, one minute), and delete inputs and outputs past their retention.
    */
   async scheduled(_event: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
     const { deps, dispose } = buildDeps(env, ctx);
@@ -158,10 +180,14 @@ export default {
       deps.logger.warn({ err: error }, `${what}:sweep:failed`);
     ctx.waitUntil(
       Promise.all([
-        sweepOutbox(deps, { graceMs: 30_000, batch: 200 }).catch(log("outbox")),
+        recoverAfterRestore(deps)
+          .catch(log("restore"))
+          .then(() => sweepOutbox(deps, { graceMs: 30_000, batch: 200 }))
+          .catch(log("outbox")),
+        noteWaitingJobs(deps, { batch: 100 }).catch(log("waiting")),
         sweepWebhooks(deps, { batch: 200 }).catch(log("webhook")),
         sweepRetention(deps, { batch: 100 }).catch(log("retention")),
-      ]).finally(dispose),
+      ]).finally(() => dispose({ flushUsage: true })),
     );
   },
 };

@@ -17,6 +17,16 @@ export const edgeWorkersSettings = {
       "Workers: nats-server's websocket listener (ws(s)://…, `websocket { port: 8443 }`); a Worker cannot open " +
         "raw TCP to NATS",
     ),
+  FW_NATS: z
+    .custom<DurableObjectNamespaceLike>(
+      (v) => typeof (v as Partial<DurableObjectNamespaceLike> | null)?.idFromName === "function",
+      "must be a Durable Object namespace binding",
+    )
+    .optional()
+    .describe(
+      "Workers: the Durable Object binding (class NatsObject, wrangler.toml) that holds one NATS connection for " +
+        "every request; unbound: each request that needs NATS connects on its own",
+    ),
   FW_RATE_LIMITER: z
     .custom<DurableObjectNamespaceLike>(
       (v) => typeof (v as Partial<DurableObjectNamespaceLike> | null)?.idFromName === "function",

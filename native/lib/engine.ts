@@ -344,6 +344,22 @@ export interface RunOptions {
 
 export interface RunResult {
   outputs: OutputFacts[];
+  /** FFmpeg's warnings and errors during the run, where the engine collects them (native). */
+  log?: EngineLog;
+}
+
+/** One line FFmpeg logged: "<component>: <message>", as libav formats it. */
+export interface EngineLogLine {
+  /** Wall clock, ms since the epoch. */
+  at: number;
+  level: "error" | "warning";
+  message: string;
+}
+
+/** A run's log, bounded: the first and last lines are kept, `dropped` counts the ones between. */
+export interface EngineLog {
+  lines: EngineLogLine[];
+  dropped: number;
 }
 
 export interface Capabilities {
@@ -403,10 +419,14 @@ export class EngineError extends Error {
     message: string,
     /** FFmpeg's own words (av_strerror text or log line), for the job's error detail. */
     readonly detail?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; log?: EngineLog },
   ) {
     super(message, options);
+    this.log = options?.log;
   }
+
+  /** FFmpeg's warnings and errors during the failed run, where the engine collects them. */
+  log: EngineLog | undefined;
 
   /** Whether running the same plan again could succeed (a crash could; a bad input won't). */
   get retryable(): boolean {

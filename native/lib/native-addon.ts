@@ -17,6 +17,8 @@ export interface NativeAddon {
     onProgress?: (tick: NativeProgressTick) => void,
   ): NativeTranscodeJob;
   capabilities(): Promise<NativeCapabilities>;
+  /** Returns and clears the warnings and errors libav logged in this process since the last call. */
+  takeLog(): { lines: { at: number; level: "error" | "warning"; message: string }[]; dropped: number };
 }
 
 /** The addon reports streams in exactly the Engine contract's shape. */

@@ -115,6 +115,9 @@ class NativeEngine implements Engine {
 
     const progress = nativeProgress(compiledOutputs, onProgress);
     let written: NativeTranscodeResult = { outputs: [], thumbnails: [], analyses: [] };
+    // The log is per process: what was logged before this run (capabilities(), an earlier run)
+    // is not this run's. See fw::av::TakeLogBatch for why that makes it the run's in a slot.
+    this.addon.takeLog();
     try {
       for (const dir of dirs) await mkdir(dir, { recursive: true });
       const native =
@@ -141,11 +144,13 @@ class NativeEngine implements Engine {
       const outputs: OutputFacts[] = [];
       for (const compiled of compiledOutputs) outputs.push(await this.#facts(plan, compiled, written, probe));
       progress.done();
-      return { outputs };
+      return { outputs, log: this.addon.takeLog() };
     } catch (error) {
       // No partial output survives a failed run: single files and whole output folders go.
       await removeOutputs(plan.outputs);
-      throw error instanceof EngineError ? error : toEngineError(error, callSite);
+      const engineError = error instanceof EngineError ? error : toEngineError(error, callSite);
+      engineError.log = this.addon.takeLog();
+      throw engineError;
     }
   }
 

@@ -707,10 +707,18 @@ class WasmEngine implements Engine {
     }
     if (result.ret !== 0) {
       await this.retire(core);
+      // This build runs FFmpeg at -loglevel error: its log is the error lines, the last 100 kept.
+      const at = Date.now();
+      const lines = result.stderr.slice(-100).map((message) => ({
+        at,
+        level: "error" as const,
+        message: message.slice(0, 1000),
+      }));
       throw new EngineError(
         "ENGINE_FAILURE",
         `FFmpeg failed with exit code ${result.ret}`,
         result.stderr.at(-1) ?? "no log output",
+        { log: { lines, dropped: Math.max(0, result.stderr.length - lines.length) } },
       );
     }
     return result;

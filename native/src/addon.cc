@@ -611,11 +611,32 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// takeLog() -> { lines: [{ at, level, message }], dropped }: the warnings and errors libav logged in
+// this process since the last call (see fw::av::TakeLogBatch). Synchronous: it only moves strings.
+Napi::Value TakeLog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  fw::av::LogBatch batch = fw::av::TakeLogBatch();
+  Napi::Array lines = Napi::Array::New(env, batch.lines.size());
+  for (size_t i = 0; i < batch.lines.size(); i++) {
+    const fw::av::LogLine& line = batch.lines[i];
+    Napi::Object object = Napi::Object::New(env);
+    object.Set("at", static_cast<double>(line.at_ms));
+    object.Set("level", line.error ? "error" : "warning");
+    object.Set("message", line.text);
+    lines.Set(static_cast<uint32_t>(i), object);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("lines", lines);
+  result.Set("dropped", static_cast<double>(batch.dropped));
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fw::av::InstallQuietLog();
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("transcode", Napi::Function::New(env, Transcode, "transcode"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
+  exports.Set("takeLog", Napi::Function::New(env, TakeLog, "takeLog"));
   return exports;
 }
 

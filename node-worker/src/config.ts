@@ -1,7 +1,8 @@
-import { availableParallelism, hostname } from "node:os";
+import { availableParallelism, hostname, totalmem } from "node:os";
 import {
   checkStorageSettings,
   logSettings,
+  metricsTokenSettings,
   natsSettings,
   nodeTokenSettings,
   parseSettings,
@@ -149,17 +150,66 @@ export const nodeSettings = {
     .stringbool()
     .default(false)
     .describe("development only: allow http:// URL inputs (otherwise https only)"),
+  ...metricsTokenSettings,
+  FW_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .optional()
+    .describe("port of the node's GET /metrics (Prometheus; 0: any free one); unset: no metrics listener"),
+  FW_METRICS_HOST: z
+    .string()
+    .default("127.0.0.1")
+    .describe("address the node's metrics listener binds (0.0.0.0: every interface)"),
+  FW_SLOT_MEMORY_MB: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      "memory limit of one slot process, in MiB: a run whose slot's resident memory passes it is stopped and " +
+        "the job fails with `resource_exhausted` (the node carries on); 0: no limit",
+    )
+    .register(settingDefaultInWords, { text: "the machine's memory × 0.8 ÷ FW_SLOTS" }),
+  FW_JOB_TEMP_MB: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      "temp space one job may use in FW_WORK_DIR (input, outputs before upload), in MiB: past it the job fails " +
+        "with `resource_exhausted`; 0: no per-job limit (FW_MIN_FREE_DISK_MB still guards the disk)",
+    ),
+  FW_MIN_FREE_DISK_MB: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1024)
+    .describe(
+      "the node takes no new jobs while FW_WORK_DIR's file system has less free space than this, in MiB (its " +
+        "heartbeat says why; running jobs go on); 0: no check",
+    ),
 };
 
 export const nodeSettingsSchema = z.object(nodeSettings).superRefine(checkStorageSettings());
 
-export type NodeConfig = z.output<typeof nodeSettingsSchema> & { nodeId: string; host: string };
+export type NodeConfig = z.output<typeof nodeSettingsSchema> & {
+  nodeId: string;
+  host: string;
+  /** FW_SLOT_MEMORY_MB in bytes with its default applied; 0: no limit. */
+  slotMemoryLimitBytes: number;
+};
 
 export function parseNodeConfig(env: Record<string, unknown>): NodeConfig {
   const parsed = parseSettings(nodeSettingsSchema, env, "node");
   const host = hostname();
   const nodeId = parsed.FW_NODE_ID ?? `${host.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40)}-${process.pid}`;
-  return { ...parsed, nodeId, host };
+  // The slots together may not take the machine's memory: one slot's runaway run is stopped with a
+  // typed failure before the kernel's OOM killer picks a victim (possibly the node itself).
+  const slotMemoryMb =
+    parsed.FW_SLOT_MEMORY_MB ?? Math.floor((totalmem() * 0.8) / parsed.FW_SLOTS / 1024 ** 2);
+  return { ...parsed, nodeId, host, slotMemoryLimitBytes: slotMemoryMb * 1024 ** 2 };
 }
 
 /** A slot process's settings: the node's, inherited (the node sets FW_ENGINE to its own choice). */

@@ -1,7 +1,8 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { OutputFacts } from "@framewire/native";
+import { EngineError, type OutputFacts, type Plan } from "@framewire/native";
 import {
+  type AttemptLogReport,
   type JobError,
   type JobMessage,
   type JobReport,
@@ -9,6 +10,7 @@ import {
   storageKeys,
 } from "@framewire/shared";
 import type { Logger } from "pino";
+import { type AttemptLog, createAttemptLog } from "./attempt-log";
 import type { JobBus } from "./bus";
 import type { NodeConfig } from "./config";
 import type { Delivery } from "./delivery";
@@ -17,13 +19,15 @@ import type { S3InputFetch } from "./inputs/s3-input";
 import { fetchToFile } from "./inputs/safe-fetch";
 import { JobFailure, toJobFailure } from "./job-failure";
 import { createJobPercent } from "./job-percent";
+import type { AttemptOutcome, NodeMetrics } from "./metrics";
 import { buildPlan, watermarkPath } from "./plan";
 import type { ProgressPublisher } from "./progress";
 import { createProgressReportThrottle } from "./progress-reports";
 import type { Reporter } from "./reporter";
 import type { IsolatedEngine } from "./slots/isolated-engine";
 import type { SlotFault } from "./slots/protocol";
-import type { Storage } from "./storage/storage";
+import { type Storage, StorageNotFoundError } from "./storage/storage";
+import { watchTempSpace } from "./temp-space";
 
 export interface JobRunnerDeps {
   bus: JobBus;
@@ -37,6 +41,11 @@ export interface JobRunnerDeps {
   logger: Logger;
   /** Aborts when the node drains: running jobs that can't finish are handed back, not failed. */
   draining: AbortSignal;
+  metrics: NodeMetrics | null;
+  /** Hardware encoder sessions the running jobs may hold (added at the run's start, removed at its end). */
+  hardwareSessions: { add(sessions: number): void };
+  /** Hardware encoders that opened at start: none means no job here can hold a hardware session. */
+  hardwareEncodersOpen: number;
 }
 
 /**
@@ -58,8 +67,35 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
   const keepAlive = setInterval(() => delivery.working(), config.FW_ACK_WAIT_MS / 3);
   const canceled = new AbortController();
   const stopListening = deps.bus.onCancel(jobId, () => canceled.abort());
-  const stop = AbortSignal.any([canceled.signal, deps.draining]);
+  // A resource limit (FW_JOB_TEMP_MB here; the slot's memory in the isolated engine) stops the run
+  // like a cancel, and the failure it records says which limit it was.
+  const limit = new AbortController();
+  let limitFailure: JobFailure | null = null;
+  const stop = AbortSignal.any([canceled.signal, deps.draining, limit.signal]);
   const workDir = join(config.FW_WORK_DIR, `${jobId}-${attempt}`);
+  const startedAt = Date.now();
+  const attemptLog = createAttemptLog(workDir, new Date(startedAt));
+  const tempLimitBytes = config.FW_JOB_TEMP_MB * 1024 ** 2;
+  const tempWatch =
+    tempLimitBytes > 0
+      ? watchTempSpace(workDir, tempLimitBytes, (used) => {
+          limitFailure = new JobFailure(
+            {
+              code: "resource_exhausted",
+              message:
+                `The job's temporary files reached ${Math.round(used / 1024 ** 2)} MiB on its node, over the ` +
+                `per-job limit of ${config.FW_JOB_TEMP_MB} MiB (FW_JOB_TEMP_MB).`,
+            },
+            false,
+          );
+          limit.abort();
+        })
+      : null;
+  // What this attempt's end is, for the metrics and the log the edge keeps.
+  const ended = (outcome: AttemptOutcome, code: string | null) =>
+    deps.metrics?.attempt(outcome, code, engine.name, (Date.now() - startedAt) / 1000);
+  const sendLog = (outcome: AttemptOutcome) =>
+    sendAttemptLog(deps, message, { attempt, attemptBase, outcome, log: attemptLog });
 
   try {
     if (deps.draining.aborted) {
@@ -75,13 +111,17 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
     }
     logger.info("job:running");
     await mkdir(workDir, { recursive: true });
-    const outputs = await process(deps, message, attempt, workDir, stop);
+    const outputs = await process(deps, message, attempt, workDir, stop, attemptLog);
+    await sendLog("succeeded");
     const final = await report({ type: "succeeded", attempt, node_id: config.nodeId, outputs });
     if (!final.stale) await announce(deps, jobId, "succeeded");
     logger.info({ outputs: outputs.length }, "job:succeeded");
+    ended("succeeded", null);
     await delivery.ack();
   } catch (error) {
-    const failure = toJobFailure(error, workDir);
+    if (error instanceof EngineError) attemptLog.engine(error.log);
+    const failure = limitFailure ?? toJobFailure(error, workDir);
+    attemptLog.node("error", `${failure.jobError.code}: ${failure.jobError.message}`);
     const outcome = decideFailure({
       error: failure.jobError,
       retryable: failure.retryable,
@@ -93,22 +133,30 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
     switch (outcome.action) {
       case "hand-back":
         logger.info("job:handed-back");
+        ended("handed_back", null);
+        await sendLog("handed_back");
         await requeue(deps, jobId, attempt, attemptBase, outcome.reason);
         delivery.nak();
         return;
       case "canceled":
+        ended("canceled", null);
+        await sendLog("canceled");
         await report({ type: "canceled", attempt, node_id: config.nodeId }).catch(() => null);
         logger.info("job:canceled");
         await delivery.ack();
         return;
       case "retry":
         logger.warn({ err: error, code: failure.jobError.code }, "job:retrying");
+        ended("retrying", failure.jobError.code);
+        await sendLog("retrying");
         await requeue(deps, jobId, attempt, attemptBase, outcome.reason, failure.jobError);
         delivery.nak(outcome.delayMs);
         return;
       case "fail":
         break;
     }
+    ended("failed", failure.jobError.code);
+    await sendLog("failed");
     if (outcome.deadLetter) {
       // Every delivery failed: a poison job. Park it where an operator can see and requeue it.
       await deps.bus
@@ -136,10 +184,52 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
     await delivery.ack();
   } finally {
     clearInterval(keepAlive);
+    tempWatch?.stop();
     stopListening();
     // The temp folder goes on every exit path; a crash leaves it for the start-up sweep.
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Hands the attempt's log to the edge before the attempt's final report, so a tenant who sees the
+ * failure finds its log. Best effort and bounded (a few seconds): a log never holds a job back.
+ */
+async function sendAttemptLog(
+  deps: JobRunnerDeps,
+  message: JobMessage,
+  attempt: { attempt: number; attemptBase: number; outcome: AttemptOutcome; log: AttemptLog },
+): Promise<void> {
+  const { lines, dropped, startedAt } = attempt.log.report();
+  const body: AttemptLogReport = {
+    attempt: attempt.attempt,
+    attempt_base: attempt.attemptBase,
+    node_id: deps.config.nodeId,
+    engine: deps.engine.name,
+    started_at: startedAt.toISOString(),
+    ended_at: new Date().toISOString(),
+    outcome: attempt.outcome,
+    lines,
+    dropped,
+  };
+  await deps.reporter
+    .log(message.job_id, body, AbortSignal.timeout(5_000))
+    .catch((error: unknown) => deps.logger.warn({ err: error, job: message.job_id }, "job:log:unsent"));
+}
+
+/**
+ * Hardware encoder sessions a plan may hold while it runs: one per video encode (each HLS
+ * rendition is one) when the job may use hardware and the node has hardware encoders that opened.
+ * An upper bound: the engine may still choose software for an output.
+ */
+function hardwareSessionsOf(plan: Plan, hardwareEncodersOpen: number): number {
+  if (plan.accel === "cpu" || hardwareEncodersOpen === 0) return 0;
+  let sessions = 0;
+  for (const output of plan.outputs) {
+    if (output.kind === "video" && output.video) sessions += 1;
+    if (output.kind === "hls") sessions += output.renditions.length;
+  }
+  return sessions;
 }
 
 /**
@@ -199,6 +289,7 @@ async function process(
   attempt: number,
   workDir: string,
   signal: AbortSignal,
+  attemptLog: AttemptLog,
 ): Promise<OutputResult[]> {
   const { config, engine, storage } = deps;
   const inputPath = join(workDir, "input");
@@ -212,7 +303,10 @@ async function process(
   if (input.type === "upload") {
     if (!message.input_key)
       throw new JobFailure({ code: "input_unavailable", message: "The upload is missing." }, false);
-    await storage.download(message.input_key, inputPath);
+    await storage.download(message.input_key, inputPath).catch((error: unknown) => {
+      if (!(error instanceof StorageNotFoundError)) deps.metrics?.storageError("download");
+      throw error;
+    });
   } else if (input.type === "s3") {
     await deps.s3Inputs(input, inputPath, fetchOptions);
   } else {
@@ -233,23 +327,62 @@ async function process(
   const plan = buildPlan(message.spec, inputPath, workDir);
   const progressReport = progressReporter(deps, message, attempt);
   const jobPercent = createJobPercent(plan.outputs.map((o) => o.name));
-  const result = await engine.run(plan, {
-    signal,
-    fault: testFault(config, message),
-    onProgress: (p) => {
-      // Ticks carry the job's attempt number (as the job record counts them), not this message's
-      // delivery count, which starts again at 1 after a retry or requeue: watchers keep the highest.
-      deps.progress.tick(message.job_id, (message.attempt_base ?? 0) + attempt, p);
-      // Webhook reports speak for the whole job: one percent over all its outputs.
-      progressReport?.(jobPercent(p));
-    },
-  });
+  const sessions = hardwareSessionsOf(plan, deps.hardwareEncodersOpen);
+  const runStarted = performance.now();
+  // When each output last moved: an output's own duration is up to its last tick, since every
+  // output of a run shares one decode and they finish at different times.
+  const lastTick = new Map<string, number>();
+  deps.hardwareSessions.add(sessions);
+  let result: Awaited<ReturnType<typeof engine.run>>;
+  try {
+    result = await engine.run(plan, {
+      signal,
+      fault: testFault(config, message),
+      onProgress: (p) => {
+        lastTick.set(p.output, performance.now());
+        // Ticks carry the job's attempt number (as the job record counts them), not this message's
+        // delivery count, which starts again at 1 after a retry or requeue: watchers keep the highest.
+        deps.progress.tick(message.job_id, (message.attempt_base ?? 0) + attempt, p);
+        // Webhook reports speak for the whole job: one percent over all its outputs.
+        progressReport?.(jobPercent(p));
+      },
+    });
+  } finally {
+    deps.hardwareSessions.add(-sessions);
+  }
+  const runEnded = performance.now();
+  attemptLog.engine(result.log);
+  recordOutputs(deps, result.outputs, runStarted, runEnded, lastTick, attemptLog);
 
   const stored: OutputResult[] = [];
   for (const facts of result.outputs) {
     stored.push(await storeOutput(deps, message, facts));
   }
   return stored;
+}
+
+/** Per-output metrics, and a line in the log for an output that did not get the hardware it wanted. */
+function recordOutputs(
+  deps: JobRunnerDeps,
+  outputs: OutputFacts[],
+  runStarted: number,
+  runEnded: number,
+  lastTick: Map<string, number>,
+  attemptLog: AttemptLog,
+): void {
+  for (const facts of outputs) {
+    const type = facts.kind === "probe" ? "analysis" : facts.kind;
+    const seconds = ((lastTick.get(facts.name) ?? runEnded) - runStarted) / 1000;
+    deps.metrics?.output(type, deps.engine.name, seconds, facts.durationSec);
+    const reason = facts.encoding?.fallbackReason;
+    if (reason) {
+      deps.metrics?.hardwareFallback();
+      attemptLog.node(
+        "warning",
+        `${facts.name}: encoded in software (${facts.encoding?.encoder}): ${reason}`,
+      );
+    }
+  }
 }
 
 /** Uploads one output (each file of a multi-file output under its own folder) and describes it. */
@@ -263,6 +396,7 @@ async function storeOutput(
     storage.upload(path, key).catch((error: unknown) => {
       // The cause names the store (its host, a bucket, a local folder): the node's log keeps it.
       deps.logger.warn({ err: error, job: message.job_id, output: facts.name }, "output:store:failed");
+      deps.metrics?.storageError("upload");
       throw new JobFailure(
         { code: "output_write_failed", message: `Storing ${facts.name} failed; it will be tried again.` },
         true,

@@ -27,6 +27,7 @@ const engine = await createIsolatedEngine({
   engine: config.FW_ENGINE,
   stallTimeoutMs: config.FW_STALL_TIMEOUT_MS,
   timeLimitMs: config.FW_JOB_TIME_LIMIT_MS,
+  memoryLimitBytes: config.slotMemoryLimitBytes,
   ...(config.FW_CPU_AFFINITY ? { cpuAffinity: config.FW_CPU_AFFINITY } : {}),
 });
 logger.info(
@@ -45,6 +46,9 @@ const node = await startProcessingNode({
   config,
   logger,
 });
+if (node.metricsPort !== null) logger.info({ port: node.metricsPort }, "node:metrics:listening");
+// Started by the local stack or a test with an IPC channel: tell it where the metrics are.
+process.send?.({ type: "listening", port: node.metricsPort });
 
 let stopping = false;
 const stop = (reason: string) => {

@@ -2,7 +2,7 @@ import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   jobMessageSchema,
-  type NodeHeartbeat,
+  type NodeHeartbeatInput,
   type Pool,
   priorities,
   safeDecodeMessage,
@@ -19,8 +19,10 @@ import { pullOne } from "./delivery";
 import { engineFacts } from "./heartbeat";
 import { createS3InputFetch } from "./inputs/s3-input";
 import { runJob } from "./job-runner";
+import { createNodeMetrics, type MetricsServer, startMetricsServer } from "./metrics";
 import { createProgressPublisher } from "./progress";
 import { createReporter } from "./reporter";
+import { createSelfChecks } from "./self-checks";
 import type { IsolatedEngine } from "./slots/isolated-engine";
 import type { Storage } from "./storage/storage";
 
@@ -28,6 +30,8 @@ export const nodeVersion = "0.1.0";
 
 export interface ProcessingNode {
   readonly id: string;
+  /** The metrics listener's port (FW_METRICS_PORT), or null without one. */
+  readonly metricsPort: number | null;
   /**
    * Drains: stops pulling, lets running jobs finish for up to `deadlineMs`, then hands back (naks)
    * whatever is still running so another node picks it up at once, and deregisters.
@@ -64,12 +68,57 @@ export async function startProcessingNode(options: {
     for (const pool of pools) await ensureConsumers(jsm, pool, consumerSettings);
     return ensureKv(nc, { replicas: config.FW_NATS_REPLICAS });
   });
-  await sweepOrphanedWorkDirs(config.FW_WORK_DIR, logger);
+  const running = new Map<string, Promise<void>>();
+  await sweepOrphanedWorkDirs(config.FW_WORK_DIR, new Set(), logger);
+  // A slot killed mid-job (SIGKILL, the OOM killer) leaves its job's folder to the job's own
+  // clean-up, which runs when the node sees the slot die; this sweep is the backstop for anything
+  // that path misses, so a folder outlives its job by at most a minute.
+  const orphanSweep = setInterval(
+    () => void sweepOrphanedWorkDirs(config.FW_WORK_DIR, new Set(running.keys()), logger),
+    60_000,
+  );
+  orphanSweep.unref();
 
   const capabilities = await engine.capabilities();
   const reporter = createReporter({ edgeUrl: config.FW_EDGE_URL, nodeToken: config.FW_NODE_TOKEN, logger });
   const progress = createProgressPublisher(nc, kv.progress);
-  const running = new Map<string, Promise<void>>();
+  const checks = createSelfChecks({
+    nodeId: config.nodeId,
+    workDir: config.FW_WORK_DIR,
+    minFreeBytes: config.FW_MIN_FREE_DISK_MB * 1024 ** 2,
+    storage,
+    edgeUrl: config.FW_EDGE_URL,
+    slotsRss: async () => (await engine.stats()).reduce((sum, s) => sum + (s.rssBytes ?? 0), 0),
+    logger,
+  });
+  let hardwareSessions = 0;
+  const metrics = createNodeMetrics({
+    version: nodeVersion,
+    engine: engine.name,
+    versions: capabilities.versions,
+    pools,
+    gauges: {
+      slotsBusy: () => running.size,
+      slotsCapacity: config.FW_SLOTS,
+      slotRss: () => engine.stats(),
+      slotMemoryLimitBytes: config.slotMemoryLimitBytes,
+      tempDisk: () => checks.facts().disk,
+      hardwareSessionsInUse: () => hardwareSessions,
+      hardwareEncodersOpen: capabilities.hardwareEncoders.length,
+      accepting: () => checks.facts().accepting,
+      clockSkewMs: () => checks.facts().clock_skew_ms,
+      storageOk: () => checks.facts().storage?.ok ?? null,
+    },
+  });
+  const metricsServer: MetricsServer | null =
+    config.FW_METRICS_PORT === undefined
+      ? null
+      : await startMetricsServer({
+          registry: metrics.registry,
+          host: config.FW_METRICS_HOST,
+          port: config.FW_METRICS_PORT,
+          token: config.FW_METRICS_TOKEN,
+        });
   const draining = new AbortController();
   const deadLetterMover = startDeadLetterMover({ nc, js, jsm, reporter, nodeId: config.nodeId, logger });
   const startedAt = new Date().toISOString();
@@ -89,19 +138,45 @@ export async function startProcessingNode(options: {
   const doorbells: Subscription[] = pools.map((pool) =>
     nc.subscribe(`fw.jobs.${pool}.*`, { callback: ring }),
   );
-  const heartbeat = () =>
-    publishHeartbeat(kv.nodes, {
+  // One heartbeat at a time (a slow disk or store check must not pile them up), plus one more when
+  // asked meanwhile (a job started or ended: the fleet sees it at once). stop() waits for the one
+  // in flight: a beat finishing after the deregistration would put the node back for another TTL.
+  let beating: Promise<void> | null = null;
+  let again = false;
+  let deregistering = false;
+  const heartbeat = (): Promise<void> => {
+    if (beating) {
+      again = true;
+      return beating;
+    }
+    beating = beat().finally(() => {
+      beating = null;
+      if (again) {
+        again = false;
+        void heartbeat();
+      }
+    });
+    return beating;
+  };
+  const beat = async () => {
+    if (deregistering) return;
+    const facts = await checks.refresh();
+    if (deregistering) return;
+    await publishHeartbeat(kv.nodes, {
       id: config.nodeId,
       host: config.host,
       pools,
       engine: engine.name,
       ...engineFacts(capabilities),
+      versions: capabilities.versions,
       slots: { total: config.FW_SLOTS, busy: running.size },
       jobs: [...new Set([...running.keys()].map((key) => key.split("#")[0] ?? key))],
       version: nodeVersion,
+      ...facts,
       started_at: startedAt,
       at: new Date().toISOString(),
     }).catch((error: unknown) => logger.warn({ err: error }, "node:heartbeat:failed"));
+  };
   await heartbeat();
   const heartbeatTimer = setInterval(heartbeat, config.FW_HEARTBEAT_MS);
 
@@ -124,10 +199,14 @@ export async function startProcessingNode(options: {
       }
       const afterRing = rung;
       rung = false;
-      const delivery = await pullByPriority().catch((error: unknown) => {
-        logger.warn({ err: error }, "node:pull:failed");
-        return null;
-      });
+      // A node whose temp disk is full or whose store is unusable leaves the queue to nodes that
+      // can finish the work (its heartbeat says why); it looks again at the next poll.
+      const delivery = !checks.accepting()
+        ? null
+        : await pullByPriority().catch((error: unknown) => {
+            logger.warn({ err: error }, "node:pull:failed");
+            return null;
+          });
       if (delivery) {
         const decoded = safeDecodeMessage(jobMessageSchema, delivery.data);
         if (!decoded.success) {
@@ -150,6 +229,13 @@ export async function startProcessingNode(options: {
             config,
             logger,
             draining: draining.signal,
+            metrics,
+            hardwareSessions: {
+              add: (n) => {
+                hardwareSessions += n;
+              },
+            },
+            hardwareEncodersOpen: capabilities.hardwareEncoders.length,
           },
           delivery,
           message,
@@ -192,6 +278,7 @@ export async function startProcessingNode(options: {
 
   return {
     id: config.nodeId,
+    metricsPort: metricsServer?.port ?? null,
     async stop(deadlineMs) {
       stopping = true;
       stopRequested();
@@ -209,6 +296,11 @@ export async function startProcessingNode(options: {
         await finished;
       }
       clearInterval(heartbeatTimer);
+      deregistering = true;
+      while (beating) await beating;
+      clearInterval(orphanSweep);
+      checks.stop();
+      await metricsServer?.close();
       const timeout = new Promise((resolve) => setTimeout(resolve, 2_000).unref());
       await Promise.race([kv.nodes.delete(config.nodeId).catch(() => {}), timeout]);
       logger.info("node:stopped");
@@ -238,14 +330,19 @@ function orderPools(pools: Pool[]): Pool[] {
   return [...new Set(pools)].sort((a, b) => (a === "gpu" ? -1 : b === "gpu" ? 1 : 0));
 }
 
-async function publishHeartbeat(nodes: KV, beat: NodeHeartbeat): Promise<void> {
+async function publishHeartbeat(nodes: KV, beat: NodeHeartbeatInput): Promise<void> {
   await nodes.put(beat.id, new TextEncoder().encode(JSON.stringify(beat)));
 }
 
-/** Temp folders left by a crashed node (per-job folders are removed on every normal exit path). */
-async function sweepOrphanedWorkDirs(workDir: string, logger: Logger): Promise<void> {
+/**
+ * Temp folders no running job owns: left by a crashed node (at start) or missed by a job's own
+ * clean-up (per-job folders are removed on every exit path). `running` holds `<job>#<attempt>`
+ * keys; a job's folder is `<job>-<attempt>`.
+ */
+async function sweepOrphanedWorkDirs(workDir: string, running: Set<string>, logger: Logger): Promise<void> {
   const entries = await readdir(workDir).catch(() => [] as string[]);
-  const orphans = entries.filter((name) => /^job_[0-9a-z]{26}-\d+$/.test(name));
+  const owned = new Set([...running].map((key) => key.replace("#", "-")));
+  const orphans = entries.filter((name) => /^job_[0-9a-z]{26}-\d+$/.test(name) && !owned.has(name));
   await Promise.all(orphans.map((name) => rm(join(workDir, name), { recursive: true, force: true })));
   if (orphans.length > 0) logger.info({ count: orphans.length }, "node:orphans:removed");
 }

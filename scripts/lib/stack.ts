@@ -31,6 +31,8 @@ export interface StackOptions {
   extraNodeEnv?: Record<string, string>;
   /** Extra settings for the edge (e.g. webhook retry timing in tests). */
   extraEdgeEnv?: Record<string, string>;
+  /** Extra settings for the gateway (e.g. FW_METRICS_TOKEN in tests). */
+  extraGatewayEnv?: Record<string, string>;
   /** Use an existing NATS (e.g. a test cluster) instead of starting nats-server. */
   nats?: { url: string; replicas: 1 | 3 | 5 };
   /**
@@ -307,6 +309,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...common,
       FW_GATEWAY_PORT: String(options.ports.gateway),
       FW_TOKEN_SECRET: secrets.tokenSecret,
+      ...options.extraGatewayEnv,
     });
     const gatewayPort = await listeningPort("gateway", gateway, logOf("gateway"));
     const progressUrl = `ws://127.0.0.1:${gatewayPort}`;
@@ -338,7 +341,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (let i = 1; i <= (options.nodes ?? 1); i++) startNode(`node-${i}`);
 
     const local = { apiUrl, progressUrl, apiKey };
-    await writeFile(join(dataDir, "local.json"), `${JSON.stringify(local, null, 2)}\n`, { mode: 0o600 });
+    // The database and NATS addresses are for the CLI's operator commands (doctor, backup, restore).
+    await writeFile(
+      join(dataDir, "local.json"),
+      `${JSON.stringify({ ...local, dbUrl, natsUrl }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
     return { ...local, natsUrl, tenantId, secrets, processes, startNode, stop };
   } catch (error) {
     await stop();

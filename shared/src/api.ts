@@ -3,8 +3,10 @@ import { errorCodeSchema, jobErrorSchema, problemExtensionsSchema } from "./erro
 import { inputSchema, jobSpecSchema, outputNameSchema, priorities } from "./job-spec";
 import { jobStatuses } from "./job-state";
 import {
+  attemptOutcomes,
   deadLetterMessageSchema,
   jobStatusSchema,
+  logLevels,
   nodeHeartbeatSchema,
   outputFileSchema,
   outputResultSchema,
@@ -141,6 +143,15 @@ export const outputViewSchema = outputResultSchema.extend({
 });
 export type OutputView = z.infer<typeof outputViewSchema>;
 
+export const jobWarningCodes = ["no_node_for_pool", "no_hardware_encoder", "no_node_accepting"] as const;
+
+/** Something the edge saw when it accepted a job that will make it wait (or fail) on the fleet. */
+export const jobWarningSchema = z.object({
+  code: z.enum(jobWarningCodes),
+  message: z.string(),
+});
+export type JobWarning = z.infer<typeof jobWarningSchema>;
+
 export const jobViewSchema = z.object({
   id: z.string().regex(jobIdPattern),
   status: jobStatusSchema,
@@ -155,6 +166,10 @@ export const jobViewSchema = z.object({
   started_at: maybeTime,
   finished_at: maybeTime,
   progress_url: z.string().describe("WebSocket URL with a signed, short-lived token"),
+  warnings: z
+    .array(jobWarningSchema)
+    .optional()
+    .describe("in the answer to POST /v1/jobs only: why the accepted job may wait or fail"),
   links: z.object({
     self: z.string(),
     events: z.string(),
@@ -179,6 +194,30 @@ export const jobEventSchema = z.object({
 });
 export type JobEvent = z.infer<typeof jobEventSchema>;
 export const jobEventListSchema = z.object({ data: z.array(jobEventSchema) });
+
+/** One attempt's log: FFmpeg's warnings and errors and the node's own words, with timings. */
+export const jobAttemptLogSchema = z.object({
+  attempt: z.int(),
+  node_id: z.string(),
+  engine: z.string(),
+  outcome: z.enum(attemptOutcomes),
+  started_at: time,
+  ended_at: time,
+  lines: z.array(
+    z.object({
+      at: time,
+      /** Seconds since the attempt started. */
+      elapsed_sec: z.number(),
+      level: z.enum(logLevels),
+      source: z.enum(["engine", "node"]),
+      message: z.string(),
+    }),
+  ),
+  dropped: z.int().describe("lines left out to keep the log bounded (the first and the last are kept)"),
+});
+export type JobAttemptLog = z.infer<typeof jobAttemptLogSchema>;
+export const jobLogsSchema = z.object({ data: z.array(jobAttemptLogSchema) });
+export type JobLogs = z.infer<typeof jobLogsSchema>;
 
 export const uploadSchema = z.object({
   id: z.string(),
@@ -244,7 +283,13 @@ export const fingerprintMatchesSchema = z.object({
 });
 export type FingerprintMatches = z.infer<typeof fingerprintMatchesSchema>;
 
-export const healthSchema = z.object({ status: z.literal("ok"), version: z.string() });
+export const healthSchema = z.object({
+  status: z.literal("ok"),
+  version: z.string(),
+  /** The edge's clock (nodes and `framewire doctor` measure their skew against it). */
+  time: time,
+});
+export type Health = z.infer<typeof healthSchema>;
 
 export const meSchema = z.object({
   tenant: z.object({ id: z.string(), name: z.string() }),
@@ -320,11 +365,19 @@ export const requeuedSchema = z.object({
 
 const checkFailedSchema = z.object({ ok: z.literal(false), detail: z.string() });
 
-/** What an operator looks at first; 503 when the database or NATS is unreachable. */
+/** What an operator looks at first; 503 when the database, NATS or the object store is unreachable. */
 export const healthDetailedSchema = z.object({
   status: z.enum(["ok", "degraded"]),
   version: z.string(),
+  time,
   database: z.union([z.object({ ok: z.literal(true), latency_ms: z.number() }), checkFailedSchema]),
+  storage: z
+    .union([
+      z.object({ ok: z.literal(true), kind: z.enum(["local", "s3"]), latency_ms: z.number() }),
+      checkFailedSchema.extend({ kind: z.enum(["local", "s3"]) }),
+    ])
+    .nullable()
+    .describe("a probe object written, read back and deleted; null when the edge has no store"),
   nats: z.object({
     ok: z.boolean(),
     detail: z.string().optional(),
@@ -332,6 +385,12 @@ export const healthDetailedSchema = z.object({
   }),
   /** Messages waiting per `<pool>.<priority>`; null when NATS is unreachable. */
   queue_depth: z.record(z.string(), z.int()).nullable(),
+  /** Seconds the oldest queued job per `<pool>.<priority>` has waited; null when the database is unreachable. */
+  queue_oldest_age_sec: z.record(z.string(), z.number()).nullable(),
+  /** Jobs accepted but not yet confirmed by JetStream (the outbox); null when the database is unreachable. */
+  outbox_backlog: z.int().nullable(),
+  /** FW_JOBS's size against its limit (past it, new jobs wait in the outbox); null when NATS is unreachable. */
+  queue_store: z.object({ bytes: z.number(), max_bytes: z.number() }).nullable(),
   nodes: z.union([
     nodeSummarySchema.extend({
       list: z.array(
@@ -345,6 +404,13 @@ export const healthDetailedSchema = z.object({
           hardware_errors: true,
           slots: true,
           version: true,
+          versions: true,
+          disk: true,
+          memory: true,
+          clock_skew_ms: true,
+          storage: true,
+          accepting: true,
+          refusing_reason: true,
           at: true,
         }),
       ),

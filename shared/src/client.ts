@@ -9,11 +9,13 @@ import type {
   DeadLetterList,
   FingerprintMatches,
   FingerprintMatchQuery,
+  Health,
   HealthDetailed,
   IssuedApiKey,
   Job,
   JobEvent,
   JobListQuery,
+  JobLogs,
   JobPage,
   KeyCreate,
   KeyRotate,
@@ -145,7 +147,7 @@ export function createFramewireClient(options: ClientOptions = {}) {
   const job = (id: string) => `/v1/jobs/${seg(id)}`;
 
   return {
-    health: () => call<{ status: "ok"; version: string }>("GET", "/v1/health"),
+    health: () => call<Health>("GET", "/v1/health"),
     healthDetailed: () => call<HealthDetailed>("GET", "/v1/health/detailed"),
     me: () => call<Me>("GET", "/v1/me"),
     jobs: {
@@ -159,6 +161,8 @@ export function createFramewireClient(options: ClientOptions = {}) {
       get: (id: string) => call<Job>("GET", job(id)),
       list: (params: JobListQuery = {}) => call<JobPage>("GET", `/v1/jobs${q(params)}`),
       events: (id: string) => call<{ data: JobEvent[] }>("GET", `${job(id)}/events`),
+      /** Each attempt's log: FFmpeg's warnings and errors, the node's words, with timings. */
+      logs: (id: string) => call<JobLogs>("GET", `${job(id)}/logs`),
       cancel: (id: string) => call<Job>("DELETE", job(id)),
       retry: (id: string) => call<Job>("POST", `${job(id)}/retry`),
       webhooks: (id: string, params: { cursor?: string; limit?: number } = {}) =>
@@ -218,6 +222,9 @@ export function createFramewireClient(options: ClientOptions = {}) {
       listKeys: (tenantId?: string) =>
         call<{ data: ApiKey[] }>("GET", `/v1/admin/keys${q({ tenant_id: tenantId })}`),
       getKey: (keyId: string) => call<ApiKey>("GET", `/v1/admin/keys/${seg(keyId)}`),
+      /** The jobs a key submitted, newest first (a leaked key: what did it do?). */
+      keyJobs: (keyId: string, params: JobListQuery = {}) =>
+        call<JobPage>("GET", `/v1/admin/keys/${seg(keyId)}/jobs${q(params)}`),
       revokeKey: (keyId: string) => call<ApiKey>("POST", `/v1/admin/keys/${seg(keyId)}/revoke`),
       rotateKey: (keyId: string, body: KeyRotate = {}) =>
         call<RotatedApiKey>("POST", `/v1/admin/keys/${seg(keyId)}/rotate`, body),

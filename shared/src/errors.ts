@@ -17,6 +17,7 @@ export const errorCatalog = {
   maintenance: { status: 503, title: "Writes are paused for maintenance" },
   input_not_allowed: { status: 403, title: "The input is in a place this service may not read" },
   dispatch_unavailable: { status: 503, title: "The job queue is unreachable" },
+  no_capable_node: { status: 503, title: "No live processing node can run this job" },
   transition_pending: { status: 503, title: "The job's last change is still being recorded; retry shortly" },
   internal: { status: 500, title: "Internal error" },
   webhook_url_refused: { status: 422, title: "The webhook URL points somewhere webhooks may not go" },
@@ -36,6 +37,7 @@ export const errorCatalog = {
     status: 500,
     title: "A written output failed its check (duration or streams) and was not stored",
   },
+  resource_exhausted: { status: 500, title: "The job exceeded a resource limit of its node" },
   upload_expired: { status: 410, title: "The upload has expired and was deleted" },
   canceled: { status: 409, title: "The job was canceled" },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -184,10 +184,72 @@ export const nodeHeartbeatSchema = z.object({
   slots: z.object({ total: z.int().min(0), busy: z.int().min(0) }),
   jobs: z.array(z.string()),
   version: z.string().max(64),
+  /** The engine's library versions, e.g. { libavcodec: "59.37.100" } (wasm: { ffmpeg: "5.1.4" }). */
+  versions: z.record(z.string().max(32), z.string().max(64)).default({}),
+  /** The temp disk (FW_WORK_DIR's file system); null when it could not be read. */
+  disk: z
+    .object({ free_bytes: z.number().nonnegative(), size_bytes: z.number().nonnegative() })
+    .nullable()
+    .default(null),
+  /** The machine's memory and what this node (its process and its slot processes) holds. */
+  memory: z
+    .object({
+      total_bytes: z.number().nonnegative(),
+      available_bytes: z.number().nonnegative(),
+      rss_bytes: z.number().nonnegative(),
+    })
+    .nullable()
+    .default(null),
+  /** This node's clock minus the edge's, measured over HTTP; null until measured. */
+  clock_skew_ms: z.number().nullable().default(null),
+  /** The node's last storage probe (write, read, delete of a small object). */
+  storage: z
+    .object({ ok: z.boolean(), detail: z.string().max(500).optional(), at: z.iso.datetime() })
+    .nullable()
+    .default(null),
+  /** False while the node takes no new jobs (its temp disk is below FW_MIN_FREE_DISK_MB, say). */
+  accepting: z.boolean().default(true),
+  refusing_reason: z.string().max(500).nullable().default(null),
   started_at: z.iso.datetime(),
   at: z.iso.datetime(),
 });
 export type NodeHeartbeat = z.infer<typeof nodeHeartbeatSchema>;
+/** A heartbeat as a node writes it (fields with defaults may be left out by older nodes). */
+export type NodeHeartbeatInput = z.input<typeof nodeHeartbeatSchema>;
+
+export const logLevels = ["error", "warning", "info"] as const;
+export const attemptOutcomes = ["succeeded", "failed", "retrying", "handed_back", "canceled"] as const;
+
+/** Bounds of one attempt's log: enough to diagnose, small enough to keep with every job. */
+export const attemptLogLimits = { lines: 200, messageChars: 1000 } as const;
+
+/**
+ * One attempt's log, sent by the node to the edge (`POST /internal/jobs/:id/logs`) before its final
+ * report: FFmpeg's own warnings and errors from the engine, and the node's words about what it did
+ * (a resource limit, a crash). Paths of the node are redacted before sending; the edge stores it,
+ * tenant-scoped, for as long as the job's outputs.
+ */
+export const attemptLogReportSchema = z.object({
+  ...reportAttempt,
+  engine: z.string().max(32),
+  started_at: z.iso.datetime(),
+  ended_at: z.iso.datetime(),
+  outcome: z.enum(attemptOutcomes),
+  lines: z
+    .array(
+      z.object({
+        /** Milliseconds since the attempt started. */
+        at_ms: z.int().min(0),
+        level: z.enum(logLevels),
+        source: z.enum(["engine", "node"]),
+        message: z.string().max(attemptLogLimits.messageChars),
+      }),
+    )
+    .max(attemptLogLimits.lines),
+  /** Lines left out to keep within the bound (the first and the last ones are kept). */
+  dropped: z.int().min(0),
+});
+export type AttemptLogReport = z.infer<typeof attemptLogReportSchema>;
 
 /**
  * A job that exhausted its deliveries, as stored in stream FW_DLQ on fw.dlq.<jobId>. The node that

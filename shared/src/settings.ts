@@ -55,6 +55,37 @@ export const nodeTokenSettings = {
   ),
 };
 
+/**
+ * Read by every process that serves GET /metrics (the edge on Node, processing nodes, the gateway).
+ * Metrics name nodes, versions, queue depths and tenants with failing webhooks: an operator shows
+ * them to their scraper only.
+ */
+export const metricsTokenSettings = {
+  FW_METRICS_TOKEN: z
+    .string()
+    .min(16, "must be at least 16 characters")
+    .optional()
+    .describe(
+      "bearer token GET /metrics requires (`Authorization: Bearer <token>`; Prometheus: `authorization` in the " +
+        "scrape config); unset: /metrics answers whoever can reach it",
+    ),
+};
+
+/** The job database: read by the edge (both runtimes) and by the CLI's backup and restore. */
+export const databaseSettings = {
+  FW_DB_URL: z
+    .string()
+    .regex(/^(file:|libsql:|https?:)/, "must be a file:, libsql: or http(s): URL")
+    .describe(
+      "libSQL database: a `file:` path (Node only; the local stack uses one under FW_DATA_DIR) or a libsql:/http(s): " +
+        "server URL (Turso, libsql-server)",
+    ),
+  FW_DB_AUTH_TOKEN: z
+    .string()
+    .optional()
+    .describe("libSQL auth token, if the database server requires one (a secret on Workers)"),
+};
+
 /** An operator's comma-separated bucket list (FW_S3_INPUT_BUCKETS), read the same by edge and node. */
 export const bucketListSetting = z
   .string()

@@ -315,7 +315,16 @@ describe("the web console in Chromium", () => {
     await panel.getByText("Failed", { exact: true }).waitFor({ timeout: 30_000 });
     const alert = panel.getByRole("alert");
     expect(await alert.textContent()).toContain("input_unreadable");
+    // The attempt's log, as text (FFmpeg logs nothing for bytes it can't recognise at all: here
+    // the node's account of the failure).
+    const logs = panel.getByRole("region", { name: "Logs" });
+    await logs.locator(".log-line").first().waitFor({ timeout: 10_000 });
+    expect(await logs.locator("summary").first().textContent()).toMatch(/Attempt 1: failed on node-1/);
+    expect(await logs.locator(".log-line").first().textContent()).toMatch(
+      /error\s*node\s*input_unreadable: /,
+    );
     await shot(page, "05-job-failed", false);
+    expect(await axeViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
     await close();
   }, 60_000);

@@ -39,8 +39,40 @@ describe("docker-compose.yml", () => {
 
   it("names every service a fleet needs", () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ["edge", "gateway", "libsql", "minio", "minio-init", "nats", "node", "node-gpu"].sort(),
+      ["edge", "gateway", "libsql", "minio", "minio-init", "nats", "node", "node-gpu", "prometheus"].sort(),
     );
+  });
+
+  it("runs Prometheus with the alert rules that ship, scraping every service with the metrics token", () => {
+    const prometheus = compose.services.prometheus;
+    const mounts = (prometheus.volumes as string[]).map((v) => v.split(":").slice(0, 2).join(":"));
+    expect(mounts).toEqual(
+      expect.arrayContaining([
+        "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml",
+        "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml",
+      ]),
+    );
+    const config = parseYaml(readFileSync(join(root, "deploy/prometheus/prometheus.yml"), "utf8"));
+    expect(config.rule_files).toEqual(["/etc/prometheus/alerts.yml"]);
+    const targets = Object.fromEntries(
+      (config.scrape_configs as { job_name: string; static_configs: { targets: string[] }[] }[]).map(
+        (job) => [job.job_name, job.static_configs.flatMap((c) => c.targets)],
+      ),
+    );
+    const node = compose.services.node.environment;
+    expect(targets).toEqual({
+      "framewire-edge": [`edge:${compose.services.edge.environment.FW_API_PORT}`],
+      "framewire-node": [`node:${node.FW_METRICS_PORT}`],
+      "framewire-gateway": [`gateway:${compose.services.gateway.environment.FW_GATEWAY_PORT}`],
+    });
+    // The token Prometheus presents is the one every service requires.
+    for (const service of ["edge", "node", "node-gpu", "gateway"]) {
+      expect(compose.services[service].environment.FW_METRICS_TOKEN, service).toBe(
+        prometheus.environment.FW_METRICS_TOKEN,
+      );
+    }
+    expect(prometheus.entrypoint.join(" ")).toContain("/etc/prometheus/metrics-token");
+    expect(node.FW_METRICS_HOST).toBe("0.0.0.0");
   });
 
   it("gives the edge and every node the same S3 storage, in the bucket minio-init creates", () => {

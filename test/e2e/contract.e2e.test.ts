@@ -169,6 +169,10 @@ describe("the API's answers match the published OpenAPI document", () => {
 
     const log = ok(await client.jobs.webhooks(job.id));
     expectValid(component("WebhookDeliveries"), log, "GET /v1/jobs/:id/webhooks");
+
+    const logs = ok(await client.jobs.logs(job.id));
+    expect(logs.data.map((l) => [l.attempt, l.outcome])).toEqual([[1, "succeeded"]]);
+    expectValid(component("JobLogs"), logs, "GET /v1/jobs/:id/logs");
   }, 180_000);
 
   it("an analysis job: every kind's facts on the output and in its JSON, and the fingerprint matches, validate", async () => {
@@ -220,6 +224,23 @@ describe("the API's answers match the published OpenAPI document", () => {
     expectValid(component("FingerprintMatches"), matches, "GET /v1/fingerprints/matches");
     expect(matches.data.map((m) => m.job_id)).toContain(job.id);
   }, 240_000);
+
+  it("a job no live node can run: its warnings validate; a key's jobs are a page", async () => {
+    const gpu = ok(
+      await client.jobs.create({
+        input: { type: "url", url: "https://media.example/in.mp4" },
+        outputs: [{ name: "o", type: "video", video: { height: 240 } }],
+        accel: "gpu",
+      }),
+    );
+    expect(gpu.warnings?.map((w) => w.code)).toEqual(["no_node_for_pool"]);
+    expectValid(component("Job"), gpu, "POST /v1/jobs with warnings");
+    await client.jobs.cancel(gpu.id);
+    const me = ok(await client.me());
+    const page = ok(await client.admin.keyJobs(me.key.id, { limit: 2 }));
+    expect(page.data[0]?.id).toBe(gpu.id);
+    expectValid(component("JobPage"), page, "GET /v1/admin/keys/:id/jobs");
+  });
 
   it("the key, the health check and a problem validate too", async () => {
     expectValid(component("Me"), ok(await client.me()), "GET /v1/me");

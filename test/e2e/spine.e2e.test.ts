@@ -45,7 +45,14 @@ describe.each(["native", "wasm"] as const)("a job end to end on the %s engine", 
 
   it("writes local.json for scripts", async () => {
     const local = JSON.parse(await readFile(join(dir, "data", "local.json"), "utf8"));
-    expect(local).toEqual({ apiUrl: stack.apiUrl, progressUrl: stack.progressUrl, apiKey: stack.apiKey });
+    expect(local).toEqual({
+      apiUrl: stack.apiUrl,
+      progressUrl: stack.progressUrl,
+      apiKey: stack.apiKey,
+      // For the CLI's operator commands (doctor, backup, restore).
+      dbUrl: `file:${join(dir, "data", "framewire.db")}`,
+      natsUrl: stack.natsUrl,
+    });
   });
 
   it("keeps the data folder owner-only: the database, the key and every stored file", async () => {

@@ -4,9 +4,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFramewireClient, type FramewireClient } from "@framewire/shared/client";
+import { jobs as jobsTable } from "@framewire/shared/db";
 import { ensureJetStream, ensureKv, streams, subjects } from "@framewire/shared/nats";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { and, inArray, isNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, issueApiKey } from "../../edge/src/auth/api-keys";
 import { openDatabase } from "../../edge/src/nodejs/database";
@@ -55,7 +57,7 @@ async function stopGroup(child: ChildProcess) {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "fw-workerd-"));
-  nats = await startNatsServer({ storeDir: join(dir, "nats"), websocket: true });
+  nats = await startNatsServer({ storeDir: join(dir, "nats"), websocket: true, monitor: true });
   nc = await connect({ servers: nats.url });
   // Provisioning happens from Node (the Worker never creates streams), as in a real deployment.
   await ensureJetStream(await jetstreamManager(nc));
@@ -85,6 +87,9 @@ beforeAll(async () => {
     FW_DB_URL: hrana.url,
     FW_TOKEN_SECRET: "w".repeat(40),
     FW_NODE_TOKEN: "x".repeat(40),
+    // Caches that hold for the whole run, so the round-trip counts below are the requests' own.
+    FW_KEY_CACHE_TTL_MS: "60000",
+    FW_SETTINGS_CACHE_MS: "60000",
     // A webhook receiver on 127.0.0.1 (development switches; never in production).
     FW_WEBHOOK_ALLOW_HTTP: "true",
     FW_WEBHOOK_ALLOW_PRIVATE_CIDRS: "127.0.0.1/32",
@@ -198,6 +203,65 @@ describe("the edge on workerd", () => {
     expect(stored?.json()).toMatchObject({ job_id: created.data.id });
     const list = await client.jobs.list();
     expect(list.ok && list.data.data.map((j) => j.id)).toContain(created.data.id);
+  });
+
+  it("holds one NATS connection for every request, and reads or submits in one or two database round trips", async () => {
+    const connections = async () =>
+      ((await (await fetch(`${nats.monitorUrl}/varz`)).json()) as { total_connections: number })
+        .total_connections;
+    const spec = {
+      input: { type: "url" as const, url: "https://media.example/in.mp4" },
+      outputs: [{ name: "facts", type: "analysis" as const }],
+    };
+    // Warm: the key and maintenance caches, the NATS object's connection.
+    const first = await client.jobs.create(spec);
+    expect(first.status).toBe(202);
+    const opened = await connections();
+    const trips = hrana.pipelines.length;
+    const queuedBefore = (await (await jetstreamManager(nc)).streams.info(streams.jobs)).state.messages;
+
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i += 10) {
+      const batch = await Promise.all(Array.from({ length: 10 }, () => client.jobs.create(spec)));
+      for (const res of batch) {
+        expect(res.status).toBe(202);
+        if (res.ok) ids.push(res.data.id);
+      }
+    }
+    // 100 submits through at most 2 connections on nats-server (one held, one spare for a reconnect).
+    expect((await connections()) - opened).toBeLessThanOrEqual(2);
+    // Every one was published…
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info(streams.jobs)).state.messages - queuedBefore).toBe(ids.length);
+    // …and recorded as dispatched, so the outbox sweeper leaves them alone.
+    const database = await openDatabase(`file:${join(dir, "edge.db")}`);
+    const undispatched = async () =>
+      (
+        await database.db
+          .select({ id: jobsTable.id })
+          .from(jobsTable)
+          .where(and(inArray(jobsTable.id, ids), isNull(jobsTable.dispatchedAt)))
+      ).length;
+    await expect.poll(undispatched, { timeout: 5_000 }).toBe(0);
+    database.close();
+
+    // Round trips: every submit is one read (its checks) and one write (the job and its event);
+    // the NATS object records what it published in batches, off the requests' path.
+    const submitTrips = hrana.pipelines.slice(trips);
+    const marks = submitTrips.filter((sql) => sql.some((s) => /dispatched_at/.test(s) && /^update/i.test(s)));
+    const usage = submitTrips.filter((sql) => sql.some((s) => /request_count/.test(s) && /^update/i.test(s)));
+    expect(submitTrips.length - marks.length - usage.length).toBe(2 * ids.length);
+    expect(marks.length).toBeLessThan(ids.length / 2);
+    await expect.poll(async () => (await client.jobs.list({ limit: 100 })).ok, { timeout: 5_000 }).toBe(true);
+
+    // A read is one round trip.
+    const readsFrom = hrana.pipelines.length;
+    for (const id of ids.slice(0, 20)) expect((await client.jobs.get(id)).status).toBe(200);
+    // (Writes in the background — usage counts, the object's late marks — are not the reads' trips.)
+    const reads = hrana.pipelines
+      .slice(readsFrom)
+      .filter((sql) => !sql.some((s) => /request_count|dispatched_at/.test(s) && /^update/i.test(s)));
+    expect(reads.length, JSON.stringify(reads.map((r) => r.map((s) => s.slice(0, 60))))).toBe(20);
   });
 
   it("serves the web console and its bundled assets from the Worker (no file system)", async () => {

@@ -46,6 +46,8 @@ type HranaRequest =
 
 export interface HranaServer {
   url: string;
+  /** Every HTTP round trip (pipeline request) so far: the SQL of each statement it carried. */
+  readonly pipelines: readonly string[][];
   close(): Promise<void>;
 }
 
@@ -186,6 +188,14 @@ export async function startHranaServer(path: string): Promise<HranaServer> {
   };
 
   let batons = 0;
+  const pipelines: string[][] = [];
+  const sqlOf = (r: HranaRequest): string[] => {
+    if (r.type === "execute") return [(r as { stmt: Stmt }).stmt.sql ?? ""];
+    if (r.type === "batch")
+      return (r as { batch: { steps: { stmt: Stmt }[] } }).batch.steps.map((s) => s.stmt.sql ?? "");
+    if (r.type === "sequence") return [(r as { sql: string }).sql];
+    return [];
+  };
   const server: Server = createServer(async (req, res) => {
     const reply = (status: number, payload: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -194,7 +204,13 @@ export async function startHranaServer(path: string): Promise<HranaServer> {
     if (req.method === "GET" && req.url === "/v2") return reply(200, {});
     if (req.method === "POST" && req.url === "/v2/pipeline") {
       const pipeline = JSON.parse(await body(req)) as { baton: string | null; requests: HranaRequest[] };
-      const results = pipeline.requests.map(handle);
+      // Each statement's SQL as it runs (stored SQL may be closed later in the same pipeline).
+      const texts: string[] = [];
+      const results = pipeline.requests.map((r) => {
+        texts.push(...sqlOf(r));
+        return handle(r);
+      });
+      pipelines.push(texts);
       const closed = pipeline.requests.some((r) => r.type === "close");
       return reply(200, {
         baton: closed ? null : (pipeline.baton ?? `b${++batons}`),
@@ -209,6 +225,7 @@ export async function startHranaServer(path: string): Promise<HranaServer> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    pipelines,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       db.close();

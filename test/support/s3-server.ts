@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, repoRoot, waitForTcpPort } from "../../scripts/lib/stack";
@@ -39,5 +41,29 @@ export async function startS3Server(bucket = "framewire-test"): Promise<S3Server
       }
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A stand-in S3 endpoint that refuses every request the way S3 refuses an unknown access key
+ * (403, error code InvalidAccessKeyId). s3rver checks no credentials at all, so this is how tests
+ * show what Framewire does with wrong credentials: it answers, honestly labelled, what S3 would.
+ */
+export async function startRefusingS3(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res
+        .writeHead(403, { "content-type": "application/xml" })
+        .end(
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code>' +
+            "<Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>",
+        );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

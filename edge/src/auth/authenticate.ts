@@ -19,6 +19,7 @@ export async function verifyApiKey(deps: EdgeDeps, key: string, now: number): Pr
   const prefix = parseKeyPrefix(key);
   if (!prefix) return { ok: false, reason: "malformed" };
   const cached = deps.keyCache.get(key, now);
+  deps.metrics?.keyCacheLookup(cached !== undefined);
   if (cached) return judgeMatchedKey(cached, now);
   const record = await loadKeyRecord(deps.db, prefix);
   const check = await judgeKey(record, key, now);

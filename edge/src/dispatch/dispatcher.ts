@@ -16,6 +16,8 @@ export interface DispatcherHealth {
   detail?: string;
   /** Messages waiting per `<pool>.<priority>`. */
   queueDepth?: Record<string, number>;
+  /** FW_JOBS's bytes against its limit: past it, publishes are refused and jobs wait in the outbox. */
+  store?: { bytes: number; maxBytes: number };
 }
 
 /** How the edge hands jobs to the fleet. NATS over TCP on Node, over WebSocket on Workers. */
@@ -28,4 +30,9 @@ export interface Dispatcher {
   cancel(jobId: string): Promise<void>;
   health(): Promise<DispatcherHealth>;
   close(): Promise<void>;
+  /**
+   * Set when the dispatcher records each dispatch in the job row itself (the Workers NATS object
+   * does, batched, off the request's path); otherwise the caller marks it after dispatch().
+   */
+  readonly recordsDispatch?: boolean;
 }

@@ -61,6 +61,7 @@ export async function createNatsDispatcher(
         ok: true,
         detail: `rtt ${Math.round(performance.now() - started)} ms, ${info.state.messages} queued`,
         queueDepth,
+        store: { bytes: info.state.bytes, maxBytes: info.config.max_bytes },
       };
     },
 

@@ -1,10 +1,11 @@
 import { FramewireError, type JobInput, type JobSpec } from "@framewire/shared";
+import type { UploadRow } from "@framewire/shared/db";
 import type { EdgeDeps } from "../deps";
 import { confirmUpload } from "../uploads/confirm";
 import { findUpload } from "../uploads/repository";
 
 /** Every input a job reads, with where it sits in the spec (the job input and watermark images). */
-function inputsOf(spec: JobSpec): { field: string; input: JobInput }[] {
+export function inputsOf(spec: JobSpec): { field: string; input: JobInput }[] {
   const found: { field: string; input: JobInput }[] = [{ field: "input", input: spec.input }];
   spec.outputs.forEach((output, i) => {
     const image = output.type === "video" ? output.video.watermark?.image : undefined;
@@ -19,7 +20,13 @@ function inputsOf(spec: JobSpec): { field: string; input: JobInput }[] {
  * every upload (the input, watermark images) must be this tenant's, received (S3: its size
  * checked) and not expired.
  */
-export async function resolveInputs(deps: EdgeDeps, tenantId: string, spec: JobSpec): Promise<string | null> {
+export async function resolveInputs(
+  deps: EdgeDeps,
+  tenantId: string,
+  spec: JobSpec,
+  /** The uploads already read (by readSubmission); others are read here. */
+  known?: ReadonlyMap<string, UploadRow | null>,
+): Promise<string | null> {
   let inputKey: string | null = null;
   for (const { field, input } of inputsOf(spec)) {
     if (input.type === "s3" && !deps.config.s3InputBuckets.includes(input.bucket)) {
@@ -32,14 +39,16 @@ export async function resolveInputs(deps: EdgeDeps, tenantId: string, spec: JobS
       );
     }
     if (input.type !== "upload") continue;
-    const key = await receivedUpload(deps, tenantId, input.upload_id, `${field}.upload_id`);
+    const found = known?.has(input.upload_id)
+      ? (known.get(input.upload_id) ?? null)
+      : await findUpload(deps.db, tenantId, input.upload_id);
+    const key = await receivedUpload(deps, found, `${field}.upload_id`);
     if (field === "input") inputKey = key;
   }
   return inputKey;
 }
 
-async function receivedUpload(deps: EdgeDeps, tenantId: string, id: string, field: string): Promise<string> {
-  const found = await findUpload(deps.db, tenantId, id);
+async function receivedUpload(deps: EdgeDeps, found: UploadRow | null, field: string): Promise<string> {
   if (found?.expiredAt != null) {
     throw new FramewireError("upload_expired", `${field}: this upload has expired and was deleted`, {
       errors: [{ field, message: "expired" }],

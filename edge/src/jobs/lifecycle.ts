@@ -102,6 +102,8 @@ export async function createJob(
   job: {
     id: string;
     tenantId: string;
+    /** The key that submitted it (admin-only: to find a leaked key's jobs). */
+    apiKeyId?: string | null;
     spec: JobSpec;
     requestId: string;
     idempotencyKey: string | null;
@@ -123,6 +125,7 @@ export async function createJob(
     nodeId: null,
     engine: null,
     requestId: job.requestId,
+    apiKeyId: job.apiKeyId ?? null,
     idempotencyKey: job.idempotencyKey,
     createdAt: job.now,
     updatedAt: job.now,
@@ -275,7 +278,11 @@ export function failJob(deps: Deps, job: JobRow, error: JobError): Promise<JobRo
 export async function redispatchJob(
   deps: Deps,
   job: JobRow,
-  options: { from: JobStatus[]; event: "job:retried" | "job:requeued"; data?: Record<string, unknown> },
+  options: {
+    from: JobStatus[];
+    event: "job:retried" | "job:requeued" | "job:restored";
+    data?: Record<string, unknown>;
+  },
 ): Promise<JobRow | null> {
   const generation = job.generation + 1;
   return commit(deps, job, {

@@ -1,6 +1,6 @@
 import type { JobStatus } from "@framewire/shared";
 import { type JobEventRow, type JobRow, jobEvents, jobs } from "@framewire/shared/db";
-import { and, asc, desc, eq, isNull, lt, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import type { Db } from "../db";
 
 /**
@@ -9,10 +9,16 @@ import type { Db } from "../db";
  */
 
 export async function markDispatched(db: Db, id: string, now: number): Promise<void> {
+  await markManyDispatched(db, [id], now);
+}
+
+/** Several jobs' dispatches at once (the Workers NATS object records what it published in batches). */
+export async function markManyDispatched(db: Db, ids: readonly string[], now: number): Promise<void> {
+  if (ids.length === 0) return;
   await db
     .update(jobs)
     .set({ dispatchedAt: now })
-    .where(and(eq(jobs.id, id), isNull(jobs.dispatchedAt)));
+    .where(and(inArray(jobs.id, [...ids]), isNull(jobs.dispatchedAt)));
 }
 
 /**
@@ -61,6 +67,23 @@ export async function listJobs(
   options: { status?: JobStatus; cursor?: string; limit: number },
 ): Promise<JobRow[]> {
   const conditions = [eq(jobs.tenantId, tenantId)];
+  if (options.status) conditions.push(eq(jobs.status, options.status));
+  if (options.cursor) conditions.push(lt(jobs.id, options.cursor));
+  return db
+    .select()
+    .from(jobs)
+    .where(and(...conditions))
+    .orderBy(desc(jobs.id))
+    .limit(options.limit);
+}
+
+/** A key's jobs, newest first, across its tenant (admin only). */
+export async function listJobsOfKey(
+  db: Db,
+  apiKeyId: string,
+  options: { status?: JobStatus; cursor?: string; limit: number },
+): Promise<JobRow[]> {
+  const conditions = [eq(jobs.apiKeyId, apiKeyId)];
   if (options.status) conditions.push(eq(jobs.status, options.status));
   if (options.cursor) conditions.push(lt(jobs.id, options.cursor));
   return db

@@ -34,6 +34,7 @@ export function rateLimit(by: "ip" | "key"): MiddlewareHandler<EdgeEnv> {
         "ratelimit-policy": policyHeader(policy),
       };
       c.get("logger").warn({ bucket: by, retry_after: decision.retryAfterSec }, "http:rate-limited");
+      deps.metrics?.rateLimited(by);
       return problemResponse(
         c,
         "rate_limited",

@@ -9,6 +9,8 @@ import type { EdgeConfig } from "../config";
 import { assembleDeps, type EdgeDeps, headerIp } from "../deps";
 import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
 import { createNatsFleetView } from "../fleet/nats-fleet-view";
+import { recoverAfterRestore } from "../jobs/restore";
+import { noteWaitingJobs } from "../jobs/waiting";
 import type { Logger } from "../logger";
 import { sweepOutbox } from "../outbox";
 import { sweepRetention } from "../retention";
@@ -56,12 +58,16 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     storage: openStore(storageSettings, settings.FW_STORAGE_DIR, config),
     config,
     logger,
-    metrics: createPromMetrics(),
+    metrics: createPromMetrics({ token: settings.FW_METRICS_TOKEN }),
     webhookSender: createNodeWebhookSender(config.webhooks),
     // Behind a proxy that sets FW_CLIENT_IP_HEADER, that header; otherwise the socket's peer.
     clientIp: (c) => headerIp(c, config.clientIpHeader) ?? getConnInfo(c).remote.address ?? "unknown",
   });
   const app = createApp(deps);
+  // After `framewire restore`: dispatch again what the snapshot holds as queued or running.
+  await recoverAfterRestore(deps).catch((error: unknown) =>
+    logger.error({ err: error }, "restore:recover:failed"),
+  );
 
   const server = serve({ fetch: app.fetch, hostname: settings.FW_API_HOST, port: settings.FW_API_PORT });
   await new Promise<void>((resolve, reject) => {
@@ -74,6 +80,11 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     settings.FW_OUTBOX_SWEEP_MS,
     () => sweepOutbox(deps, { graceMs: settings.FW_OUTBOX_SWEEP_MS, batch: 100 }),
     (error) => logger.warn({ err: error }, "outbox:sweep:failed"),
+  );
+  const waitingSweeper = startTimerTask(
+    settings.FW_OUTBOX_SWEEP_MS,
+    () => noteWaitingJobs(deps, { batch: 100 }),
+    (error) => logger.warn({ err: error }, "waiting:sweep:failed"),
   );
   const webhookSweeper = startTimerTask(
     settings.FW_WEBHOOK_SWEEP_MS,
@@ -95,7 +106,7 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     port,
     deps,
     async close() {
-      for (const task of [outboxSweeper, webhookSweeper, retentionSweeper]) task.stop();
+      for (const task of [outboxSweeper, waitingSweeper, webhookSweeper, retentionSweeper]) task.stop();
       clearInterval(usageFlusher);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.background.settled();

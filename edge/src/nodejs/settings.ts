@@ -1,6 +1,7 @@
 import {
   checkStorageSettings,
   logSettings,
+  metricsTokenSettings,
   natsSettings,
   parseSettings,
   storageDirSettings,
@@ -18,6 +19,7 @@ export const edgeNodeSettings = {
   ...natsSettings,
   ...logSettings,
   ...storageDirSettings,
+  ...metricsTokenSettings,
   FW_API_HOST: z
     .string()
     .default("127.0.0.1")

@@ -3,6 +3,7 @@ import {
   type DeadLetterList,
   deadLetterListQuerySchema,
   FramewireError,
+  jobListQuerySchema,
   keyCreateSchema,
   keyRotateSchema,
   maintenanceRequestSchema,
@@ -19,11 +20,12 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { createTenant, findKey, issueApiKey, listKeys, revokeKey } from "../auth/api-keys";
 import type { EdgeEnv } from "../env";
+import { summariseNodes } from "../fleet/live-nodes";
 import { announceQueued, dispatchJob } from "../jobs/dispatch";
 import { failJob, redispatchJob } from "../jobs/lifecycle";
-import { findJobById } from "../jobs/repository";
+import { presentJob } from "../jobs/present";
+import { findJobById, listJobsOfKey } from "../jobs/repository";
 import { parseOrThrow, readJson } from "../validation";
-import { summariseNodes } from "./health";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -111,6 +113,22 @@ export function adminRoutes() {
     const row = await findKey(c.get("deps").db, c.req.param("keyId"));
     if (!row) throw keyNotFound(c.req.param("keyId"));
     return c.json(presentKey(row));
+  });
+
+  /**
+   * The jobs a key submitted, newest first (for a key that leaked: what did it do?). Jobs from
+   * before keys were recorded on jobs are not listed.
+   */
+  app.get("/keys/:keyId/jobs", async (c) => {
+    const deps = c.get("deps");
+    const row = await findKey(deps.db, c.req.param("keyId"));
+    if (!row) throw keyNotFound(c.req.param("keyId"));
+    const query = parseOrThrow(jobListQuerySchema, c.req.query(), "query");
+    const rows = await listJobsOfKey(deps.db, row.id, query);
+    const now = deps.clock();
+    const data = await Promise.all(rows.map((job) => presentJob(deps, job, now)));
+    const last = rows.at(-1);
+    return c.json({ data, next_cursor: rows.length === query.limit && last ? last.id : null });
   });
 
   app.post("/keys/:keyId/revoke", async (c) => {

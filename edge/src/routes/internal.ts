@@ -1,7 +1,8 @@
-import { FramewireError, jobReportSchema, timingSafeEqual } from "@framewire/shared";
+import { attemptLogReportSchema, FramewireError, jobReportSchema, timingSafeEqual } from "@framewire/shared";
 import { Hono, type MiddlewareHandler } from "hono";
 import type { EdgeEnv } from "../env";
 import { applyReport, jobAttempt } from "../jobs/lifecycle";
+import { storeAttemptLog } from "../jobs/logs";
 import { findJobById } from "../jobs/repository";
 import { problemResponse } from "../problem";
 import { parseOrThrow, readJson } from "../validation";
@@ -44,6 +45,16 @@ export function internalRoutes() {
       "job:report",
     );
     return c.json(reply);
+  });
+
+  /** One attempt's log (FFmpeg's warnings and errors, the node's words), sent before its final report. */
+  app.post("/jobs/:id/logs", async (c) => {
+    const deps = c.get("deps");
+    const log = parseOrThrow(attemptLogReportSchema, await readJson(c), "attempt log");
+    const job = await findJobById(deps.db, c.req.param("id"));
+    if (!job) throw new FramewireError("not_found", `No job ${c.req.param("id")}.`);
+    const stored = await storeAttemptLog(deps.db, job, log, deps.clock());
+    return c.json({ stored });
   });
 
   return app;

@@ -5,17 +5,21 @@ import {
   jobListQuerySchema,
   jobSpecSchema,
   newId,
+  poolFor,
 } from "@framewire/shared";
 import type { JobRow } from "@framewire/shared/db";
 import { Hono } from "hono";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
+import { coverageWarnings, isUnserved } from "../fleet/coverage";
 import { announceQueued, dispatchJob } from "../jobs/dispatch";
 import { resolveInputs } from "../jobs/inputs";
 import { cancelJob, createJob, redispatchJob } from "../jobs/lifecycle";
+import { listAttemptLogs, presentAttemptLog } from "../jobs/logs";
 import { presentEvent, presentJob } from "../jobs/present";
 import { findJob, findJobByIdempotencyKey, listJobEvents, listJobs } from "../jobs/repository";
+import { readSubmission } from "../jobs/submission";
 import { findCompletedUpload } from "../uploads/repository";
 import { parseOrThrow, readJson } from "../validation";
 import { resolveJobWebhook } from "../webhooks/targets";
@@ -33,17 +37,23 @@ export function jobsRoutes() {
         ? null
         : parseOrThrow(idempotencyKeySchema, idempotencyHeader, "Idempotency-Key");
 
-    if (idempotencyKey) {
-      const existing = await findJobByIdempotencyKey(deps.db, tenantId, idempotencyKey);
-      if (existing) return replayIdempotent(c, deps, existing, spec);
-    }
+    const submission = await readSubmission(deps.db, tenantId, spec, idempotencyKey);
+    if (submission.existing) return replayIdempotent(c, deps, submission.existing, spec);
 
-    const inputKey = await resolveInputs(deps, tenantId, spec);
-    const webhook = await resolveJobWebhook(deps, tenantId, spec);
+    const inputKey = await resolveInputs(deps, tenantId, spec, submission.uploads);
+    const webhook = await resolveJobWebhook(deps, tenantId, spec, submission.tenantWebhook);
     const now = deps.clock();
+    // Can a live node run it? Said now rather than discovered after a wait (null: NATS unreadable,
+    // so the edge can't tell and says nothing).
+    const nodes = await deps.nodesCache.nodes(deps.fleet, now);
+    const warnings = nodes ? coverageWarnings(nodes, poolFor(spec), now) : [];
+    if (deps.config.unserved.refuse && isUnserved(warnings)) {
+      throw new FramewireError("no_capable_node", warnings.map((w) => w.message).join(" "));
+    }
     const job = await createJob(deps, {
       id: newId("job", now),
       tenantId,
+      apiKeyId: c.get("auth").keyId,
       spec,
       webhook,
       requestId: c.get("requestId"),
@@ -55,9 +65,16 @@ export function jobsRoutes() {
       if (winner) return winner;
       throw error;
     });
-    if (job.dispatchedAt === null && job.attempts === 0)
-      await dispatchJob(deps, job, inputKey, c.get("requestId"), c.get("logger"));
-    return c.json(await presentJob(deps, job, deps.clock()), 202, {
+    // The outbox: the row is written, so the job is accepted; it is published right after the
+    // answer (the response doesn't wait on JetStream's acknowledgement), and the sweeper publishes
+    // it again if that fails. JetStream drops a repeat of the same dispatch (Nats-Msg-Id).
+    if (job.dispatchedAt === null && job.attempts === 0) {
+      const requestId = c.get("requestId");
+      const logger = c.get("logger");
+      deps.background.run(() => dispatchJob(deps, job, inputKey, requestId, logger));
+    }
+    const view = await presentJob(deps, job, deps.clock());
+    return c.json(warnings.length ? { ...view, warnings } : view, 202, {
       location: `${deps.config.publicUrl}/v1/jobs/${job.id}`,
     });
   });
@@ -86,6 +103,15 @@ export function jobsRoutes() {
     if (!job) throw notFound(c.req.param("id"));
     const events = await listJobEvents(deps.db, job.id);
     return c.json({ data: events.map(presentEvent) });
+  });
+
+  /** Each attempt's log: FFmpeg's warnings and errors and the node's words, for this tenant's job. */
+  app.get("/:id/logs", requireScope("jobs:read"), async (c) => {
+    const deps = c.get("deps");
+    const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
+    if (!job) throw notFound(c.req.param("id"));
+    const logs = await listAttemptLogs(deps.db, job);
+    return c.json({ data: logs.map(presentAttemptLog) });
   });
 
   app.delete("/:id", requireScope("jobs:write"), async (c) => {

@@ -36,5 +36,13 @@ export function createLocalObjectStore(
     },
     head: (key) => files.stat(key),
     deleteTree: (key) => files.deleteTree(key),
+    async probe(key) {
+      const content = `framewire probe ${key}`;
+      await files.put(key, new Response(content).body as ReadableStream<Uint8Array>, 1024);
+      const back = await files.get(key);
+      const text = back ? await new Response(back.body).text() : null;
+      await files.deleteTree(key);
+      if (text !== content) throw new Error("the probe object read back differs from what was written");
+    },
   };
 }

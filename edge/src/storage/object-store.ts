@@ -19,6 +19,11 @@ export interface ObjectStore {
   readText(key: string, maxBytes: number): Promise<string | null>;
   /** Deletes the object at `key` and every object under `key/`; answers how many went. */
   deleteTree(key: string): Promise<number>;
+  /**
+   * Writes a small object at `key`, reads it back and deletes it: what `GET /v1/health/detailed`
+   * and `framewire doctor` use to tell a store that works from one that only answers.
+   */
+  probe(key: string): Promise<void>;
   /** The bytes themselves, when they pass through this edge (the local store); null for S3. */
   readonly bytes: FileStore | null;
 }

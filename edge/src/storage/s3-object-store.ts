@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -112,6 +113,15 @@ export function createS3ObjectStore(settings: S3Settings): ObjectStore {
           return null;
         throw error;
       }
+    },
+
+    async probe(key) {
+      const content = `framewire probe ${key}`;
+      await api.send(new PutObjectCommand({ Bucket, Key: checked(key), Body: content }));
+      const object = await api.send(new GetObjectCommand({ Bucket, Key: key }));
+      const text = (await object.Body?.transformToString("utf-8")) ?? "";
+      await api.send(new DeleteObjectCommand({ Bucket, Key: key }));
+      if (text !== content) throw new Error("the probe object read back differs from what was written");
     },
 
     async deleteTree(key) {

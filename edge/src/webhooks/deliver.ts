@@ -57,6 +57,7 @@ export async function attemptDelivery(deps: EdgeDeps, id: string): Promise<Webho
         : { status: "pending", nextAttemptAt: at, deliveredAt: null };
   }
   await finishAttempt(deps.db, claimed, { startedAt, latencyMs, ...outcome }, next, now);
+  deps.metrics?.webhookAttempt(next.status === "pending" ? "retrying" : next.status, latencyMs / 1000);
   deps.logger.info(
     {
       delivery: claimed.id,

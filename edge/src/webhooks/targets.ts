@@ -1,5 +1,5 @@
 import { FramewireError, type JobSpec, TargetRefusedError } from "@framewire/shared";
-import type { JobRow } from "@framewire/shared/db";
+import type { JobRow, TenantWebhookRow } from "@framewire/shared/db";
 import type { EdgeDeps } from "../deps";
 import { findTenantWebhook } from "./repository";
 
@@ -24,8 +24,10 @@ export async function resolveJobWebhook(
   deps: EdgeDeps,
   tenantId: string,
   spec: JobSpec,
+  /** The tenant's webhook settings when already read (readSubmission); read here otherwise. */
+  known?: { settings: TenantWebhookRow | null },
 ): Promise<JobRow["webhook"]> {
-  const settings = await findTenantWebhook(deps.db, tenantId);
+  const settings = known ? known.settings : await findTenantWebhook(deps.db, tenantId);
   const target = spec.webhook ?? (settings?.url ? { url: settings.url, events: settings.events } : null);
   if (!target) return null;
   if (!settings) {

@@ -60,6 +60,17 @@ export function addAdminCommands(program: Command, connect: () => ApiClient): vo
       console.log(key.key);
     });
   keys
+    .command("jobs")
+    .description("the jobs a key submitted, newest first (a key that leaked: what did it do?)")
+    .argument("<key-id>")
+    .option("--limit <n>", "how many", "20")
+    .option("--json", "print JSON")
+    .action(async (id: string, options: { limit: string; json?: boolean }) => {
+      const page = await connect().admin.keyJobs(id, Number(options.limit));
+      if (options.json) console.log(JSON.stringify(page, null, 2));
+      else for (const job of page.data) console.log(`${job.id}  ${job.status.padEnd(9)}  ${job.created_at}`);
+    });
+  keys
     .command("revoke")
     .argument("<key-id>")
     .action(async (id: string) => {

@@ -49,6 +49,8 @@ export function createApiClient(apiUrl: string, apiKey: string) {
       listKeys: (tenantId?: string) => unwrap(() => client.admin.listKeys(tenantId)),
       createKey: (tenantId: string, body: KeyCreate) => unwrap(() => client.admin.createKey(tenantId, body)),
       revokeKey: (id: string) => unwrap(() => client.admin.revokeKey(id)),
+      keyJobs: (id: string, limit?: number) =>
+        unwrap(() => client.admin.keyJobs(id, limit === undefined ? {} : { limit })),
       rotateKey: (id: string, graceSec?: number) =>
         unwrap(() =>
           client.admin.rotateKey(id, graceSec === undefined ? {} : { grace_period_sec: graceSec }),

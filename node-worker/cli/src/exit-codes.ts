@@ -3,6 +3,8 @@ export const exitCodes = {
   ok: 0,
   /** The job ended failed or canceled. */
   jobFailed: 1,
+  /** `framewire doctor` found a problem. */
+  problemsFound: 1,
   /** Bad command line. */
   usage: 2,
   /** The API refused the request (auth, validation, not found). */

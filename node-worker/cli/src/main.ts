@@ -8,14 +8,16 @@ import { addAdminCommands } from "./admin-commands";
 import { createApiClient } from "./api-client";
 import { CliError, exitCodes } from "./exit-codes";
 import { followProgress } from "./follow";
+import { addOpsCommands, type Deployment } from "./ops-commands";
 import { presets } from "./presets";
 import { type CliSettings, parseCliSettings } from "./settings";
 
 /**
- * `framewire`: submit media and watch it happen, list and cancel jobs, manage keys (admins). The API URL and key come
- * from --api/--key, else FRAMEWIRE_API_URL/FRAMEWIRE_API_KEY, else the local stack's .data/local.json.
+ * `framewire`: submit media and watch it happen, list and cancel jobs, manage keys (admins), check a
+ * deployment (doctor), back it up and restore it. The API URL and key come from --api/--key, else
+ * FRAMEWIRE_API_URL/FRAMEWIRE_API_KEY, else the local stack's .data/local.json.
  */
-function connection(options: { api?: string; key?: string }) {
+function deployment(options: { api?: string; key?: string }): Deployment {
   let settings: CliSettings;
   try {
     settings = parseCliSettings(process.env);
@@ -24,10 +26,23 @@ function connection(options: { api?: string; key?: string }) {
   }
   const localFile = resolve(settings.FW_DATA_DIR, "local.json");
   const local = existsSync(localFile)
-    ? (JSON.parse(readFileSync(localFile, "utf8")) as { apiUrl?: string; apiKey?: string })
+    ? (JSON.parse(readFileSync(localFile, "utf8")) as {
+        apiUrl?: string;
+        apiKey?: string;
+        dbUrl?: string;
+        natsUrl?: string;
+      })
     : {};
-  const apiUrl = options.api ?? settings.FRAMEWIRE_API_URL ?? local.apiUrl;
-  const apiKey = options.key ?? settings.FRAMEWIRE_API_KEY ?? local.apiKey;
+  return {
+    apiUrl: options.api ?? settings.FRAMEWIRE_API_URL ?? local.apiUrl,
+    apiKey: options.key ?? settings.FRAMEWIRE_API_KEY ?? local.apiKey,
+    dbUrl: local.dbUrl,
+    natsUrl: local.natsUrl,
+  };
+}
+
+function connection(options: { api?: string; key?: string }) {
+  const { apiUrl, apiKey } = deployment(options);
   if (!apiUrl || !apiKey) {
     throw new CliError(
       "no API URL or key: pass --api and --key, or set FRAMEWIRE_API_URL and FRAMEWIRE_API_KEY",
@@ -123,6 +138,7 @@ jobs
   });
 
 addAdminCommands(program, () => connection(program.opts()));
+addOpsCommands(program, () => deployment(program.opts()));
 
 try {
   await program.parseAsync();

@@ -1,4 +1,10 @@
-import { logSettings, natsSettings, parseSettings, tokenSecretSettings } from "@framewire/shared";
+import {
+  logSettings,
+  metricsTokenSettings,
+  natsSettings,
+  parseSettings,
+  tokenSecretSettings,
+} from "@framewire/shared";
 import { z } from "zod";
 
 /** The progress gateway's settings, validated once at start; messages name the variable and the bad value. */
@@ -6,6 +12,7 @@ export const gatewayConfigSchema = z.object({
   ...natsSettings,
   ...logSettings,
   ...tokenSecretSettings,
+  ...metricsTokenSettings,
   FW_GATEWAY_HOST: z
     .string()
     .default("127.0.0.1")

@@ -1,10 +1,14 @@
 import uWS from "uWebSockets.js";
+import { timingSafeEqual } from "@framewire/shared";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import { createJobChannels, type Listener } from "./job-channels";
 import { createGatewayMetrics } from "./metrics";
 import { checkProgressToken } from "./token-check";
+
+const bearerMatches = (header: string, token: string) =>
+  timingSafeEqual(header.startsWith("Bearer ") ? header.slice(7).trim() : "", token);
 
 /** WebSocket close codes the gateway uses (4xxx: application codes, RFC 6455 §7.4.2). */
 export const closeCodes = {
@@ -49,6 +53,8 @@ export async function startGateway(options: {
    * slow progress open) and closes one that answers nothing for about twice this. uWS: 0 or ≥ 8.
    */
   idleTimeoutSec?: number;
+  /** Bearer token GET /metrics requires (FW_METRICS_TOKEN); absent: open. */
+  metricsToken?: string | undefined;
 }): Promise<Gateway> {
   const { logger } = options;
   const maxPerIp = options.maxConnectionsPerIp ?? 100;
@@ -87,7 +93,12 @@ export async function startGateway(options: {
       .writeHeader("content-type", "application/json")
       .end(JSON.stringify({ status: "ok", jobs: channels.size }));
   });
-  app.get("/metrics", (res) => {
+  app.get("/metrics", (res, req) => {
+    // FW_METRICS_TOKEN: read the header now (uWS requests don't outlive this call).
+    if (options.metricsToken && !bearerMatches(req.getHeader("authorization"), options.metricsToken)) {
+      res.writeStatus("401 Unauthorized").writeHeader("www-authenticate", 'Bearer realm="metrics"').end();
+      return;
+    }
     let aborted = false;
     res.onAborted(() => {
       aborted = true;

@@ -25,6 +25,7 @@ const gateway = await startGateway({
   host: config.FW_GATEWAY_HOST,
   port: config.FW_GATEWAY_PORT,
   maxConnectionsPerIp: config.FW_GATEWAY_MAX_CONNECTIONS_PER_IP,
+  metricsToken: config.FW_METRICS_TOKEN,
   logger,
 });
 

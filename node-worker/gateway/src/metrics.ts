@@ -1,8 +1,17 @@
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+
+export const gatewayVersion = "0.1.0";
 
 /** The gateway's Prometheus metrics (GET /metrics on the gateway port). */
 export function createGatewayMetrics(jobsWatched: () => number) {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: "fw_build_info",
+    help: "Always 1: the gateway's version as a label",
+    labelNames: ["service", "version"] as const,
+    registers: [registry],
+  }).set({ service: "gateway", version: gatewayVersion }, 1);
   return {
     registry,
     connections: new Gauge({

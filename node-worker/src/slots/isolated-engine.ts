@@ -1,4 +1,5 @@
 import { type ChildProcess, fork, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import {
   type Capabilities,
@@ -19,7 +20,11 @@ import type { FromSlot, SlotFault, ToSlot } from "./protocol";
  * one is replaced on the next run.
  */
 
-export type SlotErrorCode = "engine_crashed" | "engine_stalled" | "time_limit_exceeded";
+export type SlotErrorCode =
+  | "engine_crashed"
+  | "engine_stalled"
+  | "time_limit_exceeded"
+  | "resource_exhausted";
 
 /** A run ended by the slot machinery rather than by the engine itself. */
 export class SlotError extends Error {
@@ -31,10 +36,29 @@ export class SlotError extends Error {
     super(message);
   }
 
-  /** A crash or a stall may not happen again elsewhere; a job that hits its time limit will. */
+  /**
+   * A crash or a stall may not happen again elsewhere; a job that hits its time limit or its
+   * memory limit will (every node of a fleet has the same limits).
+   */
   get retryable(): boolean {
-    return this.code !== "time_limit_exceeded";
+    return this.code !== "time_limit_exceeded" && this.code !== "resource_exhausted";
   }
+}
+
+/** A slot process as the node's metrics and heartbeat see it. */
+export interface SlotStats {
+  index: number;
+  pid: number;
+  busy: boolean;
+  /** Resident memory; null where /proc can't tell (not Linux, or the process just went). */
+  rssBytes: number | null;
+}
+
+/** Resident set size of a process, from /proc (Linux); null elsewhere or once it has exited. */
+export async function processRssBytes(pid: number): Promise<number | null> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => null);
+  const kib = status ? /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] : undefined;
+  return kib === undefined ? null : Number(kib) * 1024;
 }
 
 export interface SlotRunOptions extends RunOptions {
@@ -47,6 +71,8 @@ export interface IsolatedEngine extends Engine {
   readonly fallbackReason: string | null;
   /** Slot processes alive now (for the heartbeat and tests). */
   readonly pids: number[];
+  /** Each slot's process, whether it runs something, and its resident memory now. */
+  stats(): Promise<SlotStats[]>;
 }
 
 export interface IsolatedEngineOptions {
@@ -64,6 +90,13 @@ export interface IsolatedEngineOptions {
   cancelGraceMs?: number;
   /** A CPU list (taskset syntax, e.g. "0" or "2-3") the slot processes are pinned to. */
   cpuAffinity?: string;
+  /**
+   * A running slot whose resident memory passes this is killed and its run fails with
+   * resource_exhausted (polled from /proc every memoryPollMs: a cgroup would need one group per
+   * slot, made by root; polling works unprivileged). 0 or absent: no limit.
+   */
+  memoryLimitBytes?: number;
+  memoryPollMs?: number;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -71,6 +104,8 @@ interface WatchOptions {
   watch: boolean;
   stallTimeoutMs: number;
   timeLimitMs: number;
+  memoryLimitBytes: number;
+  memoryPollMs: number;
 }
 
 interface Pending {
@@ -214,7 +249,12 @@ export async function createIsolatedEngine(options: IsolatedEngineOptions): Prom
         settle(reply) {
           if (reply.type === "result") finish(() => resolve(reply.result as T));
           else {
-            const error = new EngineError(reply.code as EngineErrorCode, reply.message, reply.detail);
+            const error = new EngineError(
+              reply.code as EngineErrorCode,
+              reply.message,
+              reply.detail,
+              reply.log ? { log: reply.log } : {},
+            );
             finish(() => reject(error));
           }
         },
@@ -237,17 +277,47 @@ export async function createIsolatedEngine(options: IsolatedEngineOptions): Prom
           ),
         );
       }
+      const pid = slot.child.pid;
+      if (options.watch && options.memoryLimitBytes > 0 && pid !== undefined) {
+        const limitMib = Math.round(options.memoryLimitBytes / 1024 ** 2);
+        const poll = setInterval(() => {
+          void processRssBytes(pid).then((rss) => {
+            if (rss === null || rss <= options.memoryLimitBytes || settled) return;
+            kill(
+              new SlotError(
+                "resource_exhausted",
+                `the run's slot used ${Math.round(rss / 1024 ** 2)} MiB of memory, over its limit of ${limitMib} MiB ` +
+                  "(FW_SLOT_MEMORY_MB)",
+              ),
+            );
+          });
+        }, options.memoryPollMs);
+        timers.push(poll);
+      }
       slot.child.send(message);
     });
   }
 
-  const watchOptions = { stallTimeoutMs: options.stallTimeoutMs, timeLimitMs: options.timeLimitMs };
+  const watchOptions = {
+    stallTimeoutMs: options.stallTimeoutMs,
+    timeLimitMs: options.timeLimitMs,
+    memoryLimitBytes: options.memoryLimitBytes ?? 0,
+    memoryPollMs: options.memoryPollMs ?? 250,
+  };
 
   return {
     name: first.engine,
     fallbackReason: first.fallbackReason,
     get pids() {
       return slots.filter((s) => !s.dead).map((s) => s.child.pid ?? 0);
+    },
+    async stats() {
+      return Promise.all(
+        slots.map(async (slot, index) => {
+          const pid = slot.child.pid ?? 0;
+          return { index, pid, busy: slot.busy, rssBytes: slot.dead ? null : await processRssBytes(pid) };
+        }),
+      );
     },
     capabilities: async (): Promise<Capabilities> => first.capabilities,
     async probe(path, probeOptions) {

@@ -1,4 +1,4 @@
-import type { Capabilities, EngineProgress, MediaFacts, Plan, RunResult } from "@framewire/native";
+import type { Capabilities, EngineLog, EngineProgress, MediaFacts, Plan, RunResult } from "@framewire/native";
 
 /** Messages between a node and one of its slot processes (Node IPC, structured clone). */
 export type ToSlot =
@@ -11,7 +11,7 @@ export type FromSlot =
   | { type: "ready"; engine: "native" | "wasm"; capabilities: Capabilities; fallbackReason: string | null }
   | { type: "progress"; id: number; progress: EngineProgress }
   | { type: "result"; id: number; result: RunResult | MediaFacts }
-  | { type: "error"; id: number; code: string; message: string; detail?: string };
+  | { type: "error"; id: number; code: string; message: string; detail?: string; log?: EngineLog };
 
 /**
  * Test-only fault injection. Honoured only when the node runs with FW_TEST_FAULTS=1 (an operator

@@ -46,6 +46,7 @@ async function handle(message: ToSlot, slotEngine: Engine): Promise<void> {
       code: e.code,
       message: e.message,
       ...(e.detail ? { detail: e.detail } : {}),
+      ...(e.log ? { log: e.log } : {}),
     });
   } finally {
     runs.delete(message.id);

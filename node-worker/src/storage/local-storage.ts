@@ -33,5 +33,8 @@ export function createLocalStorage(root: string): Storage {
       }
       return { sizeBytes: (await stat(path)).size };
     },
+    async remove(key) {
+      await rm(pathOf(key), { force: true });
+    },
   };
 }

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rm, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { GetObjectCommand, NoSuchKey, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { isSafeStorageKey } from "@framewire/shared";
 import { type Storage, StorageNotFoundError } from "./storage";
@@ -84,6 +84,10 @@ export function createS3Storage(options: S3StorageOptions): Storage {
       });
       await upload.done();
       return { sizeBytes: size };
+    },
+
+    async remove(key) {
+      await client.send(new DeleteObjectCommand({ Bucket: options.bucket, Key: checkKey(key) }));
     },
   };
 }

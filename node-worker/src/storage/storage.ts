@@ -4,6 +4,8 @@ export interface Storage {
   download(key: string, destination: string): Promise<{ sizeBytes: number }>;
   /** Stores a local file under `key`, replacing any object there. */
   upload(source: string, key: string): Promise<{ sizeBytes: number }>;
+  /** Deletes the object at `key` (nothing there is not an error). */
+  remove(key: string): Promise<void>;
 }
 
 export class StorageNotFoundError extends Error {

@@ -81,6 +81,11 @@ export const jobs = sqliteTable(
     nodeId: text("node_id"),
     engine: text("engine"),
     requestId: text("request_id"),
+    /**
+     * The API key that submitted the job (admin-only: `GET /v1/admin/keys/:id/jobs`, for a key that
+     * leaked); null for jobs from before this column.
+     */
+    apiKeyId: text("api_key_id"),
     idempotencyKey: text("idempotency_key"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
@@ -115,6 +120,9 @@ export const jobs = sqliteTable(
     index("jobs_undispatched_idx").on(t.dispatchedAt, t.status),
     uniqueIndex("jobs_idempotency_idx").on(t.tenantId, t.idempotencyKey),
     index("jobs_retention_idx").on(t.outputsExpiredAt, t.finishedAt),
+    index("jobs_api_key_idx").on(t.apiKeyId, t.id),
+    // The oldest queued job per pool and priority (metrics, health): the jobs that wait.
+    index("jobs_waiting_idx").on(t.status, t.pool, t.priority, t.updatedAt),
   ],
 );
 
@@ -133,6 +141,41 @@ export const jobEvents = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("job_events_job_idx").on(t.jobId, t.id)],
+);
+
+export type LogLine = {
+  atMs: number;
+  level: "error" | "warning" | "info";
+  source: "engine" | "node";
+  message: string;
+};
+
+/**
+ * One attempt's log per row (FFmpeg's warnings and errors, the node's own words), as the node
+ * reported it, bounded there. Shown to the job's tenant only; deleted with the job's outputs by
+ * retention.
+ */
+export const jobLogs = sqliteTable(
+  "job_logs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    jobId: text("job_id")
+      .notNull()
+      .references(() => jobs.id),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    attempt: integer("attempt").notNull(),
+    nodeId: text("node_id").notNull(),
+    engine: text("engine").notNull(),
+    outcome: text("outcome").notNull(),
+    startedAt: integer("started_at").notNull(),
+    endedAt: integer("ended_at").notNull(),
+    lines: text("lines", { mode: "json" }).$type<LogLine[]>().notNull(),
+    dropped: integer("dropped").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("job_logs_attempt_idx").on(t.jobId, t.attempt)],
 );
 
 /**
@@ -259,6 +302,7 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type UploadRow = typeof uploads.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type JobEventRow = typeof jobEvents.$inferSelect;
+export type JobLogRow = typeof jobLogs.$inferSelect;
 export type TenantWebhookRow = typeof tenantWebhooks.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { type Api, describeProblem, type Job, liveOutput } from "../api";
 import { formatAgo, formatEta, formatTime } from "../format";
 import { isFinal, useJob } from "../use-job";
+import { JobLogs } from "./job-logs";
 import { Downloads, OutputResult } from "./outputs";
 import { ProgressBar } from "./progress-bar";
 import { Alert, Card, StatusBadge } from "./ui";
@@ -94,6 +95,9 @@ export function JobPanel(props: { api: Api; jobId: string; onChanged(): void; on
             <Alert kind="error" title="The job failed">
               {job.error.message} <code class="muted">({job.error.code})</code>
             </Alert>
+          ) : null}
+          {job.status === "failed" ? (
+            <JobLogs api={props.api} jobId={job.id} attempts={job.attempts} />
           ) : null}
           {job.status === "canceled" ? <Alert kind="info">This job was canceled.</Alert> : null}
           <ol class="output-list" aria-label="Outputs">
