@@ -24,6 +24,8 @@ let edge: ChildProcess;
 let base: string;
 let key: string;
 let submitKey: string;
+let adminKey: string;
+let doomedKey: string;
 const metricsToken = "m".repeat(32);
 const log: string[] = [];
 
@@ -55,6 +57,8 @@ beforeAll(async () => {
   key = (await issueApiKey(database.db, { tenantId, name: "c", scopes: ["jobs:read", "jobs:write"] })).key;
   submitKey = (await issueApiKey(database.db, { tenantId, name: "s", scopes: ["jobs:read", "jobs:write"] }))
     .key;
+  adminKey = (await issueApiKey(database.db, { tenantId, name: "a", scopes: ["admin"] })).key;
+  doomedKey = (await issueApiKey(database.db, { tenantId, name: "d", scopes: ["jobs:read"] })).key;
   database.close();
 
   const port = await freePort();
@@ -77,6 +81,7 @@ beforeAll(async () => {
       FW_RATE_KEY_BURST: "6",
       FW_RATE_KEY_PER_SEC: "0.01",
       FW_LOG_LEVEL: "info",
+      FW_KEY_CACHE_TTL_MS: "60000",
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -155,6 +160,23 @@ describe("the edge as two processes on one port", () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it("refuses a revoked key in every process at once, though each had it cached", async () => {
+    // A long cache TTL (60 s), so only the broadcast can explain a refusal within the test.
+    const me = () =>
+      fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${doomedKey}`, connection: "close" } });
+    for (let i = 0; i < 4; i++) expect((await me()).status).toBe(200);
+    const keyId = ((await (await me()).json()) as { key: { id: string } }).key.id;
+    const revoke = await fetch(`${base}/v1/admin/keys/${keyId}/revoke`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}`, connection: "close" },
+    });
+    expect(revoke.status).toBe(200);
+    // Both processes answer in turn (connection: close); neither accepts the key any more.
+    const after: number[] = [];
+    for (let i = 0; i < 4; i++) after.push((await me()).status);
+    expect(after).toEqual([401, 401, 401, 401]);
   });
 
   it("replaces a process that dies, and goes on answering", async () => {

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { natsServers } from "@framewire/shared/nats";
+import { natsServers, subjects } from "@framewire/shared/nats";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "@nats-io/transport-node";
@@ -82,6 +82,8 @@ export async function startEdgeServer(
     clientIp: (c) => headerIp(c, config.clientIpHeader) ?? getConnInfo(c).remote.address ?? "unknown",
   });
   metrics.attach(deps);
+  // A key revoked through any edge process or instance leaves this one's cache at once.
+  nc.subscribe(subjects.keyRevoked, { callback: (_error, msg) => deps.keyCache.forget(msg.string()) });
   const app = createApp(deps);
   // After `framewire restore`: dispatch again what the snapshot holds as queued or running.
   if (leader)
