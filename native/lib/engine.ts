@@ -10,6 +10,8 @@ import type {
   AccelMode,
   AnalysisFacts,
   AnalysisKind,
+  AnimationFacts,
+  AnimationFormat,
   AudioCodec,
   AudioFacts,
   ImageFormat,
@@ -31,6 +33,8 @@ export type {
   AccelMode,
   AnalysisFacts,
   AnalysisKind,
+  AnimationFacts,
+  AnimationFormat,
   AudioCodec,
   ImageFormat,
   Preset,
@@ -182,8 +186,26 @@ export interface AnalysisPlanOutput extends PlanOutputBase {
   analysis: AnalysisOptions;
 }
 
+/**
+ * A short animated clip of the input (animated WebP, GIF with a palette computed for the clip, or a
+ * silent H.264 MP4): `durationSec` from `startSec`, at `fps`, fitted in maxWidth x maxHeight.
+ */
+export interface AnimationPlanOutput extends PlanOutputBase {
+  kind: "animation";
+  path: string;
+  format: AnimationFormat;
+  startSec: number;
+  durationSec: number;
+  fps: number;
+  maxWidth: number | null;
+  maxHeight: number | null;
+  /** GIF/WebP: loop forever, or play once; MP4 ignores it. */
+  loop: boolean;
+}
+
 export type PlanOutput =
   | VideoPlanOutput
+  | AnimationPlanOutput
   | AudioPlanOutput
   | ThumbnailsPlanOutput
   | HlsPlanOutput
@@ -304,6 +326,8 @@ export interface OutputFacts {
   probe?: ProbeFacts;
   /** analysis outputs: the measurement in the API's words (also written as JSON to `path`). */
   analysis?: AnalysisFacts;
+  /** animation outputs: frames, rate and loop as written. */
+  animation?: AnimationFacts;
 }
 
 /**

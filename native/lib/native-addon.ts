@@ -64,6 +64,10 @@ export interface NativeVideoOptions {
   } | null;
   /** > 0: a keyframe at each multiple (aligned HLS segments). */
   keyframeIntervalSec: number;
+  /** GIF: a palette computed for the clip (needs fpsNum and trimEndSec). */
+  palette?: boolean;
+  /** libwebp_anim: lossy quality 0–100. */
+  quality?: number;
 }
 
 export type NativeAudioOptions =
@@ -87,6 +91,8 @@ export interface NativeOutputOptions {
   trimEndSec: number | null;
   hlsSegmentSec?: number;
   hlsSegmentPattern?: string;
+  /** gif/webp muxers: loop forever (true) or play once (false). */
+  loop?: boolean;
   video: NativeVideoOptions | null;
   audio: NativeAudioOptions | null;
 }
@@ -188,6 +194,8 @@ export interface NativeTranscodeResult {
     expectedDurationSec?: number;
     expectsVideo?: boolean;
     expectsAudio?: boolean;
+    /** Video packets written. */
+    videoFrames?: number;
   }[];
   thumbnails: ThumbnailsWritten[];
   analyses?: NativeAnalysisReport[];

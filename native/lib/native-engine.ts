@@ -1,6 +1,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { analysisKinds } from "@framewire/shared/media";
 import { analysisDocument, analysisFacts } from "./analysis";
+import { animationFacts } from "./animation";
 import {
   type AudioEncodeOptions,
   type Capabilities,
@@ -66,7 +67,7 @@ class NativeEngine implements Engine {
         (caps): Capabilities => ({
           engine: "native" as const,
           ...caps,
-          outputKinds: ["video", "audio", "thumbnails", "hls", "probe", "analysis"],
+          outputKinds: ["video", "audio", "thumbnails", "hls", "probe", "analysis", "animation"],
           analysisKinds: [...analysisKinds],
           sharedDecode: true,
         }),
@@ -197,6 +198,10 @@ class NativeEngine implements Engine {
           await finishHls(output, probe, compiled.encoding),
           written.outputs[compiled.nativeOutputs[0] ?? -1],
         );
+      case "animation": {
+        const report = written.outputs[compiled.nativeOutputs[0] ?? -1];
+        return verified(await animationFacts(output, probe, report?.videoFrames ?? null), report);
+      }
       case "probe":
         return probeFacts(output, await this.#probe(plan.inputPath, true, undefined));
       case "analysis": {

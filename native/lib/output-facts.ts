@@ -47,6 +47,7 @@ export function containerOf(output: PlanOutput): string {
     case "audio":
       return AUDIO_FORMATS[output.audio.codec].extension;
     case "thumbnails":
+    case "animation":
       return output.format;
     case "hls":
       return "hls";

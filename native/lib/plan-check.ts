@@ -6,6 +6,7 @@
 import {
   accelModes,
   analysisKinds,
+  animationFormats,
   containerCodecs,
   imageFormats,
   mediaLimits as limits,
@@ -235,6 +236,22 @@ function checkOutput(output: PlanOutput, field: string): void {
       });
       return;
     }
+    case "animation": {
+      if (typeof output.path !== "string" || !output.path.startsWith("/"))
+        throw bad(`${field}.path`, "an absolute path", output.path);
+      oneOf(`${field}.format`, output.format, animationFormats);
+      within(`${field}.startSec`, output.startSec, limits.timeSec);
+      within(`${field}.durationSec`, output.durationSec, limits.animationDurationSec);
+      within(`${field}.fps`, output.fps, limits.animationFps);
+      for (const side of ["maxWidth", "maxHeight"] as const) {
+        const value = output[side];
+        if (value === null) continue;
+        intWithin(`${field}.${side}`, value, limits.animationDimension);
+        even(`${field}.${side}`, value);
+      }
+      if (typeof output.loop !== "boolean") throw bad(`${field}.loop`, "a boolean", output.loop);
+      return;
+    }
     case "probe":
       return;
     case "analysis":
@@ -245,7 +262,7 @@ function checkOutput(output: PlanOutput, field: string): void {
     default:
       throw bad(
         `${field}.kind`,
-        "video, audio, thumbnails, hls, probe or analysis",
+        "video, audio, thumbnails, hls, probe, analysis or animation",
         (output as { kind: unknown }).kind,
       );
   }

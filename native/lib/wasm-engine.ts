@@ -11,6 +11,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { analysisDocument, analysisFacts } from "./analysis";
+import { animationFacts } from "./animation";
 import {
   type Capabilities,
   type EncodingChoice,
@@ -44,6 +45,7 @@ import {
   wasmAnalysisArgs,
 } from "./wasm-analysis";
 import {
+  animationArgs,
   audioArgs,
   firstFrameArgs,
   MEMFS_PACKETS,
@@ -98,6 +100,8 @@ const WORKING_ENCODERS = new Set([
   "mjpeg",
   "png",
   "libwebp",
+  "libwebp_anim",
+  "gif",
 ]);
 
 /** A still image counts as one frame at 25 fps, as in the native engine. */
@@ -652,6 +656,20 @@ class WasmEngine implements Engine {
       }
       case "hls":
         throw new EngineError("UNSUPPORTED", "HLS ladders are not available in the wasm engine");
+      case "animation": {
+        if (!hasVideo)
+          throw new EngineError(
+            "INPUT_NO_STREAMS",
+            "An animation needs a video stream and the input has none",
+          );
+        repairNeeded();
+        const out = memfsOutputName(output.format);
+        const window = { startSec: output.startSec, endSec: output.startSec + output.durationSec };
+        await exec(animationArgs(output, input, facts, out), trimmedDuration(facts.durationSec, window));
+        await this.keep(core, out, output.path, false);
+        const written = await animationFacts(output, (path) => this.probeDisk(core, path), null);
+        return checked(written, true, false, window);
+      }
     }
   }
 
@@ -805,7 +823,7 @@ class WasmEngine implements Engine {
         hardware: [],
         hardwareEncoders: [],
         hardwareErrors: {},
-        outputKinds: ["video", "audio", "thumbnails", "probe", "analysis"],
+        outputKinds: ["video", "audio", "thumbnails", "probe", "analysis", "animation"],
         analysisKinds: WASM_ANALYSIS_KINDS,
         sharedDecode: false,
       };

@@ -2,7 +2,9 @@
  * The FFmpeg-facing pieces of the wasm engine that need no worker: the argument list built from a
  * validated PlanOutput, ffprobe JSON read into MediaFacts, and `-progress` blocks turned into ticks.
  */
+import { animationDefaults } from "@framewire/shared/media";
 import {
+  type AnimationPlanOutput,
   type AudioEncodeOptions,
   type AudioPlanOutput,
   EngineError,
@@ -84,8 +86,17 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
       return null;
     case "analysis":
       return wasmAnalysisUnsupported(output.analysis);
+    case "animation": {
+      const encoder = ANIMATION_ENCODERS[output.format];
+      return encoders.includes(encoder)
+        ? null
+        : `the wasm engine has no working ${encoder} encoder (${output.format} animations)`;
+    }
   }
 }
+
+/** The encoder of each animation format (the native engine's choice too). */
+export const ANIMATION_ENCODERS = { gif: "gif", webp: "libwebp_anim", mp4: "libx264" } as const;
 
 /** Output size for a picture fitted in a box, aspect kept, never upscaled, even sides (as the native engine). */
 export function fitSize(
@@ -341,6 +352,44 @@ export function audioArgs(output: AudioPlanOutput, input: string, facts: MediaFa
   const args = [...COMMON, ...trim.before, "-i", input, ...trim.after, "-map", "0:a:0", "-vn"];
   args.push(...audioEncodeArgs(output.audio, facts));
   args.push("-f", AUDIO_FORMATS[output.audio.codec].muxer, out);
+  return args;
+}
+
+/**
+ * An animation through the CLI: the clip's window, its box (480 wide when none), its rate; a GIF
+ * gets a palette computed for the clip (split → palettegen → paletteuse, numbers only), WebP a
+ * fixed quality, MP4 x264 without audio.
+ */
+export function animationArgs(
+  output: AnimationPlanOutput,
+  input: string,
+  facts: WasmInputFacts,
+  out: string,
+): string[] {
+  const args = [...COMMON, "-ss", String(output.startSec), ...inputOptions(facts), "-i", input];
+  args.push("-t", String(output.durationSec), "-map", "0:v:0", "-an");
+  const noBox = output.maxWidth === null && output.maxHeight === null;
+  const box = {
+    maxWidth: noBox ? animationDefaults.width : output.maxWidth,
+    maxHeight: output.maxHeight,
+    fps: output.fps,
+  };
+  let filter = videoFilter(box, facts);
+  if (output.format === "gif") {
+    filter +=
+      ",split[frames][forpalette];[forpalette]palettegen=max_colors=256:reserve_transparent=0:stats_mode=full[palette];" +
+      "[frames][palette]paletteuse=dither=sierra2_4a";
+  }
+  args.push("-vf", filter);
+  if (output.format === "gif") {
+    args.push("-c:v", "gif", "-loop", output.loop ? "0" : "-1", "-f", "gif", out);
+  } else if (output.format === "webp") {
+    args.push("-c:v", "libwebp_anim", "-quality", String(animationDefaults.webpQuality));
+    args.push("-pix_fmt", "yuv420p", "-loop", output.loop ? "0" : "1", "-f", "webp", out);
+  } else {
+    args.push("-c:v", "libx264", "-preset", "veryfast", "-crf", String(animationDefaults.mp4Crf));
+    args.push("-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", out);
+  }
   return args;
 }
 

@@ -80,7 +80,8 @@ fw::av::VideoSettings ParseVideo(const Napi::Object& v) {
   settings.max_height = RequireInt(v, "maxHeight", 0, 16384);
   if (IsAbsent(v.Get("crf"))) {
     settings.crf = -1;
-    settings.bitrate_kbps = RequireInt(v, "bitrateKbps", 16, 200000);
+    // Animations (gif, libwebp_anim) have neither; the encoder refuses a missing one where it needs it.
+    settings.bitrate_kbps = IsAbsent(v.Get("bitrateKbps")) ? 0 : RequireInt(v, "bitrateKbps", 16, 200000);
   } else {
     settings.crf = RequireInt(v, "crf", 0, 63);
   }
@@ -111,6 +112,8 @@ fw::av::VideoSettings ParseVideo(const Napi::Object& v) {
     throw Napi::TypeError::New(env, "watermark must be an object or null");
   }
   settings.keyframe_interval_sec = RequireNumber(v, "keyframeIntervalSec", 0, 3600);
+  settings.palette = v.Get("palette").ToBoolean().Value();
+  settings.quality = IsAbsent(v.Get("quality")) ? -1 : RequireInt(v, "quality", 0, 100);
   return settings;
 }
 
@@ -135,6 +138,7 @@ fw::av::OutputSettings ParseOutput(const Napi::Object& object) {
   output.container = RequireName(object, "container");
   output.trim_start = RequireNumber(object, "trimStartSec", 0, 1e7);
   output.trim_end = IsAbsent(object.Get("trimEndSec")) ? -1 : RequireNumber(object, "trimEndSec", 0.001, 1e7);
+  output.loop = IsAbsent(object.Get("loop")) ? -1 : (object.Get("loop").ToBoolean().Value() ? 1 : 0);
   if (output.container == "hls") {
     output.hls_segment_sec = RequireNumber(object, "hlsSegmentSec", 0.5, 60);
     output.hls_segment_pattern = RequireString(object, "hlsSegmentPattern");
@@ -420,6 +424,7 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
       Napi::Object object = Napi::Object::New(env);
       if (!report.video_encoder.empty()) object.Set("videoEncoder", report.video_encoder);
       if (report.expected_duration_sec >= 0) object.Set("expectedDurationSec", report.expected_duration_sec);
+      object.Set("videoFrames", static_cast<double>(report.video_frames));
       object.Set("expectsVideo", report.expects_video);
       object.Set("expectsAudio", report.expects_audio);
       const fw::av::OutputSettings& settings = settings_.outputs[i];

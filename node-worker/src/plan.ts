@@ -168,6 +168,19 @@ function planOutput(output: OutputSpec, workDir: string): PlanOutput {
       };
     case "analysis":
       return analysisOutput(output, workDir);
+    case "animation":
+      return {
+        kind: "animation",
+        name: output.name,
+        path: join(workDir, `out-${output.name}.${output.format}`),
+        format: output.format,
+        startSec: output.start_sec,
+        durationSec: output.duration_sec,
+        fps: output.fps,
+        maxWidth: output.width ?? null,
+        maxHeight: output.height ?? null,
+        loop: output.loop,
+      };
   }
 }
 

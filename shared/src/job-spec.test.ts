@@ -307,3 +307,31 @@ describe("analysis outputs", () => {
     expect(thumbs({ select: "faces" }).success).toBe(false);
   });
 });
+
+describe("animation outputs", () => {
+  const parse = (output: Record<string, unknown>) =>
+    jobSpecSchema.safeParse({ input: upload, outputs: [{ name: "a", type: "animation", ...output }] });
+
+  it("fills in a 5 s animated WebP at 15 fps from the start, looping", () => {
+    expect(parse({}).data?.outputs[0]).toEqual({
+      name: "a",
+      type: "animation",
+      format: "webp",
+      start_sec: 0,
+      duration_sec: 5,
+      fps: 15,
+      loop: true,
+    });
+  });
+
+  it("takes gif and mp4, bounds the clip, its rate and its box, and refuses filter text", () => {
+    expect(parse({ format: "gif", width: 320, duration_sec: 2.5, fps: 10, loop: false }).success).toBe(true);
+    expect(parse({ format: "apng" }).success).toBe(false);
+    expect(parse({ duration_sec: 61 }).success).toBe(false);
+    expect(parse({ duration_sec: 0 }).success).toBe(false);
+    expect(parse({ fps: 51 }).success).toBe(false);
+    expect(parse({ width: 1922 }).success).toBe(false);
+    expect(parse({ width: 321 }).success).toBe(false);
+    expect(parse({ filter: "palettegen" }).success).toBe(false);
+  });
+});

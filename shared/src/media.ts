@@ -21,6 +21,14 @@ export type AudioCodec = (typeof audioCodecs)[number];
 export const imageFormats = ["jpg", "png", "webp"] as const;
 export type ImageFormat = (typeof imageFormats)[number];
 
+/**
+ * An animation's file: animated WebP (small, every browser), GIF (everywhere, 256 colours from a
+ * palette computed for the clip) or a short silent H.264 MP4 (smallest; players loop it with their
+ * own loop attribute, so `loop` does not apply to it).
+ */
+export const animationFormats = ["webp", "gif", "mp4"] as const;
+export type AnimationFormat = (typeof animationFormats)[number];
+
 export const sampleRates = [8000, 16000, 22050, 24000, 32000, 44100, 48000] as const;
 export type SampleRate = (typeof sampleRates)[number];
 
@@ -115,6 +123,22 @@ export const mediaLimits = {
   highlightCount: { min: 1, max: 50 },
   highlightSec: { min: 1, max: 600 },
   highlightTotalSec: { min: 1, max: 36_000 },
+  /** Animations: a short clip, at most this long, this many frames a second and this large a box. */
+  animationDurationSec: { min: 0.1, max: 60 },
+  animationFps: { min: 1, max: 50 },
+  animationDimension: { min: 16, max: 1920 },
+} as const;
+
+/** What an animation output's options mean when left out (neither width nor height: 480 wide). */
+export const animationDefaults = {
+  format: "webp",
+  durationSec: 5,
+  fps: 15,
+  width: 480,
+  /** Animated WebP's lossy quality (libwebp, 0–100). */
+  webpQuality: 75,
+  /** The MP4 loop's constant quality (x264). */
+  mp4Crf: 23,
 } as const;
 
 /**
@@ -295,6 +319,17 @@ export const renditionFactsSchema = z.object({
   playlist: z.string().max(512),
 });
 export type RenditionFacts = z.infer<typeof renditionFactsSchema>;
+
+/** An animation as written, read back from the file (GIF and WebP: their frame records). */
+export const animationFactsSchema = z.object({
+  format: z.enum(animationFormats),
+  frames: z.int().nonnegative(),
+  /** Frames a second as written (frames over duration). */
+  fps: z.number().nonnegative(),
+  /** GIF and WebP: the file asks players to loop forever; MP4: null (the player's loop attribute decides). */
+  loop: z.boolean().nullable(),
+});
+export type AnimationFacts = z.infer<typeof animationFactsSchema>;
 
 // ---- analysis facts: what each kind of `analysis` output reports (and writes as its JSON document) ----
 

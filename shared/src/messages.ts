@@ -4,6 +4,7 @@ import { jobSpecSchema, pools } from "./job-spec";
 import { jobStatuses } from "./job-state";
 import {
   analysisFactsSchema,
+  animationFactsSchema,
   audioFactsSchema,
   loudnessFactsSchema,
   probeFactsSchema,
@@ -81,6 +82,8 @@ export const outputResultSchema = z.object({
    * fingerprint, highlights): the measurement, by `kind` (also stored as JSON at storage_key).
    */
   analysis: analysisFactsSchema.optional(),
+  /** animation outputs: frames, rate and loop as written. */
+  animation: animationFactsSchema.optional(),
 });
 export type OutputResult = z.infer<typeof outputResultSchema>;
 
