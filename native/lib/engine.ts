@@ -24,6 +24,8 @@ import type {
   VideoContainer,
   VideoFacts,
   WatermarkPosition,
+  WaveformFacts,
+  WaveformImageFormat,
 } from "@framewire/shared/media";
 
 export type EngineName = "native" | "wasm";
@@ -41,6 +43,8 @@ export type {
   VideoCodec,
   VideoContainer,
   WatermarkPosition,
+  WaveformFacts,
+  WaveformImageFormat,
 } from "@framewire/shared/media";
 export interface VideoEncodeOptions {
   codec: VideoCodec;
@@ -203,9 +207,28 @@ export interface AnimationPlanOutput extends PlanOutputBase {
   loop: boolean;
 }
 
+/**
+ * The audio's waveform into `dir`: waveform.<image> (width x height, color on background) and
+ * peaks.json (`points` pairs over the input, or `pointsPerSec` a second; neither: `width` pairs).
+ */
+export interface WaveformPlanOutput extends PlanOutputBase {
+  kind: "waveform";
+  dir: string;
+  image: WaveformImageFormat;
+  width: number;
+  height: number;
+  /** #rrggbb or #rrggbbaa. */
+  color: string;
+  /** #rrggbb, #rrggbbaa or null (transparent). */
+  background: string | null;
+  points: number | null;
+  pointsPerSec: number | null;
+}
+
 export type PlanOutput =
   | VideoPlanOutput
   | AnimationPlanOutput
+  | WaveformPlanOutput
   | AudioPlanOutput
   | ThumbnailsPlanOutput
   | HlsPlanOutput
@@ -328,6 +351,8 @@ export interface OutputFacts {
   analysis?: AnalysisFacts;
   /** animation outputs: frames, rate and loop as written. */
   animation?: AnimationFacts;
+  /** waveform outputs: the picture and peaks files, their resolution. */
+  waveform?: WaveformFacts;
 }
 
 /**

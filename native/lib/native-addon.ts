@@ -124,7 +124,8 @@ export interface NativeAnalysisOptions {
     | "tempo"
     | "key"
     | "fingerprint"
-    | "highlights";
+    | "highlights"
+    | "waveform";
   noiseDb?: number;
   minDurationSec?: number;
   threshold?: number;
@@ -134,6 +135,9 @@ export interface NativeAnalysisOptions {
   maxBpm?: number;
   audioSec?: number;
   frameIntervalSec?: number;
+  /** waveform: the resolution asked for (one of them; the buckets are finer). */
+  points?: number;
+  pointsPerSec?: number;
 }
 
 /** What one analysis measured; only its kind's fields are set. Pairs are flattened [t, v, t, v, …]. */
@@ -164,6 +168,12 @@ export interface NativeAnalysisReport {
   featureLoudness?: number[];
   featureRmsDb?: number[];
   featureMotion?: number[];
+  /** waveform: the mono down-mix's min and max per bucket of bucketSec from startSec. */
+  bucketSec?: number;
+  startSec?: number;
+  sampleRate?: number;
+  bucketMin?: Float32Array;
+  bucketMax?: Float32Array;
 }
 
 export interface NativeTranscodeOptions {

@@ -260,6 +260,16 @@ export function compileNativePlan(
         });
         break;
       }
+      case "waveform":
+        // Measured in the decode like an analysis; the picture and peaks are drawn afterwards.
+        compiled.analysis = analyses.length;
+        analyses.push({
+          kind: "waveform",
+          ...(output.pointsPerSec !== null
+            ? { pointsPerSec: output.pointsPerSec }
+            : { points: Math.max(output.points ?? 0, output.width) }),
+        });
+        break;
       case "animation":
         compiled.nativeOutputs.push(outputs.length);
         outputs.push(nativeAnimation(output, caps));

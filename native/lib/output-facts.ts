@@ -49,6 +49,8 @@ export function containerOf(output: PlanOutput): string {
     case "thumbnails":
     case "animation":
       return output.format;
+    case "waveform":
+      return output.image;
     case "hls":
       return "hls";
     case "probe":

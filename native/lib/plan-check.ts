@@ -8,6 +8,7 @@ import {
   analysisKinds,
   animationFormats,
   containerCodecs,
+  hexColorPattern,
   imageFormats,
   mediaLimits as limits,
   maxCrf,
@@ -17,6 +18,7 @@ import {
   videoCodecs,
   videoContainers,
   watermarkPositions,
+  waveformImageFormats,
 } from "@framewire/shared/media";
 import {
   type AnalysisOptions,
@@ -252,6 +254,25 @@ function checkOutput(output: PlanOutput, field: string): void {
       if (typeof output.loop !== "boolean") throw bad(`${field}.loop`, "a boolean", output.loop);
       return;
     }
+    case "waveform": {
+      if (typeof output.dir !== "string" || !output.dir.startsWith("/"))
+        throw bad(`${field}.dir`, "an absolute path", output.dir);
+      oneOf(`${field}.image`, output.image, waveformImageFormats);
+      intWithin(`${field}.width`, output.width, limits.waveformWidth);
+      intWithin(`${field}.height`, output.height, limits.waveformHeight);
+      for (const key of ["color", "background"] as const) {
+        const value = output[key];
+        if (value === null && key === "background") continue;
+        if (typeof value !== "string" || !hexColorPattern.test(value))
+          throw bad(`${field}.${key}`, "a #rrggbb(aa) colour", value);
+      }
+      if (output.points !== null && output.pointsPerSec !== null)
+        throw new EngineError("UNSUPPORTED", `${field} takes points or pointsPerSec, not both`);
+      if (output.points !== null) intWithin(`${field}.points`, output.points, limits.waveformPoints);
+      if (output.pointsPerSec !== null)
+        within(`${field}.pointsPerSec`, output.pointsPerSec, limits.waveformPointsPerSec);
+      return;
+    }
     case "probe":
       return;
     case "analysis":
@@ -262,7 +283,7 @@ function checkOutput(output: PlanOutput, field: string): void {
     default:
       throw bad(
         `${field}.kind`,
-        "video, audio, thumbnails, hls, probe, analysis or animation",
+        "video, audio, thumbnails, hls, probe, analysis, animation or waveform",
         (output as { kind: unknown }).kind,
       );
   }

@@ -65,9 +65,12 @@ import {
   timelineOf,
   videoArgs,
   videoPacketFacts,
+  WASM_WAVEFORM_MAX_SEC,
   type WasmInputFacts,
   wasmUnsupported,
+  waveformPcmArgs,
 } from "./wasm-ffmpeg";
+import { bucketsFromPcm, writeWaveform } from "./waveform";
 
 export interface WasmEngineOptions {
   /**
@@ -656,6 +659,29 @@ class WasmEngine implements Engine {
       }
       case "hls":
         throw new EngineError("UNSUPPORTED", "HLS ladders are not available in the wasm engine");
+      case "waveform": {
+        if (!hasAudio)
+          throw new EngineError("INPUT_NO_STREAMS", "A waveform needs an audio stream; the input has none");
+        repairNeeded();
+        if ((realDuration ?? Number.POSITIVE_INFINITY) > WASM_WAVEFORM_MAX_SEC) {
+          throw new EngineError(
+            "UNSUPPORTED",
+            `output ${output.name}: the wasm engine draws waveforms of inputs up to ${WASM_WAVEFORM_MAX_SEC / 60} minutes ` +
+              "(it holds the decoded audio in memory; the native engine streams it)",
+          );
+        }
+        const out = memfsOutputName("pcm");
+        await exec(waveformPcmArgs(input, out), facts.durationSec);
+        const bytes = await core.request<Uint8Array>("read", { name: out });
+        await this.removeMemfs(core, [out]);
+        const pcm = new Int16Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 2));
+        const rate = facts.streams.find((s) => s.type === "audio")?.sampleRate ?? 48_000;
+        const resolution =
+          output.pointsPerSec !== null
+            ? { pointsPerSec: output.pointsPerSec }
+            : { points: Math.max(output.points ?? 0, output.width) };
+        return writeWaveform(output, bucketsFromPcm(pcm, rate, resolution));
+      }
       case "animation": {
         if (!hasVideo)
           throw new EngineError(
@@ -823,7 +849,7 @@ class WasmEngine implements Engine {
         hardware: [],
         hardwareEncoders: [],
         hardwareErrors: {},
-        outputKinds: ["video", "audio", "thumbnails", "probe", "analysis", "animation"],
+        outputKinds: ["video", "audio", "thumbnails", "probe", "analysis", "animation", "waveform"],
         analysisKinds: WASM_ANALYSIS_KINDS,
         sharedDecode: false,
       };

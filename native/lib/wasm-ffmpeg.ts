@@ -86,6 +86,8 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
       return null;
     case "analysis":
       return wasmAnalysisUnsupported(output.analysis);
+    case "waveform":
+      return null;
     case "animation": {
       const encoder = ANIMATION_ENCODERS[output.format];
       return encoders.includes(encoder)
@@ -391,6 +393,31 @@ export function animationArgs(
     args.push("-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", out);
   }
   return args;
+}
+
+/**
+ * The longest input whose waveform the wasm engine draws: it decodes the whole mono down-mix into
+ * its memory file system first (16-bit, ~5.5 MiB a minute at 48 kHz).
+ */
+export const WASM_WAVEFORM_MAX_SEC = 30 * 60;
+
+/** The audio as one channel of 16-bit PCM at its own rate, for a waveform. */
+export function waveformPcmArgs(input: string, out: string): string[] {
+  return [
+    ...COMMON,
+    "-i",
+    input,
+    "-map",
+    "0:a:0",
+    "-vn",
+    "-ac",
+    "1",
+    "-c:a",
+    "pcm_s16le",
+    "-f",
+    "s16le",
+    out,
+  ];
 }
 
 const IMAGE_PIX_FMTS = { jpg: "yuvj420p", png: "rgb24", webp: "yuv420p" } as const;

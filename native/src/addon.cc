@@ -4,6 +4,7 @@
 // Failure, which OnOK turns into a rejected promise carrying `code` and `detail`.
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
@@ -204,6 +205,8 @@ fw::av::AnalysisSettings ParseAnalysis(const Napi::Object& object) {
   settings.max_bpm = OptionalNumber(object, "maxBpm", 0, 1000);
   settings.audio_sec = OptionalNumber(object, "audioSec", 0, 86400);
   settings.frame_interval_sec = OptionalNumber(object, "frameIntervalSec", 0, 86400);
+  settings.points = OptionalNumber(object, "points", 0, 1e6);
+  settings.points_per_sec = OptionalNumber(object, "pointsPerSec", 0, 1e4);
   if (settings.kind == "tempo" && !(settings.min_bpm > 0 && settings.max_bpm > settings.min_bpm)) {
     throw Napi::RangeError::New(object.Env(), "minBpm and maxBpm must be positive with minBpm < maxBpm");
   }
@@ -471,6 +474,13 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
     return array;
   }
 
+  // Up to 2^22 values: a typed array, copied once.
+  static Napi::Float32Array Floats(Napi::Env env, const std::vector<float>& values) {
+    Napi::Float32Array array = Napi::Float32Array::New(env, values.size());
+    std::copy(values.begin(), values.end(), array.Data());
+    return array;
+  }
+
   // Pairs flattened: [time, value, time, value, ...].
   static Napi::Array Pairs(Napi::Env env, const std::vector<fw::av::TimeValue>& values) {
     Napi::Array array = Napi::Array::New(env, values.size() * 2);
@@ -528,6 +538,12 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
       object.Set("featureRmsDb", Numbers(env, r.feature_rms_db));
       object.Set("featureMotion", Numbers(env, r.feature_motion));
       object.Set("cuts", Pairs(env, r.cuts));
+    } else if (kind == "waveform") {
+      object.Set("bucketSec", r.bucket_sec);
+      object.Set("startSec", r.waveform_start_sec);
+      object.Set("sampleRate", r.waveform_sample_rate);
+      object.Set("bucketMin", Floats(env, r.bucket_min));
+      object.Set("bucketMax", Floats(env, r.bucket_max));
     }
     return object;
   }

@@ -5,13 +5,13 @@
  * reference only.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeClip } from "../../test/support/media";
-import type { AnimationPlanOutput, Engine, EngineProgress } from "../lib/engine";
+import type { AnimationPlanOutput, Engine, EngineProgress, WaveformPlanOutput } from "../lib/engine";
 
 const run = promisify(execFile);
 
@@ -26,6 +26,20 @@ export async function rgbFrames(args: string[], width: number, height: number): 
   const frames: Buffer[] = [];
   for (let at = 0; at + size <= stdout.length; at += size) frames.push(stdout.subarray(at, at + size));
   return frames;
+}
+
+/** A PNG's pixels as RGBA, through the ffmpeg CLI. */
+async function rgbaFrames(path: string, width: number, height: number): Promise<Buffer[]> {
+  const { stdout } = await run(
+    "ffmpeg",
+    ["-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgba", "-"],
+    {
+      encoding: "buffer",
+      maxBuffer: 1 << 26,
+    },
+  );
+  const size = width * height * 4;
+  return stdout.length >= size ? [stdout.subarray(0, size)] : [];
 }
 
 /** Peak signal-to-noise ratio of two RGB24 pictures, dB (99 when identical). */
@@ -84,6 +98,40 @@ function animation(name: string, dir: string, options: Partial<AnimationPlanOutp
     maxWidth: null,
     maxHeight: null,
     loop: true,
+    ...options,
+  };
+}
+
+/** 4 s of silence with a 1 kHz tone at half scale from 2.0 s to 2.5 s, as 48 kHz WAV. */
+async function makeToneBurst(path: string): Promise<string> {
+  const tone = "if(between(t\\,2\\,2.5)\\,0.5*sin(2*PI*1000*t)\\,0)";
+  await run("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    `aevalsrc=${tone}:s=48000:d=4`,
+    "-c:a",
+    "pcm_s16le",
+    path,
+  ]);
+  return path;
+}
+
+function waveform(name: string, dir: string, options: Partial<WaveformPlanOutput>): WaveformPlanOutput {
+  return {
+    kind: "waveform",
+    name,
+    dir: join(dir, name),
+    image: "png",
+    width: 400,
+    height: 100,
+    color: "#ff0000",
+    background: null,
+    points: null,
+    pointsPerSec: null,
     ...options,
   };
 }
@@ -160,6 +208,53 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
       );
       expect(mean).toBeGreaterThan(35);
       expect(Math.min(...scores)).toBeGreaterThan(33);
+    });
+
+    it("draws a tone burst's waveform at the right pixel columns, in the PNG and in the peaks", async () => {
+      const burst = await makeToneBurst(join(dir, "burst.wav"));
+      const outputs = [
+        waveform("png", dir, {}),
+        waveform("svg", dir, { image: "svg", background: "#000000", pointsPerSec: 20 }),
+      ];
+      const result = await engine.run({ inputPath: burst, outputs });
+      const [png, svg] = result.outputs;
+      expect(png?.waveform).toMatchObject({ image: "waveform.png", peaks: "peaks.json", points: 400 });
+      expect(png?.files?.map((f) => f.relativePath)).toEqual(["waveform.png", "peaks.json"]);
+
+      // 4 s over 400 columns: 10 ms each; the burst covers columns 200–249.
+      const doc = JSON.parse(await readFile(join(outputs[0]?.dir ?? "", "peaks.json"), "utf8"));
+      expect(doc).toMatchObject({ channels: 1, sample_rate: 48000, length: 400, samples_per_pixel: 480 });
+      const max = (i: number) => doc.peaks[2 * i + 1] as number;
+      const min = (i: number) => doc.peaks[2 * i] as number;
+      const loud = Array.from({ length: 400 }, (_, i) => i).filter((i) => max(i) > 0.25);
+      expect(loud[0]).toBeGreaterThanOrEqual(199);
+      expect(loud[0]).toBeLessThanOrEqual(200);
+      expect(loud.at(-1)).toBeGreaterThanOrEqual(249);
+      expect(loud.at(-1)).toBeLessThanOrEqual(250);
+      expect(loud.length).toBeGreaterThanOrEqual(49);
+      expect(loud.length).toBeLessThanOrEqual(51);
+      expect(max(225)).toBeCloseTo(0.5, 1);
+      expect(min(225)).toBeCloseTo(-0.5, 1);
+
+      // The PNG read back by the CLI: in column 225 the red band spans the middle half of the
+      // picture; column 100 (silence) has only its centre row painted.
+      const pixels =
+        (await rgbaFrames(join(outputs[0]?.dir ?? "", "waveform.png"), 400, 100))[0] ?? Buffer.alloc(0);
+      const painted = (x: number) =>
+        Array.from({ length: 100 }, (_, y) => y).filter((y) => (pixels[(y * 400 + x) * 4 + 3] ?? 0) > 0);
+      expect(painted(225).length).toBeGreaterThan(45);
+      expect(painted(225).length).toBeLessThan(55);
+      expect(painted(100).length).toBeLessThanOrEqual(2);
+      expect(pixels.subarray((50 * 400 + 225) * 4, (50 * 400 + 225) * 4 + 4)).toEqual(
+        Buffer.from([255, 0, 0, 255]),
+      );
+
+      // 20 pairs a second over 4 s; the SVG is one path on a black rectangle.
+      expect(svg?.waveform).toMatchObject({ image: "waveform.svg", points: 80, points_per_sec: 20 });
+      const text = await readFile(join(outputs[1]?.dir ?? "", "waveform.svg"), "utf8");
+      expect(text).toMatch(
+        /^<svg [^>]*width="400" height="100"[^>]*><rect [^>]*fill="#000000"\/><path d="M[^"]+Z" fill="#ff0000"\/><\/svg>/,
+      );
     });
 
     it("cuts a window that runs past the end of the input at the end", async () => {

@@ -152,3 +152,26 @@ describe("buildPlan: animations", () => {
     ]);
   });
 });
+
+describe("buildPlan: waveforms", () => {
+  it("maps a waveform's picture, colours and resolution onto a valid plan (transparent: no background)", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [{ name: "wave", type: "waveform", image: "svg", width: 800, points_per_sec: 10 }],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    expect(plan.outputs[0]).toEqual({
+      kind: "waveform",
+      name: "wave",
+      dir: "/work/j/out-wave",
+      image: "svg",
+      width: 800,
+      height: 280,
+      color: "#3b82f6",
+      background: null,
+      points: null,
+      pointsPerSec: 10,
+    });
+  });
+});

@@ -168,6 +168,19 @@ function planOutput(output: OutputSpec, workDir: string): PlanOutput {
       };
     case "analysis":
       return analysisOutput(output, workDir);
+    case "waveform":
+      return {
+        kind: "waveform",
+        name: output.name,
+        dir: join(workDir, `out-${output.name}`),
+        image: output.image,
+        width: output.width,
+        height: output.height,
+        color: output.color,
+        background: output.background === "transparent" ? null : output.background,
+        points: output.points ?? null,
+        pointsPerSec: output.points_per_sec ?? null,
+      };
     case "animation":
       return {
         kind: "animation",

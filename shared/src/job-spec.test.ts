@@ -335,3 +335,32 @@ describe("animation outputs", () => {
     expect(parse({ filter: "palettegen" }).success).toBe(false);
   });
 });
+
+describe("waveform outputs", () => {
+  const parse = (output: Record<string, unknown>) =>
+    jobSpecSchema.safeParse({ input: upload, outputs: [{ name: "w", type: "waveform", ...output }] });
+
+  it("fills in a 1800x280 blue PNG on transparent", () => {
+    expect(parse({}).data?.outputs[0]).toEqual({
+      name: "w",
+      type: "waveform",
+      image: "png",
+      width: 1800,
+      height: 280,
+      color: "#3b82f6",
+      background: "transparent",
+    });
+  });
+
+  it("takes colours as hex only, one resolution, and bounded sizes", () => {
+    expect(
+      parse({ image: "svg", color: "#ffffff80", background: "#000000", points_per_sec: 50 }).success,
+    ).toBe(true);
+    expect(parse({ color: "red" }).success).toBe(false);
+    expect(parse({ color: "#fff" }).success).toBe(false);
+    expect(parse({ background: "url(x)" }).success).toBe(false);
+    expect(parse({ points: 1000, points_per_sec: 10 }).success).toBe(false);
+    expect(parse({ width: 9000 }).success).toBe(false);
+    expect(parse({ image: "jpg" }).success).toBe(false);
+  });
+});

@@ -7,6 +7,7 @@ import {
   audioCodecs,
   containerCodecs,
   containerDefaults,
+  hexColorPattern,
   imageFormats,
   mediaLimits as limits,
   maxCrf,
@@ -17,13 +18,15 @@ import {
   videoCodecs,
   videoContainers,
   watermarkPositions,
+  waveformDefaults,
+  waveformImageFormats,
 } from "./media";
 import { webhookSpecSchema } from "./webhooks";
 
 /**
  * The job spec: what an API client may ask for. Every option is a typed field with bounds; nothing
  * here is ever passed to FFmpeg as text. `outputs` is a union on `type`: video, audio, thumbnails,
- * hls, analysis, animation; all outputs of a job share one decode of the input.
+ * hls, analysis, animation, waveform; all outputs of a job share one decode of the input.
  */
 
 export const priorities = ["high", "default", "low"] as const;
@@ -270,6 +273,31 @@ export const animationOutputSchema = z.strictObject({
   loop: z.boolean().default(true),
 });
 
+const hexColor = z.string().regex(hexColorPattern, "must be a colour as #rrggbb or #rrggbbaa");
+
+/**
+ * A picture of the audio's waveform (PNG or SVG, width x height, `color` on `background`) and its
+ * peaks as JSON for players that draw their own: `points` pairs over the whole input or
+ * `points_per_sec` pairs a second (neither: one pair per pixel column). Runs in the job's one decode.
+ */
+export const waveformOutputSchema = z
+  .strictObject({
+    name: outputNameSchema,
+    type: z.literal("waveform"),
+    image: z.enum(waveformImageFormats).default(waveformDefaults.image),
+    width: intWithin(limits.waveformWidth).default(waveformDefaults.width),
+    height: intWithin(limits.waveformHeight).default(waveformDefaults.height),
+    color: hexColor.default(waveformDefaults.color),
+    /** A colour, or "transparent". */
+    background: z.union([hexColor, z.literal("transparent")]).default(waveformDefaults.background),
+    points: intWithin(limits.waveformPoints).optional(),
+    points_per_sec: within(limits.waveformPointsPerSec).optional(),
+  })
+  .refine((w) => w.points === undefined || w.points_per_sec === undefined, {
+    message: "give points or points_per_sec, not both",
+    path: ["points_per_sec"],
+  });
+
 const analysisOutput = <K extends string, S extends z.core.$ZodLooseShape>(kind: K, shape: S) =>
   z.strictObject({
     name: outputNameSchema,
@@ -392,6 +420,7 @@ const outputUnion = z.discriminatedUnion("type", [
   hlsOutputSchema,
   analysisOutputSchema,
   animationOutputSchema,
+  waveformOutputSchema,
 ]);
 type OutputSpecRaw = z.infer<typeof outputUnion>;
 

@@ -29,6 +29,13 @@ export type ImageFormat = (typeof imageFormats)[number];
 export const animationFormats = ["webp", "gif", "mp4"] as const;
 export type AnimationFormat = (typeof animationFormats)[number];
 
+/** A waveform's picture: PNG (drawn columns) or SVG (one filled path, scales without blur). */
+export const waveformImageFormats = ["png", "svg"] as const;
+export type WaveformImageFormat = (typeof waveformImageFormats)[number];
+
+/** A colour as #rrggbb or #rrggbbaa (alpha last). */
+export const hexColorPattern = /^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/;
+
 export const sampleRates = [8000, 16000, 22050, 24000, 32000, 44100, 48000] as const;
 export type SampleRate = (typeof sampleRates)[number];
 
@@ -127,6 +134,20 @@ export const mediaLimits = {
   animationDurationSec: { min: 0.1, max: 60 },
   animationFps: { min: 1, max: 50 },
   animationDimension: { min: 16, max: 1920 },
+  /** Waveforms: the picture's size in pixels, and the peaks' resolution (pairs in all, or a second). */
+  waveformWidth: { min: 16, max: 8192 },
+  waveformHeight: { min: 16, max: 2048 },
+  waveformPoints: { min: 16, max: 100_000 },
+  waveformPointsPerSec: { min: 1, max: 1000 },
+} as const;
+
+/** A waveform's options left out: 1800x280, blue on transparent, one peak pair per pixel column. */
+export const waveformDefaults = {
+  image: "png",
+  width: 1800,
+  height: 280,
+  color: "#3b82f6",
+  background: "transparent",
 } as const;
 
 /** What an animation output's options mean when left out (neither width nor height: 480 wide). */
@@ -330,6 +351,24 @@ export const animationFactsSchema = z.object({
   loop: z.boolean().nullable(),
 });
 export type AnimationFacts = z.infer<typeof animationFactsSchema>;
+
+/**
+ * A waveform as written: its picture, and its peaks document (`peaks.json`: `peaks` as
+ * [min, max, min, max, …] in −1…1 of the mono down-mix, one pair per `1/points_per_sec` s, the
+ * array wavesurfer.js takes as `peaks`, with `length`, `sample_rate`, `samples_per_pixel` and
+ * `duration_sec` beside it).
+ */
+export const waveformFactsSchema = z.object({
+  image: z.string().max(64),
+  peaks: z.string().max(64),
+  width: z.int(),
+  height: z.int(),
+  /** Peak pairs in the document. */
+  points: z.int().nonnegative(),
+  points_per_sec: z.number().nonnegative(),
+  duration_sec: z.number().nonnegative(),
+});
+export type WaveformFacts = z.infer<typeof waveformFactsSchema>;
 
 // ---- analysis facts: what each kind of `analysis` output reports (and writes as its JSON document) ----
 

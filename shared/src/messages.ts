@@ -11,6 +11,7 @@ import {
   renditionFactsSchema,
   thumbnailFactsSchema,
   videoFactsSchema,
+  waveformFactsSchema,
 } from "./media";
 
 /**
@@ -84,6 +85,8 @@ export const outputResultSchema = z.object({
   analysis: analysisFactsSchema.optional(),
   /** animation outputs: frames, rate and loop as written. */
   animation: animationFactsSchema.optional(),
+  /** waveform outputs: the picture and the peaks document (both among `files`), their resolution. */
+  waveform: waveformFactsSchema.optional(),
 });
 export type OutputResult = z.infer<typeof outputResultSchema>;
 

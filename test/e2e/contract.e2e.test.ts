@@ -102,6 +102,7 @@ describe("the API's answers match the published OpenAPI document", () => {
         "probe",
         "analysis",
         "animation",
+        "waveform",
       ]),
     );
   });
@@ -159,6 +160,8 @@ describe("the API's answers match the published OpenAPI document", () => {
     expect(byName.facts?.probe?.duration_sec).toBeCloseTo(4, 0);
     expect(byName.preview).toMatchObject({ type: "animation", container: "gif" });
     expect(byName.preview?.animation).toMatchObject({ format: "gif", frames: 10, loop: true });
+    expect(byName.wave?.waveform).toMatchObject({ image: "waveform.png", points: 200, width: 200 });
+    expect(byName.wave?.files?.map((f) => f.relative_path)).toEqual(["waveform.png", "peaks.json"]);
     // A fact added to the engine's output facts and the shared schema reaches the API as it is.
     expect(byName.mp4?.video).toMatchObject({ codec: "h264", height: 240, pixel_format: "yuv420p" });
 
