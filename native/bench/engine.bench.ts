@@ -54,6 +54,8 @@ async function best(sample: () => Measure | Promise<Measure>, samples: Measure[]
 interface Measure {
   wallMs: number;
   maxRssKb: number | null;
+  /** User + system time of the run (engines: during the run; CLI: the whole process), if known. */
+  cpuMs?: number;
   /** Engines only: peak before the run (Node + engine + capability probing). */
   idleRssKb?: number;
 }
@@ -79,7 +81,7 @@ function runCli(args: string[]): Measure {
   const result = hasTime
     ? spawnSync(
         "/usr/bin/time",
-        ["-f", "maxrss=%M", "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", ...args],
+        ["-f", "maxrss=%M cpu=%U+%S", "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", ...args],
         {
           encoding: "utf8",
         },
@@ -88,7 +90,12 @@ function runCli(args: string[]): Measure {
   const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`ffmpeg failed: ${result.stderr}`);
   const rss = /maxrss=(\d+)/.exec(result.stderr ?? "")?.[1];
-  return { wallMs, maxRssKb: rss ? Number(rss) : null };
+  const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(result.stderr ?? "");
+  return {
+    wallMs,
+    maxRssKb: rss ? Number(rss) : null,
+    ...(cpu ? { cpuMs: (Number(cpu[1]) + Number(cpu[2])) * 1000 } : {}),
+  };
 }
 
 function sum(measures: Measure[]): Measure {
@@ -234,12 +241,24 @@ async function analysisBench(dir: string, hd720: string) {
   const fCli = fastest(f.cli);
   const gNative = fastest(g);
   const ms = (list: Measure[]) => list.map((m) => Math.round(m.wallMs));
+  // CPU time: the least of the samples, as for wall time. On a shared machine the wall ratio moves
+  // with whatever else runs; the CPU ratio says what the analyses themselves add.
+  const leastCpu = (list: Measure[]) => {
+    const cpu = list.map((m) => m.cpuMs).filter((v): v is number => v !== undefined);
+    return cpu.length === list.length && cpu.length > 0 ? Math.min(...cpu) : null;
+  };
+  const cpuRatio = (num: Measure[], den: Measure[]) => {
+    const [a, b] = [leastCpu(num), leastCpu(den)];
+    return a !== null && b !== null && b > 0 ? a / b : null;
+  };
   return {
     e: {
       label: "720p transcode + loudness, scenes, silence vs the transcode alone",
       aloneMs: Math.round(eAlone.wallMs),
       withAnalysesMs: Math.round(eWith.wallMs),
       ratio: eWith.wallMs / eAlone.wallMs,
+      cpuMs: { alone: leastCpu(e.alone), with: leastCpu(e.with) },
+      cpuRatio: cpuRatio(e.with, e.alone),
       target: "≤ 1.15",
       samplesMs: { alone: ms(e.alone), with: ms(e.with) },
     },
@@ -248,6 +267,8 @@ async function analysisBench(dir: string, hd720: string) {
       nativeMs: Math.round(fNative.wallMs),
       cliMs: Math.round(fCli.wallMs),
       nativeOverCli: fCli.wallMs / fNative.wallMs,
+      cpuMs: { native: leastCpu(f.native), cli: leastCpu(f.cli) },
+      cpuNativeOverCli: cpuRatio(f.cli, f.native),
       target: "≥ 1.0",
       samplesMs: { native: ms(f.native), cli: ms(f.cli) },
     },
@@ -538,8 +559,8 @@ try {
     })),
   );
   console.table({
-    "(e) transcode + 3 analyses / transcode": `${analysis.e.withAnalysesMs} / ${analysis.e.aloneMs} ms = ${analysis.e.ratio.toFixed(3)}× (target ≤ 1.15)`,
-    "(f) analysis only vs CLI filters": `${analysis.f.nativeMs} vs ${analysis.f.cliMs} ms = ${x(analysis.f.nativeOverCli)} (target ≥ 1.0)`,
+    "(e) transcode + 3 analyses / transcode": `${analysis.e.withAnalysesMs} / ${analysis.e.aloneMs} ms = ${analysis.e.ratio.toFixed(3)}× (target ≤ 1.15); CPU time ${analysis.e.cpuRatio?.toFixed(3) ?? "n/a"}×`,
+    "(f) analysis only vs CLI filters": `${analysis.f.nativeMs} vs ${analysis.f.cliMs} ms = ${x(analysis.f.nativeOverCli)} (target ≥ 1.0); CPU time ${x(analysis.f.cpuNativeOverCli)}`,
     "(g) tempo + key, 4-minute song": `${analysis.g.nativeMs} ms (target < 2000; aubio tempo ${analysis.g.aubioTempoMs} ms)`,
   });
   console.log(
