@@ -278,6 +278,12 @@ export interface StreamFacts {
   variableFrameRate?: boolean;
   /** Video: packets seen by probeDeep (capped), to tell an animated image from a still. */
   packets?: number;
+  /** The track's language tag (ISO 639-2, e.g. "deu"), when the container gives one other than "und". */
+  language?: string;
+  /** The track's title tag (e.g. "Commentary"), when it has one. */
+  title?: string;
+  /** Players pick this track unless told otherwise (the container's default disposition). */
+  default?: boolean;
 }
 
 export interface MediaFacts {

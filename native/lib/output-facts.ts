@@ -226,6 +226,9 @@ export function probeDocument(facts: MediaFacts): ProbeFacts {
       sample_format: s.sampleFormat,
       profile: s.profile,
       level: s.level,
+      language: s.language,
+      title: s.title,
+      default: s.default,
     })),
     ...contentFlags(facts),
   };

@@ -386,7 +386,14 @@ export function animationArgs(
   if (output.format === "gif") {
     args.push("-c:v", "gif", "-loop", output.loop ? "0" : "-1", "-f", "gif", out);
   } else if (output.format === "webp") {
-    args.push("-c:v", "libwebp_anim", "-quality", String(animationDefaults.webpQuality));
+    args.push(
+      "-c:v",
+      "libwebp_anim",
+      "-quality",
+      String(animationDefaults.webpQuality),
+      "-compression_level",
+      "1",
+    );
     args.push("-pix_fmt", "yuv420p", "-loop", output.loop ? "0" : "1", "-f", "webp", out);
   } else {
     args.push("-c:v", "libx264", "-preset", "veryfast", "-crf", String(animationDefaults.mp4Crf));
@@ -578,6 +585,19 @@ const STREAM_TYPES: Record<string, StreamFacts["type"]> = {
   data: "data",
 };
 
+/** Language, title and default disposition, as the native probe reads them (an "und" language is none). */
+function trackTags(s: Record<string, unknown>): Partial<StreamFacts> {
+  const tags = (s.tags ?? {}) as Record<string, unknown>;
+  const disposition = (s.disposition ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === "string" && v !== "" ? v.slice(0, 200) : undefined);
+  const language = text(tags.language);
+  return {
+    language: language === "und" ? undefined : language,
+    title: text(tags.title),
+    default: disposition.default === 1,
+  };
+}
+
 function streamFacts(s: Record<string, unknown>, index: number): StreamFacts {
   const facts: StreamFacts = {
     index: num(s.index) ?? index,
@@ -599,6 +619,7 @@ function streamFacts(s: Record<string, unknown>, index: number): StreamFacts {
     profile: typeof s.profile === "string" ? s.profile : undefined,
     level: num(s.level) !== undefined && (num(s.level) ?? 0) > 0 ? num(s.level) : undefined,
     ...(facts.type === "video" ? videoContent(s) : {}),
+    ...trackTags(s),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) Object.assign(facts, { [key]: value });

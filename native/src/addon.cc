@@ -284,6 +284,9 @@ Napi::Object StreamToJs(Napi::Env env, const fw::av::StreamInfo& stream) {
   if (!stream.sample_format.empty()) object.Set("sampleFormat", stream.sample_format);
   if (!stream.profile.empty()) object.Set("profile", stream.profile);
   if (stream.level > 0) object.Set("level", stream.level);
+  if (!stream.language.empty()) object.Set("language", stream.language);
+  if (!stream.title.empty()) object.Set("title", stream.title);
+  object.Set("default", stream.is_default);
   if (!stream.color_transfer.empty()) object.Set("colorTransfer", stream.color_transfer);
   if (!stream.field_order.empty()) object.Set("fieldOrder", stream.field_order);
   if (stream.type == "video") {

@@ -249,6 +249,12 @@ export const streamFactsSchema = z.object({
   /** Codec profile name, e.g. "High", "Constrained Baseline". */
   profile: z.string().optional(),
   level: z.number().optional(),
+  /** The track's language (ISO 639-2 as the container tags it, e.g. "deu"); absent when untagged or "und". */
+  language: z.string().max(200).optional(),
+  /** The track's title (e.g. "Director's commentary"), as the container tags it. */
+  title: z.string().max(200).optional(),
+  /** Players pick this track unless told otherwise. */
+  default: z.boolean().optional(),
 });
 export type StreamFacts = z.infer<typeof streamFactsSchema>;
 

@@ -55,6 +55,9 @@ void ConfigureVideo(AVCodecContext* ctx, const VideoEncodeSettings& s) {
   if (name == "gif") return;
   if (name == "libwebp_anim") {
     if (s.quality >= 0) SetOption(ctx, "quality", std::to_string(std::clamp(s.quality, 0, 100)), name);
+    // libwebp's method 1 instead of its default 4: half the CPU time for ~15 % more bytes, which
+    // keeps a preview within a few percent of the transcode it rides along with.
+    ctx->compression_level = 1;
     return;
   }
   int speed = std::clamp(s.speed, 0, 8);  // 0 fastest .. 8 slowest
