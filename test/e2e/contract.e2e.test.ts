@@ -139,6 +139,7 @@ describe("the API's answers match the published OpenAPI document", () => {
           fps: 10,
           width: 160,
         },
+        { name: "wave", type: "waveform", width: 200, height: 40 },
       ],
       webhook: {
         url: `${receiver.url}/contract`,
