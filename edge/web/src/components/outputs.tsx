@@ -72,7 +72,6 @@ function AnimationPreview({ output }: { output: LiveOutput }) {
   return (
     <>
       {output.container === "mp4" ? (
-        // biome-ignore lint/a11y/useMediaCaption: a silent preview loop has no speech to caption
         <video
           class="player"
           src={output.url}
