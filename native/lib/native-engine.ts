@@ -1,6 +1,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { analysisKinds } from "@framewire/shared/media";
 import { analysisDocument, analysisFacts } from "./analysis";
+import { animationFacts } from "./animation";
 import {
   type AudioEncodeOptions,
   type Capabilities,
@@ -34,6 +35,7 @@ import {
 } from "./output-facts";
 import { checkPlan } from "./plan-check";
 import { RunProgress } from "./run-progress";
+import { writeWaveform } from "./waveform";
 
 /**
  * The native engine: FFmpeg's libraries in-process through our node-addon-api binding. Every
@@ -66,7 +68,7 @@ class NativeEngine implements Engine {
         (caps): Capabilities => ({
           engine: "native" as const,
           ...caps,
-          outputKinds: ["video", "audio", "thumbnails", "hls", "probe", "analysis"],
+          outputKinds: ["video", "audio", "thumbnails", "hls", "probe", "analysis", "animation", "waveform"],
           analysisKinds: [...analysisKinds],
           sharedDecode: true,
         }),
@@ -197,6 +199,26 @@ class NativeEngine implements Engine {
           await finishHls(output, probe, compiled.encoding),
           written.outputs[compiled.nativeOutputs[0] ?? -1],
         );
+      case "waveform": {
+        const report = written.analyses?.[compiled.analysis ?? -1];
+        if (!report?.bucketMin || !report.bucketMax)
+          throw new EngineError(
+            "ENGINE_FAILURE",
+            `output ${output.name}: the addon reported no waveform for it`,
+          );
+        return writeWaveform(output, {
+          bucketSec: report.bucketSec ?? 0,
+          startSec: report.startSec ?? 0,
+          sampleRate: report.sampleRate ?? 0,
+          min: report.bucketMin,
+          max: report.bucketMax,
+          durationSec: report.durationSec,
+        });
+      }
+      case "animation": {
+        const report = written.outputs[compiled.nativeOutputs[0] ?? -1];
+        return verified(await animationFacts(output, probe, report?.videoFrames ?? null), report);
+      }
       case "probe":
         return probeFacts(output, await this.#probe(plan.inputPath, true, undefined));
       case "analysis": {

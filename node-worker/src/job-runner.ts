@@ -403,7 +403,8 @@ async function storeOutput(
       );
     });
   // The engine's facts are in the API's words already (shared/src/media.ts): they go on as they are.
-  const { video, audio, thumbnails, renditions, loudness, probe, analysis, encoding } = facts;
+  const { video, audio, thumbnails, renditions, loudness, probe, analysis, animation, waveform, encoding } =
+    facts;
   const result: OutputResult = {
     name: facts.name,
     type: facts.kind === "probe" ? "analysis" : facts.kind,
@@ -421,6 +422,8 @@ async function storeOutput(
     ...(loudness ? { loudness } : {}),
     ...(probe ? { probe } : {}),
     ...(analysis ? { analysis } : {}),
+    ...(animation ? { animation } : {}),
+    ...(waveform ? { waveform } : {}),
   };
   if (facts.files) {
     result.files = [];

@@ -4,12 +4,14 @@ import { jobSpecSchema, pools } from "./job-spec";
 import { jobStatuses } from "./job-state";
 import {
   analysisFactsSchema,
+  animationFactsSchema,
   audioFactsSchema,
   loudnessFactsSchema,
   probeFactsSchema,
   renditionFactsSchema,
   thumbnailFactsSchema,
   videoFactsSchema,
+  waveformFactsSchema,
 } from "./media";
 
 /**
@@ -81,6 +83,10 @@ export const outputResultSchema = z.object({
    * fingerprint, highlights): the measurement, by `kind` (also stored as JSON at storage_key).
    */
   analysis: analysisFactsSchema.optional(),
+  /** animation outputs: frames, rate and loop as written. */
+  animation: animationFactsSchema.optional(),
+  /** waveform outputs: the picture and the peaks document (both among `files`), their resolution. */
+  waveform: waveformFactsSchema.optional(),
 });
 export type OutputResult = z.infer<typeof outputResultSchema>;
 
