@@ -22,9 +22,11 @@ import { sweepOutbox } from "./outbox";
 import { createDurableObjectRateLimitStore } from "./rate-limit/durable-object";
 import { createMemoryRateLimitStore } from "./rate-limit/store";
 import { sweepRetention } from "./retention";
+import { runScheduledSweeps } from "./scheduler";
 import { createMaintenanceSwitch } from "./settings";
 import type { ObjectStore } from "./storage/object-store";
 import { createS3ObjectStore } from "./storage/s3-object-store";
+import { type BucketLister, createS3BucketLister } from "./watches/lister";
 import { sweepWebhooks } from "./webhooks/deliver";
 import { type EdgeWorkersSettings, parseEdgeWorkersSettings } from "./workers-settings";
 
@@ -87,6 +89,8 @@ let isolate: {
   config: EdgeConfig;
   /** S3 when configured; Workers have no local folder store. */
   storage: ObjectStore | null;
+  /** Lists watched buckets (FW_S3_* credentials), when any bucket may be watched. */
+  bucketLister: BucketLister | null;
   keyCache: ReturnType<typeof createKeyCache>;
   maintenance: ReturnType<typeof createMaintenanceSwitch>;
   usage: ReturnType<typeof createUsageRecorder>;
@@ -99,11 +103,12 @@ let lastUsageFlush = 0;
 
 function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
   isolate ??= (() => {
-    const { settings, config, storage } = parseEdgeWorkersSettings(env);
+    const { settings, config, storage, s3 } = parseEdgeWorkersSettings(env);
     return {
       settings,
       config,
       storage: storage.kind === "s3" ? createS3ObjectStore(storage.s3) : null,
+      bucketLister: config.s3InputBuckets.length > 0 ? createS3BucketLister(s3) : null,
       keyCache: createKeyCache({ ttlMs: config.keyCacheTtlMs }),
       maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
       usage: createUsageRecorder(),
@@ -134,6 +139,7 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     maintenance: isolate.maintenance,
     usage: isolate.usage,
     nodesCache: isolate.nodesCache,
+    bucketLister: isolate.bucketLister,
     // Without the Durable Object binding, limits are per isolate (approximate): bind it in production.
     rateLimits: settings.FW_RATE_LIMITER
       ? createDurableObjectRateLimitStore(settings.FW_RATE_LIMITER)
@@ -172,7 +178,9 @@ export default {
    * Cron trigger: after a restore, dispatch again what the snapshot held as queued or running;
    * re-publish jobs that were accepted while NATS was unreachable, note jobs waiting with no node
    * that can run them, retry webhook deliveries that are due (so on Workers retries run at the
-   * Cron's granularity, one minute), and delete inputs and outputs past their retention.
+   * Cron's granularity, one minute), delete inputs and outputs past their retention, and run the
+   * workflow sweeps: release held jobs a lost trigger left waiting, make the jobs of batches whose
+   * `waitUntil` ran out, record batches that ended, and look at watches that are due.
    */
   async scheduled(_event: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
     const { deps, dispose } = buildDeps(env, ctx);
@@ -187,6 +195,8 @@ export default {
         noteWaitingJobs(deps, { batch: 100 }).catch(log("waiting")),
         sweepWebhooks(deps, { batch: 200 }).catch(log("webhook")),
         sweepRetention(deps, { batch: 100 }).catch(log("retention")),
+        // Held jobs, batches still to make or to complete, watches that are due.
+        runScheduledSweeps(deps),
       ]).finally(() => dispose({ flushUsage: true })),
     );
   },

@@ -67,6 +67,11 @@ export async function presentJob(
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     progress_url: await progressUrl(config, job, now),
+    template:
+      job.templateId && job.templateName && job.templateVersion !== null
+        ? { id: job.templateId, name: job.templateName, version: job.templateVersion }
+        : null,
+    batch_id: job.batchId,
     links: {
       self,
       events: `${self}/events`,
