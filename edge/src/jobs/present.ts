@@ -6,14 +6,35 @@ import { hlsLink } from "../storage/hls-playlists";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/**
+ * Progress URLs signed within the same minute share their expiry, so a job's URL is signed once a
+ * minute, not on every read of the job (the HMAC was a tenth of a GET's time). Bounded: the oldest
+ * entries go first.
+ */
+const progressUrlCaches = new WeakMap<EdgeConfig, Map<string, { exp: number; url: string }>>();
+const progressUrlCacheMax = 10_000;
+
 export async function progressUrl(config: EdgeConfig, job: Pick<JobRow, "id" | "tenantId">, now: number) {
-  const claims: ProgressTokenClaims = {
-    job: job.id,
-    tenant: job.tenantId,
-    exp: Math.floor(now / 1000) + config.progressTtlSec,
-  };
+  // The token lives progressTtlSec, give or take less than a minute (rounded down).
+  const exp = Math.floor((now / 1000 + config.progressTtlSec) / 60) * 60;
+  let progressUrlCache = progressUrlCaches.get(config);
+  if (!progressUrlCache) {
+    progressUrlCache = new Map();
+    progressUrlCaches.set(config, progressUrlCache);
+  }
+  const cacheKey = `${job.id}:${job.tenantId}`;
+  const hit = progressUrlCache.get(cacheKey);
+  if (hit?.exp === exp) return hit.url;
+  const claims: ProgressTokenClaims = { job: job.id, tenant: job.tenantId, exp };
   const token = await signToken(config.tokenSecret, "progress", claims);
-  return `${config.progressUrl}/v1/jobs/${job.id}/progress?token=${token}`;
+  const url = `${config.progressUrl}/v1/jobs/${job.id}/progress?token=${token}`;
+  progressUrlCache.delete(cacheKey);
+  progressUrlCache.set(cacheKey, { exp, url });
+  if (progressUrlCache.size > progressUrlCacheMax) {
+    const oldest = progressUrlCache.keys().next().value;
+    if (oldest !== undefined) progressUrlCache.delete(oldest);
+  }
+  return url;
 }
 
 /**

@@ -77,8 +77,15 @@ export function jobsRoutes() {
       if (winner) return { row: winner, released: [] };
       throw error;
     });
-    // Usually this job; with a backlog of the tenant's, whatever fair dispatch lets go now (or nothing).
-    await dispatchReleased(deps, released, { requestId: c.get("requestId"), logger: c.get("logger") });
+    // The outbox: the row is written, so the job is accepted; what fair dispatch released (usually
+    // this job; with a backlog of the tenant's, whatever may go now, or nothing) is published right
+    // after the answer (the response doesn't wait on JetStream's acknowledgement), and the sweeper
+    // publishes it again if that fails. JetStream drops a repeat of the same dispatch (Nats-Msg-Id).
+    if (released.length > 0) {
+      const requestId = c.get("requestId");
+      const logger = c.get("logger");
+      deps.background.run(() => dispatchReleased(deps, released, { requestId, logger }));
+    }
     const view = await presentJob(deps, job, deps.clock());
     return c.json(warnings.length ? { ...view, warnings } : view, 202, {
       location: `${deps.config.publicUrl}/v1/jobs/${job.id}`,
