@@ -17,8 +17,12 @@ import { claimBatch, findBatchById, openBatches, unfinishedBatches } from "./rep
  * `waitUntil`), and the sweeper resumes a batch whose creator died (its lease lapses).
  */
 
-const chunkSize = 500;
+/** Jobs per transaction: small enough that one chunk holds the thread (and the database) briefly. */
+const chunkSize = 200;
 const leaseMs = 60_000;
+
+/** Yields to the event loop (a timer turn): requests waiting meanwhile are answered between chunks. */
+export const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Where a batch's jobs send their own webhooks: the batch webhook's job events, if it lists any. */
 function jobWebhookOf(batch: BatchRow): JobRow["webhook"] {
@@ -40,6 +44,7 @@ export async function createBatchJobs(deps: EdgeDeps, batchId: string): Promise<
       : null;
   const webhook = jobWebhookOf(claimed);
   while (batch.created < batch.total) {
+    if (made > 0) await nextTurn();
     const start = batch.created;
     const end = Math.min(batch.total, start + chunkSize);
     const now = deps.clock();

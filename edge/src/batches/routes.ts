@@ -26,7 +26,7 @@ import { presentDelivery } from "../webhooks/present";
 import { findTenantWebhook, listJobDeliveries } from "../webhooks/repository";
 import { checkWebhookTarget } from "../webhooks/targets";
 import { completeBatchIfDone } from "./completion";
-import { cancelBatchJobs, createBatchJobs } from "./creator";
+import { cancelBatchJobs, createBatchJobs, nextTurn } from "./creator";
 import { presentBatch } from "./present";
 import { countBatchJobs, findBatch, findBatchByIdempotencyKey, listBatches } from "./repository";
 
@@ -178,7 +178,12 @@ export function batchesRoutes() {
       const winner = await findBatchByIdempotencyKey(deps.db, tenantId, idempotencyKey);
       if (winner) return replay(c, deps, winner, requestHash);
     }
-    deps.background.run(() => createBatchJobs(deps, row.id));
+    // After the answer is on its way: making the jobs writes to the database in chunks (on Node's
+    // libSQL file client, on this thread), which would otherwise hold the answer back.
+    deps.background.run(async () => {
+      await nextTurn();
+      await createBatchJobs(deps, row.id);
+    });
     c.get("logger").info({ batch: row.id, total: row.total }, "batch:accepted");
     return c.json(await view(deps, row), 202, { location: `${deps.config.publicUrl}/v1/batches/${row.id}` });
   });
