@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { FramewireClient, Job } from "@framewire/shared/client";
 import Ajv2020 from "ajv/dist/2020";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,7 @@ import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-r
  */
 
 const watchBucket = "library";
+const exportBucket = "exports";
 
 describe("workflows at volume", () => {
   let dir: string;
@@ -50,6 +51,9 @@ describe("workflows at volume", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "fw-e2e-workflows-"));
     s3 = await startS3Server(watchBucket);
+    const setup = s3client();
+    await setup.send(new CreateBucketCommand({ Bucket: exportBucket }));
+    setup.destroy();
     receiver = await startWebhookReceiver();
     const s3Env = {
       FW_S3_ENDPOINT: s3.endpoint,
@@ -57,6 +61,7 @@ describe("workflows at volume", () => {
       FW_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
       FW_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
       FW_S3_INPUT_BUCKETS: watchBucket,
+      FW_S3_OUTPUT_BUCKETS: exportBucket,
     };
     stack = await startStack({
       dataDir: join(dir, "data"),
@@ -183,6 +188,48 @@ describe("workflows at volume", () => {
     ]);
     expect(usage.total.compute_seconds).toBeGreaterThan(0);
   }, 300_000);
+
+  it("a destination: outputs land in the tenant's bucket under the path template, with no link from us", async () => {
+    const uploadId = await uploadBytes(batchClient, clip);
+    const submitted = ok(
+      await batchClient.jobs.create({
+        input: { type: "upload", upload_id: uploadId },
+        outputs: [
+          { name: "a", type: "audio", codec: "aac" },
+          { name: "thumbs", type: "thumbnails", count: 2 },
+        ],
+        destination: {
+          type: "s3",
+          bucket: exportBucket,
+          prefix: "deliveries",
+          path: "{date}/{job_id}/{output}",
+        },
+      }),
+    );
+    let job = submitted;
+    const deadline = Date.now() + 60_000;
+    while (!["succeeded", "failed", "canceled"].includes(job.status) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      job = ok(await batchClient.jobs.get(job.id));
+    }
+    expect(job.status).toBe("succeeded");
+    const day = job.created_at.slice(0, 10);
+    const base = `deliveries/${day}/${job.id}`;
+    const audio = job.outputs.find((o) => o.name === "a");
+    expect(audio).toMatchObject({
+      storage_key: `${base}/a.m4a`,
+      url: null,
+      destination: { type: "s3", bucket: exportBucket },
+    });
+    const s3c = s3client();
+    const listed = await s3c.send(new ListObjectsV2Command({ Bucket: exportBucket, Prefix: `${base}/` }));
+    s3c.destroy();
+    const keys = (listed.Contents ?? []).map((o) => o.Key).sort();
+    expect(keys).toContain(`${base}/a.m4a`);
+    expect(keys.filter((k) => k?.startsWith(`${base}/thumbs/`)).length).toBeGreaterThanOrEqual(2);
+    const size = listed.Contents?.find((o) => o.Key === `${base}/a.m4a`)?.Size;
+    expect(size).toBe(audio?.size_bytes);
+  }, 90_000);
 
   it("a watched bucket: 50 objects in three waves and one re-upload make exactly 51 jobs, across edge restarts", async () => {
     ok(
