@@ -61,6 +61,8 @@ export function destinationPathProblem(template: string): string | null {
 export function safeToken(value: string): string {
   const token = value
     .replace(/[^A-Za-z0-9._-]+/g, "_")
+    // No ".." anywhere (harmless inside a segment, but some tools read it as a way up).
+    .replace(/\.{2,}/g, "_")
     .replace(/^[.-]+/, "")
     .slice(0, 128);
   return token === "" || token === "." || token === ".." ? "_" : token;
