@@ -424,6 +424,50 @@ describe("fair dispatch (edge side)", () => {
   });
 });
 
+describe("fair dispatch keeps priorities within a tenant", () => {
+  it("releases a tenant's high job at once while its low ones wait, and its held jobs high first", async () => {
+    const other = h.instance({ config: { ...h.deps.config, admission: { depth: 1 } } });
+    const tenant = await h.tenant("prioritized");
+    const tenantKey = await h.key(tenant, ["jobs:read", "jobs:write"]);
+    const post = async (priority: "low" | "high" | "default") => {
+      const res = await other.app.request("/v1/jobs", {
+        method: "POST",
+        headers: { authorization: `Bearer ${tenantKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ input: url("p"), outputs: [video240], priority }),
+      });
+      return ((await res.json()) as { id: string }).id;
+    };
+    const low = [await post("low"), await post("low"), await post("low")];
+    const high = await post("high");
+    await other.deps.background.settled();
+    const row = async (id: string) => (await h.deps.db.select().from(jobs).where(eq(jobs.id, id)))[0];
+    // One low job waits in JetStream; the others are held. The high job is not held back by them.
+    expect((await row(low[0] ?? ""))?.releasedAt).toEqual(expect.any(Number));
+    expect((await row(low[1] ?? ""))?.releasedAt).toBeNull();
+    expect((await row(high))?.releasedAt).toEqual(expect.any(Number));
+    const start = async (id: string) => {
+      await other.app.request(`/internal/jobs/${id}/reports`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${testNodeToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ attempt: 1, node_id: "n", type: "running", engine: "native" }),
+      });
+      await other.deps.background.settled();
+    };
+    // A default job waits behind the tenant's waiting high one, and goes when it starts.
+    const defaultJob = await post("default");
+    await other.deps.background.settled();
+    expect((await row(defaultJob))?.releasedAt).toBeNull();
+    await start(high);
+    expect((await row(defaultJob))?.releasedAt).toEqual(expect.any(Number));
+    expect((await row(low[1] ?? ""))?.releasedAt).toBeNull();
+    // Low ones go once nothing of higher priority waits: the oldest first.
+    await start(low[0] ?? "");
+    await start(defaultJob);
+    expect((await row(low[1] ?? ""))?.releasedAt).toEqual(expect.any(Number));
+    expect((await row(low[2] ?? ""))?.releasedAt).toBeNull();
+  });
+});
+
 describe("usage", () => {
   it("equals the sum of the jobs' probed durations and sizes, by day, key and output type; admins get CSV", async () => {
     const metered = await h.tenant("metered");
