@@ -49,6 +49,9 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Runs may go in parallel: each writes its own document. */
+let analyses = 0;
+
 async function analyse<K extends Parameters<typeof analysisOut>[2]>(
   input: string,
   kind: K,
@@ -56,7 +59,7 @@ async function analyse<K extends Parameters<typeof analysisOut>[2]>(
 ): Promise<AnalysisFactsOf<K>> {
   const result = await engine.run({
     inputPath: input,
-    outputs: [analysisOut(dir, `a-${kind}`, kind, options)],
+    outputs: [analysisOut(dir, `a-${kind}-${++analyses}`, kind, options)],
   });
   const facts = result.outputs[0]?.analysis;
   if (facts?.kind !== kind) throw new Error(`no ${kind} facts`);
