@@ -10,6 +10,7 @@ import {
   containerCodecs,
   hexColorPattern,
   imageFormats,
+  languageCodePattern,
   mediaLimits as limits,
   maxCrf,
   outputNamePattern,
@@ -146,6 +147,13 @@ export function checkAudio(field: string, audio: AudioEncodeOptions): void {
   if (audio.sampleRate !== null) oneOf(`${field}.sampleRate`, audio.sampleRate, sampleRates);
   if (audio.loudnessTargetLufs !== null)
     within(`${field}.loudnessTargetLufs`, audio.loudnessTargetLufs, limits.loudnessTargetLufs);
+  const track = audio.track;
+  if (track !== undefined && track !== null) {
+    if ("index" in track) intWithin(`${field}.track.index`, track.index, limits.audioTrackIndex);
+    else if (typeof track.language !== "string" || !languageCodePattern.test(track.language)) {
+      throw bad(`${field}.track.language`, "an ISO 639-2 code (three lower-case letters)", track.language);
+    }
+  }
 }
 
 function checkOutput(output: PlanOutput, field: string): void {

@@ -129,6 +129,7 @@ fw::av::AudioSettings ParseAudio(const Napi::Object& a) {
   settings.channels = RequireInt(a, "channels", 0, 8);
   settings.sample_rate = RequireInt(a, "sampleRate", 0, 192000);
   settings.loudness_target_lufs = RequireNumber(a, "loudnessTargetLufs", -70, 0);
+  settings.stream_index = IsAbsent(a.Get("streamIndex")) ? -1 : RequireInt(a, "streamIndex", 0, 65535);
   return settings;
 }
 

@@ -175,3 +175,21 @@ describe("buildPlan: waveforms", () => {
     });
   });
 });
+
+describe("buildPlan: audio track choice", () => {
+  it("carries a video or audio output's track choice into its audio options", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [
+        { name: "v", type: "video", video: {}, audio: { track: { language: "deu" } } },
+        { name: "a", type: "audio", track: { index: 1 } },
+        { name: "plain", type: "audio" },
+      ],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    expect(plan.outputs[0]).toMatchObject({ audio: { codec: "aac", track: { language: "deu" } } });
+    expect(plan.outputs[1]).toMatchObject({ audio: { track: { index: 1 } } });
+    expect(plan.outputs[2]).not.toHaveProperty("audio.track");
+  });
+});

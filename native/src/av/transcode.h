@@ -45,6 +45,9 @@ struct VideoSettings {
 
 struct AudioSettings {
   bool copy = false;  // pass the input's packets through
+  // The input's audio stream this output takes (its own decoder, shared by every output taking
+  // it); -1: the input's best audio stream. Copy always passes the best stream through.
+  int stream_index = -1;
   std::string encoder = "aac";
   int bitrate_kbps = 0;
   int channels = 0;
