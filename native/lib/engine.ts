@@ -89,8 +89,11 @@ export interface AudioEncodeOptions {
   sampleRate: number | null;
   /** Two-pass EBU R128 normalization to this integrated loudness (LUFS), or null. */
   loudnessTargetLufs: number | null;
-  /** Which of the input's audio tracks (see AudioTrackChoice); absent or null: the main one. */
-  track?: AudioTrackChoice | null;
+  /**
+   * Which of the input's audio tracks (see AudioTrackChoice); "all" (video outputs only): every
+   * audio track, each its own output track encoded alike; absent or null: the main one.
+   */
+  track?: AudioTrackChoice | "all" | null;
 }
 
 /**

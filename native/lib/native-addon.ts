@@ -83,6 +83,8 @@ export type NativeAudioOptions =
       loudnessTargetLufs: number;
       /** The input stream to take (an index in the probe); absent: the best audio stream. */
       streamIndex?: number;
+      /** Further input streams kept as further output tracks, encoded alike (needs streamIndex). */
+      moreStreamIndices?: number[];
     };
 
 export interface NativeOutputOptions {

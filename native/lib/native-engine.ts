@@ -35,7 +35,7 @@ import {
 } from "./output-facts";
 import { checkPlan } from "./plan-check";
 import { RunProgress } from "./run-progress";
-import { audioStreamFor, choosesAudioTrack } from "./tracks";
+import { audioStreamsFor, choosesAudioTrack } from "./tracks";
 import { writeWaveform } from "./waveform";
 
 /**
@@ -117,7 +117,7 @@ class NativeEngine implements Engine {
     let streamOf: AudioStreamOf | undefined;
     if (choosesAudioTrack(plan.outputs)) {
       const facts = await this.probe(plan.inputPath, signal ? { signal } : {});
-      streamOf = (choice) => audioStreamFor(choice, facts);
+      streamOf = (choice) => audioStreamsFor(choice, facts);
     }
     const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs, streamOf);
     const { options: nativeOptions, compiledOutputs, dirs } = compiled;

@@ -85,14 +85,20 @@ function nativeVideo(video: VideoEncodeOptions, choice: EncodingChoice): NativeV
   };
 }
 
-/** The input stream an output's audio-track choice names (resolved from the probe). */
-export type AudioStreamOf = (choice: AudioTrackChoice) => number;
+/** The input streams an output's audio-track choice names (resolved from the probe). */
+export type AudioStreamOf = (choice: AudioTrackChoice | "all") => number[];
+
+function streamFields(streams: number[]): { streamIndex?: number; moreStreamIndices?: number[] } {
+  const [first, ...more] = streams;
+  if (first === undefined) return {};
+  return more.length > 0 ? { streamIndex: first, moreStreamIndices: more } : { streamIndex: first };
+}
 
 function nativeAudio(audio: AudioEncodeOptions, streamOf?: AudioStreamOf): NativeAudioOptions {
   const track = audio.track;
   if (track && !streamOf) throw new Error("an audio track choice needs the probed input (streamOf)");
   return {
-    ...(track && streamOf ? { streamIndex: streamOf(track) } : {}),
+    ...(track && streamOf ? streamFields(streamOf(track)) : {}),
     encoder: AUDIO_FORMATS[audio.codec].encoder,
     bitrateKbps: audio.codec === "flac" || audio.codec === "wav" ? 0 : (audio.bitrateKbps ?? 0),
     channels: audio.channels ?? 0,

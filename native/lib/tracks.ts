@@ -44,6 +44,12 @@ export function audioStreamFor(choice: AudioTrackChoice, facts: MediaFacts): num
   );
 }
 
+/** The input streams a choice names: one, or with "all" every audio track in order (none: no audio). */
+export function audioStreamsFor(choice: AudioTrackChoice | "all", facts: MediaFacts): number[] {
+  if (choice === "all") return facts.streams.filter((s) => s.type === "audio").map((s) => s.index);
+  return [audioStreamFor(choice, facts)];
+}
+
 /** Whether any output of a plan chooses an audio track (the input must then be probed first). */
 export function choosesAudioTrack(outputs: readonly { kind: string; audio?: unknown }[]): boolean {
   return outputs.some((o) => {

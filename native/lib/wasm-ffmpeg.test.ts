@@ -314,6 +314,15 @@ describe("audio track choice", () => {
     expect(audio.join(" ")).not.toContain("-ac");
   });
 
+  it("keeps every audio track, each capped at stereo on its own", () => {
+    const args = videoArgs({ ...output, audio: { ...base, track: "all" } }, "/work/in", multi, "/o").join(
+      " ",
+    );
+    expect(args).toContain("-map 0:a? ");
+    expect(args).toContain("-ac:a:1 2");
+    expect(args).not.toContain("-ac:a:0");
+  });
+
   it("fails a missing track naming the tracks the input has", () => {
     expect(() =>
       videoArgs({ ...output, audio: { ...base, track: { language: "spa" } } }, "/in", multi, "/o"),

@@ -308,6 +308,7 @@ function trimArgs(trim: Trim | null): { before: string[]; after: string[] } {
  * the probe, never text from the job), else the first audio track (`?`: optional).
  */
 function audioMap(audio: AudioEncodeOptions, facts: MediaFacts, optional: boolean): string {
+  if (audio.track === "all") return "0:a?";
   if (audio.track) return `0:${audioStreamFor(audio.track, facts)}`;
   return optional ? "0:a:0?" : "0:a:0";
 }
@@ -318,11 +319,16 @@ function audioEncodeArgs(audio: AudioEncodeOptions, facts: MediaFacts): string[]
     args.push("-b:a", `${audio.bitrateKbps}k`);
   }
   // As the native engine: the input's channels, capped at stereo, unless asked otherwise.
-  const chosen = audio.track ? audioStreamFor(audio.track, facts) : null;
-  const source = facts.streams.find((s) => s.type === "audio" && (chosen === null || s.index === chosen));
-  const inputChannels = source?.channels ?? 2;
   if (audio.channels !== null) args.push("-ac", String(audio.channels));
-  else if (inputChannels > 2) args.push("-ac", "2");
+  else if (audio.track === "all") {
+    // Every track capped at stereo on its own, as the native engine does (output audio track i).
+    const tracks = facts.streams.filter((s) => s.type === "audio");
+    for (const [i, t] of tracks.entries()) if ((t.channels ?? 2) > 2) args.push(`-ac:a:${i}`, "2");
+  } else {
+    const chosen = audio.track ? audioStreamFor(audio.track, facts) : null;
+    const source = facts.streams.find((s) => s.type === "audio" && (chosen === null || s.index === chosen));
+    if ((source?.channels ?? 2) > 2) args.push("-ac", "2");
+  }
   if (audio.sampleRate !== null) args.push("-ar", String(audio.sampleRate));
   return args;
 }

@@ -299,6 +299,28 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
         expect(result.outputs[1]?.audio?.channels).toBe(2);
       });
 
+      it("keeps every audio track of the input in a video output, in order, each its tone and language", async () => {
+        const all = videoOut(dir, "all", {
+          container: "mkv",
+          audio: aac({ bitrateKbps: 128, track: "all" }),
+        });
+        await engine.run({ inputPath: multi, outputs: [all] });
+        const probed = await ffprobe(all.path);
+        const tracks = probed.streams.filter((s) => s.codec_type === "audio");
+        expect(tracks.map((s) => (s.tags as Record<string, string> | undefined)?.language)).toEqual([
+          "eng",
+          "deu",
+          "fra",
+        ]);
+        expect(tracks.map((s) => s.channels)).toEqual([1, 1, 2]);
+        const hz = [440, 1000, 2000];
+        for (const [i, want] of hz.entries()) {
+          const tone = await measureTone(all.path, { stream: i });
+          expect(tone.frequencyHz, `track ${i}`).toBeGreaterThan(want * 0.98);
+          expect(tone.frequencyHz, `track ${i}`).toBeLessThan(want * 1.02);
+        }
+      });
+
       it("fails a track that is not there with a reason naming the tracks and languages present", async () => {
         const missing = audioOut(dir, "spa", { codec: "wav", bitrateKbps: null, track: { language: "spa" } });
         await expect(engine.run({ inputPath: multi, outputs: [missing] })).rejects.toMatchObject({

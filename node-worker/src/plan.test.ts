@@ -192,4 +192,24 @@ describe("buildPlan: audio track choice", () => {
     expect(plan.outputs[1]).toMatchObject({ audio: { track: { index: 1 } } });
     expect(plan.outputs[2]).not.toHaveProperty("audio.track");
   });
+
+  it("keeps every track only in a video output: the engine's plan check refuses it for an audio file", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [{ name: "v", type: "video", video: {}, audio: { track: "all" } }],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    const audio = { kind: "audio" as const, name: "a", path: "/work/j/a.m4a", trim: null };
+    const all = {
+      codec: "aac" as const,
+      bitrateKbps: 128,
+      channels: null,
+      sampleRate: null,
+      loudnessTargetLufs: null,
+    };
+    expect(() =>
+      checkPlan({ inputPath: "/work/j/input", outputs: [{ ...audio, audio: { ...all, track: "all" } }] }),
+    ).toThrow(/track/);
+  });
 });

@@ -20,7 +20,7 @@ function audioOptions(
     bitrate_kbps: number;
     channels?: number;
     sample_rate?: number;
-    track?: { index: number } | { language: string };
+    track?: { index: number } | { language: string } | "all";
   },
   loudness?: { target_lufs: number },
 ): AudioEncodeOptions {

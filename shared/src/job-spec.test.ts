@@ -385,5 +385,8 @@ describe("audio track choice", () => {
     expect(parse({ type: "audio", track: { index: 64 } }).success).toBe(false);
     expect(parse({ type: "audio", track: { index: 1, language: "deu" } }).success).toBe(false);
     expect(parse({ type: "audio", track: "0:a:1" }).success).toBe(false);
+    // Every track: a video output's audio only (an audio file holds one track).
+    expect(parse({ type: "video", video: {}, audio: { track: "all" } }).success).toBe(true);
+    expect(parse({ type: "audio", track: "all" }).success).toBe(false);
   });
 });

@@ -162,7 +162,8 @@ export const audioStreamSchema = z.strictObject({
   bitrate_kbps: intWithin(limits.audioBitrateKbps).default(128),
   channels: intWithin(limits.channels).optional(),
   sample_rate: sampleRateSchema.optional(),
-  track: audioTrackSchema.optional(),
+  /** A video output may also keep `"all"` the input's audio tracks, each encoded alike, in order, tags kept. */
+  track: z.union([audioTrackSchema, z.literal("all")]).optional(),
 });
 
 /** Output names become file names and progress keys: keep them short and path-safe. */

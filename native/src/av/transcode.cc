@@ -68,6 +68,7 @@ struct OutputPipeline {
   std::unique_ptr<OutputFile> file;
   std::unique_ptr<StreamPipeline> video;
   std::unique_ptr<StreamPipeline> audio;
+  std::vector<std::unique_ptr<StreamPipeline>> more_audio;  // the further tracks it keeps
   int audio_copy_stream = -1;  // >= 0: the input's audio packets go here unchanged
   int64_t video_packets = 0;
   double end_time_sec = 0;
@@ -214,13 +215,19 @@ class Run {
     std::vector<int> decoded;
     if (audio_index_ >= 0 && decodes_audio) decoded.push_back(audio_index_);
     for (const OutputSettings& output : settings_.outputs) {
-      if (!output.audio || output.audio->copy || output.audio->stream_index < 0) continue;
-      int index = output.audio->stream_index;
-      if (static_cast<unsigned>(index) >= input_->ctx()->nb_streams ||
-          input_->stream(index)->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) {
-        Fail(ErrorCode::kInputNoStreams, "the input has no audio stream at index " + std::to_string(index));
+      if (!output.audio || output.audio->copy) continue;
+      std::vector<int> chosen = output.audio->more_streams;
+      if (output.audio->stream_index >= 0) chosen.insert(chosen.begin(), output.audio->stream_index);
+      if (!output.audio->more_streams.empty() && Normalized(output)) {
+        Fail(ErrorCode::kUnsupported, "loudness normalization takes one audio track");
       }
-      if (std::find(decoded.begin(), decoded.end(), index) == decoded.end()) decoded.push_back(index);
+      for (int index : chosen) {
+        if (static_cast<unsigned>(index) >= input_->ctx()->nb_streams ||
+            input_->stream(index)->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) {
+          Fail(ErrorCode::kInputNoStreams, "the input has no audio stream at index " + std::to_string(index));
+        }
+        if (std::find(decoded.begin(), decoded.end(), index) == decoded.end()) decoded.push_back(index);
+      }
     }
     std::vector<int> kept = {clock_index_, audio_index_};
     kept.insert(kept.end(), decoded.begin(), decoded.end());
@@ -372,6 +379,20 @@ class Run {
         }
         pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx(), input_->stream(track->index));
         output.audio = std::move(pipeline);
+        // The further tracks kept: each its own graph and encoder, the same settings, untouched level.
+        for (int index : a.more_streams) {
+          AudioTrack* more = FindTrack(index);
+          auto extra = std::make_unique<StreamPipeline>();
+          extra->track = more;
+          extra->encoder = Encoder::ForAudio(more->decoder->ctx(), EncodeSettings(a), global_header);
+          AudioChain plain;
+          plain.trim_start = settings.trim_start;
+          plain.trim_end = settings.trim_end;
+          extra->filter = FilterGraph::ForAudio(more->decoder->ctx(), more->decoder->time_base(),
+                                                extra->encoder->ctx(), plain);
+          extra->out_stream = output.file->AddStream(extra->encoder->ctx(), input_->stream(index));
+          output.more_audio.push_back(std::move(extra));
+        }
       }
     }
     if (!output.video && !output.audio && output.audio_copy_stream < 0) {
@@ -516,11 +537,14 @@ class Run {
 
   // The decoded audio an output takes when it names no stream (the input's best), or null.
   AudioTrack* TrackFor(const AudioSettings& a) const {
-    if (a.stream_index < 0) return main_audio_;
+    return a.stream_index < 0 ? main_audio_ : FindTrack(a.stream_index);
+  }
+
+  AudioTrack* FindTrack(int index) const {
     for (const auto& track : audio_tracks_) {
-      if (track->index == a.stream_index) return track.get();
+      if (track->index == index) return track.get();
     }
-    return nullptr;
+    Fail(ErrorCode::kEngineFailure, "audio stream " + std::to_string(index) + " was not opened");
   }
 
   // How far the best audio stream has been placed (the video timeline's reference), or -1.
@@ -589,7 +613,9 @@ class Run {
     }
     for (auto& set : thumbnail_sets_) set->Push(nullptr);
     for (OutputPipeline& output : outputs_) {
-      for (StreamPipeline* pipeline : {output.video.get(), output.audio.get()}) {
+      std::vector<StreamPipeline*> pipelines = {output.video.get(), output.audio.get()};
+      for (const auto& extra : output.more_audio) pipelines.push_back(extra.get());
+      for (StreamPipeline* pipeline : pipelines) {
         if (pipeline == nullptr) continue;
         Filter(output, *pipeline, nullptr);
         Limit(output, *pipeline, nullptr);
@@ -612,6 +638,10 @@ class Run {
     for (OutputPipeline& output : outputs_) {
       StreamPipeline* pipeline = video ? output.video.get() : output.audio.get();
       if (pipeline != nullptr && (video || pipeline->track == track)) Filter(output, *pipeline, frame);
+      if (video) continue;
+      for (const auto& extra : output.more_audio) {
+        if (extra->track == track) Filter(output, *extra, frame);
+      }
     }
     if (video) {
       double time = frame->best_effort_timestamp != AV_NOPTS_VALUE
@@ -693,6 +723,7 @@ class Run {
     double end = -1;
     if (report->expects_video) end = std::max(end, video_timeline_.end_sec());
     if (output.audio) end = std::max(end, output.audio->track->timeline.end_sec());
+    for (const auto& extra : output.more_audio) end = std::max(end, extra->track->timeline.end_sec());
     if (output.audio_copy_stream >= 0) end = std::max(end, copy_timeline_.end_sec());
     if (end < 0) return;
     double stop = s.trim_end > 0 ? std::min(s.trim_end, end) : end;
