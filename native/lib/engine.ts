@@ -89,7 +89,18 @@ export interface AudioEncodeOptions {
   sampleRate: number | null;
   /** Two-pass EBU R128 normalization to this integrated loudness (LUFS), or null. */
   loudnessTargetLufs: number | null;
+  /**
+   * Which of the input's audio tracks (see AudioTrackChoice); "all" (video outputs only): every
+   * audio track, each its own output track encoded alike; absent or null: the main one.
+   */
+  track?: AudioTrackChoice | "all" | null;
 }
+
+/**
+ * One of the input's audio tracks: the N-th audio track (0: the first, in probe order), or the
+ * first tagged with an ISO 639-2 language (the default-disposition one when several are).
+ */
+export type AudioTrackChoice = { index: number } | { language: string };
 
 /** A window of the input timeline, frame-accurate; the output starts at 0. */
 export interface Trim {

@@ -81,6 +81,10 @@ export type NativeAudioOptions =
       sampleRate: number;
       /** 0: no normalization; else a negative LUFS target. */
       loudnessTargetLufs: number;
+      /** The input stream to take (an index in the probe); absent: the best audio stream. */
+      streamIndex?: number;
+      /** Further input streams kept as further output tracks, encoded alike (needs streamIndex). */
+      moreStreamIndices?: number[];
     };
 
 export interface NativeOutputOptions {

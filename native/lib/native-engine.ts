@@ -23,7 +23,7 @@ import {
   type NativeTranscodeJob,
   type NativeTranscodeResult,
 } from "./native-addon";
-import { type CompiledOutput, compileNativePlan } from "./native-plan";
+import { type AudioStreamOf, type CompiledOutput, compileNativePlan } from "./native-plan";
 import {
   finishHls,
   outputFactsFromProbe,
@@ -35,6 +35,7 @@ import {
 } from "./output-facts";
 import { checkPlan } from "./plan-check";
 import { RunProgress } from "./run-progress";
+import { audioStreamsFor, choosesAudioTrack } from "./tracks";
 import { writeWaveform } from "./waveform";
 
 /**
@@ -112,7 +113,13 @@ class NativeEngine implements Engine {
       );
     }
     throwIfAborted(signal);
-    const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs);
+    // An output that chooses an audio track: resolved against the probed input before anything runs.
+    let streamOf: AudioStreamOf | undefined;
+    if (choosesAudioTrack(plan.outputs)) {
+      const facts = await this.probe(plan.inputPath, signal ? { signal } : {});
+      streamOf = (choice) => audioStreamsFor(choice, facts);
+    }
+    const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs, streamOf);
     const { options: nativeOptions, compiledOutputs, dirs } = compiled;
 
     const progress = nativeProgress(compiledOutputs, onProgress);

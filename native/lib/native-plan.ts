@@ -10,6 +10,7 @@ import type {
   AnalysisOptions,
   AnimationPlanOutput,
   AudioEncodeOptions,
+  AudioTrackChoice,
   Capabilities,
   EncodingChoice,
   Plan,
@@ -84,8 +85,20 @@ function nativeVideo(video: VideoEncodeOptions, choice: EncodingChoice): NativeV
   };
 }
 
-function nativeAudio(audio: AudioEncodeOptions): NativeAudioOptions {
+/** The input streams an output's audio-track choice names (resolved from the probe). */
+export type AudioStreamOf = (choice: AudioTrackChoice | "all") => number[];
+
+function streamFields(streams: number[]): { streamIndex?: number; moreStreamIndices?: number[] } {
+  const [first, ...more] = streams;
+  if (first === undefined) return {};
+  return more.length > 0 ? { streamIndex: first, moreStreamIndices: more } : { streamIndex: first };
+}
+
+function nativeAudio(audio: AudioEncodeOptions, streamOf?: AudioStreamOf): NativeAudioOptions {
+  const track = audio.track;
+  if (track && !streamOf) throw new Error("an audio track choice needs the probed input (streamOf)");
   return {
+    ...(track && streamOf ? streamFields(streamOf(track)) : {}),
     encoder: AUDIO_FORMATS[audio.codec].encoder,
     bitrateKbps: audio.codec === "flac" || audio.codec === "wav" ? 0 : (audio.bitrateKbps ?? 0),
     channels: audio.channels ?? 0,
@@ -172,6 +185,7 @@ export function compileNativePlan(
   plan: Plan,
   caps: Pick<Capabilities, "encoders" | "hardwareEncoders" | "hardwareErrors">,
   stallTimeoutMs?: number,
+  streamOf?: AudioStreamOf,
 ): CompiledPlan {
   const accel = plan.accel ?? "auto";
   const outputs: NativeOutputOptions[] = [];
@@ -191,7 +205,8 @@ export function compileNativePlan(
           container: VIDEO_MUXERS[output.container],
           ...trimFields(output.trim),
           video: output.video && choice ? nativeVideo(output.video, choice) : null,
-          audio: output.audio === "copy" ? { copy: true } : output.audio && nativeAudio(output.audio),
+          audio:
+            output.audio === "copy" ? { copy: true } : output.audio && nativeAudio(output.audio, streamOf),
         });
         break;
       }
@@ -202,7 +217,7 @@ export function compileNativePlan(
           container: AUDIO_FORMATS[output.audio.codec].muxer,
           ...trimFields(output.trim),
           video: null,
-          audio: nativeAudio(output.audio),
+          audio: nativeAudio(output.audio, streamOf),
         });
         break;
       case "hls": {

@@ -10,6 +10,7 @@ import {
   containerCodecs,
   hexColorPattern,
   imageFormats,
+  languageCodePattern,
   mediaLimits as limits,
   maxCrf,
   outputNamePattern,
@@ -138,7 +139,7 @@ export function checkVideo(field: string, video: VideoEncodeOptions): void {
   }
 }
 
-export function checkAudio(field: string, audio: AudioEncodeOptions): void {
+export function checkAudio(field: string, audio: AudioEncodeOptions, allTracks = false): void {
   oneOf(`${field}.codec`, audio.codec, Object.keys(AUDIO_FORMATS));
   if (audio.bitrateKbps !== null)
     intWithin(`${field}.bitrateKbps`, audio.bitrateKbps, limits.audioBitrateKbps);
@@ -146,6 +147,18 @@ export function checkAudio(field: string, audio: AudioEncodeOptions): void {
   if (audio.sampleRate !== null) oneOf(`${field}.sampleRate`, audio.sampleRate, sampleRates);
   if (audio.loudnessTargetLufs !== null)
     within(`${field}.loudnessTargetLufs`, audio.loudnessTargetLufs, limits.loudnessTargetLufs);
+  const track = audio.track;
+  if (track === "all") {
+    if (!allTracks) throw bad(`${field}.track`, "one track (an audio file holds one)", track);
+    if (audio.loudnessTargetLufs !== null) {
+      throw bad(`${field}.track`, "one track with loudness normalization", track);
+    }
+  } else if (track !== undefined && track !== null) {
+    if ("index" in track) intWithin(`${field}.track.index`, track.index, limits.audioTrackIndex);
+    else if (typeof track.language !== "string" || !languageCodePattern.test(track.language)) {
+      throw bad(`${field}.track.language`, "an ISO 639-2 code (three lower-case letters)", track.language);
+    }
+  }
 }
 
 function checkOutput(output: PlanOutput, field: string): void {
@@ -172,7 +185,7 @@ function checkOutput(output: PlanOutput, field: string): void {
         }
       }
       if (output.audio !== null && output.audio !== "copy") {
-        checkAudio(`${field}.audio`, output.audio);
+        checkAudio(`${field}.audio`, output.audio, true);
         if (!allowed.audio.includes(output.audio.codec)) {
           throw bad(
             `${field}.audio.codec`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { MediaFacts, ThumbnailsPlanOutput, VideoPlanOutput } from "./engine";
+import type { AudioEncodeOptions, MediaFacts, ThumbnailsPlanOutput, VideoPlanOutput } from "./engine";
 import type { OutputMeasure } from "./run-progress";
 import {
   audioArgs,
@@ -274,5 +274,58 @@ describe("the input's timeline from its packets", () => {
         facts,
       ).problem,
     ).toBeNull();
+  });
+});
+
+describe("audio track choice", () => {
+  const multi: MediaFacts = {
+    ...facts,
+    streams: [
+      ...facts.streams,
+      { index: 1, type: "audio", codec: "aac", channels: 2, language: "eng", default: true },
+      { index: 2, type: "subtitle", codec: "subrip" },
+      { index: 3, type: "audio", codec: "aac", channels: 6, language: "ger", title: "Deutsch" },
+    ],
+  };
+  const base: AudioEncodeOptions = {
+    codec: "aac",
+    bitrateKbps: 128,
+    channels: null,
+    sampleRate: null,
+    loudnessTargetLufs: null,
+  };
+
+  it("maps the chosen track by its stream number, resolved from the probe (B and T codes alike)", () => {
+    const args = videoArgs(
+      { ...output, audio: { ...base, track: { language: "deu" } } },
+      "/work/in",
+      multi,
+      "/o",
+    );
+    expect(args.join(" ")).toContain("-map 0:3 ");
+    expect(args.join(" ")).toContain("-ac 2"); // that track's 6 channels, capped at stereo
+    const audio = audioArgs(
+      { kind: "audio", name: "a", path: "/a.m4a", audio: { ...base, track: { index: 0 } }, trim: null },
+      "/work/in",
+      multi,
+      "/o",
+    );
+    expect(audio.join(" ")).toContain("-map 0:1 ");
+    expect(audio.join(" ")).not.toContain("-ac");
+  });
+
+  it("keeps every audio track, each capped at stereo on its own", () => {
+    const args = videoArgs({ ...output, audio: { ...base, track: "all" } }, "/work/in", multi, "/o").join(
+      " ",
+    );
+    expect(args).toContain("-map 0:a? ");
+    expect(args).toContain("-ac:a:1 2");
+    expect(args).not.toContain("-ac:a:0");
+  });
+
+  it("fails a missing track naming the tracks the input has", () => {
+    expect(() =>
+      videoArgs({ ...output, audio: { ...base, track: { language: "spa" } } }, "/in", multi, "/o"),
+    ).toThrow(/no audio track in language "spa"; its audio tracks are 0: eng, 1: ger \("Deutsch"\)/);
   });
 });

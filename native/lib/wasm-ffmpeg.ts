@@ -18,6 +18,7 @@ import {
 } from "./engine";
 import { AUDIO_FORMATS, IMAGE_ENCODERS, SOFTWARE_VIDEO_ENCODERS, VIDEO_MUXERS } from "./plan-check";
 import type { OutputMeasure } from "./run-progress";
+import { audioStreamFor } from "./tracks";
 import { wasmAnalysisUnsupported } from "./wasm-analysis";
 
 /** Fixed MEMFS names: user paths and strings never reach FFmpeg's argument list. */
@@ -302,15 +303,32 @@ function trimArgs(trim: Trim | null): { before: string[]; after: string[] } {
   return { before, after };
 }
 
+/**
+ * The `-map` of an output's audio: the chosen track as `0:<stream index>` (a number resolved from
+ * the probe, never text from the job), else the first audio track (`?`: optional).
+ */
+function audioMap(audio: AudioEncodeOptions, facts: MediaFacts, optional: boolean): string {
+  if (audio.track === "all") return "0:a?";
+  if (audio.track) return `0:${audioStreamFor(audio.track, facts)}`;
+  return optional ? "0:a:0?" : "0:a:0";
+}
+
 function audioEncodeArgs(audio: AudioEncodeOptions, facts: MediaFacts): string[] {
   const args = ["-c:a", AUDIO_FORMATS[audio.codec].encoder];
   if (audio.bitrateKbps !== null && audio.codec !== "flac" && audio.codec !== "wav") {
     args.push("-b:a", `${audio.bitrateKbps}k`);
   }
   // As the native engine: the input's channels, capped at stereo, unless asked otherwise.
-  const inputChannels = facts.streams.find((s) => s.type === "audio")?.channels ?? 2;
   if (audio.channels !== null) args.push("-ac", String(audio.channels));
-  else if (inputChannels > 2) args.push("-ac", "2");
+  else if (audio.track === "all") {
+    // Every track capped at stereo on its own, as the native engine does (output audio track i).
+    const tracks = facts.streams.filter((s) => s.type === "audio");
+    for (const [i, t] of tracks.entries()) if ((t.channels ?? 2) > 2) args.push(`-ac:a:${i}`, "2");
+  } else {
+    const chosen = audio.track ? audioStreamFor(audio.track, facts) : null;
+    const source = facts.streams.find((s) => s.type === "audio" && (chosen === null || s.index === chosen));
+    if ((source?.channels ?? 2) > 2) args.push("-ac", "2");
+  }
   if (audio.sampleRate !== null) args.push("-ar", String(audio.sampleRate));
   return args;
 }
@@ -330,7 +348,8 @@ export function videoArgs(
   const args = [...COMMON, ...trim.before, ...inputOptions(facts), "-i", input, ...trim.after];
   // `?` makes each map optional, so an input without audio (or video) still runs.
   if (output.video) args.push("-map", "0:v:0?");
-  if (output.audio) args.push("-map", "0:a:0?");
+  if (output.audio === "copy") args.push("-map", "0:a:0?");
+  else if (output.audio) args.push("-map", audioMap(output.audio, facts, true));
   const { video, audio } = output;
   if (video) {
     args.push("-vf", videoFilter(video, facts));
@@ -351,7 +370,8 @@ export function videoArgs(
 
 export function audioArgs(output: AudioPlanOutput, input: string, facts: MediaFacts, out: string): string[] {
   const trim = trimArgs(output.trim);
-  const args = [...COMMON, ...trim.before, "-i", input, ...trim.after, "-map", "0:a:0", "-vn"];
+  const map = audioMap(output.audio, facts, false);
+  const args = [...COMMON, ...trim.before, "-i", input, ...trim.after, "-map", map, "-vn"];
   args.push(...audioEncodeArgs(output.audio, facts));
   args.push("-f", AUDIO_FORMATS[output.audio.codec].muxer, out);
   return args;

@@ -32,5 +32,6 @@ libasan="$(gcc -print-file-name=libasan.so)"
 export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:malloc_context_size=30:abort_on_error=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$native/scripts/lsan.supp:print_suppressions=1"
 cd "$root"
-LD_PRELOAD="$libasan" FRAMEWIRE_NATIVE_ADDON="$addon" node --import tsx native/scripts/asan-run.ts
+# A workload script may be named (e.g. native/scripts/asan-tracks.ts); default: the whole job.
+LD_PRELOAD="$libasan" FRAMEWIRE_NATIVE_ADDON="$addon" node --import tsx "${1:-native/scripts/asan-run.ts}"
 echo "asan-check: no invalid access, no leak"

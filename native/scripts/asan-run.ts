@@ -20,6 +20,7 @@ import { makeBadMediaSet, makeClickTrack, makeClip, makeCutsClip } from "../../t
 import { type AnalysisOptions, EngineError, type PlanOutput } from "../lib/engine";
 import { createNativeEngine } from "../lib/native-engine";
 import { aac, analysisOut, audioOut, defaultAnalysis, h264, thumbsOut, videoOut } from "../test/plans";
+import { trackRuns } from "./asan-tracks";
 
 const dir = await mkdtemp(join(tmpdir(), "fw-asan-"));
 const engine = await createNativeEngine();
@@ -213,6 +214,8 @@ try {
     }
     await rm(work, { recursive: true, force: true });
   }
+
+  await trackRuns(engine, dir, outcome, settle);
 
   const controller = new AbortController();
   const canceled = engine.run(

@@ -129,6 +129,25 @@ fw::av::AudioSettings ParseAudio(const Napi::Object& a) {
   settings.channels = RequireInt(a, "channels", 0, 8);
   settings.sample_rate = RequireInt(a, "sampleRate", 0, 192000);
   settings.loudness_target_lufs = RequireNumber(a, "loudnessTargetLufs", -70, 0);
+  settings.stream_index = IsAbsent(a.Get("streamIndex")) ? -1 : RequireInt(a, "streamIndex", 0, 65535);
+  Napi::Value more = a.Get("moreStreamIndices");
+  if (more.IsArray()) {
+    Napi::Array indices = more.As<Napi::Array>();
+    if (indices.Length() > 64) throw Napi::RangeError::New(a.Env(), "moreStreamIndices: at most 64");
+    for (uint32_t i = 0; i < indices.Length(); i++) {
+      Napi::Value value = indices.Get(i);
+      double index = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
+      if (!(index >= 0 && index <= 65535 && index == static_cast<int>(index))) {
+        throw Napi::RangeError::New(a.Env(), "moreStreamIndices must hold stream numbers");
+      }
+      settings.more_streams.push_back(static_cast<int>(index));
+    }
+    if (settings.stream_index < 0 && !settings.more_streams.empty()) {
+      throw Napi::RangeError::New(a.Env(), "moreStreamIndices needs streamIndex");
+    }
+  } else if (!IsAbsent(more)) {
+    throw Napi::TypeError::New(a.Env(), "moreStreamIndices must be an array");
+  }
   return settings;
 }
 

@@ -10,8 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeClip } from "../../test/support/media";
+import { ffprobe, makeClip, makeMultiTrackClip, measureLufs, measureTone } from "../../test/support/media";
 import type { AnimationPlanOutput, Engine, EngineProgress, WaveformPlanOutput } from "../lib/engine";
+import { aac, audioOut, videoOut } from "./plans";
 
 const run = promisify(execFile);
 
@@ -254,6 +255,97 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
       const text = await readFile(join(outputs[1]?.dir ?? "", "waveform.svg"), "utf8");
       expect(text).toMatch(
         /^<svg [^>]*width="400" height="100"[^>]*><rect [^>]*fill="#000000"\/><path d="M[^"]+Z" fill="#ff0000"\/><\/svg>/,
+      );
+    });
+
+    describe("audio track choice", () => {
+      let multi: string;
+      beforeAll(async () => {
+        multi = await makeMultiTrackClip(join(dir, "multi.mkv"), [
+          { language: "eng", frequency: 440, amplitude: 0.4, title: "Main" },
+          { language: "deu", frequency: 1000, amplitude: 0.2, title: "Deutsch" },
+          { language: "fra", frequency: 2000, amplitude: 0.1, channels: 2 },
+        ]);
+      }, 60_000);
+
+      it("takes the track asked by language or index: its tone, its level and its language tag", async () => {
+        const pcm = { codec: "wav" as const, bitrateKbps: null };
+        const outputs = [
+          videoOut(dir, "deu", { audio: aac({ bitrateKbps: 128, track: { language: "deu" } }) }),
+          audioOut(dir, "third", { ...pcm, track: { index: 2 } }),
+          audioOut(dir, "main", pcm),
+          audioOut(dir, "ger", { ...pcm, track: { language: "ger" } }),
+        ];
+        const result = await engine.run({ inputPath: multi, outputs });
+        expect(result.outputs.map((o) => o.name)).toEqual(["deu", "third", "main", "ger"]);
+
+        const video = await ffprobe(outputs[0]?.path ?? "");
+        const audioStreams = video.streams.filter((s) => s.codec_type === "audio");
+        expect(audioStreams).toHaveLength(1);
+        expect((audioStreams[0]?.tags as Record<string, string> | undefined)?.language).toBe("deu");
+
+        // Each tone read back by the CLI: frequency within 2 %, RMS within 1 dB (a sine's RMS is
+        // its amplitude less 3 dB: 0.4 → -11 dBFS, 0.2 → -17, 0.1 → -23).
+        const expectTone = async (path: string, hz: number, db: number) => {
+          const tone = await measureTone(path);
+          expect(tone.frequencyHz, path).toBeGreaterThan(hz * 0.98);
+          expect(tone.frequencyHz, path).toBeLessThan(hz * 1.02);
+          expect(Math.abs(tone.rmsDb - db), `${path}: ${tone.rmsDb.toFixed(1)} dBFS`).toBeLessThan(1);
+        };
+        await expectTone(outputs[0]?.path ?? "", 1000, 20 * Math.log10(0.2) - 3.01);
+        await expectTone(outputs[1]?.path ?? "", 2000, 20 * Math.log10(0.1) - 3.01);
+        await expectTone(outputs[2]?.path ?? "", 440, 20 * Math.log10(0.4) - 3.01);
+        await expectTone(outputs[3]?.path ?? "", 1000, 20 * Math.log10(0.2) - 3.01);
+        expect(result.outputs[1]?.audio?.channels).toBe(2);
+      });
+
+      it("keeps every audio track of the input in a video output, in order, each its tone and language", async () => {
+        const all = videoOut(dir, "all", {
+          container: "mkv",
+          audio: aac({ bitrateKbps: 128, track: "all" }),
+        });
+        await engine.run({ inputPath: multi, outputs: [all] });
+        const probed = await ffprobe(all.path);
+        const tracks = probed.streams.filter((s) => s.codec_type === "audio");
+        expect(tracks.map((s) => (s.tags as Record<string, string> | undefined)?.language)).toEqual([
+          "eng",
+          "deu",
+          "fra",
+        ]);
+        expect(tracks.map((s) => s.channels)).toEqual([1, 1, 2]);
+        const hz = [440, 1000, 2000];
+        for (const [i, want] of hz.entries()) {
+          const tone = await measureTone(all.path, { stream: i });
+          expect(tone.frequencyHz, `track ${i}`).toBeGreaterThan(want * 0.98);
+          expect(tone.frequencyHz, `track ${i}`).toBeLessThan(want * 1.02);
+        }
+      });
+
+      it("fails a track that is not there with a reason naming the tracks and languages present", async () => {
+        const missing = audioOut(dir, "spa", { codec: "wav", bitrateKbps: null, track: { language: "spa" } });
+        await expect(engine.run({ inputPath: multi, outputs: [missing] })).rejects.toMatchObject({
+          code: "INPUT_NO_STREAMS",
+          message: expect.stringMatching(/"spa".*0: eng \("Main"\), 1: deu \("Deutsch"\), 2: fra/),
+        });
+        const beyond = audioOut(dir, "nine", { codec: "wav", bitrateKbps: null, track: { index: 9 } });
+        await expect(engine.run({ inputPath: multi, outputs: [beyond] })).rejects.toMatchObject({
+          code: "INPUT_NO_STREAMS",
+          message: expect.stringMatching(/no audio track 9/),
+        });
+      });
+
+      it.runIf(label === "native")(
+        "normalizes the chosen track's loudness, measured on that track (not the main one)",
+        async () => {
+          const loud = audioOut(dir, "loud", { track: { language: "fra" }, loudnessTargetLufs: -16 });
+          const [facts] = (await engine.run({ inputPath: multi, outputs: [loud] })).outputs;
+          expect((await measureTone(loud.path)).frequencyHz).toBeGreaterThan(1960);
+          const lufs = await measureLufs(loud.path);
+          console.log(
+            `${label}: fra track normalized to -16 LUFS: ${lufs.toFixed(1)} LUFS, input ${facts?.loudness?.input_lufs.toFixed(1)} LUFS`,
+          );
+          expect(Math.abs(lufs + 16)).toBeLessThan(1);
+        },
       );
     });
 

@@ -175,3 +175,41 @@ describe("buildPlan: waveforms", () => {
     });
   });
 });
+
+describe("buildPlan: audio track choice", () => {
+  it("carries a video or audio output's track choice into its audio options", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [
+        { name: "v", type: "video", video: {}, audio: { track: { language: "deu" } } },
+        { name: "a", type: "audio", track: { index: 1 } },
+        { name: "plain", type: "audio" },
+      ],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    expect(plan.outputs[0]).toMatchObject({ audio: { codec: "aac", track: { language: "deu" } } });
+    expect(plan.outputs[1]).toMatchObject({ audio: { track: { index: 1 } } });
+    expect(plan.outputs[2]).not.toHaveProperty("audio.track");
+  });
+
+  it("keeps every track only in a video output: the engine's plan check refuses it for an audio file", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [{ name: "v", type: "video", video: {}, audio: { track: "all" } }],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    const audio = { kind: "audio" as const, name: "a", path: "/work/j/a.m4a", trim: null };
+    const all = {
+      codec: "aac" as const,
+      bitrateKbps: 128,
+      channels: null,
+      sampleRate: null,
+      loudnessTargetLufs: null,
+    };
+    expect(() =>
+      checkPlan({ inputPath: "/work/j/input", outputs: [{ ...audio, audio: { ...all, track: "all" } }] }),
+    ).toThrow(/track/);
+  });
+});

@@ -20,6 +20,7 @@ function audioOptions(
     bitrate_kbps: number;
     channels?: number;
     sample_rate?: number;
+    track?: { index: number } | { language: string } | "all";
   },
   loudness?: { target_lufs: number },
 ): AudioEncodeOptions {
@@ -29,6 +30,7 @@ function audioOptions(
     channels: audio.channels ?? null,
     sampleRate: audio.sample_rate ?? null,
     loudnessTargetLufs: loudness?.target_lufs ?? null,
+    ...(audio.track ? { track: audio.track } : {}),
   };
 }
 

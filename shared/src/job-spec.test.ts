@@ -364,3 +364,29 @@ describe("waveform outputs", () => {
     expect(parse({ image: "jpg" }).success).toBe(false);
   });
 });
+
+describe("audio track choice", () => {
+  const parse = (output: Record<string, unknown>) =>
+    jobSpecSchema.safeParse({ input: upload, outputs: [{ name: "o", ...output }] });
+
+  it("takes a track by index or ISO 639-2 language on video and audio outputs", () => {
+    const video = parse({ type: "video", video: {}, audio: { track: { language: "deu" } } });
+    expect(video.data?.outputs[0]).toMatchObject({ audio: { codec: "aac", track: { language: "deu" } } });
+    expect(parse({ type: "audio", track: { index: 2 } }).data?.outputs[0]).toMatchObject({
+      track: { index: 2 },
+    });
+  });
+
+  it("refuses anything but a bounded index or a three-letter code, and both at once", () => {
+    expect(parse({ type: "audio", track: { language: "German" } }).success).toBe(false);
+    expect(parse({ type: "audio", track: { language: "DEU" } }).success).toBe(false);
+    expect(parse({ type: "audio", track: { language: "deu;-map" } }).success).toBe(false);
+    expect(parse({ type: "audio", track: { index: -1 } }).success).toBe(false);
+    expect(parse({ type: "audio", track: { index: 64 } }).success).toBe(false);
+    expect(parse({ type: "audio", track: { index: 1, language: "deu" } }).success).toBe(false);
+    expect(parse({ type: "audio", track: "0:a:1" }).success).toBe(false);
+    // Every track: a video output's audio only (an audio file holds one track).
+    expect(parse({ type: "video", video: {}, audio: { track: "all" } }).success).toBe(true);
+    expect(parse({ type: "audio", track: "all" }).success).toBe(false);
+  });
+});

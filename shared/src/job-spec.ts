@@ -10,6 +10,7 @@ import {
   containerDefaults,
   hexColorPattern,
   imageFormats,
+  languageCodePattern,
   mediaLimits as limits,
   maxCrf,
   outputNamePattern,
@@ -142,11 +143,28 @@ export const videoStreamSchema = z
     }
   });
 
+/**
+ * Which of the input's audio tracks an output takes: `{index: N}` is the N-th audio track (0: the
+ * first, in the order the probe lists them), `{language: "deu"}` the first track tagged with that
+ * ISO 639-2 language (the default-disposition one when several are; "ger" and "deu" alike).
+ * Omitted: the input's main audio track. A job whose input lacks the track fails with
+ * `input_no_streams`, naming the tracks it has.
+ */
+export const audioTrackSchema = z.union([
+  z.strictObject({ index: intWithin(limits.audioTrackIndex) }),
+  z.strictObject({
+    language: z.string().regex(languageCodePattern, 'must be an ISO 639-2 language code such as "deu"'),
+  }),
+]);
+export type AudioTrackChoice = z.infer<typeof audioTrackSchema>;
+
 export const audioStreamSchema = z.strictObject({
   codec: z.enum(audioCodecs).default("aac"),
   bitrate_kbps: intWithin(limits.audioBitrateKbps).default(128),
   channels: intWithin(limits.channels).optional(),
   sample_rate: sampleRateSchema.optional(),
+  /** A video output may also keep `"all"` the input's audio tracks, each encoded alike, in order, tags kept. */
+  track: z.union([audioTrackSchema, z.literal("all")]).optional(),
 });
 
 /** Output names become file names and progress keys: keep them short and path-safe. */
@@ -195,6 +213,7 @@ export const audioOutputSchema = z.strictObject({
   bitrate_kbps: intWithin(limits.audioBitrateKbps).default(128),
   channels: intWithin(limits.channels).optional(),
   sample_rate: sampleRateSchema.optional(),
+  track: audioTrackSchema.optional(),
   /** Two-pass EBU R128 loudness normalization to this integrated loudness. */
   loudness: z.strictObject({ target_lufs: within(limits.loudnessTargetLufs) }).optional(),
   trim: trimSchema.optional(),

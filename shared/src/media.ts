@@ -85,6 +85,36 @@ export const defaultCrf: Record<VideoCodec, number> = { h264: 23, h265: 28, vp9:
 /** The highest crf each codec's scale has (x264/x265 stop at 51, libvpx and libaom at 63). */
 export const maxCrf: Record<VideoCodec, number> = { h264: 51, h265: 51, vp9: 63, av1: 63 };
 
+/** A track language as containers tag it: ISO 639-2, three lower-case letters ("deu", "eng"). */
+export const languageCodePattern = /^[a-z]{3}$/;
+
+/**
+ * ISO 639-2 has two codes for some languages (bibliographic "ger", terminology "deu"); files carry
+ * either, so a choice of one matches a track tagged with the other.
+ */
+export const languageCodeAliases: Readonly<Record<string, string>> = {
+  alb: "sqi",
+  arm: "hye",
+  baq: "eus",
+  bur: "mya",
+  chi: "zho",
+  cze: "ces",
+  dut: "nld",
+  fre: "fra",
+  geo: "kat",
+  ger: "deu",
+  gre: "ell",
+  ice: "isl",
+  mac: "mkd",
+  mao: "mri",
+  may: "msa",
+  per: "fas",
+  rum: "ron",
+  slo: "slk",
+  tib: "bod",
+  wel: "cym",
+};
+
 /** Bounds on every number a job may give, shared by the job spec and the engine's plan check. */
 export const mediaLimits = {
   /** Outputs per job; they all share one decode of the input. */
@@ -98,6 +128,8 @@ export const mediaLimits = {
   fps: { min: 1, max: 240 },
   audioBitrateKbps: { min: 32, max: 512 },
   channels: { min: 1, max: 8 },
+  /** An output's audio track by position among the input's audio tracks (0: the first). */
+  audioTrackIndex: { min: 0, max: 63 },
   loudnessTargetLufs: { min: -70, max: -5 },
   /** Any time on the input's timeline (trim points, thumbnail times): a week. */
   timeSec: { min: 0, max: 7 * 24 * 3600 },

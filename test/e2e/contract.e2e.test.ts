@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FramewireClient } from "@framewire/shared/client";
@@ -6,7 +6,7 @@ import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../../scripts/lib/stack";
 import { apiClient, ok, submitJob, uploadBytes, waitForJob } from "../support/api";
-import { makeClip } from "../support/media";
+import { makeClip, makeMultiTrackClip, measureTone } from "../support/media";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
 
 /**
@@ -239,6 +239,53 @@ describe("the API's answers match the published OpenAPI document", () => {
     const matches = ok(await client.fingerprints.matches({ job: again.id }));
     expectValid(component("FingerprintMatches"), matches, "GET /v1/fingerprints/matches");
     expect(matches.data.map((m) => m.job_id)).toContain(job.id);
+  }, 240_000);
+
+  it("a job choosing audio tracks: by language and index, the probe lists them; a missing one fails naming them", async () => {
+    const multi = await readFile(
+      await makeMultiTrackClip(join(dir, "multi.mkv"), [
+        { language: "eng", frequency: 440, amplitude: 0.4 },
+        { language: "deu", frequency: 1000, amplitude: 0.2, title: "Deutsch" },
+        { language: "fra", frequency: 2000, amplitude: 0.1 },
+      ]),
+    );
+    const uploadId = await uploadBytes(client, multi);
+    const submitted = await submitJob(client, {
+      input: { type: "upload", upload_id: uploadId },
+      outputs: [
+        { name: "deu", type: "video", video: { height: 90 }, audio: { track: { language: "deu" } } },
+        { name: "third", type: "audio", codec: "flac", track: { index: 2 } },
+        { name: "facts", type: "analysis" },
+      ],
+    });
+    expectValid(component("Job"), submitted, "POST /v1/jobs (tracks)");
+    const job = await waitForJob(client, submitted.id, { timeoutMs: 120_000 });
+    expect(job.status).toBe("succeeded");
+    expectValid(component("Job"), job, "GET /v1/jobs/:id (tracks)");
+    const byName = Object.fromEntries(job.outputs.map((o) => [o.name, o]));
+    const audioTracks = byName.facts?.probe?.streams.filter((s) => s.type === "audio");
+    expect(audioTracks?.map((s) => s.language)).toEqual(["eng", "deu", "fra"]);
+    const fetched = async (name: string, ext: string) => {
+      const path = join(dir, `got-${name}.${ext}`);
+      await writeFile(path, Buffer.from(await (await fetch(byName[name]?.url ?? "")).arrayBuffer()));
+      return path;
+    };
+    const deu = await measureTone(await fetched("deu", "mp4"));
+    expect(deu.frequencyHz).toBeGreaterThan(980);
+    expect(deu.frequencyHz).toBeLessThan(1020);
+    const third = await measureTone(await fetched("third", "flac"));
+    expect(third.frequencyHz).toBeGreaterThan(1960);
+    expect(third.frequencyHz).toBeLessThan(2040);
+
+    const missing = await submitJob(client, {
+      input: { type: "upload", upload_id: uploadId },
+      outputs: [{ name: "spa", type: "audio", track: { language: "spa" } }],
+    });
+    const failed = await waitForJob(client, missing.id, { timeoutMs: 120_000 });
+    expect(failed.status).toBe("failed");
+    expect(failed.error?.code).toBe("input_no_streams");
+    expect(failed.error?.message).toMatch(/"spa".*0: eng, 1: deu \("Deutsch"\), 2: fra/);
+    expectValid(component("Job"), failed, "GET /v1/jobs/:id (missing track)");
   }, 240_000);
 
   it("a job no live node can run: its warnings validate; a key's jobs are a page", async () => {

@@ -574,3 +574,72 @@ export async function cliFilterFindings(
   });
   return { cuts, spans };
 }
+
+/** One audio track of a multi-track fixture: a sine tone at a level, tagged with a language. */
+export interface ToneTrack {
+  language: string;
+  frequency: number;
+  /** Sine amplitude 0–1. */
+  amplitude: number;
+  title?: string;
+  channels?: 1 | 2;
+}
+
+/**
+ * A video (testsrc2) with several audio tracks, each its own tone and level, tagged with its
+ * language (and title); the first track is the default one. MP4 (AAC) or Matroska by extension.
+ */
+export async function makeMultiTrackClip(
+  path: string,
+  tracks: ToneTrack[],
+  options: { seconds?: number; width?: number; height?: number } = {},
+): Promise<string> {
+  const { seconds = 3, width = 320, height = 180 } = options;
+  const args = ["-hide_banner", "-loglevel", "error", "-y"];
+  args.push("-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=25:duration=${seconds}`);
+  for (const t of tracks) {
+    const tone = `${t.amplitude}*sin(2*PI*${t.frequency}*t)`;
+    const layout = t.channels === 2 ? `${tone}|${tone}` : tone;
+    args.push("-f", "lavfi", "-i", `aevalsrc=${layout}:s=48000:d=${seconds}`);
+  }
+  args.push("-map", "0:v");
+  for (const [i] of tracks.entries()) args.push("-map", `${i + 1}:a`);
+  args.push("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k");
+  for (const [i, t] of tracks.entries()) {
+    args.push(`-metadata:s:a:${i}`, `language=${t.language}`);
+    if (t.title) args.push(`-metadata:s:a:${i}`, `title=${t.title}`);
+    args.push(`-disposition:a:${i}`, i === 0 ? "default" : "0");
+  }
+  args.push(path);
+  await run("ffmpeg", args);
+  return path;
+}
+
+/**
+ * The dominant frequency (Hz, by zero crossings) and RMS level (dBFS) of a file's audio stream
+ * `stream` (ffmpeg's a:N, default the first), from `fromSec` for `seconds`, its first channel.
+ */
+export async function measureTone(
+  path: string,
+  options: { stream?: number; fromSec?: number; seconds?: number } = {},
+): Promise<{ frequencyHz: number; rmsDb: number }> {
+  const { stream = 0, fromSec = 0.5, seconds = 1.5 } = options;
+  const { stdout } = await run(
+    "ffmpeg",
+    [
+      ...["-v", "error", "-ss", String(fromSec), "-t", String(seconds), "-i", path],
+      ...["-map", `0:a:${stream}`, "-af", "pan=mono|c0=c0", "-ar", "48000", "-f", "f32le", "-"],
+    ],
+    { encoding: "buffer", maxBuffer: 1 << 28 },
+  );
+  const samples = new Float32Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 4));
+  let crossings = 0;
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i] ?? 0;
+    sum += s * s;
+    if (i > 0 && (samples[i - 1] ?? 0) < 0 && s >= 0) crossings++;
+  }
+  const duration = samples.length / 48000;
+  return { frequencyHz: crossings / duration, rmsDb: 10 * Math.log10(sum / Math.max(1, samples.length)) };
+}

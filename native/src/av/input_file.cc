@@ -122,11 +122,13 @@ int InputFile::BestStream(AVMediaType type) const {
   return index;
 }
 
-void InputFile::KeepOnly(int video_index, int audio_index) {
+void InputFile::KeepOnly(int video_index, int audio_index) { KeepOnly(std::vector<int>{video_index, audio_index}); }
+
+void InputFile::KeepOnly(const std::vector<int>& indices) {
   discard_.assign(ctx_->nb_streams, AVDISCARD_DEFAULT);
   for (unsigned i = 0; i < ctx_->nb_streams; i++) {
     int index = static_cast<int>(i);
-    if (index != video_index && index != audio_index) {
+    if (std::find(indices.begin(), indices.end(), index) == indices.end()) {
       ctx_->streams[i]->discard = AVDISCARD_ALL;
       discard_[i] = AVDISCARD_ALL;
     }

@@ -32,6 +32,7 @@ class InputFile {
 
   // Marks every stream except the given ones as discarded, so the demuxer skips their packets.
   void KeepOnly(int video_index, int audio_index);
+  void KeepOnly(const std::vector<int>& indices);
 
   // Seeks to the keyframe at or before `seconds` (input timeline, starting at 0), then checks where
   // it landed by reading ahead to the first packet of `check_stream`: a seek that failed or landed

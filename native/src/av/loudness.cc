@@ -39,10 +39,13 @@ namespace {
 
 // Decodes the input's audio on the repaired timeline (timeline.h) and hands every frame to `sink`,
 // stopping once every window (`last_end` > 0) has been passed.
-void DecodeAudio(const std::string& path, RunControl* control, double last_end,
+void DecodeAudio(const std::string& path, RunControl* control, double last_end, int stream_index,
                  const std::function<void(const Decoder&)>& ready, const std::function<void(AVFrame*)>& sink) {
   InputFile input(path, control);
-  int index = input.BestStream(AVMEDIA_TYPE_AUDIO);
+  int index = stream_index >= 0 && static_cast<unsigned>(stream_index) < input.ctx()->nb_streams &&
+                      input.stream(stream_index)->codecpar->codec_type == AVMEDIA_TYPE_AUDIO
+                  ? stream_index
+                  : input.BestStream(AVMEDIA_TYPE_AUDIO);
   if (index < 0) Fail(ErrorCode::kInputNoStreams, "loudness normalization needs an audio stream");
   // The same repaired timeline as the run's (timeline.h), so windows cut the same audio.
   int clock = input.BestStream(AVMEDIA_TYPE_VIDEO);
@@ -93,7 +96,8 @@ std::vector<Loudness> MeasureLoudness(const std::string& path, const std::vector
                                                  w.channels, w.sample_rate);
     }
   };
-  DecodeAudio(path, control, last_end, ready, [&](AVFrame* frame) {
+  int stream_index = windows.empty() ? -1 : windows.front().stream_index;
+  DecodeAudio(path, control, last_end, stream_index, ready, [&](AVFrame* frame) {
     for (Meter& meter : meters) meter.graph->Push(frame, [&](AVFrame* measured) { meter.Read(measured); });
   });
   std::vector<Loudness> results;
@@ -131,7 +135,7 @@ double RehearseLimitedLoudness(const std::string& path, const LoudnessWindow& wi
   };
   auto limited = [&](AVFrame* frame) { meter->Push(frame, read); };
   auto shaped = [&](AVFrame* frame) { limiter->Push(frame, shape->output_time_base(), limited); };
-  DecodeAudio(path, control, window.trim_end, ready, [&](AVFrame* frame) { shape->Push(frame, shaped); });
+  DecodeAudio(path, control, window.trim_end, window.stream_index, ready, [&](AVFrame* frame) { shape->Push(frame, shaped); });
   shape->Push(nullptr, shaped);
   limiter->Push(nullptr, shape->output_time_base(), limited);
   meter->Push(nullptr, read);

@@ -24,6 +24,7 @@ struct LoudnessWindow {
   double trim_end = -1;
   int channels = 0;
   int sample_rate = 0;
+  int stream_index = -1;  // the audio stream measured; -1: the input's best (every window of a call: the same)
 };
 
 // The integrated loudness of a window after `gain_db` and the true-peak limiter at `ceiling_dbtp`:

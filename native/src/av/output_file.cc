@@ -22,11 +22,19 @@ OutputFile::~OutputFile() {
   if (created_ && !finished_) std::remove(path_.c_str());
 }
 
-int OutputFile::AddStream(const AVCodecContext* encoder) {
+int OutputFile::AddStream(const AVCodecContext* encoder, const AVStream* source) {
   AVStream* stream = avformat_new_stream(ctx_.get(), nullptr);
   if (stream == nullptr) Fail(ErrorCode::kEngineFailure, "could not add an output stream", AVERROR(ENOMEM));
   int ret = avcodec_parameters_from_context(stream->codecpar, encoder);
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not copy encoder parameters to the output", ret);
+  if (source != nullptr) {
+    for (const char* key : {"language", "title"}) {
+      const AVDictionaryEntry* tag = av_dict_get(source->metadata, key, nullptr, 0);
+      if (tag != nullptr && av_dict_set(&stream->metadata, key, tag->value, 0) < 0) {
+        Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+      }
+    }
+  }
   stream->time_base = encoder->time_base;
   if (encoder->codec_type == AVMEDIA_TYPE_VIDEO) stream->avg_frame_rate = encoder->framerate;
   return stream->index;

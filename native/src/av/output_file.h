@@ -28,7 +28,8 @@ class OutputFile {
   bool NeedsGlobalHeader() const { return (ctx_->oformat->flags & AVFMT_GLOBALHEADER) != 0; }
 
   // Adds a stream carrying an opened encoder's parameters; returns its index.
-  int AddStream(const AVCodecContext* encoder);
+  // `source`, when given: the input stream it comes from, whose language and title tags it keeps.
+  int AddStream(const AVCodecContext* encoder, const AVStream* source = nullptr);
   // Adds a stream that carries the input's packets unchanged (stream copy); returns its index.
   int AddCopyStream(const AVStream* input);
 

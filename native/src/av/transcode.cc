@@ -36,8 +36,22 @@ constexpr double kMaxTruePeakDbtp = -1.0;
 constexpr double kStillDurationSec = 0.04;
 constexpr double kOvershootMarginDb = 0.3;
 
+// One decoded audio stream of the input: its decoder and repaired timeline, shared by every output
+// (and analysis) that takes it.
+struct AudioTrack {
+  int index = -1;
+  std::unique_ptr<Decoder> decoder;
+  AudioTimeline timeline;
+  struct {
+    int format = -1;
+    int sample_rate = 0;
+    int channels = 0;
+  } format;  // what the track's audio graphs were configured for
+};
+
 // One stream of one output: its own filter graph and encoder, muxed into out_stream.
 struct StreamPipeline {
+  AudioTrack* track = nullptr;  // audio: the decoded stream it takes
   std::unique_ptr<FilterGraph> filter;
   // Loudness normalization past the ceiling: the limiter, then the conversion to the encoder's format.
   std::unique_ptr<TruePeakLimiter> limiter;
@@ -54,6 +68,7 @@ struct OutputPipeline {
   std::unique_ptr<OutputFile> file;
   std::unique_ptr<StreamPipeline> video;
   std::unique_ptr<StreamPipeline> audio;
+  std::vector<std::unique_ptr<StreamPipeline>> more_audio;  // the further tracks it keeps
   int audio_copy_stream = -1;  // >= 0: the input's audio packets go here unchanged
   int64_t video_packets = 0;
   double end_time_sec = 0;
@@ -105,13 +120,30 @@ class Run {
     for (size_t i = 0; i < settings_.outputs.size(); i++) {
       const OutputSettings& output = settings_.outputs[i];
       if (!Normalized(output)) continue;
-      if (!audio_decoder_) Fail(ErrorCode::kInputNoStreams, "loudness normalization needs an audio stream");
-      Encoder::AudioTarget target = Encoder::AudioTargetFor(audio_decoder_->ctx(), EncodeSettings(*output.audio));
-      windows.push_back(LoudnessWindow{output.trim_start, output.trim_end, target.channels, target.sample_rate});
+      AudioTrack* track = TrackFor(*output.audio);
+      if (track == nullptr) Fail(ErrorCode::kInputNoStreams, "loudness normalization needs an audio stream");
+      Encoder::AudioTarget target = Encoder::AudioTargetFor(track->decoder->ctx(), EncodeSettings(*output.audio));
+      windows.push_back(
+          LoudnessWindow{output.trim_start, output.trim_end, target.channels, target.sample_rate, track->index});
       owners.push_back(i);
     }
     if (windows.empty()) return;
-    std::vector<Loudness> measured = MeasureLoudness(settings_.input_path, windows, &control_);
+    // One measuring decode per audio stream, for every window cut from it.
+    std::vector<Loudness> measured(windows.size());
+    std::vector<bool> done(windows.size(), false);
+    for (size_t i = 0; i < windows.size(); i++) {
+      if (done[i]) continue;
+      std::vector<size_t> group;
+      std::vector<LoudnessWindow> same;
+      for (size_t j = i; j < windows.size(); j++) {
+        if (windows[j].stream_index != windows[i].stream_index) continue;
+        group.push_back(j);
+        same.push_back(windows[j]);
+        done[j] = true;
+      }
+      std::vector<Loudness> got = MeasureLoudness(settings_.input_path, same, &control_);
+      for (size_t k = 0; k < group.size(); k++) measured[group[k]] = got[k];
+    }
     loudness_.assign(settings_.outputs.size(), Loudness{});
     normalization_.assign(settings_.outputs.size(), Normalization{});
     for (size_t i = 0; i < owners.size(); i++) {
@@ -155,7 +187,7 @@ class Run {
     for (const OutputSettings& output : settings_.outputs) {
       wants_video = wants_video || output.video.has_value();
       wants_audio = wants_audio || output.audio.has_value();
-      decodes_audio = decodes_audio || (output.audio && !output.audio->copy);
+      decodes_audio = decodes_audio || (output.audio && !output.audio->copy && output.audio->stream_index < 0);
     }
     for (const AnalysisSettings& analysis : settings_.analyses) {
       AnalysisNeeds needs = NeedsOf(analysis.kind);
@@ -175,11 +207,31 @@ class Run {
     // that tells real audio gaps from bogus audio timestamps (timeline.h).
     clock_index_ = video_index_ >= 0 ? video_index_ : input_->BestStream(AVMEDIA_TYPE_VIDEO);
     bool resets = (input_->ctx()->iformat->flags & AVFMT_TS_DISCONT) != 0;
-    audio_timeline_ = AudioTimeline(resets);
     copy_timeline_ = AudioTimeline(resets);
     video_timeline_ = VideoTimeline(resets);
     video_clock_.present = clock_index_ >= 0;
-    input_->KeepOnly(clock_index_, audio_index_);
+    // The audio streams decoded: the best one when an output or analysis takes it, and each stream
+    // an output chose (validated here, so a bad choice fails before anything is written).
+    std::vector<int> decoded;
+    if (audio_index_ >= 0 && decodes_audio) decoded.push_back(audio_index_);
+    for (const OutputSettings& output : settings_.outputs) {
+      if (!output.audio || output.audio->copy) continue;
+      std::vector<int> chosen = output.audio->more_streams;
+      if (output.audio->stream_index >= 0) chosen.insert(chosen.begin(), output.audio->stream_index);
+      if (!output.audio->more_streams.empty() && Normalized(output)) {
+        Fail(ErrorCode::kUnsupported, "loudness normalization takes one audio track");
+      }
+      for (int index : chosen) {
+        if (static_cast<unsigned>(index) >= input_->ctx()->nb_streams ||
+            input_->stream(index)->codecpar->codec_type != AVMEDIA_TYPE_AUDIO) {
+          Fail(ErrorCode::kInputNoStreams, "the input has no audio stream at index " + std::to_string(index));
+        }
+        if (std::find(decoded.begin(), decoded.end(), index) == decoded.end()) decoded.push_back(index);
+      }
+    }
+    std::vector<int> kept = {clock_index_, audio_index_};
+    kept.insert(kept.end(), decoded.begin(), decoded.end());
+    input_->KeepOnly(kept);
     if (video_index_ >= 0) {
       const AVStream* stream = input_->stream(video_index_);
       video_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(video_index_));
@@ -193,11 +245,16 @@ class Run {
         orientation_ = StillOrientation(settings_.input_path, &control_);
       }
     }
-    if (audio_index_ >= 0 && decodes_audio) {
-      audio_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(audio_index_));
+    for (int index : decoded) {
+      auto track = std::make_unique<AudioTrack>();
+      track->index = index;
+      track->decoder = std::make_unique<Decoder>(input_->ctx(), input_->stream(index));
+      track->timeline = AudioTimeline(resets);
       // The decoder updates its context when damage changes the stream; the graphs keep these.
-      const AVCodecContext* a = audio_decoder_->ctx();
-      audio_format_ = {a->sample_fmt, a->sample_rate, a->ch_layout.nb_channels};
+      const AVCodecContext* a = track->decoder->ctx();
+      track->format = {a->sample_fmt, a->sample_rate, a->ch_layout.nb_channels};
+      if (index == audio_index_ && decodes_audio) main_audio_ = track.get();
+      audio_tracks_.push_back(std::move(track));
     }
     packet_ = MakePacket();
 
@@ -213,7 +270,9 @@ class Run {
       else all_end = false;
     }
     if (all_end && earliest_start > 0 && earliest_start < 1e18) {
-      input_->SeekTo(earliest_start, video_index_ >= 0 ? video_index_ : audio_index_);
+      input_->SeekTo(earliest_start, video_index_ >= 0  ? video_index_
+                                     : audio_index_ >= 0 ? audio_index_
+                                                         : (decoded.empty() ? -1 : decoded.front()));
     }
     stop_after_sec_ = all_end && latest_end > 0 ? latest_end + kTrimReadMarginSec : -1;
   }
@@ -286,14 +345,16 @@ class Run {
       output.video = std::move(pipeline);
       report->video_encoder = v.encoder;
     }
-    if (settings.audio && audio_index_ >= 0) {
+    AudioTrack* track = settings.audio && !settings.audio->copy ? TrackFor(*settings.audio) : nullptr;
+    if (settings.audio && (track != nullptr || (settings.audio->copy && audio_index_ >= 0))) {
       const AudioSettings& a = *settings.audio;
       if (a.copy) {
         has_copy_outputs_ = true;
         output.audio_copy_stream = output.file->AddCopyStream(input_->stream(audio_index_));
       } else {
         auto pipeline = std::make_unique<StreamPipeline>();
-        pipeline->encoder = Encoder::ForAudio(audio_decoder_->ctx(), EncodeSettings(a), global_header);
+        pipeline->track = track;
+        pipeline->encoder = Encoder::ForAudio(track->decoder->ctx(), EncodeSettings(a), global_header);
         const AVCodecContext* encoder = pipeline->encoder->ctx();
         AudioChain chain;
         chain.trim_start = settings.trim_start;
@@ -310,14 +371,28 @@ class Run {
           report->gain_db = plan.gain_db;
         }
         pipeline->filter =
-            FilterGraph::ForAudio(audio_decoder_->ctx(), audio_decoder_->time_base(), encoder, chain);
+            FilterGraph::ForAudio(track->decoder->ctx(), track->decoder->time_base(), encoder, chain);
         if (chain.for_limiter) {
           pipeline->limiter = std::make_unique<TruePeakLimiter>(encoder->ch_layout.nb_channels, encoder->sample_rate,
                                                                 encoder->ch_layout, ceiling_dbtp);
           pipeline->post = FilterGraph::ForEncoderInput(pipeline->filter->output_time_base(), encoder);
         }
-        pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx());
+        pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx(), input_->stream(track->index));
         output.audio = std::move(pipeline);
+        // The further tracks kept: each its own graph and encoder, the same settings, untouched level.
+        for (int index : a.more_streams) {
+          AudioTrack* more = FindTrack(index);
+          auto extra = std::make_unique<StreamPipeline>();
+          extra->track = more;
+          extra->encoder = Encoder::ForAudio(more->decoder->ctx(), EncodeSettings(a), global_header);
+          AudioChain plain;
+          plain.trim_start = settings.trim_start;
+          plain.trim_end = settings.trim_end;
+          extra->filter = FilterGraph::ForAudio(more->decoder->ctx(), more->decoder->time_base(),
+                                                extra->encoder->ctx(), plain);
+          extra->out_stream = output.file->AddStream(extra->encoder->ctx(), input_->stream(index));
+          output.more_audio.push_back(std::move(extra));
+        }
       }
     }
     if (!output.video && !output.audio && output.audio_copy_stream < 0) {
@@ -354,10 +429,12 @@ class Run {
       }
       if (packet_->stream_index == video_index_) {
         video_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { OnVideoFrame(frame); });
-      } else if (packet_->stream_index == audio_index_) {
-        if (has_copy_outputs_) CopyAudio(stream);
-        if (audio_decoder_) {
-          audio_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { OnAudioFrame(frame); });
+      } else {
+        if (packet_->stream_index == audio_index_ && has_copy_outputs_) CopyAudio(stream);
+        for (auto& track : audio_tracks_) {
+          if (track->index != packet_->stream_index) continue;
+          AudioTrack* t = track.get();
+          t->decoder->Decode(packet_.get(), [this, t](AVFrame* frame) { OnAudioFrame(*t, frame); });
         }
       }
       if (outputs_.empty() && ThumbnailsDone() && AnalysesDone()) return;
@@ -370,9 +447,10 @@ class Run {
   bool PastTrimEnds() const {
     if (stop_after_sec_ <= 0) return false;
     auto past = [this](bool used, double end) { return !used || end > stop_after_sec_; };
-    return past(video_decoder_ != nullptr, video_timeline_.end_sec()) &&
-           past(audio_decoder_ != nullptr, audio_timeline_.end_sec()) &&
-           past(has_copy_outputs_, copy_timeline_.end_sec());
+    for (const auto& track : audio_tracks_) {
+      if (!past(true, track->timeline.end_sec())) return false;
+    }
+    return past(video_decoder_ != nullptr, video_timeline_.end_sec()) && past(has_copy_outputs_, copy_timeline_.end_sec());
   }
 
   bool AnalysesDone() const {
@@ -393,9 +471,9 @@ class Run {
   void OpenAnalyses() {
     if (settings_.analyses.empty()) return;
     AnalysisInput input;
-    if (audio_decoder_) {
-      input.audio = audio_decoder_->ctx();
-      input.audio_time_base = audio_decoder_->time_base();
+    if (main_audio_ != nullptr) {
+      input.audio = main_audio_->decoder->ctx();
+      input.audio_time_base = main_audio_->decoder->time_base();
     }
     if (video_decoder_) {
       input.video = input_->stream(video_index_)->codecpar;
@@ -412,7 +490,7 @@ class Run {
     // A still image lasts one frame (its packet has no duration).
     double video_end = video_decoder_ ? std::max(video_timeline_.end_sec(), input_->IsStillImage() ? kStillDurationSec : 0.0)
                                       : -1;
-    double audio_end = audio_decoder_ ? audio_timeline_.end_sec() : -1;
+    double audio_end = MainAudioEndSec();
     for (auto& analysis : analyses_) {
       analysis->Finish(video_end, audio_end);
       result_->analyses.push_back(analysis->report());
@@ -427,35 +505,54 @@ class Run {
     double duration = frame->pkt_duration > 0 ? frame->pkt_duration * av_q2d(tb)
                       : rate.num > 0 && rate.den > 0 ? av_q2d(av_inv_q(rate))
                                                      : 0;
-    VideoTimeline::Verdict verdict = video_timeline_.Place(raw, duration, audio_timeline_.end_sec());
+    VideoTimeline::Verdict verdict = video_timeline_.Place(raw, duration, MainAudioEndSec());
     if (!verdict.keep) return;
     frame->pts = std::llround(verdict.time_sec / av_q2d(tb));
     Distribute(frame, true);
   }
 
   // A decoded audio frame, timed by its samples (timeline.h); a gap the video confirms becomes silence.
-  void OnAudioFrame(AVFrame* frame) {
+  void OnAudioFrame(AudioTrack& track, AVFrame* frame) {
     // The audio graphs were configured from the stream's parameters; a frame that changed them
     // (damage in a codec header) cannot go through them: dropped, and counted as damage.
-    if (frame->format != audio_format_.format || frame->sample_rate != audio_format_.sample_rate ||
-        frame->ch_layout.nb_channels != audio_format_.channels) {
-      audio_decoder_->CountError();
+    if (frame->format != track.format.format || frame->sample_rate != track.format.sample_rate ||
+        frame->ch_layout.nb_channels != track.format.channels) {
+      track.decoder->CountError();
       return;
     }
-    for (auto& analysis : analyses_) analysis->PushDecodedAudio(frame);
-    AVRational tb = audio_decoder_->time_base();
+    if (&track == main_audio_) {
+      for (auto& analysis : analyses_) analysis->PushDecodedAudio(frame);
+    }
+    AVRational tb = track.decoder->time_base();
     double raw = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(tb) : -1;
     double duration = frame->sample_rate > 0 ? static_cast<double>(frame->nb_samples) / frame->sample_rate : 0;
-    AudioTimeline::Verdict verdict = audio_timeline_.Place(raw, duration, video_clock_);
+    AudioTimeline::Verdict verdict = track.timeline.Place(raw, duration, video_clock_);
     if (!verdict.keep) return;
-    if (verdict.silence_sec > 0) InsertSilence(frame, verdict.start_sec - verdict.silence_sec, verdict.silence_sec);
+    if (verdict.silence_sec > 0) {
+      InsertSilence(track, frame, verdict.start_sec - verdict.silence_sec, verdict.silence_sec);
+    }
     frame->pts = std::llround(verdict.start_sec / av_q2d(tb));
-    Distribute(frame, false);
+    Distribute(frame, false, &track);
   }
 
+  // The decoded audio an output takes when it names no stream (the input's best), or null.
+  AudioTrack* TrackFor(const AudioSettings& a) const {
+    return a.stream_index < 0 ? main_audio_ : FindTrack(a.stream_index);
+  }
+
+  AudioTrack* FindTrack(int index) const {
+    for (const auto& track : audio_tracks_) {
+      if (track->index == index) return track.get();
+    }
+    Fail(ErrorCode::kEngineFailure, "audio stream " + std::to_string(index) + " was not opened");
+  }
+
+  // How far the best audio stream has been placed (the video timeline's reference), or -1.
+  double MainAudioEndSec() const { return main_audio_ != nullptr ? main_audio_->timeline.end_sec() : -1; }
+
   // Silence in the decoded format, in frames of at most 4096 samples, from `start_sec` on.
-  void InsertSilence(const AVFrame* like, double start_sec, double seconds) {
-    AVRational tb = audio_decoder_->time_base();
+  void InsertSilence(AudioTrack& track, const AVFrame* like, double start_sec, double seconds) {
+    AVRational tb = track.decoder->time_base();
     int64_t total = std::llround(seconds * like->sample_rate);
     int64_t done = 0;
     while (done < total) {
@@ -469,7 +566,7 @@ class Run {
       av_samples_set_silence(silence->extended_data, 0, silence->nb_samples, silence->ch_layout.nb_channels,
                              static_cast<AVSampleFormat>(silence->format));
       silence->pts = std::llround((start_sec + static_cast<double>(done) / like->sample_rate) / av_q2d(tb));
-      Distribute(silence.get(), false);
+      Distribute(silence.get(), false, &track);
       done += silence->nb_samples;
     }
   }
@@ -510,10 +607,15 @@ class Run {
   void Flush() {
     for (auto& analysis : analyses_) analysis->EndOfPackets();
     if (video_decoder_) video_decoder_->Decode(nullptr, [this](AVFrame* frame) { OnVideoFrame(frame); });
-    if (audio_decoder_) audio_decoder_->Decode(nullptr, [this](AVFrame* frame) { OnAudioFrame(frame); });
+    for (auto& track : audio_tracks_) {
+      AudioTrack* t = track.get();
+      t->decoder->Decode(nullptr, [this, t](AVFrame* frame) { OnAudioFrame(*t, frame); });
+    }
     for (auto& set : thumbnail_sets_) set->Push(nullptr);
     for (OutputPipeline& output : outputs_) {
-      for (StreamPipeline* pipeline : {output.video.get(), output.audio.get()}) {
+      std::vector<StreamPipeline*> pipelines = {output.video.get(), output.audio.get()};
+      for (const auto& extra : output.more_audio) pipelines.push_back(extra.get());
+      for (StreamPipeline* pipeline : pipelines) {
         if (pipeline == nullptr) continue;
         Filter(output, *pipeline, nullptr);
         Limit(output, *pipeline, nullptr);
@@ -525,17 +627,21 @@ class Run {
 
   // One decoded frame goes to the matching stream of every output (and every thumbnail set and
   // analysis).
-  void Distribute(AVFrame* frame, bool video) {
+  void Distribute(AVFrame* frame, bool video, const AudioTrack* track = nullptr) {
     for (auto& analysis : analyses_) {
       if (video) {
         analysis->PushVideo(frame);
-      } else {
+      } else if (track == main_audio_) {
         analysis->PushAudio(frame);
       }
     }
     for (OutputPipeline& output : outputs_) {
       StreamPipeline* pipeline = video ? output.video.get() : output.audio.get();
-      if (pipeline != nullptr) Filter(output, *pipeline, frame);
+      if (pipeline != nullptr && (video || pipeline->track == track)) Filter(output, *pipeline, frame);
+      if (video) continue;
+      for (const auto& extra : output.more_audio) {
+        if (extra->track == track) Filter(output, *extra, frame);
+      }
     }
     if (video) {
       double time = frame->best_effort_timestamp != AV_NOPTS_VALUE
@@ -604,7 +710,7 @@ class Run {
                                             std::to_string(decoder->errors()) + " damaged packets could be decoded");
     };
     check(video_decoder_.get(), video_timeline_.end_sec(), "video");
-    check(audio_decoder_.get(), audio_timeline_.end_sec(), "audio");
+    for (const auto& track : audio_tracks_) check(track->decoder.get(), track->timeline.end_sec(), "audio");
   }
 
   // What the written output must hold: the trim window within the media actually placed on the
@@ -616,7 +722,8 @@ class Run {
     report->video_frames = output.video_packets;
     double end = -1;
     if (report->expects_video) end = std::max(end, video_timeline_.end_sec());
-    if (output.audio) end = std::max(end, audio_timeline_.end_sec());
+    if (output.audio) end = std::max(end, output.audio->track->timeline.end_sec());
+    for (const auto& extra : output.more_audio) end = std::max(end, extra->track->timeline.end_sec());
     if (output.audio_copy_stream >= 0) end = std::max(end, copy_timeline_.end_sec());
     if (end < 0) return;
     double stop = s.trim_end > 0 ? std::min(s.trim_end, end) : end;
@@ -681,22 +788,17 @@ class Run {
   std::map<std::string, BufferRefPtr> devices_;
   std::unique_ptr<InputFile> input_;
   std::unique_ptr<Decoder> video_decoder_;
-  std::unique_ptr<Decoder> audio_decoder_;
+  std::vector<std::unique_ptr<AudioTrack>> audio_tracks_;  // every audio stream decoded
+  AudioTrack* main_audio_ = nullptr;  // the best audio stream, when decoded: analyses and the video timeline
   PacketPtr packet_;
   int video_index_ = -1;
   int audio_index_ = -1;
   Orientation orientation_;
   int clock_index_ = -1;  // the input's video stream, read for its packet times (timeline.h)
   VideoClock video_clock_;
-  AudioTimeline audio_timeline_;
   AudioTimeline copy_timeline_;
   VideoTimeline video_timeline_;
   bool has_copy_outputs_ = false;
-  struct {
-    int format = -1;
-    int sample_rate = 0;
-    int channels = 0;
-  } audio_format_;  // what the audio graphs were configured for
   double stop_after_sec_ = -1;
   std::vector<OutputPipeline> outputs_;
   std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;

@@ -45,6 +45,12 @@ struct VideoSettings {
 
 struct AudioSettings {
   bool copy = false;  // pass the input's packets through
+  // The input's audio stream this output takes (its own decoder, shared by every output taking
+  // it); -1: the input's best audio stream. Copy always passes the best stream through.
+  int stream_index = -1;
+  // Further input audio streams the output also carries, each its own output track encoded with
+  // the same settings after the first (keeping every track); never normalized.
+  std::vector<int> more_streams;
   std::string encoder = "aac";
   int bitrate_kbps = 0;
   int channels = 0;

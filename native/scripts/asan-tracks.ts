@@ -1,0 +1,92 @@
+/**
+ * Audio track choice under AddressSanitizer: several decoders in one decode (a track by language,
+ * one by index, every track kept, a normalized chosen track), a missing track, and the multi-track
+ * file cut short and bit-flipped. asan-run.ts runs it in the full job; alone:
+ * `bash native/scripts/asan-check.sh native/scripts/asan-tracks.ts`.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { makeMultiTrackClip } from "../../test/support/media";
+import type { Engine } from "../lib/engine";
+import { aac, audioOut, h264, videoOut } from "../test/plans";
+
+type Outcome = (label: string, value: string) => void;
+type Settle = (p: Promise<unknown>) => Promise<string>;
+
+export async function trackRuns(
+  engine: Engine,
+  dir: string,
+  outcome: Outcome,
+  settle: Settle,
+): Promise<void> {
+  const multi = await makeMultiTrackClip(
+    join(dir, "multi.mkv"),
+    [
+      { language: "eng", frequency: 440, amplitude: 0.4 },
+      { language: "deu", frequency: 1000, amplitude: 0.2, channels: 2 },
+      { language: "fra", frequency: 2000, amplitude: 0.1 },
+    ],
+    { seconds: 2, width: 160, height: 90 },
+  );
+  const outputs = (prefix: string) => [
+    videoOut(dir, `${prefix}-deu`, {
+      video: h264({ maxHeight: 64 }),
+      audio: aac({ track: { language: "deu" } }),
+    }),
+    videoOut(dir, `${prefix}-all`, {
+      container: "mkv",
+      video: h264({ maxHeight: 64 }),
+      audio: aac({ track: "all" }),
+      trim: { startSec: 0.5, endSec: 1.5 },
+    }),
+    audioOut(dir, `${prefix}-third`, { codec: "flac", bitrateKbps: null, track: { index: 2 } }),
+    audioOut(dir, `${prefix}-loud`, { track: { language: "ger" }, loudnessTargetLufs: -16 }),
+    audioOut(dir, `${prefix}-main`, { codec: "opus" }),
+  ];
+  outcome(
+    "tracks: chosen, all, normalized",
+    await settle(engine.run({ inputPath: multi, outputs: outputs("t") })),
+  );
+  const missing = await settle(
+    engine.run({ inputPath: multi, outputs: [audioOut(dir, "spa", { track: { language: "spa" } })] }),
+  );
+  outcome("tracks: missing language", missing === "INPUT_NO_STREAMS" ? missing : `THREW ${missing}`);
+
+  // The same file damaged: cut at half, and with bytes flipped every 997 from the first KiB on.
+  const bytes = await readFile(multi);
+  const cut = join(dir, "multi-cut.mkv");
+  await writeFile(cut, bytes.subarray(0, bytes.length >> 1));
+  outcome("tracks: truncated", await settle(engine.run({ inputPath: cut, outputs: outputs("c") })));
+  const flipped = Buffer.from(bytes);
+  for (let at = 1024; at < flipped.length; at += 997) flipped[at] = (flipped[at] ?? 0) ^ 0x5a;
+  const bad = join(dir, "multi-flip.mkv");
+  await writeFile(bad, flipped);
+  outcome("tracks: bit-flipped", await settle(engine.run({ inputPath: bad, outputs: outputs("f") })));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { EngineError } = await import("../lib/engine");
+  const { createNativeEngine } = await import("../lib/native-engine");
+  const dir = await mkdtemp(join(tmpdir(), "fw-asan-tracks-"));
+  const engine = await createNativeEngine();
+  let failures = 0;
+  const outcome: Outcome = (label, value) => {
+    if (value.startsWith("THREW")) failures++;
+    console.log(`${value.startsWith("THREW") ? "FAIL" : "ok  "} ${label}: ${value}`);
+  };
+  const settle: Settle = (p) =>
+    p.then(
+      () => "output",
+      (e: unknown) => (e instanceof EngineError ? e.code : `THREW ${String(e)}`),
+    );
+  try {
+    await trackRuns(engine, dir, outcome, settle);
+  } finally {
+    await engine.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (failures > 0) process.exit(1);
+}
