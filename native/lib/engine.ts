@@ -12,6 +12,7 @@ import type {
   AnalysisKind,
   AudioCodec,
   AudioFacts,
+  HighlightSegment,
   ImageFormat,
   LoudnessFacts,
   Preset,
@@ -23,6 +24,8 @@ import type {
   VideoFacts,
   WatermarkPosition,
 } from "@framewire/shared/media";
+
+import type { CompositionPlanOutput, HighlightReelPlanOutput } from "./composition-plan";
 
 export type EngineName = "native" | "wasm";
 
@@ -38,6 +41,7 @@ export type {
   VideoContainer,
   WatermarkPosition,
 } from "@framewire/shared/media";
+export type * from "./composition-plan";
 export interface VideoEncodeOptions {
   codec: VideoCodec;
   /**
@@ -188,12 +192,19 @@ export type PlanOutput =
   | ThumbnailsPlanOutput
   | HlsPlanOutput
   | ProbePlanOutput
-  | AnalysisPlanOutput;
+  | AnalysisPlanOutput
+  | CompositionPlanOutput
+  | HighlightReelPlanOutput;
 export type PlanOutputKind = PlanOutput["kind"];
 
 export interface Plan {
-  /** Absolute path of the input, always inside the job's own temp folder. */
+  /**
+   * Absolute path of the input, always inside the job's own temp folder (a job with named inputs:
+   * the first of them; its composition and highlight_reel outputs name theirs in `inputs`).
+   */
   inputPath: string;
+  /** Named inputs (name → absolute path in the job's temp folder), for edits. */
+  inputs?: Record<string, string>;
   /** Every output shares one demux and one decode of the input (native engine). */
   outputs: PlanOutput[];
   /** Default "auto". */
@@ -304,6 +315,8 @@ export interface OutputFacts {
   probe?: ProbeFacts;
   /** analysis outputs: the measurement in the API's words (also written as JSON to `path`). */
   analysis?: AnalysisFacts;
+  /** highlight_reel outputs: the input's segments used, in reel order. */
+  segments?: HighlightSegment[];
 }
 
 /**
@@ -410,7 +423,12 @@ export type EngineErrorCode =
    * A written output failed its post-write check (probed duration far from the trim window of the
    * media actually decoded, or a stream missing that should be there); nothing is kept.
    */
-  | "OUTPUT_INVALID";
+  | "OUTPUT_INVALID"
+  /**
+   * An edit (composition, highlight reel) that the media contradicts (a trim past an input's end,
+   * an image input that is audio): the message names the clip. Found before any encoding.
+   */
+  | "COMPOSITION_INVALID";
 
 export class EngineError extends Error {
   override readonly name = "EngineError";
@@ -443,6 +461,7 @@ export const engineErrorCodes: readonly EngineErrorCode[] = [
   "OUTPUT_WRITE_FAILED",
   "STALLED",
   "OUTPUT_INVALID",
+  "COMPOSITION_INVALID",
 ];
 
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {

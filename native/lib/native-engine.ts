@@ -205,6 +205,9 @@ class NativeEngine implements Engine {
           throw new EngineError("ENGINE_FAILURE", `output ${output.name}: the addon reported nothing for it`);
         return analysisFacts(output, analysisDocument(output.analysis, report));
       }
+      case "composition":
+      case "highlight_reel":
+        throw new EngineError("ENGINE_FAILURE", `output ${output.name}: edits are rendered apart`);
     }
   }
 

@@ -650,6 +650,9 @@ class WasmEngine implements Engine {
         }
         return analysisFacts(output, analysisDocument(a, report));
       }
+      case "composition":
+      case "highlight_reel":
+        throw new EngineError("ENGINE_FAILURE", `output ${output.name}: edits are rendered apart`);
       case "hls":
         throw new EngineError("UNSUPPORTED", "HLS ladders are not available in the wasm engine");
     }

@@ -84,6 +84,10 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
       return null;
     case "analysis":
       return wasmAnalysisUnsupported(output.analysis);
+    case "composition":
+    case "highlight_reel":
+      // Edits are checked and rendered apart (edits.ts).
+      return null;
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { checkJobEdits, compositionSchemas, editCodecProblems, jobInputsSchema } from "./composition";
 import {
   accelModes,
   analysisDefaults as analysisDefault,
@@ -316,6 +317,11 @@ export type AnalysisOutputSpec = z.infer<typeof analysisOutputSchema>;
 
 /** Relations between analysis options that one field's bounds can't say. */
 function checkAnalysisOptions(output: OutputSpecRaw, ctx: z.RefinementCtx): void {
+  if (output.type === "composition" || output.type === "highlight_reel") {
+    for (const p of editCodecProblems(output))
+      ctx.addIssue({ code: "custom", message: p.message, path: p.path });
+    return;
+  }
   if (output.type !== "analysis") return;
   if (output.analysis === "tempo" && output.min_bpm >= output.max_bpm) {
     ctx.addIssue({ code: "custom", message: "min_bpm must be under max_bpm", path: ["max_bpm"] });
@@ -340,7 +346,8 @@ function checkAnalysisOptions(output: OutputSpecRaw, ctx: z.RefinementCtx): void
 function withContainerDefaults(raw: unknown): unknown {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return raw;
   const output = raw as Record<string, unknown>;
-  if (output.type !== "video") return raw;
+  const edit = output.type === "composition" || output.type === "highlight_reel";
+  if (output.type !== "video" && !edit) return raw;
   const container = output.container ?? "mp4";
   if (typeof container !== "string" || !Object.hasOwn(containerDefaults, container)) return raw;
   const defaults = containerDefaults[container as VideoContainer];
@@ -350,7 +357,10 @@ function withContainerDefaults(raw: unknown): unknown {
       : stream;
   return {
     ...output,
-    video: withCodec(output.video, defaults.video),
+    video:
+      edit && output.video === undefined
+        ? { codec: defaults.video }
+        : withCodec(output.video, defaults.video),
     audio:
       output.audio === undefined
         ? { codec: defaults.audio, bitrate_kbps: 128 }
@@ -358,12 +368,23 @@ function withContainerDefaults(raw: unknown): unknown {
   };
 }
 
+/** composition and highlight_reel outputs (shared/src/composition.ts). */
+const edits = compositionSchemas({
+  outputName: outputNameSchema,
+  audioStream: audioStreamSchema,
+  trim: trimSchema,
+});
+export const compositionOutputSchema = edits.composition;
+export const highlightReelOutputSchema = edits.highlightReel;
+
 const outputUnion = z.discriminatedUnion("type", [
   videoOutputSchema,
   audioOutputSchema,
   thumbnailsOutputSchema,
   hlsOutputSchema,
   analysisOutputSchema,
+  compositionOutputSchema,
+  highlightReelOutputSchema,
 ]);
 type OutputSpecRaw = z.infer<typeof outputUnion>;
 
@@ -375,25 +396,30 @@ export type OutputSpec = z.infer<typeof outputSchema>;
 
 const maxOutputsPerJob = limits.outputsPerJob;
 
-export const jobSpecSchema = z.strictObject({
-  input: inputSchema,
-  outputs: z
-    .array(outputSchema)
-    .min(1)
-    .max(maxOutputsPerJob, `at most ${maxOutputsPerJob} outputs per job`)
-    .refine(
-      (outputs) => new Set(outputs.map((o) => o.name)).size === outputs.length,
-      "output names must be unique",
-    ),
-  priority: z.enum(priorities).default("default"),
-  accel: z.enum(accelModes).default("auto"),
-  /** Where to POST signed notifications about this job; omitted: the tenant's default, if any. */
-  webhook: webhookSpecSchema.optional(),
-  metadata: z
-    .record(z.string().max(64), z.string().max(512))
-    .refine((m) => Object.keys(m).length <= 32, "at most 32 metadata entries")
-    .optional(),
-});
+export const jobSpecSchema = z
+  .strictObject({
+    /** The job's one input; or name several in `inputs` (compositions, highlight reels). */
+    input: inputSchema.optional(),
+    /** Named inputs (1-16), for composition and highlight_reel outputs; instead of `input`. */
+    inputs: jobInputsSchema(inputSchema).optional(),
+    outputs: z
+      .array(outputSchema)
+      .min(1)
+      .max(maxOutputsPerJob, `at most ${maxOutputsPerJob} outputs per job`)
+      .refine(
+        (outputs) => new Set(outputs.map((o) => o.name)).size === outputs.length,
+        "output names must be unique",
+      ),
+    priority: z.enum(priorities).default("default"),
+    accel: z.enum(accelModes).default("auto"),
+    /** Where to POST signed notifications about this job; omitted: the tenant's default, if any. */
+    webhook: webhookSpecSchema.optional(),
+    metadata: z
+      .record(z.string().max(64), z.string().max(512))
+      .refine((m) => Object.keys(m).length <= 32, "at most 32 metadata entries")
+      .optional(),
+  })
+  .superRefine(checkJobEdits);
 
 /** A spec as the client sent it (defaults not yet applied). */
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
@@ -404,3 +430,8 @@ export type JobSpec = z.output<typeof jobSpecSchema>;
 export function poolFor(spec: Pick<JobSpec, "accel">): Pool {
   return spec.accel === "gpu" ? "gpu" : "cpu";
 }
+
+/** A validated composition output (shared/src/composition.ts), every default filled in. */
+export type CompositionOutputSpec = z.output<typeof compositionOutputSchema>;
+/** A validated highlight_reel output. */
+export type HighlightReelOutputSpec = z.output<typeof highlightReelOutputSchema>;

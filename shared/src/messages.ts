@@ -5,6 +5,7 @@ import { jobStatuses } from "./job-state";
 import {
   analysisFactsSchema,
   audioFactsSchema,
+  highlightSegmentSchema,
   loudnessFactsSchema,
   probeFactsSchema,
   renditionFactsSchema,
@@ -81,6 +82,8 @@ export const outputResultSchema = z.object({
    * fingerprint, highlights): the measurement, by `kind` (also stored as JSON at storage_key).
    */
   analysis: analysisFactsSchema.optional(),
+  /** highlight_reel outputs: the input's segments used, in reel order. */
+  segments: z.array(highlightSegmentSchema).max(50).optional(),
 });
 export type OutputResult = z.infer<typeof outputResultSchema>;
 

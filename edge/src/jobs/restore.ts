@@ -40,7 +40,7 @@ export async function recoverAfterRestore(deps: EdgeDeps): Promise<number> {
       if (!again) continue;
       const input = again.spec.input;
       const upload =
-        input.type === "upload" ? await findCompletedUpload(db, again.tenantId, input.upload_id) : null;
+        input?.type === "upload" ? await findCompletedUpload(db, again.tenantId, input.upload_id) : null;
       await dispatchJob(deps, again, upload?.storageKey ?? null, "restore", deps.logger);
       await announceQueued(deps, again.id, deps.logger);
       recovered++;

@@ -160,7 +160,7 @@ export function jobsRoutes() {
     }
     const input = retried.spec.input;
     const upload =
-      input.type === "upload" ? await findCompletedUpload(deps.db, retried.tenantId, input.upload_id) : null;
+      input?.type === "upload" ? await findCompletedUpload(deps.db, retried.tenantId, input.upload_id) : null;
     await deps.fleet
       .dropDeadLetter(job.id)
       .catch((error: unknown) => c.get("logger").warn({ err: error, job: job.id }, "dlq:drop:failed"));
