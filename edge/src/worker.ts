@@ -19,7 +19,8 @@ import { recoverAfterRestore } from "./jobs/restore";
 import { noteWaitingJobs } from "./jobs/waiting";
 import { createConsoleLogger } from "./logger";
 import { sweepOutbox } from "./outbox";
-import { createDurableObjectRateLimitStore } from "./rate-limit/durable-object";
+import { type DurableObjectNamespaceLike, settleAtObject } from "./rate-limit/durable-object";
+import { createLeaseBook, createLeasedRateLimitStore } from "./rate-limit/leased-store";
 import { createMemoryRateLimitStore } from "./rate-limit/store";
 import { sweepRetention } from "./retention";
 import { createMaintenanceSwitch } from "./settings";
@@ -91,11 +92,25 @@ let isolate: {
   maintenance: ReturnType<typeof createMaintenanceSwitch>;
   usage: ReturnType<typeof createUsageRecorder>;
   memoryLimits: ReturnType<typeof createMemoryRateLimitStore>;
+  /** This isolate's view of the rate-limit objects' buckets (see leased-store.ts). */
+  leases: ReturnType<typeof createLeaseBook>;
   nodesCache: ReturnType<typeof createNodesCache>;
 } | null = null;
 
 const usageFlushMs = 5_000;
 let lastUsageFlush = 0;
+
+function leasedLimits(
+  namespace: DurableObjectNamespaceLike,
+  leases: ReturnType<typeof createLeaseBook>,
+  ctx: ExecutionContext,
+) {
+  return createLeasedRateLimitStore(
+    leases,
+    (bucket, request) => settleAtObject(namespace, bucket, request),
+    (task) => ctx.waitUntil(task),
+  );
+}
 
 function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
   isolate ??= (() => {
@@ -108,6 +123,7 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
       maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
       usage: createUsageRecorder(),
       memoryLimits: createMemoryRateLimitStore({ maxBuckets: 10_000 }),
+      leases: createLeaseBook(),
       nodesCache: createNodesCache(),
     };
   })();
@@ -136,7 +152,7 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     nodesCache: isolate.nodesCache,
     // Without the Durable Object binding, limits are per isolate (approximate): bind it in production.
     rateLimits: settings.FW_RATE_LIMITER
-      ? createDurableObjectRateLimitStore(settings.FW_RATE_LIMITER)
+      ? leasedLimits(settings.FW_RATE_LIMITER, isolate.leases, ctx)
       : isolate.memoryLimits,
     clientIp: (c) => headerIp(c, config.clientIpHeader ?? "cf-connecting-ip") ?? "unknown",
   });

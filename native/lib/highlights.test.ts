@@ -61,6 +61,25 @@ describe("highlights", () => {
     expect(best?.reasons).toContain("ends_at_silence");
   });
 
+  it("cuts an edge back for max_sec or total_sec onto a pause between words where the room has one", () => {
+    // Speech throughout (no pause), loud 10–30 s with pauses at 14.05 and 17.05 s.
+    const f = features((x) => {
+      x.quietDb.fill(-30);
+      loudAt(x, 10, 30);
+      for (const s of [140, 170]) x.quietDb[s] = -80;
+    });
+    // Grown to 8 s (11.5–19.5), its start moves back onto the cut at 10 s: 9.5 s is too long, and
+    // the end comes back to the last pause that keeps it within 8 s, not to 18 s mid-word.
+    const cut = { ...f, cuts: [{ timeSec: 10, score: 30 }] };
+    const [capped] = rankHighlights(cut, { count: 1, minSec: 3, maxSec: 8, totalSec: null });
+    expect(capped).toMatchObject({ start_sec: 10, end_sec: 17.05 });
+    expect(capped?.reasons).toEqual(expect.arrayContaining(["starts_at_cut", "ends_at_silence"]));
+    // A total of 6 s: the end comes back to the pause at 14.05 s, not to 16 s mid-word.
+    const [short] = rankHighlights(f, { count: 1, minSec: 3, maxSec: 20, totalSec: 6 });
+    expect(short).toMatchObject({ start_sec: 10, end_sec: 14.05 });
+    expect(short?.reasons).toContain("ends_at_silence");
+  });
+
   it("weighs only what the input has: audio only, or video only", () => {
     const audioOnly = features((x) => {
       x.motion = [];

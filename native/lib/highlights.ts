@@ -11,8 +11,10 @@
  * + 0.20 × motion  (its mean frame difference over the input's 95th percentile)
  * with the weights of a missing stream's terms shared out over the others. Segments grow around the
  * most interesting bins not yet taken (to min_sec, then while their neighbours hold half the peak's
- * interest, up to max_sec), then their edges move to a cut, else to a pause, within 2 s; a segment
- * scores the mean interest of its bins. They never overlap, and stop at `count` or `total_sec`.
+ * interest, up to max_sec), then their edges move to a cut, else to a pause, within 2 s (an edge
+ * cut back to keep to max_sec or total_sec lands on a cut or pause in the room it has, where there
+ * is one); a segment scores the mean interest of its bins. They never overlap, and stop at `count`
+ * or `total_sec`.
  */
 import type { HighlightReason, HighlightSegment } from "@framewire/shared/media";
 
@@ -142,6 +144,16 @@ function nearest(times: number[], target: number, lo: number, hi: number): numbe
   return best;
 }
 
+/** The first (or last) of `times` in [lo, hi]. */
+function within(times: number[], lo: number, hi: number, last: boolean): number | null {
+  let best: number | null = null;
+  for (const t of times) {
+    if (t < lo - 1e-9 || t > hi + 1e-9) continue;
+    if (best === null || (last ? t > best : t < best)) best = t;
+  }
+  return best;
+}
+
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
 export function rankHighlights(f: HighlightFeatures, o: HighlightOptions): HighlightSegment[] {
@@ -222,10 +234,30 @@ export function rankHighlights(f: HighlightFeatures, o: HighlightOptions): Highl
       end = endPause;
       reasons.push("ends_at_silence");
     }
+    // An edge that has to move (to keep to max_sec or total_sec) lands on a cut, else a pause, in
+    // the room it has, where there is one: the longest segment that still ends between words.
+    const moveEnd = (lo: number, hi: number) => {
+      const cut = within(cuts, lo, hi, true);
+      const pause = cut === null ? within(pauses, lo, hi, true) : null;
+      end = cut ?? pause ?? hi;
+      const kept = reasons.filter((r) => !r.startsWith("ends"));
+      reasons.splice(0, reasons.length, ...kept);
+      if (cut !== null) reasons.push("ends_at_cut");
+      else if (pause !== null) reasons.push("ends_at_silence");
+    };
+    const moveStart = (lo: number, hi: number) => {
+      const cut = within(cuts, lo, hi, false);
+      const pause = cut === null ? within(pauses, lo, hi, false) : null;
+      start = cut ?? pause ?? lo;
+      const kept = reasons.filter((r) => !r.startsWith("starts"));
+      reasons.splice(0, reasons.length, ...kept);
+      if (cut !== null) reasons.unshift("starts_at_cut");
+      else if (pause !== null) reasons.unshift("starts_after_silence");
+    };
     // Keep to the asked length: the edge that did not land on a cut or pause gives way.
     if (end - start > o.maxSec) {
-      if (reasons.some((r) => r.startsWith("ends"))) start = end - o.maxSec;
-      else end = start + o.maxSec;
+      if (reasons.some((r) => r.startsWith("ends"))) moveStart(end - o.maxSec, end - o.minSec);
+      else moveEnd(start + o.minSec, start + o.maxSec);
     }
     if (end - start < o.minSec) end = Math.min(ceiling, start + o.minSec);
     if (end - start < o.minSec) start = Math.max(floor, end - o.minSec);
@@ -234,8 +266,8 @@ export function rankHighlights(f: HighlightFeatures, o: HighlightOptions): Highl
     if (o.totalSec !== null && total + length > o.totalSec + 1e-6) {
       const room = o.totalSec - total;
       if (room < o.minSec) break;
-      end = start + room;
-      length = room;
+      moveEnd(start + o.minSec, start + room);
+      length = end - start;
     }
     total += length;
     for (let b = Math.floor(start / BIN_SEC); b < Math.ceil(end / BIN_SEC); b++)

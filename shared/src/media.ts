@@ -459,8 +459,9 @@ export const highlightsAnalysisSchema = z
      * percentile); without audio or video the other terms share the weight. A segment grows around
      * the most interesting half-second not yet taken (to min_sec, then while its neighbours hold half
      * that interest, up to max_sec); its edges move to a cut, else to a pause between words, within
-     * 2 s; its score is the mean interest of its half-seconds. Segments never overlap and stop at
-     * count or total_sec.
+     * 2 s (an edge cut back to keep to max_sec or total_sec lands on a cut or pause where its room
+     * holds one); its score is the mean interest of its half-seconds. Segments never overlap and
+     * stop at count or total_sec.
      */
     segments: z.array(highlightSegmentSchema).max(50),
     duration_sec: z.number().nonnegative(),

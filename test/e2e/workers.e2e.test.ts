@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,11 +10,11 @@ import { and, inArray, isNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, issueApiKey } from "../../edge/src/auth/api-keys";
 import { openDatabase } from "../../edge/src/nodejs/database";
-import { freePort, repoRoot } from "../../scripts/lib/stack";
 import { type HranaServer, startHranaServer } from "../support/hrana-server";
 import { type NatsServer, startNatsServer } from "../support/nats-server";
 import { type S3Server, startS3Server } from "../support/s3-server";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
+import { startWorkerdEdge, type WorkerdEdge } from "../support/workerd-edge";
 
 /**
  * The edge bundle inside workerd (`wrangler dev`, local mode, offline), driven over HTTP: libSQL
@@ -28,7 +26,7 @@ let dir: string;
 let nats: NatsServer;
 let nc: NatsConnection;
 let hrana: HranaServer;
-let wrangler: ChildProcess;
+let edge: WorkerdEdge;
 let client: FramewireClient;
 let base: string;
 let adminKey: string;
@@ -37,23 +35,6 @@ let receiver: WebhookReceiver;
 let s3: S3Server;
 let apiKey: string;
 let tenant: string;
-
-async function stopGroup(child: ChildProcess) {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  try {
-    process.kill(-child.pid, "SIGTERM"); // wrangler and its workerd child: the whole group
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      if (child.pid) process.kill(-child.pid, "SIGKILL");
-    } catch {}
-  }, 5_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "fw-workerd-"));
@@ -78,10 +59,7 @@ beforeAll(async () => {
   hrana = await startHranaServer(dbFile);
   s3 = await startS3Server();
 
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   const vars = {
-    FW_PUBLIC_URL: base,
     FW_PROGRESS_URL: "ws://127.0.0.1:9",
     FW_NATS_WS_URL: nats.wsUrl ?? "",
     FW_DB_URL: hrana.url,
@@ -105,61 +83,15 @@ beforeAll(async () => {
     FW_INPUT_RETENTION_HOURS: String(2 / 3600),
   };
   receiver = await startWebhookReceiver();
-  logPath = join(dir, "wrangler.log");
-  const log = createWriteStream(logPath);
-  wrangler = spawn(
-    join(repoRoot, "node_modules/.bin/wrangler"),
-    [
-      "dev",
-      "--config",
-      "wrangler.toml",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(await freePort()),
-      "--persist-to",
-      join(dir, "wrangler-state"),
-      "--show-interactive-dev-session=false",
-      "--test-scheduled", // GET /__scheduled runs the Cron handler
-
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-    ],
-    {
-      cwd: repoRoot,
-      detached: true, // its own process group, stopped as a group
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-        WRANGLER_LOG_PATH: join(dir, "wrangler-logs"),
-        NO_COLOR: "1",
-      },
-    },
-  );
-  wrangler.stdout?.pipe(log);
-  wrangler.stderr?.pipe(log);
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (wrangler.exitCode !== null) throw new Error(`wrangler exited:\n${await readFile(logPath, "utf8")}`);
-    if (
-      await fetch(`${base}/v1/health`)
-        .then((r) => r.ok)
-        .catch(() => false)
-    )
-      break;
-    if (Date.now() > deadline)
-      throw new Error(`wrangler dev did not start:\n${await readFile(logPath, "utf8")}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  edge = await startWorkerdEdge({ dir, vars });
+  base = edge.url;
+  logPath = edge.logPath;
   client = createFramewireClient({ baseUrl: base, apiKey: key });
   apiKey = key;
 }, 120_000);
 
 afterAll(async () => {
-  if (wrangler) await stopGroup(wrangler);
+  await edge?.stop();
   await hrana?.close();
   await receiver?.close();
   await s3?.stop();

@@ -189,10 +189,13 @@ export async function startHranaServer(path: string): Promise<HranaServer> {
 
   let batons = 0;
   const pipelines: string[][] = [];
+  // Stored SQL is named by its id; the text it stands for is what callers count and match.
+  const textOf = (stmt: Stmt) =>
+    stmt.sql ?? (stmt.sql_id === undefined ? "" : (sqlScope.get(stmt.sql_id) ?? ""));
   const sqlOf = (r: HranaRequest): string[] => {
-    if (r.type === "execute") return [(r as { stmt: Stmt }).stmt.sql ?? ""];
+    if (r.type === "execute") return [textOf((r as { stmt: Stmt }).stmt)];
     if (r.type === "batch")
-      return (r as { batch: { steps: { stmt: Stmt }[] } }).batch.steps.map((s) => s.stmt.sql ?? "");
+      return (r as { batch: { steps: { stmt: Stmt }[] } }).batch.steps.map((s) => textOf(s.stmt));
     if (r.type === "sequence") return [(r as { sql: string }).sql];
     return [];
   };

@@ -3,9 +3,10 @@ import type { KeyRecord } from "./api-keys";
 /**
  * Verified key records kept in memory so that an authenticated request doesn't read the database.
  *
- * Bound on revocation: a revoke or rotate through the admin API on this instance takes effect at
- * once (the entry is dropped); other instances (other Node processes, other Worker isolates) see it
- * at most `ttlMs` later, when their entry expires and the row is read again. Expiry (`expires_at`)
+ * Bound on revocation: a revoke or rotate through the admin API takes effect at once on this
+ * process (the entry is dropped) and, on Node, on every other edge process and instance too (the
+ * revocation is broadcast over NATS, `subjects.keyRevoked`); Worker isolates, which cannot listen,
+ * and a broadcast that was missed see it at most `ttlMs` later, when the entry expires. Expiry (`expires_at`)
  * and a rotation's grace deadline are compared with the clock on every request, so they are exact.
  * Only keys whose hash matched are cached: an unknown key always reaches the database (per-IP rate
  * limits bound how often).

@@ -29,6 +29,12 @@ export interface Dispatcher {
   /** Asks whichever node runs the job to stop it. */
   cancel(jobId: string): Promise<void>;
   health(): Promise<DispatcherHealth>;
+  /**
+   * Tells every edge process listening (other Node processes and instances) that a key was revoked,
+   * so they drop it from their key cache now rather than when its entry expires. Workers isolates
+   * cannot listen; they keep the cache's TTL bound.
+   */
+  announceKeyRevoked?(keyId: string): Promise<void>;
   close(): Promise<void>;
   /**
    * Set when the dispatcher records each dispatch in the job row itself (the Workers NATS object

@@ -41,6 +41,11 @@ export async function createNatsDispatcher(
       if (progressKv) await progressKv.put(state.job_id, data);
     },
 
+    async announceKeyRevoked(keyId: string) {
+      nc.publish(subjects.keyRevoked, keyId);
+      await nc.flush();
+    },
+
     async cancel(jobId: string) {
       nc.publish(subjects.cancel(jobId));
       await nc.flush();

@@ -1,10 +1,11 @@
 import { type JobStatus, jobStatuses, pools, priorities, timingSafeEqual } from "@framewire/shared";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { liveNodes } from "../fleet/live-nodes";
 import { countJobsByStatus } from "../jobs/repository";
 import type { EdgeMetrics, MetricSources } from "../metrics";
 import { failingWebhookTenants, lastBackupAt, oldestQueuedAges, outboxBacklog } from "../ops/queries";
 import { edgeVersion } from "../routes/health";
+import { clusterMetricsText } from "./cluster-ipc";
 
 /**
  * Prometheus metrics on Node (prom-client). Counters and histograms are updated as things happen;
@@ -14,17 +15,33 @@ import { edgeVersion } from "../routes/health";
  * pools, priorities, outcomes, and at most 20 tenants (the ones whose webhooks fail most).
  */
 export function createPromMetrics(
-  options: { cacheMs?: number; token?: string | undefined } = {},
-): EdgeMetrics {
+  options: {
+    cacheMs?: number;
+    token?: string | undefined;
+    /**
+     * Cluster mode (FW_EDGE_PROCESSES > 1): a scrape is answered with every process's metrics,
+     * aggregated by the primary. The figures read from the database, NATS and heartbeats are kept
+     * by one process only (`keepsSharedFigures`), so they are not counted once per process.
+     */
+    cluster?: { keepsSharedFigures: boolean };
+  } = {},
+): EdgeMetrics & { attach(sources: MetricSources): void } {
   const cacheMs = options.cacheMs ?? 5_000;
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
+  if (options.cluster) {
+    // The primary's aggregator asks each worker for this registry; constructing one here is what
+    // makes prom-client answer those asks in a worker.
+    AggregatorRegistry.setRegistries([registry]);
+    new AggregatorRegistry();
+  }
   new Gauge({
     name: "fw_build_info",
     help: "Always 1: the edge's version and runtime as labels",
     labelNames: ["service", "version", "runtime"] as const,
     registers,
+    aggregator: "first",
   }).set({ service: "edge", version: edgeVersion, runtime: "node" }, 1);
   const duration = new Histogram({
     name: "fw_http_request_duration_seconds",
@@ -58,9 +75,22 @@ export function createPromMetrics(
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
+  const keepsShared = options.cluster?.keepsSharedFigures ?? true;
+  let attached: MetricSources | null = null;
+  // What every process would read alike: kept (and read) by one process only. In cluster mode the
+  // primary's aggregator asks that process for it, so it refreshes when collected.
   const gauge = (name: string, help: string, labelNames: string[] = []) =>
-    new Gauge({ name, help, labelNames, registers });
-  const jobs = gauge("fw_jobs", "Jobs by state (from the database)", ["state"]);
+    new Gauge({ name, help, labelNames, registers: keepsShared ? registers : [] });
+  const jobs = new Gauge({
+    name: "fw_jobs",
+    help: "Jobs by state (from the database)",
+    labelNames: ["state"],
+    registers: keepsShared ? registers : [],
+    // Registered first of the shared figures: reading it refreshes them all (cached for cacheMs).
+    async collect() {
+      if (attached) await refresh(attached);
+    },
+  });
   const depth = gauge("fw_queue_depth", "Messages waiting in FW_JOBS per pool and priority", [
     "pool",
     "priority",
@@ -170,7 +200,12 @@ export function createPromMetrics(
       const presented = header?.startsWith("Bearer ") ? header.slice(7).trim() : "";
       return timingSafeEqual(presented, options.token);
     },
+    attach(sources) {
+      attached = sources;
+    },
     async render(sources) {
+      attached ??= sources;
+      if (options.cluster) return { contentType: registry.contentType, body: await clusterMetricsText() };
       await refresh(sources);
       return { contentType: registry.contentType, body: await registry.metrics() };
     },

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { natsServers } from "@framewire/shared/nats";
+import { natsServers, subjects } from "@framewire/shared/nats";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "@nats-io/transport-node";
@@ -19,6 +19,7 @@ import type { ObjectStore } from "../storage/object-store";
 import { createS3ObjectStore } from "../storage/s3-object-store";
 import type { StorageSettings } from "../storage/storage-config";
 import { sweepWebhooks } from "../webhooks/deliver";
+import { createClusterRateLimitStore } from "./cluster-ipc";
 import { openDatabase } from "./database";
 import { createLocalFileStore } from "./local-file-store";
 import { createPromMetrics } from "./metrics";
@@ -32,19 +33,35 @@ export interface EdgeServer {
   close(): Promise<void>;
 }
 
-/** The edge on Node: libSQL file or server, NATS over TCP, the local folder store. */
-export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Promise<EdgeServer> {
+/**
+ * The edge on Node: libSQL file or server, NATS over TCP, the local folder store. In cluster mode
+ * (one of FW_EDGE_PROCESSES processes sharing the port) rate limits and metrics are held by the
+ * primary process, and only the first process runs the sweepers and the restore recovery.
+ */
+export async function startEdgeServer(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { cluster?: { index: number } } = {},
+): Promise<EdgeServer> {
+  const leader = (options.cluster?.index ?? 0) === 0;
   const { settings, config, storage: storageSettings } = parseEdgeNodeSettings(env);
   // Asynchronous, buffered stdout: a synchronous write per access-log line cost ~40 µs of the event
   // loop per request under load. pino flushes the buffer on a normal exit, and close() flushes too;
   // a crash can lose the last few kilobytes of log lines.
   const logStream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // A quiet edge still shows its lines within a second, not only once 4 KiB have piled up.
+  const logFlush = setInterval(() => logStream.flush(), 1000);
+  logFlush.unref();
   const logger = pino(
-    { level: settings.FW_LOG_LEVEL, base: { service: "edge" } },
+    // pid: which of the cluster's processes (FW_EDGE_PROCESSES) wrote the line.
+    { level: settings.FW_LOG_LEVEL, base: { service: "edge", pid: process.pid } },
     logStream,
   ) as unknown as Logger;
 
   const database = await openDatabase(settings.FW_DB_URL, settings.FW_DB_AUTH_TOKEN);
+  const metrics = createPromMetrics({
+    token: settings.FW_METRICS_TOKEN,
+    ...(options.cluster ? { cluster: { keepsSharedFigures: leader } } : {}),
+  });
   const nc = await connect({
     servers: natsServers(settings.FW_NATS_URL),
     name: "framewire-edge",
@@ -58,16 +75,21 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
     storage: openStore(storageSettings, settings.FW_STORAGE_DIR, config),
     config,
     logger,
-    metrics: createPromMetrics({ token: settings.FW_METRICS_TOKEN }),
+    metrics,
+    ...(options.cluster ? { rateLimits: createClusterRateLimitStore() } : {}),
     webhookSender: createNodeWebhookSender(config.webhooks),
     // Behind a proxy that sets FW_CLIENT_IP_HEADER, that header; otherwise the socket's peer.
     clientIp: (c) => headerIp(c, config.clientIpHeader) ?? getConnInfo(c).remote.address ?? "unknown",
   });
+  metrics.attach(deps);
+  // A key revoked through any edge process or instance leaves this one's cache at once.
+  nc.subscribe(subjects.keyRevoked, { callback: (_error, msg) => deps.keyCache.forget(msg.string()) });
   const app = createApp(deps);
   // After `framewire restore`: dispatch again what the snapshot holds as queued or running.
-  await recoverAfterRestore(deps).catch((error: unknown) =>
-    logger.error({ err: error }, "restore:recover:failed"),
-  );
+  if (leader)
+    await recoverAfterRestore(deps).catch((error: unknown) =>
+      logger.error({ err: error }, "restore:recover:failed"),
+    );
 
   const server = serve({ fetch: app.fetch, hostname: settings.FW_API_HOST, port: settings.FW_API_PORT });
   await new Promise<void>((resolve, reject) => {
@@ -76,22 +98,27 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
   });
   const port = (server.address() as AddressInfo).port;
 
+  // Sweepers run in one process of a cluster: the others would only race it for the same rows.
   const outboxSweeper = startTimerTask(
+    leader,
     settings.FW_OUTBOX_SWEEP_MS,
     () => sweepOutbox(deps, { graceMs: settings.FW_OUTBOX_SWEEP_MS, batch: 100 }),
     (error) => logger.warn({ err: error }, "outbox:sweep:failed"),
   );
   const waitingSweeper = startTimerTask(
+    leader,
     settings.FW_OUTBOX_SWEEP_MS,
     () => noteWaitingJobs(deps, { batch: 100 }),
     (error) => logger.warn({ err: error }, "waiting:sweep:failed"),
   );
   const webhookSweeper = startTimerTask(
+    leader,
     settings.FW_WEBHOOK_SWEEP_MS,
     () => sweepWebhooks(deps, { batch: 100 }),
     (error) => logger.warn({ err: error }, "webhook:sweep:failed"),
   );
   const retentionSweeper = startTimerTask(
+    leader,
     settings.FW_RETENTION_SWEEP_MS,
     () => sweepRetention(deps, { batch: 200 }),
     (error) => logger.warn({ err: error }, "retention:sweep:failed"),
@@ -113,6 +140,7 @@ export async function startEdgeServer(env: NodeJS.ProcessEnv = process.env): Pro
       await deps.usage.flush(deps.db, logger);
       await dispatcher.close();
       database.close();
+      clearInterval(logFlush);
       logStream.flushSync();
     },
   };
@@ -127,8 +155,17 @@ function openStore(settings: StorageSettings, dir: string, config: EdgeConfig): 
   });
 }
 
-/** Runs `task` every `ms`, never two at once (a slow sweep delays the next instead of overlapping). */
-function startTimerTask(ms: number, task: () => Promise<unknown>, onError: (error: unknown) => void) {
+/**
+ * Runs `task` every `ms`, never two at once (a slow sweep delays the next instead of overlapping);
+ * not at all in a process that doesn't sweep (`runs` false).
+ */
+function startTimerTask(
+  runs: boolean,
+  ms: number,
+  task: () => Promise<unknown>,
+  onError: (error: unknown) => void,
+) {
+  if (!runs) return { stop() {} };
   let running = false;
   const timer = setInterval(() => {
     if (running) return;

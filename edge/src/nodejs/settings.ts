@@ -31,6 +31,16 @@ export const edgeNodeSettings = {
     .max(65535)
     .default(8080)
     .describe("port the edge listens on (0: any free one)"),
+  FW_EDGE_PROCESSES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(1)
+    .describe(
+      "edge processes sharing FW_API_PORT (node:cluster), e.g. one per core; rate limits and metrics stay " +
+        "whole across them (held by the primary process), sweepers run in one",
+    ),
   FW_OUTBOX_SWEEP_MS: sweepMs(5_000, 100).describe(
     "how often, in ms, jobs accepted while NATS was unreachable are published again (Workers: the Cron trigger)",
   ),
@@ -45,7 +55,19 @@ export const edgeNodeSettings = {
   ),
 };
 
-export const edgeNodeSettingsSchema = z.object(edgeNodeSettings).superRefine(checkStorageSettings());
+export const edgeNodeSettingsSchema = z
+  .object(edgeNodeSettings)
+  .superRefine(checkStorageSettings())
+  .superRefine((s, ctx) => {
+    // Each process would pick its own free port: the processes must share a known one.
+    if (s.FW_EDGE_PROCESSES > 1 && s.FW_API_PORT === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["FW_API_PORT"],
+        message: "must be a fixed port when FW_EDGE_PROCESSES > 1",
+      });
+    }
+  });
 
 export type EdgeNodeSettings = z.output<typeof edgeNodeSettingsSchema>;
 

@@ -28,20 +28,37 @@ export function takeToken(
   policy: BucketPolicy,
   now: number,
 ): { state: BucketState; decision: RateDecision } {
+  return settleTokens(state, policy, now, { charged: 0, take: true });
+}
+
+/**
+ * `charged` requests were already let through elsewhere (an isolate's local admissions, see
+ * leased-store.ts): they are debited whatever the balance, down to one bucket's worth of debt, so
+ * the next requests wait for the refill. Then, when `take`, one more request is decided as usual.
+ */
+export function settleTokens(
+  state: BucketState | undefined,
+  policy: BucketPolicy,
+  now: number,
+  options: { charged: number; take: boolean },
+): { state: BucketState; decision: RateDecision } {
   const elapsedSec = state ? Math.max(0, now - state.updatedMs) / 1000 : 0;
-  const available = state
+  const refilled = state
     ? Math.min(policy.capacity, state.tokens + elapsedSec * policy.refillPerSec)
     : policy.capacity;
-  const allowed = available >= 1;
+  const available = Math.max(-policy.capacity, refilled - options.charged);
+  const allowed = options.take && available >= 1;
   const tokens = allowed ? available - 1 : available;
+  return { state: { tokens, updatedMs: now }, decision: decide(allowed, tokens, policy) };
+}
+
+/** The decision a bucket holding `tokens` (after this request) gives, with its header figures. */
+export function decide(allowed: boolean, tokens: number, policy: BucketPolicy): RateDecision {
   return {
-    state: { tokens, updatedMs: now },
-    decision: {
-      allowed,
-      limit: policy.capacity,
-      remaining: Math.floor(tokens),
-      resetSec: Math.ceil((policy.capacity - tokens) / policy.refillPerSec),
-      retryAfterSec: allowed ? 0 : Math.max(1, Math.ceil((1 - tokens) / policy.refillPerSec)),
-    },
+    allowed,
+    limit: policy.capacity,
+    remaining: Math.max(0, Math.floor(tokens)),
+    resetSec: Math.ceil((policy.capacity - tokens) / policy.refillPerSec),
+    retryAfterSec: allowed ? 0 : Math.max(1, Math.ceil((1 - tokens) / policy.refillPerSec)),
   };
 }

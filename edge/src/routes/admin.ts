@@ -19,6 +19,7 @@ import { type ApiKeyRow, tenants } from "@framewire/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { createTenant, findKey, issueApiKey, listKeys, revokeKey } from "../auth/api-keys";
+import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
 import { summariseNodes } from "../fleet/live-nodes";
 import { announceQueued, dispatchJob } from "../jobs/dispatch";
@@ -58,6 +59,18 @@ function routeOf(subject: string): { pool: Pool; priority: Priority } | null {
 }
 
 /** Operator endpoints (admin scope): tenants, keys, maintenance, nodes and dead letters. */
+/**
+ * The revocation is in the database already; the broadcast only shortens how long other edge
+ * processes trust their cached entry, so a NATS hiccup is logged, not turned into a failed revoke.
+ */
+async function announceRevocation(deps: EdgeDeps, keyId: string, logger: EdgeDeps["logger"]): Promise<void> {
+  try {
+    await deps.dispatcher.announceKeyRevoked?.(keyId);
+  } catch (error) {
+    logger.warn({ key_id: keyId, err: error }, "key:revocation-broadcast-failed");
+  }
+}
+
 export function adminRoutes() {
   const app = new Hono<EdgeEnv>();
 
@@ -136,6 +149,7 @@ export function adminRoutes() {
     const row = await revokeKey(deps.db, c.req.param("keyId"), deps.clock());
     if (!row) throw keyNotFound(c.req.param("keyId"));
     deps.keyCache.forget(row.id);
+    await announceRevocation(deps, row.id, c.get("logger"));
     c.get("logger").info({ key_id: row.id }, "key:revoked");
     return c.json(presentKey(row));
   });
@@ -162,6 +176,7 @@ export function adminRoutes() {
     });
     const retired = await revokeKey(deps.db, old.id, now + grace * 1000);
     deps.keyCache.forget(old.id);
+    await announceRevocation(deps, old.id, c.get("logger"));
     c.get("logger").info({ key_id: old.id, new_key_id: issued.id, grace_sec: grace }, "key:rotated");
     return c.json(
       { ...presentKey(issued.row), key: issued.key, replaces: retired ? presentKey(retired) : null },

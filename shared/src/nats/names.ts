@@ -31,6 +31,8 @@ export const subjects = {
   cancel: (jobId: string) => `fw.cancel.${jobId}`,
   deadLetter: (jobId: string) => `fw.dlq.${jobId}`,
   deadLettersAll: "fw.dlq.>",
+  /** An API key revoked or rotated (payload: its id): every Node edge process drops it from its cache. */
+  keyRevoked: "fw.edge.keys.revoked",
 } as const;
 
 /** Durable consumer per pool and priority; a 2.9 work-queue stream refuses overlapping consumers. */
