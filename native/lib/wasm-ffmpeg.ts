@@ -308,7 +308,15 @@ function audioEncodeArgs(audio: AudioEncodeOptions, facts: MediaFacts): string[]
 
 /** Seconds between `-progress` blocks: a few ticks per second. */
 const STATS_PERIOD = "0.25";
-const COMMON = ["-loglevel", "error", "-nostats", "-progress", "pipe:1", "-stats_period", STATS_PERIOD];
+export const COMMON = [
+  "-loglevel",
+  "error",
+  "-nostats",
+  "-progress",
+  "pipe:1",
+  "-stats_period",
+  STATS_PERIOD,
+];
 
 /** Builds the argument list for a video output. Every value comes from a field checkPlan accepted. */
 export function videoArgs(
