@@ -183,7 +183,9 @@ describe("the API's answers match the published OpenAPI document", () => {
     expect(failed.status).toBe("failed");
     expect(failed.error).toMatchObject({
       code: "composition_invalid",
-      message: expect.stringMatching(/^tracks\[1\]\.clips\[0\]: trim ends at 9 s but input 'b' lasts 3(\.\d+)? s$/),
+      message: expect.stringMatching(
+        /^tracks\[1\]\.clips\[0\]: trim ends at 9 s but input 'b' lasts 3(\.\d+)? s$/,
+      ),
     });
   }, 240_000);
 
