@@ -181,8 +181,7 @@ class Composer {
   void BuildGraph() {
     graph_.reset(avfilter_graph_alloc());
     if (!graph_) Fail(ErrorCode::kEngineFailure, "could not allocate a filter graph", AVERROR(ENOMEM));
-    // One thread per graph: the slot is one job; the encoder has its own threads.
-    graph_->nb_threads = 1;
+    // Slice threads as the CLI uses them (scale, overlay, fade and xfade split frames across cores).
     for (size_t i = 0; i < instances_.size(); i++) AddSources(i);
     for (const ComposeNode& node : settings_.nodes) {
       if (!ComposeFilterAllowed(node.filter))
