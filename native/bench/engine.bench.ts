@@ -14,6 +14,10 @@
  *       running the same filters (ebur128, scdet, silencedetect) on the same file: target ≥ 1.0
  *   (g) tempo and key of a 4-minute song (the corpus's mastered MP3, looped to 240 s): target
  *       under 2 s; `aubio tempo` on the same file for scale
+ *   (h) issue 18's previews beside a transcode: the 30 s 720p transcode alone against the same job
+ *       plus one of a 5 s GIF, a 5 s animated WebP or a waveform, one decode: target at most 1.05×
+ *       each (FW_BENCH_ONLY=outputs runs this case alone; the CPU-time ratio is the one to read on
+ *       a shared machine)
  * Throughput is input media seconds per wall second; ratios are against the CLI. Peak memory is
  * each run's maxRSS: the engines run in a fresh Node process each, so their figure includes Node
  * and the engine's start-up (capability probing opens every encoder once), reported separately as
@@ -114,6 +118,121 @@ async function writePlan(dir: string, name: string, plan: Plan): Promise<string>
 
 /** The machine's load (1, 5, 15 min), printed beside every figure: these machines are shared. */
 const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
+
+/**
+ * Case (h), issue 18: what an animation and a waveform add to a transcode in the same decode. The
+ * transcode alone against the same job plus a 5 s GIF preview (palette computed for the clip), a
+ * 5 s animated WebP and a waveform (PNG + peaks): target at most 1.05× the wall time.
+ */
+async function outputsBench(dir: string, hd720: string) {
+  const out = (name: string) => join(dir, name);
+  const transcode = {
+    kind: "video" as const,
+    name: "hd",
+    path: out("h.mp4"),
+    container: "mp4" as const,
+    video: {
+      codec: "h264" as const,
+      maxWidth: null,
+      maxHeight: 720,
+      crf: 23,
+      bitrateKbps: null,
+      preset: "veryfast" as const,
+      fps: null,
+      crop: null,
+    },
+    audio: {
+      codec: "aac" as const,
+      bitrateKbps: 128,
+      channels: null,
+      sampleRate: null,
+      loudnessTargetLufs: null,
+    },
+    trim: null,
+  };
+  const extras = [
+    {
+      kind: "animation" as const,
+      name: "gif",
+      path: out("h.gif"),
+      format: "gif" as const,
+      startSec: 2,
+      durationSec: 5,
+      fps: 15,
+      maxWidth: 480,
+      maxHeight: null,
+      loop: true,
+    },
+    {
+      kind: "animation" as const,
+      name: "webp",
+      path: out("h.webp"),
+      format: "webp" as const,
+      startSec: 2,
+      durationSec: 5,
+      fps: 15,
+      maxWidth: 480,
+      maxHeight: null,
+      loop: true,
+    },
+    {
+      kind: "waveform" as const,
+      name: "wave",
+      dir: out("h-wave"),
+      image: "png" as const,
+      width: 1800,
+      height: 280,
+      color: "#3b82f6",
+      background: null,
+      points: null,
+      pointsPerSec: null,
+    },
+  ];
+  // Each addition on its own (the issue's target is per animation or waveform), interleaved with
+  // the transcode alone so every sample sees the same machine load.
+  const alone = await writePlan(dir, "h-alone", { inputPath: hd720, accel: "cpu", outputs: [transcode] });
+  const variants = await Promise.all(
+    extras.map(async (extra) => ({
+      name: extra.name,
+      plan: await writePlan(dir, `h-${extra.name}`, {
+        inputPath: hd720,
+        accel: "cpu",
+        outputs: [transcode, extra],
+      }),
+      samples: [] as Measure[],
+    })),
+  );
+  const aloneSamples: Measure[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    console.log(`(h) transcode alone / + each preview, sample ${i + 1}/${RUNS}… load ${load().join(" ")}`);
+    await best(() => runEngine("native", alone), aloneSamples);
+    for (const v of variants) await best(() => runEngine("native", v.plan), v.samples);
+  }
+  const fastest = (list: Measure[]) => list.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+  const leastCpu = (list: Measure[]) => {
+    const cpu = list.map((m) => m.cpuMs).filter((v): v is number => v !== undefined);
+    return cpu.length === list.length && cpu.length > 0 ? Math.min(...cpu) : null;
+  };
+  const cpuAlone = leastCpu(aloneSamples);
+  return {
+    label: "720p transcode + one preview (5 s GIF, 5 s WebP, or a waveform) vs the transcode alone",
+    aloneMs: Math.round(fastest(aloneSamples).wallMs),
+    aloneCpuMs: cpuAlone,
+    target: "≤ 1.05 each",
+    added: variants.map((v) => {
+      const cpu = leastCpu(v.samples);
+      return {
+        output: v.name,
+        withMs: Math.round(fastest(v.samples).wallMs),
+        ratio: fastest(v.samples).wallMs / fastest(aloneSamples).wallMs,
+        cpuMs: cpu,
+        cpuRatio: cpu !== null && cpuAlone !== null && cpuAlone > 0 ? cpu / cpuAlone : null,
+        samplesMs: v.samples.map((m) => Math.round(m.wallMs)),
+      };
+    }),
+    aloneSamplesMs: aloneSamples.map((m) => Math.round(m.wallMs)),
+  };
+}
 
 /** Cases (e)–(g): the analyses' costs. */
 async function analysisBench(dir: string, hd720: string) {
@@ -452,10 +571,29 @@ try {
     width: 1280,
     height: 720,
   });
+  const only = process.env.FW_BENCH_ONLY;
+  const outputs = await outputsBench(dir, hd720);
+  console.table(
+    Object.fromEntries(
+      outputs.added.map((a) => [
+        `(h) transcode + ${a.output} / transcode`,
+        `${a.withMs} / ${outputs.aloneMs} ms = ${a.ratio.toFixed(3)}× (target ≤ 1.05); CPU time ${a.cpuRatio?.toFixed(3) ?? "n/a"}×`,
+      ]),
+    ),
+  );
+  if (only === "outputs") {
+    await mkdir(join(root, "bench-results"), { recursive: true });
+    const path = join(root, "bench-results", "engine-outputs.json");
+    await writeFile(
+      path,
+      `${JSON.stringify({ name: "engine-outputs", at: new Date().toISOString(), load: load(), outputs }, null, 2)}\n`,
+    );
+    process.exit(0);
+  }
   const loadBefore = load();
   const analysis = await analysisBench(dir, hd720);
   const analysisLoad = { before: loadBefore, after: load() };
-  const onlyAnalysis = process.env.FW_BENCH_ONLY === "analysis";
+  const onlyAnalysis = only === "analysis";
 
   const cases = onlyAnalysis
     ? []
@@ -533,6 +671,7 @@ try {
     runs: RUNS,
     load: { analysis: analysisLoad, end: load() },
     analysis,
+    outputs,
     targets: {
       a: "native/cli ≥ 1.0",
       b: "native/cli ≥ 1.3 (against four CLI runs)",

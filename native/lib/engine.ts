@@ -10,6 +10,8 @@ import type {
   AccelMode,
   AnalysisFacts,
   AnalysisKind,
+  AnimationFacts,
+  AnimationFormat,
   AudioCodec,
   AudioFacts,
   HighlightSegment,
@@ -23,6 +25,8 @@ import type {
   VideoContainer,
   VideoFacts,
   WatermarkPosition,
+  WaveformFacts,
+  WaveformImageFormat,
 } from "@framewire/shared/media";
 
 import type { CompositionPlanOutput, HighlightReelPlanOutput } from "./composition-plan";
@@ -34,12 +38,16 @@ export type {
   AccelMode,
   AnalysisFacts,
   AnalysisKind,
+  AnimationFacts,
+  AnimationFormat,
   AudioCodec,
   ImageFormat,
   Preset,
   VideoCodec,
   VideoContainer,
   WatermarkPosition,
+  WaveformFacts,
+  WaveformImageFormat,
 } from "@framewire/shared/media";
 export type * from "./composition-plan";
 export interface VideoEncodeOptions {
@@ -186,8 +194,45 @@ export interface AnalysisPlanOutput extends PlanOutputBase {
   analysis: AnalysisOptions;
 }
 
+/**
+ * A short animated clip of the input (animated WebP, GIF with a palette computed for the clip, or a
+ * silent H.264 MP4): `durationSec` from `startSec`, at `fps`, fitted in maxWidth x maxHeight.
+ */
+export interface AnimationPlanOutput extends PlanOutputBase {
+  kind: "animation";
+  path: string;
+  format: AnimationFormat;
+  startSec: number;
+  durationSec: number;
+  fps: number;
+  maxWidth: number | null;
+  maxHeight: number | null;
+  /** GIF/WebP: loop forever, or play once; MP4 ignores it. */
+  loop: boolean;
+}
+
+/**
+ * The audio's waveform into `dir`: waveform.<image> (width x height, color on background) and
+ * peaks.json (`points` pairs over the input, or `pointsPerSec` a second; neither: `width` pairs).
+ */
+export interface WaveformPlanOutput extends PlanOutputBase {
+  kind: "waveform";
+  dir: string;
+  image: WaveformImageFormat;
+  width: number;
+  height: number;
+  /** #rrggbb or #rrggbbaa. */
+  color: string;
+  /** #rrggbb, #rrggbbaa or null (transparent). */
+  background: string | null;
+  points: number | null;
+  pointsPerSec: number | null;
+}
+
 export type PlanOutput =
   | VideoPlanOutput
+  | AnimationPlanOutput
+  | WaveformPlanOutput
   | AudioPlanOutput
   | ThumbnailsPlanOutput
   | HlsPlanOutput
@@ -244,6 +289,12 @@ export interface StreamFacts {
   variableFrameRate?: boolean;
   /** Video: packets seen by probeDeep (capped), to tell an animated image from a still. */
   packets?: number;
+  /** The track's language tag (ISO 639-2, e.g. "deu"), when the container gives one other than "und". */
+  language?: string;
+  /** The track's title tag (e.g. "Commentary"), when it has one. */
+  title?: string;
+  /** Players pick this track unless told otherwise (the container's default disposition). */
+  default?: boolean;
 }
 
 export interface MediaFacts {
@@ -317,6 +368,10 @@ export interface OutputFacts {
   analysis?: AnalysisFacts;
   /** highlight_reel outputs: the input's segments used, in reel order. */
   segments?: HighlightSegment[];
+  /** animation outputs: frames, rate and loop as written. */
+  animation?: AnimationFacts;
+  /** waveform outputs: the picture and peaks files, their resolution. */
+  waveform?: WaveformFacts;
 }
 
 /**

@@ -111,4 +111,20 @@ describe("highlights", () => {
       ),
     ).toEqual([]);
   });
+
+  it("ranks the equally lively moment that is cleanly cut (between words) above the one that is not", () => {
+    const f = features((x) => {
+      // Two identical loud stretches; only the second has pauses at both ends.
+      loudAt(x, 10, 15);
+      loudAt(x, 40, 45);
+      for (const s of [397, 398, 452, 453]) x.quietDb[s] = -80;
+    });
+    const segments = rankHighlights(f, { count: 2, minSec: 3, maxSec: 8, totalSec: null });
+    expect(segments).toHaveLength(2);
+    const [first, second] = segments;
+    expect(first?.start_sec).toBeGreaterThanOrEqual(39);
+    expect(first?.reasons).toEqual(expect.arrayContaining(["starts_after_silence", "ends_at_silence"]));
+    expect(second?.start_sec).toBeLessThan(16);
+    expect(first?.score ?? 0).toBeGreaterThan(second?.score ?? 0);
+  });
 });

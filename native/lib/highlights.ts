@@ -13,8 +13,10 @@
  * most interesting bins not yet taken (to min_sec, then while their neighbours hold half the peak's
  * interest, up to max_sec), then their edges move to a cut, else to a pause, within 2 s (an edge
  * cut back to keep to max_sec or total_sec lands on a cut or pause in the room it has, where there
- * is one); a segment scores the mean interest of its bins. They never overlap, and stop at `count`
- * or `total_sec`.
+ * is one). A segment scores 0.85 × the mean interest of its bins + 0.15 × how cleanly it is cut
+ * (half for a start on a cut or after a pause, half for an end on a cut or at a pause), so of two
+ * equally lively moments the one that begins and ends between words or shots ranks first. They
+ * never overlap, and stop at `count` or `total_sec`.
  */
 import type { HighlightReason, HighlightSegment } from "@framewire/shared/media";
 
@@ -39,6 +41,8 @@ export interface HighlightOptions {
 }
 
 const BIN_SEC = 0.5;
+/** The share of a segment's score that rewards clean edges (on a cut, or at a speech pause). */
+const EDGE_WEIGHT = 0.15;
 const WEIGHTS = { energy: 0.35, peak: 0.2, change: 0.25, motion: 0.2 };
 const SNAP_SEC = 2;
 const GATE_LUFS = -70;
@@ -286,10 +290,13 @@ export function rankHighlights(f: HighlightFeatures, o: HighlightOptions): Highl
       if (Math.max(0, ...inside.map((t) => t.peak)) >= 0.5) all.push("loudness_peak");
       if (Math.max(0, ...inside.map((t) => t.change)) > 0) all.push("scene_change");
       if (mean("motion") >= 0.5) all.push("motion");
+      const edges =
+        (reasons.includes("starts_at_cut") || reasons.includes("starts_after_silence") ? 0.5 : 0) +
+        (reasons.includes("ends_at_cut") || reasons.includes("ends_at_silence") ? 0.5 : 0);
       return {
         start_sec: round3(start),
         end_sec: round3(end),
-        score: round3(clamp01(mean("interest"))),
+        score: round3(clamp01((1 - EDGE_WEIGHT) * mean("interest") + EDGE_WEIGHT * edges)),
         reasons: [...all, ...reasons],
       };
     })

@@ -93,6 +93,10 @@ export interface NativeVideoOptions {
   } | null;
   /** > 0: a keyframe at each multiple (aligned HLS segments). */
   keyframeIntervalSec: number;
+  /** GIF: a palette computed for the clip (needs fpsNum and trimEndSec). */
+  palette?: boolean;
+  /** libwebp_anim: lossy quality 0–100. */
+  quality?: number;
 }
 
 export type NativeAudioOptions =
@@ -116,6 +120,8 @@ export interface NativeOutputOptions {
   trimEndSec: number | null;
   hlsSegmentSec?: number;
   hlsSegmentPattern?: string;
+  /** gif/webp muxers: loop forever (true) or play once (false). */
+  loop?: boolean;
   video: NativeVideoOptions | null;
   audio: NativeAudioOptions | null;
 }
@@ -147,7 +153,8 @@ export interface NativeAnalysisOptions {
     | "tempo"
     | "key"
     | "fingerprint"
-    | "highlights";
+    | "highlights"
+    | "waveform";
   noiseDb?: number;
   minDurationSec?: number;
   threshold?: number;
@@ -157,6 +164,9 @@ export interface NativeAnalysisOptions {
   maxBpm?: number;
   audioSec?: number;
   frameIntervalSec?: number;
+  /** waveform: the resolution asked for (one of them; the buckets are finer). */
+  points?: number;
+  pointsPerSec?: number;
 }
 
 /** What one analysis measured; only its kind's fields are set. Pairs are flattened [t, v, t, v, …]. */
@@ -187,6 +197,12 @@ export interface NativeAnalysisReport {
   featureLoudness?: number[];
   featureRmsDb?: number[];
   featureMotion?: number[];
+  /** waveform: the mono down-mix's min and max per bucket of bucketSec from startSec. */
+  bucketSec?: number;
+  startSec?: number;
+  sampleRate?: number;
+  bucketMin?: Float32Array;
+  bucketMax?: Float32Array;
 }
 
 export interface NativeTranscodeOptions {
@@ -217,6 +233,8 @@ export interface NativeTranscodeResult {
     expectedDurationSec?: number;
     expectsVideo?: boolean;
     expectsAudio?: boolean;
+    /** Video packets written. */
+    videoFrames?: number;
   }[];
   thumbnails: ThumbnailsWritten[];
   analyses?: NativeAnalysisReport[];

@@ -1,6 +1,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { analysisKinds, presets } from "@framewire/shared/media";
 import { analysisDocument, analysisFacts } from "./analysis";
+import { animationFacts } from "./animation";
 import type { CompositionGraph } from "./composition-graph";
 import { type EditEngine, isEdit, type RenderTarget, runEdit } from "./edits";
 import {
@@ -36,6 +37,7 @@ import {
 } from "./output-facts";
 import { checkPlan } from "./plan-check";
 import { type OutputMeasure, RunProgress } from "./run-progress";
+import { writeWaveform } from "./waveform";
 
 /**
  * The native engine: FFmpeg's libraries in-process through our node-addon-api binding. Every
@@ -75,6 +77,8 @@ class NativeEngine implements Engine {
             "hls",
             "probe",
             "analysis",
+            "animation",
+            "waveform",
             "composition",
             "highlight_reel",
           ],
@@ -339,6 +343,26 @@ class NativeEngine implements Engine {
           await finishHls(output, probe, compiled.encoding),
           written.outputs[compiled.nativeOutputs[0] ?? -1],
         );
+      case "waveform": {
+        const report = written.analyses?.[compiled.analysis ?? -1];
+        if (!report?.bucketMin || !report.bucketMax)
+          throw new EngineError(
+            "ENGINE_FAILURE",
+            `output ${output.name}: the addon reported no waveform for it`,
+          );
+        return writeWaveform(output, {
+          bucketSec: report.bucketSec ?? 0,
+          startSec: report.startSec ?? 0,
+          sampleRate: report.sampleRate ?? 0,
+          min: report.bucketMin,
+          max: report.bucketMax,
+          durationSec: report.durationSec,
+        });
+      }
+      case "animation": {
+        const report = written.outputs[compiled.nativeOutputs[0] ?? -1];
+        return verified(await animationFacts(output, probe, report?.videoFrames ?? null), report);
+      }
       case "probe":
         return probeFacts(output, await this.#probe(plan.inputPath, true, undefined));
       case "analysis": {

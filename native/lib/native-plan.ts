@@ -4,10 +4,11 @@
  * from the paths it computes, so the mapping is unit-tested without the addon.
  */
 import { join } from "node:path";
-import { presets } from "@framewire/shared/media";
+import { animationDefaults, presets } from "@framewire/shared/media";
 import { selectVideoEncoder } from "./accel";
 import type {
   AnalysisOptions,
+  AnimationPlanOutput,
   AudioEncodeOptions,
   Capabilities,
   EncodingChoice,
@@ -119,6 +120,50 @@ export function nativeAnalysis(a: AnalysisOptions): NativeAnalysisOptions {
   }
 }
 
+/**
+ * An animation is a video output of its own: the clip's window as the trim, its rate and box, no
+ * audio; GIF with a palette computed for the clip, WebP at a fixed quality, MP4 as H.264 (software
+ * always: a few seconds of small picture are not worth a hardware session).
+ */
+function nativeAnimation(
+  output: AnimationPlanOutput,
+  caps: Pick<Capabilities, "encoders" | "hardwareEncoders" | "hardwareErrors">,
+): NativeOutputOptions {
+  const fps = fpsRational(output.fps);
+  const encoder =
+    output.format === "gif"
+      ? "gif"
+      : output.format === "webp"
+        ? "libwebp_anim"
+        : selectVideoEncoder("h264", "cpu", caps).encoder;
+  const noBox = output.maxWidth === null && output.maxHeight === null;
+  return {
+    path: output.path,
+    container: output.format,
+    trimStartSec: output.startSec,
+    trimEndSec: output.startSec + output.durationSec,
+    ...(output.format === "mp4" ? {} : { loop: output.loop }),
+    video: {
+      encoder,
+      hwDevice: "",
+      maxWidth: noBox ? animationDefaults.width : (output.maxWidth ?? 0),
+      maxHeight: output.maxHeight ?? 0,
+      crf: output.format === "mp4" ? animationDefaults.mp4Crf : null,
+      bitrateKbps: null,
+      preset: "veryfast",
+      speed: presets.indexOf("veryfast"),
+      fpsNum: fps.num,
+      fpsDen: fps.den,
+      crop: null,
+      autoRotate: true,
+      keyframeIntervalSec: 0,
+      ...(output.format === "gif" ? { palette: true } : {}),
+      ...(output.format === "webp" ? { quality: animationDefaults.webpQuality } : {}),
+    },
+    audio: null,
+  };
+}
+
 function trimFields(trim: Trim | null) {
   return { trimStartSec: trim?.startSec ?? 0, trimEndSec: trim?.endSec ?? null };
 }
@@ -215,6 +260,20 @@ export function compileNativePlan(
         });
         break;
       }
+      case "waveform":
+        // Measured in the decode like an analysis; the picture and peaks are drawn afterwards.
+        compiled.analysis = analyses.length;
+        analyses.push({
+          kind: "waveform",
+          ...(output.pointsPerSec !== null
+            ? { pointsPerSec: output.pointsPerSec }
+            : { points: Math.max(output.points ?? 0, output.width) }),
+        });
+        break;
+      case "animation":
+        compiled.nativeOutputs.push(outputs.length);
+        outputs.push(nativeAnimation(output, caps));
+        break;
       case "analysis":
         compiled.analysis = analyses.length;
         analyses.push(nativeAnalysis(output.analysis));

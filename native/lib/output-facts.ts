@@ -47,7 +47,10 @@ export function containerOf(output: PlanOutput): string {
     case "audio":
       return AUDIO_FORMATS[output.audio.codec].extension;
     case "thumbnails":
+    case "animation":
       return output.format;
+    case "waveform":
+      return output.image;
     case "hls":
       return "hls";
     case "probe":
@@ -226,6 +229,9 @@ export function probeDocument(facts: MediaFacts): ProbeFacts {
       sample_format: s.sampleFormat,
       profile: s.profile,
       level: s.level,
+      language: s.language,
+      title: s.title,
+      default: s.default,
     })),
     ...contentFlags(facts),
   };

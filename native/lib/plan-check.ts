@@ -6,8 +6,10 @@
 import {
   accelModes,
   analysisKinds,
+  animationFormats,
   compositionLimits,
   containerCodecs,
+  hexColorPattern,
   imageFormats,
   mediaLimits as limits,
   maxCrf,
@@ -17,6 +19,7 @@ import {
   videoCodecs,
   videoContainers,
   watermarkPositions,
+  waveformImageFormats,
 } from "@framewire/shared/media";
 import type { CompositionPlanOutput, HighlightReelPlanOutput } from "./composition-plan";
 import {
@@ -300,6 +303,41 @@ function checkOutput(output: PlanOutput, field: string): void {
       });
       return;
     }
+    case "animation": {
+      if (typeof output.path !== "string" || !output.path.startsWith("/"))
+        throw bad(`${field}.path`, "an absolute path", output.path);
+      oneOf(`${field}.format`, output.format, animationFormats);
+      within(`${field}.startSec`, output.startSec, limits.timeSec);
+      within(`${field}.durationSec`, output.durationSec, limits.animationDurationSec);
+      within(`${field}.fps`, output.fps, limits.animationFps);
+      for (const side of ["maxWidth", "maxHeight"] as const) {
+        const value = output[side];
+        if (value === null) continue;
+        intWithin(`${field}.${side}`, value, limits.animationDimension);
+        even(`${field}.${side}`, value);
+      }
+      if (typeof output.loop !== "boolean") throw bad(`${field}.loop`, "a boolean", output.loop);
+      return;
+    }
+    case "waveform": {
+      if (typeof output.dir !== "string" || !output.dir.startsWith("/"))
+        throw bad(`${field}.dir`, "an absolute path", output.dir);
+      oneOf(`${field}.image`, output.image, waveformImageFormats);
+      intWithin(`${field}.width`, output.width, limits.waveformWidth);
+      intWithin(`${field}.height`, output.height, limits.waveformHeight);
+      for (const key of ["color", "background"] as const) {
+        const value = output[key];
+        if (value === null && key === "background") continue;
+        if (typeof value !== "string" || !hexColorPattern.test(value))
+          throw bad(`${field}.${key}`, "a #rrggbb(aa) colour", value);
+      }
+      if (output.points !== null && output.pointsPerSec !== null)
+        throw new EngineError("UNSUPPORTED", `${field} takes points or pointsPerSec, not both`);
+      if (output.points !== null) intWithin(`${field}.points`, output.points, limits.waveformPoints);
+      if (output.pointsPerSec !== null)
+        within(`${field}.pointsPerSec`, output.pointsPerSec, limits.waveformPointsPerSec);
+      return;
+    }
     case "probe":
       return;
     case "analysis":
@@ -310,7 +348,7 @@ function checkOutput(output: PlanOutput, field: string): void {
     default:
       throw bad(
         `${field}.kind`,
-        "video, audio, thumbnails, hls, probe or analysis",
+        "video, audio, thumbnails, hls, probe, analysis, animation or waveform",
         (output as { kind: unknown }).kind,
       );
   }

@@ -11,6 +11,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { analysisDocument, analysisFacts } from "./analysis";
+import { animationFacts } from "./animation";
 import { type EditEngine, type EditPlanOutput, isEdit, runEdit } from "./edits";
 import {
   type Capabilities,
@@ -46,6 +47,7 @@ import {
 } from "./wasm-analysis";
 import { renderInWasm, type WasmEditIo } from "./wasm-edits";
 import {
+  animationArgs,
   audioArgs,
   firstFrameArgs,
   MEMFS_PACKETS,
@@ -65,9 +67,12 @@ import {
   timelineOf,
   videoArgs,
   videoPacketFacts,
+  WASM_WAVEFORM_MAX_SEC,
   type WasmInputFacts,
   wasmUnsupported,
+  waveformPcmArgs,
 } from "./wasm-ffmpeg";
+import { bucketsFromPcm, writeWaveform } from "./waveform";
 
 export interface WasmEngineOptions {
   /**
@@ -100,6 +105,8 @@ const WORKING_ENCODERS = new Set([
   "mjpeg",
   "png",
   "libwebp",
+  "libwebp_anim",
+  "gif",
 ]);
 
 /** A still image counts as one frame at 25 fps, as in the native engine. */
@@ -720,6 +727,43 @@ class WasmEngine implements Engine {
         throw new EngineError("ENGINE_FAILURE", `output ${output.name}: edits are rendered apart`);
       case "hls":
         throw new EngineError("UNSUPPORTED", "HLS ladders are not available in the wasm engine");
+      case "waveform": {
+        if (!hasAudio)
+          throw new EngineError("INPUT_NO_STREAMS", "A waveform needs an audio stream; the input has none");
+        repairNeeded();
+        if ((realDuration ?? Number.POSITIVE_INFINITY) > WASM_WAVEFORM_MAX_SEC) {
+          throw new EngineError(
+            "UNSUPPORTED",
+            `output ${output.name}: the wasm engine draws waveforms of inputs up to ${WASM_WAVEFORM_MAX_SEC / 60} minutes ` +
+              "(it holds the decoded audio in memory; the native engine streams it)",
+          );
+        }
+        const out = memfsOutputName("pcm");
+        await exec(waveformPcmArgs(input, out), facts.durationSec);
+        const bytes = await core.request<Uint8Array>("read", { name: out });
+        await this.removeMemfs(core, [out]);
+        const pcm = new Int16Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 2));
+        const rate = facts.streams.find((s) => s.type === "audio")?.sampleRate ?? 48_000;
+        const resolution =
+          output.pointsPerSec !== null
+            ? { pointsPerSec: output.pointsPerSec }
+            : { points: Math.max(output.points ?? 0, output.width) };
+        return writeWaveform(output, bucketsFromPcm(pcm, rate, resolution));
+      }
+      case "animation": {
+        if (!hasVideo)
+          throw new EngineError(
+            "INPUT_NO_STREAMS",
+            "An animation needs a video stream and the input has none",
+          );
+        repairNeeded();
+        const out = memfsOutputName(output.format);
+        const window = { startSec: output.startSec, endSec: output.startSec + output.durationSec };
+        await exec(animationArgs(output, input, facts, out), trimmedDuration(facts.durationSec, window));
+        await this.keep(core, out, output.path, false);
+        const written = await animationFacts(output, (path) => this.probeDisk(core, path), null);
+        return checked(written, true, false, window);
+      }
     }
   }
 
@@ -873,7 +917,16 @@ class WasmEngine implements Engine {
         hardware: [],
         hardwareEncoders: [],
         hardwareErrors: {},
-        outputKinds: ["video", "audio", "thumbnails", "probe", "analysis", "composition"],
+        outputKinds: [
+          "video",
+          "audio",
+          "thumbnails",
+          "probe",
+          "analysis",
+          "animation",
+          "waveform",
+          "composition",
+        ],
         analysisKinds: WASM_ANALYSIS_KINDS,
         sharedDecode: false,
       };

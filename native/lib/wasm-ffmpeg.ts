@@ -2,7 +2,9 @@
  * The FFmpeg-facing pieces of the wasm engine that need no worker: the argument list built from a
  * validated PlanOutput, ffprobe JSON read into MediaFacts, and `-progress` blocks turned into ticks.
  */
+import { animationDefaults } from "@framewire/shared/media";
 import {
+  type AnimationPlanOutput,
   type AudioEncodeOptions,
   type AudioPlanOutput,
   EngineError,
@@ -88,8 +90,19 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
     case "highlight_reel":
       // Edits are checked and rendered apart (edits.ts).
       return null;
+    case "waveform":
+      return null;
+    case "animation": {
+      const encoder = ANIMATION_ENCODERS[output.format];
+      return encoders.includes(encoder)
+        ? null
+        : `the wasm engine has no working ${encoder} encoder (${output.format} animations)`;
+    }
   }
 }
+
+/** The encoder of each animation format (the native engine's choice too). */
+export const ANIMATION_ENCODERS = { gif: "gif", webp: "libwebp_anim", mp4: "libx264" } as const;
 
 /** Output size for a picture fitted in a box, aspect kept, never upscaled, even sides (as the native engine). */
 export function fitSize(
@@ -356,6 +369,76 @@ export function audioArgs(output: AudioPlanOutput, input: string, facts: MediaFa
   return args;
 }
 
+/**
+ * An animation through the CLI: the clip's window, its box (480 wide when none), its rate; a GIF
+ * gets a palette computed for the clip (split → palettegen → paletteuse, numbers only), WebP a
+ * fixed quality, MP4 x264 without audio.
+ */
+export function animationArgs(
+  output: AnimationPlanOutput,
+  input: string,
+  facts: WasmInputFacts,
+  out: string,
+): string[] {
+  const args = [...COMMON, "-ss", String(output.startSec), ...inputOptions(facts), "-i", input];
+  args.push("-t", String(output.durationSec), "-map", "0:v:0", "-an");
+  const noBox = output.maxWidth === null && output.maxHeight === null;
+  const box = {
+    maxWidth: noBox ? animationDefaults.width : output.maxWidth,
+    maxHeight: output.maxHeight,
+    fps: output.fps,
+  };
+  let filter = videoFilter(box, facts);
+  if (output.format === "gif") {
+    filter +=
+      ",split[frames][forpalette];[forpalette]palettegen=max_colors=256:reserve_transparent=0:stats_mode=full[palette];" +
+      "[frames][palette]paletteuse=dither=sierra2_4a";
+  }
+  args.push("-vf", filter);
+  if (output.format === "gif") {
+    args.push("-c:v", "gif", "-loop", output.loop ? "0" : "-1", "-f", "gif", out);
+  } else if (output.format === "webp") {
+    args.push(
+      "-c:v",
+      "libwebp_anim",
+      "-quality",
+      String(animationDefaults.webpQuality),
+      "-compression_level",
+      "1",
+    );
+    args.push("-pix_fmt", "yuv420p", "-loop", output.loop ? "0" : "1", "-f", "webp", out);
+  } else {
+    args.push("-c:v", "libx264", "-preset", "veryfast", "-crf", String(animationDefaults.mp4Crf));
+    args.push("-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", out);
+  }
+  return args;
+}
+
+/**
+ * The longest input whose waveform the wasm engine draws: it decodes the whole mono down-mix into
+ * its memory file system first (16-bit, ~5.5 MiB a minute at 48 kHz).
+ */
+export const WASM_WAVEFORM_MAX_SEC = 30 * 60;
+
+/** The audio as one channel of 16-bit PCM at its own rate, for a waveform. */
+export function waveformPcmArgs(input: string, out: string): string[] {
+  return [
+    ...COMMON,
+    "-i",
+    input,
+    "-map",
+    "0:a:0",
+    "-vn",
+    "-ac",
+    "1",
+    "-c:a",
+    "pcm_s16le",
+    "-f",
+    "s16le",
+    out,
+  ];
+}
+
 const IMAGE_PIX_FMTS = { jpg: "yuvj420p", png: "rgb24", webp: "yuv420p" } as const;
 
 /** One still at `timeSec` (input seeking is frame-accurate when decoding). */
@@ -514,6 +597,19 @@ const STREAM_TYPES: Record<string, StreamFacts["type"]> = {
   data: "data",
 };
 
+/** Language, title and default disposition, as the native probe reads them (an "und" language is none). */
+function trackTags(s: Record<string, unknown>): Partial<StreamFacts> {
+  const tags = (s.tags ?? {}) as Record<string, unknown>;
+  const disposition = (s.disposition ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === "string" && v !== "" ? v.slice(0, 200) : undefined);
+  const language = text(tags.language);
+  return {
+    language: language === "und" ? undefined : language,
+    title: text(tags.title),
+    default: disposition.default === 1,
+  };
+}
+
 function streamFacts(s: Record<string, unknown>, index: number): StreamFacts {
   const facts: StreamFacts = {
     index: num(s.index) ?? index,
@@ -535,6 +631,7 @@ function streamFacts(s: Record<string, unknown>, index: number): StreamFacts {
     profile: typeof s.profile === "string" ? s.profile : undefined,
     level: num(s.level) !== undefined && (num(s.level) ?? 0) > 0 ? num(s.level) : undefined,
     ...(facts.type === "video" ? videoContent(s) : {}),
+    ...trackTags(s),
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) Object.assign(facts, { [key]: value });

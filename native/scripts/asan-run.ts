@@ -89,6 +89,7 @@ try {
             renditions: [{ name: "a", maxHeight: 90, videoBitrateKbps: 200, audioBitrateKbps: 64 }],
           },
           { kind: "probe", name: "p", path: join(dir, "p.json") },
+          ...previews(dir, "pv"),
         ],
       }),
     ),
@@ -175,6 +176,7 @@ try {
           outputs: [
             ...analyses(dir),
             { kind: "probe", name: "bad-probe", path: join(dir, "bad-probe.json") },
+            ...previews(dir, `bad-${bad.label}`),
           ],
         }),
       ),
@@ -245,4 +247,37 @@ try {
 if (failures > 0) {
   console.error(`${failures} run(s) ended in something other than an output or an EngineError`);
   process.exit(1);
+}
+
+/** Issue 18's outputs in a decode: a GIF (palette graph), an animated WebP, an MP4 loop, a waveform. */
+function previews(dir: string, prefix: string): PlanOutput[] {
+  const animation = (format: "gif" | "webp" | "mp4"): PlanOutput => ({
+    kind: "animation",
+    name: `${prefix}-${format}`,
+    path: join(dir, `${prefix}-anim.${format}`),
+    format,
+    startSec: 0.2,
+    durationSec: 0.6,
+    fps: 10,
+    maxWidth: 64,
+    maxHeight: null,
+    loop: format === "gif",
+  });
+  return [
+    animation("gif"),
+    animation("webp"),
+    animation("mp4"),
+    {
+      kind: "waveform",
+      name: `${prefix}-wave`,
+      dir: join(dir, `${prefix}-wave`),
+      image: "png",
+      width: 64,
+      height: 16,
+      color: "#ffffff",
+      background: null,
+      points: null,
+      pointsPerSec: null,
+    },
+  ];
 }

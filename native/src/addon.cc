@@ -4,6 +4,7 @@
 // Failure, which OnOK turns into a rejected promise carrying `code` and `detail`.
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
@@ -81,7 +82,8 @@ fw::av::VideoSettings ParseVideo(const Napi::Object& v) {
   settings.max_height = RequireInt(v, "maxHeight", 0, 16384);
   if (IsAbsent(v.Get("crf"))) {
     settings.crf = -1;
-    settings.bitrate_kbps = RequireInt(v, "bitrateKbps", 16, 200000);
+    // Animations (gif, libwebp_anim) have neither; the encoder refuses a missing one where it needs it.
+    settings.bitrate_kbps = IsAbsent(v.Get("bitrateKbps")) ? 0 : RequireInt(v, "bitrateKbps", 16, 200000);
   } else {
     settings.crf = RequireInt(v, "crf", 0, 63);
   }
@@ -112,6 +114,8 @@ fw::av::VideoSettings ParseVideo(const Napi::Object& v) {
     throw Napi::TypeError::New(env, "watermark must be an object or null");
   }
   settings.keyframe_interval_sec = RequireNumber(v, "keyframeIntervalSec", 0, 3600);
+  settings.palette = v.Get("palette").ToBoolean().Value();
+  settings.quality = IsAbsent(v.Get("quality")) ? -1 : RequireInt(v, "quality", 0, 100);
   return settings;
 }
 
@@ -136,6 +140,7 @@ fw::av::OutputSettings ParseOutput(const Napi::Object& object) {
   output.container = RequireName(object, "container");
   output.trim_start = RequireNumber(object, "trimStartSec", 0, 1e7);
   output.trim_end = IsAbsent(object.Get("trimEndSec")) ? -1 : RequireNumber(object, "trimEndSec", 0.001, 1e7);
+  output.loop = IsAbsent(object.Get("loop")) ? -1 : (object.Get("loop").ToBoolean().Value() ? 1 : 0);
   if (output.container == "hls") {
     output.hls_segment_sec = RequireNumber(object, "hlsSegmentSec", 0.5, 60);
     output.hls_segment_pattern = RequireString(object, "hlsSegmentPattern");
@@ -201,6 +206,8 @@ fw::av::AnalysisSettings ParseAnalysis(const Napi::Object& object) {
   settings.max_bpm = OptionalNumber(object, "maxBpm", 0, 1000);
   settings.audio_sec = OptionalNumber(object, "audioSec", 0, 86400);
   settings.frame_interval_sec = OptionalNumber(object, "frameIntervalSec", 0, 86400);
+  settings.points = OptionalNumber(object, "points", 0, 1e6);
+  settings.points_per_sec = OptionalNumber(object, "pointsPerSec", 0, 1e4);
   if (settings.kind == "tempo" && !(settings.min_bpm > 0 && settings.max_bpm > settings.min_bpm)) {
     throw Napi::RangeError::New(object.Env(), "minBpm and maxBpm must be positive with minBpm < maxBpm");
   }
@@ -278,6 +285,9 @@ Napi::Object StreamToJs(Napi::Env env, const fw::av::StreamInfo& stream) {
   if (!stream.sample_format.empty()) object.Set("sampleFormat", stream.sample_format);
   if (!stream.profile.empty()) object.Set("profile", stream.profile);
   if (stream.level > 0) object.Set("level", stream.level);
+  if (!stream.language.empty()) object.Set("language", stream.language);
+  if (!stream.title.empty()) object.Set("title", stream.title);
+  object.Set("default", stream.is_default);
   if (!stream.color_transfer.empty()) object.Set("colorTransfer", stream.color_transfer);
   if (!stream.field_order.empty()) object.Set("fieldOrder", stream.field_order);
   if (stream.type == "video") {
@@ -421,6 +431,7 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
       Napi::Object object = Napi::Object::New(env);
       if (!report.video_encoder.empty()) object.Set("videoEncoder", report.video_encoder);
       if (report.expected_duration_sec >= 0) object.Set("expectedDurationSec", report.expected_duration_sec);
+      object.Set("videoFrames", static_cast<double>(report.video_frames));
       object.Set("expectsVideo", report.expects_video);
       object.Set("expectsAudio", report.expects_audio);
       const fw::av::OutputSettings& settings = settings_.outputs[i];
@@ -464,6 +475,13 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
   static Napi::Array Numbers(Napi::Env env, const std::vector<double>& values) {
     Napi::Array array = Napi::Array::New(env, values.size());
     for (size_t i = 0; i < values.size(); i++) array.Set(static_cast<uint32_t>(i), values[i]);
+    return array;
+  }
+
+  // Up to 2^22 values: a typed array, copied once.
+  static Napi::Float32Array Floats(Napi::Env env, const std::vector<float>& values) {
+    Napi::Float32Array array = Napi::Float32Array::New(env, values.size());
+    std::copy(values.begin(), values.end(), array.Data());
     return array;
   }
 
@@ -524,6 +542,12 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
       object.Set("featureRmsDb", Numbers(env, r.feature_rms_db));
       object.Set("featureMotion", Numbers(env, r.feature_motion));
       object.Set("cuts", Pairs(env, r.cuts));
+    } else if (kind == "waveform") {
+      object.Set("bucketSec", r.bucket_sec);
+      object.Set("startSec", r.waveform_start_sec);
+      object.Set("sampleRate", r.waveform_sample_rate);
+      object.Set("bucketMin", Floats(env, r.bucket_min));
+      object.Set("bucketMax", Floats(env, r.bucket_max));
     }
     return object;
   }

@@ -413,7 +413,19 @@ async function storeOutput(
       );
     });
   // The engine's facts are in the API's words already (shared/src/media.ts): they go on as they are.
-  const { video, audio, thumbnails, renditions, loudness, probe, analysis, encoding, segments } = facts;
+  const {
+    video,
+    audio,
+    thumbnails,
+    renditions,
+    loudness,
+    probe,
+    analysis,
+    animation,
+    waveform,
+    encoding,
+    segments,
+  } = facts;
   const result: OutputResult = {
     name: facts.name,
     type: facts.kind === "probe" ? "analysis" : facts.kind,
@@ -432,6 +444,8 @@ async function storeOutput(
     ...(probe ? { probe } : {}),
     ...(analysis ? { analysis } : {}),
     ...(segments ? { segments } : {}),
+    ...(animation ? { animation } : {}),
+    ...(waveform ? { waveform } : {}),
   };
   if (facts.files) {
     result.files = [];

@@ -123,3 +123,55 @@ describe("buildPlan: analyses", () => {
     expect(plan.outputs[10]).toMatchObject({ select: { mode: "scenes", threshold: 20 } });
   });
 });
+
+describe("buildPlan: animations", () => {
+  it("maps an animation's window, rate, box and loop onto a valid plan", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [
+        { name: "g", type: "animation", format: "gif", start_sec: 2, duration_sec: 3, fps: 12, width: 320 },
+        { name: "w", type: "animation", loop: false },
+      ],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    expect(plan.outputs).toEqual([
+      {
+        kind: "animation",
+        name: "g",
+        path: "/work/j/out-g.gif",
+        format: "gif",
+        startSec: 2,
+        durationSec: 3,
+        fps: 12,
+        maxWidth: 320,
+        maxHeight: null,
+        loop: true,
+      },
+      expect.objectContaining({ path: "/work/j/out-w.webp", format: "webp", durationSec: 5, loop: false }),
+    ]);
+  });
+});
+
+describe("buildPlan: waveforms", () => {
+  it("maps a waveform's picture, colours and resolution onto a valid plan (transparent: no background)", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [{ name: "wave", type: "waveform", image: "svg", width: 800, points_per_sec: 10 }],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    expect(plan.outputs[0]).toEqual({
+      kind: "waveform",
+      name: "wave",
+      dir: "/work/j/out-wave",
+      image: "svg",
+      width: 800,
+      height: 280,
+      color: "#3b82f6",
+      background: null,
+      points: null,
+      pointsPerSec: 10,
+    });
+  });
+});

@@ -173,6 +173,32 @@ function planOutput(output: OutputSpec, spec: JobSpec, workDir: string): PlanOut
       return compositionOutput(output, spec, workDir);
     case "highlight_reel":
       return highlightReelOutput(output, spec, workDir);
+    case "waveform":
+      return {
+        kind: "waveform",
+        name: output.name,
+        dir: join(workDir, `out-${output.name}`),
+        image: output.image,
+        width: output.width,
+        height: output.height,
+        color: output.color,
+        background: output.background === "transparent" ? null : output.background,
+        points: output.points ?? null,
+        pointsPerSec: output.points_per_sec ?? null,
+      };
+    case "animation":
+      return {
+        kind: "animation",
+        name: output.name,
+        path: join(workDir, `out-${output.name}.${output.format}`),
+        format: output.format,
+        startSec: output.start_sec,
+        durationSec: output.duration_sec,
+        fps: output.fps,
+        maxWidth: output.width ?? null,
+        maxHeight: output.height ?? null,
+        loop: output.loop,
+      };
   }
 }
 

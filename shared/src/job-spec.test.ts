@@ -307,3 +307,60 @@ describe("analysis outputs", () => {
     expect(thumbs({ select: "faces" }).success).toBe(false);
   });
 });
+
+describe("animation outputs", () => {
+  const parse = (output: Record<string, unknown>) =>
+    jobSpecSchema.safeParse({ input: upload, outputs: [{ name: "a", type: "animation", ...output }] });
+
+  it("fills in a 5 s animated WebP at 15 fps from the start, looping", () => {
+    expect(parse({}).data?.outputs[0]).toEqual({
+      name: "a",
+      type: "animation",
+      format: "webp",
+      start_sec: 0,
+      duration_sec: 5,
+      fps: 15,
+      loop: true,
+    });
+  });
+
+  it("takes gif and mp4, bounds the clip, its rate and its box, and refuses filter text", () => {
+    expect(parse({ format: "gif", width: 320, duration_sec: 2.5, fps: 10, loop: false }).success).toBe(true);
+    expect(parse({ format: "apng" }).success).toBe(false);
+    expect(parse({ duration_sec: 61 }).success).toBe(false);
+    expect(parse({ duration_sec: 0 }).success).toBe(false);
+    expect(parse({ fps: 51 }).success).toBe(false);
+    expect(parse({ width: 1922 }).success).toBe(false);
+    expect(parse({ width: 321 }).success).toBe(false);
+    expect(parse({ filter: "palettegen" }).success).toBe(false);
+  });
+});
+
+describe("waveform outputs", () => {
+  const parse = (output: Record<string, unknown>) =>
+    jobSpecSchema.safeParse({ input: upload, outputs: [{ name: "w", type: "waveform", ...output }] });
+
+  it("fills in a 1800x280 blue PNG on transparent", () => {
+    expect(parse({}).data?.outputs[0]).toEqual({
+      name: "w",
+      type: "waveform",
+      image: "png",
+      width: 1800,
+      height: 280,
+      color: "#3b82f6",
+      background: "transparent",
+    });
+  });
+
+  it("takes colours as hex only, one resolution, and bounded sizes", () => {
+    expect(
+      parse({ image: "svg", color: "#ffffff80", background: "#000000", points_per_sec: 50 }).success,
+    ).toBe(true);
+    expect(parse({ color: "red" }).success).toBe(false);
+    expect(parse({ color: "#fff" }).success).toBe(false);
+    expect(parse({ background: "url(x)" }).success).toBe(false);
+    expect(parse({ points: 1000, points_per_sec: 10 }).success).toBe(false);
+    expect(parse({ width: 9000 }).success).toBe(false);
+    expect(parse({ image: "jpg" }).success).toBe(false);
+  });
+});

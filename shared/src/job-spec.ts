@@ -3,9 +3,12 @@ import { checkJobEdits, compositionSchemas, editCodecProblems, jobInputsSchema }
 import {
   accelModes,
   analysisDefaults as analysisDefault,
+  animationDefaults,
+  animationFormats,
   audioCodecs,
   containerCodecs,
   containerDefaults,
+  hexColorPattern,
   imageFormats,
   mediaLimits as limits,
   maxCrf,
@@ -16,13 +19,15 @@ import {
   videoCodecs,
   videoContainers,
   watermarkPositions,
+  waveformDefaults,
+  waveformImageFormats,
 } from "./media";
 import { webhookSpecSchema } from "./webhooks";
 
 /**
  * The job spec: what an API client may ask for. Every option is a typed field with bounds; nothing
  * here is ever passed to FFmpeg as text. `outputs` is a union on `type`: video, audio, thumbnails,
- * hls, analysis; all outputs of a job share one decode of the input.
+ * hls, analysis, animation, waveform; all outputs of a job share one decode of the input.
  */
 
 export const priorities = ["high", "default", "low"] as const;
@@ -244,6 +249,56 @@ export const hlsOutputSchema = z.strictObject({
     .refine((r) => new Set(r.map((x) => x.height)).size === r.length, "rendition heights must be unique"),
 });
 
+const animationDimension = z
+  .int()
+  .min(limits.animationDimension.min)
+  .max(limits.animationDimension.max)
+  .refine((n) => n % 2 === 0, "must be an even number of pixels");
+
+/**
+ * An animated preview of a stretch of the input: animated WebP, GIF (a palette computed for the
+ * clip) or a short silent MP4 loop, `duration_sec` from `start_sec` at `fps`, fitted inside
+ * width x height (aspect kept, never upscaled; neither given: 480 wide). A window past the end of
+ * the input is cut at the end. Runs in the job's one decode.
+ */
+export const animationOutputSchema = z.strictObject({
+  name: outputNameSchema,
+  type: z.literal("animation"),
+  format: z.enum(animationFormats).default(animationDefaults.format),
+  start_sec: seconds.default(0),
+  duration_sec: within(limits.animationDurationSec).default(animationDefaults.durationSec),
+  fps: within(limits.animationFps).default(animationDefaults.fps),
+  width: animationDimension.optional(),
+  height: animationDimension.optional(),
+  /** GIF and WebP: loop forever (true) or play once (false). MP4 files carry no loop flag. */
+  loop: z.boolean().default(true),
+});
+
+const hexColor = z.string().regex(hexColorPattern, "must be a colour as #rrggbb or #rrggbbaa");
+
+/**
+ * A picture of the audio's waveform (PNG or SVG, width x height, `color` on `background`) and its
+ * peaks as JSON for players that draw their own: `points` pairs over the whole input or
+ * `points_per_sec` pairs a second (neither: one pair per pixel column). Runs in the job's one decode.
+ */
+export const waveformOutputSchema = z
+  .strictObject({
+    name: outputNameSchema,
+    type: z.literal("waveform"),
+    image: z.enum(waveformImageFormats).default(waveformDefaults.image),
+    width: intWithin(limits.waveformWidth).default(waveformDefaults.width),
+    height: intWithin(limits.waveformHeight).default(waveformDefaults.height),
+    color: hexColor.default(waveformDefaults.color),
+    /** A colour, or "transparent". */
+    background: z.union([hexColor, z.literal("transparent")]).default(waveformDefaults.background),
+    points: intWithin(limits.waveformPoints).optional(),
+    points_per_sec: within(limits.waveformPointsPerSec).optional(),
+  })
+  .refine((w) => w.points === undefined || w.points_per_sec === undefined, {
+    message: "give points or points_per_sec, not both",
+    path: ["points_per_sec"],
+  });
+
 const analysisOutput = <K extends string, S extends z.core.$ZodLooseShape>(kind: K, shape: S) =>
   z.strictObject({
     name: outputNameSchema,
@@ -385,6 +440,8 @@ const outputUnion = z.discriminatedUnion("type", [
   analysisOutputSchema,
   compositionOutputSchema,
   highlightReelOutputSchema,
+  animationOutputSchema,
+  waveformOutputSchema,
 ]);
 type OutputSpecRaw = z.infer<typeof outputUnion>;
 

@@ -23,6 +23,21 @@ export type AudioCodec = (typeof audioCodecs)[number];
 export const imageFormats = ["jpg", "png", "webp"] as const;
 export type ImageFormat = (typeof imageFormats)[number];
 
+/**
+ * An animation's file: animated WebP (small, every browser), GIF (everywhere, 256 colours from a
+ * palette computed for the clip) or a short silent H.264 MP4 (smallest; players loop it with their
+ * own loop attribute, so `loop` does not apply to it).
+ */
+export const animationFormats = ["webp", "gif", "mp4"] as const;
+export type AnimationFormat = (typeof animationFormats)[number];
+
+/** A waveform's picture: PNG (drawn columns) or SVG (one filled path, scales without blur). */
+export const waveformImageFormats = ["png", "svg"] as const;
+export type WaveformImageFormat = (typeof waveformImageFormats)[number];
+
+/** A colour as #rrggbb or #rrggbbaa (alpha last). */
+export const hexColorPattern = /^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/;
+
 export const sampleRates = [8000, 16000, 22050, 24000, 32000, 44100, 48000] as const;
 export type SampleRate = (typeof sampleRates)[number];
 
@@ -117,6 +132,36 @@ export const mediaLimits = {
   highlightCount: { min: 1, max: 50 },
   highlightSec: { min: 1, max: 600 },
   highlightTotalSec: { min: 1, max: 36_000 },
+  /** Animations: a short clip, at most this long, this many frames a second and this large a box. */
+  animationDurationSec: { min: 0.1, max: 60 },
+  animationFps: { min: 1, max: 50 },
+  animationDimension: { min: 16, max: 1920 },
+  /** Waveforms: the picture's size in pixels, and the peaks' resolution (pairs in all, or a second). */
+  waveformWidth: { min: 16, max: 8192 },
+  waveformHeight: { min: 16, max: 2048 },
+  waveformPoints: { min: 16, max: 100_000 },
+  waveformPointsPerSec: { min: 1, max: 1000 },
+} as const;
+
+/** A waveform's options left out: 1800x280, blue on transparent, one peak pair per pixel column. */
+export const waveformDefaults = {
+  image: "png",
+  width: 1800,
+  height: 280,
+  color: "#3b82f6",
+  background: "transparent",
+} as const;
+
+/** What an animation output's options mean when left out (neither width nor height: 480 wide). */
+export const animationDefaults = {
+  format: "webp",
+  durationSec: 5,
+  fps: 15,
+  width: 480,
+  /** Animated WebP's lossy quality (libwebp, 0–100). */
+  webpQuality: 75,
+  /** The MP4 loop's constant quality (x264). */
+  mp4Crf: 23,
 } as const;
 
 /**
@@ -206,6 +251,12 @@ export const streamFactsSchema = z.object({
   /** Codec profile name, e.g. "High", "Constrained Baseline". */
   profile: z.string().optional(),
   level: z.number().optional(),
+  /** The track's language (ISO 639-2 as the container tags it, e.g. "deu"); absent when untagged or "und". */
+  language: z.string().max(200).optional(),
+  /** The track's title (e.g. "Director's commentary"), as the container tags it. */
+  title: z.string().max(200).optional(),
+  /** Players pick this track unless told otherwise. */
+  default: z.boolean().optional(),
 });
 export type StreamFacts = z.infer<typeof streamFactsSchema>;
 
@@ -297,6 +348,35 @@ export const renditionFactsSchema = z.object({
   playlist: z.string().max(512),
 });
 export type RenditionFacts = z.infer<typeof renditionFactsSchema>;
+
+/** An animation as written, read back from the file (GIF and WebP: their frame records). */
+export const animationFactsSchema = z.object({
+  format: z.enum(animationFormats),
+  frames: z.int().nonnegative(),
+  /** Frames a second as written (frames over duration). */
+  fps: z.number().nonnegative(),
+  /** GIF and WebP: the file asks players to loop forever; MP4: null (the player's loop attribute decides). */
+  loop: z.boolean().nullable(),
+});
+export type AnimationFacts = z.infer<typeof animationFactsSchema>;
+
+/**
+ * A waveform as written: its picture, and its peaks document (`peaks.json`: `peaks` as
+ * [min, max, min, max, …] in −1…1 of the mono down-mix, one pair per `1/points_per_sec` s, the
+ * array wavesurfer.js takes as `peaks`, with `length`, `sample_rate`, `samples_per_pixel` and
+ * `duration_sec` beside it).
+ */
+export const waveformFactsSchema = z.object({
+  image: z.string().max(64),
+  peaks: z.string().max(64),
+  width: z.int(),
+  height: z.int(),
+  /** Peak pairs in the document. */
+  points: z.int().nonnegative(),
+  points_per_sec: z.number().nonnegative(),
+  duration_sec: z.number().nonnegative(),
+});
+export type WaveformFacts = z.infer<typeof waveformFactsSchema>;
 
 // ---- analysis facts: what each kind of `analysis` output reports (and writes as its JSON document) ----
 

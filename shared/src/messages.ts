@@ -4,6 +4,7 @@ import { jobSpecSchema, pools } from "./job-spec";
 import { jobStatuses } from "./job-state";
 import {
   analysisFactsSchema,
+  animationFactsSchema,
   audioFactsSchema,
   highlightSegmentSchema,
   loudnessFactsSchema,
@@ -11,6 +12,7 @@ import {
   renditionFactsSchema,
   thumbnailFactsSchema,
   videoFactsSchema,
+  waveformFactsSchema,
 } from "./media";
 
 /**
@@ -84,6 +86,10 @@ export const outputResultSchema = z.object({
   analysis: analysisFactsSchema.optional(),
   /** highlight_reel outputs: the input's segments used, in reel order. */
   segments: z.array(highlightSegmentSchema).max(50).optional(),
+  /** animation outputs: frames, rate and loop as written. */
+  animation: animationFactsSchema.optional(),
+  /** waveform outputs: the picture and the peaks document (both among `files`), their resolution. */
+  waveform: waveformFactsSchema.optional(),
 });
 export type OutputResult = z.infer<typeof outputResultSchema>;
 

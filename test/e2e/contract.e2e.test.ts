@@ -102,6 +102,8 @@ describe("the API's answers match the published OpenAPI document", () => {
         "probe",
         "analysis",
         "segments",
+        "animation",
+        "waveform",
       ]),
     );
   });
@@ -212,6 +214,16 @@ describe("the API's answers match the published OpenAPI document", () => {
         { name: "thumbs", type: "thumbnails", count: 3, sprite: { columns: 3 } },
         { name: "ladder", type: "hls", renditions: [{ height: 240, video_bitrate_kbps: 400 }] },
         { name: "facts", type: "analysis" },
+        {
+          name: "preview",
+          type: "animation",
+          format: "gif",
+          start_sec: 1,
+          duration_sec: 1,
+          fps: 10,
+          width: 160,
+        },
+        { name: "wave", type: "waveform", width: 200, height: 40 },
       ],
       webhook: {
         url: `${receiver.url}/contract`,
@@ -231,6 +243,10 @@ describe("the API's answers match the published OpenAPI document", () => {
     expect(byName.ladder?.renditions?.[0]).toMatchObject({ height: 240 });
     expect(byName.facts?.probe?.streams.map((s) => s.codec).sort()).toEqual(["aac", "h264"]);
     expect(byName.facts?.probe?.duration_sec).toBeCloseTo(4, 0);
+    expect(byName.preview).toMatchObject({ type: "animation", container: "gif" });
+    expect(byName.preview?.animation).toMatchObject({ format: "gif", frames: 10, loop: true });
+    expect(byName.wave?.waveform).toMatchObject({ image: "waveform.png", points: 200, width: 200 });
+    expect(byName.wave?.files?.map((f) => f.relative_path)).toEqual(["waveform.png", "peaks.json"]);
     // A fact added to the engine's output facts and the shared schema reaches the API as it is.
     expect(byName.mp4?.video).toMatchObject({ codec: "h264", height: 240, pixel_format: "yuv420p" });
 

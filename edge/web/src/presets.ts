@@ -61,6 +61,20 @@ export const presets: Preset[] = [
     ],
   },
   {
+    id: "preview",
+    label: "Animated preview",
+    description: "A 4 s animated WebP from the start, 480 px wide, looping",
+    outputs: [
+      { name: "preview", type: "animation", format: "webp", start_sec: 0, duration_sec: 4, width: 480 },
+    ],
+  },
+  {
+    id: "waveform",
+    label: "Waveform",
+    description: "The audio's waveform as a PNG, with its peaks as JSON for players",
+    outputs: [{ name: "waveform", type: "waveform", image: "png", width: 1200, height: 160 }],
+  },
+  {
     id: "analysis",
     label: "Analysis",
     description: "The input's container, duration, streams, codecs and bit rates",

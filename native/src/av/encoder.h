@@ -22,6 +22,7 @@ struct VideoEncodeSettings {
   int speed = 5;                  // the preset's place, 0 (ultrafast) .. 8 (veryslow), for the others' knobs
   bool forced_keyframes = false;  // the caller marks frames as I; make them IDR/keyframes
   AVBufferRef* hw_device = nullptr;  // borrowed; for hardware encoders fed system-memory frames
+  int quality = -1;  // libwebp_anim: lossy quality 0-100; -1: its default
 };
 
 struct AudioEncodeSettings {

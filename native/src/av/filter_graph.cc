@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <initializer_list>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "status.h"
@@ -179,6 +180,7 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
     append(AddFilter(graph, "fps", "fps",
                      {{"fps", std::to_string(chain.fps.num) + "/" + std::to_string(chain.fps.den)}}));
   }
+  if (chain.palette) fg->AddPalette(chain, size, &last);
   const char* pix_fmt = av_get_pix_fmt_name(chain.pix_fmt);
   if (pix_fmt == nullptr) Fail(ErrorCode::kEngineFailure, "no pixel format for the encoder");
   append(AddFilter(graph, "format", "format", {{"pix_fmts", pix_fmt}}));
@@ -188,6 +190,38 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
   if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the video filter graph", ret);
   fg->FeedWatermark();
   return fg;
+}
+
+// split -> [0] paletteuse, [1] palettegen -> paletteuse's palette input. palettegen emits its
+// palette (256 colours from the histogram of every frame, none reserved for transparency) at the
+// end of its input, which the trim at the clip's end brings; until then paletteuse holds the
+// frames, which is why the clip's size is bounded here.
+void FilterGraph::AddPalette(const VideoChain& chain, Size size, AVFilterContext** last) {
+  if (chain.fps.num <= 0 || chain.fps.den <= 0 || chain.trim_end <= chain.trim_start) {
+    Fail(ErrorCode::kUnsupported, "a palette is computed for a clip: it needs a frame rate and an end");
+  }
+  double frames = std::ceil((chain.trim_end - chain.trim_start) * av_q2d(chain.fps)) + 1;
+  double bytes = frames * size.width * size.height * 4.0;
+  if (bytes > static_cast<double>(kMaxPaletteBytes)) {
+    char text[200];
+    snprintf(text, sizeof(text),
+             "a %dx%d GIF of %.0f frames holds %.0f MiB while its palette is computed (at most %lld MiB): "
+             "ask for a smaller size, a lower fps or a shorter clip",
+             size.width, size.height, frames, bytes / (1 << 20), static_cast<long long>(kMaxPaletteBytes >> 20));
+    Fail(ErrorCode::kUnsupported, text);
+  }
+  AVFilterGraph* graph = graph_.get();
+  AVFilterContext* split = AddFilter(graph, "split", "palette_split", {{"outputs", "2"}});
+  AVFilterContext* gen = AddFilter(graph, "palettegen", "palettegen",
+                                   {{"max_colors", "256"}, {"reserve_transparent", "0"}, {"stats_mode", "full"}});
+  AVFilterContext* use = AddFilter(graph, "paletteuse", "paletteuse", {{"dither", "sierra2_4a"}});
+  Link(*last, split);
+  for (auto [from, from_pad, to, to_pad] : {std::tuple{split, 0u, use, 0u}, std::tuple{split, 1u, gen, 0u},
+                                            std::tuple{gen, 0u, use, 1u}}) {
+    int ret = avfilter_link(from, from_pad, to, to_pad);
+    if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not link the palette filters", ret);
+  }
+  *last = use;
 }
 
 namespace {

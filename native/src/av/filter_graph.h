@@ -43,7 +43,13 @@ struct VideoChain {
   int watermark_margin = 0;  // pixels from the edges
   double watermark_opacity = 1.0;
   double watermark_width_fraction = 0;  // > 0: scale the image to this share of the output width
+  // A palette computed for the clip (GIF): split -> palettegen -> paletteuse at the end. Needs fps
+  // and trim_end, which bound the frames held until the palette is known.
+  bool palette = false;
 };
+
+// The most memory a palette graph may hold in frames (RGB32) while it waits for its palette.
+constexpr int64_t kMaxPaletteBytes = int64_t{768} << 20;
 
 struct AudioChain {
   double trim_start = 0;
@@ -118,6 +124,7 @@ class FilterGraph {
   FilterGraph();
   void AddWatermark(const VideoChain& chain, Size size, AVFilterContext** last);
   void FeedWatermark();
+  void AddPalette(const VideoChain& chain, Size size, AVFilterContext** last);
 
   FilterGraphPtr graph_;
   const AVFrame* watermark_ = nullptr;  // borrowed until FeedWatermark()

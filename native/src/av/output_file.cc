@@ -51,6 +51,10 @@ void OutputFile::Open() {
   AVDictionary* options = nullptr;
   std::string muxer = ctx_->oformat->name;
   if (muxer == "mp4" || muxer == "mov") av_dict_set(&options, "movflags", "+faststart", 0);
+  // The two muxers count differently: GIF's loop is the number of repeats (-1: no loop extension,
+  // shown once), WebP's the number of plays; 0 is forever in both.
+  if (muxer == "gif" && options_.loop >= 0) av_dict_set(&options, "loop", options_.loop ? "0" : "-1", 0);
+  if (muxer == "webp" && options_.loop >= 0) av_dict_set(&options, "loop", options_.loop ? "0" : "1", 0);
   if (muxer == "hls") {
     av_dict_set(&options, "hls_time", std::to_string(options_.hls_segment_sec).c_str(), 0);
     av_dict_set(&options, "hls_list_size", "0", 0);

@@ -15,6 +15,7 @@ class OutputFile {
   struct Options {
     double hls_segment_sec = 0;       // > 0 with the hls muxer
     std::string hls_segment_pattern;  // absolute path with one %05d
+    int loop = -1;                    // gif/webp: 1 loops forever, 0 plays once; -1: leave the muxer's default
   };
 
   // Throws kUnsupported when the container has no muxer. `control` must outlive this object.

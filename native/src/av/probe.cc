@@ -32,6 +32,15 @@ StreamInfo DescribeStream(const AVStream* stream) {
   info.type = TypeName(par->codec_type);
   info.codec = avcodec_get_name(par->codec_id);
   info.bit_rate = par->bit_rate;
+  // Tags are text from the file: kept short, and only as data (never an option or a path).
+  auto tag = [stream](const char* key) {
+    const AVDictionaryEntry* entry = av_dict_get(stream->metadata, key, nullptr, 0);
+    return entry != nullptr && entry->value != nullptr ? std::string(entry->value).substr(0, 200) : std::string();
+  };
+  info.language = tag("language");
+  if (info.language == "und") info.language.clear();
+  info.title = tag("title");
+  info.is_default = (stream->disposition & AV_DISPOSITION_DEFAULT) != 0;
   if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
     info.width = par->width;
     info.height = par->height;

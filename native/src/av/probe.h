@@ -34,6 +34,11 @@ struct StreamInfo {
   // Deep probe only: frame durations vary over the first packets; packets seen (capped).
   bool variable_frame_rate = false;
   int packets = -1;  // -1: not read
+  // The container's tags and dispositions: an ISO 639 language ("und" and empty: unknown), a title
+  // (commentary, director's cut, an angle), and whether players pick this track by default.
+  std::string language;
+  std::string title;
+  bool is_default = false;
 };
 
 struct MediaInfo {

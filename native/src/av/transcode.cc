@@ -240,7 +240,7 @@ class Run {
       Fail(ErrorCode::kInputNoStreams,
            "an HLS ladder is cut by picture height and needs a video stream; the input has none (ask for an audio output)");
     }
-    OutputFile::Options options{settings.hls_segment_sec, settings.hls_segment_pattern};
+    OutputFile::Options options{settings.hls_segment_sec, settings.hls_segment_pattern, settings.loop};
     output.file = std::make_unique<OutputFile>(settings.path, settings.container, &control_, options);
     bool global_header = output.file->NeedsGlobalHeader();
     if (settings.video && video_decoder_) {
@@ -259,6 +259,7 @@ class Run {
       chain.max_height = v.max_height;
       chain.fps = AVRational{v.fps_num, v.fps_den};
       chain.pix_fmt = Encoder::VideoPixelFormat(v.encoder);
+      chain.palette = v.palette;
       FramePtr watermark;
       if (!v.watermark_path.empty()) {
         watermark = DecodeStill(v.watermark_path, &control_);
@@ -278,6 +279,7 @@ class Run {
       encode.speed = v.speed;
       encode.forced_keyframes = v.keyframe_interval_sec > 0;
       encode.hw_device = Device(v.hw_device);
+      encode.quality = v.quality;
       pipeline->encoder = Encoder::ForVideo(*pipeline->filter, video_decoder_->frame_rate(), encode, global_header);
       pipeline->keyframe_interval_sec = v.keyframe_interval_sec;
       pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx());
@@ -611,6 +613,7 @@ class Run {
     const OutputSettings& s = *output.settings;
     report->expects_video = output.video != nullptr;
     report->expects_audio = output.audio != nullptr || output.audio_copy_stream >= 0;
+    report->video_frames = output.video_packets;
     double end = -1;
     if (report->expects_video) end = std::max(end, video_timeline_.end_sec());
     if (output.audio) end = std::max(end, audio_timeline_.end_sec());

@@ -36,6 +36,11 @@ struct VideoSettings {
   int watermark_margin = 0;
   double watermark_opacity = 1.0;
   double watermark_width_fraction = 0;
+  // GIF: a palette computed for this output's frames (palettegen over the whole clip, then
+  // paletteuse with error diffusion), not a fixed one. The clip's frames wait in the graph until
+  // the palette is known, so ForVideo bounds their memory.
+  bool palette = false;
+  int quality = -1;  // libwebp_anim: 0-100 (lossy quality); -1: the encoder's default
 };
 
 struct AudioSettings {
@@ -55,6 +60,7 @@ struct OutputSettings {
   double trim_end = -1;  // < 0: to the end
   double hls_segment_sec = 0;
   std::string hls_segment_pattern;
+  int loop = -1;  // gif/webp muxers: 1 loops forever, 0 plays once; -1: not an animation
   std::optional<VideoSettings> video;
   std::optional<AudioSettings> audio;
 };
@@ -97,6 +103,7 @@ struct OutputReport {
   double expected_duration_sec = -1;  // negative when nothing was placed
   bool expects_video = false;
   bool expects_audio = false;
+  int64_t video_frames = 0;  // video packets written
 };
 
 struct ThumbnailReport {

@@ -16,6 +16,8 @@ const typeLabels: Record<string, string> = {
   audio: "Audio",
   thumbnails: "Thumbnails",
   analysis: "Analysis",
+  animation: "Animation",
+  waveform: "Waveform",
 };
 
 export function JobPanel(props: { api: Api; jobId: string; onChanged(): void; onClose(): void }) {

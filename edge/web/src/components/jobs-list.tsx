@@ -80,6 +80,7 @@ export function JobsList(props: {
                 onClick={() => props.onSelect(job.id)}
                 aria-current={props.selected === job.id ? "true" : undefined}
               >
+                <JobPreview job={job} />
                 <span class="job-row-main">
                   <code class="job-id" title={job.id}>
                     <span class="sr-only">Job {job.id}</span>
@@ -109,4 +110,18 @@ export function JobsList(props: {
       ) : null}
     </Card>
   );
+}
+
+/**
+ * A finished job's animated preview (its first GIF or WebP animation output) on its card, as the
+ * hosted media APIs show one; decorative, since the card already names the job.
+ */
+function JobPreview({
+  job,
+}: {
+  job: { outputs?: { type?: string; container: string; url?: string | null }[] };
+}) {
+  const preview = job.outputs?.find((o) => o.type === "animation" && o.container !== "mp4" && o.url);
+  if (!preview?.url) return null;
+  return <img class="job-preview" src={preview.url} alt="" loading="lazy" decoding="async" />;
 }

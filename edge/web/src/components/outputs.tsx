@@ -52,11 +52,65 @@ export function OutputResult({ output }: { output: LiveOutput }) {
       );
     case "thumbnails":
       return <Thumbnails output={output} />;
+    case "animation":
+      return <AnimationPreview output={output} />;
+    case "waveform":
+      return <WaveformImage output={output} />;
     case "analysis":
       return output.analysis ? <Measurement facts={output.analysis} /> : <Analysis probe={output.probe} />;
     default:
       return <MediaFacts output={output} />;
   }
+}
+
+/** GIF and WebP play as images; an MP4 loop as a muted, looping video (as players show previews). */
+function AnimationPreview({ output }: { output: LiveOutput }) {
+  const a = output.animation;
+  const facts = a
+    ? `${a.frames} frames at ${Math.round(a.fps * 10) / 10} fps${a.loop === false ? ", plays once" : ""}`
+    : "";
+  return (
+    <>
+      {output.container === "mp4" ? (
+        <video
+          class="player"
+          src={output.url}
+          autoplay
+          muted
+          loop
+          playsInline
+          aria-label={`${output.name} preview`}
+        />
+      ) : (
+        <img class="animation" src={output.url} alt={`Animated preview ${output.name}`} decoding="async" />
+      )}
+      <MediaFacts output={output} />
+      {facts ? <p class="facts-line">{facts}</p> : null}
+    </>
+  );
+}
+
+/** The waveform picture, with its peaks document among the downloads. */
+function WaveformImage({ output }: { output: LiveOutput }) {
+  const w = output.waveform;
+  const image = output.files?.find((f) => f.relative_path === w?.image);
+  if (!w || !image) return <MediaFacts output={output} />;
+  return (
+    <>
+      <img
+        class="waveform"
+        src={image.url}
+        width={w.width}
+        height={w.height}
+        alt={`Waveform of the audio, ${formatDuration(w.duration_sec, true)}`}
+        decoding="async"
+      />
+      <p class="facts-line">
+        {w.width}×{w.height} · {w.points} peak pairs ({Math.round(w.points_per_sec * 10) / 10} a second) ·{" "}
+        {formatDuration(w.duration_sec, true)}
+      </p>
+    </>
+  );
 }
 
 function MediaFacts({ output }: { output: LiveOutput }) {

@@ -337,10 +337,91 @@ class HighlightsAnalysis final : public Analysis {
   std::vector<int> motion_count_;
 };
 
+// The waveform: the audio as one channel at its own rate (the down-mix a mono player draws), kept
+// as the lowest and highest sample per bucket. Buckets are 8 to a point of the resolution asked for
+// (from the container's duration when it is given in points), at least one sample; an input much
+// longer than its header said doubles them (pairs merged) past kMaxBuckets, so memory stays bounded.
+constexpr size_t kMaxBuckets = size_t{1} << 22;
+constexpr int kBucketsPerPoint = 8;
+
+class WaveformAnalysis final : public Analysis {
+ public:
+  WaveformAnalysis(const AnalysisSettings& s, const AnalysisInput& input)
+      : time_base_(input.audio_time_base),
+        resampler_(input.audio, std::max(1, input.audio->sample_rate), MonoResampler::Mode::kFloat) {
+    double rate = resampler_.rate();
+    double bucket_sec = 0.005;
+    if (s.points_per_sec > 0) {
+      bucket_sec = 1.0 / (s.points_per_sec * kBucketsPerPoint);
+    } else if (s.points > 0 && input.duration_sec > 0) {
+      bucket_sec = input.duration_sec / (s.points * kBucketsPerPoint);
+    }
+    bucket_samples_ = std::max<int64_t>(1, static_cast<int64_t>(std::floor(bucket_sec * rate)));
+  }
+  bool wants_video() const override { return false; }
+  bool wants_audio() const override { return true; }
+  void PushVideo(AVFrame*) override {}
+  void PushAudio(AVFrame* frame) override {
+    if (start_sec_ < 0) start_sec_ = TimeOf(frame, time_base_);
+    samples_.clear();
+    resampler_.Convert(frame, &samples_, nullptr);
+    Add();
+    reached_sec_ = std::max(reached_sec_, EndOf(frame, time_base_));
+  }
+  void Finish(double, double audio_end_sec) override {
+    samples_.clear();
+    resampler_.Convert(nullptr, &samples_, nullptr);
+    Add();
+    report_.bucket_sec = static_cast<double>(bucket_samples_) / resampler_.rate();
+    report_.waveform_start_sec = std::max(0.0, start_sec_);
+    report_.waveform_sample_rate = resampler_.rate();
+    report_.bucket_min = std::move(min_);
+    report_.bucket_max = std::move(max_);
+    report_.duration_sec = std::max(0.0, audio_end_sec);
+  }
+
+ private:
+  void Add() {
+    for (float sample : samples_) {
+      if (filled_ == 0) {
+        min_.push_back(sample);
+        max_.push_back(sample);
+      } else {
+        min_.back() = std::min(min_.back(), sample);
+        max_.back() = std::max(max_.back(), sample);
+      }
+      if (++filled_ == bucket_samples_) filled_ = 0;
+      if (filled_ == 0 && min_.size() >= kMaxBuckets) Coarsen();
+    }
+  }
+  // Every two buckets become one, twice as long.
+  void Coarsen() {
+    size_t half = min_.size() / 2;
+    for (size_t i = 0; i < half; i++) {
+      min_[i] = std::min(min_[2 * i], min_[2 * i + 1]);
+      max_[i] = std::max(max_[2 * i], max_[2 * i + 1]);
+    }
+    min_.resize(half);
+    max_.resize(half);
+    bucket_samples_ *= 2;
+  }
+
+  AVRational time_base_;
+  MonoResampler resampler_;
+  std::vector<float> samples_;
+  std::vector<float> min_;
+  std::vector<float> max_;
+  int64_t bucket_samples_ = 1;
+  int64_t filled_ = 0;  // samples in the last bucket (0: the next sample opens a new one)
+  double start_sec_ = -1;
+};
+
 }  // namespace
 
 AnalysisNeeds NeedsOf(const std::string& kind) {
-  if (kind == "loudness" || kind == "silence" || kind == "tempo" || kind == "key") return {true, false, false};
+  if (kind == "loudness" || kind == "silence" || kind == "tempo" || kind == "key" || kind == "waveform") {
+    return {true, false, false};
+  }
   if (kind == "scenes" || kind == "black" || kind == "freeze") return {false, true, false};
   return {false, false, true};
 }
@@ -363,6 +444,7 @@ std::unique_ptr<Analysis> MakeAnalysis(const AnalysisSettings& s, const Analysis
   if (s.kind == "key") return std::make_unique<MusicAnalysis<KeyEstimator>>(input);
   if (s.kind == "fingerprint") return std::make_unique<FingerprintAnalysis>(s, input);
   if (s.kind == "highlights") return std::make_unique<HighlightsAnalysis>(input);
+  if (s.kind == "waveform") return std::make_unique<WaveformAnalysis>(s, input);
   Fail(ErrorCode::kUnsupported, "unknown analysis kind " + s.kind);
 }
 

@@ -28,6 +28,10 @@ struct AnalysisSettings {
   double min_bpm = 0, max_bpm = 0;  // tempo
   double audio_sec = 0;          // fingerprint: seconds of audio fingerprinted
   double frame_interval_sec = 0;  // fingerprint: seconds between hashed frames
+  // waveform: the resolution asked for, as points over the whole input or points a second (one
+  // of them); the buckets kept are several times finer, so any column lands within a fraction.
+  double points = 0;
+  double points_per_sec = 0;
 };
 
 struct TimeValue {
@@ -78,6 +82,13 @@ struct AnalysisReport {
   std::vector<double> feature_loudness;  // momentary loudness per step (LUFS, floored at -120); empty: no audio
   std::vector<double> feature_rms_db;    // RMS level per step (dBFS, floored at -120): pauses between words
   std::vector<double> feature_motion;    // mean scdet mafd of the frames in each step (-1: no frame); empty: no video
+  // waveform: the mono down-mix's lowest and highest sample in each bucket of bucket_sec, from
+  // start_sec on (-1..1 for float audio; integer formats are scaled into that range)
+  double bucket_sec = 0;
+  double waveform_start_sec = 0;
+  int waveform_sample_rate = 0;
+  std::vector<float> bucket_min;
+  std::vector<float> bucket_max;
   std::string reason;
 };
 
