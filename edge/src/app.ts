@@ -3,6 +3,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { routePath } from "hono/route";
 import { requireApiKey, requireScope } from "./auth/authenticate";
+import { batchesRoutes } from "./batches/routes";
 import type { EdgeDeps } from "./deps";
 import type { EdgeEnv } from "./env";
 import { maintenanceGate } from "./middleware/maintenance";
@@ -19,7 +20,10 @@ import { jobsRoutes } from "./routes/jobs";
 import { meRoutes } from "./routes/me";
 import { uploadsRoutes } from "./routes/uploads";
 import { jobWebhookRoutes, tenantWebhookRoutes } from "./routes/webhooks";
+import { templatesRoutes } from "./templates/routes";
+import { adminWorkflowRoutes, quotaRoutes, usageRoutes } from "./usage/routes";
 import { isJsonBody } from "./validation";
+import { watchesRoutes } from "./watches/routes";
 import { webRoutes } from "./web/routes";
 
 export type { EdgeDeps } from "./deps";
@@ -85,8 +89,22 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
     });
   }
 
+  // A batch carries up to FW_BATCH_MAX_INPUTS inputs: its own, larger, body limit.
+  const limitBatch = bodyLimit({
+    maxSize: deps.config.batches.maxBytes,
+    onError: (c) =>
+      problemResponse(
+        c,
+        "payload_too_large",
+        `Batch bodies are limited to ${deps.config.batches.maxBytes} bytes.`,
+      ),
+  });
+  const batchLimit: MiddlewareHandler<EdgeEnv> = (c, next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBatch(c, next);
+
   // The public API: per-IP limit before the key is checked (bounds key guessing), then per key.
   // `/x/*` also matches `/x` in Hono, so one pattern per resource.
+  const workflows = ["/v1/templates/*", "/v1/batches/*", "/v1/watches/*", "/v1/usage", "/v1/quotas"];
   for (const prefix of [
     "/v1/me",
     "/v1/jobs/*",
@@ -94,10 +112,14 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
     "/v1/admin/*",
     "/v1/webhook/*",
     "/v1/fingerprints/*",
+    ...workflows,
   ]) {
     app.use(prefix, rateLimit("ip"), requireApiKey(), rateLimit("key"));
   }
   app.use("/v1/jobs/*", maintenanceGate(), jsonLimit);
+  app.use("/v1/templates/*", maintenanceGate(), jsonLimit);
+  app.use("/v1/watches/*", maintenanceGate(), jsonLimit);
+  app.use("/v1/batches/*", maintenanceGate(), batchLimit);
   // A JSON body here asks where to upload (small); any other body is the file itself (large).
   app.use("/v1/uploads/*", maintenanceGate(), (c, next) => (isJsonBody(c) ? jsonLimit(c, next) : next()));
   app.use("/v1/webhook/*", maintenanceGate(), jsonLimit);
@@ -109,6 +131,12 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   app.route("/v1/uploads", uploadsRoutes());
   app.route("/v1/fingerprints", fingerprintRoutes());
   app.route("/v1/admin", adminRoutes());
+  app.route("/v1/admin", adminWorkflowRoutes());
+  app.route("/v1/templates", templatesRoutes());
+  app.route("/v1/batches", batchesRoutes());
+  app.route("/v1/watches", watchesRoutes());
+  app.route("/v1/usage", usageRoutes());
+  app.route("/v1/quotas", quotaRoutes());
 
   // Node reports are exempt from maintenance mode: running jobs must be able to finish. They carry
   // every output's facts (HLS file lists, analysis documents: a loudness curve, beats, cuts), far

@@ -2,6 +2,7 @@ import {
   type Cidr,
   checkStorageSettings,
   databaseSettings,
+  maxBatchInputs,
   nodeTokenSettings,
   parseCidrList,
   parseSettings,
@@ -171,6 +172,46 @@ export const edgeAppSettings = {
       "a job no live node can run (its pool has no node, or the gpu pool's nodes opened no hardware encoder): " +
         "`warn` accepts it with a `warnings` entry saying why it will wait; `refuse` answers 503 `no_capable_node`",
     ),
+  FW_TENANT_QUEUE_DEPTH: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .default(4)
+    .describe(
+      "fair dispatch: how many of one tenant's jobs (per pool, at each priority and above) wait in the JetStream " +
+        "queue at once; the rest wait in the database and go as these start, so another tenant's job waits behind " +
+        "at most this many of each busy tenant's; 0: off (every job is queued when accepted)",
+    ),
+  FW_BATCH_MAX_INPUTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(maxBatchInputs)
+    .default(maxBatchInputs)
+    .describe("most inputs one batch may have (more: 422 `batch_too_large`)"),
+  FW_MAX_BATCH_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 ** 2)
+    .describe("largest POST /v1/batches body, in bytes (larger: 413 `payload_too_large`)"),
+  FW_WATCH_MIN_INTERVAL_SEC: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(60)
+    .describe(
+      "shortest schedule a watch may have, in seconds (on Workers the Cron trigger looks every minute anyway)",
+    ),
+  FW_WATCH_MAX_OBJECTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(10_000)
+    .describe("most objects one look at a watched bucket lists (the rest wait for the next look)"),
   FW_UNSERVED_WAIT_SEC: z.coerce
     .number()
     .int()
@@ -216,8 +257,14 @@ export interface EdgeConfig {
   webhooks: WebhookConfig;
   /** Milliseconds an input (upload) and a finished job's outputs are kept; null: kept. */
   retention: { inputMs: number | null; outputMs: number | null };
-  /** Buckets `s3` inputs may read from. */
+  /** Buckets `s3` inputs (and watches) may read from. */
   s3InputBuckets: string[];
+  /** Buckets a job's destination may write to. */
+  s3OutputBuckets: string[];
+  /** Fair dispatch (jobs/admission.ts). */
+  admission: { depth: number };
+  batches: { maxInputs: number; maxBytes: number };
+  watches: { minIntervalSec: number; maxObjectsPerPoll: number };
   /** Jobs no live node can run: refused at submit (or accepted with a warning), noted once they waited waitMs. */
   unserved: { refuse: boolean; waitMs: number };
 }
@@ -271,6 +318,10 @@ export function toEdgeConfig(c: z.output<typeof edgeConfigSchema>): EdgeConfig {
       outputMs: c.FW_OUTPUT_RETENTION_HOURS > 0 ? c.FW_OUTPUT_RETENTION_HOURS * 3_600_000 : null,
     },
     s3InputBuckets: c.FW_S3_INPUT_BUCKETS,
+    s3OutputBuckets: c.FW_S3_OUTPUT_BUCKETS,
+    admission: { depth: c.FW_TENANT_QUEUE_DEPTH },
+    batches: { maxInputs: c.FW_BATCH_MAX_INPUTS, maxBytes: c.FW_MAX_BATCH_BYTES },
+    watches: { minIntervalSec: c.FW_WATCH_MIN_INTERVAL_SEC, maxObjectsPerPoll: c.FW_WATCH_MAX_OBJECTS },
     unserved: { refuse: c.FW_UNSERVED_POOL === "refuse", waitMs: c.FW_UNSERVED_WAIT_SEC * 1000 },
   };
 }

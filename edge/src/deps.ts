@@ -13,6 +13,7 @@ import type { EdgeMetrics } from "./metrics";
 import { createMemoryRateLimitStore, type RateLimitStore } from "./rate-limit/store";
 import { createMaintenanceSwitch, type MaintenanceSwitch } from "./settings";
 import type { ObjectStore } from "./storage/object-store";
+import type { BucketLister } from "./watches/lister";
 import { createFetchWebhookSender, type WebhookSender } from "./webhooks/sender";
 
 /** Everything the Hono app needs, built by a runtime entry (Node or Workers) and injected. */
@@ -38,8 +39,10 @@ export interface EdgeDeps {
   metrics: EdgeMetrics | null;
   /** Sends webhooks within the SSRF policy; Node's resolves names itself (see webhooks/sender.ts). */
   webhookSender: WebhookSender;
-  /** Work that continues after the response (the first attempt at a webhook). */
+  /** Work that continues after the response (the first attempt at a webhook, a batch's jobs). */
   background: BackgroundTasks;
+  /** Lists watched buckets (FW_S3_* credentials); null when no bucket may be watched. */
+  bucketLister: BucketLister | null;
 }
 
 export type DepsInput = Pick<EdgeDeps, "db" | "dispatcher" | "storage" | "config" | "logger"> &
@@ -60,6 +63,7 @@ export function assembleDeps(input: DepsInput): EdgeDeps {
     metrics: null,
     webhookSender: createFetchWebhookSender(config.webhooks),
     background: createBackgroundTasks(input.logger),
+    bucketLister: null,
     ...input,
   };
 }

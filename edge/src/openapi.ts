@@ -1,6 +1,12 @@
 import {
   apiKeyListSchema,
   apiKeySchema,
+  batchCreateSchema,
+  batchJobsQuerySchema,
+  batchListQuerySchema,
+  batchPageSchema,
+  batchSchema,
+  batchWebhookDataSchema,
   deadLetterListQuerySchema,
   deadLetterListSchema,
   deliveryPageQuerySchema,
@@ -13,6 +19,7 @@ import {
   jobListQuerySchema,
   jobLogsSchema,
   jobPageSchema,
+  jobRequestSchema,
   jobSpecSchema,
   jobViewSchema,
   jobWebhookDataSchema,
@@ -24,9 +31,17 @@ import {
   nodeListSchema,
   problemSchema,
   progressWebhookDataSchema,
+  quotaSettingsSchema,
+  quotasSchema,
   requeuedSchema,
   rotatedApiKeySchema,
   secretRotateSchema,
+  templateBodySchema,
+  templateCreateSchema,
+  templateListQuerySchema,
+  templatePageSchema,
+  templateSchema,
+  templateVersionsSchema,
   tenantCreateSchema,
   tenantListSchema,
   tenantSchema,
@@ -35,6 +50,15 @@ import {
   uploadRequestSchema,
   uploadSchema,
   uploadTargetSchema,
+  usageQuerySchema,
+  usageSchema,
+  watchCreateSchema,
+  watchListQuerySchema,
+  watchObjectPageSchema,
+  watchObjectsQuerySchema,
+  watchPageSchema,
+  watchSchema,
+  watchUpdateSchema,
   webhookDeliveryPageSchema,
   webhookDeliverySchema,
   webhookEvents,
@@ -54,6 +78,13 @@ type Registry = Record<string, z.ZodType>;
 
 const requestSchemas = {
   JobSpec: jobSpecSchema,
+  JobRequest: jobRequestSchema,
+  TemplateCreate: templateCreateSchema,
+  TemplateUpdate: templateBodySchema,
+  BatchCreate: batchCreateSchema,
+  WatchCreate: watchCreateSchema,
+  WatchUpdate: watchUpdateSchema,
+  QuotaSettings: quotaSettingsSchema,
   UploadRequest: uploadRequestSchema,
   TenantCreate: tenantCreateSchema,
   KeyCreate: keyCreateSchema,
@@ -90,6 +121,16 @@ const responseSchemas = {
   WebhookDeliveries: webhookDeliveryPageSchema,
   FingerprintMatches: fingerprintMatchesSchema,
   Problem: problemSchema,
+  Template: templateSchema,
+  Templates: templatePageSchema,
+  TemplateVersions: templateVersionsSchema,
+  Batch: batchSchema,
+  Batches: batchPageSchema,
+  Watch: watchSchema,
+  Watches: watchPageSchema,
+  WatchObjects: watchObjectPageSchema,
+  Usage: usageSchema,
+  Quotas: quotasSchema,
 } satisfies Registry;
 
 type RequestName = keyof typeof requestSchemas;
@@ -158,7 +199,12 @@ const signatureDoc =
 function webhookEventsDoc() {
   return Object.fromEntries(
     webhookEvents.map((event) => {
-      const data = event === "job.progress" ? progressWebhookDataSchema : jobWebhookDataSchema;
+      const data =
+        event === "job.progress"
+          ? progressWebhookDataSchema
+          : event === "batch.completed"
+            ? batchWebhookDataSchema
+            : jobWebhookDataSchema;
       const payload = z.toJSONSchema(webhookPayloadSchema(z.literal(event), data), {
         io: "output",
         unrepresentable: "any",
@@ -228,14 +274,22 @@ function paths() {
             schema: { type: "string", maxLength: 255 },
           },
         ],
-        requestBody: body("JobSpec"),
+        description:
+          'A job spec, or `template: "<name or id>[@version]"` with overrides (the template\'s outputs and ' +
+          "defaults first, the request's fields over them). Refused with 429 `quota_exceeded` (naming the limit) " +
+          "past the tenant's max_queued_jobs or media_minutes_per_month; max_running_jobs holds jobs queued instead.",
+        requestBody: { required: true, content: json({ oneOf: [ref("JobSpec"), ref("JobRequest")] }) },
         responses: {
           "202": ok("Accepted (or replayed for the same Idempotency-Key and body)", "Job"),
+          "403": problem("A destination bucket the operator does not allow (bucket_not_allowed)"),
           "409": problem("Idempotency-Key reused with another body"),
           "410": problem("The input names an upload that retention deleted (upload_expired)"),
-          "422": problem("Validation failed; `errors` point at each field"),
+          "422": problem(
+            "Validation failed (`errors` point at each field), template_not_found, or destination_path_invalid",
+          ),
           "413": problem("Body too large"),
           ...writes,
+          "429": problem("Rate limited, or quota_exceeded (`limit` names it)"),
           "503": problem(
             "Maintenance mode (Retry-After), or no_capable_node: no live node can run the job and the operator " +
               "set FW_UNSERVED_POOL=refuse (otherwise it is accepted with `warnings`)",
@@ -243,7 +297,7 @@ function paths() {
         },
       },
       get: {
-        summary: "List this tenant's jobs, newest first",
+        summary: "List this tenant's jobs, newest first (`api_key`: only one of its keys' jobs)",
         parameters: queryParameters(jobListQuerySchema),
         responses: { "200": ok("A page", "JobPage"), ...common },
       },
@@ -397,6 +451,221 @@ function paths() {
           "404": problem("None yet"),
           ...common,
         },
+      },
+    },
+    "/v1/templates": {
+      post: {
+        summary: "Store a named template (version 1): a job's outputs and defaults, without an input",
+        requestBody: body("TemplateCreate"),
+        responses: {
+          "201": ok("Created", "Template"),
+          "403": problem("A destination bucket the operator does not allow (bucket_not_allowed)"),
+          "409": problem("A template of this name exists (update it instead)"),
+          "422": problem("Validation failed, or destination_path_invalid"),
+          ...writes,
+        },
+      },
+      get: {
+        summary: "This tenant's templates (latest versions), newest first",
+        parameters: queryParameters(templateListQuerySchema),
+        responses: { "200": ok("A page", "Templates"), ...common },
+      },
+    },
+    "/v1/templates/{ref}": {
+      parameters: [pathParam("ref", "template name or id, optionally @version")],
+      get: {
+        summary: "Read a template (its latest version, or the one named)",
+        responses: { "200": ok("Template", "Template"), "404": problem("No such template"), ...common },
+      },
+      put: {
+        summary: "Update: store the body as a new version (jobs naming an older version keep it)",
+        requestBody: body("TemplateUpdate"),
+        responses: {
+          "200": ok("The new version", "Template"),
+          "404": problem("No such template"),
+          "422": problem("Validation failed, or destination_path_invalid"),
+          ...writes,
+        },
+      },
+      delete: {
+        summary: "Delete a template with all its versions (jobs keep the spec they were made with)",
+        responses: { "204": { description: "Deleted" }, "404": problem("No such template"), ...writes },
+      },
+    },
+    "/v1/templates/{ref}/versions": {
+      parameters: [pathParam("ref", "template name or id")],
+      get: {
+        summary: "Every version of a template, newest first",
+        responses: {
+          "200": ok("Versions", "TemplateVersions"),
+          "404": problem("No such template"),
+          ...common,
+        },
+      },
+    },
+    "/v1/batches": {
+      post: {
+        summary:
+          "One job per input (up to 10,000), from a template or outputs; answers at once, jobs are made in the background",
+        parameters: [
+          {
+            name: "Idempotency-Key",
+            in: "header",
+            required: false,
+            schema: { type: "string", maxLength: 255 },
+          },
+        ],
+        requestBody: body("BatchCreate"),
+        responses: {
+          "202": ok("Accepted (or replayed for the same Idempotency-Key and body)", "Batch"),
+          "403": problem("A destination or input bucket the operator does not allow"),
+          "409": problem("Idempotency-Key reused with another body"),
+          "413": problem("Body too large (FW_MAX_BATCH_BYTES)"),
+          "422": problem(
+            "Validation failed, batch_too_large, template_not_found or destination_path_invalid",
+          ),
+          ...writes,
+        },
+      },
+      get: {
+        summary: "This tenant's batches, newest first",
+        parameters: queryParameters(batchListQuerySchema),
+        responses: { "200": ok("A page", "Batches"), ...common },
+      },
+    },
+    "/v1/batches/{id}": {
+      parameters: [pathParam("id", "batch id")],
+      get: {
+        summary: "A batch: counts by state, progress, and a page of its jobs",
+        parameters: queryParameters(batchJobsQuerySchema),
+        responses: { "200": ok("Batch", "Batch"), "404": problem("No such batch"), ...common },
+      },
+    },
+    "/v1/batches/{id}/cancel": {
+      parameters: [pathParam("id", "batch id")],
+      post: {
+        summary:
+          "Cancel the batch: its queued and running jobs are canceled, inputs not yet made into jobs dropped",
+        responses: { "202": ok("Canceling", "Batch"), "404": problem("No such batch"), ...writes },
+      },
+    },
+    "/v1/batches/{id}/retry-failed": {
+      parameters: [pathParam("id", "batch id")],
+      post: {
+        summary: "Retry every failed job of the batch (batch.completed is sent again when they end)",
+        responses: {
+          "202": ok("Retrying", "Batch"),
+          "404": problem("No such batch"),
+          "409": problem("Canceled"),
+          ...writes,
+        },
+      },
+    },
+    "/v1/batches/{id}/webhooks": {
+      parameters: [pathParam("id", "batch id")],
+      get: {
+        summary: "The batch's own webhook deliveries (batch.completed) with every attempt",
+        parameters: queryParameters(deliveryPageQuerySchema),
+        responses: {
+          "200": ok("Deliveries", "WebhookDeliveries"),
+          "404": problem("No such batch"),
+          ...common,
+        },
+      },
+    },
+    "/v1/watches": {
+      post: {
+        summary:
+          "Watch an S3 bucket prefix: each new or changed object (key, ETag) becomes one job from the template",
+        requestBody: body("WatchCreate"),
+        responses: {
+          "201": ok("Created", "Watch"),
+          "403": problem("A bucket the operator does not allow (bucket_not_allowed)"),
+          "422": problem(
+            "Validation failed, template_not_found, or a schedule below FW_WATCH_MIN_INTERVAL_SEC",
+          ),
+          ...writes,
+        },
+      },
+      get: {
+        summary: "This tenant's watches, newest first",
+        parameters: queryParameters(watchListQuerySchema),
+        responses: { "200": ok("A page", "Watches"), ...common },
+      },
+    },
+    "/v1/watches/{id}": {
+      parameters: [pathParam("id", "watch id")],
+      get: {
+        summary: "A watch, with the error of its last look if it failed",
+        responses: { "200": ok("Watch", "Watch"), "404": problem("No such watch"), ...common },
+      },
+      patch: {
+        summary: "Change a watch's template, schedule, or pause it",
+        requestBody: body("WatchUpdate"),
+        responses: { "200": ok("Updated", "Watch"), "404": problem("No such watch"), ...writes },
+      },
+      delete: {
+        summary: "Delete a watch and its history (its jobs stay)",
+        responses: { "204": { description: "Deleted" }, "404": problem("No such watch"), ...writes },
+      },
+    },
+    "/v1/watches/{id}/poll": {
+      parameters: [pathParam("id", "watch id")],
+      post: {
+        summary: "Look at the bucket now rather than at the next scheduled time",
+        responses: {
+          "202": ok("Looked (or another look is under way)", "Watch"),
+          "404": problem("No such watch"),
+          ...writes,
+        },
+      },
+    },
+    "/v1/watches/{id}/objects": {
+      parameters: [pathParam("id", "watch id")],
+      get: {
+        summary: "The watch's history: each object (key, ETag) it saw and the job it made, oldest first",
+        parameters: queryParameters(watchObjectsQuerySchema),
+        responses: { "200": ok("A page", "WatchObjects"), "404": problem("No such watch"), ...common },
+      },
+    },
+    "/v1/usage": {
+      get: {
+        summary:
+          "This tenant's usage over [from, to] (UTC days): jobs by outcome, input and output media minutes " +
+          "(by output type, codec and accel), compute seconds, bytes stored and served",
+        parameters: queryParameters(usageQuerySchema),
+        responses: { "200": ok("Usage", "Usage"), "422": problem("Bad period"), ...common },
+      },
+    },
+    "/v1/quotas": {
+      get: {
+        summary: "This tenant's quotas (set by an admin) and what is used of them",
+        responses: { "200": ok("Quotas", "Quotas"), ...common },
+      },
+    },
+    "/v1/admin/usage.csv": {
+      get: {
+        summary: "Every tenant's usage over [from, to] as CSV, one figure per line (admin)",
+        parameters: queryParameters(usageQuerySchema),
+        responses: {
+          "200": {
+            description: "tenant_id,tenant_name,group,metric,output_type,codec,accel,value",
+            content: { "text/csv": { schema: { type: "string" } } },
+          },
+          ...admin,
+        },
+      },
+    },
+    "/v1/admin/tenants/{tenantId}/quotas": {
+      parameters: [pathParam("tenantId", "tenant id")],
+      get: {
+        summary: "A tenant's quotas and usage of them (admin)",
+        responses: { "200": ok("Quotas", "Quotas"), "404": problem("No such tenant"), ...admin },
+      },
+      put: {
+        summary: "Set a tenant's quotas (admin); null: no limit",
+        requestBody: body("QuotaSettings"),
+        responses: { "200": ok("Quotas", "Quotas"), "404": problem("No such tenant"), ...admin },
       },
     },
     "/v1/admin/tenants": {

@@ -54,7 +54,9 @@ async function failedJob(attempt = 1) {
 
 beforeAll(async () => {
   h = await startEdgeHarness({
-    config: { FW_SETTINGS_CACHE_MS: 2_000 },
+    // One tenant piles up queued jobs with no node to take them: fair dispatch (which would hold
+    // them back) is off here, so each job goes to JetStream when accepted (see fairness tests).
+    config: { FW_SETTINGS_CACHE_MS: 2_000, FW_TENANT_QUEUE_DEPTH: 0 },
     deps: { metrics: createPromMetrics() },
   });
   admin = h.client(await h.key(await h.tenant("operator"), ["admin"]));

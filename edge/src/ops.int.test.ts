@@ -74,7 +74,9 @@ const internal = (path: string, body: unknown) =>
 
 beforeAll(async () => {
   h = await startEdgeHarness({
-    config: { FW_UNSERVED_WAIT_SEC: 60 },
+    // One tenant piles up queued jobs with no node to take them: fair dispatch (which would hold
+    // them back) is off here, so each job goes to JetStream when accepted (see fairness tests).
+    config: { FW_UNSERVED_WAIT_SEC: 60, FW_TENANT_QUEUE_DEPTH: 0 },
     deps: { metrics: createPromMetrics({ token: metricsToken, cacheMs: 0 }) },
   });
   admin = h.client(await h.key(await h.tenant("operator"), ["admin"]));

@@ -23,9 +23,11 @@ import { type DurableObjectNamespaceLike, settleAtObject } from "./rate-limit/du
 import { createLeaseBook, createLeasedRateLimitStore } from "./rate-limit/leased-store";
 import { createMemoryRateLimitStore } from "./rate-limit/store";
 import { sweepRetention } from "./retention";
+import { runScheduledSweeps } from "./scheduler";
 import { createMaintenanceSwitch } from "./settings";
 import type { ObjectStore } from "./storage/object-store";
 import { createS3ObjectStore } from "./storage/s3-object-store";
+import { type BucketLister, createS3BucketLister } from "./watches/lister";
 import { sweepWebhooks } from "./webhooks/deliver";
 import { type EdgeWorkersSettings, parseEdgeWorkersSettings } from "./workers-settings";
 
@@ -88,6 +90,8 @@ let isolate: {
   config: EdgeConfig;
   /** S3 when configured; Workers have no local folder store. */
   storage: ObjectStore | null;
+  /** Lists watched buckets (FW_S3_* credentials), when any bucket may be watched. */
+  bucketLister: BucketLister | null;
   keyCache: ReturnType<typeof createKeyCache>;
   maintenance: ReturnType<typeof createMaintenanceSwitch>;
   usage: ReturnType<typeof createUsageRecorder>;
@@ -114,11 +118,12 @@ function leasedLimits(
 
 function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
   isolate ??= (() => {
-    const { settings, config, storage } = parseEdgeWorkersSettings(env);
+    const { settings, config, storage, s3 } = parseEdgeWorkersSettings(env);
     return {
       settings,
       config,
       storage: storage.kind === "s3" ? createS3ObjectStore(storage.s3) : null,
+      bucketLister: config.s3InputBuckets.length > 0 ? createS3BucketLister(s3) : null,
       keyCache: createKeyCache({ ttlMs: config.keyCacheTtlMs }),
       maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
       usage: createUsageRecorder(),
@@ -150,6 +155,7 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     maintenance: isolate.maintenance,
     usage: isolate.usage,
     nodesCache: isolate.nodesCache,
+    bucketLister: isolate.bucketLister,
     // Without the Durable Object binding, limits are per isolate (approximate): bind it in production.
     rateLimits: settings.FW_RATE_LIMITER
       ? leasedLimits(settings.FW_RATE_LIMITER, isolate.leases, ctx)
@@ -188,7 +194,9 @@ export default {
    * Cron trigger: after a restore, dispatch again what the snapshot held as queued or running;
    * re-publish jobs that were accepted while NATS was unreachable, note jobs waiting with no node
    * that can run them, retry webhook deliveries that are due (so on Workers retries run at the
-   * Cron's granularity, one minute), and delete inputs and outputs past their retention.
+   * Cron's granularity, one minute), delete inputs and outputs past their retention, and run the
+   * workflow sweeps: release held jobs a lost trigger left waiting, make the jobs of batches whose
+   * `waitUntil` ran out, record batches that ended, and look at watches that are due.
    */
   async scheduled(_event: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
     const { deps, dispose } = buildDeps(env, ctx);
@@ -203,6 +211,8 @@ export default {
         noteWaitingJobs(deps, { batch: 100 }).catch(log("waiting")),
         sweepWebhooks(deps, { batch: 200 }).catch(log("webhook")),
         sweepRetention(deps, { batch: 100 }).catch(log("retention")),
+        // Held jobs, batches still to make or to complete, watches that are due.
+        runScheduledSweeps(deps),
       ]).finally(() => dispose({ flushUsage: true })),
     );
   },

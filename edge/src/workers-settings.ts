@@ -2,7 +2,8 @@ import { checkStorageSettings, parseSettings } from "@framewire/shared";
 import { z } from "zod";
 import { type EdgeConfig, edgeDatabaseSettings, edgeSettings, toEdgeConfig } from "./config";
 import type { DurableObjectNamespaceLike } from "./rate-limit/durable-object";
-import { type StorageSettings, toStorageSettings } from "./storage/storage-config";
+import { type StorageSettings, toS3Connection, toStorageSettings } from "./storage/storage-config";
+import type { S3Connection } from "./watches/lister";
 
 /**
  * The edge on Workers: its config is the bindings named in wrangler.toml (vars, secrets, the rate
@@ -59,7 +60,13 @@ export function parseEdgeWorkersSettings(env: Record<string, unknown>): {
   settings: EdgeWorkersSettings;
   config: EdgeConfig;
   storage: StorageSettings;
+  s3: S3Connection;
 } {
   const settings = parseSettings(edgeWorkersSettingsSchema, env, "edge");
-  return { settings, config: toEdgeConfig(settings), storage: toStorageSettings(settings) };
+  return {
+    settings,
+    config: toEdgeConfig(settings),
+    storage: toStorageSettings(settings),
+    s3: toS3Connection(settings),
+  };
 }

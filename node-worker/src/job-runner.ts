@@ -3,6 +3,11 @@ import { join } from "node:path";
 import { EngineError, type OutputFacts, type Plan } from "@framewire/native";
 import {
   type AttemptLogReport,
+  destinationDate,
+  expandDestinationPath,
+  type InputFacts,
+  idTime,
+  inputNameOf,
   type JobError,
   type JobMessage,
   type JobReport,
@@ -37,6 +42,11 @@ export interface JobRunnerDeps {
   storage: Storage;
   /** Reads `s3` inputs from the operator's allowed buckets. */
   s3Inputs: S3InputFetch;
+  /**
+   * The store for a job's `destination` bucket (FW_S3_OUTPUT_BUCKETS, FW_S3_*'s credentials), or
+   * null when this node may not write there: the job then fails with output_write_failed.
+   */
+  destinations: (bucket: string) => Storage | null;
   reporter: Reporter;
   progress: ProgressPublisher;
   config: NodeConfig;
@@ -96,6 +106,8 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
   // What this attempt's end is, for the metrics and the log the edge keeps.
   const ended = (outcome: AttemptOutcome, code: string | null) =>
     deps.metrics?.attempt(outcome, code, engine.name, (Date.now() - startedAt) / 1000);
+  // Slot time of this attempt, on the report that ends it (usage: compute seconds).
+  const computeMs = () => Date.now() - startedAt;
   const sendLog = (outcome: AttemptOutcome) =>
     sendAttemptLog(deps, message, { attempt, attemptBase, outcome, log: attemptLog });
 
@@ -113,9 +125,16 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
     }
     logger.info("job:running");
     await mkdir(workDir, { recursive: true });
-    const outputs = await process(deps, message, attempt, workDir, stop, attemptLog);
+    const { outputs, input } = await process(deps, message, attempt, workDir, stop, attemptLog);
     await sendLog("succeeded");
-    const final = await report({ type: "succeeded", attempt, node_id: config.nodeId, outputs });
+    const final = await report({
+      type: "succeeded",
+      attempt,
+      node_id: config.nodeId,
+      outputs,
+      compute_ms: computeMs(),
+      ...(input ? { input } : {}),
+    });
     if (!final.stale) await announce(deps, jobId, "succeeded");
     logger.info({ outputs: outputs.length }, "job:succeeded");
     ended("succeeded", null);
@@ -137,13 +156,15 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
         logger.info("job:handed-back");
         ended("handed_back", null);
         await sendLog("handed_back");
-        await requeue(deps, jobId, attempt, attemptBase, outcome.reason);
+        await requeue(deps, jobId, attempt, attemptBase, outcome.reason, computeMs());
         delivery.nak();
         return;
       case "canceled":
         ended("canceled", null);
         await sendLog("canceled");
-        await report({ type: "canceled", attempt, node_id: config.nodeId }).catch(() => null);
+        await report({ type: "canceled", attempt, node_id: config.nodeId, compute_ms: computeMs() }).catch(
+          () => null,
+        );
         logger.info("job:canceled");
         await delivery.ack();
         return;
@@ -151,7 +172,7 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
         logger.warn({ err: error, code: failure.jobError.code }, "job:retrying");
         ended("retrying", failure.jobError.code);
         await sendLog("retrying");
-        await requeue(deps, jobId, attempt, attemptBase, outcome.reason, failure.jobError);
+        await requeue(deps, jobId, attempt, attemptBase, outcome.reason, computeMs(), failure.jobError);
         delivery.nak(outcome.delayMs);
         return;
       case "fail":
@@ -177,6 +198,7 @@ export async function runJob(deps: JobRunnerDeps, delivery: Delivery, message: J
       node_id: config.nodeId,
       error: failure.jobError,
       retryable: failure.retryable,
+      compute_ms: computeMs(),
     }).catch((reportError: unknown) => {
       logger.error({ err: reportError }, "job:report:failed");
       return null;
@@ -244,6 +266,7 @@ async function requeue(
   attempt: number,
   attemptBase: number,
   reason: string,
+  computeMs: number,
   error?: JobError,
 ) {
   const report: JobReport = {
@@ -251,6 +274,7 @@ async function requeue(
     attempt,
     attempt_base: attemptBase,
     node_id: deps.config.nodeId,
+    compute_ms: computeMs,
     reason,
     ...(error ? { error } : {}),
   };
@@ -292,7 +316,7 @@ async function process(
   workDir: string,
   signal: AbortSignal,
   attemptLog: AttemptLog,
-): Promise<OutputResult[]> {
+): Promise<{ outputs: OutputResult[]; input: InputFacts | null }> {
   const { config, engine, storage } = deps;
   const inputPath = join(workDir, "input");
   const fetchOptions = {
@@ -334,6 +358,7 @@ async function process(
     else await fetchToFile(image.url, path, fetchOptions);
   }
 
+  const inputFacts = await probeInput(deps, inputPath, signal);
   const plan = buildPlan(message.spec, named ? (Object.values(named)[0] ?? inputPath) : inputPath, workDir);
   const progressReport = progressReporter(deps, message, attempt);
   const jobPercent = createJobPercent(plan.outputs.map((o) => o.name));
@@ -364,11 +389,69 @@ async function process(
   attemptLog.engine(result.log);
   recordOutputs(deps, result.outputs, runStarted, runEnded, lastTick, attemptLog);
 
+  const target = outputTarget(deps, message);
   const stored: OutputResult[] = [];
   for (const facts of result.outputs) {
-    stored.push(await storeOutput(deps, message, facts));
+    stored.push(await storeOutput(deps, message, facts, target));
   }
-  return stored;
+  return { outputs: stored, input: inputFacts };
+}
+
+/**
+ * The input's duration and size as the engine reads them (usage: input media minutes). Only for
+ * the usual single input: a composition's inputs are counted by its outputs. Best effort: a probe
+ * that fails leaves the job's figures empty rather than failing a job the engine can run.
+ */
+async function probeInput(
+  deps: JobRunnerDeps,
+  path: string,
+  signal: AbortSignal,
+): Promise<InputFacts | null> {
+  try {
+    const facts = await deps.engine.probe(path, { signal });
+    return { duration_sec: facts.durationSec, size_bytes: facts.sizeBytes };
+  } catch (error) {
+    if (signal.aborted) throw error;
+    deps.logger.warn({ err: error }, "input:probe:failed");
+    return null;
+  }
+}
+
+/** Where outputs go: the service's store at its own keys, or the job's destination bucket. */
+interface OutputTarget {
+  storage: Storage;
+  /** The key (without extension) an output lives at; null: the service's usual keys. */
+  base: ((output: string) => string) | null;
+  bucket: string | null;
+}
+
+function outputTarget(deps: JobRunnerDeps, message: JobMessage): OutputTarget {
+  const destination = message.spec.destination;
+  if (!destination) return { storage: deps.storage, base: null, bucket: null };
+  const storage = deps.destinations(destination.bucket);
+  if (!storage) {
+    throw new JobFailure(
+      {
+        code: "output_write_failed",
+        message: `This node may not write to the bucket ${destination.bucket} (FW_S3_OUTPUT_BUCKETS).`,
+      },
+      false,
+    );
+  }
+  const values = {
+    job_id: message.job_id,
+    // A composition has named inputs: {input} is the first one's.
+    input: inputNameOf(
+      message.spec.input ?? Object.values(message.spec.inputs ?? {})[0] ?? { type: "url", url: "input" },
+    ),
+    date: destinationDate(idTime(message.job_id) ?? Date.now()),
+  };
+  // expandDestinationPath checks once more that every key stays inside the prefix.
+  return {
+    storage,
+    base: (output) => expandDestinationPath(destination, { ...values, output }),
+    bucket: destination.bucket,
+  };
 }
 
 /** Per-output metrics, and a line in the log for an output that did not get the hardware it wanted. */
@@ -400,8 +483,9 @@ async function storeOutput(
   deps: JobRunnerDeps,
   message: JobMessage,
   facts: OutputFacts,
+  target: OutputTarget,
 ): Promise<OutputResult> {
-  const { storage } = deps;
+  const { storage } = target;
   const upload = async (path: string, key: string) =>
     storage.upload(path, key).catch((error: unknown) => {
       // The cause names the store (its host, a bucket, a local folder): the node's log keeps it.
@@ -446,11 +530,15 @@ async function storeOutput(
     ...(segments ? { segments } : {}),
     ...(animation ? { animation } : {}),
     ...(waveform ? { waveform } : {}),
+    ...(target.bucket ? { destination: { type: "s3" as const, bucket: target.bucket } } : {}),
   };
+  const base = target.base?.(facts.name) ?? null;
   if (facts.files) {
     result.files = [];
     for (const file of facts.files) {
-      const key = storageKeys.outputFile(message.tenant_id, message.job_id, facts.name, file.relativePath);
+      const key = base
+        ? `${base}/${file.relativePath}`
+        : storageKeys.outputFile(message.tenant_id, message.job_id, facts.name, file.relativePath);
       const { sizeBytes } = await upload(file.path, key);
       result.files.push({ storage_key: key, relative_path: file.relativePath, size_bytes: sizeBytes });
       result.size_bytes += sizeBytes;
@@ -458,7 +546,9 @@ async function storeOutput(
     const entry = facts.kind === "hls" ? "master.m3u8" : facts.files[0]?.relativePath;
     result.storage_key = result.files.find((f) => f.relative_path === entry)?.storage_key ?? "";
   } else {
-    result.storage_key = storageKeys.output(message.tenant_id, message.job_id, facts.name, facts.container);
+    result.storage_key = base
+      ? `${base}.${facts.container}`
+      : storageKeys.output(message.tenant_id, message.job_id, facts.name, facts.container);
     result.size_bytes = (await upload(facts.path, result.storage_key)).sizeBytes;
   }
   return result;

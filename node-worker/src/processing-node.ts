@@ -24,6 +24,7 @@ import { createProgressPublisher } from "./progress";
 import { createReporter } from "./reporter";
 import { createSelfChecks } from "./self-checks";
 import type { IsolatedEngine } from "./slots/isolated-engine";
+import { createDestinationStores } from "./storage/destinations";
 import type { Storage } from "./storage/storage";
 
 export const nodeVersion = "0.1.0";
@@ -53,6 +54,7 @@ export async function startProcessingNode(options: {
 }): Promise<ProcessingNode> {
   const { nc, engine, storage, config, logger } = options;
   const s3Inputs = createS3InputFetch(config);
+  const destinations = createDestinationStores(config);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const bus = createNatsJobBus(nc, js);
@@ -224,6 +226,7 @@ export async function startProcessingNode(options: {
             engine,
             storage,
             s3Inputs,
+            destinations,
             reporter,
             progress,
             config,

@@ -51,6 +51,8 @@ export interface Stack {
   secrets: { tokenSecret: string; nodeToken: string };
   processes: Map<string, ChildProcess>;
   startNode(name: string, env?: Record<string, string>): ChildProcess;
+  /** Stops the edge (SIGTERM, as a deploy would) and starts it again on the same port. */
+  restartEdge(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -314,17 +316,25 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const gatewayPort = await listeningPort("gateway", gateway, logOf("gateway"));
     const progressUrl = `ws://127.0.0.1:${gatewayPort}`;
 
-    const edge = start("edge", "edge", {
-      ...common,
-      FW_API_PORT: String(apiPort),
-      FW_DB_URL: dbUrl,
-      FW_PUBLIC_URL: apiUrl,
-      FW_PROGRESS_URL: progressUrl,
-      FW_TOKEN_SECRET: secrets.tokenSecret,
-      FW_NODE_TOKEN: secrets.nodeToken,
-      ...options.extraEdgeEnv,
-    });
-    await waitFor("edge", () => httpOk(`${apiUrl}/v1/health`), edge, logOf("edge"));
+    const startEdge = async () => {
+      const edge = start("edge", "edge", {
+        ...common,
+        FW_API_PORT: String(apiPort),
+        FW_DB_URL: dbUrl,
+        FW_PUBLIC_URL: apiUrl,
+        FW_PROGRESS_URL: progressUrl,
+        FW_TOKEN_SECRET: secrets.tokenSecret,
+        FW_NODE_TOKEN: secrets.nodeToken,
+        ...options.extraEdgeEnv,
+      });
+      await waitFor("edge", () => httpOk(`${apiUrl}/v1/health`), edge, logOf("edge"));
+    };
+    await startEdge();
+    const restartEdge = async () => {
+      const edge = processes.get("edge");
+      if (edge) await stopOne(edge);
+      await startEdge();
+    };
 
     const startNode = (name: string, env: Record<string, string> = {}) =>
       start(name, "node", {
@@ -347,7 +357,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       `${JSON.stringify({ ...local, dbUrl, natsUrl }, null, 2)}\n`,
       { mode: 0o600 },
     );
-    return { ...local, natsUrl, tenantId, secrets, processes, startNode, stop };
+    return { ...local, natsUrl, tenantId, secrets, processes, startNode, restartEdge, stop };
   } catch (error) {
     await stop();
     throw error;

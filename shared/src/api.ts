@@ -1,7 +1,18 @@
 import { z } from "zod";
 import { errorCodeSchema, jobErrorSchema, problemExtensionsSchema } from "./errors";
-import { inputSchema, jobSpecSchema, outputNameSchema, priorities } from "./job-spec";
+import {
+  bucketName,
+  destinationSchema,
+  inputSchema,
+  jobSpecSchema,
+  outputNameSchema,
+  outputSchema,
+  priorities,
+  templateNameSchema,
+  templateRefSchema,
+} from "./job-spec";
 import { jobStatuses } from "./job-state";
+import { accelModes } from "./media";
 import {
   attemptOutcomes,
   deadLetterMessageSchema,
@@ -11,7 +22,13 @@ import {
   outputFileSchema,
   outputResultSchema,
 } from "./messages";
-import { defaultWebhookEvents, webhookEventSchema, webhookEventsSchema, webhookUrlSchema } from "./webhooks";
+import {
+  defaultWebhookEvents,
+  webhookEventSchema,
+  webhookEventsSchema,
+  webhookSpecSchema,
+  webhookUrlSchema,
+} from "./webhooks";
 
 /**
  * The public HTTP API's bodies: every request the edge validates and every response it sends, one
@@ -29,6 +46,11 @@ export const jobListQuerySchema = z.object({
   status: z.enum(jobStatuses).optional(),
   cursor: z.string().regex(jobIdPattern).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** Only the jobs one of this tenant's keys submitted (its id, or its prefix `fw_<prefix>`). */
+  api_key: z
+    .string()
+    .regex(/^(key_[0-9a-z]{26}|fw_[0-9a-z]{12})$/, "must be a key id or a key prefix (fw_<prefix>)")
+    .optional(),
 });
 /** Query strings arrive as text (hence the coercion); callers pass numbers. */
 export type JobListQuery = Omit<z.input<typeof jobListQuerySchema>, "limit"> & { limit?: number };
@@ -113,6 +135,190 @@ export type FingerprintMatchQuery = Omit<z.input<typeof fingerprintMatchQuerySch
   limit?: number;
 };
 
+// ---- workflows: templates, batches, watches, usage, quotas (requests) ----
+
+const metadataSchema = z
+  .record(z.string().max(64), z.string().max(512))
+  .refine((m) => Object.keys(m).length <= 32, "at most 32 metadata entries");
+
+const outputListSchema = z
+  .array(outputSchema)
+  .min(1)
+  .max(16, "at most 16 outputs per job")
+  .refine(
+    (outputs) => new Set(outputs.map((o) => o.name)).size === outputs.length,
+    "output names must be unique",
+  );
+
+/**
+ * What a template holds: a job's outputs and defaults, without an input. A job made from it gets
+ * these, and whatever the job itself gives wins (see POST /v1/jobs).
+ */
+export const templateBodySchema = z.strictObject({
+  description: z.string().max(500).optional(),
+  outputs: outputListSchema,
+  priority: z.enum(priorities).optional(),
+  accel: z.enum(accelModes).optional(),
+  webhook: webhookSpecSchema.optional(),
+  metadata: metadataSchema.optional(),
+  destination: destinationSchema.optional(),
+});
+export type TemplateBody = z.output<typeof templateBodySchema>;
+export type TemplateBodyInput = z.input<typeof templateBodySchema>;
+
+export const templateCreateSchema = templateBodySchema.extend({ name: templateNameSchema });
+export type TemplateCreate = z.input<typeof templateCreateSchema>;
+
+export const templateListQuerySchema = z.object({
+  cursor: z
+    .string()
+    .regex(/^tpl_[0-9a-z]{26}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+/**
+ * POST /v1/jobs: a job spec, or a template with overrides. With `template`, the template's outputs
+ * and defaults come first and every field the request gives replaces the template's: an output
+ * with a template output's name replaces it, other outputs are added, metadata entries are merged.
+ * The stored spec is the merged one, with `template` recording `<id>@<version>`.
+ */
+export const jobRequestSchema = z
+  .strictObject({
+    template: templateRefSchema.optional(),
+    input: inputSchema,
+    outputs: z.array(outputSchema).max(16).optional(),
+    priority: z.enum(priorities).optional(),
+    accel: z.enum(accelModes).optional(),
+    webhook: webhookSpecSchema.optional(),
+    metadata: metadataSchema.optional(),
+    destination: destinationSchema.optional(),
+  })
+  .refine((r) => r.template !== undefined || (r.outputs?.length ?? 0) > 0, {
+    message: "give outputs, or a template",
+    path: ["outputs"],
+  });
+export type JobRequest = z.input<typeof jobRequestSchema>;
+
+/** The most inputs one batch may have (an operator may lower it: FW_BATCH_MAX_INPUTS). */
+export const maxBatchInputs = 10_000;
+
+/** A batch's webhook: `batch.completed` by default; job events too if listed (for each of its jobs). */
+export const batchWebhookSchema = z.strictObject({
+  url: webhookUrlSchema,
+  events: webhookEventsSchema.default(["batch.completed"]),
+});
+
+/**
+ * POST /v1/batches: one job per input, each made like a job from a template (or these outputs),
+ * with the same overrides. Created in the background; the answer comes at once.
+ */
+export const batchCreateSchema = z
+  .strictObject({
+    template: templateRefSchema.optional(),
+    outputs: z.array(outputSchema).max(16).optional(),
+    priority: z.enum(priorities).optional(),
+    accel: z.enum(accelModes).optional(),
+    metadata: metadataSchema.optional(),
+    destination: destinationSchema.optional(),
+    webhook: batchWebhookSchema.optional(),
+    inputs: z.array(inputSchema).min(1).max(maxBatchInputs),
+  })
+  .refine((r) => r.template !== undefined || (r.outputs?.length ?? 0) > 0, {
+    message: "give outputs, or a template",
+    path: ["outputs"],
+  });
+export type BatchCreate = z.input<typeof batchCreateSchema>;
+
+export const batchListQuerySchema = z.object({
+  cursor: z
+    .string()
+    .regex(/^bat_[0-9a-z]{26}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** GET /v1/batches/:id: the job page it includes. */
+export const batchJobsQuerySchema = z.object({
+  status: z.enum(jobStatuses).optional(),
+  cursor: z.string().regex(jobIdPattern).optional(),
+  limit: z.coerce.number().int().min(0).max(100).default(20),
+});
+export type BatchJobsQuery = Omit<z.input<typeof batchJobsQuerySchema>, "limit"> & { limit?: number };
+
+/** A key prefix to list below: any S3 key text but control characters. */
+const watchPrefixSchema = z
+  .string()
+  .max(1024)
+  .refine(
+    (p) => [...p].every((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f),
+    "must not contain control characters",
+  );
+
+export const watchScheduleSchema = z.strictObject({
+  /** Seconds between two looks at the bucket (at least the operator's FW_WATCH_MIN_INTERVAL_SEC). */
+  every_sec: z
+    .int()
+    .min(1)
+    .max(7 * 86400),
+});
+
+/**
+ * POST /v1/watches: a bucket (one the operator lists in FW_S3_INPUT_BUCKETS) and key prefix looked
+ * at on a schedule; each new or changed object (by key and ETag) becomes one job from the template.
+ */
+export const watchCreateSchema = z.strictObject({
+  bucket: bucketName,
+  prefix: watchPrefixSchema.default(""),
+  template: templateRefSchema,
+  schedule: watchScheduleSchema,
+  enabled: z.boolean().default(true),
+});
+export type WatchCreate = z.input<typeof watchCreateSchema>;
+
+export const watchUpdateSchema = z.strictObject({
+  template: templateRefSchema.optional(),
+  schedule: watchScheduleSchema.optional(),
+  enabled: z.boolean().optional(),
+});
+export type WatchUpdate = z.input<typeof watchUpdateSchema>;
+
+export const watchListQuerySchema = z.object({
+  cursor: z
+    .string()
+    .regex(/^wat_[0-9a-z]{26}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+export const watchObjectsQuerySchema = z.object({
+  /** The last `seq` of the previous page. */
+  cursor: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const isoDay = z.iso.date();
+
+export const usageGroups = ["day", "key", "output_type"] as const;
+
+/** GET /v1/usage: jobs that ended in [from, to) (days in UTC; `to` included). */
+export const usageQuerySchema = z.object({
+  from: isoDay,
+  to: isoDay,
+  group_by: z.enum(usageGroups).default("day"),
+});
+export type UsageQuery = z.input<typeof usageQuerySchema>;
+
+export const quotaSettingsSchema = z.strictObject({
+  /** Jobs running at once; more wait, queued, until one ends. null: no limit. */
+  max_running_jobs: z.int().min(1).max(100_000).nullable().default(null),
+  /** Jobs queued at once; more are refused with quota_exceeded. null: no limit. */
+  max_queued_jobs: z.int().min(1).max(10_000_000).nullable().default(null),
+  /** Input media minutes of succeeded jobs per calendar month (UTC); past it, refused. null: no limit. */
+  media_minutes_per_month: z.number().min(0).max(1e9).nullable().default(null),
+});
+export type QuotaSettings = z.input<typeof quotaSettingsSchema>;
+
 // ---- responses ----
 
 /** RFC 9457 problem details with Framewire's stable `code`. */
@@ -152,6 +358,10 @@ export const jobWarningSchema = z.object({
 });
 export type JobWarning = z.infer<typeof jobWarningSchema>;
 
+/** The template a job was made from: the version it used. */
+export const templateUseSchema = z.object({ id: z.string(), name: z.string(), version: z.int() });
+export type TemplateUse = z.infer<typeof templateUseSchema>;
+
 export const jobViewSchema = z.object({
   id: z.string().regex(jobIdPattern),
   status: jobStatusSchema,
@@ -170,6 +380,8 @@ export const jobViewSchema = z.object({
     .array(jobWarningSchema)
     .optional()
     .describe("in the answer to POST /v1/jobs only: why the accepted job may wait or fail"),
+  template: templateUseSchema.nullable().describe("the template (and its version) the job was made from"),
+  batch_id: z.string().nullable().describe("the batch the job belongs to"),
   links: z.object({
     self: z.string(),
     events: z.string(),
@@ -422,6 +634,171 @@ export const healthDetailedSchema = z.object({
 });
 export type HealthDetailed = z.infer<typeof healthDetailedSchema>;
 
+// ---- workflows (responses) ----
+
+export const templateSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.int().min(1),
+  description: z.string().nullable(),
+  outputs: z.array(outputSchema),
+  priority: z.enum(priorities).nullable(),
+  accel: z.enum(accelModes).nullable(),
+  webhook: webhookSpecSchema.nullable(),
+  metadata: z.record(z.string(), z.string()).nullable(),
+  destination: destinationSchema.nullable(),
+  /** When the template (its first version) was made, and when this version was. */
+  created_at: time,
+  updated_at: time,
+  links: z.object({ self: z.string(), versions: z.string() }),
+});
+export type Template = z.infer<typeof templateSchema>;
+export const templatePageSchema = z.object({
+  data: z.array(templateSchema),
+  next_cursor: z.string().nullable(),
+});
+export type TemplatePage = z.infer<typeof templatePageSchema>;
+export const templateVersionsSchema = z.object({ data: z.array(templateSchema) });
+
+export const batchStatuses = ["creating", "running", "completed", "canceled"] as const;
+
+export const batchSchema = z.object({
+  id: z.string(),
+  status: z
+    .enum(batchStatuses)
+    .describe(
+      "creating: jobs are still being made; running: all made, some not final; completed: every job ended; " +
+        "canceled: canceled (its jobs end canceled, inputs not yet made into jobs are dropped)",
+    ),
+  total: z.int().describe("inputs in the batch"),
+  created: z.int().describe("jobs made so far"),
+  counts: z
+    .object({
+      pending: z.int().describe("inputs not yet made into a job"),
+      queued: z.int(),
+      running: z.int(),
+      succeeded: z.int(),
+      failed: z.int(),
+      canceled: z.int(),
+    })
+    .describe("jobs by state; they add up to total"),
+  progress: z.object({
+    finished: z.int().describe("jobs that ended (succeeded, failed or canceled)"),
+    percent: z.number().min(0).max(100).describe("finished over total"),
+  }),
+  template: templateUseSchema.nullable(),
+  created_at: time,
+  completed_at: maybeTime,
+  canceled_at: maybeTime,
+  links: z.object({ self: z.string(), cancel: z.string(), retry_failed: z.string(), webhooks: z.string() }),
+  jobs: jobPageSchema.optional().describe("GET /v1/batches/:id: a page of its jobs (status, cursor, limit)"),
+});
+export type Batch = z.infer<typeof batchSchema>;
+export const batchPageSchema = z.object({ data: z.array(batchSchema), next_cursor: z.string().nullable() });
+export type BatchPage = z.infer<typeof batchPageSchema>;
+
+export const watchStates = ["pending", "ok", "error"] as const;
+
+export const watchSchema = z.object({
+  id: z.string(),
+  bucket: z.string(),
+  prefix: z.string(),
+  template: z.string(),
+  schedule: z.object({ every_sec: z.int() }),
+  enabled: z.boolean(),
+  state: z
+    .enum(watchStates)
+    .describe("pending: not looked at yet; ok: the last look worked; error: it failed (see last_error)"),
+  last_error: z
+    .object({ code: errorCodeSchema, message: z.string(), at: time })
+    .nullable()
+    .describe(
+      "why the last look failed; after failures the watch waits longer (up to an hour) before the next",
+    ),
+  consecutive_errors: z.int(),
+  last_polled_at: maybeTime,
+  next_poll_at: maybeTime,
+  objects_seen: z.int().describe("objects (key and ETag) that became a job"),
+  created_at: time,
+  updated_at: time,
+  links: z.object({ self: z.string(), objects: z.string() }),
+});
+export type Watch = z.infer<typeof watchSchema>;
+export const watchPageSchema = z.object({ data: z.array(watchSchema), next_cursor: z.string().nullable() });
+export type WatchPage = z.infer<typeof watchPageSchema>;
+
+/** One object a watch saw (by key and ETag), with the job it made. */
+export const watchObjectSchema = z.object({
+  seq: z.int(),
+  key: z.string(),
+  etag: z.string(),
+  size_bytes: z.int().nullable(),
+  job_id: z.string().nullable().describe("null when the object could not become a job (see skipped)"),
+  skipped: z.string().nullable().describe("why no job was made (a key an `s3` input can't name)"),
+  seen_at: time,
+});
+export type WatchObject = z.infer<typeof watchObjectSchema>;
+export const watchObjectPageSchema = z.object({
+  data: z.array(watchObjectSchema),
+  next_cursor: z.int().nullable(),
+});
+export type WatchObjectPage = z.infer<typeof watchObjectPageSchema>;
+
+export const usageFiguresSchema = z.object({
+  jobs: z
+    .object({ succeeded: z.int(), failed: z.int(), canceled: z.int() })
+    .describe("jobs that ended in the period, by outcome"),
+  input_media_minutes: z.number().describe("the probed input duration of the succeeded jobs"),
+  output_media_minutes: z
+    .array(
+      z.object({
+        output_type: z.string(),
+        codec: z.string().describe("the video codec, else the audio codec, else the container"),
+        accel: z.enum(["cpu", "hardware"]),
+        minutes: z.number(),
+        count: z.int(),
+      }),
+    )
+    .describe("duration of the outputs of succeeded jobs, by output type, codec and accel"),
+  compute_seconds: z.number().describe("slot time of every attempt of the jobs that ended"),
+  stored_bytes: z.int().describe("bytes of outputs written to the service's store"),
+  destination_bytes: z.int().describe("bytes of outputs written to the tenant's own buckets"),
+  served_bytes: z
+    .int()
+    .describe(
+      "bytes the edge served from the store (local downloads, HLS playlists); presigned S3 downloads go " +
+        "straight to the store and are counted by it, not here",
+    ),
+});
+export type UsageFigures = z.infer<typeof usageFiguresSchema>;
+
+export const usageSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  group_by: z.enum(usageGroups),
+  data: z.array(
+    usageFiguresSchema.extend({
+      group: z.string().describe("the day (YYYY-MM-DD), the API key id (or `unknown`) or the output type"),
+    }),
+  ),
+  total: usageFiguresSchema,
+});
+export type Usage = z.infer<typeof usageSchema>;
+
+export const quotasSchema = z.object({
+  tenant_id: z.string(),
+  max_running_jobs: z.int().nullable(),
+  max_queued_jobs: z.int().nullable(),
+  media_minutes_per_month: z.number().nullable(),
+  used: z.object({
+    running_jobs: z.int(),
+    queued_jobs: z.int(),
+    media_minutes_this_month: z.number(),
+  }),
+  updated_at: maybeTime,
+});
+export type Quotas = z.infer<typeof quotasSchema>;
+
 export const webhookAttemptSchema = z.object({
   attempt: z.int(),
   at: time,
@@ -486,7 +863,11 @@ export function webhookPayloadSchema<T extends z.ZodType>(event: z.ZodType, data
   });
 }
 
+/** `data` of batch.completed: the batch when its last job ended. */
+export const batchWebhookDataSchema = z.object({ batch: batchSchema.omit({ jobs: true }) });
+
 export const webhookBodySchema = z.discriminatedUnion("type", [
+  webhookPayloadSchema(z.literal("batch.completed"), batchWebhookDataSchema),
   webhookPayloadSchema(z.literal("job.progress"), progressWebhookDataSchema),
   webhookPayloadSchema(
     z.enum(["job.running", "job.succeeded", "job.failed", "job.canceled"]),

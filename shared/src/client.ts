@@ -6,6 +6,10 @@
  */
 import type {
   ApiKey,
+  Batch,
+  BatchCreate,
+  BatchJobsQuery,
+  BatchPage,
   DeadLetterList,
   FingerprintMatches,
   FingerprintMatchQuery,
@@ -17,6 +21,7 @@ import type {
   JobListQuery,
   JobLogs,
   JobPage,
+  JobRequest,
   KeyCreate,
   KeyRotate,
   MaintenanceRequest,
@@ -24,14 +29,27 @@ import type {
   Me,
   NodeList,
   Problem,
+  QuotaSettings,
+  Quotas,
   RotatedApiKey,
   SecretRotate,
+  Template,
+  TemplateBodyInput,
+  TemplateCreate,
+  TemplatePage,
   Tenant,
   TenantWebhook,
   TenantWebhookRequest,
   Upload,
   UploadRequest,
   UploadTarget,
+  Usage,
+  UsageQuery,
+  Watch,
+  WatchCreate,
+  WatchObjectPage,
+  WatchPage,
+  WatchUpdate,
   WebhookDelivery,
 } from "./api";
 import type { JobSpecInput } from "./job-spec";
@@ -151,7 +169,8 @@ export function createFramewireClient(options: ClientOptions = {}) {
     healthDetailed: () => call<HealthDetailed>("GET", "/v1/health/detailed"),
     me: () => call<Me>("GET", "/v1/me"),
     jobs: {
-      create: (spec: JobSpecInput, opts: { idempotencyKey?: string } = {}) =>
+      /** A job spec, or `template: "<name or id>[@version]"` with overrides. */
+      create: (spec: JobSpecInput | JobRequest, opts: { idempotencyKey?: string } = {}) =>
         call<Job>(
           "POST",
           "/v1/jobs",
@@ -207,6 +226,55 @@ export function createFramewireClient(options: ClientOptions = {}) {
       },
       get: (id: string) => call<Upload>("GET", `/v1/uploads/${seg(id)}`),
     },
+    templates: {
+      create: (body: TemplateCreate) => call<Template>("POST", "/v1/templates", body),
+      list: (params: { cursor?: string; limit?: number } = {}) =>
+        call<TemplatePage>("GET", `/v1/templates${q(params)}`),
+      /** By name or id, optionally `@version` (the latest without). */
+      get: (ref: string) => call<Template>("GET", `/v1/templates/${seg(ref)}`),
+      versions: (ref: string) => call<{ data: Template[] }>("GET", `/v1/templates/${seg(ref)}/versions`),
+      /** Stores a new version (the earlier ones stay, for jobs that name them). */
+      update: (ref: string, body: TemplateBodyInput) =>
+        call<Template>("PUT", `/v1/templates/${seg(ref)}`, body),
+      delete: (ref: string) => call<null>("DELETE", `/v1/templates/${seg(ref)}`),
+    },
+    batches: {
+      /** Answers at once (202); the jobs are made in the background. */
+      create: (body: BatchCreate, opts: { idempotencyKey?: string } = {}) =>
+        call<Batch>(
+          "POST",
+          "/v1/batches",
+          body,
+          opts.idempotencyKey ? { "idempotency-key": opts.idempotencyKey } : {},
+        ),
+      list: (params: { cursor?: string; limit?: number } = {}) =>
+        call<BatchPage>("GET", `/v1/batches${q(params)}`),
+      /** Counts, progress and a page of its jobs (`status`, `cursor`, `limit`). */
+      get: (id: string, params: BatchJobsQuery = {}) =>
+        call<Batch>("GET", `/v1/batches/${seg(id)}${q(params)}`),
+      cancel: (id: string) => call<Batch>("POST", `/v1/batches/${seg(id)}/cancel`),
+      retryFailed: (id: string) => call<Batch>("POST", `/v1/batches/${seg(id)}/retry-failed`),
+      webhooks: (id: string, params: { cursor?: string; limit?: number } = {}) =>
+        call<{ data: WebhookDelivery[]; next_cursor: string | null }>(
+          "GET",
+          `/v1/batches/${seg(id)}/webhooks${q(params)}`,
+        ),
+    },
+    watches: {
+      create: (body: WatchCreate) => call<Watch>("POST", "/v1/watches", body),
+      list: (params: { cursor?: string; limit?: number } = {}) =>
+        call<WatchPage>("GET", `/v1/watches${q(params)}`),
+      get: (id: string) => call<Watch>("GET", `/v1/watches/${seg(id)}`),
+      update: (id: string, body: WatchUpdate) => call<Watch>("PATCH", `/v1/watches/${seg(id)}`, body),
+      delete: (id: string) => call<null>("DELETE", `/v1/watches/${seg(id)}`),
+      /** Looks now rather than at the next scheduled time. */
+      poll: (id: string) => call<Watch>("POST", `/v1/watches/${seg(id)}/poll`),
+      /** What it has seen (key, ETag) and the job each made, oldest first. */
+      objects: (id: string, params: { cursor?: number; limit?: number } = {}) =>
+        call<WatchObjectPage>("GET", `/v1/watches/${seg(id)}/objects${q(params)}`),
+    },
+    usage: (params: UsageQuery) => call<Usage>("GET", `/v1/usage${q(params)}`),
+    quotas: () => call<Quotas>("GET", "/v1/quotas"),
     webhook: {
       get: () => call<TenantWebhook>("GET", "/v1/webhook"),
       /** The first call creates the signing secret and returns it (`secret`) this once. */
@@ -239,6 +307,17 @@ export function createFramewireClient(options: ClientOptions = {}) {
           `/v1/admin/dead-letters/${seg(jobId)}/requeue`,
         ),
       dropDeadLetter: (jobId: string) => call<null>("DELETE", `/v1/admin/dead-letters/${seg(jobId)}`),
+      quotas: (tenantId: string) => call<Quotas>("GET", `/v1/admin/tenants/${seg(tenantId)}/quotas`),
+      setQuotas: (tenantId: string, body: QuotaSettings) =>
+        call<Quotas>("PUT", `/v1/admin/tenants/${seg(tenantId)}/quotas`, body),
+      /** Every tenant's usage as CSV (one figure per line); `data` is null, read `text`. */
+      usageCsv: async (params: UsageQuery) => {
+        const res = await doFetch(`${base}/v1/admin/usage.csv${q(params)}`, {
+          method: "GET",
+          headers: keyHeader(),
+        });
+        return { status: res.status, text: await res.text(), contentType: res.headers.get("content-type") };
+      },
     },
   };
 }

@@ -22,6 +22,11 @@ export const errorCatalog = {
   internal: { status: 500, title: "Internal error" },
   webhook_url_refused: { status: 422, title: "The webhook URL points somewhere webhooks may not go" },
   webhook_secret_missing: { status: 422, title: "The tenant has no webhook signing secret yet" },
+  quota_exceeded: { status: 429, title: "A quota of the tenant is used up" },
+  template_not_found: { status: 422, title: "The template named does not exist (or no longer exists)" },
+  batch_too_large: { status: 422, title: "The batch has more inputs than a batch may have" },
+  bucket_not_allowed: { status: 403, title: "The bucket is not one the operator allows for this" },
+  destination_path_invalid: { status: 422, title: "The destination path would leave its prefix" },
   // Job failure codes (on a job's `error`, not HTTP responses).
   input_unreadable: { status: 422, title: "The input could not be read as media" },
   input_unavailable: { status: 422, title: "The input could not be fetched" },
@@ -55,6 +60,13 @@ export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(errorCatalog, value);
 }
 
+/**
+ * A tenant's quotas (set by an admin). `max_running_jobs` holds jobs back in the queue (a running
+ * job must end before another starts); the other two refuse new work with `quota_exceeded`.
+ */
+export const quotaLimits = ["max_running_jobs", "max_queued_jobs", "media_minutes_per_month"] as const;
+export type QuotaLimit = (typeof quotaLimits)[number];
+
 /** What a problem may say beyond RFC 9457's fields, for the codes that need it. */
 export const problemExtensionsSchema = z.object({
   /** validation_failed (and the errors it stands for): one entry per bad field. */
@@ -67,6 +79,12 @@ export const problemExtensionsSchema = z.object({
   limit_by: z.enum(["key", "ip"]).optional(),
   /** webhook_url_refused: why the target was refused. */
   reason: z.enum(targetRefusals).optional(),
+  /** quota_exceeded: the limit that is used up; batch_too_large: `max_batch_inputs`. */
+  limit: z.enum([...quotaLimits, "max_batch_inputs"]).optional(),
+  /** quota_exceeded, batch_too_large: the limit's value. */
+  limit_value: z.number().optional(),
+  /** quota_exceeded: how much of it is used (queued jobs, media minutes this month). */
+  used: z.number().optional(),
 });
 export type ProblemExtensions = z.infer<typeof problemExtensionsSchema>;
 

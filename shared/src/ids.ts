@@ -21,8 +21,28 @@ function timeChars(ms: number): string {
  * Time-sortable ids (ULID-shaped: 10 time chars + 16 random chars) with a type prefix, so ids sort
  * by creation time — cursor pagination relies on that — and say what they name.
  */
-export function newId(prefix: "job" | "upl" | "key" | "ten" | "node" | "whd", now = Date.now()): string {
+export type IdPrefix = "job" | "upl" | "key" | "ten" | "node" | "whd" | "tpl" | "bat" | "wat";
+
+export function newId(prefix: IdPrefix, now = Date.now()): string {
   return `${prefix}_${timeChars(now)}${randomChars(16)}`;
+}
+
+/**
+ * `count` ids that sort in the order given (a batch's jobs, created together): one time part and one
+ * random part, then a 5-character counter (32^5 ≈ 33 million per call).
+ */
+export function newSequentialIds(prefix: IdPrefix, count: number, now = Date.now()): string[] {
+  const head = `${prefix}_${timeChars(now)}${randomChars(11)}`;
+  return Array.from({ length: count }, (_, i) => head + timeChars(i).slice(-5));
+}
+
+/** The creation time an id carries (ms since the epoch), or null for text that isn't one of our ids. */
+export function idTime(id: string): number | null {
+  const time = /^[a-z]+_([0-9a-hjkmnp-tv-z]{10})/.exec(id)?.[1];
+  if (!time) return null;
+  let ms = 0;
+  for (const ch of time) ms = ms * 32 + alphabet.indexOf(ch);
+  return ms;
 }
 
 /** Random secret text (for API key secrets), ~5 bits per char. */

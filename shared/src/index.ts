@@ -6,6 +6,7 @@
  */
 export * from "./api";
 export * from "./composition";
+export * from "./destinations";
 export * from "./errors";
 export * from "./ids";
 export * from "./job-spec";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { checkJobEdits, compositionSchemas, editCodecProblems, jobInputsSchema } from "./composition";
+import { defaultDestinationPath, destinationPathProblem, destinationPrefixProblem } from "./destinations";
 import {
   accelModes,
   analysisDefaults as analysisDefault,
@@ -453,6 +454,47 @@ export type OutputSpec = z.infer<typeof outputSchema>;
 
 const maxOutputsPerJob = limits.outputsPerJob;
 
+/** A template's name: what jobs, batches and watches call it by (its id works too). */
+export const templateNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, '.', '_' or '-'")
+  .refine((name) => !/^tpl_[0-9a-z]{26}$/.test(name), "must not look like a template id");
+
+/** `<name or id>[@<version>]`: without a version, the template's latest version when it is used. */
+export const templateRefSchema = z
+  .string()
+  .regex(
+    /^(tpl_[0-9a-z]{26}|[A-Za-z0-9][A-Za-z0-9._-]{0,63})(@[1-9][0-9]{0,8})?$/,
+    "must be a template name or id, optionally with @version",
+  );
+
+/**
+ * Outputs written to the tenant's own bucket instead of the service's store (a bucket the operator
+ * lists in FW_S3_OUTPUT_BUCKETS, written with the nodes' credentials: none are ever stored with the
+ * job). `path` names each output's location below `prefix` (see destinations.ts); retention never
+ * deletes what a destination holds.
+ */
+export const destinationSchema = z.strictObject({
+  type: z.literal("s3"),
+  bucket: bucketName,
+  prefix: z
+    .string()
+    .default("")
+    .superRefine((prefix, ctx) => {
+      const problem = destinationPrefixProblem(prefix);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  path: z
+    .string()
+    .default(defaultDestinationPath)
+    .superRefine((path, ctx) => {
+      const problem = destinationPathProblem(path);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .describe("placeholders: {job_id}, {output}, {input} (the input's file name), {date} (YYYY-MM-DD)"),
+});
+export type Destination = z.output<typeof destinationSchema>;
+
 export const jobSpecSchema = z
   .strictObject({
     /** The job's one input; or name several in `inputs` (compositions, highlight reels). */
@@ -475,6 +517,14 @@ export const jobSpecSchema = z
       .record(z.string().max(64), z.string().max(512))
       .refine((m) => Object.keys(m).length <= 32, "at most 32 metadata entries")
       .optional(),
+    /**
+     * The template the job was made from. A client names it as `<name or id>[@version]`; the stored
+     * spec records what was used, as `<id>@<version>`, with the template's outputs and defaults
+     * already merged in.
+     */
+    template: templateRefSchema.optional(),
+    /** Write the outputs to the tenant's own bucket (see destinationSchema). */
+    destination: destinationSchema.optional(),
   })
   .superRefine(checkJobEdits);
 

@@ -90,6 +90,11 @@ export const outputResultSchema = z.object({
   animation: animationFactsSchema.optional(),
   /** waveform outputs: the picture and the peaks document (both among `files`), their resolution. */
   waveform: waveformFactsSchema.optional(),
+  /**
+   * Set when the job has a destination: the output was written to this bucket of the tenant's, and
+   * storage_key (and each file's) is a key there, not in the service's store.
+   */
+  destination: z.object({ type: z.literal("s3"), bucket: z.string().max(63) }).optional(),
 });
 export type OutputResult = z.infer<typeof outputResultSchema>;
 
@@ -104,12 +109,30 @@ const reportAttempt = {
   attempt: z.int().min(1),
   attempt_base: z.int().min(0).optional(),
   node_id: z.string().min(1).max(128),
+  /**
+   * Wall-clock milliseconds this attempt held a slot, on the report that ends it (succeeded,
+   * failed, canceled, requeued): summed over attempts into the job's compute time (usage).
+   */
+  compute_ms: z.int().min(0).optional(),
 };
+
+/** The input as the node fetched and probed it: the job's input media minutes (usage, quotas). */
+export const inputFactsSchema = z.object({
+  /** null when the input's duration is unknown (a still image, a stream without one). */
+  duration_sec: z.number().nonnegative().nullable(),
+  size_bytes: z.int().nonnegative(),
+});
+export type InputFacts = z.infer<typeof inputFactsSchema>;
 
 /** A node's report of a job state change, sent to the edge (the only database writer). */
 export const jobReportSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("running"), ...reportAttempt, engine: z.string().max(32) }),
-  z.object({ type: z.literal("succeeded"), ...reportAttempt, outputs: z.array(outputResultSchema).max(16) }),
+  z.object({
+    type: z.literal("succeeded"),
+    ...reportAttempt,
+    outputs: z.array(outputResultSchema).max(16),
+    input: inputFactsSchema.optional(),
+  }),
   z.object({ type: z.literal("failed"), ...reportAttempt, retryable: z.boolean(), error: jobErrorSchema }),
   z.object({ type: z.literal("canceled"), ...reportAttempt }),
   /** The node handed the delivery back (a retryable failure, or a drain): the job waits for its next attempt. */

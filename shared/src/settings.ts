@@ -154,7 +154,11 @@ export const s3Settings = {
     ),
   FW_S3_INPUT_BUCKETS: bucketListSetting.describe(
     "buckets `s3` job inputs may read, comma-separated (read with FW_S3_*'s credentials; never the storage " +
-      "bucket, where every tenant's files are); empty: no `s3` inputs",
+      "bucket, where every tenant's files are); empty: no `s3` inputs. Watches may list these buckets too",
+  ),
+  FW_S3_OUTPUT_BUCKETS: bucketListSetting.describe(
+    "buckets a job's `destination` may write its outputs to, comma-separated (written with FW_S3_*'s " +
+      "credentials; never the storage bucket); empty: no destinations",
   ),
 };
 
@@ -162,6 +166,7 @@ type StorageFields = {
   FW_STORAGE: "local" | "s3";
   FW_S3_BUCKET?: string | undefined;
   FW_S3_INPUT_BUCKETS: string[];
+  FW_S3_OUTPUT_BUCKETS: string[];
   FW_S3_ACCESS_KEY_ID?: string | undefined;
   FW_S3_SECRET_ACCESS_KEY?: string | undefined;
 };
@@ -181,6 +186,14 @@ export function checkStorageSettings(options: { requireCredentials?: boolean } =
       ctx.addIssue({
         code: "custom",
         path: ["FW_S3_INPUT_BUCKETS"],
+        message: `must not list the storage bucket ${c.FW_S3_BUCKET} (every tenant's files are there)`,
+      });
+    }
+    // A destination in the storage bucket could overwrite any tenant's files by key.
+    if (c.FW_S3_BUCKET && c.FW_S3_OUTPUT_BUCKETS.includes(c.FW_S3_BUCKET)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["FW_S3_OUTPUT_BUCKETS"],
         message: `must not list the storage bucket ${c.FW_S3_BUCKET} (every tenant's files are there)`,
       });
     }

@@ -11,12 +11,16 @@ export const webhookEvents = [
   "job.succeeded",
   "job.failed",
   "job.canceled",
+  "batch.completed",
 ] as const;
 export type WebhookEvent = (typeof webhookEvents)[number];
 export const webhookEventSchema = z.enum(webhookEvents);
 
 /** What a webhook receives when it names no events: the final states. */
 export const defaultWebhookEvents: WebhookEvent[] = ["job.succeeded", "job.failed", "job.canceled"];
+
+/** The events about one job (a batch's webhook may ask for these for each of its jobs too). */
+export const jobWebhookEvents: readonly WebhookEvent[] = webhookEvents.filter((e) => e.startsWith("job."));
 
 export const webhookUrlSchema = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048);
 

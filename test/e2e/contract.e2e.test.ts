@@ -342,6 +342,119 @@ describe("the API's answers match the published OpenAPI document", () => {
     expectValid(component("JobPage"), page, "GET /v1/admin/keys/:id/jobs");
   });
 
+  it("workflows: templates, a batch with its batch.completed body, usage, quotas and their problems validate", async () => {
+    const clip = await readFile(await makeClip(join(dir, "wf.mp4"), { seconds: 1, width: 160, height: 120 }));
+    const uploadId = await uploadBytes(client, clip);
+    const template = ok(
+      await client.templates.create({
+        name: "contract",
+        description: "small video",
+        outputs: [{ name: "small", type: "video", video: { height: 120 } }],
+        priority: "high",
+        metadata: { from: "template" },
+      }),
+    );
+    expectValid(component("Template"), template, "POST /v1/templates");
+    const v2 = ok(await client.templates.update("contract", { outputs: [{ name: "a", type: "audio" }] }));
+    expectValid(component("Template"), v2, "PUT /v1/templates/:ref");
+    expectValid(
+      component("Template"),
+      ok(await client.templates.get("contract@1")),
+      "GET /v1/templates/:ref",
+    );
+    expectValid(component("Templates"), ok(await client.templates.list()), "GET /v1/templates");
+    expectValid(
+      component("TemplateVersions"),
+      ok(await client.templates.versions("contract")),
+      "GET versions",
+    );
+
+    const fromTemplate = ok(
+      await client.jobs.create({ template: "contract@1", input: { type: "upload", upload_id: uploadId } }),
+    );
+    expect(fromTemplate.template).toEqual({ id: template.id, name: "contract", version: 1 });
+    expectValid(component("Job"), fromTemplate, "POST /v1/jobs with a template");
+    expect((await waitForJob(client, fromTemplate.id)).status).toBe("succeeded");
+
+    receiver.on("/batch", {});
+    const batch = ok(
+      await client.batches.create(
+        {
+          template: "contract",
+          inputs: [
+            { type: "upload", upload_id: uploadId },
+            { type: "upload", upload_id: uploadId },
+          ],
+          webhook: { url: `${receiver.url}/batch` },
+        },
+        { idempotencyKey: "contract-batch" },
+      ),
+    );
+    expectValid(component("Batch"), batch, "POST /v1/batches");
+    const deadline = Date.now() + 60_000;
+    let current = ok(await client.batches.get(batch.id));
+    while (current.status !== "completed" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      current = ok(await client.batches.get(batch.id));
+    }
+    expect(current).toMatchObject({ status: "completed", counts: { succeeded: 2 } });
+    expectValid(component("Batch"), current, "GET /v1/batches/:id");
+    expectValid(component("Batches"), ok(await client.batches.list()), "GET /v1/batches");
+    while (!receiver.received.some((r) => r.path === "/batch") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const completed = receiver.received.filter((r) => r.path === "/batch").map((r) => JSON.parse(r.body));
+    expect(completed.map((b) => b.type)).toEqual(["batch.completed"]);
+    expectValid(webhookBody("batch.completed"), completed[0], "webhook batch.completed");
+    expectValid(
+      component("WebhookDeliveries"),
+      ok(await client.batches.webhooks(batch.id)),
+      "batch webhooks",
+    );
+
+    const day = new Date().toISOString().slice(0, 10);
+    for (const group_by of ["day", "key", "output_type"] as const) {
+      expectValid(
+        component("Usage"),
+        ok(await client.usage({ from: day, to: day, group_by })),
+        `usage ${group_by}`,
+      );
+    }
+    const me = ok(await client.me());
+    expectValid(
+      component("JobPage"),
+      ok(await client.jobs.list({ api_key: me.key.id, limit: 2 })),
+      "jobs?api_key",
+    );
+    const quotas = ok(await client.admin.setQuotas(me.tenant.id, { max_queued_jobs: 1 }));
+    expectValid(component("Quotas"), quotas, "PUT quotas");
+    expectValid(component("Quotas"), ok(await client.quotas()), "GET /v1/quotas");
+    // A job that can't start soon (gpu, no gpu node) holds the one queued place.
+    const held = ok(
+      await client.jobs.create({
+        input: { type: "upload", upload_id: uploadId },
+        outputs: [{ name: "a", type: "audio" }],
+        accel: "gpu",
+      }),
+    );
+    const refused = await client.jobs.create({
+      template: "contract",
+      input: { type: "upload", upload_id: uploadId },
+    });
+    expect(refused.ok ? null : refused.problem).toMatchObject({
+      code: "quota_exceeded",
+      limit: "max_queued_jobs",
+    });
+    expectValid(component("Problem"), refused.ok ? null : refused.problem, "quota_exceeded problem");
+    await client.jobs.cancel(held.id);
+    ok(await client.admin.setQuotas(me.tenant.id, { max_queued_jobs: null }));
+    const gone = await client.jobs.create({
+      template: "no-such",
+      input: { type: "upload", upload_id: uploadId },
+    });
+    expect(gone.ok ? null : gone.problem.code).toBe("template_not_found");
+    expectValid(component("Problem"), gone.ok ? null : gone.problem, "template_not_found problem");
+  }, 120_000);
+
   it("the key, the health check and a problem validate too", async () => {
     expectValid(component("Me"), ok(await client.me()), "GET /v1/me");
     expectValid(component("Health"), ok(await client.health()), "GET /v1/health");

@@ -125,3 +125,16 @@ export async function revokeKey(db: Db, id: string, at: number): Promise<ApiKeyR
     .where(and(eq(apiKeys.id, id), or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, at))));
   return findKey(db, id);
 }
+
+/** One of a tenant's keys by its id or its visible prefix (`fw_<prefix>`); another tenant's is null. */
+export async function findTenantKey(db: Db, tenantId: string, idOrPrefix: string): Promise<ApiKeyRow | null> {
+  const which = idOrPrefix.startsWith("fw_")
+    ? eq(apiKeys.prefix, idOrPrefix.slice(3))
+    : eq(apiKeys.id, idOrPrefix);
+  const [row] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, tenantId), which))
+    .limit(1);
+  return row ?? null;
+}

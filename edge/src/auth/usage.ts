@@ -1,4 +1,4 @@
-import { apiKeys } from "@framewire/shared/db";
+import { apiKeys, usageServed } from "@framewire/shared/db";
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import type { Logger } from "../logger";
@@ -10,12 +10,55 @@ import type { Logger } from "../logger";
  */
 export interface UsageRecorder {
   record(keyId: string, now: number): void;
+  /** Bytes the edge served from the store for a tenant (downloads, playlists), by day (usage). */
+  served(tenantId: string, bytes: number, now: number): void;
   flush(db: Db, logger: Logger): Promise<void>;
 }
 
 export function createUsageRecorder(): UsageRecorder {
   let pending = new Map<string, { count: number; lastUsedAt: number }>();
+  /** `<tenant> <day>` → bytes and requests. */
+  let served = new Map<string, { bytes: number; requests: number }>();
+  const flushServed = async (db: Db, logger: Logger) => {
+    if (served.size === 0) return;
+    const batch = served;
+    served = new Map();
+    const upserts = [...batch].map(([key, s]) => {
+      const [tenantId = "", day = ""] = key.split(" ");
+      return db
+        .insert(usageServed)
+        .values({ tenantId, day, bytes: s.bytes, requests: s.requests })
+        .onConflictDoUpdate({
+          target: [usageServed.tenantId, usageServed.day],
+          set: {
+            bytes: sql`${usageServed.bytes} + ${s.bytes}`,
+            requests: sql`${usageServed.requests} + ${s.requests}`,
+          },
+        });
+    });
+    try {
+      const [first, ...rest] = upserts;
+      if (first) await db.batch([first, ...rest]);
+    } catch (error) {
+      for (const [key, s] of batch) {
+        const entry = served.get(key);
+        if (entry) {
+          entry.bytes += s.bytes;
+          entry.requests += s.requests;
+        } else served.set(key, s);
+      }
+      logger.warn({ err: error }, "usage:served:flush:failed");
+    }
+  };
   return {
+    served(tenantId, bytes, now) {
+      const key = `${tenantId} ${new Date(now).toISOString().slice(0, 10)}`;
+      const entry = served.get(key);
+      if (entry) {
+        entry.bytes += bytes;
+        entry.requests += 1;
+      } else served.set(key, { bytes, requests: 1 });
+    },
     record(keyId, now) {
       const entry = pending.get(keyId);
       if (entry) {
@@ -24,6 +67,7 @@ export function createUsageRecorder(): UsageRecorder {
       } else pending.set(keyId, { count: 1, lastUsedAt: now });
     },
     async flush(db, logger) {
+      await flushServed(db, logger);
       if (pending.size === 0) return;
       const batch = pending;
       pending = new Map();

@@ -1,6 +1,7 @@
 import {
   canTransition,
   FramewireError,
+  type InputFacts,
   isFinal,
   type JobError,
   type JobReport,
@@ -12,11 +13,14 @@ import {
 } from "@framewire/shared";
 import { fingerprints, type JobRow, jobEvents, jobs, webhookDeliveries } from "@framewire/shared/db";
 import { and, eq, inArray, lte, type SQL, sql } from "drizzle-orm";
+import { completeBatchIfDone } from "../batches/completion";
 import type { Db } from "../db";
 import type { EdgeDeps } from "../deps";
 import { type FingerprintInsert, fingerprintRows } from "../fingerprints/repository";
 import { startDelivery, webhookDeliveryFor } from "../webhooks/enqueue";
+import { queueRanks, releaseLater, releaseStatement } from "./admission";
 import { findJobById } from "./repository";
+import { ifPreviousChanged } from "./sql";
 
 /**
  * The one place a job changes state, like a queue's moveToCompleted/moveToFailed. Every transition
@@ -39,26 +43,19 @@ interface Change {
   event: { type: string; attempt: number; data?: Record<string, unknown> };
   /** Rows the change indexes with it (a succeeded job's fingerprints), in the same batch. */
   fingerprints?: FingerprintInsert[];
+  /** Usage the change records: slot time of the attempt it ends, the input a success read. */
+  usage?: { computeMs?: number | undefined; input?: InputFacts | undefined };
 }
 
 /**
- * An insert that happens only if the statement before it in the batch changed a row: the insert's
- * own SQL with its VALUES list turned into a SELECT under `where changes() = 1`. SQLite's changes()
- * counts the rows of the most recent INSERT/UPDATE/DELETE on this connection, and a batch runs on
- * one connection inside one transaction, so the event follows the update and the webhook follows
- * the event.
+ * A succeeded job's input minutes added to its tenant's month (the media-minutes quota reads it),
+ * only when the statement before it in the batch changed a row (see ifPreviousChanged).
  */
-function ifPreviousChanged(db: Db, insert: { toSQL(): { sql: string; params: unknown[] } }) {
-  const { sql: text, params } = insert.toSQL();
-  const select = text.replace(/ values \((.*)\)$/s, " select $1 where changes() = 1");
-  if (select === text) throw new Error(`not a single-row insert: ${text}`);
-  const parts = select.split("?");
-  const query = sql.empty();
-  parts.forEach((part, i) => {
-    query.append(sql.raw(part));
-    if (i < params.length) query.append(sql`${params[i]}`);
-  });
-  return db.run(query);
+function addMonthUsage(db: Db, tenantId: string, now: number, inputSec: number) {
+  const month = new Date(now).toISOString().slice(0, 7);
+  return db.run(sql`insert into tenant_usage_months (tenant_id, month, input_media_sec)
+    select ${tenantId}, ${month}, ${inputSec} where changes() = 1
+    on conflict (tenant_id, month) do update set input_media_sec = input_media_sec + excluded.input_media_sec`);
 }
 
 /** Applies one transition; the updated row, or null when the guard no longer held. */
@@ -67,12 +64,24 @@ async function commit(deps: Deps, job: JobRow, change: Change): Promise<JobRow |
   if (!from.includes(job.status)) return null;
   const { db } = deps;
   const now = deps.clock();
-  const after: JobRow = { ...job, ...change.set, status: change.to, updatedAt: now };
+  const input = change.usage?.input;
+  const usageSet = {
+    ...(change.usage?.computeMs ? { computeMs: sql`${jobs.computeMs} + ${change.usage.computeMs}` } : {}),
+    ...(input ? { inputDurationSec: input.duration_sec, inputSizeBytes: input.size_bytes } : {}),
+  };
+  const after: JobRow = {
+    ...job,
+    ...change.set,
+    ...(input ? { inputDurationSec: input.duration_sec, inputSizeBytes: input.size_bytes } : {}),
+    status: change.to,
+    updatedAt: now,
+  };
   const delivery = await webhookDeliveryFor(deps, after, now);
+  const monthSec = change.to === "succeeded" ? (input?.duration_sec ?? 0) : 0;
   const [updated] = await db.batch([
     db
       .update(jobs)
-      .set({ ...change.set, status: change.to, updatedAt: now })
+      .set({ ...change.set, ...usageSet, status: change.to, updatedAt: now })
       .where(and(eq(jobs.id, job.id), inArray(jobs.status, from), change.guard))
       .returning(),
     ifPreviousChanged(
@@ -89,30 +98,48 @@ async function commit(deps: Deps, job: JobRow, change: Change): Promise<JobRow |
     ...(delivery ? [ifPreviousChanged(db, db.insert(webhookDeliveries).values(delivery))] : []),
     // Each a single-row insert after one that inserted a row: the chain holds (see ifPreviousChanged).
     ...(change.fingerprints ?? []).map((row) => ifPreviousChanged(db, db.insert(fingerprints).values(row))),
+    // Last: each insert above ran only if the one before it did, so this one too.
+    ...(monthSec > 0 ? [addMonthUsage(db, job.tenantId, now, monthSec)] : []),
   ]);
   const row = updated[0];
   if (!row) return null;
   if (delivery) startDelivery(deps, delivery.id);
+  afterCommit(deps, job, row);
   return row;
 }
 
-/** A new job, queued, with its `job:created` event (one batch). */
-export async function createJob(
-  deps: Pick<Deps, "db">,
-  job: {
-    id: string;
-    tenantId: string;
-    /** The key that submitted it (admin-only: to find a leaked key's jobs). */
-    apiKeyId?: string | null;
-    spec: JobSpec;
-    requestId: string;
-    idempotencyKey: string | null;
-    /** Where its webhooks go (the spec's, else the tenant's default), already checked. */
-    webhook?: JobRow["webhook"];
-    now: number;
-  },
-): Promise<JobRow> {
-  const row: JobRow = {
+/**
+ * What a committed transition sets off, in the background: room for the tenant's held jobs (a
+ * waiting job started or ended, a running one ended, a retried job waits to be released), and a
+ * batch's completion when one of its jobs ended. A hand-back (running → queued) frees nothing.
+ */
+function afterCommit(deps: Deps, before: JobRow, row: JobRow): void {
+  const handedBack = before.status === "running" && row.status === "queued" && row.releasedAt !== null;
+  if (!handedBack) releaseLater(deps, { tenantId: row.tenantId, pool: row.pool });
+  const batchId = row.batchId;
+  if (batchId && isFinal(row.status)) deps.background.run(() => completeBatchIfDone(deps, batchId, row.id));
+}
+
+export interface NewJob {
+  id: string;
+  tenantId: string;
+  /** The key that submitted it (to find a leaked key's jobs, and usage per key). */
+  apiKeyId?: string | null;
+  spec: JobSpec;
+  requestId: string;
+  idempotencyKey: string | null;
+  /** Where its webhooks go (the spec's, else the tenant's default), already checked. */
+  webhook?: JobRow["webhook"];
+  /** The template version it was made from. */
+  template?: { id: string; name: string; version: number } | null;
+  /** The batch it belongs to, and its input's place there. */
+  batch?: { id: string; index: number } | null;
+  now: number;
+}
+
+/** A new job's row: queued, and held until fair dispatch releases it (jobs/admission.ts). */
+export function newJobRow(job: NewJob): JobRow {
+  return {
     id: job.id,
     tenantId: job.tenantId,
     status: "queued",
@@ -137,13 +164,46 @@ export async function createJob(
     webhook: job.webhook ?? null,
     progressWebhookAt: null,
     outputsExpiredAt: null,
+    releasedAt: null,
+    queueRank: queueRanks[job.spec.priority],
+    templateId: job.template?.id ?? null,
+    templateName: job.template?.name ?? null,
+    templateVersion: job.template?.version ?? null,
+    batchId: job.batch?.id ?? null,
+    batchIndex: job.batch?.index ?? null,
+    inputDurationSec: null,
+    inputSizeBytes: null,
+    computeMs: 0,
   };
+}
+
+/** A `job:created` event row for a new job. */
+export function createdEvent(job: Pick<JobRow, "id" | "createdAt">) {
+  return { jobId: job.id, type: "job:created", status: "queued" as const, createdAt: job.createdAt };
+}
+
+/**
+ * A new job, queued, with its `job:created` event, and the release of whatever its tenant may send
+ * to JetStream now (usually this job, when its tenant has room) — one batch, one round trip. The
+ * caller publishes `released` (which holds this job only if it was released).
+ */
+export async function createJob(
+  deps: Pick<Deps, "db" | "config">,
+  job: NewJob,
+): Promise<{ row: JobRow; released: JobRow[] }> {
+  const row = newJobRow(job);
   const { db } = deps;
-  await db.batch([
+  const [, , released] = await db.batch([
     db.insert(jobs).values(row),
-    db.insert(jobEvents).values({ jobId: job.id, type: "job:created", status: "queued", createdAt: job.now }),
+    db.insert(jobEvents).values(createdEvent(row)),
+    releaseStatement(
+      db,
+      { tenantId: row.tenantId, pool: row.pool, rank: row.queueRank },
+      { depth: deps.config.admission.depth, max: 100, now: job.now },
+    ),
   ]);
-  return row;
+  const mine = released.find((r) => r.id === row.id);
+  return { row: mine ?? row, released };
 }
 
 /**
@@ -193,6 +253,7 @@ function reportChange(job: JobRow, report: StateReport, attempt: number, now: nu
               now,
             )
           : [],
+        usage: { computeMs: report.compute_ms, input: report.input },
       };
     case "failed":
       return {
@@ -200,9 +261,16 @@ function reportChange(job: JobRow, report: StateReport, attempt: number, now: nu
         set: { attempts: attempt, error: report.error, finishedAt: now },
         guard,
         event: event({ error: report.error }),
+        usage: { computeMs: report.compute_ms },
       };
     case "canceled":
-      return { to: "canceled", set: { attempts: attempt, finishedAt: now }, guard, event: event({}) };
+      return {
+        to: "canceled",
+        set: { attempts: attempt, finishedAt: now },
+        guard,
+        event: event({}),
+        usage: { computeMs: report.compute_ms },
+      };
     case "requeued":
       // Only the attempt that is running may hand the job back.
       return {
@@ -210,6 +278,7 @@ function reportChange(job: JobRow, report: StateReport, attempt: number, now: nu
         set: { error: report.error ?? null },
         guard: and(eq(jobs.generation, job.generation), eq(jobs.attempts, attempt)),
         event: event({ reason: report.reason, error: report.error ?? null }),
+        usage: { computeMs: report.compute_ms },
       };
   }
 }
@@ -275,8 +344,9 @@ export function failJob(deps: Deps, job: JobRow, error: JobError): Promise<JobRo
 
 /**
  * Puts a job back in the queue as a new dispatch generation (a retry of a failed job, or a requeue
- * from the dead letters): status queued, undispatched (the outbox covers a failed publish), the
- * attempt count carried on as the new base. Null when the job is not in one of `from`.
+ * from the dead letters): status queued, held until fair dispatch releases it (which happens right
+ * after, in the background, when its tenant has room), the attempt count carried on as the new
+ * base. Null when the job is not in one of `from`.
  */
 export async function redispatchJob(
   deps: Deps,
@@ -294,6 +364,8 @@ export async function redispatchJob(
     set: {
       generation,
       attemptBase: job.attempts,
+      // A new dispatch waits for its release like a new job (fair dispatch).
+      releasedAt: null,
       dispatchedAt: null,
       error: null,
       outputs: null,

@@ -56,21 +56,29 @@ export async function presentJob(
   const link = storage && !expired ? hlsLink(storage, config, now) : null;
   const outputs = job.outputs
     ? await Promise.all(
-        job.outputs.map(async (o) => ({
-          ...o,
-          url: link ? await link(o.storage_key) : null,
-          expired,
-          expires_at: iso(expiresAt),
-          // Multi-file outputs: a link for every file (each thumbnail, the sprite, HLS playlists).
-          files: o.files
-            ? await Promise.all(
-                o.files.map(async (f) => ({
-                  ...f,
-                  url: link ? await link(f.storage_key) : null,
-                })),
-              )
-            : undefined,
-        })),
+        job.outputs.map(async (o) => {
+          // In the tenant's own bucket (a destination): no link from us, and retention never
+          // deletes it, so it never expires here.
+          if (o.destination) {
+            const files = o.files?.map((f) => ({ ...f, url: null }));
+            return { ...o, url: null, expired: false, expires_at: null, files };
+          }
+          return {
+            ...o,
+            url: link ? await link(o.storage_key) : null,
+            expired,
+            expires_at: iso(expiresAt),
+            // Multi-file outputs: a link for every file (each thumbnail, the sprite, HLS playlists).
+            files: o.files
+              ? await Promise.all(
+                  o.files.map(async (f) => ({
+                    ...f,
+                    url: link ? await link(f.storage_key) : null,
+                  })),
+                )
+              : undefined,
+          };
+        }),
       )
     : [];
   const self = `${config.publicUrl}/v1/jobs/${job.id}`;
@@ -88,6 +96,11 @@ export async function presentJob(
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     progress_url: await progressUrl(config, job, now),
+    template:
+      job.templateId && job.templateName && job.templateVersion !== null
+        ? { id: job.templateId, name: job.templateName, version: job.templateVersion }
+        : null,
+    batch_id: job.batchId,
     links: {
       self,
       events: `${self}/events`,

@@ -60,13 +60,24 @@ export async function findJobByIdempotencyKey(db: Db, tenantId: string, key: str
   return row ?? null;
 }
 
-/** Newest first; the cursor is the last id of the previous page (ids sort by creation time). */
+/**
+ * Newest first; the cursor is the last id of the previous page (ids sort by creation time).
+ * `apiKeyId`: only the jobs that key submitted; `batchId`: only that batch's.
+ */
 export async function listJobs(
   db: Db,
   tenantId: string,
-  options: { status?: JobStatus; cursor?: string; limit: number },
+  options: {
+    status?: JobStatus | undefined;
+    cursor?: string | undefined;
+    limit: number;
+    apiKeyId?: string | undefined;
+    batchId?: string | undefined;
+  },
 ): Promise<JobRow[]> {
   const conditions = [eq(jobs.tenantId, tenantId)];
+  if (options.apiKeyId) conditions.push(eq(jobs.apiKeyId, options.apiKeyId));
+  if (options.batchId) conditions.push(eq(jobs.batchId, options.batchId));
   if (options.status) conditions.push(eq(jobs.status, options.status));
   if (options.cursor) conditions.push(lt(jobs.id, options.cursor));
   return db
@@ -98,12 +109,15 @@ export async function listJobEvents(db: Db, jobId: string): Promise<JobEventRow[
   return db.select().from(jobEvents).where(eq(jobEvents.jobId, jobId)).orderBy(asc(jobEvents.id));
 }
 
-/** Jobs accepted but never confirmed by JetStream, older than `before`: the outbox to re-publish. */
+/**
+ * Jobs released for dispatch (fair dispatch let them go) but never confirmed by JetStream, released
+ * before `before`: the outbox to re-publish. Held jobs wait for their release, not for the outbox.
+ */
 export async function undispatchedJobs(db: Db, before: number, limit: number): Promise<JobRow[]> {
   return db
     .select()
     .from(jobs)
-    .where(and(isNull(jobs.dispatchedAt), eq(jobs.status, "queued"), lte(jobs.createdAt, before)))
+    .where(and(isNull(jobs.dispatchedAt), eq(jobs.status, "queued"), lte(jobs.releasedAt, before)))
     .orderBy(asc(jobs.id))
     .limit(limit);
 }

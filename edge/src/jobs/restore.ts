@@ -1,8 +1,8 @@
 import { edgeSettings, jobs } from "@framewire/shared/db";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import type { EdgeDeps } from "../deps";
-import { findCompletedUpload } from "../uploads/repository";
-import { announceQueued, dispatchJob } from "./dispatch";
+import { releaseAndDispatch } from "./admission";
+import { announceQueued } from "./dispatch";
 import { redispatchJob } from "./lifecycle";
 
 /**
@@ -38,10 +38,8 @@ export async function recoverAfterRestore(deps: EdgeDeps): Promise<number> {
         data: { backup_at: marker.value.backup_at ?? null },
       });
       if (!again) continue;
-      const input = again.spec.input;
-      const upload =
-        input?.type === "upload" ? await findCompletedUpload(db, again.tenantId, input.upload_id) : null;
-      await dispatchJob(deps, again, upload?.storageKey ?? null, "restore", deps.logger);
+      // Released (published) as fair dispatch allows: at once up to each tenant's queue depth.
+      await releaseAndDispatch(deps, again, { requestId: "restore", logger: deps.logger });
       await announceQueued(deps, again.id, deps.logger);
       recovered++;
     }

@@ -9,6 +9,7 @@ import {
 } from "@framewire/shared/db";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../db";
+import { type QuotaUsage, quotaUsageQuery } from "../quotas/check";
 import { inputsOf } from "./inputs";
 
 /**
@@ -21,6 +22,8 @@ export interface Submission {
   tenantWebhook: { settings: TenantWebhookRow | null };
   /** The job an earlier request with this Idempotency-Key created, if any. */
   existing: JobRow | null;
+  /** The tenant's quotas and what is used of them (undefined: none set). */
+  quota: QuotaUsage | undefined;
 }
 
 export async function readSubmission(
@@ -28,11 +31,12 @@ export async function readSubmission(
   tenantId: string,
   spec: JobSpec,
   idempotencyKey: string | null,
+  now: number,
 ): Promise<Submission> {
   const uploadIds = [
     ...new Set(inputsOf(spec).flatMap(({ input }) => (input.type === "upload" ? [input.upload_id] : []))),
   ];
-  const [settings, named, existing] = await db.batch([
+  const [settings, named, existing, quota] = await db.batch([
     db.select().from(tenantWebhooks).where(eq(tenantWebhooks.tenantId, tenantId)).limit(1),
     db
       .select()
@@ -44,11 +48,13 @@ export async function readSubmission(
       .from(jobs)
       .where(and(eq(jobs.tenantId, tenantId), eq(jobs.idempotencyKey, idempotencyKey ?? "")))
       .limit(idempotencyKey ? 1 : 0),
+    quotaUsageQuery(db, tenantId, now),
   ]);
   const byId = new Map(named.map((row) => [row.id, row]));
   return {
     uploads: new Map(uploadIds.map((id) => [id, byId.get(id) ?? null])),
     tenantWebhook: { settings: settings[0] ?? null },
     existing: existing[0] ?? null,
+    quota: quota[0],
   };
 }

@@ -14,10 +14,12 @@ import { noteWaitingJobs } from "../jobs/waiting";
 import type { Logger } from "../logger";
 import { sweepOutbox } from "../outbox";
 import { sweepRetention } from "../retention";
+import { runScheduledSweeps } from "../scheduler";
 import { createLocalObjectStore } from "../storage/local-object-store";
 import type { ObjectStore } from "../storage/object-store";
 import { createS3ObjectStore } from "../storage/s3-object-store";
 import type { StorageSettings } from "../storage/storage-config";
+import { createS3BucketLister } from "../watches/lister";
 import { sweepWebhooks } from "../webhooks/deliver";
 import { createClusterRateLimitStore } from "./cluster-ipc";
 import { openDatabase } from "./database";
@@ -43,7 +45,7 @@ export async function startEdgeServer(
   options: { cluster?: { index: number } } = {},
 ): Promise<EdgeServer> {
   const leader = (options.cluster?.index ?? 0) === 0;
-  const { settings, config, storage: storageSettings } = parseEdgeNodeSettings(env);
+  const { settings, config, storage: storageSettings, s3 } = parseEdgeNodeSettings(env);
   // Asynchronous, buffered stdout: a synchronous write per access-log line cost ~40 µs of the event
   // loop per request under load. pino flushes the buffer on a normal exit, and close() flushes too;
   // a crash can lose the last few kilobytes of log lines.
@@ -80,6 +82,8 @@ export async function startEdgeServer(
     webhookSender: createNodeWebhookSender(config.webhooks),
     // Behind a proxy that sets FW_CLIENT_IP_HEADER, that header; otherwise the socket's peer.
     clientIp: (c) => headerIp(c, config.clientIpHeader) ?? getConnInfo(c).remote.address ?? "unknown",
+    // Watches list the buckets `s3` inputs may read, with the same credentials.
+    bucketLister: config.s3InputBuckets.length > 0 ? createS3BucketLister(s3) : null,
   });
   metrics.attach(deps);
   // A key revoked through any edge process or instance leaves this one's cache at once.
@@ -123,6 +127,12 @@ export async function startEdgeServer(
     () => sweepRetention(deps, { batch: 200 }),
     (error) => logger.warn({ err: error }, "retention:sweep:failed"),
   );
+  const workflowSweeper = startTimerTask(
+    leader,
+    settings.FW_SCHEDULER_SWEEP_MS,
+    () => runScheduledSweeps(deps),
+    (error) => logger.warn({ err: error }, "scheduler:sweep:failed"),
+  );
   // Key usage (last_used_at, request_count) is counted in memory and written here, off the request path.
   const usageFlusher = setInterval(() => void deps.usage.flush(deps.db, logger), settings.FW_USAGE_FLUSH_MS);
   usageFlusher.unref();
@@ -133,7 +143,8 @@ export async function startEdgeServer(
     port,
     deps,
     async close() {
-      for (const task of [outboxSweeper, waitingSweeper, webhookSweeper, retentionSweeper]) task.stop();
+      for (const task of [outboxSweeper, waitingSweeper, webhookSweeper, retentionSweeper, workflowSweeper])
+        task.stop();
       clearInterval(usageFlusher);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.background.settled();

@@ -8,7 +8,8 @@ import {
 } from "@framewire/shared";
 import { z } from "zod";
 import { type EdgeConfig, edgeDatabaseSettings, edgeSettings, toEdgeConfig } from "../config";
-import { type StorageSettings, toStorageSettings } from "../storage/storage-config";
+import { type StorageSettings, toS3Connection, toStorageSettings } from "../storage/storage-config";
+import type { S3Connection } from "../watches/lister";
 
 const sweepMs = (fallback: number, min: number) => z.coerce.number().int().min(min).default(fallback);
 
@@ -50,6 +51,10 @@ export const edgeNodeSettings = {
   FW_RETENTION_SWEEP_MS: sweepMs(60_000, 100).describe(
     "how often, in ms, the retention sweeper deletes expired uploads and outputs (Workers: the Cron trigger)",
   ),
+  FW_SCHEDULER_SWEEP_MS: sweepMs(2_000, 50).describe(
+    "how often, in ms, the edge looks for batches whose jobs are still to be made, held jobs a lost trigger left " +
+      "waiting, batches that have ended and watches that are due (Workers: the Cron trigger)",
+  ),
   FW_USAGE_FLUSH_MS: sweepMs(5_000, 100).describe(
     "how often, in ms, API key usage (last use, request count) is written to the database (and at shutdown)",
   ),
@@ -76,7 +81,14 @@ export function parseEdgeNodeSettings(env: Record<string, unknown>): {
   settings: EdgeNodeSettings;
   config: EdgeConfig;
   storage: StorageSettings;
+  /** The FW_S3_* connection (watched buckets are listed with it, whatever FW_STORAGE is). */
+  s3: S3Connection;
 } {
   const settings = parseSettings(edgeNodeSettingsSchema, env, "edge");
-  return { settings, config: toEdgeConfig(settings), storage: toStorageSettings(settings) };
+  return {
+    settings,
+    config: toEdgeConfig(settings),
+    storage: toStorageSettings(settings),
+    s3: toS3Connection(settings),
+  };
 }

@@ -8,9 +8,6 @@ import {
   keyRotateSchema,
   maintenanceRequestSchema,
   type NodeList,
-  type Pool,
-  type Priority,
-  priorities,
   type Scope,
   type Tenant,
   tenantCreateSchema,
@@ -22,7 +19,8 @@ import { createTenant, findKey, issueApiKey, listKeys, revokeKey } from "../auth
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
 import { summariseNodes } from "../fleet/live-nodes";
-import { announceQueued, dispatchJob } from "../jobs/dispatch";
+import { releaseAndDispatch } from "../jobs/admission";
+import { announceQueued } from "../jobs/dispatch";
 import { failJob, redispatchJob } from "../jobs/lifecycle";
 import { presentJob } from "../jobs/present";
 import { findJobById, listJobsOfKey } from "../jobs/repository";
@@ -48,14 +46,6 @@ export function presentKey(row: ApiKeyRow): ApiKey {
 
 function keyNotFound(id: string) {
   return new FramewireError("not_found", `No API key ${id}.`);
-}
-
-/** Parses `fw.jobs.<pool>.<priority>` back into its parts; null for anything else. */
-function routeOf(subject: string): { pool: Pool; priority: Priority } | null {
-  const [, , pool, priority] = subject.split(".");
-  if ((pool === "cpu" || pool === "gpu") && priorities.includes(priority as Priority))
-    return { pool, priority: priority as Priority };
-  return null;
 }
 
 /** Operator endpoints (admin scope): tenants, keys, maintenance, nodes and dead letters. */
@@ -211,9 +201,9 @@ export function adminRoutes() {
   });
 
   /**
-   * Requeue: the stored JobMessage goes back on its original subject as a new dispatch generation
-   * (fresh Nats-Msg-Id), the dead letter is purged, the job row is queued again with an event. If
-   * the publish fails, the job is left queued and undispatched, so the outbox sweeper finishes it.
+   * Requeue: the job goes back on its queue as a new dispatch generation (fresh Nats-Msg-Id), the
+   * dead letter is purged, the job row is queued again with an event. It is released by fair
+   * dispatch at once when its tenant has room; if the publish fails, the outbox finishes it.
    */
   app.post("/dead-letters/:jobId/requeue", async (c) => {
     const deps = c.get("deps");
@@ -228,14 +218,9 @@ export function adminRoutes() {
     });
     if (!requeued)
       throw new FramewireError("conflict", `Job ${jobId} is ${job.status} and cannot be requeued.`);
-    await dispatchJob(
-      deps,
-      requeued,
-      letter.job.input_key,
-      c.get("requestId"),
-      c.get("logger"),
-      routeOf(letter.subject) ?? {},
-    );
+    // A new dispatch on the job's pool and priority (those of the subject it was queued on),
+    // released by fair dispatch like any other.
+    await releaseAndDispatch(deps, requeued, { requestId: c.get("requestId"), logger: c.get("logger") });
     await deps.fleet.dropDeadLetter(jobId);
     await announceQueued(deps, jobId, c.get("logger"));
     c.get("logger").info({ job: jobId, generation: requeued.generation }, "dlq:requeued");

@@ -70,6 +70,8 @@ export function filesRoutes() {
     if (text === null) throw gone();
     const now = deps.clock();
     const body = await rewritePlaylist(text, key, hlsLink(deps.storage, deps.config, now));
+    // Keys start with the tenant's id (shared/src/storage-keys.ts): usage, served bytes.
+    deps.usage.served(key.split("/")[0] ?? "", new TextEncoder().encode(body).byteLength, now);
     return c.body(body, 200, {
       "content-type": contentTypes.m3u8 as string,
       "x-content-type-options": "nosniff",
@@ -85,6 +87,7 @@ export function filesRoutes() {
     const file = deps.storage?.bytes ? await deps.storage.bytes.get(key) : null;
     if (!file) throw gone();
     const name = key.split("/").at(-1) ?? "download";
+    deps.usage.served(key.split("/")[0] ?? "", file.sizeBytes, deps.clock());
     return c.body(file.body, 200, {
       "content-type": contentTypes[name.split(".").at(-1) ?? ""] ?? "application/octet-stream",
       // Served as attachments that are never sniffed: user media can't become a page on this origin.

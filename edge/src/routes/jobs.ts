@@ -3,24 +3,27 @@ import {
   idempotencyKeySchema,
   type JobSpec,
   jobListQuerySchema,
-  jobSpecSchema,
+  jobRequestSchema,
   newId,
   poolFor,
 } from "@framewire/shared";
 import type { JobRow } from "@framewire/shared/db";
 import { Hono } from "hono";
+import { findTenantKey } from "../auth/api-keys";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
 import { coverageWarnings, isUnserved } from "../fleet/coverage";
-import { announceQueued, dispatchJob } from "../jobs/dispatch";
+import { dispatchReleased, releaseAndDispatch } from "../jobs/admission";
+import { announceQueued } from "../jobs/dispatch";
 import { resolveInputs } from "../jobs/inputs";
 import { cancelJob, createJob, redispatchJob } from "../jobs/lifecycle";
 import { listAttemptLogs, presentAttemptLog } from "../jobs/logs";
 import { presentEvent, presentJob } from "../jobs/present";
 import { findJob, findJobByIdempotencyKey, listJobEvents, listJobs } from "../jobs/repository";
 import { readSubmission } from "../jobs/submission";
-import { findCompletedUpload } from "../uploads/repository";
+import { refuseOverQuota } from "../quotas/check";
+import { specFromRequest } from "../templates/resolve";
 import { parseOrThrow, readJson } from "../validation";
 import { resolveJobWebhook } from "../webhooks/targets";
 
@@ -30,17 +33,25 @@ export function jobsRoutes() {
   app.post("/", requireScope("jobs:write"), async (c) => {
     const deps = c.get("deps");
     const { tenantId } = c.get("auth");
-    const spec = parseOrThrow(jobSpecSchema, await readJson(c), "job spec");
+    const raw = await readJson(c);
+    // With a template, the request's own fields are checked first (errors point at what was sent),
+    // then merged over the template's and checked as a whole spec.
+    const request =
+      raw !== null && typeof raw === "object" && "template" in raw
+        ? parseOrThrow(jobRequestSchema, raw, "job spec")
+        : (raw as Record<string, unknown>);
+    const { spec, template } = await specFromRequest(deps, tenantId, request);
     const idempotencyHeader = c.req.header("idempotency-key");
     const idempotencyKey =
       idempotencyHeader === undefined
         ? null
         : parseOrThrow(idempotencyKeySchema, idempotencyHeader, "Idempotency-Key");
 
-    const submission = await readSubmission(deps.db, tenantId, spec, idempotencyKey);
+    const submission = await readSubmission(deps.db, tenantId, spec, idempotencyKey, deps.clock());
     if (submission.existing) return replayIdempotent(c, deps, submission.existing, spec);
+    refuseOverQuota(submission.quota, 1);
 
-    const inputKey = await resolveInputs(deps, tenantId, spec, submission.uploads);
+    await resolveInputs(deps, tenantId, spec, submission.uploads);
     const webhook = await resolveJobWebhook(deps, tenantId, spec, submission.tenantWebhook);
     const now = deps.clock();
     // Can a live node run it? Said now rather than discovered after a wait (null: NATS unreadable,
@@ -50,28 +61,30 @@ export function jobsRoutes() {
     if (deps.config.unserved.refuse && isUnserved(warnings)) {
       throw new FramewireError("no_capable_node", warnings.map((w) => w.message).join(" "));
     }
-    const job = await createJob(deps, {
+    const { row: job, released } = await createJob(deps, {
       id: newId("job", now),
       tenantId,
       apiKeyId: c.get("auth").keyId,
       spec,
       webhook,
+      template: template ? { id: template.id, name: template.name, version: template.version } : null,
       requestId: c.get("requestId"),
       idempotencyKey,
       now,
     }).catch(async (error: unknown) => {
       // Two requests with the same Idempotency-Key raced; the unique index picked the winner.
       const winner = idempotencyKey ? await findJobByIdempotencyKey(deps.db, tenantId, idempotencyKey) : null;
-      if (winner) return winner;
+      if (winner) return { row: winner, released: [] };
       throw error;
     });
-    // The outbox: the row is written, so the job is accepted; it is published right after the
-    // answer (the response doesn't wait on JetStream's acknowledgement), and the sweeper publishes
-    // it again if that fails. JetStream drops a repeat of the same dispatch (Nats-Msg-Id).
-    if (job.dispatchedAt === null && job.attempts === 0) {
+    // The outbox: the row is written, so the job is accepted; what fair dispatch released (usually
+    // this job; with a backlog of the tenant's, whatever may go now, or nothing) is published right
+    // after the answer (the response doesn't wait on JetStream's acknowledgement), and the sweeper
+    // publishes it again if that fails. JetStream drops a repeat of the same dispatch (Nats-Msg-Id).
+    if (released.length > 0) {
       const requestId = c.get("requestId");
       const logger = c.get("logger");
-      deps.background.run(() => dispatchJob(deps, job, inputKey, requestId, logger));
+      deps.background.run(() => dispatchReleased(deps, released, { requestId, logger }));
     }
     const view = await presentJob(deps, job, deps.clock());
     return c.json(warnings.length ? { ...view, warnings } : view, 202, {
@@ -82,7 +95,12 @@ export function jobsRoutes() {
   app.get("/", requireScope("jobs:read"), async (c) => {
     const deps = c.get("deps");
     const query = parseOrThrow(jobListQuerySchema, c.req.query(), "query");
-    const rows = await listJobs(deps.db, c.get("auth").tenantId, query);
+    const { tenantId } = c.get("auth");
+    // One of this tenant's keys (a leaked key: what did it submit?); another tenant's is unknown here.
+    const key = query.api_key ? await findTenantKey(deps.db, tenantId, query.api_key) : null;
+    if (query.api_key && !key)
+      throw new FramewireError("not_found", `No API key ${query.api_key} belongs to this tenant.`);
+    const rows = await listJobs(deps.db, tenantId, { ...query, apiKeyId: key?.id });
     const now = deps.clock();
     const data = await Promise.all(rows.map((row) => presentJob(deps, row, now)));
     const last = rows.at(-1);
@@ -147,6 +165,7 @@ export function jobsRoutes() {
     // Its input may have been deleted by retention since it failed: say so rather than requeue a
     // job that can only fail again on the node.
     if (job.status === "failed") await resolveInputs(deps, job.tenantId, job.spec);
+    refuseOverQuota((await readSubmission(deps.db, job.tenantId, job.spec, null, deps.clock())).quota, 1);
     const retried = await redispatchJob(deps, job, {
       from: ["failed"],
       event: "job:retried",
@@ -158,13 +177,11 @@ export function jobsRoutes() {
         `Job ${job.id} is ${job.status}; only a failed job can be retried.`,
       );
     }
-    const input = retried.spec.input;
-    const upload =
-      input?.type === "upload" ? await findCompletedUpload(deps.db, retried.tenantId, input.upload_id) : null;
     await deps.fleet
       .dropDeadLetter(job.id)
       .catch((error: unknown) => c.get("logger").warn({ err: error, job: job.id }, "dlq:drop:failed"));
-    await dispatchJob(deps, retried, upload?.storageKey ?? null, c.get("requestId"), c.get("logger"));
+    // Released now when its tenant has room (fair dispatch), else when a job of the tenant starts.
+    await releaseAndDispatch(deps, retried, { requestId: c.get("requestId"), logger: c.get("logger") });
     await announceQueued(deps, retried.id, c.get("logger"));
     return c.json(await presentJob(deps, retried, deps.clock()), 202);
   });

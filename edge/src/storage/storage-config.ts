@@ -1,5 +1,6 @@
 import { checkStorageSettings, parseSettings, s3Settings, storageKindSettings } from "@framewire/shared";
 import { z } from "zod";
+import type { S3Connection } from "../watches/lister";
 
 /**
  * Where the edge's objects live: the FW_STORAGE / FW_S3_* pieces the processing nodes read too, and
@@ -69,6 +70,23 @@ export function toStorageSettings(c: z.output<typeof storageSchema>): StorageSet
       uploadUrlTtlSec: c.FW_UPLOAD_URL_TTL_SEC,
       downloadUrlTtlSec: c.FW_DOWNLOAD_TTL_SEC,
     },
+  };
+}
+
+/**
+ * The FW_S3_* connection whatever FW_STORAGE is: watched buckets are listed with it (the nodes read
+ * `s3` inputs with the same one), also when the service's own store is the local folder.
+ */
+export function toS3Connection(c: z.output<typeof storageSchema>): S3Connection {
+  return {
+    endpoint: c.FW_S3_ENDPOINT ?? null,
+    region: c.FW_S3_REGION,
+    forcePathStyle: c.FW_S3_FORCE_PATH_STYLE,
+    credentials:
+      c.FW_S3_ACCESS_KEY_ID && c.FW_S3_SECRET_ACCESS_KEY
+        ? { accessKeyId: c.FW_S3_ACCESS_KEY_ID, secretAccessKey: c.FW_S3_SECRET_ACCESS_KEY }
+        : null,
+    checksums: c.FW_S3_CHECKSUMS,
   };
 }
 

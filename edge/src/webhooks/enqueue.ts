@@ -1,5 +1,11 @@
 import { newId, type WebhookBody, type WebhookEvent } from "@framewire/shared";
-import { type JobRow, jobs, type WebhookDeliveryRow, webhookDeliveries } from "@framewire/shared/db";
+import {
+  type BatchRow,
+  type JobRow,
+  jobs,
+  type WebhookDeliveryRow,
+  webhookDeliveries,
+} from "@framewire/shared/db";
 import { and, eq, isNull, lte, or } from "drizzle-orm";
 import type { EdgeDeps } from "../deps";
 import { presentJob } from "../jobs/present";
@@ -18,6 +24,7 @@ function newDelivery(
   event: WebhookEvent,
   data: WebhookBody["data"],
   now: number,
+  batchId: string | null = null,
 ): WebhookDeliveryRow | null {
   if (!job.webhook?.events.includes(event)) return null;
   const id = newId("whd", now);
@@ -26,6 +33,7 @@ function newDelivery(
     id,
     tenantId: job.tenantId,
     jobId: job.id,
+    batchId,
     event,
     url: job.webhook.url,
     payload: JSON.stringify(payload),
@@ -55,6 +63,22 @@ export async function webhookDeliveryFor(
   const event = eventFor[row.status];
   if (!event || !row.webhook?.events.includes(event)) return null;
   return newDelivery(deps, row, event, { job: await presentJob(deps, row, now) }, now);
+}
+
+/**
+ * A batch's `batch.completed` delivery (null when the batch has no webhook). Deliveries are filed
+ * under a job, so it names the batch's job whose end completed it, and `batchId` marks it as the
+ * batch's own (the job's log leaves it out; GET /v1/batches/:id/webhooks lists it).
+ */
+export function batchDeliveryFor(
+  deps: Pick<EdgeDeps, "config">,
+  batch: Pick<BatchRow, "id" | "tenantId" | "webhook">,
+  jobId: string,
+  data: WebhookBody["data"],
+  now: number,
+): WebhookDeliveryRow | null {
+  const target = { id: jobId, tenantId: batch.tenantId, webhook: batch.webhook };
+  return newDelivery(deps, target, "batch.completed", data, now, batch.id);
 }
 
 /** Tries a committed delivery at once, in the background; the sweeper retries it if that fails. */

@@ -175,12 +175,21 @@ export async function dueDeliveries(db: Db, now: number, limit: number): Promise
 }
 
 /** Oldest first; the cursor is the last id of the previous page (ids sort by creation time). */
+/**
+ * A job's deliveries (or, with `batchId`, a batch's own: batch.completed), oldest first, each with
+ * its attempts. A job's list leaves out its batch's deliveries, which are filed under the job that
+ * completed the batch.
+ */
 export async function listJobDeliveries(
   db: Db,
-  jobId: string,
-  page: { cursor?: string; limit: number },
+  jobId: string | { batchId: string },
+  page: { cursor?: string | undefined; limit: number },
 ): Promise<{ delivery: WebhookDeliveryRow; attempts: WebhookAttemptRow[] }[]> {
-  const conditions = [eq(webhookDeliveries.jobId, jobId)];
+  const conditions = [
+    typeof jobId === "string"
+      ? and(eq(webhookDeliveries.jobId, jobId), isNull(webhookDeliveries.batchId))
+      : eq(webhookDeliveries.batchId, jobId.batchId),
+  ];
   if (page.cursor) conditions.push(gt(webhookDeliveries.id, page.cursor));
   const deliveries = await db
     .select()

@@ -20,6 +20,11 @@ export interface S3StorageOptions {
   checksums: "WHEN_SUPPORTED" | "WHEN_REQUIRED";
   /** Multipart part size; memory per upload is about partSize × queueSize. */
   partSizeBytes?: number;
+  /**
+   * Which keys this store may touch: the service's own key layout by default; a tenant's
+   * destination bucket passes its own check (keys inside the destination's prefix).
+   */
+  isKeyAllowed?: (key: string) => boolean;
 }
 
 /** An SDK client for these settings (the store's, and the reader of `s3` inputs). */
@@ -41,7 +46,7 @@ export function createS3Client(options: Omit<S3StorageOptions, "bucket" | "partS
 export function createS3Storage(options: S3StorageOptions): Storage {
   const client = createS3Client(options);
   const checkKey = (key: string) => {
-    if (!isSafeStorageKey(key)) throw new Error(`unsafe storage key ${key}`);
+    if (!(options.isKeyAllowed ?? isSafeStorageKey)(key)) throw new Error(`unsafe storage key ${key}`);
     return key;
   };
 

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { JobError } from "../errors";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { TemplateBody } from "../api";
+import type { ErrorCode, JobError } from "../errors";
 import type { JobInput, JobSpec, Priority } from "../job-spec";
 import type { JobStatus } from "../job-state";
 import type { FrameHash } from "../media";
@@ -113,6 +114,27 @@ export const jobs = sqliteTable(
     progressWebhookAt: integer("progress_webhook_at"),
     /** Set when the retention sweeper deleted the job's outputs; they show as expired, without URLs. */
     outputsExpiredAt: integer("outputs_expired_at"),
+    /**
+     * Fair dispatch (jobs/admission.ts): when the edge let this dispatch go to JetStream. Null while
+     * the job waits in the database behind its tenant's jobs already queued in JetStream; the
+     * outbox publishes only released jobs. Cleared by a retry or requeue (a new dispatch).
+     */
+    releasedAt: integer("released_at"),
+    /** The priority as a sortable number (0 high, 1 default, 2 low): the release order within a tenant. */
+    queueRank: integer("queue_rank").notNull().default(1),
+    /** The template and version the job was made from. */
+    templateId: text("template_id"),
+    /** Its name when the job was made (the template may be renamed or deleted later). */
+    templateName: text("template_name"),
+    templateVersion: integer("template_version"),
+    /** The batch the job belongs to, and its input's place in the batch (unique: made once). */
+    batchId: text("batch_id"),
+    batchIndex: integer("batch_index"),
+    /** Usage: the input's probed duration and size (from the node's succeeded report). */
+    inputDurationSec: real("input_duration_sec"),
+    inputSizeBytes: integer("input_size_bytes"),
+    /** Usage: slot time of every attempt, summed from the reports that end an attempt. */
+    computeMs: integer("compute_ms").notNull().default(0),
   },
   (t) => [
     index("jobs_tenant_created_idx").on(t.tenantId, t.id),
@@ -123,6 +145,14 @@ export const jobs = sqliteTable(
     index("jobs_api_key_idx").on(t.apiKeyId, t.id),
     // The oldest queued job per pool and priority (metrics, health): the jobs that wait.
     index("jobs_waiting_idx").on(t.status, t.pool, t.priority, t.updatedAt),
+    // Fair dispatch: a tenant's next held job per pool and priority, and its released ones.
+    index("jobs_fair_idx").on(t.tenantId, t.pool, t.status, t.releasedAt, t.queueRank, t.id),
+    // The sweeper's look for tenants with held jobs.
+    index("jobs_held_idx").on(t.status, t.releasedAt, t.tenantId, t.pool),
+    uniqueIndex("jobs_batch_idx").on(t.batchId, t.batchIndex),
+    index("jobs_batch_status_idx").on(t.batchId, t.status, t.id),
+    // Usage: a tenant's jobs by when they ended.
+    index("jobs_tenant_finished_idx").on(t.tenantId, t.finishedAt),
   ],
 );
 
@@ -243,10 +273,17 @@ export const webhookDeliveries = sqliteTable(
     deliveredAt: integer("delivered_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
+    /**
+     * Set for a batch's own event (batch.completed). Its `jobId` is then the batch's job whose end
+     * completed it (job_id stays NOT NULL: making it nullable means rebuilding a table other rows
+     * reference), and the job's own webhook log leaves it out.
+     */
+    batchId: text("batch_id"),
   },
   (t) => [
     index("webhook_deliveries_due_idx").on(t.status, t.nextAttemptAt),
     index("webhook_deliveries_job_idx").on(t.jobId, t.id),
+    index("webhook_deliveries_batch_idx").on(t.batchId, t.id),
   ],
 );
 
@@ -297,6 +334,172 @@ export const fingerprints = sqliteTable(
   ],
 );
 
+/**
+ * Templates: one row per version (a template's id stays, an update adds a version). Every template
+ * has a version 1, so the unique (tenant, name, version) index also keeps names unique per tenant.
+ * Deleting a template deletes all its versions; jobs keep their merged spec and the version used.
+ */
+export const templates = sqliteTable(
+  "templates",
+  {
+    id: text("id").notNull(),
+    version: integer("version").notNull(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name").notNull(),
+    body: text("body", { mode: "json" }).$type<TemplateBody>().notNull(),
+    /** When version 1 was made (copied into every version). */
+    firstCreatedAt: integer("first_created_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.id, t.version] }),
+    uniqueIndex("templates_name_idx").on(t.tenantId, t.name, t.version),
+    index("templates_tenant_idx").on(t.tenantId, t.id, t.version),
+  ],
+);
+
+/**
+ * A batch: its inputs and the spec every job shares, written in one row when it is accepted; its
+ * jobs are made in the background in chunks (batches/creator.ts), `created` counting how many.
+ * A chunk's jobs, their events and the new count are one transaction, and (batch_id, batch_index)
+ * is unique on jobs, so each input becomes a job exactly once whatever crashes or races.
+ */
+export const batches = sqliteTable(
+  "batches",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    apiKeyId: text("api_key_id"),
+    idempotencyKey: text("idempotency_key"),
+    /** SHA-256 of the request body: a replay with the same key must send the same body. */
+    requestHash: text("request_hash").notNull(),
+    /** The spec every job gets, but for its input (template merged, defaults filled in). */
+    spec: text("spec", { mode: "json" }).$type<Omit<JobSpec, "input">>().notNull(),
+    inputs: text("inputs", { mode: "json" }).$type<JobInput[]>().notNull(),
+    total: integer("total").notNull(),
+    created: integer("created").notNull().default(0),
+    templateId: text("template_id"),
+    templateName: text("template_name"),
+    templateVersion: integer("template_version"),
+    /** Where batch.completed goes (and job events, if it lists any); null: the tenant's default URL. */
+    webhook: text("webhook", { mode: "json" }).$type<{ url: string; events: WebhookEvent[] }>(),
+    requestId: text("request_id"),
+    /** A creator's claim (conditional update), so one edge instance makes the jobs at a time. */
+    leaseUntil: integer("lease_until"),
+    canceledAt: integer("canceled_at"),
+    completedAt: integer("completed_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("batches_tenant_idx").on(t.tenantId, t.id),
+    uniqueIndex("batches_idempotency_idx").on(t.tenantId, t.idempotencyKey),
+    index("batches_open_idx").on(t.completedAt, t.canceledAt),
+  ],
+);
+
+/**
+ * A watched bucket prefix. Pollers claim a due watch with a conditional update (`leaseUntil`), so
+ * several edge instances (or overlapping Cron runs) never look at one watch twice at once.
+ */
+export const watches = sqliteTable(
+  "watches",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    apiKeyId: text("api_key_id"),
+    bucket: text("bucket").notNull(),
+    prefix: text("prefix").notNull(),
+    template: text("template").notNull(),
+    everySec: integer("every_sec").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    lastErrorCode: text("last_error_code").$type<ErrorCode>(),
+    lastError: text("last_error"),
+    lastErrorAt: integer("last_error_at"),
+    consecutiveErrors: integer("consecutive_errors").notNull().default(0),
+    lastPolledAt: integer("last_polled_at"),
+    nextPollAt: integer("next_poll_at").notNull(),
+    leaseUntil: integer("lease_until"),
+    objectsSeen: integer("objects_seen").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("watches_tenant_idx").on(t.tenantId, t.id),
+    index("watches_due_idx").on(t.enabled, t.nextPollAt),
+  ],
+);
+
+/**
+ * What a watch has seen: one row per (watch, key, ETag), written in the same transaction as the
+ * job it makes, so an object becomes a job exactly once (a re-upload with new content has a new
+ * ETag and makes a new job; restarts and concurrent pollers make none twice).
+ */
+export const watchObjects = sqliteTable(
+  "watch_objects",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    watchId: text("watch_id")
+      .notNull()
+      .references(() => watches.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    etag: text("etag").notNull(),
+    sizeBytes: integer("size_bytes"),
+    jobId: text("job_id"),
+    skipped: text("skipped"),
+    seenAt: integer("seen_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("watch_objects_key_idx").on(t.watchId, t.key, t.etag),
+    index("watch_objects_watch_idx").on(t.watchId, t.seq),
+  ],
+);
+
+/** Per-tenant limits an admin sets; no row: no limits. */
+export const tenantQuotas = sqliteTable("tenant_quotas", {
+  tenantId: text("tenant_id")
+    .primaryKey()
+    .references(() => tenants.id),
+  maxRunningJobs: integer("max_running_jobs"),
+  maxQueuedJobs: integer("max_queued_jobs"),
+  mediaMinutesPerMonth: real("media_minutes_per_month"),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * Running totals per tenant and month (`YYYY-MM`, UTC), added to in the transition that ends a job,
+ * so the media-minutes quota is one key lookup at submit.
+ */
+export const tenantUsageMonths = sqliteTable(
+  "tenant_usage_months",
+  {
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    month: text("month").notNull(),
+    inputMediaSec: real("input_media_sec").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.month] })],
+);
+
+/** Bytes the edge served from the store, per tenant and day (`YYYY-MM-DD`, UTC), counted in memory and flushed. */
+export const usageServed = sqliteTable(
+  "usage_served",
+  {
+    tenantId: text("tenant_id").notNull(),
+    day: text("day").notNull(),
+    bytes: integer("bytes").notNull().default(0),
+    requests: integer("requests").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.day] })],
+);
+
 export type TenantRow = typeof tenants.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type UploadRow = typeof uploads.$inferSelect;
@@ -307,3 +510,8 @@ export type TenantWebhookRow = typeof tenantWebhooks.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
 export type FingerprintRow = typeof fingerprints.$inferSelect;
+export type TemplateRow = typeof templates.$inferSelect;
+export type BatchRow = typeof batches.$inferSelect;
+export type WatchRow = typeof watches.$inferSelect;
+export type WatchObjectRow = typeof watchObjects.$inferSelect;
+export type TenantQuotaRow = typeof tenantQuotas.$inferSelect;
