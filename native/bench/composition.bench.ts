@@ -1,5 +1,5 @@
 /**
- * Issue 14's compositions (`npm run bench composition`):
+ * Issue 14's compositions (`npm run bench -- composition`):
  *   (i) a composition against the equivalent ffmpeg CLI `-filter_complex` command on the same
  *       inputs: a 720p canvas with a logo on top, a title, two clips joined by a crossfade and a
  *       soundtrack with fades, ducked under the clips' own audio. The CLI runs the very graph the
