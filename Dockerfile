@@ -25,7 +25,7 @@ RUN npm run build:native && npm run build
 
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libavformat59 libavcodec59 libavfilter8 libswscale6 libswresample4 libavutil57 \
+      libavformat59 libavcodec59 libavfilter8 libswscale6 libswresample4 libavutil57 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production

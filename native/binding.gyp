@@ -12,6 +12,7 @@
       "target_name": "framewire_native",
       "sources": [
         "src/addon.cc",
+        "src/composition_binding.cc",
         "src/av/analysis/analyses.cc",
         "src/av/analysis/fingerprint.cc",
         "src/av/analysis/key.cc",
@@ -21,6 +22,7 @@
         "src/av/analysis/spectrum.cc",
         "src/av/analysis/tempo.cc",
         "src/av/capabilities.cc",
+        "src/av/composition.cc",
         "src/av/decoder.cc",
         "src/av/encoder.cc",
         "src/av/filter_graph.cc",

@@ -19,7 +19,11 @@ const benches = ["native", "edge", "node-worker", "node-worker/gateway"].flatMap
     return [];
   }
 });
-const selected = benches.filter((b) => filters.length === 0 || filters.some((f) => b.includes(f)));
+// Matched on the path inside the repository: a checkout's own folder name (a worktree called
+// "wt-compositions") must not make every bench match.
+const selected = benches.filter(
+  (b) => filters.length === 0 || filters.some((f) => b.slice(repoRoot.length + 1).includes(f)),
+);
 let failed = 0;
 for (const bench of selected) {
   console.log(`\n=== ${bench.slice(repoRoot.length + 1)}`);

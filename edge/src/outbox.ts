@@ -16,7 +16,7 @@ export async function sweepOutbox(
   for (const job of pending) {
     const input = job.spec.input;
     const upload =
-      input.type === "upload" ? await findCompletedUpload(deps.db, job.tenantId, input.upload_id) : null;
+      input?.type === "upload" ? await findCompletedUpload(deps.db, job.tenantId, input.upload_id) : null;
     const requestId = job.requestId ?? "outbox";
     await dispatchJob(
       deps,

@@ -21,8 +21,12 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
   if (!result.success) {
     const errors = fieldErrors(result.error);
     const first = errors[0];
+    // A composition's own problems (shared/src/composition.ts) carry their code on the issue.
+    const composition = result.error.issues.every(
+      (issue) => issue.code === "custom" && issue.params?.code === "composition_invalid",
+    );
     throw new FramewireError(
-      "validation_failed",
+      composition ? "composition_invalid" : "validation_failed",
       first ? `${what}: ${first.field}: ${first.message}` : `${what} is not valid`,
       { errors },
     );

@@ -14,6 +14,7 @@ import type {
   AnimationFormat,
   AudioCodec,
   AudioFacts,
+  HighlightSegment,
   ImageFormat,
   LoudnessFacts,
   Preset,
@@ -27,6 +28,8 @@ import type {
   WaveformFacts,
   WaveformImageFormat,
 } from "@framewire/shared/media";
+
+import type { CompositionPlanOutput, HighlightReelPlanOutput } from "./composition-plan";
 
 export type EngineName = "native" | "wasm";
 
@@ -46,6 +49,7 @@ export type {
   WaveformFacts,
   WaveformImageFormat,
 } from "@framewire/shared/media";
+export type * from "./composition-plan";
 export interface VideoEncodeOptions {
   codec: VideoCodec;
   /**
@@ -244,12 +248,19 @@ export type PlanOutput =
   | ThumbnailsPlanOutput
   | HlsPlanOutput
   | ProbePlanOutput
-  | AnalysisPlanOutput;
+  | AnalysisPlanOutput
+  | CompositionPlanOutput
+  | HighlightReelPlanOutput;
 export type PlanOutputKind = PlanOutput["kind"];
 
 export interface Plan {
-  /** Absolute path of the input, always inside the job's own temp folder. */
+  /**
+   * Absolute path of the input, always inside the job's own temp folder (a job with named inputs:
+   * the first of them; its composition and highlight_reel outputs name theirs in `inputs`).
+   */
   inputPath: string;
+  /** Named inputs (name → absolute path in the job's temp folder), for edits. */
+  inputs?: Record<string, string>;
   /** Every output shares one demux and one decode of the input (native engine). */
   outputs: PlanOutput[];
   /** Default "auto". */
@@ -366,6 +377,8 @@ export interface OutputFacts {
   probe?: ProbeFacts;
   /** analysis outputs: the measurement in the API's words (also written as JSON to `path`). */
   analysis?: AnalysisFacts;
+  /** highlight_reel outputs: the input's segments used, in reel order. */
+  segments?: HighlightSegment[];
   /** animation outputs: frames, rate and loop as written. */
   animation?: AnimationFacts;
   /** waveform outputs: the picture and peaks files, their resolution. */
@@ -476,7 +489,12 @@ export type EngineErrorCode =
    * A written output failed its post-write check (probed duration far from the trim window of the
    * media actually decoded, or a stream missing that should be there); nothing is kept.
    */
-  | "OUTPUT_INVALID";
+  | "OUTPUT_INVALID"
+  /**
+   * An edit (composition, highlight reel) that the media contradicts (a trim past an input's end,
+   * an image input that is audio): the message names the clip. Found before any encoding.
+   */
+  | "COMPOSITION_INVALID";
 
 export class EngineError extends Error {
   override readonly name = "EngineError";
@@ -509,6 +527,7 @@ export const engineErrorCodes: readonly EngineErrorCode[] = [
   "OUTPUT_WRITE_FAILED",
   "STALLED",
   "OUTPUT_INVALID",
+  "COMPOSITION_INVALID",
 ];
 
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {

@@ -17,8 +17,37 @@ export interface NativeAddon {
     onProgress?: (tick: NativeProgressTick) => void,
   ): NativeTranscodeJob;
   capabilities(): Promise<NativeCapabilities>;
+  /** Renders a composition's filter graph (native/src/av/composition.h). */
+  compose(
+    options: NativeComposeOptions,
+    onProgress?: (tick: NativeProgressTick) => void,
+  ): { promise: Promise<NativeComposeResult>; cancel(): void };
   /** Returns and clears the warnings and errors libav logged in this process since the last call. */
   takeLog(): { lines: { at: number; level: "error" | "warning"; message: string }[]; dropped: number };
+}
+
+/** compose()'s options: the graph of composition-graph.ts and the encoders, in FFmpeg's names. */
+export interface NativeComposeOptions {
+  instances: { path: string; video: boolean; audio: boolean; seekSec: number; endSec: number }[];
+  nodes: { id: string; filter: string; options: [string, string][]; inputs: string[] }[];
+  videoOut: string;
+  audioOut: string | null;
+  path: string;
+  container: string;
+  video: { encoder: string; crf: number; bitrateKbps: number; preset: string; speed: number };
+  audio: { encoder: string; bitrateKbps: number } | null;
+  channels: number;
+  sampleRate: number;
+  fpsNum: number;
+  fpsDen: number;
+  durationSec: number;
+  stallTimeoutMs: number;
+}
+
+export interface NativeComposeResult {
+  videoEncoder: string;
+  videoSec: number;
+  frames: number;
 }
 
 /** The addon reports streams in exactly the Engine contract's shape. */
@@ -285,7 +314,8 @@ function tryLoad(path: string): { addon: NativeAddon } | { error: string } {
   if (
     typeof addon?.probe !== "function" ||
     typeof addon.transcode !== "function" ||
-    typeof addon.capabilities !== "function"
+    typeof addon.capabilities !== "function" ||
+    typeof addon.compose !== "function"
   ) {
     return {
       error: `${path} loaded but lacks probe/transcode/capabilities: a stale build? run \`npm run build -w native\``,

@@ -1,7 +1,9 @@
 import { mkdir, stat } from "node:fs/promises";
-import { analysisKinds } from "@framewire/shared/media";
+import { analysisKinds, presets } from "@framewire/shared/media";
 import { analysisDocument, analysisFacts } from "./analysis";
 import { animationFacts } from "./animation";
+import type { CompositionGraph } from "./composition-graph";
+import { type EditEngine, isEdit, type RenderTarget, runEdit } from "./edits";
 import {
   type AudioEncodeOptions,
   type Capabilities,
@@ -23,7 +25,7 @@ import {
   type NativeTranscodeJob,
   type NativeTranscodeResult,
 } from "./native-addon";
-import { type AudioStreamOf, type CompiledOutput, compileNativePlan } from "./native-plan";
+import { type AudioStreamOf, type CompiledOutput, compileNativePlan, fpsRational } from "./native-plan";
 import {
   finishHls,
   outputFactsFromProbe,
@@ -34,7 +36,7 @@ import {
   thumbnailFacts,
 } from "./output-facts";
 import { checkPlan } from "./plan-check";
-import { RunProgress } from "./run-progress";
+import { type OutputMeasure, RunProgress } from "./run-progress";
 import { audioStreamsFor, choosesAudioTrack } from "./tracks";
 import { writeWaveform } from "./waveform";
 
@@ -69,7 +71,18 @@ class NativeEngine implements Engine {
         (caps): Capabilities => ({
           engine: "native" as const,
           ...caps,
-          outputKinds: ["video", "audio", "thumbnails", "hls", "probe", "analysis", "animation", "waveform"],
+          outputKinds: [
+            "video",
+            "audio",
+            "thumbnails",
+            "hls",
+            "probe",
+            "analysis",
+            "animation",
+            "waveform",
+            "composition",
+            "highlight_reel",
+          ],
           analysisKinds: [...analysisKinds],
           sharedDecode: true,
         }),
@@ -101,7 +114,138 @@ class NativeEngine implements Engine {
     return { ...facts, sizeBytes };
   }
 
+  /**
+   * Edits (composition, highlight_reel) render apart, each in its own pass over its inputs; every
+   * other output shares the one decode of the plan's input.
+   */
   async run(plan: Plan, options: RunOptions = {}): Promise<RunResult> {
+    this.#assertOpen();
+    const edits = plan.outputs.filter(isEdit);
+    if (edits.length === 0) return this.#runShared(plan, options);
+    const rest = plan.outputs.filter((o) => !isEdit(o));
+    const shared = rest.length > 0 ? await this.#runShared({ ...plan, outputs: rest }, options) : null;
+    const done = new Map<string, OutputFacts>(shared?.outputs.map((f) => [f.name, f]) ?? []);
+    const callSite = new Error("run() called here");
+    const caps = await this.capabilities();
+    this.addon.takeLog();
+    const engine: EditEngine = {
+      probe: (path) => this.probe(path),
+      encoders: caps.encoders,
+      render: (graph, target, onTick, signal) =>
+        this.#render(graph, target, onTick, signal, options.stallTimeoutMs),
+      highlights: async (inputPath, o, signal) => {
+        const result = await this.#runShared(
+          {
+            inputPath,
+            outputs: [
+              {
+                kind: "analysis",
+                name: "highlights",
+                path: `${edits[0]?.path ?? inputPath}.highlights.json`,
+                analysis: { kind: "highlights", ...o },
+              },
+            ],
+          },
+          { signal, ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {}) },
+        );
+        const facts = result.outputs[0]?.analysis;
+        if (facts?.kind !== "highlights")
+          throw new EngineError("ENGINE_FAILURE", "the highlights analysis reported nothing");
+        return facts;
+      },
+    };
+    for (const output of edits) {
+      const progress = new RunProgress([output.name], options.onProgress);
+      try {
+        done.set(
+          output.name,
+          await runEdit(plan, output, engine, (m) => progress.update(output.name, m), options.signal),
+        );
+      } catch (error) {
+        await removeOutputs([output]);
+        const engineError = error instanceof EngineError ? error : toEngineError(error, callSite);
+        engineError.log = this.addon.takeLog();
+        throw engineError;
+      }
+      progress.finish();
+    }
+    const log = this.addon.takeLog();
+    return {
+      outputs: plan.outputs.map((o) => done.get(o.name) as OutputFacts),
+      log: shared?.log
+        ? { lines: [...shared.log.lines, ...log.lines], dropped: shared.log.dropped + log.dropped }
+        : log,
+    };
+  }
+
+  /** One composition graph rendered by the addon, cancelable through the signal. */
+  async #render(
+    graph: CompositionGraph,
+    target: RenderTarget,
+    onTick: (measure: OutputMeasure) => void,
+    signal: AbortSignal | undefined,
+    stallTimeoutMs: number | undefined,
+  ): Promise<void> {
+    throwIfAborted(signal);
+    const callSite = new Error("compose() called here");
+    const fps = fpsRational(target.fps);
+    const job = this.addon.compose(
+      {
+        instances: graph.instances.map((d) => ({
+          path: d.path,
+          video: d.video,
+          audio: d.audio,
+          seekSec: d.seekSec,
+          endSec: d.endSec ?? -1,
+        })),
+        nodes: graph.nodes,
+        videoOut: graph.videoOut,
+        audioOut: graph.audioOut,
+        path: target.path,
+        container: target.muxer,
+        video: {
+          encoder: target.videoEncoder,
+          crf: target.video.crf ?? -1,
+          bitrateKbps: target.video.bitrateKbps ?? 0,
+          preset: target.video.preset,
+          speed: presets.indexOf(target.video.preset),
+        },
+        audio: target.audioEncoder
+          ? { encoder: target.audioEncoder, bitrateKbps: target.audio?.bitrateKbps ?? 0 }
+          : null,
+        channels: graph.channels,
+        sampleRate: graph.sampleRate,
+        fpsNum: fps.num,
+        fpsDen: fps.den,
+        durationSec: graph.durationSec,
+        stallTimeoutMs: stallTimeoutMs ?? 0,
+      },
+      (tick) => {
+        const entry = tick.outputs[0];
+        if (entry)
+          onTick({
+            frames: entry.frames,
+            outTimeSec: entry.outTimeSec,
+            durationSec: entry.durationSec,
+            elapsedSec: tick.elapsedSec,
+          });
+      },
+    );
+    const cancel = () => job.cancel();
+    signal?.addEventListener("abort", cancel, { once: true });
+    const entry = { job: job as unknown as NativeTranscodeJob, settled: job.promise.catch(() => undefined) };
+    this.#running.add(entry);
+    try {
+      await job.promise;
+    } catch (error) {
+      throw toEngineError(error, callSite);
+    } finally {
+      signal?.removeEventListener("abort", cancel);
+      this.#running.delete(entry);
+    }
+  }
+
+  async #runShared(plan: Plan, options: RunOptions = {}): Promise<RunResult> {
     this.#assertOpen();
     const callSite = new Error("run() called here");
     const { signal, onProgress, stallTimeoutMs } = options;
@@ -234,6 +378,9 @@ class NativeEngine implements Engine {
           throw new EngineError("ENGINE_FAILURE", `output ${output.name}: the addon reported nothing for it`);
         return analysisFacts(output, analysisDocument(output.analysis, report));
       }
+      case "composition":
+      case "highlight_reel":
+        throw new EngineError("ENGINE_FAILURE", `output ${output.name}: edits are rendered apart`);
     }
   }
 

@@ -56,6 +56,9 @@ export function containerOf(output: PlanOutput): string {
     case "probe":
     case "analysis":
       return "json";
+    case "composition":
+    case "highlight_reel":
+      return output.container;
   }
 }
 

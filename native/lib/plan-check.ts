@@ -7,6 +7,7 @@ import {
   accelModes,
   analysisKinds,
   animationFormats,
+  compositionLimits,
   containerCodecs,
   hexColorPattern,
   imageFormats,
@@ -21,6 +22,7 @@ import {
   watermarkPositions,
   waveformImageFormats,
 } from "@framewire/shared/media";
+import type { CompositionPlanOutput, HighlightReelPlanOutput } from "./composition-plan";
 import {
   type AnalysisOptions,
   type AudioCodec,
@@ -161,10 +163,73 @@ export function checkAudio(field: string, audio: AudioEncodeOptions, allTracks =
   }
 }
 
+/** An edit's shape and bounds (the graph builder checks the rest against the media). */
+function checkEdit(output: CompositionPlanOutput | HighlightReelPlanOutput, field: string): void {
+  oneOf(`${field}.container`, output.container, videoContainers);
+  oneOf(`${field}.video.codec`, output.video.codec, containerCodecs[output.container].video);
+  if (output.audio)
+    oneOf(`${field}.audio.codec`, output.audio.codec, containerCodecs[output.container].audio);
+  if (output.kind === "highlight_reel") {
+    int(
+      `${field}.segments`,
+      output.segments,
+      compositionLimits.reelSegments.min,
+      compositionLimits.reelSegments.max,
+    );
+    num(
+      `${field}.crossfadeSec`,
+      output.crossfadeSec,
+      compositionLimits.reelCrossfadeSec.min,
+      compositionLimits.reelCrossfadeSec.max,
+    );
+    return;
+  }
+  const { width, height, fps } = output.canvas;
+  int(
+    `${field}.canvas.width`,
+    width,
+    compositionLimits.canvasDimension.min,
+    compositionLimits.canvasDimension.max,
+  );
+  int(
+    `${field}.canvas.height`,
+    height,
+    compositionLimits.canvasDimension.min,
+    compositionLimits.canvasDimension.max,
+  );
+  even(`${field}.canvas.width`, width);
+  even(`${field}.canvas.height`, height);
+  num(`${field}.canvas.fps`, fps, compositionLimits.canvasFps.min, compositionLimits.canvasFps.max);
+  int(`${field}.tracks`, output.tracks.length, compositionLimits.tracks.min, compositionLimits.tracks.max);
+  const clips = output.tracks.flat();
+  int(`${field}.clips`, clips.length, 1, compositionLimits.clipsTotal);
+  for (const clip of clips) {
+    num(`${field}.${clip.label}.startSec`, clip.startSec, 0, compositionLimits.timelineSec.max);
+    num(`${field}.${clip.label}.scale`, clip.scale, compositionLimits.scale.min, compositionLimits.scale.max);
+    num(`${field}.${clip.label}.opacity`, clip.opacity, 0, 1);
+    num(
+      `${field}.${clip.label}.volume`,
+      clip.volume,
+      compositionLimits.volume.min,
+      compositionLimits.volume.max,
+    );
+    if (clip.asset.type === "text" && clip.asset.text.length > compositionLimits.textChars.max)
+      throw bad(
+        `${field}.${clip.label}.asset.text`,
+        `at most ${compositionLimits.textChars.max} characters`,
+        clip.asset.text.length,
+      );
+  }
+}
+
 function checkOutput(output: PlanOutput, field: string): void {
   if (typeof output.name !== "string" || !outputNamePattern.test(output.name))
     throw bad(`${field}.name`, "a safe name", output.name);
   switch (output.kind) {
+    case "composition":
+    case "highlight_reel":
+      checkEdit(output, field);
+      return;
     case "video": {
       oneOf(`${field}.container`, output.container, videoContainers);
       const allowed = containerCodecs[output.container];

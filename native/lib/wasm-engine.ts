@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { analysisDocument, analysisFacts } from "./analysis";
 import { animationFacts } from "./animation";
+import { type EditEngine, type EditPlanOutput, isEdit, runEdit } from "./edits";
 import {
   type Capabilities,
   type EncodingChoice,
@@ -44,6 +45,7 @@ import {
   WASM_ANALYSIS_KINDS,
   wasmAnalysisArgs,
 } from "./wasm-analysis";
+import { renderInWasm, type WasmEditIo } from "./wasm-edits";
 import {
   animationArgs,
   audioArgs,
@@ -325,7 +327,14 @@ class WasmEngine implements Engine {
         if (reason) throw new EngineError("UNSUPPORTED", `plan.outputs[${i}] (${output.kind}): ${reason}`);
       }
       try {
-        return await this.transcode(plan, options);
+        const edits = plan.outputs.filter(isEdit);
+        if (edits.length === 0) return await this.transcode(plan, options);
+        const rest = plan.outputs.filter((o) => !isEdit(o));
+        const shared = rest.length > 0 ? await this.transcode({ ...plan, outputs: rest }, options) : null;
+        const done = new Map(shared?.outputs.map((f) => [f.name, f]) ?? []);
+        for (const output of edits)
+          done.set(output.name, await this.edit(plan, output, caps.encoders, options));
+        return { outputs: plan.outputs.map((o) => done.get(o.name) as OutputFacts) };
       } catch (error) {
         // Whatever failed, no partial or stale file stays where an output was promised.
         await removeOutputs(plan.outputs);
@@ -333,6 +342,62 @@ class WasmEngine implements Engine {
       }
     });
   }
+
+  /** One composition or highlight reel (edits.ts), its graph run by the CLI (wasm-edits.ts). */
+  private async edit(
+    plan: Plan,
+    output: EditPlanOutput,
+    encoders: string[],
+    options: RunOptions,
+  ): Promise<OutputFacts> {
+    if (output.kind === "highlight_reel")
+      throw new EngineError(
+        "UNSUPPORTED",
+        `output ${output.name}: highlight reels need the highlights analysis, which the wasm engine lacks; use the native engine`,
+      );
+    const progress = new RunProgress([output.name], options.onProgress);
+    const facts = await this.withCore(options.signal, (core) => {
+      const io: WasmEditIo = {
+        write: (name, bytes) =>
+          core.request("write", { name, bytes }, { transfer: [bytes.buffer as ArrayBuffer] }),
+        remove: (names) => this.removeMemfs(core, names),
+        exec: async (args, durationSec) => {
+          await this.exec(
+            core,
+            args,
+            progressMeasure(durationSec, (m) => progress.update(output.name, m)),
+            options.stallTimeoutMs,
+          );
+        },
+        keep: async (memfs, path) => {
+          await this.keep(core, memfs, path, false);
+        },
+        filters: async () => {
+          this.filterNames ??= core
+            .request<CallResult>("exec", {
+              args: ["-hide_banner", "-loglevel", "error", "-filters"],
+              keepLines: 5000,
+            })
+            .then(
+              (r) => new Set([...r.stdout, ...r.stderr].map((line) => line.trim().split(/\s+/)[1] ?? "")),
+            );
+          return this.filterNames;
+        },
+      };
+      const editEngine: EditEngine = {
+        probe: (path) => this.probeDisk(core, path),
+        encoders,
+        render: (graph, target) => renderInWasm(graph, target, io),
+        highlights: () =>
+          Promise.reject(new EngineError("UNSUPPORTED", "no highlights analysis in the wasm engine")),
+      };
+      return runEdit(plan, output, editEngine, () => {}, options.signal);
+    });
+    progress.finish();
+    return facts;
+  }
+
+  private filterNames: Promise<Set<string>> | null = null;
 
   async close(): Promise<void> {
     this.closed = true;
@@ -657,6 +722,9 @@ class WasmEngine implements Engine {
         }
         return analysisFacts(output, analysisDocument(a, report));
       }
+      case "composition":
+      case "highlight_reel":
+        throw new EngineError("ENGINE_FAILURE", `output ${output.name}: edits are rendered apart`);
       case "hls":
         throw new EngineError("UNSUPPORTED", "HLS ladders are not available in the wasm engine");
       case "waveform": {
@@ -849,7 +917,16 @@ class WasmEngine implements Engine {
         hardware: [],
         hardwareEncoders: [],
         hardwareErrors: {},
-        outputKinds: ["video", "audio", "thumbnails", "probe", "analysis", "animation", "waveform"],
+        outputKinds: [
+          "video",
+          "audio",
+          "thumbnails",
+          "probe",
+          "analysis",
+          "animation",
+          "waveform",
+          "composition",
+        ],
         analysisKinds: WASM_ANALYSIS_KINDS,
         sharedDecode: false,
       };

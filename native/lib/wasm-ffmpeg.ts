@@ -87,6 +87,10 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
       return null;
     case "analysis":
       return wasmAnalysisUnsupported(output.analysis);
+    case "composition":
+    case "highlight_reel":
+      // Edits are checked and rendered apart (edits.ts).
+      return null;
     case "waveform":
       return null;
     case "animation": {
@@ -335,7 +339,15 @@ function audioEncodeArgs(audio: AudioEncodeOptions, facts: MediaFacts): string[]
 
 /** Seconds between `-progress` blocks: a few ticks per second. */
 const STATS_PERIOD = "0.25";
-const COMMON = ["-loglevel", "error", "-nostats", "-progress", "pipe:1", "-stats_period", STATS_PERIOD];
+export const COMMON = [
+  "-loglevel",
+  "error",
+  "-nostats",
+  "-progress",
+  "pipe:1",
+  "-stats_period",
+  STATS_PERIOD,
+];
 
 /** Builds the argument list for a video output. Every value comes from a field checkPlan accepted. */
 export function videoArgs(

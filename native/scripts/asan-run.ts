@@ -20,7 +20,11 @@ import { makeBadMediaSet, makeClickTrack, makeClip, makeCutsClip } from "../../t
 import { type AnalysisOptions, EngineError, type PlanOutput } from "../lib/engine";
 import { createNativeEngine } from "../lib/native-engine";
 import { aac, analysisOut, audioOut, defaultAnalysis, h264, thumbsOut, videoOut } from "../test/plans";
+import { compositionWorkload } from "./asan-compositions";
 import { trackRuns } from "./asan-tracks";
+
+/** Ends the workload early (FW_ASAN_ONLY) through the same cleanup as a full run. */
+class Done extends Error {}
 
 const dir = await mkdtemp(join(tmpdir(), "fw-asan-"));
 const engine = await createNativeEngine();
@@ -37,6 +41,10 @@ const settle = (p: Promise<unknown>) =>
   );
 
 try {
+  // Compositions: every filter the graph builder emits, a cancel, a refusal, a highlight reel.
+  // FW_ASAN_ONLY=compositions runs just these (a quicker check while working on them).
+  await compositionWorkload(engine, dir, settle, outcome);
+  if (process.env.FW_ASAN_ONLY === "compositions") throw new Done();
   const clip = await makeClip(join(dir, "clip.mp4"), { seconds: 2, width: 320, height: 180 });
   const logo = await makeClip(join(dir, "logo.mp4"), { seconds: 1, width: 64, height: 32, audio: false });
   await engine.capabilities();
@@ -233,6 +241,8 @@ try {
     await settle(engine.run({ inputPath: fifo, outputs: [videoOut(dir, "s")] }, { stallTimeoutMs: 300 })),
   );
   await writer.close();
+} catch (error) {
+  if (!(error instanceof Done)) throw error;
 } finally {
   await engine.close();
   await rm(dir, { recursive: true, force: true });

@@ -15,6 +15,7 @@
 #include "av/log.h"
 #include "av/probe.h"
 #include "av/transcode.h"
+#include "composition_binding.h"
 
 namespace {
 
@@ -680,6 +681,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("transcode", Napi::Function::New(env, Transcode, "transcode"));
   exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
   exports.Set("takeLog", Napi::Function::New(env, TakeLog, "takeLog"));
+  fw::binding::InitComposition(env, exports);
   return exports;
 }
 

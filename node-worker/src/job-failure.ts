@@ -19,6 +19,7 @@ const engineCodes: Record<EngineErrorCode, ErrorCode> = {
   OUTPUT_WRITE_FAILED: "output_write_failed",
   STALLED: "engine_stalled",
   OUTPUT_INVALID: "output_invalid",
+  COMPOSITION_INVALID: "composition_invalid",
 };
 
 /** A failure with the code and words the job record will show. */

@@ -20,12 +20,14 @@ import type { JobBus } from "./bus";
 import type { NodeConfig } from "./config";
 import type { Delivery } from "./delivery";
 import { decideFailure } from "./failure-policy";
+import { fetchInput, fetchNamedInputs } from "./inputs/job-inputs";
 import type { S3InputFetch } from "./inputs/s3-input";
 import { fetchToFile } from "./inputs/safe-fetch";
 import { JobFailure, toJobFailure } from "./job-failure";
 import { createJobPercent } from "./job-percent";
 import type { AttemptOutcome, NodeMetrics } from "./metrics";
 import { buildPlan, watermarkPath } from "./plan";
+import { inputPaths } from "./plan-edits";
 import type { ProgressPublisher } from "./progress";
 import { createProgressReportThrottle } from "./progress-reports";
 import type { Reporter } from "./reporter";
@@ -324,17 +326,25 @@ async function process(
     signal,
   };
   const { input } = message.spec;
-  if (input.type === "upload") {
+  const ports = {
+    storage,
+    s3Inputs: deps.s3Inputs,
+    onStorageError: () => deps.metrics?.storageError("download"),
+  };
+  const countStorageError = (error: unknown) => {
+    if (!(error instanceof StorageNotFoundError)) deps.metrics?.storageError("download");
+    throw error;
+  };
+  // Named inputs (compositions, highlight reels) land beside each other; the plan names them.
+  const named = message.spec.inputs ? inputPaths(message.spec, workDir) : null;
+  if (named) {
+    await fetchNamedInputs(ports, message, named, fetchOptions).catch(countStorageError);
+  } else if (input?.type === "upload") {
     if (!message.input_key)
       throw new JobFailure({ code: "input_unavailable", message: "The upload is missing." }, false);
-    await storage.download(message.input_key, inputPath).catch((error: unknown) => {
-      if (!(error instanceof StorageNotFoundError)) deps.metrics?.storageError("download");
-      throw error;
-    });
-  } else if (input.type === "s3") {
-    await deps.s3Inputs(input, inputPath, fetchOptions);
-  } else {
-    await fetchToFile(input.url, inputPath, fetchOptions);
+    await storage.download(message.input_key, inputPath).catch(countStorageError);
+  } else if (input) {
+    await fetchInput(ports, message.tenant_id, input, inputPath, fetchOptions);
   }
 
   // Watermark images are inputs too: fetched the same way, into the job's folder.
@@ -349,7 +359,7 @@ async function process(
   }
 
   const inputFacts = await probeInput(deps, inputPath, signal);
-  const plan = buildPlan(message.spec, inputPath, workDir);
+  const plan = buildPlan(message.spec, named ? (Object.values(named)[0] ?? inputPath) : inputPath, workDir);
   const progressReport = progressReporter(deps, message, attempt);
   const jobPercent = createJobPercent(plan.outputs.map((o) => o.name));
   const sessions = hardwareSessionsOf(plan, deps.hardwareEncodersOpen);
@@ -430,7 +440,10 @@ function outputTarget(deps: JobRunnerDeps, message: JobMessage): OutputTarget {
   }
   const values = {
     job_id: message.job_id,
-    input: inputNameOf(message.spec.input),
+    // A composition has named inputs: {input} is the first one's.
+    input: inputNameOf(
+      message.spec.input ?? Object.values(message.spec.inputs ?? {})[0] ?? { type: "url", url: "input" },
+    ),
     date: destinationDate(idTime(message.job_id) ?? Date.now()),
   };
   // expandDestinationPath checks once more that every key stays inside the prefix.
@@ -484,8 +497,19 @@ async function storeOutput(
       );
     });
   // The engine's facts are in the API's words already (shared/src/media.ts): they go on as they are.
-  const { video, audio, thumbnails, renditions, loudness, probe, analysis, animation, waveform, encoding } =
-    facts;
+  const {
+    video,
+    audio,
+    thumbnails,
+    renditions,
+    loudness,
+    probe,
+    analysis,
+    animation,
+    waveform,
+    encoding,
+    segments,
+  } = facts;
   const result: OutputResult = {
     name: facts.name,
     type: facts.kind === "probe" ? "analysis" : facts.kind,
@@ -503,6 +527,7 @@ async function storeOutput(
     ...(loudness ? { loudness } : {}),
     ...(probe ? { probe } : {}),
     ...(analysis ? { analysis } : {}),
+    ...(segments ? { segments } : {}),
     ...(animation ? { animation } : {}),
     ...(waveform ? { waveform } : {}),
     ...(target.bucket ? { destination: { type: "s3" as const, bucket: target.bucket } } : {}),

@@ -7,6 +7,7 @@ import {
   type PlanOutput,
 } from "@framewire/native";
 import { analysisDefaults, defaultCrf, type JobSpec, type OutputSpec } from "@framewire/shared";
+import { compositionOutput, highlightReelOutput, inputPaths } from "./plan-edits";
 
 type Spec<T extends OutputSpec["type"]> = Extract<OutputSpec, { type: T }>;
 
@@ -140,7 +141,7 @@ function analysisOutput(output: Spec<"analysis">, workDir: string): PlanOutput {
   }
 }
 
-function planOutput(output: OutputSpec, workDir: string): PlanOutput {
+function planOutput(output: OutputSpec, spec: JobSpec, workDir: string): PlanOutput {
   switch (output.type) {
     case "video":
       return videoOutput(output, workDir);
@@ -170,6 +171,10 @@ function planOutput(output: OutputSpec, workDir: string): PlanOutput {
       };
     case "analysis":
       return analysisOutput(output, workDir);
+    case "composition":
+      return compositionOutput(output, spec, workDir);
+    case "highlight_reel":
+      return highlightReelOutput(output, spec, workDir);
     case "waveform":
       return {
         kind: "waveform",
@@ -203,7 +208,8 @@ function planOutput(output: OutputSpec, workDir: string): PlanOutput {
 export function buildPlan(spec: JobSpec, inputPath: string, workDir: string): Plan {
   return {
     inputPath,
+    ...(spec.inputs ? { inputs: inputPaths(spec, workDir) } : {}),
     accel: spec.accel,
-    outputs: spec.outputs.map((output) => planOutput(output, workDir)),
+    outputs: spec.outputs.map((output) => planOutput(output, spec, workDir)),
   };
 }

@@ -43,6 +43,10 @@ export const errorCatalog = {
     title: "A written output failed its check (duration or streams) and was not stored",
   },
   resource_exhausted: { status: 500, title: "The job exceeded a resource limit of its node" },
+  composition_invalid: {
+    status: 422,
+    title: "The composition is not valid (its message names the clip)",
+  },
   upload_expired: { status: 410, title: "The upload has expired and was deleted" },
   canceled: { status: 409, title: "The job was canceled" },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -5,6 +5,7 @@
  * (those are `@framewire/shared/nats` and `@framewire/shared/db`).
  */
 export * from "./api";
+export * from "./composition";
 export * from "./destinations";
 export * from "./errors";
 export * from "./ids";

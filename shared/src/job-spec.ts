@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { checkJobEdits, compositionSchemas, editCodecProblems, jobInputsSchema } from "./composition";
 import { defaultDestinationPath, destinationPathProblem, destinationPrefixProblem } from "./destinations";
 import {
   accelModes,
@@ -391,6 +392,11 @@ export type AnalysisOutputSpec = z.infer<typeof analysisOutputSchema>;
 
 /** Relations between analysis options that one field's bounds can't say. */
 function checkAnalysisOptions(output: OutputSpecRaw, ctx: z.RefinementCtx): void {
+  if (output.type === "composition" || output.type === "highlight_reel") {
+    for (const p of editCodecProblems(output))
+      ctx.addIssue({ code: "custom", message: p.message, path: p.path });
+    return;
+  }
   if (output.type !== "analysis") return;
   if (output.analysis === "tempo" && output.min_bpm >= output.max_bpm) {
     ctx.addIssue({ code: "custom", message: "min_bpm must be under max_bpm", path: ["max_bpm"] });
@@ -415,7 +421,8 @@ function checkAnalysisOptions(output: OutputSpecRaw, ctx: z.RefinementCtx): void
 function withContainerDefaults(raw: unknown): unknown {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return raw;
   const output = raw as Record<string, unknown>;
-  if (output.type !== "video") return raw;
+  const edit = output.type === "composition" || output.type === "highlight_reel";
+  if (output.type !== "video" && !edit) return raw;
   const container = output.container ?? "mp4";
   if (typeof container !== "string" || !Object.hasOwn(containerDefaults, container)) return raw;
   const defaults = containerDefaults[container as VideoContainer];
@@ -425,7 +432,10 @@ function withContainerDefaults(raw: unknown): unknown {
       : stream;
   return {
     ...output,
-    video: withCodec(output.video, defaults.video),
+    video:
+      edit && output.video === undefined
+        ? { codec: defaults.video }
+        : withCodec(output.video, defaults.video),
     audio:
       output.audio === undefined
         ? { codec: defaults.audio, bitrate_kbps: 128 }
@@ -433,12 +443,23 @@ function withContainerDefaults(raw: unknown): unknown {
   };
 }
 
+/** composition and highlight_reel outputs (shared/src/composition.ts). */
+const edits = compositionSchemas({
+  outputName: outputNameSchema,
+  audioStream: audioStreamSchema,
+  trim: trimSchema,
+});
+export const compositionOutputSchema = edits.composition;
+export const highlightReelOutputSchema = edits.highlightReel;
+
 const outputUnion = z.discriminatedUnion("type", [
   videoOutputSchema,
   audioOutputSchema,
   thumbnailsOutputSchema,
   hlsOutputSchema,
   analysisOutputSchema,
+  compositionOutputSchema,
+  highlightReelOutputSchema,
   animationOutputSchema,
   waveformOutputSchema,
 ]);
@@ -493,33 +514,38 @@ export const destinationSchema = z.strictObject({
 });
 export type Destination = z.output<typeof destinationSchema>;
 
-export const jobSpecSchema = z.strictObject({
-  input: inputSchema,
-  outputs: z
-    .array(outputSchema)
-    .min(1)
-    .max(maxOutputsPerJob, `at most ${maxOutputsPerJob} outputs per job`)
-    .refine(
-      (outputs) => new Set(outputs.map((o) => o.name)).size === outputs.length,
-      "output names must be unique",
-    ),
-  priority: z.enum(priorities).default("default"),
-  accel: z.enum(accelModes).default("auto"),
-  /** Where to POST signed notifications about this job; omitted: the tenant's default, if any. */
-  webhook: webhookSpecSchema.optional(),
-  metadata: z
-    .record(z.string().max(64), z.string().max(512))
-    .refine((m) => Object.keys(m).length <= 32, "at most 32 metadata entries")
-    .optional(),
-  /**
-   * The template the job was made from. A client names it as `<name or id>[@version]`; the stored
-   * spec records what was used, as `<id>@<version>`, with the template's outputs and defaults
-   * already merged in.
-   */
-  template: templateRefSchema.optional(),
-  /** Write the outputs to the tenant's own bucket (see destinationSchema). */
-  destination: destinationSchema.optional(),
-});
+export const jobSpecSchema = z
+  .strictObject({
+    /** The job's one input; or name several in `inputs` (compositions, highlight reels). */
+    input: inputSchema.optional(),
+    /** Named inputs (1-16), for composition and highlight_reel outputs; instead of `input`. */
+    inputs: jobInputsSchema(inputSchema).optional(),
+    outputs: z
+      .array(outputSchema)
+      .min(1)
+      .max(maxOutputsPerJob, `at most ${maxOutputsPerJob} outputs per job`)
+      .refine(
+        (outputs) => new Set(outputs.map((o) => o.name)).size === outputs.length,
+        "output names must be unique",
+      ),
+    priority: z.enum(priorities).default("default"),
+    accel: z.enum(accelModes).default("auto"),
+    /** Where to POST signed notifications about this job; omitted: the tenant's default, if any. */
+    webhook: webhookSpecSchema.optional(),
+    metadata: z
+      .record(z.string().max(64), z.string().max(512))
+      .refine((m) => Object.keys(m).length <= 32, "at most 32 metadata entries")
+      .optional(),
+    /**
+     * The template the job was made from. A client names it as `<name or id>[@version]`; the stored
+     * spec records what was used, as `<id>@<version>`, with the template's outputs and defaults
+     * already merged in.
+     */
+    template: templateRefSchema.optional(),
+    /** Write the outputs to the tenant's own bucket (see destinationSchema). */
+    destination: destinationSchema.optional(),
+  })
+  .superRefine(checkJobEdits);
 
 /** A spec as the client sent it (defaults not yet applied). */
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
@@ -530,3 +556,8 @@ export type JobSpec = z.output<typeof jobSpecSchema>;
 export function poolFor(spec: Pick<JobSpec, "accel">): Pool {
   return spec.accel === "gpu" ? "gpu" : "cpu";
 }
+
+/** A validated composition output (shared/src/composition.ts), every default filled in. */
+export type CompositionOutputSpec = z.output<typeof compositionOutputSchema>;
+/** A validated highlight_reel output. */
+export type HighlightReelOutputSpec = z.output<typeof highlightReelOutputSchema>;

@@ -9,6 +9,8 @@
 
 import { z } from "zod";
 
+export * from "./composition-media";
+
 export const videoCodecs = ["h264", "h265", "vp9", "av1"] as const;
 export type VideoCodec = (typeof videoCodecs)[number];
 

@@ -6,6 +6,7 @@ import {
   analysisFactsSchema,
   animationFactsSchema,
   audioFactsSchema,
+  highlightSegmentSchema,
   loudnessFactsSchema,
   probeFactsSchema,
   renditionFactsSchema,
@@ -83,6 +84,8 @@ export const outputResultSchema = z.object({
    * fingerprint, highlights): the measurement, by `kind` (also stored as JSON at storage_key).
    */
   analysis: analysisFactsSchema.optional(),
+  /** highlight_reel outputs: the input's segments used, in reel order. */
+  segments: z.array(highlightSegmentSchema).max(50).optional(),
   /** animation outputs: frames, rate and loop as written. */
   animation: animationFactsSchema.optional(),
   /** waveform outputs: the picture and the peaks document (both among `files`), their resolution. */

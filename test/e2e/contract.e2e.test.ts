@@ -101,11 +101,95 @@ describe("the API's answers match the published OpenAPI document", () => {
         "loudness",
         "probe",
         "analysis",
+        "segments",
         "animation",
         "waveform",
       ]),
     );
   });
+
+  it("a composition job: named uploads, a composition and a highlight reel validate; problems name the clip", async () => {
+    const a = await uploadBytes(
+      client,
+      await readFile(await makeClip(join(dir, "comp-a.mp4"), { seconds: 4, width: 320, height: 240 })),
+    );
+    const b = await uploadBytes(
+      client,
+      await readFile(
+        await makeClip(join(dir, "comp-b.mp4"), { seconds: 3, width: 640, height: 360, fps: 30 }),
+      ),
+    );
+    const inputs = { a: { type: "upload", upload_id: a }, b: { type: "upload", upload_id: b } } as const;
+    const edit = (clips: unknown[]) => ({
+      name: "edit",
+      type: "composition",
+      canvas: { width: 320, height: 180, fps: 25 },
+      tracks: [
+        {
+          clips: [
+            {
+              asset: { type: "text", text: "Title", font: "sans-bold" },
+              start_sec: 0,
+              length_sec: 2,
+              position: "top",
+            },
+          ],
+        },
+        { clips },
+      ],
+      soundtrack: { input: "b", volume: 0.5, duck: 12 },
+    });
+    const good = edit([
+      { asset: { type: "video", input: "a", trim: { start_sec: 0, end_sec: 3 } }, start_sec: 0 },
+      {
+        asset: { type: "video", input: "b" },
+        start_sec: 2.5,
+        transition: { in: "crossfade", duration_sec: 0.5 },
+      },
+    ]);
+    const submitted = await submitJob(client, {
+      inputs,
+      outputs: [
+        good,
+        { name: "reel", type: "highlight_reel", input: "a", segments: 1, min_sec: 1, max_sec: 2 },
+      ],
+    } as never);
+    expectValid(component("Job"), submitted, "POST /v1/jobs (composition)");
+    const job = await waitForJob(client, submitted.id, { timeoutMs: 120_000 });
+    expect(job.status).toBe("succeeded");
+    expectValid(component("Job"), job, "GET /v1/jobs/:id (composition)");
+    const byName = Object.fromEntries(job.outputs.map((o) => [o.name, o]));
+    expect(byName.edit?.duration_sec).toBeCloseTo(5.5, 1);
+    expect(byName.edit?.video).toMatchObject({ width: 320, height: 180 });
+    expect(byName.reel?.segments?.length).toBe(1);
+
+    // Knowable at submit: the edge answers composition_invalid, naming the clip.
+    const refused = await client.jobs.create({
+      inputs,
+      outputs: [edit([{ asset: { type: "video", input: "c" }, start_sec: 0 }])],
+    } as never);
+    expect(refused.ok ? null : refused.problem.code).toBe("composition_invalid");
+    expect(refused.ok ? null : refused.problem.detail).toContain(
+      "tracks[1].clips[0]: input 'c' is not one of the job's inputs (a, b)",
+    );
+    expectValid(component("Problem"), refused.ok ? null : refused.problem, "422 composition problem");
+
+    // Known only from the media: the job fails at once with the clip named.
+    const past = await submitJob(client, {
+      inputs,
+      outputs: [
+        edit([{ asset: { type: "video", input: "b", trim: { start_sec: 1, end_sec: 9 } }, start_sec: 0 }]),
+      ],
+    } as never);
+    const failed = await waitForJob(client, past.id, { timeoutMs: 60_000 });
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatchObject({
+      code: "composition_invalid",
+      message: expect.stringMatching(
+        /^tracks\[1\]\.clips\[0\]: trim ends at 9 s but input 'b' lasts 3(\.\d+)? s$/,
+      ),
+    });
+  }, 240_000);
 
   it("a real job: the upload, the job, the list, the events, the webhook log and bodies all validate", async () => {
     const settings = ok(await client.webhook.set({ url: null }));

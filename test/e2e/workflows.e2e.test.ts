@@ -278,7 +278,7 @@ describe("workflows at volume", () => {
 
     const jobs = await allJobs(watchClient);
     expect(jobs).toHaveLength(51);
-    const keys = jobs.map((j) => (j.spec.input.type === "s3" ? j.spec.input.key : ""));
+    const keys = jobs.map((j) => (j.spec.input?.type === "s3" ? j.spec.input.key : ""));
     expect(new Set(keys).size).toBe(50);
     expect(keys.filter((k) => k === "incoming/track-3.mp4")).toHaveLength(2);
     expect(jobs.every((j) => j.template?.name === "tracks")).toBe(true);

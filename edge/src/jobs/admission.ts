@@ -131,8 +131,9 @@ export async function dispatchReleased(
 
 /** Where the node fetches an uploaded job input (uploads live at a key made from their ids). */
 export function uploadKeyOf(job: Pick<JobRow, "tenantId" | "spec">): string | null {
+  // Jobs with named inputs (compositions) fetch each through its own key; see jobs/inputs.ts.
   const input = job.spec.input;
-  return input.type === "upload" ? storageKeys.upload(job.tenantId, input.upload_id) : null;
+  return input?.type === "upload" ? storageKeys.upload(job.tenantId, input.upload_id) : null;
 }
 
 /** Tenants and pools that have held jobs (for the sweeper). */

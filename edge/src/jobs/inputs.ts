@@ -4,9 +4,17 @@ import type { EdgeDeps } from "../deps";
 import { confirmUpload } from "../uploads/confirm";
 import { findUpload } from "../uploads/repository";
 
-/** Every input a job reads, with where it sits in the spec (the job input and watermark images). */
+/**
+ * Every input a job reads, with where it sits in the spec (the job input or its named inputs, and
+ * watermark images). Named uploads reach the node by their upload id (storageKeys.upload), like
+ * watermark images; only the single `input`'s key travels in the job message.
+ */
 export function inputsOf(spec: JobSpec): { field: string; input: JobInput }[] {
-  const found: { field: string; input: JobInput }[] = [{ field: "input", input: spec.input }];
+  const found: { field: string; input: JobInput }[] = spec.input
+    ? [{ field: "input", input: spec.input }]
+    : [];
+  for (const [name, input] of Object.entries(spec.inputs ?? {}))
+    found.push({ field: `inputs.${name}`, input });
   spec.outputs.forEach((output, i) => {
     const image = output.type === "video" ? output.video.watermark?.image : undefined;
     if (image) found.push({ field: `outputs.${i}.video.watermark.image`, input: image });

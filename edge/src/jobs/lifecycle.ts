@@ -245,11 +245,14 @@ function reportChange(job: JobRow, report: StateReport, attempt: number, now: nu
         set: { attempts: attempt, outputs: report.outputs, finishedAt: now },
         guard,
         event: event({}),
-        fingerprints: fingerprintRows(
-          { id: job.id, tenantId: job.tenantId, input: job.spec.input },
-          report.outputs,
-          now,
-        ),
+        // Fingerprints come from analysis outputs, which only single-input jobs carry.
+        fingerprints: job.spec.input
+          ? fingerprintRows(
+              { id: job.id, tenantId: job.tenantId, input: job.spec.input },
+              report.outputs,
+              now,
+            )
+          : [],
         usage: { computeMs: report.compute_ms, input: report.input },
       };
     case "failed":

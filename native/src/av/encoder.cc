@@ -123,9 +123,13 @@ AVPixelFormat Encoder::VideoPixelFormat(const std::string& encoder) {
 
 std::unique_ptr<Encoder> Encoder::ForVideo(const FilterGraph& graph, AVRational frame_rate,
                                            const VideoEncodeSettings& settings, bool global_header) {
+  return ForVideoSink(graph.sink(), frame_rate, settings, global_header);
+}
+
+std::unique_ptr<Encoder> Encoder::ForVideoSink(const AVFilterContext* sink, AVRational frame_rate,
+                                               const VideoEncodeSettings& settings, bool global_header) {
   std::unique_ptr<Encoder> encoder(new Encoder(settings.encoder.c_str(), AVMEDIA_TYPE_VIDEO));
   AVCodecContext* ctx = encoder->ctx_.get();
-  const AVFilterContext* sink = graph.sink();
   ctx->width = av_buffersink_get_w(sink);
   ctx->height = av_buffersink_get_h(sink);
   ctx->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(sink);

@@ -41,6 +41,9 @@ class Encoder {
   // is missing or will not open with these settings.
   static std::unique_ptr<Encoder> ForVideo(const FilterGraph& graph, AVRational frame_rate,
                                            const VideoEncodeSettings& settings, bool global_header);
+  // The same, at a configured buffersink's size, format and time base (a composition's graph).
+  static std::unique_ptr<Encoder> ForVideoSink(const AVFilterContext* sink, AVRational frame_rate,
+                                               const VideoEncodeSettings& settings, bool global_header);
 
   static std::unique_ptr<Encoder> ForAudio(const AVCodecContext* decoder, const AudioEncodeSettings& settings,
                                            bool global_header);

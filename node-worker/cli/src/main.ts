@@ -11,6 +11,7 @@ import { followProgress } from "./follow";
 import { addOpsCommands, type Deployment } from "./ops-commands";
 import { presets } from "./presets";
 import { type CliSettings, parseCliSettings } from "./settings";
+import { readSpecFile, uploadSpecFiles } from "./spec-file";
 
 /**
  * `framewire`: submit media and watch it happen, list and cancel jobs, manage keys (admins), check a
@@ -63,52 +64,79 @@ const program = new Command("framewire")
 
 program
   .command("submit")
-  .description("submit a file or URL, follow its progress, download the outputs")
-  .argument("<input>", "a local file (uploaded first) or an https:// URL")
+  .description("submit a file or URL (or a whole job spec), follow its progress, download the outputs")
+  .argument("[input]", "a local file (uploaded first) or an https:// URL")
+  .option(
+    "--spec <file>",
+    "a JSON job spec (e.g. a composition) instead of <input> and --preset; in its input/inputs a string is a local file to upload or an https:// URL",
+  )
   .addOption(
     new Option("--preset <name...>", "output presets").choices(Object.keys(presets)).default(["480p"]),
   )
   .option("--out <dir>", "where to save the outputs", ".")
   .option("--priority <priority>", "high, default or low", "default")
-  .action(async (input: string, options: { preset: string[]; out: string; priority: string }) => {
-    const api = connection(program.opts());
-    const isUrl = /^https?:\/\//.test(input);
-    const source = isUrl
-      ? { type: "url" as const, url: input }
-      : { type: "upload" as const, upload_id: await api.upload(input) };
-    const job = await api.createJob({
-      input: source,
-      outputs: options.preset.map((name) => presets[name] as NonNullable<(typeof presets)[string]>),
-      priority: options.priority as "high" | "default" | "low",
-    });
-    console.error(`job ${job.id} queued (${isUrl ? input : basename(input)})`);
-    const onInterrupt = () => {
-      void api.cancelJob(job.id).finally(() => process.exit(exitCodes.interrupted));
-    };
-    process.once("SIGINT", onInterrupt);
-    await followProgress(job.progress_url);
-    // The socket's final message is a convenience; the record is the truth.
-    let finished = await api.getJob(job.id);
-    while (["queued", "running"].includes(finished.status)) {
-      await new Promise((r) => setTimeout(r, 500));
-      finished = await api.getJob(job.id);
-    }
-    process.off("SIGINT", onInterrupt);
-    if (finished.status !== "succeeded") {
-      throw new CliError(
-        `job ${job.id} ${finished.status}${finished.error ? `: ${finished.error.code}: ${finished.error.message}` : ""}`,
-        exitCodes.jobFailed,
-      );
-    }
-    await mkdir(options.out, { recursive: true });
-    for (const output of finished.outputs) {
-      const file = join(options.out, `${job.id}-${output.name}.${output.container}`);
-      if (output.url === null)
-        throw new CliError(`${output.name} has expired and was deleted`, exitCodes.jobFailed);
-      await api.download(output.url, file);
-      console.log(file);
-    }
-  });
+  .action(
+    async (
+      input: string | undefined,
+      options: { preset: string[]; out: string; priority: string; spec?: string },
+      command: Command,
+    ) => {
+      if ((input === undefined) === (options.spec === undefined))
+        throw new CliError("give either an <input> or --spec <file>", exitCodes.usage);
+      if (options.spec !== undefined && command.getOptionValueSource("preset") === "cli")
+        throw new CliError("--preset does not go with --spec: the spec names its outputs", exitCodes.usage);
+      // A spec file is read and checked before anything is uploaded.
+      const specFile = options.spec === undefined ? null : await readSpecFile(options.spec);
+      const api = connection(program.opts());
+      let job: Job;
+      if (specFile) {
+        const spec = await uploadSpecFiles(specFile, (path) => api.upload(path));
+        job = await api.createJob(
+          command.getOptionValueSource("priority") === "cli"
+            ? { ...spec, priority: options.priority as "high" | "default" | "low" }
+            : spec,
+        );
+        console.error(`job ${job.id} queued (${basename(options.spec as string)})`);
+      } else {
+        const source = input as string;
+        const isUrl = /^https?:\/\//.test(source);
+        job = await api.createJob({
+          input: isUrl
+            ? { type: "url" as const, url: source }
+            : { type: "upload" as const, upload_id: await api.upload(source) },
+          outputs: options.preset.map((name) => presets[name] as NonNullable<(typeof presets)[string]>),
+          priority: options.priority as "high" | "default" | "low",
+        });
+        console.error(`job ${job.id} queued (${isUrl ? source : basename(source)})`);
+      }
+      const onInterrupt = () => {
+        void api.cancelJob(job.id).finally(() => process.exit(exitCodes.interrupted));
+      };
+      process.once("SIGINT", onInterrupt);
+      await followProgress(job.progress_url);
+      // The socket's final message is a convenience; the record is the truth.
+      let finished = await api.getJob(job.id);
+      while (["queued", "running"].includes(finished.status)) {
+        await new Promise((r) => setTimeout(r, 500));
+        finished = await api.getJob(job.id);
+      }
+      process.off("SIGINT", onInterrupt);
+      if (finished.status !== "succeeded") {
+        throw new CliError(
+          `job ${job.id} ${finished.status}${finished.error ? `: ${finished.error.code}: ${finished.error.message}` : ""}`,
+          exitCodes.jobFailed,
+        );
+      }
+      await mkdir(options.out, { recursive: true });
+      for (const output of finished.outputs) {
+        const file = join(options.out, `${job.id}-${output.name}.${output.container}`);
+        if (output.url === null)
+          throw new CliError(`${output.name} has expired and was deleted`, exitCodes.jobFailed);
+        await api.download(output.url, file);
+        console.log(file);
+      }
+    },
+  );
 
 const jobs = program.command("jobs").description("list, show and cancel jobs");
 jobs

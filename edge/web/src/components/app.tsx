@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { createApi } from "../api";
 import { loadKey, saveKey } from "../session";
 import { DeadLettersPanel, FleetPanel } from "./admin";
+import { CompositionForm } from "./composition-form";
 import { Header } from "./header";
 import { JobPanel } from "./job-panel";
 import { JobsList } from "./jobs-list";
@@ -67,6 +68,13 @@ function Console({ identity, onSignOut }: { identity: Identity; onSignOut(): voi
             <JobPanel api={api} jobId={selected} onChanged={changed} onClose={() => setSelected(null)} />
           ) : null}
           <SubmitForm
+            api={api}
+            onSubmitted={(job) => {
+              setSelected(job.id);
+              changed();
+            }}
+          />
+          <CompositionForm
             api={api}
             onSubmitted={(job) => {
               setSelected(job.id);

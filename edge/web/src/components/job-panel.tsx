@@ -115,8 +115,9 @@ export function JobPanel(props: { api: Api; jobId: string; onChanged(): void; on
 
 function JobMeta({ job, live }: { job: Job; live: string }) {
   const source = job.spec.input;
-  const input =
-    source.type === "url"
+  const input = !source
+    ? `inputs ${Object.keys(job.spec.inputs ?? {}).join(", ")}`
+    : source.type === "url"
       ? source.url
       : source.type === "upload"
         ? `upload ${source.upload_id}`

@@ -8,6 +8,8 @@ import { DownloadIcon } from "./ui";
 export function OutputResult({ output }: { output: LiveOutput }) {
   switch (output.type) {
     case "video":
+    case "composition":
+    case "highlight_reel":
       return (
         <>
           {/* biome-ignore lint/a11y/useMediaCaption: outputs are transcodes of user media; there is no caption track to offer */}
