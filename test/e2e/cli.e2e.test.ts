@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -61,6 +61,51 @@ describe("framewire CLI", () => {
     const { streams } = await ffprobe(join(out, files[0] as string));
     expect(streams.find((s) => s.codec_type === "video")?.height).toBe(360);
   }, 60_000);
+
+  it("submits a composition spec file, uploading the local files it names (exit 0); refuses a bad one (exit 2)", async () => {
+    const composition = {
+      name: "edit",
+      type: "composition",
+      canvas: { width: 640, height: 360 },
+      tracks: [
+        {
+          clips: [{ asset: { type: "text", text: "CLI" }, start_sec: 0, length_sec: 1 }],
+        },
+        {
+          clips: [
+            { asset: { type: "video", input: "a", trim: { start_sec: 0, end_sec: 2 } }, start_sec: 0 },
+            {
+              asset: { type: "video", input: "b", trim: { start_sec: 0, end_sec: 2 } },
+              start_sec: 1.5,
+              transition: { in: "crossfade", duration_sec: 0.5 },
+            },
+          ],
+        },
+      ],
+    };
+    // Local paths are relative to the spec file (it sits beside the clip).
+    const spec = join(dir, "edit.json");
+    await writeFile(spec, JSON.stringify({ inputs: { a: "clip.mp4", b: clip }, outputs: [composition] }));
+    const out = join(dir, "composition-out");
+    const result = await cli(["submit", "--spec", spec, "--out", out]);
+    expect(result.stderr).toMatch(/job job_\w+ queued \(edit\.json\)/);
+    expect(result.code).toBe(0);
+    const files = await readdir(out);
+    expect(files).toHaveLength(1);
+    const { streams, format } = await ffprobe(join(out, files[0] as string));
+    expect(streams.find((s) => s.codec_type === "video")?.height).toBe(360);
+    expect(Number(format.duration)).toBeCloseTo(3.5, 0);
+
+    const bad = join(dir, "bad.json");
+    await writeFile(
+      bad,
+      JSON.stringify({ inputs: { a: "clip.mp4", b: "nowhere.mp4" }, outputs: [composition] }),
+    );
+    const refused = await cli(["submit", "--spec", bad]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("inputs.b: no such file");
+    expect((await cli(["submit", clip, "--spec", spec])).code).toBe(2);
+  }, 90_000);
 
   it("exits 1 with the reason when the job fails", async () => {
     const result = await cli([
