@@ -186,4 +186,13 @@ describe("compositions in the job spec", () => {
       }),
     ).toEqual([]);
   });
+
+  it("refuses accel gpu for an edit, which is rendered on the CPU, naming the field", () => {
+    const edit = composition([{ clips: [video("a", 0)] }]);
+    expect(problems({ inputs, outputs: [edit], accel: "gpu" })).toEqual([
+      expect.objectContaining({ path: "accel", message: expect.stringContaining("rendered on the CPU") }),
+    ]);
+    expect(problems({ inputs, outputs: [edit], accel: "cpu" })).toEqual([]);
+    expect(problems({ inputs, outputs: [edit] })).toEqual([]);
+  });
 });

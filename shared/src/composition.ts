@@ -393,6 +393,7 @@ export const compositionInvalidParams = { code: "composition_invalid" } as const
 interface EditedJob {
   input?: unknown;
   inputs?: Record<string, unknown> | undefined;
+  accel?: string;
   outputs: ({ type: string } | CompositionSpecShape | HighlightReelSpecShape)[];
 }
 
@@ -411,6 +412,17 @@ export function checkJobEdits(spec: EditedJob, ctx: z.RefinementCtx): void {
     return;
   }
   const names = spec.inputs ? Object.keys(spec.inputs) : null;
+  // Edits are rendered by the software filter graph and encoders: a GPU is asked for in vain.
+  if (
+    spec.accel === "gpu" &&
+    spec.outputs.some((o) => o.type === "composition" || o.type === "highlight_reel")
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      message: "compositions and highlight reels are rendered on the CPU; use accel auto or cpu",
+      path: ["accel"],
+    });
+  }
   spec.outputs.forEach((output, i) => {
     const problem = (p: CompositionProblem) =>
       ctx.addIssue({
