@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { freePort, repoRoot } from "../../scripts/lib/stack";
 import { startNatsServer } from "../../test/support/nats-server";
 import { createTenant, issueApiKey } from "../src/auth/api-keys";
 import { openDatabase } from "../src/nodejs/database";
+import { startNodeEdge } from "./node-edge";
 
 /**
  * The edge on Node under autocannon: a populated database (10k jobs across 10 tenants), then
@@ -96,47 +96,25 @@ close();
 const port = await freePort();
 await mkdir(join(dir, "storage"), { recursive: true });
 const edgeLog = join(dir, "edge.log");
-const profile = process.env.BENCH_CPU_PROF
-  ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
-  : [];
-const edge: ChildProcess = spawn(
-  process.execPath,
-  [...profile, "--import", "tsx", "edge/src/nodejs/main.ts"],
-  {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      FW_API_PORT: String(port),
-      FW_DB_URL: dbUrl,
-      FW_NATS_URL: nats.url,
-      FW_STORAGE_DIR: join(dir, "storage"),
-      FW_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      FW_PROGRESS_URL: "ws://127.0.0.1:1",
-      FW_TOKEN_SECRET: "b".repeat(40),
-      FW_NODE_TOKEN: "c".repeat(40),
-      // The benchmark measures the API, not the limiter's refusals.
-      FW_RATE_KEY_BURST: "1000000000",
-      FW_RATE_IP_BURST: "1000000000",
-      FW_LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+const edge = await startNodeEdge({
+  nodeArgs: process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+  env: {
+    FW_API_PORT: String(port),
+    FW_DB_URL: dbUrl,
+    FW_NATS_URL: nats.url,
+    FW_STORAGE_DIR: join(dir, "storage"),
+    FW_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    FW_PROGRESS_URL: "ws://127.0.0.1:1",
+    FW_TOKEN_SECRET: "b".repeat(40),
+    FW_NODE_TOKEN: "c".repeat(40),
+    // The benchmark measures the API, not the limiter's refusals.
+    FW_RATE_KEY_BURST: "1000000000",
+    FW_RATE_IP_BURST: "1000000000",
+    FW_LOG_LEVEL: "info",
   },
-);
-const log = createWriteStream(edgeLog);
-edge.stdout?.pipe(log);
-edge.stderr?.pipe(log);
+  logPath: edgeLog,
+});
 const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  if (edge.exitCode !== null) throw new Error(`edge exited during start-up; see ${edgeLog}`);
-  if (
-    await fetch(`${base}/v1/health`)
-      .then((r) => r.ok)
-      .catch(() => false)
-  )
-    break;
-  if (i > 300) throw new Error("edge did not start");
-  await new Promise((r) => setTimeout(r, 100));
-}
 
 interface Run {
   requests_per_sec: number;
@@ -236,9 +214,8 @@ try {
   for (const kind of order) await autocannon({ ...kinds[kind](), duration: 2 }); // warm-up
   for (let r = 0; r < rounds; r++) for (const kind of order) runs[kind].push(await run(kinds[kind]()));
 } finally {
-  edge.kill("SIGTERM");
   echo.kill("SIGTERM");
-  await new Promise((r) => edge.once("exit", r));
+  await edge.stop();
   await nats.stop();
 }
 

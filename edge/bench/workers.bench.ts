@@ -1,5 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +11,7 @@ import { startS3Server } from "../../test/support/s3-server";
 import { startWorkerdEdge } from "../../test/support/workerd-edge";
 import { createTenant, issueApiKey } from "../src/auth/api-keys";
 import { openDatabase } from "../src/nodejs/database";
+import { startNodeEdge } from "./node-edge";
 
 /**
  * What an API client feels on each runtime at low concurrency: the Workers edge in workerd (the
@@ -77,10 +76,8 @@ const workerd = await startWorkerdEdge({
 
 const nodePort = await freePort();
 const nodeBase = `http://127.0.0.1:${nodePort}`;
-const nodeEdge: ChildProcess = spawn(process.execPath, ["--import", "tsx", "edge/src/nodejs/main.ts"], {
-  cwd: repoRoot,
+const nodeEdge = await startNodeEdge({
   env: {
-    ...process.env,
     ...common,
     FW_API_PORT: String(nodePort),
     FW_PUBLIC_URL: nodeBase,
@@ -89,22 +86,8 @@ const nodeEdge: ChildProcess = spawn(process.execPath, ["--import", "tsx", "edge
     FW_STORAGE_DIR: join(dir, "storage"),
     FW_LOG_LEVEL: "info",
   },
-  stdio: ["ignore", "pipe", "pipe"],
+  logPath: join(dir, "node-edge.log"),
 });
-const nodeLog = createWriteStream(join(dir, "node-edge.log"));
-nodeEdge.stdout?.pipe(nodeLog);
-nodeEdge.stderr?.pipe(nodeLog);
-for (let i = 0; ; i++) {
-  if (nodeEdge.exitCode !== null) throw new Error("the Node edge exited during start-up");
-  if (
-    await fetch(`${nodeBase}/v1/health`)
-      .then((r) => r.ok)
-      .catch(() => false)
-  )
-    break;
-  if (i > 300) throw new Error("the Node edge did not start");
-  await new Promise((r) => setTimeout(r, 100));
-}
 
 const submitBody = JSON.stringify({
   input: { type: "url", url: "https://media.example/in.mp4" },
@@ -159,9 +142,7 @@ try {
   for (let r = 0; r < rounds; r++)
     for (const runtime of ["workerd", "node"] as const) await round(runtime, true);
 } finally {
-  nodeEdge.kill("SIGTERM");
-  await workerd.stop();
-  await new Promise((r) => (nodeEdge.exitCode !== null ? r(null) : nodeEdge.once("exit", r)));
+  await Promise.all([nodeEdge.stop(), workerd.stop()]);
   await hrana.close();
   await s3.stop();
   await nats.stop();

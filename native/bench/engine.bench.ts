@@ -36,6 +36,7 @@ import { fileURLToPath } from "node:url";
 import { ensureCorpus } from "../../test/corpus/fetch";
 import { makeClip } from "../../test/support/media";
 import type { Plan } from "../lib/engine";
+import { aac, h264, videoOut } from "../test/plans";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -125,6 +126,15 @@ async function writePlan(dir: string, name: string, plan: Plan): Promise<string>
 /** The machine's load (1, 5, 15 min), printed beside every figure: these machines are shared. */
 const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
 
+/** The 720p H.264 + AAC transcode that cases (e) and (h) add their extra outputs to. */
+function hdTranscode(path: string) {
+  return videoOut(dirname(path), "hd", {
+    path,
+    video: h264({ maxHeight: 720, crf: 23, preset: "veryfast" }),
+    audio: aac({ bitrateKbps: 128 }),
+  });
+}
+
 /**
  * Case (h), issue 18: what an animation and a waveform add to a transcode in the same decode. The
  * transcode alone against the same job plus a 5 s GIF preview (palette computed for the clip), a
@@ -132,30 +142,7 @@ const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
  */
 async function outputsBench(dir: string, hd720: string) {
   const out = (name: string) => join(dir, name);
-  const transcode = {
-    kind: "video" as const,
-    name: "hd",
-    path: out("h.mp4"),
-    container: "mp4" as const,
-    video: {
-      codec: "h264" as const,
-      maxWidth: null,
-      maxHeight: 720,
-      crf: 23,
-      bitrateKbps: null,
-      preset: "veryfast" as const,
-      fps: null,
-      crop: null,
-    },
-    audio: {
-      codec: "aac" as const,
-      bitrateKbps: 128,
-      channels: null,
-      sampleRate: null,
-      loudnessTargetLufs: null,
-    },
-    trim: null,
-  };
+  const transcode = hdTranscode(out("h.mp4"));
   const extras = [
     {
       kind: "animation" as const,
@@ -243,30 +230,7 @@ async function outputsBench(dir: string, hd720: string) {
 /** Cases (e)–(g): the analyses' costs. */
 async function analysisBench(dir: string, hd720: string) {
   const out = (name: string) => join(dir, name);
-  const transcode = {
-    kind: "video" as const,
-    name: "hd",
-    path: out("e.mp4"),
-    container: "mp4" as const,
-    video: {
-      codec: "h264" as const,
-      maxWidth: null,
-      maxHeight: 720,
-      crf: 23,
-      bitrateKbps: null,
-      preset: "veryfast" as const,
-      fps: null,
-      crop: null,
-    },
-    audio: {
-      codec: "aac" as const,
-      bitrateKbps: 128,
-      channels: null,
-      sampleRate: null,
-      loudnessTargetLufs: null,
-    },
-    trim: null,
-  };
+  const transcode = hdTranscode(out("e.mp4"));
   const analyses = [
     {
       kind: "analysis" as const,
