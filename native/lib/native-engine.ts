@@ -27,6 +27,7 @@ import {
 } from "./native-addon";
 import { type AudioStreamOf, type CompiledOutput, compileNativePlan, fpsRational } from "./native-plan";
 import {
+  contentFlags,
   finishHls,
   outputFactsFromProbe,
   outputMismatch,
@@ -257,11 +258,20 @@ class NativeEngine implements Engine {
       );
     }
     throwIfAborted(signal);
-    // An output that chooses an audio track: resolved against the probed input before anything runs.
+    // What needs the input's facts before anything runs, read in one probe: an output that chooses
+    // an audio track (resolved against the tracks), and an animation (a still has nothing to move;
+    // the deep probe tells a still from an animated image).
     let streamOf: AudioStreamOf | undefined;
-    if (choosesAudioTrack(plan.outputs)) {
-      const facts = await this.probe(plan.inputPath, signal ? { signal } : {});
+    const animates = plan.outputs.some((o) => o.kind === "animation");
+    if (choosesAudioTrack(plan.outputs) || animates) {
+      const facts = await this.#probe(plan.inputPath, animates, signal);
       streamOf = (choice) => audioStreamsFor(choice, facts);
+      if (animates && contentFlags(facts).media_kind === "image") {
+        throw new EngineError(
+          "INPUT_NO_STREAMS",
+          "an animation needs moving pictures, and the input is a still image (ask for thumbnails instead)",
+        );
+      }
     }
     const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs, streamOf);
     const { options: nativeOptions, compiledOutputs, dirs } = compiled;

@@ -35,6 +35,33 @@ describe("native engine specifics", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it("refuses an animation of a still image with a typed reason, not an encoder failure", async () => {
+    // Found running animations over the real-world corpus: every JPEG failed ENGINE_FAILURE.
+    const still = join(dir, "still.jpg");
+    await promisify(execFile)("ffmpeg", ["-v", "error", "-y", "-i", clip, "-frames:v", "1", still]);
+    const run = engine.run({
+      inputPath: still,
+      outputs: [
+        {
+          kind: "animation",
+          name: "a",
+          path: join(dir, "a.gif"),
+          format: "gif",
+          startSec: 0,
+          durationSec: 2,
+          fps: 10,
+          maxWidth: 160,
+          maxHeight: null,
+          loop: true,
+        },
+      ],
+    });
+    await expect(run).rejects.toMatchObject({
+      code: "INPUT_NO_STREAMS",
+      message: expect.stringContaining("still image"),
+    });
+  });
+
   it("loads the addon, or explains why not", () => {
     const loaded = loadNativeAddon();
     expect("error" in loaded ? loaded.error : "").toBe("");
