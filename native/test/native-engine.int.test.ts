@@ -270,6 +270,87 @@ describe("native engine specifics", () => {
     expect(out?.files?.some((f) => f.relativePath === "240p/seg_00002.ts")).toBe(true);
   }, 120_000);
 
+  it("scales each rendition on from the next larger one and encodes a shared audio bitrate once, losing nothing", async () => {
+    // Rotated, and the ladder listed smallest first: the cascade must order itself and take the
+    // upright picture. A cropped MP4 beside it is a different picture and must not join it.
+    const input = await makeClip(join(dir, "cascade.mp4"), {
+      seconds: 4,
+      width: 640,
+      height: 360,
+      rotate: 90,
+    });
+    const ladder: HlsPlanOutput = {
+      kind: "hls",
+      name: "cascade",
+      dir: join(dir, "cascade"),
+      segmentSec: 2,
+      preset: "ultrafast",
+      renditions: [
+        { name: "small", maxHeight: 320, videoBitrateKbps: 1500, audioBitrateKbps: 48 },
+        { name: "large", maxHeight: 640, videoBitrateKbps: 4000, audioBitrateKbps: 64 },
+        { name: "mid", maxHeight: 480, videoBitrateKbps: 2500, audioBitrateKbps: 64 },
+      ],
+    };
+    const cropped = videoOut(dir, "cropped", {
+      video: h264({ maxHeight: 200, crop: { x: 0, y: 0, width: 360, height: 400 } }),
+    });
+    const { outputs } = await engine.run({ inputPath: input, outputs: [ladder, cropped] });
+    expect(outputs[0]?.renditions?.map((r) => [r.name, r.width, r.height])).toEqual([
+      ["small", 180, 320],
+      ["large", 360, 640],
+      ["mid", 270, 480],
+    ]);
+    const run = promisify(execFile);
+    for (const r of outputs[0]?.renditions ?? []) {
+      const playlist = join(dir, "cascade", r.name, "index.m3u8");
+      // Every picture, and the right one: against the upright source scaled straight to this size.
+      const { stderr } = await run("ffmpeg", [
+        ...["-hide_banner", "-i", playlist, "-i", input, "-filter_complex"],
+        ...[`[1:v]scale=${r.width}:${r.height}[ref];[0:v][ref]psnr`, "-f", "null", "-"],
+      ]);
+      const psnr = Number(/PSNR .*average:([\d.]+)/.exec(stderr)?.[1]);
+      expect(psnr, r.name).toBeGreaterThan(32);
+      const { stdout } = await run("ffprobe", [
+        ...[
+          "-v",
+          "error",
+          "-count_frames",
+          "-select_streams",
+          "v:0",
+          "-show_entries",
+          "stream=nb_read_frames",
+        ],
+        ...["-of", "csv=p=0", playlist],
+      ]);
+      // MPEG-TS lists the stream under its program too: the same count twice.
+      expect(stdout.trim().split(/\s+/).map(Number), r.name).toContain(100);
+    }
+    const audio = async (name: string) =>
+      (
+        await run("ffmpeg", [
+          "-v",
+          "error",
+          "-i",
+          join(dir, "cascade", name, "index.m3u8"),
+          "-map",
+          "0:a",
+          "-c",
+          "copy",
+          "-f",
+          "md5",
+          "-",
+        ])
+      ).stdout;
+    // large and mid share 64 kb/s: one encode, the same packets; small's 48 kb/s is its own.
+    expect(await audio("mid")).toBe(await audio("large"));
+    expect(await audio("small")).not.toBe(await audio("large"));
+    const croppedProbe = await ffprobe(join(dir, "cropped.mp4"));
+    expect(croppedProbe.streams.find((s) => s.codec_type === "video")).toMatchObject({
+      width: 180,
+      height: 200,
+    });
+  }, 120_000);
+
   it("reports an HLS ladder and a trimmed video beside it as two outputs with their own progress", async () => {
     const input = await makeClip(join(dir, "ladder-progress.mp4"), { seconds: 6, width: 640, height: 360 });
     const ticks: EngineProgress[] = [];

@@ -139,7 +139,7 @@ std::unique_ptr<Encoder> Encoder::ForVideoSink(const AVFilterContext* sink, AVRa
   AVRational sink_rate = av_buffersink_get_frame_rate(sink);
   if (sink_rate.num > 0 && sink_rate.den > 0) frame_rate = sink_rate;
   if (frame_rate.num > 0 && frame_rate.den > 0) ctx->framerate = frame_rate;
-  ctx->thread_count = 0;
+  ctx->thread_count = settings.threads;
   if (global_header) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   if (settings.hw_device != nullptr) {
     ctx->hw_device_ctx = av_buffer_ref(settings.hw_device);

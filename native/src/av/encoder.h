@@ -23,6 +23,7 @@ struct VideoEncodeSettings {
   bool forced_keyframes = false;  // the caller marks frames as I; make them IDR/keyframes
   AVBufferRef* hw_device = nullptr;  // borrowed; for hardware encoders fed system-memory frames
   int quality = -1;  // libwebp_anim: lossy quality 0-100; -1: its default
+  int threads = 0;   // 0: the encoder's own choice (x264: 1.5 per core)
 };
 
 struct AudioEncodeSettings {

@@ -105,6 +105,22 @@ Size FitSize(int width, int height, AVRational sample_aspect_ratio, int max_widt
   return Size{even(display_width * factor), even(height * factor)};
 }
 
+Size ChainOutputSize(const AVCodecParameters* input, const VideoChain& chain) {
+  if (chain.exact_width > 0 && chain.exact_height > 0) return Size{chain.exact_width, chain.exact_height};
+  int width = input->width;
+  int height = input->height;
+  AVRational sar = input->sample_aspect_ratio;
+  if (chain.orientation.swaps_sides()) {
+    std::swap(width, height);
+    if (sar.num > 0 && sar.den > 0) sar = AVRational{sar.den, sar.num};
+  }
+  if (chain.crop_width > 0 && chain.crop_height > 0) {
+    width = chain.crop_width;
+    height = chain.crop_height;
+  }
+  return FitSize(width, height, sar, chain.max_width, chain.max_height);
+}
+
 FilterGraph::FilterGraph() : graph_(avfilter_graph_alloc()), filtered_(MakeFrame()) {
   if (!graph_) Fail(ErrorCode::kEngineFailure, "could not allocate a filter graph", AVERROR(ENOMEM));
 }
@@ -143,13 +159,11 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
 
   int width = input->width;
   int height = input->height;
-  AVRational sar = input->sample_aspect_ratio;
   const Orientation& o = chain.orientation;
   if (o.transpose >= 0) {
     static const char* kDirections[] = {"cclock_flip", "clock", "cclock", "clock_flip"};
     append(AddFilter(graph, "transpose", "rotate", {{"dir", kDirections[std::clamp(o.transpose, 0, 3)]}}));
     std::swap(width, height);
-    if (sar.num > 0 && sar.den > 0) sar = AVRational{sar.den, sar.num};
   }
   if (o.hflip) append(AddFilter(graph, "hflip", "hflip", {}));
   if (o.vflip) append(AddFilter(graph, "vflip", "vflip", {}));
@@ -168,11 +182,9 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
                       {"x", std::to_string(chain.crop_x)},
                       {"y", std::to_string(chain.crop_y)},
                       {"exact", "1"}}));
-    width = chain.crop_width;
-    height = chain.crop_height;
   }
 
-  Size size = FitSize(width, height, sar, chain.max_width, chain.max_height);
+  Size size = ChainOutputSize(input, chain);
   append(AddFilter(graph, "scale", "scale", {{"w", std::to_string(size.width)}, {"h", std::to_string(size.height)}}));
   append(AddFilter(graph, "setsar", "setsar", {{"sar", "1"}}));
   if (chain.watermark != nullptr) fg->AddWatermark(chain, size, &last);

@@ -34,6 +34,9 @@ struct VideoChain {
   Orientation orientation;  // from the input's display matrix (or a still image's EXIF): made upright
   int crop_x = 0, crop_y = 0, crop_width = 0, crop_height = 0;  // in the rotated picture
   int max_width = 0, max_height = 0;  // fit inside, aspect kept, never upscaled
+  // > 0: scale to exactly this size instead (a picture already upright, cropped and trimmed by the
+  // graph of a larger output, scaled on to the size this output computed from the input).
+  int exact_width = 0, exact_height = 0;
   AVRational fps{0, 1};
   AVPixelFormat pix_fmt = AV_PIX_FMT_YUV420P;
   // Watermark, composited after scaling: a decoded picture (borrowed for the call), where it goes
@@ -67,6 +70,9 @@ struct Size {
   int height;
 };
 Size FitSize(int width, int height, AVRational sample_aspect_ratio, int max_width, int max_height);
+
+// The size of the pictures a ForVideo graph with this chain hands out for this input.
+Size ChainOutputSize(const AVCodecParameters* input, const VideoChain& chain);
 
 // One filter of an analysis chain: a libavfilter filter name (a constant in our code) and its
 // options, every value formatted from a validated number.

@@ -33,6 +33,9 @@ struct FilterGraphDeleter {
 struct BufferRefDeleter {
   void operator()(AVBufferRef* ref) const { av_buffer_unref(&ref); }
 };
+struct CodecParametersDeleter {
+  void operator()(AVCodecParameters* par) const { avcodec_parameters_free(&par); }
+};
 struct AvFreeDeleter {
   void operator()(void* ptr) const { av_free(ptr); }
 };
@@ -44,6 +47,7 @@ using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 using FilterGraphPtr = std::unique_ptr<AVFilterGraph, FilterGraphDeleter>;
 using BufferRefPtr = std::unique_ptr<AVBufferRef, BufferRefDeleter>;
+using CodecParametersPtr = std::unique_ptr<AVCodecParameters, CodecParametersDeleter>;
 
 // Throw kEngineFailure on allocation failure.
 inline FramePtr MakeFrame() {

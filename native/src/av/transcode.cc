@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "decoder.h"
 #include "encoder.h"
@@ -60,6 +61,14 @@ struct StreamPipeline {
   int out_stream = -1;
   double keyframe_interval_sec = 0;
   double next_keyframe_sec = 0;
+  // Video: outputs (indices in the run's outputs) whose graphs take this one's filtered pictures
+  // instead of decoded ones, being smaller versions of the same picture (a ladder's renditions).
+  std::vector<size_t> scaled_on_to;
+  bool fed_by_larger = false;
+  // Audio: further outputs muxing this encoder's packets (output index, stream there), their audio
+  // being the same encode; and, on those outputs, the pipeline that only receives (no encoder).
+  std::vector<std::pair<size_t, int>> shared_with;
+  bool receives_shared = false;
 };
 
 struct OutputPipeline {
@@ -70,6 +79,7 @@ struct OutputPipeline {
   std::unique_ptr<StreamPipeline> audio;
   std::vector<std::unique_ptr<StreamPipeline>> more_audio;  // the further tracks it keeps
   int audio_copy_stream = -1;  // >= 0: the input's audio packets go here unchanged
+  bool global_header = false;  // its muxer wants codec headers out of band (shared encodes must agree)
   int64_t video_packets = 0;
   double end_time_sec = 0;
 };
@@ -90,7 +100,9 @@ class Run {
     result_->outputs.assign(settings_.outputs.size(), OutputReport{});
     OpenInput();
     MeasureLoudnessIfAsked();
-    for (size_t i = 0; i < settings_.outputs.size(); i++) OpenOutput(settings_.outputs[i], &result_->outputs[i]);
+    PlanScaleCascade();
+    outputs_.resize(settings_.outputs.size());
+    for (size_t i : open_order_) OpenOutput(i);
     for (const ThumbnailSettings& thumbnails : settings_.thumbnails) OpenThumbnails(thumbnails);
     OpenAnalyses();
     Pump();
@@ -292,7 +304,9 @@ class Run {
 
   // Filters and encoders are opened before the header is written, since the muxer needs every
   // encoder's extradata (global headers) up front.
-  void OpenOutput(const OutputSettings& settings, OutputReport* report) {
+  void OpenOutput(size_t index) {
+    const OutputSettings& settings = settings_.outputs[index];
+    OutputReport* report = &result_->outputs[index];
     OutputPipeline output;
     output.settings = &settings;
     if (settings.container == "hls" && !video_decoder_) {
@@ -306,16 +320,7 @@ class Run {
       const VideoSettings& v = *settings.video;
       auto pipeline = std::make_unique<StreamPipeline>();
       const AVStream* stream = input_->stream(video_index_);
-      VideoChain chain;
-      chain.trim_start = settings.trim_start;
-      chain.trim_end = settings.trim_end;
-      chain.orientation = v.auto_rotate ? orientation_ : Orientation{};
-      chain.crop_x = v.crop_x;
-      chain.crop_y = v.crop_y;
-      chain.crop_width = v.crop_width;
-      chain.crop_height = v.crop_height;
-      chain.max_width = v.max_width;
-      chain.max_height = v.max_height;
+      VideoChain chain = ChainOf(settings);
       chain.fps = AVRational{v.fps_num, v.fps_den};
       chain.pix_fmt = Encoder::VideoPixelFormat(v.encoder);
       chain.palette = v.palette;
@@ -328,8 +333,31 @@ class Run {
         chain.watermark_opacity = v.watermark_opacity;
         chain.watermark_width_fraction = v.watermark_width_fraction;
       }
-      pipeline->filter =
-          FilterGraph::ForVideo(stream->codecpar, video_decoder_->time_base(), video_decoder_->frame_rate(), chain);
+      int larger = larger_of_[index];
+      if (larger >= 0) {
+        // Scaled on from the larger output's pictures, which are already upright, cropped and
+        // trimmed: only the size this output computed from the input remains to be made.
+        StreamPipeline& from = *outputs_[static_cast<size_t>(larger)].video;
+        Size size = ChainOutputSize(stream->codecpar, chain);
+        VideoChain rest;
+        rest.exact_width = size.width;
+        rest.exact_height = size.height;
+        rest.pix_fmt = chain.pix_fmt;
+        const AVFilterContext* sink = from.filter->sink();
+        CodecParametersPtr pictures(avcodec_parameters_alloc());
+        if (!pictures) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+        pictures->width = av_buffersink_get_w(sink);
+        pictures->height = av_buffersink_get_h(sink);
+        pictures->format = av_buffersink_get_format(sink);
+        pictures->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(sink);
+        pipeline->filter = FilterGraph::ForVideo(pictures.get(), from.filter->output_time_base(),
+                                                 av_buffersink_get_frame_rate(sink), rest);
+        pipeline->fed_by_larger = true;
+        from.scaled_on_to.push_back(index);
+      } else {
+        pipeline->filter =
+            FilterGraph::ForVideo(stream->codecpar, video_decoder_->time_base(), video_decoder_->frame_rate(), chain);
+      }
       VideoEncodeSettings encode;
       encode.encoder = v.encoder;
       encode.crf = v.crf;
@@ -339,6 +367,7 @@ class Run {
       encode.forced_keyframes = v.keyframe_interval_sec > 0;
       encode.hw_device = Device(v.hw_device);
       encode.quality = v.quality;
+      encode.threads = v.hw_device.empty() ? EncoderThreads() : 0;
       pipeline->encoder = Encoder::ForVideo(*pipeline->filter, video_decoder_->frame_rate(), encode, global_header);
       pipeline->keyframe_interval_sec = v.keyframe_interval_sec;
       pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx());
@@ -351,6 +380,14 @@ class Run {
       if (a.copy) {
         has_copy_outputs_ = true;
         output.audio_copy_stream = output.file->AddCopyStream(input_->stream(audio_index_));
+      } else if (StreamPipeline* same = SameAudioEncode(index, global_header)) {
+        // The same encode as an output opened earlier: its packets are muxed here too.
+        auto pipeline = std::make_unique<StreamPipeline>();
+        pipeline->track = track;
+        pipeline->receives_shared = true;
+        pipeline->out_stream = output.file->AddStream(same->encoder->ctx(), input_->stream(track->index));
+        same->shared_with.emplace_back(index, pipeline->out_stream);
+        output.audio = std::move(pipeline);
       } else {
         auto pipeline = std::make_unique<StreamPipeline>();
         pipeline->track = track;
@@ -399,7 +436,110 @@ class Run {
       Fail(ErrorCode::kInputNoStreams, "the input has none of the streams output " + settings.path + " needs");
     }
     output.file->Open();
-    outputs_.push_back(std::move(output));
+    output.global_header = global_header;
+    outputs_[index] = std::move(output);
+  }
+
+  // Outputs whose pictures differ only in size: each takes the smallest larger one's filtered
+  // pictures instead of the decoded ones, so a 1080p source is scaled once to 720p, and 720p on
+  // to 480p, rather than every rendition scaling the full picture (scaling cost grows with the
+  // source size). Sets larger_of_ and an opening order with every larger output first.
+  void PlanScaleCascade() {
+    size_t n = settings_.outputs.size();
+    larger_of_.assign(n, -1);
+    std::vector<Size> sizes(n, Size{0, 0});
+    std::vector<bool> eligible(n, false);
+    const AVCodecParameters* input = video_index_ >= 0 ? input_->stream(video_index_)->codecpar : nullptr;
+    for (size_t i = 0; i < n && input != nullptr; i++) {
+      const std::optional<VideoSettings>& v = settings_.outputs[i].video;
+      if (!v || !v->watermark_path.empty() || v->palette || v->fps_num > 0 ||
+          Encoder::VideoPixelFormat(v->encoder) != AV_PIX_FMT_YUV420P) {
+        continue;
+      }
+      eligible[i] = true;
+      sizes[i] = ChainOutputSize(input, ChainOf(settings_.outputs[i]));
+    }
+    auto area = [&](size_t i) { return static_cast<int64_t>(sizes[i].width) * sizes[i].height; };
+    for (size_t i = 0; i < n; i++) {
+      if (!eligible[i]) continue;
+      int best = -1;
+      for (size_t j = 0; j < n; j++) {
+        if (j == i || !eligible[j] || !SamePictureBesidesSize(settings_.outputs[i], settings_.outputs[j])) continue;
+        bool contains = sizes[j].width >= sizes[i].width && sizes[j].height >= sizes[i].height;
+        bool before = area(j) > area(i) || (area(j) == area(i) && j < i);  // never a cycle
+        if (!contains || !before) continue;
+        if (best < 0 || area(j) < area(static_cast<size_t>(best))) best = static_cast<int>(j);
+      }
+      larger_of_[i] = best;
+    }
+    // Parents open (and flush) before the outputs they feed: depth in the cascade, then plan order.
+    std::vector<int> depth(n, 0);
+    for (size_t i = 0; i < n; i++) {
+      for (int at = larger_of_[i]; at >= 0; at = larger_of_[static_cast<size_t>(at)]) depth[i]++;
+    }
+    open_order_.resize(n);
+    for (size_t i = 0; i < n; i++) open_order_[i] = i;
+    std::stable_sort(open_order_.begin(), open_order_.end(), [&](size_t a, size_t b) { return depth[a] < depth[b]; });
+  }
+
+  // Frame threads per software video encoder. Each encoder alone would take 1.5 per core (x264's
+  // own default), so a 4-rendition ladder ran 12 frame threads on 2 cores, each holding frames in
+  // flight: memory for no speed. Several encoders share that budget, two each at least, so no
+  // encoder blocks the one thread that decodes and filters for all of them.
+  int EncoderThreads() const {
+    int encoders = 0;
+    for (const OutputSettings& output : settings_.outputs) encoders += output.video ? 1 : 0;
+    if (encoders < 2) return 0;
+    int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::max(2, (cores * 3 / 2 + encoders - 1) / encoders);
+  }
+
+  VideoChain ChainOf(const OutputSettings& s) const {
+    const VideoSettings& v = *s.video;
+    VideoChain chain;
+    chain.trim_start = s.trim_start;
+    chain.trim_end = s.trim_end;
+    chain.orientation = v.auto_rotate ? orientation_ : Orientation{};
+    chain.crop_x = v.crop_x;
+    chain.crop_y = v.crop_y;
+    chain.crop_width = v.crop_width;
+    chain.crop_height = v.crop_height;
+    chain.max_width = v.max_width;
+    chain.max_height = v.max_height;
+    return chain;
+  }
+
+  // Whether two outputs' pictures are the same apart from their size: same window, orientation
+  // and crop, nothing composited.
+  static bool SamePictureBesidesSize(const OutputSettings& a, const OutputSettings& b) {
+    const VideoSettings& x = *a.video;
+    const VideoSettings& y = *b.video;
+    return a.trim_start == b.trim_start && a.trim_end == b.trim_end && x.auto_rotate == y.auto_rotate &&
+           x.crop_x == y.crop_x && x.crop_y == y.crop_y && x.crop_width == y.crop_width &&
+           x.crop_height == y.crop_height;
+  }
+
+  // An output opened earlier whose audio is the very encode `index` asks for (same track, codec,
+  // bitrate, channels, rate and window, no normalization, one track), or null. A ladder whose
+  // renditions share an audio bitrate encodes it once.
+  StreamPipeline* SameAudioEncode(size_t index, bool global_header) {
+    const OutputSettings& s = settings_.outputs[index];
+    const AudioSettings& a = *s.audio;
+    if (Normalized(s) || !a.more_streams.empty()) return nullptr;
+    for (size_t j = 0; j < outputs_.size(); j++) {
+      OutputPipeline& other = outputs_[j];
+      if (j == index || !other.file || !other.audio || other.audio->receives_shared) continue;
+      const OutputSettings& o = settings_.outputs[j];
+      const AudioSettings& b = *o.audio;
+      if (Normalized(o) || !b.more_streams.empty() || other.global_header != global_header) continue;
+      if (TrackFor(a) != TrackFor(b) || a.encoder != b.encoder || a.bitrate_kbps != b.bitrate_kbps ||
+          a.channels != b.channels || a.sample_rate != b.sample_rate || s.trim_start != o.trim_start ||
+          s.trim_end != o.trim_end) {
+        continue;
+      }
+      return other.audio.get();
+    }
+    return nullptr;
   }
 
   void OpenThumbnails(const ThumbnailSettings& settings) {
@@ -612,11 +752,13 @@ class Run {
       t->decoder->Decode(nullptr, [this, t](AVFrame* frame) { OnAudioFrame(*t, frame); });
     }
     for (auto& set : thumbnail_sets_) set->Push(nullptr);
-    for (OutputPipeline& output : outputs_) {
+    // Larger outputs first: their last pictures reach the outputs scaled on from them before those end.
+    for (size_t i : open_order_) {
+      OutputPipeline& output = outputs_[i];
       std::vector<StreamPipeline*> pipelines = {output.video.get(), output.audio.get()};
       for (const auto& extra : output.more_audio) pipelines.push_back(extra.get());
       for (StreamPipeline* pipeline : pipelines) {
-        if (pipeline == nullptr) continue;
+        if (pipeline == nullptr || pipeline->receives_shared) continue;
         Filter(output, *pipeline, nullptr);
         Limit(output, *pipeline, nullptr);
         pipeline->encoder->Encode(nullptr, pipeline->filter->output_time_base(),
@@ -637,7 +779,10 @@ class Run {
     }
     for (OutputPipeline& output : outputs_) {
       StreamPipeline* pipeline = video ? output.video.get() : output.audio.get();
-      if (pipeline != nullptr && (video || pipeline->track == track)) Filter(output, *pipeline, frame);
+      if (pipeline != nullptr && !pipeline->fed_by_larger && !pipeline->receives_shared &&
+          (video || pipeline->track == track)) {
+        Filter(output, *pipeline, frame);
+      }
       if (video) continue;
       for (const auto& extra : output.more_audio) {
         if (extra->track == track) Filter(output, *extra, frame);
@@ -657,6 +802,8 @@ class Run {
 
   void Filter(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* frame) {
     pipeline.filter->Push(frame, [&](AVFrame* filtered) {
+      // Before this output's encoder sees the picture (it retimes it and may force its type).
+      for (size_t smaller : pipeline.scaled_on_to) Filter(outputs_[smaller], *outputs_[smaller].video, filtered);
       if (pipeline.keyframe_interval_sec > 0 && filtered->pts != AV_NOPTS_VALUE) {
         // Force a keyframe on the first frame at or after each multiple of the interval. Every
         // rendition sees the same frame times, so their segments cut at the same instants.
@@ -694,10 +841,17 @@ class Run {
     control_.Touch();
     AVRational time_base = pipeline.encoder->time_base();
     if (&pipeline == output.video.get()) output.video_packets++;
-    if (packet->pts != AV_NOPTS_VALUE) {
-      double end = static_cast<double>(packet->pts + packet->duration) * av_q2d(time_base);
-      output.end_time_sec = std::max(output.end_time_sec, end);
+    double end = packet->pts != AV_NOPTS_VALUE ? static_cast<double>(packet->pts + packet->duration) * av_q2d(time_base)
+                                               : -1;
+    // Copies first: writing hands the packet to the muxer, which takes its data.
+    for (const auto& [index, stream] : pipeline.shared_with) {
+      OutputPipeline& other = outputs_[index];
+      PacketPtr copy = MakePacket();
+      if (av_packet_ref(copy.get(), packet) < 0) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+      other.end_time_sec = std::max(other.end_time_sec, end);
+      other.file->Write(copy.get(), time_base, stream);
     }
+    output.end_time_sec = std::max(output.end_time_sec, end);
     output.file->Write(packet, time_base, pipeline.out_stream);
   }
 
@@ -800,7 +954,9 @@ class Run {
   VideoTimeline video_timeline_;
   bool has_copy_outputs_ = false;
   double stop_after_sec_ = -1;
-  std::vector<OutputPipeline> outputs_;
+  std::vector<OutputPipeline> outputs_;  // in plan order
+  std::vector<int> larger_of_;  // per output: the output whose pictures it scales on from, or -1
+  std::vector<size_t> open_order_;  // outputs feeding others come before them
   std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;
   std::vector<std::unique_ptr<Analysis>> analyses_;
   std::vector<double> thumbnail_reached_sec_;  // per set: the latest input time decoded for it
