@@ -6,6 +6,8 @@
  *   (b2) the same ladder against ONE CLI process that decodes once and splits to four encoders,
  *       what an FFmpeg expert would type (FW_BENCH_ONLY=ladder runs (b) and (b2) alone, written
  *       to bench-results/engine-ladder.json)
+ *   (i) a three-output job from 1080p (MP4 1080p + MP4 720p + an AAC file) against ONE split CLI
+ *       process (run with the ladder cases under FW_BENCH_ONLY=ladder)
  *   (c) thumbnails every 2 s (JPEG, 180 px high)
  *   (d) loudness normalization to -16 LUFS / -1 dBTP of a real mastered recording (the corpus's
  *       3 min 14 s ragtime, Vorbis → AAC 128k): our two passes with the true-peak limiter (and the
@@ -493,6 +495,65 @@ try {
     return runCli(args);
   };
 
+  /**
+   * (i) A three-output job from 1080p (MP4 1080p and 720p, crf 23, AAC 128k each, and an AAC
+   * 128k audio file) against ONE CLI process that decodes once and splits the picture to both
+   * encoders. The product may share one audio encode between outputs that ask for the same one;
+   * the CLI cannot share an encoder between output files.
+   */
+  const h264At = (maxHeight: number) => ({
+    codec: "h264" as const,
+    maxWidth: null,
+    maxHeight,
+    crf: 23,
+    bitrateKbps: null,
+    preset: "veryfast" as const,
+    fps: null,
+    crop: null,
+  });
+  const aac128 = {
+    codec: "aac" as const,
+    bitrateKbps: 128,
+    channels: null,
+    sampleRate: null,
+    loudnessTargetLufs: null,
+  };
+  const planI = await writePlan(dir, "i", {
+    inputPath: fhd,
+    accel: "cpu",
+    outputs: [
+      ...[1080, 720].map((h) => ({
+        kind: "video" as const,
+        name: `mp4-${h}`,
+        path: out(`i-${h}.mp4`),
+        container: "mp4" as const,
+        video: h264At(h),
+        audio: aac128,
+        trim: null,
+      })),
+      { kind: "audio" as const, name: "m4a", path: out("i.m4a"), audio: aac128, trim: null },
+    ],
+  });
+  const cliI = () =>
+    runCli([
+      ...["-i", fhd, "-filter_complex", "[0:v]split=2[s0][s1];[s0]scale=-2:1080[v0];[s1]scale=-2:720[v1]"],
+      ...[1080, 720].flatMap((h, i) => [
+        ...["-map", `[v${i}]`, "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"],
+        ...[
+          "-pix_fmt",
+          "yuv420p",
+          "-c:a",
+          "aac",
+          "-b:a",
+          "128k",
+          "-movflags",
+          "+faststart",
+          out(`i-cli-${h}.mp4`),
+        ],
+      ]),
+      ...["-map", "0:a", "-c:a", "aac", "-b:a", "128k", out("i-cli.m4a")],
+    ]);
+
   // (c) thumbnails every 2 s
   const planC = await writePlan(dir, "c", {
     inputPath: hd,
@@ -627,6 +688,14 @@ try {
           cli: cliB2,
           seconds: SECONDS,
         },
+        {
+          id: "i",
+          label: "3 outputs from 1080p vs ONE split CLI",
+          native: planI,
+          wasm: null,
+          cli: cliI,
+          seconds: SECONDS,
+        },
         { id: "c", label: "thumbnails every 2 s", native: planC, wasm: planC, cli: cliC, seconds: SECONDS },
         {
           id: "d",
@@ -637,7 +706,7 @@ try {
           seconds: musicSeconds,
         },
       ];
-  const selected = onlyLadder ? cases.filter((c) => c.id === "b" || c.id === "b2") : cases;
+  const selected = onlyLadder ? cases.filter((c) => ["b", "b2", "i"].includes(c.id)) : cases;
   const results = [];
   for (const c of selected) {
     const nativeSamples: Measure[] = [];
@@ -667,7 +736,9 @@ try {
         : {
             unsupported: c.id.startsWith("b")
               ? "HLS ladders are native-only"
-              : "loudness normalization is native-only",
+              : c.id === "i"
+                ? "not run: (a) measures the wasm engine's transcoding"
+                : "loudness normalization is native-only",
           },
       samplesMs: {
         native: nativeSamples.map((m) => Math.round(m.wallMs)),
@@ -691,6 +762,7 @@ try {
       a: "native/cli ≥ 1.0",
       b: "native/cli ≥ 1.3 (against four CLI runs); the native run's peak RSS (its slot) < 600 MB",
       b2: "native/cli ≥ 1.1 (against one CLI process that decodes once and splits to four encoders)",
+      i: "native/cli ≥ 1.15 (a three-output job against one CLI process that splits to its encoders)",
       d: "native/cli ≥ 0.67 (at most 1.5× the CLI's loudnorm two-pass)",
     },
     results,
