@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createFramewireClient } from "@framewire/shared/client";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildWebAssets } from "../../edge/web/build";
 import { writeDeadLetter } from "../../node-worker/src/dead-letters";
@@ -298,6 +298,51 @@ describe("the web console in Chromium", () => {
     await panel.locator('video[aria-label="mp4-720p video"]').scrollIntoViewIfNeeded();
     expect(await overflowing(page, 1280)).toEqual([]);
     await shot(page, "04-job-succeeded");
+    expect(await axeViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+    await close();
+  }, 90_000);
+
+  it("shows an animated preview on the job card and in the job, and a waveform for the audio", async () => {
+    const { page, errors, close } = await open({ width: 1280, height: 900 });
+    await signIn(page, tenantKey);
+    await page.locator("#file-input").setInputFiles(clipPath);
+    for (const preset of ["MP4 720p", "Thumbnails + storyboard"]) await page.getByLabel(preset).uncheck();
+    for (const preset of ["Animated preview", "Waveform"]) await page.getByLabel(preset).check();
+    await page.getByRole("button", { name: "Start job" }).click();
+    const panel = page.getByRole("region", { name: /^Job job_/ });
+    await panel.getByText("Succeeded", { exact: true }).waitFor({ timeout: 60_000 });
+    const id = ((await panel.locator(".job-title code").textContent()) ?? "").trim();
+
+    const decoded = async (img: Locator) => {
+      await img.waitFor();
+      await page.waitForFunction((el) => (el as HTMLImageElement).complete, await img.elementHandle());
+      return img.evaluate((el) => {
+        const i = el as HTMLImageElement;
+        return { width: i.naturalWidth, height: i.naturalHeight, src: i.currentSrc };
+      });
+    };
+    // In the job: the 480-wide animated WebP, and its facts (4 s of the clip at the default rate).
+    const animation = await decoded(panel.locator("img.animation"));
+    expect(animation.width).toBe(480);
+    const webp = Buffer.from(await (await fetch(animation.src)).arrayBuffer());
+    expect(webp.subarray(0, 4).toString()).toBe("RIFF");
+    expect(webp.includes(Buffer.from("ANIM")), "an animated WebP, not a still").toBe(true);
+    expect(await panel.locator('li[data-output="preview"]').textContent()).toMatch(/\d+ frames at \d+ fps/);
+    // The waveform picture at the asked size, named for the audio's length.
+    const waveform = await decoded(panel.locator("img.waveform"));
+    expect([waveform.width, waveform.height]).toEqual([1200, 160]);
+    await panel.getByRole("img", { name: /^Waveform of the audio, 0:04/ }).waitFor();
+    // The job's card in the list carries the same preview.
+    const card = page.getByRole("button", { name: new RegExp(`^Job ${id}`) });
+    await card.getByText("Succeeded").waitFor();
+    const cardPreview = card.locator("img.job-preview");
+    await cardPreview.waitFor();
+    await page.waitForFunction(
+      (el) => (el as HTMLImageElement).naturalWidth > 0,
+      await cardPreview.elementHandle(),
+    );
+    await shot(page, "05-previews");
     expect(await axeViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
     await close();
