@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId } from "@framewire/shared";
 import { jobEvents, jobs } from "@framewire/shared/db";
 import autocannon from "autocannon";
+import { saveBenchResults } from "../../scripts/lib/bench-results";
 import { freePort, repoRoot } from "../../scripts/lib/stack";
 import { startNatsServer } from "../../test/support/nats-server";
 import { createTenant, issueApiKey } from "../src/auth/api-keys";
@@ -269,11 +270,7 @@ const report = {
   echo: { name: "bare Hono echo, GET /v1/jobs/:id", ...echoSummary },
   results: rows,
 };
-const resultsDir = join(repoRoot, "bench-results");
-await mkdir(resultsDir, { recursive: true });
-// Keep the previous run beside the new one, for comparison.
-await rename(join(resultsDir, "edge-api.json"), join(resultsDir, "edge-api.previous.json")).catch(() => {});
-await writeFile(join(resultsDir, "edge-api.json"), `${JSON.stringify(report, null, 2)}\n`);
+await saveBenchResults("edge-api", report);
 console.log(`load average ${loadBefore?.toFixed(2)} → ${loadavg()[0]?.toFixed(2)}`);
 console.table([
   {

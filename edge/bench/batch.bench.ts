@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFramewireClient } from "@framewire/shared/client";
-import { repoRoot, startStack } from "../../scripts/lib/stack";
+import { saveBenchResults } from "../../scripts/lib/bench-results";
+import { startStack } from "../../scripts/lib/stack";
 
 /**
  * Batch creation (issue 15): a batch of BENCH_BATCH_INPUTS (10,000) inputs POSTed to the edge on
@@ -58,9 +59,7 @@ try {
     { what: "accepted (202)", ms: report.accept_ms, target: targets.acceptMs },
     { what: "every job made and queued", ms: report.all_jobs_made_and_queued_ms, target: targets.createdMs },
   ]);
-  const resultsDir = join(repoRoot, "bench-results");
-  await mkdir(resultsDir, { recursive: true });
-  await writeFile(join(resultsDir, "batch.json"), `${JSON.stringify(report, null, 2)}\n`);
+  await saveBenchResults("batch", report);
   if (!report.met) process.exitCode = 1;
 } finally {
   await stack.stop();

@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFramewireClient } from "@framewire/shared/client";
-import { repoRoot, startStack } from "../../scripts/lib/stack";
+import { saveBenchResults } from "../../scripts/lib/bench-results";
+import { startStack } from "../../scripts/lib/stack";
 import { makeClip } from "../../test/support/media";
 
 /**
@@ -84,11 +85,7 @@ try {
   console.log(
     `fair dispatch adds ${report.added_p99_ms} ms to the p99 (target < 5 ms); load ${loadBefore.toFixed(1)}`,
   );
-  await mkdir(join(repoRoot, "bench-results"), { recursive: true });
-  await writeFile(
-    join(repoRoot, "bench-results", "fair-dispatch.json"),
-    `${JSON.stringify(report, null, 2)}\n`,
-  );
+  await saveBenchResults("fair-dispatch", report);
 } finally {
   await stack.stop();
   await rm(dir, { recursive: true, force: true });

@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureJetStream, ensureKv } from "@framewire/shared/nats";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { freePort, repoRoot } from "../../scripts/lib/stack";
+import { saveBenchResults } from "../../scripts/lib/bench-results";
+import { freePort } from "../../scripts/lib/stack";
 import { startHranaServer } from "../../test/support/hrana-server";
 import { startNatsServer } from "../../test/support/nats-server";
 import { startS3Server } from "../../test/support/s3-server";
@@ -195,12 +196,7 @@ const report = {
   },
   results: rows,
 };
-const resultsDir = join(repoRoot, "bench-results");
-await mkdir(resultsDir, { recursive: true });
-await rename(join(resultsDir, "edge-workers.json"), join(resultsDir, "edge-workers.previous.json")).catch(
-  () => {},
-);
-await writeFile(join(resultsDir, "edge-workers.json"), `${JSON.stringify(report, null, 2)}\n`);
+await saveBenchResults("edge-workers", report);
 console.log(`load average ${loadBefore?.toFixed(2)} → ${loadavg()[0]?.toFixed(2)}`);
 console.table(
   rows.map((r) => ({

@@ -16,10 +16,11 @@
  * FW_BENCH_ONLY=compare or =memory runs one case. Writes bench-results/composition.json.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { saveBenchResults } from "../../scripts/lib/bench-results";
 import { makeClip } from "../../test/support/media";
 import { buildCompositionGraph, filterComplexText } from "../lib/composition-graph";
 import type { CompositionPlanOutput, PlanClip } from "../lib/composition-plan";
@@ -337,8 +338,7 @@ try {
     compare,
     memory,
   };
-  await mkdir(join(root, "bench-results"), { recursive: true });
-  await writeFile(join(root, "bench-results", "composition.json"), `${JSON.stringify(report, null, 2)}\n`);
+  await saveBenchResults("composition", report);
   const mb = (kb: number | null | undefined) => (kb ? `${Math.round(kb / 1024)} MB` : "–");
   const rows: Record<string, string> = {};
   if (compare)

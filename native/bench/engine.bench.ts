@@ -35,6 +35,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { saveBenchResults } from "../../scripts/lib/bench-results";
 import { ensureCorpus } from "../../test/corpus/fetch";
 import { makeClip } from "../../test/support/media";
 import type { Plan } from "../lib/engine";
@@ -648,12 +649,7 @@ try {
     ),
   );
   if (only === "outputs") {
-    await mkdir(join(root, "bench-results"), { recursive: true });
-    const path = join(root, "bench-results", "engine-outputs.json");
-    await writeFile(
-      path,
-      `${JSON.stringify({ name: "engine-outputs", at: new Date().toISOString(), load: load(), outputs }, null, 2)}\n`,
-    );
+    await saveBenchResults("engine-outputs", { name: "engine-outputs", load: load(), outputs });
     process.exit(0);
   }
   const loadBefore = load();
@@ -767,10 +763,8 @@ try {
     },
     results,
   };
-  await mkdir(join(root, "bench-results"), { recursive: true });
   // A ladder-only run (FW_BENCH_ONLY=ladder) leaves the full run's engine.json alone.
-  const reportName = onlyLadder ? "engine-ladder.json" : "engine.json";
-  await writeFile(join(root, "bench-results", reportName), `${JSON.stringify(report, null, 2)}\n`);
+  await saveBenchResults(onlyLadder ? "engine-ladder" : "engine", report);
 
   const mb = (kb: number | null | undefined) => (kb ? `${Math.round(kb / 1024)} MB` : "–");
   const x = (v: number | null | undefined) => (v ? `${v.toFixed(2)}×` : "–");
@@ -798,7 +792,9 @@ try {
   console.log(
     `load average (1/5/15 min): analysis cases ${analysisLoad.before.join(" ")} → ${analysisLoad.after.join(" ")}; end ${load().join(" ")}`,
   );
-  console.log(`written: bench-results/${reportName} (${cpus().length} × ${cpus()[0]?.model ?? "cpu"})`);
+  console.log(
+    `written: bench-results/${onlyLadder ? "engine-ladder" : "engine"}.json (${cpus().length} × ${cpus()[0]?.model ?? "cpu"})`,
+  );
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,10 +1,11 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { repoRoot, type Stack, startStack } from "../../scripts/lib/stack";
+import { saveBenchResults } from "../../scripts/lib/bench-results";
+import { type Stack, startStack } from "../../scripts/lib/stack";
 import { makeClip } from "../../test/support/media";
 
 /**
@@ -185,8 +186,7 @@ const results = {
 
 await stack.stop();
 await rm(dir, { recursive: true, force: true });
-await mkdir(join(repoRoot, "bench-results"), { recursive: true });
-await writeFile(join(repoRoot, "bench-results", "fleet.json"), `${JSON.stringify(results, null, 2)}\n`);
+await saveBenchResults("fleet", results);
 
 console.table({
   "dispatch, idle fleet (ms)": { p50: results.dispatch_idle_ms.p50, p99: results.dispatch_idle_ms.p99 },

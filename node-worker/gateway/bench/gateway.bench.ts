@@ -1,11 +1,11 @@
 import { type ChildProcess, fork, spawn } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ProgressTick, signToken } from "@framewire/shared";
 import { subjects } from "@framewire/shared/nats";
 import { connect } from "@nats-io/transport-node";
+import { saveBenchResults } from "../../../scripts/lib/bench-results";
 import { repoRoot } from "../../../scripts/lib/stack";
 import { startNatsServer } from "../../../test/support/nats-server";
 import { BUCKET_MS, BUCKETS, type FromClients, type ToClients } from "./gateway-clients";
@@ -296,8 +296,7 @@ const results = {
   runs,
   targets: { clients: 5000, p99_ms: targetP99Ms },
 };
-await mkdir(join(repoRoot, "bench-results"), { recursive: true });
-await writeFile(join(repoRoot, "bench-results", "gateway.json"), `${JSON.stringify(results, null, 2)}\n`);
+await saveBenchResults("gateway", results);
 
 console.table(
   Object.fromEntries(
