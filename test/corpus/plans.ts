@@ -49,7 +49,12 @@ export function outputFor(
         dir: join(dir, "hls"),
         segmentSec: 2,
         preset: "ultrafast",
-        renditions: [{ name: "180p", maxHeight: 180, videoBitrateKbps: 400, audioBitrateKbps: 64 }],
+        // Two renditions with one audio bitrate: the smaller is scaled on from the larger's pictures
+        // and both carry one audio encode, over every real file's sizes, aspects and rotations.
+        renditions: [
+          { name: "180p", maxHeight: 180, videoBitrateKbps: 400, audioBitrateKbps: 64 },
+          { name: "120p", maxHeight: 120, videoBitrateKbps: 200, audioBitrateKbps: 64 },
+        ],
       };
     case "thumbnails":
       return {

@@ -55,13 +55,24 @@ async function problemsOf(
       return videoFileProblems(c, facts.path, type, want);
     case "hls": {
       const problems: string[] = [];
-      const first = facts.files?.find((f) => f.relativePath.endsWith(".ts"));
       if (!existsSync(facts.path)) problems.push("no master playlist");
-      if (!first) return [...problems, "no segments"];
-      const p = await probeFile(first.path);
-      if (p.video?.codec !== "h264") problems.push(`segment video ${p.video?.codec ?? "missing"}`);
-      if (p.video) problems.push(...pictureProblems(c, p.video));
-      if ((p.audio !== null) !== c.audio) problems.push(`audio ${p.audio ? "present" : "missing"}`);
+      // Every rendition: its own right picture, and as many segments as the others.
+      const counts = new Set<number>();
+      for (const rendition of ["180p", "120p"]) {
+        const segments = facts.files?.filter(
+          (f) => f.relativePath.startsWith(`${rendition}/`) && f.relativePath.endsWith(".ts"),
+        );
+        const first = segments?.[0];
+        if (!first) return [...problems, `${rendition}: no segments`];
+        counts.add(segments.length);
+        const p = await probeFile(first.path);
+        if (p.video?.codec !== "h264")
+          problems.push(`${rendition}: segment video ${p.video?.codec ?? "missing"}`);
+        if (p.video) problems.push(...pictureProblems(c, p.video).map((x) => `${rendition}: ${x}`));
+        if ((p.audio !== null) !== c.audio)
+          problems.push(`${rendition}: audio ${p.audio ? "present" : "missing"}`);
+      }
+      if (counts.size > 1) problems.push(`renditions with ${[...counts].join(" and ")} segments`);
       if (!near(facts.durationSec, want)) {
         problems.push(`duration ${facts.durationSec?.toFixed(2)} s, want ${want.toFixed(2)}`);
       }
