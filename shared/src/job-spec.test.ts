@@ -398,6 +398,10 @@ describe("audio track choice", () => {
     expect(parse({ type: "audio", track: { mix: [{ index: 0 }] } }).success).toBe(false);
     expect(parse({ type: "audio", track: { mix: Array(9).fill({ index: 0 }) } }).success).toBe(false);
     expect(parse({ type: "audio", track: { mix: "all" } }).success).toBe(false);
+    // An edit's audio comes from its clips: a track choice there is refused, not ignored.
+    const reel = parse({ type: "highlight_reel", audio: { track: "mix" } });
+    expect(reel.success).toBe(false);
+    expect(parse({ type: "highlight_reel" }).success).toBe(true);
     const loud = parse({ type: "audio", track: "mix", loudness: { target_lufs: -16 } });
     expect(loud.error?.issues[0]).toMatchObject({ path: ["outputs", 0, "loudness"] });
   });

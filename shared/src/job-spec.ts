@@ -493,7 +493,9 @@ function withContainerDefaults(raw: unknown): unknown {
 /** composition and highlight_reel outputs (shared/src/composition.ts). */
 const edits = compositionSchemas({
   outputName: outputNameSchema,
-  audioStream: audioStreamSchema,
+  // An edit's audio is made from its clips and soundtrack, not from one input's tracks: a `track`
+  // there would be ignored, so it is refused as an unknown field.
+  audioStream: audioStreamSchema.omit({ track: true }),
   trim: trimSchema,
 });
 export const compositionOutputSchema = edits.composition;
