@@ -69,6 +69,8 @@ export interface VideoEncodeOptions {
   crop: { x: number; y: number; width: number; height: number } | null;
   /** An image composited onto the scaled picture. */
   watermark?: Watermark | null;
+  /** Which of the input's video tracks (angles); absent or null: the main one. */
+  track?: TrackChoice | null;
 }
 
 export interface Watermark {
@@ -95,16 +97,25 @@ export interface AudioEncodeOptions {
   loudnessTargetLufs: number | null;
   /**
    * Which of the input's audio tracks (see AudioTrackChoice); "all" (video outputs only): every
-   * audio track, each its own output track encoded alike; absent or null: the main one.
+   * audio track, each its own output track encoded alike; "mix": every audio track mixed into
+   * one, `{mix: [...]}` the listed ones (see AudioMix); absent or null: the main one.
    */
-  track?: AudioTrackChoice | "all" | null;
+  track?: AudioTrackChoice | "all" | AudioMix | null;
 }
 
 /**
- * One of the input's audio tracks: the N-th audio track (0: the first, in probe order), or the
- * first tagged with an ISO 639-2 language (the default-disposition one when several are).
+ * One of the input's tracks of a kind: the N-th of them (0: the first, in probe order; attached
+ * pictures are not video tracks), or the first tagged with an ISO 639-2 language (the
+ * default-disposition one when several are).
  */
-export type AudioTrackChoice = { index: number } | { language: string };
+export type TrackChoice = { index: number } | { language: string };
+export type AudioTrackChoice = TrackChoice;
+
+/**
+ * Several audio tracks mixed into one output track, averaged (each of N at 1/N, so a mix cannot
+ * clip where no track does): "mix" every audio track of the input, or the listed ones.
+ */
+export type AudioMix = "mix" | { mix: AudioTrackChoice[] };
 
 /** A window of the input timeline, frame-accurate; the output starts at 0. */
 export interface Trim {
@@ -155,6 +166,8 @@ export interface ThumbnailsPlanOutput extends PlanOutputBase {
   maxWidth: number | null;
   maxHeight: number | null;
   select: ThumbnailSelection;
+  /** Which of the input's video tracks (angles); absent or null: the main one. */
+  track?: TrackChoice | null;
   /** Also tile every thumbnail into sprite.<format> with a WebVTT storyboard (storyboard.vtt). */
   sprite?: { columns: number } | null;
 }
@@ -220,6 +233,8 @@ export interface AnimationPlanOutput extends PlanOutputBase {
   maxHeight: number | null;
   /** GIF/WebP: loop forever, or play once; MP4 ignores it. */
   loop: boolean;
+  /** Which of the input's video tracks (angles); absent or null: the main one. */
+  track?: TrackChoice | null;
 }
 
 /**

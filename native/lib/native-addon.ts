@@ -97,6 +97,8 @@ export interface NativeVideoOptions {
   palette?: boolean;
   /** libwebp_anim: lossy quality 0–100. */
   quality?: number;
+  /** The input video stream to take (an index in the probe); absent: the best video stream. */
+  streamIndex?: number;
 }
 
 export type NativeAudioOptions =
@@ -114,6 +116,8 @@ export type NativeAudioOptions =
       streamIndex?: number;
       /** Further input streams kept as further output tracks, encoded alike (needs streamIndex). */
       moreStreamIndices?: number[];
+      /** streamIndex and moreStreamIndices mixed (averaged) into one output track instead. */
+      mix?: boolean;
     };
 
 export interface NativeOutputOptions {
@@ -144,6 +148,8 @@ export interface NativeThumbnailOptions {
   /** One still per scene at its most representative frame (then atSec/everySec/count are unused). */
   scenes?: boolean;
   sceneThreshold?: number;
+  /** The input video stream the stills come from; absent: the best video stream. */
+  streamIndex?: number;
 }
 
 /** One analysis in the shared decode; numbers its kind does not use are left out. */

@@ -25,7 +25,7 @@ import {
   type NativeTranscodeJob,
   type NativeTranscodeResult,
 } from "./native-addon";
-import { type AudioStreamOf, type CompiledOutput, compileNativePlan, fpsRational } from "./native-plan";
+import { type CompiledOutput, compileNativePlan, fpsRational, type TrackResolver } from "./native-plan";
 import {
   contentFlags,
   finishHls,
@@ -38,7 +38,7 @@ import {
 } from "./output-facts";
 import { checkPlan } from "./plan-check";
 import { type OutputMeasure, RunProgress } from "./run-progress";
-import { audioStreamsFor, choosesAudioTrack } from "./tracks";
+import { audioStreamsFor, choosesTrack, videoStreamFor } from "./tracks";
 import { writeWaveform } from "./waveform";
 
 /**
@@ -259,13 +259,16 @@ class NativeEngine implements Engine {
     }
     throwIfAborted(signal);
     // What needs the input's facts before anything runs, read in one probe: an output that chooses
-    // an audio track (resolved against the tracks), and an animation (a still has nothing to move;
-    // the deep probe tells a still from an animated image).
-    let streamOf: AudioStreamOf | undefined;
+    // an audio or video track (resolved against the tracks), and an animation (a still has nothing
+    // to move; the deep probe tells a still from an animated image).
+    let tracks: TrackResolver | undefined;
     const animates = plan.outputs.some((o) => o.kind === "animation");
-    if (choosesAudioTrack(plan.outputs) || animates) {
+    if (choosesTrack(plan.outputs) || animates) {
       const facts = await this.#probe(plan.inputPath, animates, signal);
-      streamOf = (choice) => audioStreamsFor(choice, facts);
+      tracks = {
+        audio: (choice) => audioStreamsFor(choice, facts),
+        video: (choice) => videoStreamFor(choice, facts),
+      };
       if (animates && contentFlags(facts).media_kind === "image") {
         throw new EngineError(
           "INPUT_NO_STREAMS",
@@ -273,7 +276,7 @@ class NativeEngine implements Engine {
         );
       }
     }
-    const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs, streamOf);
+    const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs, tracks);
     const { options: nativeOptions, compiledOutputs, dirs } = compiled;
 
     const progress = nativeProgress(compiledOutputs, onProgress);

@@ -10,11 +10,11 @@ import type {
   AnalysisOptions,
   AnimationPlanOutput,
   AudioEncodeOptions,
-  AudioTrackChoice,
   Capabilities,
   EncodingChoice,
   Plan,
   PlanOutput,
+  TrackChoice,
   Trim,
   VideoEncodeOptions,
 } from "./engine";
@@ -28,6 +28,7 @@ import type {
 } from "./native-addon";
 import { hlsPaths } from "./output-facts";
 import { AUDIO_FORMATS, IMAGE_ENCODERS, VIDEO_MUXERS, WATERMARK_CORNERS } from "./plan-check";
+import type { AudioStreams } from "./tracks";
 
 /** How one plan output maps onto the native run. */
 export interface CompiledOutput {
@@ -57,9 +58,36 @@ export function fpsRational(fps: number | null): { num: number; den: number } {
   return { num: Math.round(fps * 1000), den: 1000 };
 }
 
-function nativeVideo(video: VideoEncodeOptions, choice: EncodingChoice): NativeVideoOptions {
+/**
+ * The input streams an output's track choices name, resolved from the probe (tracks.ts); absent
+ * when no output of the plan chooses a track.
+ */
+export interface TrackResolver {
+  audio(choice: NonNullable<AudioEncodeOptions["track"]>): AudioStreams;
+  video(choice: TrackChoice): number;
+}
+
+function needResolver(tracks?: TrackResolver): TrackResolver {
+  if (!tracks) throw new Error("a track choice needs the probed input (a TrackResolver)");
+  return tracks;
+}
+
+/** The addon's streamIndex of a video track choice; nothing for the main track. */
+function videoStream(
+  track: TrackChoice | null | undefined,
+  tracks?: TrackResolver,
+): { streamIndex?: number } {
+  return track ? { streamIndex: needResolver(tracks).video(track) } : {};
+}
+
+function nativeVideo(
+  video: VideoEncodeOptions,
+  choice: EncodingChoice,
+  tracks?: TrackResolver,
+): NativeVideoOptions {
   const fps = fpsRational(video.fps);
   return {
+    ...videoStream(video.track, tracks),
     encoder: choice.encoder,
     hwDevice: choice.accel === "cpu" ? "" : choice.accel,
     maxWidth: video.maxWidth ?? 0,
@@ -85,20 +113,21 @@ function nativeVideo(video: VideoEncodeOptions, choice: EncodingChoice): NativeV
   };
 }
 
-/** The input streams an output's audio-track choice names (resolved from the probe). */
-export type AudioStreamOf = (choice: AudioTrackChoice | "all") => number[];
-
-function streamFields(streams: number[]): { streamIndex?: number; moreStreamIndices?: number[] } {
+function streamFields({ streams, mix }: AudioStreams): {
+  streamIndex?: number;
+  moreStreamIndices?: number[];
+  mix?: boolean;
+} {
   const [first, ...more] = streams;
   if (first === undefined) return {};
-  return more.length > 0 ? { streamIndex: first, moreStreamIndices: more } : { streamIndex: first };
+  if (more.length === 0) return { streamIndex: first };
+  return { streamIndex: first, moreStreamIndices: more, ...(mix ? { mix: true } : {}) };
 }
 
-function nativeAudio(audio: AudioEncodeOptions, streamOf?: AudioStreamOf): NativeAudioOptions {
+function nativeAudio(audio: AudioEncodeOptions, tracks?: TrackResolver): NativeAudioOptions {
   const track = audio.track;
-  if (track && !streamOf) throw new Error("an audio track choice needs the probed input (streamOf)");
   return {
-    ...(track && streamOf ? streamFields(streamOf(track)) : {}),
+    ...(track ? streamFields(needResolver(tracks).audio(track)) : {}),
     encoder: AUDIO_FORMATS[audio.codec].encoder,
     bitrateKbps: audio.codec === "flac" || audio.codec === "wav" ? 0 : (audio.bitrateKbps ?? 0),
     channels: audio.channels ?? 0,
@@ -141,6 +170,7 @@ export function nativeAnalysis(a: AnalysisOptions): NativeAnalysisOptions {
 function nativeAnimation(
   output: AnimationPlanOutput,
   caps: Pick<Capabilities, "encoders" | "hardwareEncoders" | "hardwareErrors">,
+  tracks?: TrackResolver,
 ): NativeOutputOptions {
   const fps = fpsRational(output.fps);
   const encoder =
@@ -157,6 +187,7 @@ function nativeAnimation(
     trimEndSec: output.startSec + output.durationSec,
     ...(output.format === "mp4" ? {} : { loop: output.loop }),
     video: {
+      ...videoStream(output.track, tracks),
       encoder,
       hwDevice: "",
       maxWidth: noBox ? animationDefaults.width : (output.maxWidth ?? 0),
@@ -185,7 +216,7 @@ export function compileNativePlan(
   plan: Plan,
   caps: Pick<Capabilities, "encoders" | "hardwareEncoders" | "hardwareErrors">,
   stallTimeoutMs?: number,
-  streamOf?: AudioStreamOf,
+  tracks?: TrackResolver,
 ): CompiledPlan {
   const accel = plan.accel ?? "auto";
   const outputs: NativeOutputOptions[] = [];
@@ -204,9 +235,8 @@ export function compileNativePlan(
           path: output.path,
           container: VIDEO_MUXERS[output.container],
           ...trimFields(output.trim),
-          video: output.video && choice ? nativeVideo(output.video, choice) : null,
-          audio:
-            output.audio === "copy" ? { copy: true } : output.audio && nativeAudio(output.audio, streamOf),
+          video: output.video && choice ? nativeVideo(output.video, choice, tracks) : null,
+          audio: output.audio === "copy" ? { copy: true } : output.audio && nativeAudio(output.audio, tracks),
         });
         break;
       }
@@ -217,7 +247,7 @@ export function compileNativePlan(
           container: AUDIO_FORMATS[output.audio.codec].muxer,
           ...trimFields(output.trim),
           video: null,
-          audio: nativeAudio(output.audio, streamOf),
+          audio: nativeAudio(output.audio, tracks),
         });
         break;
       case "hls": {
@@ -272,6 +302,7 @@ export function compileNativePlan(
           count: select.mode === "count" ? select.count : 0,
           spriteColumns: output.sprite?.columns ?? 0,
           ...(select.mode === "scenes" ? { scenes: true, sceneThreshold: select.threshold } : {}),
+          ...videoStream(output.track, tracks),
         });
         break;
       }
@@ -287,7 +318,7 @@ export function compileNativePlan(
         break;
       case "animation":
         compiled.nativeOutputs.push(outputs.length);
-        outputs.push(nativeAnimation(output, caps));
+        outputs.push(nativeAnimation(output, caps, tracks));
         break;
       case "analysis":
         compiled.analysis = analyses.length;

@@ -30,6 +30,7 @@ import {
   EngineError,
   type Plan,
   type PlanOutput,
+  type TrackChoice,
   type Trim,
   type VideoCodec,
   type VideoContainer,
@@ -139,6 +140,7 @@ export function checkVideo(field: string, video: VideoEncodeOptions): void {
       num(`${field}.watermark.widthFraction`, w.widthFraction, pct.min / 100, pct.max / 100);
     }
   }
+  if (video.track) checkTrack(`${field}.track`, video.track, limits.videoTrackIndex);
 }
 
 export function checkAudio(field: string, audio: AudioEncodeOptions, allTracks = false): void {
@@ -150,16 +152,30 @@ export function checkAudio(field: string, audio: AudioEncodeOptions, allTracks =
   if (audio.loudnessTargetLufs !== null)
     within(`${field}.loudnessTargetLufs`, audio.loudnessTargetLufs, limits.loudnessTargetLufs);
   const track = audio.track;
+  if (track === undefined || track === null) return;
+  const several = track === "all" || track === "mix" || "mix" in track;
+  if (several && audio.loudnessTargetLufs !== null) {
+    throw bad(`${field}.track`, "one track with loudness normalization", track);
+  }
   if (track === "all") {
     if (!allTracks) throw bad(`${field}.track`, "one track (an audio file holds one)", track);
-    if (audio.loudnessTargetLufs !== null) {
-      throw bad(`${field}.track`, "one track with loudness normalization", track);
-    }
-  } else if (track !== undefined && track !== null) {
-    if ("index" in track) intWithin(`${field}.track.index`, track.index, limits.audioTrackIndex);
-    else if (typeof track.language !== "string" || !languageCodePattern.test(track.language)) {
-      throw bad(`${field}.track.language`, "an ISO 639-2 code (three lower-case letters)", track.language);
-    }
+  } else if (track !== "mix" && !("mix" in track)) {
+    checkTrack(`${field}.track`, track, limits.audioTrackIndex);
+  } else if (track !== "mix") {
+    const { min, max } = limits.audioMixTracks;
+    if (!Array.isArray(track.mix)) throw bad(`${field}.track.mix`, "a list of tracks", track.mix);
+    int(`${field}.track.mix.length`, track.mix.length, min, max);
+    for (const [i, one] of track.mix.entries())
+      checkTrack(`${field}.track.mix[${i}]`, one, limits.audioTrackIndex);
+  }
+}
+
+/** One track by index (within bounds) or by ISO 639-2 language. */
+export function checkTrack(field: string, track: TrackChoice, bounds: { min: number; max: number }): void {
+  if (typeof track !== "object" || track === null) throw bad(field, "{index} or {language}", track);
+  if ("index" in track) intWithin(`${field}.index`, track.index, bounds);
+  else if (typeof track.language !== "string" || !languageCodePattern.test(track.language)) {
+    throw bad(`${field}.language`, "an ISO 639-2 code (three lower-case letters)", track.language);
   }
 }
 
@@ -291,6 +307,7 @@ function checkOutput(output: PlanOutput, field: string): void {
         throw bad(`${field}.select.mode`, "at, every, count or scenes", (select as { mode: unknown }).mode);
       }
       if (output.sprite) intWithin(`${field}.sprite.columns`, output.sprite.columns, limits.spriteColumns);
+      if (output.track) checkTrack(`${field}.track`, output.track, limits.videoTrackIndex);
       return;
     }
     case "hls": {
@@ -330,6 +347,7 @@ function checkOutput(output: PlanOutput, field: string): void {
         even(`${field}.${side}`, value);
       }
       if (typeof output.loop !== "boolean") throw bad(`${field}.loop`, "a boolean", output.loop);
+      if (output.track) checkTrack(`${field}.track`, output.track, limits.videoTrackIndex);
       return;
     }
     case "waveform": {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { AudioEncodeOptions, MediaFacts, ThumbnailsPlanOutput, VideoPlanOutput } from "./engine";
+import type {
+  AudioEncodeOptions,
+  MediaFacts,
+  ThumbnailsPlanOutput,
+  VideoEncodeOptions,
+  VideoPlanOutput,
+} from "./engine";
 import type { OutputMeasure } from "./run-progress";
 import {
   audioArgs,
@@ -327,5 +333,59 @@ describe("audio track choice", () => {
     expect(() =>
       videoArgs({ ...output, audio: { ...base, track: { language: "spa" } } }, "/in", multi, "/o"),
     ).toThrow(/no audio track in language "spa"; its audio tracks are 0: eng, 1: ger \("Deutsch"\)/);
+  });
+
+  it("mixes tracks in a graph of resolved stream numbers, averaged, at the widest layout capped at stereo", () => {
+    const args = videoArgs({ ...output, audio: { ...base, track: "mix" } }, "/work/in", multi, "/o");
+    const graph = args[args.indexOf("-filter_complex") + 1];
+    expect(graph).toBe(
+      "[0:1]aresample=osr=48000:first_pts=0,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo[m0];" +
+        "[0:3]aresample=osr=48000:first_pts=0,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo[m1];" +
+        "[m0][m1]amix=inputs=2:duration=longest:normalize=1[mix]",
+    );
+    expect(args.join(" ")).toContain("-map [mix] ");
+    expect(args.join(" ")).toContain("-metadata:s:a:0 language=mul");
+    expect(args).not.toContain("-ac");
+    // A mix of one listed track is that track.
+    const one = audioArgs(
+      {
+        kind: "audio",
+        name: "a",
+        path: "/a.m4a",
+        audio: { ...base, track: { mix: [{ index: 1 }] } },
+        trim: null,
+      },
+      "/work/in",
+      multi,
+      "/o",
+    );
+    expect(one).not.toContain("-filter_complex");
+    expect(one.join(" ")).toContain("-map 0:3 ");
+  });
+});
+
+describe("video track choice", () => {
+  const angles: MediaFacts = {
+    ...facts,
+    streams: [
+      { index: 0, type: "video", codec: "png", width: 64, height: 64, attachedPicture: true },
+      { index: 1, type: "video", codec: "h264", width: 320, height: 180, language: "eng" },
+      { index: 2, type: "video", codec: "h264", width: 640, height: 480, language: "deu" },
+    ],
+  };
+  const h264 = output.video as VideoEncodeOptions;
+
+  it("maps the chosen angle by stream number and sizes the picture from that stream, cover art not counted", () => {
+    const args = videoArgs(
+      { ...output, video: { ...h264, maxWidth: null, maxHeight: null, track: { index: 1 } } },
+      "/in",
+      angles,
+      "/o",
+    );
+    expect(args.join(" ")).toContain("-map 0:2 ");
+    expect(args[args.indexOf("-vf") + 1]).toContain("scale=640:480");
+    expect(() =>
+      videoArgs({ ...output, video: { ...h264, track: { index: 2 } } }, "/in", angles, "/o"),
+    ).toThrow(/no video track 2; its video tracks are 0: eng, 1: deu$/);
   });
 });

@@ -12,13 +12,14 @@ import {
   type PlanOutput,
   type StreamFacts,
   type ThumbnailsPlanOutput,
+  type TrackChoice,
   type Trim,
   type VideoEncodeOptions,
   type VideoPlanOutput,
 } from "./engine";
 import { AUDIO_FORMATS, IMAGE_ENCODERS, SOFTWARE_VIDEO_ENCODERS, VIDEO_MUXERS } from "./plan-check";
 import type { OutputMeasure } from "./run-progress";
-import { audioStreamFor } from "./tracks";
+import { audioStreamsFor, tracksOf, videoStreamFor } from "./tracks";
 import { wasmAnalysisUnsupported } from "./wasm-analysis";
 
 /** Fixed MEMFS names: user paths and strings never reach FFmpeg's argument list. */
@@ -180,8 +181,8 @@ function orientationFilters(o: Orientation | undefined): string[] {
  * The displayed geometry of the input's video after rotation: FFmpeg applies a video's display
  * matrix by itself; a still's EXIF orientation is applied by our own filters (with -noautorotate).
  */
-function geometry(facts: WasmInputFacts): { width: number; height: number; sar: number } {
-  const video = facts.streams.find((s) => s.type === "video");
+function geometry(facts: WasmInputFacts, stream?: number): { width: number; height: number; sar: number } {
+  const video = facts.streams.find((s) => (stream === undefined ? s.type === "video" : s.index === stream));
   const width = video?.width ?? 0;
   const height = video?.height ?? 0;
   const sar = video?.sampleAspectRatio ?? 1;
@@ -279,8 +280,9 @@ function videoFilter(
     fps?: number | null;
   },
   facts: WasmInputFacts,
+  stream?: number,
 ): string {
-  let { width, height, sar } = geometry(facts);
+  let { width, height, sar } = geometry(facts, stream);
   const filters: string[] = orientationFilters(facts.stillOrientation);
   const crop = video.crop ?? null;
   if (crop) {
@@ -307,29 +309,81 @@ function trimArgs(trim: Trim | null): { before: string[]; after: string[] } {
   return { before, after };
 }
 
+/** The input video stream a chosen track names (resolved from the probe), or undefined for the main one. */
+function videoStream(track: TrackChoice | null | undefined, facts: MediaFacts): number | undefined {
+  return track ? videoStreamFor(track, facts) : undefined;
+}
+
+/** The `-map` of an output's video: the chosen track as `0:<stream index>`, else the first video track. */
+function videoMap(stream: number | undefined, optional: boolean): string {
+  if (stream !== undefined) return `0:${stream}`;
+  return optional ? "0:v:0?" : "0:v:0";
+}
+
+/** The filter graph's output a mix is mapped from. */
+const MIX_LABEL = "[mix]";
+
+/**
+ * Several tracks averaged into one, as the native engine mixes them (FilterGraph::ForAudioMix):
+ * each input resampled to the output rate and started at 0, then amix (average, longest). Every
+ * value is a number from the probe or the plan; the stream numbers are resolved, never the job's.
+ */
+function mixArgs(audio: AudioEncodeOptions, facts: MediaFacts): string[] | null {
+  if (!audio.track || audio.track === "all") return null;
+  const { streams, mix } = audioStreamsFor(audio.track, facts);
+  if (!mix) return null;
+  const tracks = streams.map((index) => facts.streams.find((s) => s.index === index));
+  const rate = audio.sampleRate ?? Math.max(...tracks.map((t) => t?.sampleRate ?? 48000));
+  const channels = audio.channels ?? Math.min(2, Math.max(1, ...tracks.map((t) => t?.channels ?? 1)));
+  const layout = channels === 1 ? "mono" : channels === 2 ? "stereo" : `${channels}c`;
+  const inputs = streams.map(
+    (index, i) =>
+      `[0:${index}]aresample=osr=${rate}:first_pts=0,aformat=sample_fmts=fltp:sample_rates=${rate}:channel_layouts=${layout}[m${i}]`,
+  );
+  const labels = streams.map((_, i) => `[m${i}]`).join("");
+  const graph = `${inputs.join(";")};${labels}amix=inputs=${streams.length}:duration=longest:normalize=1${MIX_LABEL}`;
+  const args = ["-filter_complex", graph];
+  const languages = new Set(tracks.map((t) => t?.language).filter((l): l is string => l !== undefined));
+  // As the native engine: one language kept, several become "mul" (ISO 639-2: multiple languages).
+  if (languages.size > 0)
+    args.push("-metadata:s:a:0", `language=${languages.size === 1 ? [...languages][0] : "mul"}`);
+  return args;
+}
+
 /**
  * The `-map` of an output's audio: the chosen track as `0:<stream index>` (a number resolved from
- * the probe, never text from the job), else the first audio track (`?`: optional).
+ * the probe, never text from the job), a mix's graph output, else the first audio track (`?`:
+ * optional).
  */
-function audioMap(audio: AudioEncodeOptions, facts: MediaFacts, optional: boolean): string {
+function audioMap(audio: AudioEncodeOptions, facts: MediaFacts, optional: boolean, mixed: boolean): string {
+  if (mixed) return MIX_LABEL;
   if (audio.track === "all") return "0:a?";
-  if (audio.track) return `0:${audioStreamFor(audio.track, facts)}`;
+  const chosen = oneAudioStream(audio, facts);
+  if (chosen !== null) return `0:${chosen}`;
   return optional ? "0:a:0?" : "0:a:0";
 }
 
-function audioEncodeArgs(audio: AudioEncodeOptions, facts: MediaFacts): string[] {
+/** The one input stream a track choice (not "all", not a mix of several) names; null: none chosen. */
+function oneAudioStream(audio: AudioEncodeOptions, facts: MediaFacts): number | null {
+  if (!audio.track || audio.track === "all") return null;
+  return audioStreamsFor(audio.track, facts).streams[0] ?? null;
+}
+
+function audioEncodeArgs(audio: AudioEncodeOptions, facts: MediaFacts, mixed: boolean): string[] {
   const args = ["-c:a", AUDIO_FORMATS[audio.codec].encoder];
   if (audio.bitrateKbps !== null && audio.codec !== "flac" && audio.codec !== "wav") {
     args.push("-b:a", `${audio.bitrateKbps}k`);
   }
+  // A mix's graph already gives the channels and rate.
+  if (mixed) return args;
   // As the native engine: the input's channels, capped at stereo, unless asked otherwise.
   if (audio.channels !== null) args.push("-ac", String(audio.channels));
   else if (audio.track === "all") {
     // Every track capped at stereo on its own, as the native engine does (output audio track i).
-    const tracks = facts.streams.filter((s) => s.type === "audio");
+    const tracks = tracksOf("audio", facts);
     for (const [i, t] of tracks.entries()) if ((t.channels ?? 2) > 2) args.push(`-ac:a:${i}`, "2");
   } else {
-    const chosen = audio.track ? audioStreamFor(audio.track, facts) : null;
+    const chosen = oneAudioStream(audio, facts);
     const source = facts.streams.find((s) => s.type === "audio" && (chosen === null || s.index === chosen));
     if ((source?.channels ?? 2) > 2) args.push("-ac", "2");
   }
@@ -359,12 +413,15 @@ export function videoArgs(
   const trim = trimArgs(output.trim);
   const args = [...COMMON, ...trim.before, ...inputOptions(facts), "-i", input, ...trim.after];
   // `?` makes each map optional, so an input without audio (or video) still runs.
-  if (output.video) args.push("-map", "0:v:0?");
+  const stream = videoStream(output.video?.track, facts);
+  if (output.video) args.push("-map", videoMap(stream, true));
+  const mix = output.audio && output.audio !== "copy" ? mixArgs(output.audio, facts) : null;
+  if (mix) args.push(...mix);
   if (output.audio === "copy") args.push("-map", "0:a:0?");
-  else if (output.audio) args.push("-map", audioMap(output.audio, facts, true));
+  else if (output.audio) args.push("-map", audioMap(output.audio, facts, true, mix !== null));
   const { video, audio } = output;
   if (video) {
-    args.push("-vf", videoFilter(video, facts));
+    args.push("-vf", videoFilter(video, facts, stream));
     // yuv420p: high-bit-depth or 4:4:4 inputs would otherwise give H.264 profiles players reject.
     args.push("-c:v", "libx264", "-preset", video.preset, "-pix_fmt", "yuv420p");
     if (video.crf !== null) args.push("-crf", String(video.crf));
@@ -373,7 +430,7 @@ export function videoArgs(
     args.push("-vn");
   }
   if (audio === "copy") args.push("-c:a", "copy");
-  else if (audio) args.push(...audioEncodeArgs(audio, facts));
+  else if (audio) args.push(...audioEncodeArgs(audio, facts, mix !== null));
   else args.push("-an");
   if (output.container === "mp4" || output.container === "mov") args.push("-movflags", "+faststart");
   args.push("-f", VIDEO_MUXERS[output.container], out);
@@ -382,9 +439,10 @@ export function videoArgs(
 
 export function audioArgs(output: AudioPlanOutput, input: string, facts: MediaFacts, out: string): string[] {
   const trim = trimArgs(output.trim);
-  const map = audioMap(output.audio, facts, false);
-  const args = [...COMMON, ...trim.before, "-i", input, ...trim.after, "-map", map, "-vn"];
-  args.push(...audioEncodeArgs(output.audio, facts));
+  const mix = mixArgs(output.audio, facts);
+  const map = audioMap(output.audio, facts, false, mix !== null);
+  const args = [...COMMON, ...trim.before, "-i", input, ...trim.after, ...(mix ?? []), "-map", map, "-vn"];
+  args.push(...audioEncodeArgs(output.audio, facts, mix !== null));
   args.push("-f", AUDIO_FORMATS[output.audio.codec].muxer, out);
   return args;
 }
@@ -401,14 +459,15 @@ export function animationArgs(
   out: string,
 ): string[] {
   const args = [...COMMON, "-ss", String(output.startSec), ...inputOptions(facts), "-i", input];
-  args.push("-t", String(output.durationSec), "-map", "0:v:0", "-an");
+  const stream = videoStream(output.track, facts);
+  args.push("-t", String(output.durationSec), "-map", videoMap(stream, false), "-an");
   const noBox = output.maxWidth === null && output.maxHeight === null;
   const box = {
     maxWidth: noBox ? animationDefaults.width : output.maxWidth,
     maxHeight: output.maxHeight,
     fps: output.fps,
   };
-  let filter = videoFilter(box, facts);
+  let filter = videoFilter(box, facts, stream);
   if (output.format === "gif") {
     filter +=
       ",split[frames][forpalette];[forpalette]palettegen=max_colors=256:reserve_transparent=0:stats_mode=full[palette];" +
@@ -470,8 +529,9 @@ export function thumbnailArgs(
   out: string,
 ): string[] {
   const args = ["-loglevel", "error", "-ss", String(timeSec), ...inputOptions(facts), "-i", input];
-  args.push("-map", "0:v:0", "-frames:v", "1");
-  args.push("-vf", videoFilter(output, facts), "-pix_fmt", IMAGE_PIX_FMTS[output.format]);
+  const stream = videoStream(output.track, facts);
+  args.push("-map", videoMap(stream, false), "-frames:v", "1");
+  args.push("-vf", videoFilter(output, facts, stream), "-pix_fmt", IMAGE_PIX_FMTS[output.format]);
   args.push("-c:v", IMAGE_ENCODERS[output.format]);
   if (output.format === "jpg") args.push("-q:v", "3");
   args.push("-f", "image2", "-update", "1", out);

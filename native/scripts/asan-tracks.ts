@@ -1,15 +1,16 @@
 /**
- * Audio track choice under AddressSanitizer: several decoders in one decode (a track by language,
- * one by index, every track kept, a normalized chosen track), a missing track, and the multi-track
- * file cut short and bit-flipped. asan-run.ts runs it in the full job; alone:
+ * Track choice under AddressSanitizer: several decoders in one decode (a track by language, one by
+ * index, every track kept, a normalized chosen track, mixes of tracks at other rates and starts,
+ * angles of a multi-angle file in video and thumbnails), missing tracks, and the multi-track file
+ * cut short and bit-flipped. asan-run.ts runs it in the full job; alone:
  * `bash native/scripts/asan-check.sh native/scripts/asan-tracks.ts`.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { makeMultiTrackClip } from "../../test/support/media";
+import { makeMultiAngleClip, makeMultiTrackClip } from "../../test/support/media";
 import type { Engine } from "../lib/engine";
-import { aac, audioOut, h264, videoOut } from "../test/plans";
+import { aac, audioOut, h264, thumbsOut, videoOut } from "../test/plans";
 
 type Outcome = (label: string, value: string) => void;
 type Settle = (p: Promise<unknown>) => Promise<string>;
@@ -25,7 +26,7 @@ export async function trackRuns(
     [
       { language: "eng", frequency: 440, amplitude: 0.4 },
       { language: "deu", frequency: 1000, amplitude: 0.2, channels: 2 },
-      { language: "fra", frequency: 2000, amplitude: 0.1 },
+      { language: "fra", frequency: 2000, amplitude: 0.1, sampleRate: 44100, startSec: 0.3 },
     ],
     { seconds: 2, width: 160, height: 90 },
   );
@@ -43,6 +44,12 @@ export async function trackRuns(
     audioOut(dir, `${prefix}-third`, { codec: "flac", bitrateKbps: null, track: { index: 2 } }),
     audioOut(dir, `${prefix}-loud`, { track: { language: "ger" }, loudnessTargetLufs: -16 }),
     audioOut(dir, `${prefix}-main`, { codec: "opus" }),
+    audioOut(dir, `${prefix}-mix`, { codec: "opus", track: "mix" }),
+    videoOut(dir, `${prefix}-vmix`, {
+      video: h264({ maxHeight: 64 }),
+      audio: aac({ track: { mix: [{ index: 2 }, { language: "eng" }] } }),
+      trim: { startSec: 0.2, endSec: 1.2 },
+    }),
   ];
   outcome(
     "tracks: chosen, all, normalized",
@@ -52,6 +59,17 @@ export async function trackRuns(
     engine.run({ inputPath: multi, outputs: [audioOut(dir, "spa", { track: { language: "spa" } })] }),
   );
   outcome("tracks: missing language", missing === "INPUT_NO_STREAMS" ? missing : `THREW ${missing}`);
+
+  const angles = await makeMultiAngleClip(join(dir, "angles.mp4"), [
+    { language: "eng", color: "red" },
+    { language: "deu", color: "blue" },
+  ]);
+  const angleOutputs = [
+    videoOut(dir, "angle-1", { video: h264({ maxHeight: 64, track: { index: 1 } }) }),
+    videoOut(dir, "angle-main", { video: h264({ maxHeight: 64 }), trim: { startSec: 1, endSec: 2 } }),
+    thumbsOut(dir, "angle-thumbs", { track: { language: "deu" } }),
+  ];
+  outcome("tracks: angles", await settle(engine.run({ inputPath: angles, outputs: angleOutputs })));
 
   // The same file damaged: cut at half, and with bytes flipped every 997 from the first KiB on.
   const bytes = await readFile(multi);

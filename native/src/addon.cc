@@ -116,6 +116,7 @@ fw::av::VideoSettings ParseVideo(const Napi::Object& v) {
   settings.keyframe_interval_sec = RequireNumber(v, "keyframeIntervalSec", 0, 3600);
   settings.palette = v.Get("palette").ToBoolean().Value();
   settings.quality = IsAbsent(v.Get("quality")) ? -1 : RequireInt(v, "quality", 0, 100);
+  settings.stream_index = IsAbsent(v.Get("streamIndex")) ? -1 : RequireInt(v, "streamIndex", 0, 65535);
   return settings;
 }
 
@@ -148,6 +149,10 @@ fw::av::AudioSettings ParseAudio(const Napi::Object& a) {
     }
   } else if (!IsAbsent(more)) {
     throw Napi::TypeError::New(a.Env(), "moreStreamIndices must be an array");
+  }
+  settings.mix = a.Get("mix").ToBoolean().Value();
+  if (settings.mix && settings.more_streams.empty()) {
+    throw Napi::RangeError::New(a.Env(), "mix needs streamIndex and moreStreamIndices");
   }
   return settings;
 }
@@ -203,6 +208,8 @@ fw::av::ThumbnailSettings ParseThumbnails(const Napi::Object& object) {
   settings.count = RequireInt(object, "count", 0, 1000);
   settings.sprite_columns = IsAbsent(object.Get("spriteColumns")) ? 0 : RequireInt(object, "spriteColumns", 0, 100);
   settings.scenes = object.Get("scenes").ToBoolean().Value();
+  settings.stream_index =
+      IsAbsent(object.Get("streamIndex")) ? -1 : RequireInt(object, "streamIndex", 0, 65535);
   if (settings.scenes) settings.scene_threshold = RequireNumber(object, "sceneThreshold", 0, 100);
   return settings;
 }

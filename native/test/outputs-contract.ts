@@ -10,9 +10,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ffprobe, makeClip, makeMultiTrackClip, measureLufs, measureTone } from "../../test/support/media";
+import {
+  ffprobe,
+  makeClip,
+  makeMultiAngleClip,
+  makeMultiTrackClip,
+  measureLufs,
+  measureTone,
+  measureToneLevels,
+} from "../../test/support/media";
 import type { AnimationPlanOutput, Engine, EngineProgress, WaveformPlanOutput } from "../lib/engine";
-import { aac, audioOut, videoOut } from "./plans";
+import { aac, audioOut, h264, thumbsOut, videoOut } from "./plans";
 
 const run = promisify(execFile);
 
@@ -347,6 +355,130 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
           expect(Math.abs(lufs + 16)).toBeLessThan(1);
         },
       );
+    });
+
+    describe("audio mix", () => {
+      let mixed: string;
+      beforeAll(async () => {
+        // Differing rates, layouts and starts: deu is 44.1 kHz and starts 0.5 s late, fra is stereo.
+        mixed = await makeMultiTrackClip(join(dir, "mixed.mkv"), [
+          { language: "eng", frequency: 440, amplitude: 0.4, title: "Main" },
+          { language: "deu", frequency: 1000, amplitude: 0.2, sampleRate: 44100, startSec: 0.5 },
+          { language: "fra", frequency: 2000, amplitude: 0.1, channels: 2 },
+        ]);
+      }, 60_000);
+      const rms = (amplitude: number) => 20 * Math.log10(amplitude) - 3.01;
+
+      it("mixes the listed tracks into one track, each at 1/N of its level, lined up in time", async () => {
+        const pcm = { codec: "wav" as const, bitrateKbps: null };
+        const two = audioOut(dir, "mix-two", { ...pcm, track: { mix: [{ index: 0 }, { language: "deu" }] } });
+        const late = audioOut(dir, "mix-late", { ...pcm, track: { mix: [{ index: 0 }, { index: 1 }] } });
+        late.trim = { startSec: 1, endSec: 2.5 };
+        const result = await engine.run({ inputPath: mixed, outputs: [two, late] });
+        const probed = (await ffprobe(two.path)).streams.filter((s) => s.codec_type === "audio");
+        expect(probed.map((s) => [s.channels, s.sample_rate])).toEqual([[1, "48000"]]);
+        // The average of two mono tones: each at half its level, 2000 Hz (fra) absent.
+        const [a, b, c] = await measureToneLevels(two.path, [440, 1000, 2000], { fromSec: 1, seconds: 1 });
+        expect(Math.abs((a ?? 0) - rms(0.4 / 2)), `440 Hz at ${a?.toFixed(1)} dBFS`).toBeLessThan(0.5);
+        expect(Math.abs((b ?? 0) - rms(0.2 / 2)), `1000 Hz at ${b?.toFixed(1)} dBFS`).toBeLessThan(0.5);
+        expect(c).toBeLessThan(-80);
+        // Before deu starts (0.5 s late) the mix holds only eng, still at half its level.
+        const [early, none] = await measureToneLevels(two.path, [440, 1000], { fromSec: 0, seconds: 0.5 });
+        expect(Math.abs((early ?? 0) - rms(0.4 / 2))).toBeLessThan(0.5);
+        expect(none).toBeLessThan(-60);
+        expect(result.outputs[0]?.durationSec).toBeCloseTo(3, 1);
+        // A trimmed mix: the window of both tracks, from 0.
+        expect(result.outputs[1]?.durationSec).toBeCloseTo(1.5, 1);
+        const [ta, tb] = await measureToneLevels(late.path, [440, 1000], { fromSec: 0.25, seconds: 1 });
+        expect(Math.abs((ta ?? 0) - rms(0.4 / 2))).toBeLessThan(0.5);
+        expect(Math.abs((tb ?? 0) - rms(0.2 / 2))).toBeLessThan(0.5);
+      });
+
+      it('mixes every track with "mix" into one stereo track tagged "mul" in a video output', async () => {
+        const all = videoOut(dir, "mix-all", {
+          container: "mkv",
+          audio: aac({ bitrateKbps: 128, track: "mix" }),
+        });
+        await engine.run({ inputPath: mixed, outputs: [all] });
+        const tracks = (await ffprobe(all.path)).streams.filter((s) => s.codec_type === "audio");
+        expect(tracks).toHaveLength(1);
+        expect(tracks[0]?.channels).toBe(2);
+        expect((tracks[0]?.tags as Record<string, string> | undefined)?.language).toBe("mul");
+        // Each of three at 1/3; the mono tracks spread over both channels at -3 dB (equal power, as
+        // FFmpeg up-mixes mono), the stereo one as it is.
+        const levels = await measureToneLevels(all.path, [440, 1000, 2000], { fromSec: 1, seconds: 1 });
+        const want = [rms(0.4 / 3) - 3.01, rms(0.2 / 3) - 3.01, rms(0.1 / 3)];
+        for (const [i, level] of levels.entries()) {
+          expect(Math.abs(level - (want[i] ?? 0)), `tone ${i}: ${level.toFixed(1)} dBFS`).toBeLessThan(0.7);
+        }
+      });
+
+      it("fails a mix naming one track twice, or a track the input lacks, naming the tracks it has", async () => {
+        const twice = audioOut(dir, "twice", { track: { mix: [{ index: 0 }, { language: "eng" }] } });
+        await expect(engine.run({ inputPath: mixed, outputs: [twice] })).rejects.toMatchObject({
+          code: "INPUT_NO_STREAMS",
+          message: expect.stringMatching(/names audio track 0 twice.*0: eng \("Main"\), 1: deu, 2: fra/),
+        });
+        const missing = audioOut(dir, "spa-mix", { track: { mix: [{ index: 0 }, { language: "spa" }] } });
+        await expect(engine.run({ inputPath: mixed, outputs: [missing] })).rejects.toMatchObject({
+          code: "INPUT_NO_STREAMS",
+          message: expect.stringMatching(/no audio track in language "spa"/),
+        });
+      });
+    });
+
+    describe("video track choice", () => {
+      let angles: string;
+      beforeAll(async () => {
+        angles = await makeMultiAngleClip(join(dir, "angles.mp4"), [
+          { language: "eng", color: "red" },
+          // MP4 keeps no track titles: the angles are told apart by language.
+          { language: "deu", color: "blue" },
+        ]);
+      }, 60_000);
+      /** The mean colour of a picture's first frame, as [r, g, b]. */
+      const meanColor = async (args: string[]) => {
+        const [frame] = await rgbFrames([...args, "-frames:v", "1", "-vf", "scale=16:16"], 16, 16);
+        const sum = [0, 0, 0];
+        for (let i = 0; i < (frame?.length ?? 0); i++) sum[i % 3] = (sum[i % 3] ?? 0) + (frame?.[i] ?? 0);
+        return sum.map((v) => v / 256);
+      };
+      const isBlue = ([r, g, b]: number[]) => (b ?? 0) > 180 && (r ?? 255) < 60 && (g ?? 255) < 60;
+      const isRed = ([r, g, b]: number[]) => (r ?? 0) > 180 && (g ?? 255) < 60 && (b ?? 255) < 60;
+
+      it("takes the angle asked by index or language in video, thumbnails and animation outputs", async () => {
+        const outputs = [
+          videoOut(dir, "angle-1", { video: { ...h264(), track: { index: 1 } } }),
+          videoOut(dir, "angle-deu", { container: "mkv", video: { ...h264(), track: { language: "ger" } } }),
+          videoOut(dir, "angle-main", {}),
+          thumbsOut(dir, "angle-thumbs", { select: { mode: "at", atSec: [1] }, track: { index: 1 } }),
+          animation("angle-anim", dir, { format: "gif", maxWidth: 64, track: { language: "deu" } }),
+        ] as const;
+        const result = await engine.run({ inputPath: angles, outputs: [...outputs] });
+        expect(result.outputs.map((o) => o.name)).toEqual(outputs.map((o) => o.name));
+        expect(isBlue(await meanColor(["-i", outputs[0].path]))).toBe(true);
+        expect(isBlue(await meanColor(["-i", outputs[1].path]))).toBe(true);
+        expect(isRed(await meanColor(["-i", outputs[2].path]))).toBe(true);
+        expect(isBlue(await meanColor(["-i", join(outputs[3].dir, "thumb-0001.jpg")]))).toBe(true);
+        expect(isBlue(await meanColor(["-i", outputs[4].path]))).toBe(true);
+        // One video track each, the chosen angle's language kept.
+        const video = (await ffprobe(outputs[1].path)).streams.filter((s) => s.codec_type === "video");
+        expect(video).toHaveLength(1);
+        expect((video[0]?.tags as Record<string, string> | undefined)?.language).toBe("deu");
+      });
+
+      it("fails an angle that is not there naming the video tracks present, not counting cover art", async () => {
+        const third = videoOut(dir, "angle-2", { video: { ...h264(), track: { index: 2 } } });
+        await expect(engine.run({ inputPath: angles, outputs: [third] })).rejects.toMatchObject({
+          code: "INPUT_NO_STREAMS",
+          message: expect.stringMatching(/no video track 2; its video tracks are 0: eng, 1: deu$/),
+        });
+        const spa = thumbsOut(dir, "spa-thumbs", { track: { language: "spa" } });
+        await expect(engine.run({ inputPath: angles, outputs: [spa] })).rejects.toMatchObject({
+          code: "INPUT_NO_STREAMS",
+          message: expect.stringMatching(/no video track in language "spa"/),
+        });
+      });
     });
 
     it("cuts a window that runs past the end of the input at the end", async () => {

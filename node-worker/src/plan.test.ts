@@ -193,6 +193,24 @@ describe("buildPlan: audio track choice", () => {
     expect(plan.outputs[2]).not.toHaveProperty("audio.track");
   });
 
+  it("carries a mix and video track choices into the plan", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [
+        { name: "v", type: "video", video: { track: { index: 1 } }, audio: { track: "mix" } },
+        { name: "a", type: "audio", track: { mix: [{ index: 0 }, { language: "deu" }] } },
+        { name: "t", type: "thumbnails", count: 2, track: { language: "deu" } },
+        { name: "g", type: "animation", track: { index: 1 } },
+      ],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    expect(plan.outputs[0]).toMatchObject({ video: { track: { index: 1 } }, audio: { track: "mix" } });
+    expect(plan.outputs[1]).toMatchObject({ audio: { track: { mix: [{ index: 0 }, { language: "deu" }] } } });
+    expect(plan.outputs[2]).toMatchObject({ track: { language: "deu" } });
+    expect(plan.outputs[3]).toMatchObject({ track: { index: 1 } });
+  });
+
   it("keeps every track only in a video output: the engine's plan check refuses it for an audio file", () => {
     const spec = jobSpecSchema.parse({
       input,

@@ -21,7 +21,7 @@ function audioOptions(
     bitrate_kbps: number;
     channels?: number;
     sample_rate?: number;
-    track?: { index: number } | { language: string } | "all";
+    track?: AudioEncodeOptions["track"];
   },
   loudness?: { target_lufs: number },
 ): AudioEncodeOptions {
@@ -67,6 +67,7 @@ function videoOutput(output: Spec<"video">, workDir: string): PlanOutput {
       fps: v.fps ?? null,
       crop: v.crop ?? null,
       watermark,
+      ...(v.track ? { track: v.track } : {}),
     },
     audio: output.audio === false ? null : output.audio === "copy" ? "copy" : audioOptions(output.audio),
     trim: trim(output),
@@ -91,6 +92,7 @@ function thumbnailsOutput(output: Spec<"thumbnails">, workDir: string): PlanOutp
     maxHeight: output.height ?? null,
     select,
     sprite: output.sprite ?? null,
+    ...(output.track ? { track: output.track } : {}),
   };
 }
 
@@ -200,6 +202,7 @@ function planOutput(output: OutputSpec, spec: JobSpec, workDir: string): PlanOut
         maxWidth: output.width ?? null,
         maxHeight: output.height ?? null,
         loop: output.loop,
+        ...(output.track ? { track: output.track } : {}),
       };
   }
 }

@@ -389,4 +389,36 @@ describe("audio track choice", () => {
     expect(parse({ type: "video", video: {}, audio: { track: "all" } }).success).toBe(true);
     expect(parse({ type: "audio", track: "all" }).success).toBe(false);
   });
+
+  it('mixes every track ("mix") or 2-8 listed ones, never with loudness normalization', () => {
+    expect(parse({ type: "audio", track: "mix" }).success).toBe(true);
+    expect(parse({ type: "video", video: {}, audio: { track: "mix" } }).success).toBe(true);
+    const listed = parse({ type: "audio", track: { mix: [{ index: 0 }, { language: "deu" }] } });
+    expect(listed.data?.outputs[0]).toMatchObject({ track: { mix: [{ index: 0 }, { language: "deu" }] } });
+    expect(parse({ type: "audio", track: { mix: [{ index: 0 }] } }).success).toBe(false);
+    expect(parse({ type: "audio", track: { mix: Array(9).fill({ index: 0 }) } }).success).toBe(false);
+    expect(parse({ type: "audio", track: { mix: "all" } }).success).toBe(false);
+    // An edit's audio comes from its clips: a track choice there is refused, not ignored.
+    const reel = parse({ type: "highlight_reel", audio: { track: "mix" } });
+    expect(reel.success).toBe(false);
+    expect(parse({ type: "highlight_reel" }).success).toBe(true);
+    const loud = parse({ type: "audio", track: "mix", loudness: { target_lufs: -16 } });
+    expect(loud.error?.issues[0]).toMatchObject({ path: ["outputs", 0, "loudness"] });
+  });
+});
+
+describe("video track choice", () => {
+  const parse = (output: Record<string, unknown>) =>
+    jobSpecSchema.safeParse({ input: upload, outputs: [{ name: "o", ...output }] });
+
+  it("takes an angle by index or language in video, thumbnails and animation outputs", () => {
+    expect(parse({ type: "video", video: { track: { index: 1 } } }).data?.outputs[0]).toMatchObject({
+      video: { track: { index: 1 } },
+    });
+    expect(parse({ type: "thumbnails", count: 3, track: { language: "deu" } }).success).toBe(true);
+    expect(parse({ type: "animation", track: { index: 0 } }).success).toBe(true);
+    expect(parse({ type: "video", video: { track: { index: 16 } } }).success).toBe(false);
+    expect(parse({ type: "video", video: { track: "all" } }).success).toBe(false);
+    expect(parse({ type: "video", video: { track: { language: "0:v:1" } } }).success).toBe(false);
+  });
 });

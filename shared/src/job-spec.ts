@@ -116,34 +116,6 @@ export const watermarkSchema = z.strictObject({
   width_pct: within(limits.watermarkWidthPct).optional(),
 });
 
-export const videoStreamSchema = z
-  .strictObject({
-    codec: z.enum(videoCodecs).default("h264"),
-    /** Maximum height: the picture is fitted inside width x height, aspect kept, never upscaled. */
-    height: evenDimension.optional(),
-    /** Maximum width. */
-    width: evenDimension.optional(),
-    /** Constant quality (h264/h265 0–51, vp9/av1 0–63). Omit both crf and bitrate for the codec's default crf. */
-    crf: intWithin(limits.crf).optional(),
-    bitrate_kbps: intWithin(limits.videoBitrateKbps).optional(),
-    preset: z.enum(presets).default("veryfast"),
-    fps: within(limits.fps).optional(),
-    crop: cropSchema.optional(),
-    watermark: watermarkSchema.optional(),
-  })
-  .superRefine((v, ctx) => {
-    if (v.crf !== undefined && v.bitrate_kbps !== undefined) {
-      ctx.addIssue({ code: "custom", message: "give crf or bitrate_kbps, not both", path: ["bitrate_kbps"] });
-    }
-    if (v.crf !== undefined && v.crf > maxCrf[v.codec]) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be at most ${maxCrf[v.codec]} for ${v.codec}`,
-        path: ["crf"],
-      });
-    }
-  });
-
 /**
  * Which of the input's audio tracks an output takes: `{index: N}` is the N-th audio track (0: the
  * first, in the order the probe lists them), `{language: "deu"}` the first track tagged with that
@@ -159,13 +131,77 @@ export const audioTrackSchema = z.union([
 ]);
 export type AudioTrackChoice = z.infer<typeof audioTrackSchema>;
 
+/**
+ * Several audio tracks mixed into one output track: `"mix"` every audio track of the input,
+ * `{mix: [choice, ...]}` the listed ones (each by index or language, each at most once). The mix
+ * is the average of the tracks playing at each moment (each of N at 1/N: it cannot clip where no
+ * track clips; a track that ends early fades out of the average over 2 s and the others come back
+ * up), in the widest track's layout at the highest rate among them (or `channels`/`sample_rate`).
+ */
+export const audioMixSchema = z.strictObject({
+  mix: z.array(audioTrackSchema).min(limits.audioMixTracks.min).max(limits.audioMixTracks.max),
+});
+export type AudioMixChoice = z.infer<typeof audioMixSchema>;
+
+/**
+ * Which of the input's video tracks (angles) an output takes: `{index: N}` the N-th video track (0:
+ * the first in probe order; attached pictures such as cover art are not video tracks), `{language:
+ * "deu"}` the first tagged with that language (the default-disposition one when several are).
+ * Omitted: the input's main video track. A missing track fails with `input_no_streams`, naming the
+ * tracks the input has.
+ */
+export const videoTrackSchema = z.union([
+  z.strictObject({ index: intWithin(limits.videoTrackIndex) }),
+  z.strictObject({
+    language: z.string().regex(languageCodePattern, 'must be an ISO 639-2 language code such as "deu"'),
+  }),
+]);
+export type VideoTrackChoice = z.infer<typeof videoTrackSchema>;
+
+export const videoStreamSchema = z
+  .strictObject({
+    codec: z.enum(videoCodecs).default("h264"),
+    /** Maximum height: the picture is fitted inside width x height, aspect kept, never upscaled. */
+    height: evenDimension.optional(),
+    /** Maximum width. */
+    width: evenDimension.optional(),
+    /** Constant quality (h264/h265 0–51, vp9/av1 0–63). Omit both crf and bitrate for the codec's default crf. */
+    crf: intWithin(limits.crf).optional(),
+    bitrate_kbps: intWithin(limits.videoBitrateKbps).optional(),
+    preset: z.enum(presets).default("veryfast"),
+    fps: within(limits.fps).optional(),
+    crop: cropSchema.optional(),
+    watermark: watermarkSchema.optional(),
+    /** Which of the input's video tracks (angles); omitted: the main one. */
+    track: videoTrackSchema.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.crf !== undefined && v.bitrate_kbps !== undefined) {
+      ctx.addIssue({ code: "custom", message: "give crf or bitrate_kbps, not both", path: ["bitrate_kbps"] });
+    }
+    if (v.crf !== undefined && v.crf > maxCrf[v.codec]) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be at most ${maxCrf[v.codec]} for ${v.codec}`,
+        path: ["crf"],
+      });
+    }
+  });
+
+/** Whether a track choice mixes several tracks into one. */
+export const isMix = (track: unknown): boolean =>
+  track === "mix" || (typeof track === "object" && track !== null && "mix" in track);
+
 export const audioStreamSchema = z.strictObject({
   codec: z.enum(audioCodecs).default("aac"),
   bitrate_kbps: intWithin(limits.audioBitrateKbps).default(128),
   channels: intWithin(limits.channels).optional(),
   sample_rate: sampleRateSchema.optional(),
-  /** A video output may also keep `"all"` the input's audio tracks, each encoded alike, in order, tags kept. */
-  track: z.union([audioTrackSchema, z.literal("all")]).optional(),
+  /**
+   * A video output may also keep `"all"` the input's audio tracks, each encoded alike, in order,
+   * tags kept; or mix several into one (`"mix"`, `{mix: [...]}`; see audioMixSchema).
+   */
+  track: z.union([audioTrackSchema, z.literal("all"), z.literal("mix"), audioMixSchema]).optional(),
 });
 
 /** Output names become file names and progress keys: keep them short and path-safe. */
@@ -206,19 +242,26 @@ export const videoOutputSchema = z
     }
   });
 
-export const audioOutputSchema = z.strictObject({
-  name: outputNameSchema,
-  type: z.literal("audio"),
-  codec: z.enum(audioCodecs).default("aac"),
-  /** Ignored by the lossless codecs (flac, wav). */
-  bitrate_kbps: intWithin(limits.audioBitrateKbps).default(128),
-  channels: intWithin(limits.channels).optional(),
-  sample_rate: sampleRateSchema.optional(),
-  track: audioTrackSchema.optional(),
-  /** Two-pass EBU R128 loudness normalization to this integrated loudness. */
-  loudness: z.strictObject({ target_lufs: within(limits.loudnessTargetLufs) }).optional(),
-  trim: trimSchema.optional(),
-});
+export const audioOutputSchema = z
+  .strictObject({
+    name: outputNameSchema,
+    type: z.literal("audio"),
+    codec: z.enum(audioCodecs).default("aac"),
+    /** Ignored by the lossless codecs (flac, wav). */
+    bitrate_kbps: intWithin(limits.audioBitrateKbps).default(128),
+    channels: intWithin(limits.channels).optional(),
+    sample_rate: sampleRateSchema.optional(),
+    /** One track (see audioTrackSchema), or several mixed into one (`"mix"`, `{mix: [...]}`). */
+    track: z.union([audioTrackSchema, z.literal("mix"), audioMixSchema]).optional(),
+    /** Two-pass EBU R128 loudness normalization to this integrated loudness (of one track, not a mix). */
+    loudness: z.strictObject({ target_lufs: within(limits.loudnessTargetLufs) }).optional(),
+    trim: trimSchema.optional(),
+  })
+  .refine((a) => a.loudness === undefined || !isMix(a.track), {
+    // The first pass measures one decoded track; a mix only exists inside the second.
+    message: "loudness normalization takes one track, not a mix",
+    path: ["loudness"],
+  });
 
 export const thumbnailsOutputSchema = z
   .strictObject({
@@ -239,6 +282,8 @@ export const thumbnailsOutputSchema = z
     select: z.literal("scenes").optional(),
     /** With select "scenes": the scene score a cut needs (scdet, 0–100). */
     scene_threshold: within(limits.sceneThreshold).optional(),
+    /** Which of the input's video tracks (angles) the stills are taken from; omitted: the main one. */
+    track: videoTrackSchema.optional(),
     /** Also tile the thumbnails into one sprite sheet with a WebVTT storyboard. */
     sprite: z.strictObject({ columns: intWithin(limits.spriteColumns).default(10) }).optional(),
   })
@@ -292,6 +337,8 @@ export const animationOutputSchema = z.strictObject({
   height: animationDimension.optional(),
   /** GIF and WebP: loop forever (true) or play once (false). MP4 files carry no loop flag. */
   loop: z.boolean().default(true),
+  /** Which of the input's video tracks (angles); omitted: the main one. */
+  track: videoTrackSchema.optional(),
 });
 
 const hexColor = z.string().regex(hexColorPattern, "must be a colour as #rrggbb or #rrggbbaa");
@@ -446,7 +493,9 @@ function withContainerDefaults(raw: unknown): unknown {
 /** composition and highlight_reel outputs (shared/src/composition.ts). */
 const edits = compositionSchemas({
   outputName: outputNameSchema,
-  audioStream: audioStreamSchema,
+  // An edit's audio is made from its clips and soundtrack, not from one input's tracks: a `track`
+  // there would be ignored, so it is refused as an unknown field.
+  audioStream: audioStreamSchema.omit({ track: true }),
   trim: trimSchema,
 });
 export const compositionOutputSchema = edits.composition;

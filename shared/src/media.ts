@@ -132,6 +132,10 @@ export const mediaLimits = {
   channels: { min: 1, max: 8 },
   /** An output's audio track by position among the input's audio tracks (0: the first). */
   audioTrackIndex: { min: 0, max: 63 },
+  /** The tracks one mix takes when they are listed (the engine decodes each). */
+  audioMixTracks: { min: 2, max: 8 },
+  /** An output's video track by position among the input's video tracks (0: the first). */
+  videoTrackIndex: { min: 0, max: 15 },
   loudnessTargetLufs: { min: -70, max: -5 },
   /** Any time on the input's timeline (trim points, thumbnail times): a week. */
   timeSec: { min: 0, max: 7 * 24 * 3600 },

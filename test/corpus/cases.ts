@@ -240,6 +240,24 @@ export const corpusCases: CorpusCase[] = [
     still: true,
   },
   {
+    file: "mkv-three-audio-tracks.mkv",
+    classes: [
+      "several audio tracks (eng, deu, eng commentary)",
+      "tracks of different rates, layouts and lengths",
+    ],
+    durationSec: 8.09,
+    aspect: 16 / 9,
+    audio: true,
+  },
+  {
+    file: "mkv-two-angles.mkv",
+    classes: ["two video tracks (angles) of different sizes"],
+    durationSec: 8.09,
+    // The main (default) angle's.
+    aspect: 16 / 9,
+    audio: true,
+  },
+  {
     file: "subtitles.srt",
     classes: ["subtitles only"],
     durationSec: 0,

@@ -226,6 +226,46 @@ export const derivedFiles: DerivedFile[] = [
     make: ([src], out) => bogusVorbisGranules(src ?? "", out, 60),
   },
   {
+    name: "mkv-three-audio-tracks.mkv",
+    from: ["webm-vp8-vorbis.webm", "music-game-loud.ogg", "speech-apollo11.wav"],
+    how:
+      'the clip (VP8 + its Vorbis as eng "Original", default) with the loud game music\'s first 8 s as ' +
+      'deu "Deutsch" and the 4.3 s Apollo 11 speech as eng "Commentary" (44.1 kHz mono PCM, shorter), all ' +
+      "streams copied, in Matroska: three real tracks of different loudness, rates, layouts and lengths",
+    recipe: 1,
+    async make([clip, music, speech], out) {
+      await ff(
+        ...["-i", clip ?? "", "-t", "8", "-i", music ?? "", "-i", speech ?? ""],
+        ...["-map", "0:v", "-map", "0:a", "-map", "1:a", "-map", "2:a", "-c", "copy"],
+        ...["-metadata:s:a:0", "language=eng", "-metadata:s:a:0", "title=Original"],
+        ...["-metadata:s:a:1", "language=deu", "-metadata:s:a:1", "title=Deutsch"],
+        ...["-metadata:s:a:2", "language=eng", "-metadata:s:a:2", "title=Commentary"],
+        ...["-disposition:a:0", "default", "-disposition:a:1", "0", "-disposition:a:2", "0"],
+        ...bitexact,
+        out,
+      );
+    },
+  },
+  {
+    name: "mkv-two-angles.mkv",
+    from: ["webm-vp8-vorbis.webm", "webm-screencast.webm"],
+    how:
+      'two real pictures as two video tracks (angles): the clip (640x360, eng "Angle 1", default) and the ' +
+      "screencast's first 8 s (1024x768, deu \"Angle 2\"), with the clip's Vorbis, all streams copied, in Matroska",
+    recipe: 1,
+    async make([clip, screencast], out) {
+      await ff(
+        ...["-i", clip ?? "", "-t", "8", "-i", screencast ?? ""],
+        ...["-map", "0:v", "-map", "1:v", "-map", "0:a", "-c", "copy"],
+        ...["-metadata:s:v:0", "language=eng", "-metadata:s:v:0", "title=Angle 1"],
+        ...["-metadata:s:v:1", "language=deu", "-metadata:s:v:1", "title=Angle 2"],
+        ...["-disposition:v:0", "default", "-disposition:v:1", "0"],
+        ...bitexact,
+        out,
+      );
+    },
+  },
+  {
     name: "webm-bitflips.webm",
     from: ["webm-vp8-vorbis.webm"],
     how: "one bit flipped in each of 40 bytes spread over 10–95 % of the file (fixed seed): damaged but decodable",

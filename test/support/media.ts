@@ -583,6 +583,10 @@ export interface ToneTrack {
   amplitude: number;
   title?: string;
   channels?: 1 | 2;
+  /** Default 48000. */
+  sampleRate?: number;
+  /** The track starts this late on the container's timeline (-itsoffset), and lasts as much less. */
+  startSec?: number;
 }
 
 /**
@@ -600,7 +604,9 @@ export async function makeMultiTrackClip(
   for (const t of tracks) {
     const tone = `${t.amplitude}*sin(2*PI*${t.frequency}*t)`;
     const layout = t.channels === 2 ? `${tone}|${tone}` : tone;
-    args.push("-f", "lavfi", "-i", `aevalsrc=${layout}:s=48000:d=${seconds}`);
+    const start = t.startSec ?? 0;
+    if (start > 0) args.push("-itsoffset", String(start));
+    args.push("-f", "lavfi", "-i", `aevalsrc=${layout}:s=${t.sampleRate ?? 48000}:d=${seconds - start}`);
   }
   args.push("-map", "0:v");
   for (const [i] of tracks.entries()) args.push("-map", `${i + 1}:a`);
@@ -613,6 +619,87 @@ export async function makeMultiTrackClip(
   args.push(path);
   await run("ffmpeg", args);
   return path;
+}
+
+/**
+ * A video with several video tracks (angles), each a flat colour for the whole clip (so a picture
+ * tells which angle it came from), tagged with its language, plus a cover art picture (an attached
+ * picture, which is not a video track), and one audio tone.
+ */
+export async function makeMultiAngleClip(
+  path: string,
+  angles: { language: string; color: string; title?: string }[],
+  options: { seconds?: number } = {},
+): Promise<string> {
+  const { seconds = 3 } = options;
+  const args = ["-hide_banner", "-loglevel", "error", "-y"];
+  for (const a of angles)
+    args.push("-f", "lavfi", "-i", `color=c=${a.color}:size=320x180:rate=25:duration=${seconds}`);
+  args.push("-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
+  // The cover art mapped first among the video streams (MP4 files list it last when read back):
+  // it must not count as an angle either way.
+  const coverPath = `${path}.cover.png`;
+  await run("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    "color=c=yellow:size=64x64",
+    "-frames:v",
+    "1",
+    coverPath,
+  ]);
+  args.push("-i", coverPath, "-map", `${angles.length + 1}:v`);
+  for (const [i] of angles.entries()) args.push("-map", `${i}:v`);
+  args.push("-map", `${angles.length}:a`);
+  args.push("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:v:0", "png");
+  args.push("-disposition:v:0", "attached_pic", "-c:a", "aac", "-b:a", "96k");
+  for (const [i, a] of angles.entries()) {
+    args.push(`-metadata:s:v:${i + 1}`, `language=${a.language}`);
+    if (a.title) args.push(`-metadata:s:v:${i + 1}`, `title=${a.title}`);
+    args.push(`-disposition:v:${i + 1}`, i === 0 ? "default" : "0");
+  }
+  args.push(path);
+  await run("ffmpeg", args);
+  return path;
+}
+
+/**
+ * The level (dBFS RMS) of each of `frequencies` in a file's audio stream `stream` (ffmpeg's a:N),
+ * first channel, from `fromSec` for `seconds`, by the Goertzel algorithm: tells the tones of a mix
+ * apart where zero crossings cannot. Exact for tones with whole cycles in the window.
+ */
+export async function measureToneLevels(
+  path: string,
+  frequencies: number[],
+  options: { stream?: number; fromSec?: number; seconds?: number } = {},
+): Promise<number[]> {
+  const { stream = 0, fromSec = 1, seconds = 1 } = options;
+  const rate = 48000;
+  const { stdout } = await run(
+    "ffmpeg",
+    [
+      ...["-v", "error", "-ss", String(fromSec), "-t", String(seconds), "-i", path],
+      ...["-map", `0:a:${stream}`, "-af", "pan=mono|c0=c0", "-ar", String(rate), "-f", "f32le", "-"],
+    ],
+    { encoding: "buffer", maxBuffer: 1 << 28 },
+  );
+  const samples = new Float32Array(stdout.buffer, stdout.byteOffset, Math.floor(stdout.length / 4));
+  return frequencies.map((hz) => {
+    const k = (2 * Math.cos((2 * Math.PI * hz) / rate)) as number;
+    let s1 = 0;
+    let s2 = 0;
+    for (const x of samples) {
+      const s0 = x + k * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+    const power = s1 * s1 + s2 * s2 - k * s1 * s2;
+    const amplitude = (2 * Math.sqrt(Math.max(power, 0))) / Math.max(1, samples.length);
+    return 20 * Math.log10(Math.max(amplitude, 1e-9) / Math.SQRT2);
+  });
 }
 
 /**

@@ -444,6 +444,59 @@ std::unique_ptr<FilterGraph> FilterGraph::ForAudio(const AVCodecContext* decoder
   return fg;
 }
 
+std::unique_ptr<FilterGraph> FilterGraph::ForAudioMix(const std::vector<const Decoder*>& inputs,
+                                                      const AVCodecContext* encoder, const AudioChain& chain) {
+  if (inputs.size() < 2) Fail(ErrorCode::kEngineFailure, "a mix needs two inputs or more");
+  std::unique_ptr<FilterGraph> fg(new FilterGraph());
+  AVFilterGraph* graph = fg->graph_.get();
+  const std::string rate = std::to_string(encoder->sample_rate);
+  const std::string layout = Describe(encoder->ch_layout);
+  // In samples at the output rate: aresample pads a later-starting input with silence up to its
+  // first frame, and drops what an earlier-starting one has before this instant.
+  const std::string first_pts = std::to_string(std::llround(std::max(0.0, chain.trim_start) * encoder->sample_rate));
+  AVFilterContext* mix = AddFilter(graph, "amix", "amix",
+                                   {{"inputs", std::to_string(inputs.size())},
+                                    {"duration", "longest"},
+                                    {"normalize", "1"}});
+  for (size_t i = 0; i < inputs.size(); i++) {
+    const std::string n = std::to_string(i);
+    AVFilterContext* source = AllocFilter(graph, "abuffer", ("in" + n).c_str());
+    SetAudioSource(source, inputs[i]->ctx(), inputs[i]->time_base());
+    if (i == 0) fg->source_ = source;
+    else fg->more_sources_.push_back(source);
+    AVFilterContext* align =
+        AddFilter(graph, "aresample", ("align" + n).c_str(), {{"osr", rate}, {"first_pts", first_pts}});
+    AVFilterContext* format = AddFilter(graph, "aformat", ("format" + n).c_str(),
+                                        {{"sample_fmts", "fltp"}, {"sample_rates", rate}, {"channel_layouts", layout}});
+    Link(source, align);
+    Link(align, format);
+    int ret = avfilter_link(format, 0, mix, static_cast<unsigned>(i));
+    if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not link a mix input", ret);
+  }
+  AVFilterContext* last = mix;
+  auto append = [&](AVFilterContext* next) {
+    Link(last, next);
+    last = next;
+  };
+  if (chain.trim_start > 0) append(AddFilter(graph, "atrim", "atrim", {{"start", Seconds(chain.trim_start)}}));
+  if (chain.trim_end > 0) append(AddFilter(graph, "atrim", "atrim_end", {{"end", Seconds(chain.trim_end)}}));
+  if (chain.trim_start > 0 || chain.trim_end > 0) {
+    append(AddFilter(graph, "asetpts", "asetpts", {{"expr", "PTS-STARTPTS"}}));
+  }
+  const char* sample_format = av_get_sample_fmt_name(encoder->sample_fmt);
+  if (sample_format == nullptr) Fail(ErrorCode::kEngineFailure, "the encoder has no sample format");
+  append(AddFilter(graph, "aformat", "aformat",
+                   {{"sample_fmts", sample_format}, {"sample_rates", rate}, {"channel_layouts", layout}}));
+  fg->sink_ = AddFilter(graph, "abuffersink", "out", {});
+  append(fg->sink_);
+  int ret = avfilter_graph_config(graph, nullptr);
+  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not configure the audio mix graph", ret);
+  if (!(encoder->codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) && encoder->frame_size > 0) {
+    av_buffersink_set_frame_size(fg->sink_, static_cast<unsigned>(encoder->frame_size));
+  }
+  return fg;
+}
+
 void FilterGraph::AddWatermark(const VideoChain& chain, Size size, AVFilterContext** last) {
   AVFilterGraph* graph = graph_.get();
   const AVFrame* image = chain.watermark;
@@ -506,8 +559,10 @@ void FilterGraph::FeedWatermark() {
 
 AVRational FilterGraph::output_time_base() const { return av_buffersink_get_time_base(sink_); }
 
-void FilterGraph::Push(AVFrame* frame, const FrameSink& sink) {
-  int ret = av_buffersrc_add_frame_flags(source_, frame, frame != nullptr ? AV_BUFFERSRC_FLAG_KEEP_REF : 0);
+void FilterGraph::PushInput(size_t input, AVFrame* frame, const FrameSink& sink) {
+  if (input > more_sources_.size()) Fail(ErrorCode::kEngineFailure, "no such filter graph input");
+  AVFilterContext* source = input == 0 ? source_ : more_sources_[input - 1];
+  int ret = av_buffersrc_add_frame_flags(source, frame, frame != nullptr ? AV_BUFFERSRC_FLAG_KEEP_REF : 0);
   if (ret < 0) {
     Fail(ErrorCode::kEngineFailure,
          std::string("could not feed the ") + (frame != nullptr && frame->nb_samples > 0 ? "audio" : "video") +

@@ -103,6 +103,17 @@ class FilterGraph {
   static std::unique_ptr<FilterGraph> ForAudio(const AVCodecContext* decoder, AVRational time_base,
                                                const AVCodecContext* encoder, const AudioChain& chain);
 
+  // Several decoded tracks mixed into one (input i is fed with PushInput(i, ...)):
+  //   abuffer_i -> aresample(the encoder's rate; padded or cut to start at chain.trim_start)
+  //   -> aformat(fltp, the encoder's rate and layout) -> amix(average, longest)
+  //   -> [atrim -> asetpts] -> aformat(the encoder's) -> abuffersink
+  // amix lines its inputs up by sample count from their first frames, not by timestamps, so each
+  // input is first made to start at the same instant. Averaging (amix's normalize): each of N
+  // inputs at 1/N, so the mix cannot clip where no input does; when an input ends, the others come
+  // back up over amix's 2 s dropout transition. The chain's gain and limiter are not used.
+  static std::unique_ptr<FilterGraph> ForAudioMix(const std::vector<const Decoder*>& inputs,
+                                                  const AVCodecContext* encoder, const AudioChain& chain);
+
   // abuffer -> [atrim -> asetpts] -> [aformat(channels, rate)] -> ebur128(metadata, true peak)
   // -> abuffersink: loudness analysis of one output's audio (channels/sample_rate 0: the input's).
   // With `meter` false the graph ends in planar float after [volume(gain_db)] instead (the limiter
@@ -121,7 +132,9 @@ class FilterGraph {
   // Pushes one decoded frame (nullptr signals end of stream) and hands every filtered frame to
   // sink. The input frame is not consumed (the graph keeps its own reference), so the same
   // decoded frame can be pushed into several graphs.
-  void Push(AVFrame* frame, const FrameSink& sink);
+  void Push(AVFrame* frame, const FrameSink& sink) { PushInput(0, frame, sink); }
+  // The same into input `input` of a graph with several (ForAudioMix).
+  void PushInput(size_t input, AVFrame* frame, const FrameSink& sink);
 
   const AVFilterContext* sink() const { return sink_; }
   AVRational output_time_base() const;
@@ -135,6 +148,7 @@ class FilterGraph {
   FilterGraphPtr graph_;
   const AVFrame* watermark_ = nullptr;  // borrowed until FeedWatermark()
   AVFilterContext* source_ = nullptr;  // owned by graph_
+  std::vector<AVFilterContext*> more_sources_;  // owned by graph_: inputs 1.. of a mix
   AVFilterContext* overlay_source_ = nullptr;  // owned by graph_; fed once with the watermark
   AVFilterContext* sink_ = nullptr;    // owned by graph_
   FramePtr filtered_;

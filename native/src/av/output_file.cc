@@ -40,6 +40,13 @@ int OutputFile::AddStream(const AVCodecContext* encoder, const AVStream* source)
   return stream->index;
 }
 
+void OutputFile::SetTag(int stream, const char* key, const std::string& value) {
+  if (stream < 0 || static_cast<unsigned>(stream) >= ctx_->nb_streams) Fail(ErrorCode::kEngineFailure, "no such output stream");
+  if (av_dict_set(&ctx_->streams[stream]->metadata, key, value.c_str(), 0) < 0) {
+    Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+  }
+}
+
 int OutputFile::AddCopyStream(const AVStream* input) {
   AVStream* stream = avformat_new_stream(ctx_.get(), nullptr);
   if (stream == nullptr) Fail(ErrorCode::kEngineFailure, "could not add an output stream", AVERROR(ENOMEM));

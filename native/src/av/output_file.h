@@ -30,6 +30,8 @@ class OutputFile {
   // Adds a stream carrying an opened encoder's parameters; returns its index.
   // `source`, when given: the input stream it comes from, whose language and title tags it keeps.
   int AddStream(const AVCodecContext* encoder, const AVStream* source = nullptr);
+  // Sets a metadata tag (language, title) of an added stream, before Open().
+  void SetTag(int stream, const char* key, const std::string& value);
   // Adds a stream that carries the input's packets unchanged (stream copy); returns its index.
   int AddCopyStream(const AVStream* input);
 

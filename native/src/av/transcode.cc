@@ -50,9 +50,21 @@ struct AudioTrack {
   } format;  // what the track's audio graphs were configured for
 };
 
+// One decoded video stream of the input (an angle): its decoder, repaired timeline and the
+// orientation its display matrix asks for, shared by every output and thumbnail set that takes it.
+struct VideoTrack {
+  int index = -1;
+  std::unique_ptr<Decoder> decoder;
+  VideoTimeline timeline;
+  Orientation orientation;
+};
+
 // One stream of one output: its own filter graph and encoder, muxed into out_stream.
 struct StreamPipeline {
   AudioTrack* track = nullptr;  // audio: the decoded stream it takes
+  // Audio mix: the tracks it averages, track i into graph input i (track is the first).
+  std::vector<AudioTrack*> mixed;
+  VideoTrack* video_track = nullptr;  // video: the decoded stream it takes
   std::unique_ptr<FilterGraph> filter;
   // Loudness normalization past the ceiling: the limiter, then the conversion to the encoder's format.
   std::unique_ptr<TruePeakLimiter> limiter;
@@ -193,11 +205,13 @@ class Run {
 
   void OpenInput() {
     input_ = std::make_unique<InputFile>(settings_.input_path, &control_);
-    bool wants_video = !settings_.thumbnails.empty();
+    // The main (best) video stream is decoded for whatever names no video track.
+    bool wants_video = false;
+    for (const ThumbnailSettings& thumbnails : settings_.thumbnails) wants_video = wants_video || thumbnails.stream_index < 0;
     bool decodes_audio = false;
     bool wants_audio = false;
     for (const OutputSettings& output : settings_.outputs) {
-      wants_video = wants_video || output.video.has_value();
+      wants_video = wants_video || (output.video.has_value() && output.video->stream_index < 0);
       wants_audio = wants_audio || output.audio.has_value();
       decodes_audio = decodes_audio || (output.audio && !output.audio->copy && output.audio->stream_index < 0);
     }
@@ -209,18 +223,23 @@ class Run {
     }
     video_index_ = wants_video ? input_->BestStream(AVMEDIA_TYPE_VIDEO) : -1;
     audio_index_ = wants_audio ? input_->BestStream(AVMEDIA_TYPE_AUDIO) : -1;
-    if (video_index_ < 0 && audio_index_ < 0 && settings_.analyses.empty()) {
+    std::vector<int> videos = ChosenVideoStreams();
+    if (video_index_ < 0 && videos.empty() && audio_index_ < 0 && settings_.analyses.empty()) {
       Fail(ErrorCode::kInputNoStreams, "the input has no video or audio stream the plan can use");
     }
-    if (!settings_.thumbnails.empty() && video_index_ < 0) {
-      Fail(ErrorCode::kInputNoStreams, "thumbnails need a video stream and the input has none");
+    for (const ThumbnailSettings& thumbnails : settings_.thumbnails) {
+      if (thumbnails.stream_index < 0 && video_index_ < 0) {
+        Fail(ErrorCode::kInputNoStreams, "thumbnails need a video stream and the input has none");
+      }
+    }
+    if (video_index_ >= 0 && std::find(videos.begin(), videos.end(), video_index_) == videos.end()) {
+      videos.insert(videos.begin(), video_index_);
     }
     // The input's video is read even when no output decodes it: its packet times are the clock
     // that tells real audio gaps from bogus audio timestamps (timeline.h).
     clock_index_ = video_index_ >= 0 ? video_index_ : input_->BestStream(AVMEDIA_TYPE_VIDEO);
     bool resets = (input_->ctx()->iformat->flags & AVFMT_TS_DISCONT) != 0;
     copy_timeline_ = AudioTimeline(resets);
-    video_timeline_ = VideoTimeline(resets);
     video_clock_.present = clock_index_ >= 0;
     // The audio streams decoded: the best one when an output or analysis takes it, and each stream
     // an output chose (validated here, so a bad choice fails before anything is written).
@@ -243,19 +262,25 @@ class Run {
     }
     std::vector<int> kept = {clock_index_, audio_index_};
     kept.insert(kept.end(), decoded.begin(), decoded.end());
+    kept.insert(kept.end(), videos.begin(), videos.end());
     input_->KeepOnly(kept);
-    if (video_index_ >= 0) {
-      const AVStream* stream = input_->stream(video_index_);
-      video_decoder_ = std::make_unique<Decoder>(input_->ctx(), input_->stream(video_index_));
+    for (int index : videos) {
+      const AVStream* stream = input_->stream(index);
+      auto track = std::make_unique<VideoTrack>();
+      track->index = index;
+      track->decoder = std::make_unique<Decoder>(input_->ctx(), input_->stream(index));
+      track->timeline = VideoTimeline(resets);
       size_t size = 0;
       const uint8_t* matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
-      orientation_ = OrientationFromMatrix(size >= 9 * sizeof(int32_t) ? reinterpret_cast<const int32_t*>(matrix)
-                                                                        : nullptr);
+      track->orientation = OrientationFromMatrix(size >= 9 * sizeof(int32_t) ? reinterpret_cast<const int32_t*>(matrix)
+                                                                              : nullptr);
       // A still image's orientation lives in its EXIF data, which FFmpeg's decoder turns into a
       // display matrix on the decoded frame: decode it once up front so every graph knows it.
-      if (orientation_.identity() && input_->IsStillImage()) {
-        orientation_ = StillOrientation(settings_.input_path, &control_);
+      if (track->orientation.identity() && input_->IsStillImage()) {
+        track->orientation = StillOrientation(settings_.input_path, &control_);
       }
+      if (index == video_index_) main_video_ = track.get();
+      video_tracks_.push_back(std::move(track));
     }
     for (int index : decoded) {
       auto track = std::make_unique<AudioTrack>();
@@ -282,7 +307,7 @@ class Run {
       else all_end = false;
     }
     if (all_end && earliest_start > 0 && earliest_start < 1e18) {
-      input_->SeekTo(earliest_start, video_index_ >= 0  ? video_index_
+      input_->SeekTo(earliest_start, !videos.empty()    ? videos.front()
                                      : audio_index_ >= 0 ? audio_index_
                                                          : (decoded.empty() ? -1 : decoded.front()));
     }
@@ -309,18 +334,21 @@ class Run {
     OutputReport* report = &result_->outputs[index];
     OutputPipeline output;
     output.settings = &settings;
-    if (settings.container == "hls" && !video_decoder_) {
+    if (settings.container == "hls" && main_video_ == nullptr) {
       Fail(ErrorCode::kInputNoStreams,
            "an HLS ladder is cut by picture height and needs a video stream; the input has none (ask for an audio output)");
     }
     OutputFile::Options options{settings.hls_segment_sec, settings.hls_segment_pattern, settings.loop};
     output.file = std::make_unique<OutputFile>(settings.path, settings.container, &control_, options);
     bool global_header = output.file->NeedsGlobalHeader();
-    if (settings.video && video_decoder_) {
+    VideoTrack* video = settings.video ? VideoTrackFor(settings.video->stream_index) : nullptr;
+    if (video != nullptr) {
       const VideoSettings& v = *settings.video;
+      const Decoder* decoder = video->decoder.get();
       auto pipeline = std::make_unique<StreamPipeline>();
-      const AVStream* stream = input_->stream(video_index_);
-      VideoChain chain = ChainOf(settings);
+      pipeline->video_track = video;
+      const AVStream* stream = input_->stream(video->index);
+      VideoChain chain = ChainOf(settings, video->orientation);
       chain.fps = AVRational{v.fps_num, v.fps_den};
       chain.pix_fmt = Encoder::VideoPixelFormat(v.encoder);
       chain.palette = v.palette;
@@ -355,8 +383,7 @@ class Run {
         pipeline->fed_by_larger = true;
         from.scaled_on_to.push_back(index);
       } else {
-        pipeline->filter =
-            FilterGraph::ForVideo(stream->codecpar, video_decoder_->time_base(), video_decoder_->frame_rate(), chain);
+        pipeline->filter = FilterGraph::ForVideo(stream->codecpar, decoder->time_base(), decoder->frame_rate(), chain);
       }
       VideoEncodeSettings encode;
       encode.encoder = v.encoder;
@@ -368,9 +395,11 @@ class Run {
       encode.hw_device = Device(v.hw_device);
       encode.quality = v.quality;
       encode.threads = v.hw_device.empty() ? EncoderThreads() : 0;
-      pipeline->encoder = Encoder::ForVideo(*pipeline->filter, video_decoder_->frame_rate(), encode, global_header);
+      pipeline->encoder = Encoder::ForVideo(*pipeline->filter, decoder->frame_rate(), encode, global_header);
       pipeline->keyframe_interval_sec = v.keyframe_interval_sec;
-      pipeline->out_stream = output.file->AddStream(pipeline->encoder->ctx());
+      // A chosen angle keeps its language and title tags, as a chosen audio track does.
+      pipeline->out_stream =
+          output.file->AddStream(pipeline->encoder->ctx(), v.stream_index >= 0 ? stream : nullptr);
       output.video = std::move(pipeline);
       report->video_encoder = v.encoder;
     }
@@ -380,6 +409,8 @@ class Run {
       if (a.copy) {
         has_copy_outputs_ = true;
         output.audio_copy_stream = output.file->AddCopyStream(input_->stream(audio_index_));
+      } else if (a.mix) {
+        output.audio = OpenMix(settings, global_header, output.file.get());
       } else if (StreamPipeline* same = SameAudioEncode(index, global_header)) {
         // The same encode as an output opened earlier: its packets are muxed here too.
         auto pipeline = std::make_unique<StreamPipeline>();
@@ -449,15 +480,16 @@ class Run {
     larger_of_.assign(n, -1);
     std::vector<Size> sizes(n, Size{0, 0});
     std::vector<bool> eligible(n, false);
-    const AVCodecParameters* input = video_index_ >= 0 ? input_->stream(video_index_)->codecpar : nullptr;
-    for (size_t i = 0; i < n && input != nullptr; i++) {
+    for (size_t i = 0; i < n; i++) {
       const std::optional<VideoSettings>& v = settings_.outputs[i].video;
       if (!v || !v->watermark_path.empty() || v->palette || v->fps_num > 0 ||
           Encoder::VideoPixelFormat(v->encoder) != AV_PIX_FMT_YUV420P) {
         continue;
       }
+      const VideoTrack* track = VideoTrackFor(v->stream_index);
+      if (track == nullptr) continue;
       eligible[i] = true;
-      sizes[i] = ChainOutputSize(input, ChainOf(settings_.outputs[i]));
+      sizes[i] = ChainOutputSize(input_->stream(track->index)->codecpar, ChainOf(settings_.outputs[i], track->orientation));
     }
     auto area = [&](size_t i) { return static_cast<int64_t>(sizes[i].width) * sizes[i].height; };
     for (size_t i = 0; i < n; i++) {
@@ -494,12 +526,12 @@ class Run {
     return std::max(2, (cores * 3 / 2 + encoders - 1) / encoders);
   }
 
-  VideoChain ChainOf(const OutputSettings& s) const {
+  VideoChain ChainOf(const OutputSettings& s, const Orientation& orientation) const {
     const VideoSettings& v = *s.video;
     VideoChain chain;
     chain.trim_start = s.trim_start;
     chain.trim_end = s.trim_end;
-    chain.orientation = v.auto_rotate ? orientation_ : Orientation{};
+    chain.orientation = v.auto_rotate ? orientation : Orientation{};
     chain.crop_x = v.crop_x;
     chain.crop_y = v.crop_y;
     chain.crop_width = v.crop_width;
@@ -509,12 +541,12 @@ class Run {
     return chain;
   }
 
-  // Whether two outputs' pictures are the same apart from their size: same window, orientation
-  // and crop, nothing composited.
+  // Whether two outputs' pictures are the same apart from their size: same video track, window,
+  // orientation and crop, nothing composited.
   static bool SamePictureBesidesSize(const OutputSettings& a, const OutputSettings& b) {
     const VideoSettings& x = *a.video;
     const VideoSettings& y = *b.video;
-    return a.trim_start == b.trim_start && a.trim_end == b.trim_end && x.auto_rotate == y.auto_rotate &&
+    return x.stream_index == y.stream_index && a.trim_start == b.trim_start && a.trim_end == b.trim_end && x.auto_rotate == y.auto_rotate &&
            x.crop_x == y.crop_x && x.crop_y == y.crop_y && x.crop_width == y.crop_width &&
            x.crop_height == y.crop_height;
   }
@@ -525,13 +557,13 @@ class Run {
   StreamPipeline* SameAudioEncode(size_t index, bool global_header) {
     const OutputSettings& s = settings_.outputs[index];
     const AudioSettings& a = *s.audio;
-    if (Normalized(s) || !a.more_streams.empty()) return nullptr;
+    if (Normalized(s) || a.mix || !a.more_streams.empty()) return nullptr;
     for (size_t j = 0; j < outputs_.size(); j++) {
       OutputPipeline& other = outputs_[j];
       if (j == index || !other.file || !other.audio || other.audio->receives_shared) continue;
       const OutputSettings& o = settings_.outputs[j];
       const AudioSettings& b = *o.audio;
-      if (Normalized(o) || !b.more_streams.empty() || other.global_header != global_header) continue;
+      if (Normalized(o) || b.mix || !b.more_streams.empty() || other.global_header != global_header) continue;
       if (TrackFor(a) != TrackFor(b) || a.encoder != b.encoder || a.bitrate_kbps != b.bitrate_kbps ||
           a.channels != b.channels || a.sample_rate != b.sample_rate || s.trim_start != o.trim_start ||
           s.trim_end != o.trim_end) {
@@ -543,15 +575,17 @@ class Run {
   }
 
   void OpenThumbnails(const ThumbnailSettings& settings) {
-    const AVStream* stream = input_->stream(video_index_);
+    VideoTrack* track = VideoTrackFor(settings.stream_index);
+    const AVStream* stream = input_->stream(track->index);
     double duration = input_->DurationSec();
     if (duration <= 0 && settings.count > 0) {
       // Evenly spaced thumbnails need the length the container does not give: measure it.
       duration = input_->IsStillImage() ? kStillDurationSec : InputFile::ScanDurationSec(settings_.input_path, &control_);
     }
-    thumbnail_sets_.push_back(std::make_unique<ThumbnailSet>(settings, stream->codecpar, video_decoder_->time_base(),
-                                                             video_decoder_->frame_rate(), orientation_, duration,
+    thumbnail_sets_.push_back(std::make_unique<ThumbnailSet>(settings, stream->codecpar, track->decoder->time_base(),
+                                                             track->decoder->frame_rate(), track->orientation, duration,
                                                              &control_));
+    thumbnail_tracks_.push_back(track);
     thumbnail_reached_sec_.push_back(0);
   }
 
@@ -567,9 +601,14 @@ class Run {
         int64_t ts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
         if (ts != AV_NOPTS_VALUE) video_clock_.reached_sec = std::max(video_clock_.reached_sec, ts * av_q2d(stream->time_base));
       }
-      if (packet_->stream_index == video_index_) {
-        video_decoder_->Decode(packet_.get(), [this](AVFrame* frame) { OnVideoFrame(frame); });
-      } else {
+      bool video = false;
+      for (auto& track : video_tracks_) {
+        if (track->index != packet_->stream_index) continue;
+        VideoTrack* t = track.get();
+        t->decoder->Decode(packet_.get(), [this, t](AVFrame* frame) { OnVideoFrame(*t, frame); });
+        video = true;
+      }
+      if (!video) {
         if (packet_->stream_index == audio_index_ && has_copy_outputs_) CopyAudio(stream);
         for (auto& track : audio_tracks_) {
           if (track->index != packet_->stream_index) continue;
@@ -590,7 +629,10 @@ class Run {
     for (const auto& track : audio_tracks_) {
       if (!past(true, track->timeline.end_sec())) return false;
     }
-    return past(video_decoder_ != nullptr, video_timeline_.end_sec()) && past(has_copy_outputs_, copy_timeline_.end_sec());
+    for (const auto& track : video_tracks_) {
+      if (!past(true, track->timeline.end_sec())) return false;
+    }
+    return past(has_copy_outputs_, copy_timeline_.end_sec());
   }
 
   bool AnalysesDone() const {
@@ -615,11 +657,11 @@ class Run {
       input.audio = main_audio_->decoder->ctx();
       input.audio_time_base = main_audio_->decoder->time_base();
     }
-    if (video_decoder_) {
-      input.video = input_->stream(video_index_)->codecpar;
-      input.video_time_base = video_decoder_->time_base();
-      input.video_frame_rate = video_decoder_->frame_rate();
-      input.orientation = orientation_;
+    if (main_video_ != nullptr) {
+      input.video = input_->stream(main_video_->index)->codecpar;
+      input.video_time_base = main_video_->decoder->time_base();
+      input.video_frame_rate = main_video_->decoder->frame_rate();
+      input.orientation = main_video_->orientation;
     }
     input.duration_sec = input_->DurationSec();
     for (const AnalysisSettings& settings : settings_.analyses) analyses_.push_back(MakeAnalysis(settings, input, &control_));
@@ -628,8 +670,9 @@ class Run {
   void FinishAnalyses() {
     if (analyses_.empty()) return;
     // A still image lasts one frame (its packet has no duration).
-    double video_end = video_decoder_ ? std::max(video_timeline_.end_sec(), input_->IsStillImage() ? kStillDurationSec : 0.0)
-                                      : -1;
+    double video_end = main_video_ != nullptr ? std::max(main_video_->timeline.end_sec(),
+                                                         input_->IsStillImage() ? kStillDurationSec : 0.0)
+                                              : -1;
     double audio_end = MainAudioEndSec();
     for (auto& analysis : analyses_) {
       analysis->Finish(video_end, audio_end);
@@ -638,17 +681,17 @@ class Run {
   }
 
   // A decoded video frame, its timestamp repaired (timeline.h), to every output that takes video.
-  void OnVideoFrame(AVFrame* frame) {
-    AVRational tb = video_decoder_->time_base();
+  void OnVideoFrame(VideoTrack& track, AVFrame* frame) {
+    AVRational tb = track.decoder->time_base();
     double raw = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(tb) : -1;
-    AVRational rate = video_decoder_->frame_rate();
+    AVRational rate = track.decoder->frame_rate();
     double duration = frame->pkt_duration > 0 ? frame->pkt_duration * av_q2d(tb)
                       : rate.num > 0 && rate.den > 0 ? av_q2d(av_inv_q(rate))
                                                      : 0;
-    VideoTimeline::Verdict verdict = video_timeline_.Place(raw, duration, MainAudioEndSec());
+    VideoTimeline::Verdict verdict = track.timeline.Place(raw, duration, MainAudioEndSec());
     if (!verdict.keep) return;
     frame->pts = std::llround(verdict.time_sec / av_q2d(tb));
-    Distribute(frame, true);
+    DistributeVideo(frame, track);
   }
 
   // A decoded audio frame, timed by its samples (timeline.h); a gap the video confirms becomes silence.
@@ -672,7 +715,7 @@ class Run {
       InsertSilence(track, frame, verdict.start_sec - verdict.silence_sec, verdict.silence_sec);
     }
     frame->pts = std::llround(verdict.start_sec / av_q2d(tb));
-    Distribute(frame, false, &track);
+    DistributeAudio(frame, &track);
   }
 
   // The decoded audio an output takes when it names no stream (the input's best), or null.
@@ -685,6 +728,82 @@ class Run {
       if (track->index == index) return track.get();
     }
     Fail(ErrorCode::kEngineFailure, "audio stream " + std::to_string(index) + " was not opened");
+  }
+
+  // The decoded video an output or thumbnail set takes (-1: the input's best), or null when the
+  // input has no video.
+  VideoTrack* VideoTrackFor(int stream_index) const {
+    if (stream_index < 0) return main_video_;
+    for (const auto& track : video_tracks_) {
+      if (track->index == stream_index) return track.get();
+    }
+    Fail(ErrorCode::kEngineFailure, "video stream " + std::to_string(stream_index) + " was not opened");
+  }
+
+  // The input video streams outputs and thumbnail sets chose, checked: a moving picture each (an
+  // attached picture such as cover art is not a video track).
+  std::vector<int> ChosenVideoStreams() const {
+    std::vector<int> chosen;
+    auto add = [&](int index) {
+      if (index < 0) return;
+      if (static_cast<unsigned>(index) >= input_->ctx()->nb_streams ||
+          input_->stream(index)->codecpar->codec_type != AVMEDIA_TYPE_VIDEO ||
+          (input_->stream(index)->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0) {
+        Fail(ErrorCode::kInputNoStreams, "the input has no video track at stream index " + std::to_string(index));
+      }
+      if (std::find(chosen.begin(), chosen.end(), index) == chosen.end()) chosen.push_back(index);
+    };
+    for (const OutputSettings& output : settings_.outputs) {
+      if (output.video) add(output.video->stream_index);
+    }
+    for (const ThumbnailSettings& thumbnails : settings_.thumbnails) add(thumbnails.stream_index);
+    return chosen;
+  }
+
+  // Several audio tracks averaged into one output track (AudioSettings::mix), as wide as the
+  // widest and at the highest rate among them (as one track: capped at stereo, the encoder's rates).
+  std::unique_ptr<StreamPipeline> OpenMix(const OutputSettings& settings, bool global_header, OutputFile* file) {
+    const AudioSettings& a = *settings.audio;
+    auto pipeline = std::make_unique<StreamPipeline>();
+    std::vector<int> indices = {a.stream_index};
+    indices.insert(indices.end(), a.more_streams.begin(), a.more_streams.end());
+    std::vector<const Decoder*> decoders;
+    int widest = 1;
+    int fastest = 0;
+    for (int index : indices) {
+      AudioTrack* track = FindTrack(index);
+      pipeline->mixed.push_back(track);
+      decoders.push_back(track->decoder.get());
+      widest = std::max(widest, track->decoder->ctx()->ch_layout.nb_channels);
+      fastest = std::max(fastest, track->decoder->ctx()->sample_rate);
+    }
+    AudioEncodeSettings encode = EncodeSettings(a);
+    if (encode.channels <= 0) encode.channels = std::min(2, widest);
+    if (encode.sample_rate <= 0) encode.sample_rate = fastest;
+    pipeline->track = pipeline->mixed.front();
+    pipeline->encoder = Encoder::ForAudio(pipeline->track->decoder->ctx(), encode, global_header);
+    AudioChain chain;
+    chain.trim_start = settings.trim_start;
+    chain.trim_end = settings.trim_end;
+    pipeline->filter = FilterGraph::ForAudioMix(decoders, pipeline->encoder->ctx(), chain);
+    pipeline->out_stream = file->AddStream(pipeline->encoder->ctx());
+    std::string language = MixLanguage(pipeline->mixed);
+    if (!language.empty()) file->SetTag(pipeline->out_stream, "language", language);
+    return pipeline;
+  }
+
+  // A mix of tracks in one language is in that language; of several, "mul" (ISO 639-2's code for
+  // multiple languages); of untagged tracks, untagged. Titles name one track, so a mix has none.
+  std::string MixLanguage(const std::vector<AudioTrack*>& tracks) const {
+    std::string language;
+    for (const AudioTrack* track : tracks) {
+      const AVDictionaryEntry* tag = av_dict_get(input_->stream(track->index)->metadata, "language", nullptr, 0);
+      std::string value = tag != nullptr ? tag->value : "";
+      if (value.empty() || value == "und") continue;
+      if (!language.empty() && language != value) return "mul";
+      language = value;
+    }
+    return language;
   }
 
   // How far the best audio stream has been placed (the video timeline's reference), or -1.
@@ -706,7 +825,7 @@ class Run {
       av_samples_set_silence(silence->extended_data, 0, silence->nb_samples, silence->ch_layout.nb_channels,
                              static_cast<AVSampleFormat>(silence->format));
       silence->pts = std::llround((start_sec + static_cast<double>(done) / like->sample_rate) / av_q2d(tb));
-      Distribute(silence.get(), false, &track);
+      DistributeAudio(silence.get(), &track);
       done += silence->nb_samples;
     }
   }
@@ -746,7 +865,10 @@ class Run {
   // End of input: drain decoders, then close each graph, then drain each encoder.
   void Flush() {
     for (auto& analysis : analyses_) analysis->EndOfPackets();
-    if (video_decoder_) video_decoder_->Decode(nullptr, [this](AVFrame* frame) { OnVideoFrame(frame); });
+    for (auto& track : video_tracks_) {
+      VideoTrack* t = track.get();
+      t->decoder->Decode(nullptr, [this, t](AVFrame* frame) { OnVideoFrame(*t, frame); });
+    }
     for (auto& track : audio_tracks_) {
       AudioTrack* t = track.get();
       t->decoder->Decode(nullptr, [this, t](AVFrame* frame) { OnAudioFrame(*t, frame); });
@@ -759,7 +881,10 @@ class Run {
       for (const auto& extra : output.more_audio) pipelines.push_back(extra.get());
       for (StreamPipeline* pipeline : pipelines) {
         if (pipeline == nullptr || pipeline->receives_shared) continue;
-        Filter(output, *pipeline, nullptr);
+        // A mix ends when every one of its inputs has.
+        for (size_t input = 0; input < std::max<size_t>(1, pipeline->mixed.size()); input++) {
+          Filter(output, *pipeline, nullptr, input);
+        }
         Limit(output, *pipeline, nullptr);
         pipeline->encoder->Encode(nullptr, pipeline->filter->output_time_base(),
                                   [&](AVPacket* packet) { Mux(output, *pipeline, packet); });
@@ -767,41 +892,50 @@ class Run {
     }
   }
 
-  // One decoded frame goes to the matching stream of every output (and every thumbnail set and
-  // analysis).
-  void Distribute(AVFrame* frame, bool video, const AudioTrack* track = nullptr) {
-    for (auto& analysis : analyses_) {
-      if (video) {
-        analysis->PushVideo(frame);
-      } else if (track == main_audio_) {
-        analysis->PushAudio(frame);
-      }
+  // One decoded picture of a video track goes to every output and thumbnail set taking that track
+  // (and, from the main track, to every analysis).
+  void DistributeVideo(AVFrame* frame, const VideoTrack& track) {
+    if (&track == main_video_) {
+      for (auto& analysis : analyses_) analysis->PushVideo(frame);
     }
     for (OutputPipeline& output : outputs_) {
-      StreamPipeline* pipeline = video ? output.video.get() : output.audio.get();
-      if (pipeline != nullptr && !pipeline->fed_by_larger && !pipeline->receives_shared &&
-          (video || pipeline->track == track)) {
+      if (output.video && !output.video->fed_by_larger && output.video->video_track == &track) {
+        Filter(output, *output.video, frame);
+      }
+    }
+    double time = frame->best_effort_timestamp != AV_NOPTS_VALUE
+                      ? frame->best_effort_timestamp * av_q2d(track.decoder->time_base())
+                      : -1;
+    for (size_t i = 0; i < thumbnail_sets_.size(); i++) {
+      if (thumbnail_tracks_[i] != &track || thumbnail_sets_[i]->Done()) continue;
+      thumbnail_sets_[i]->Push(frame);
+      if (time >= 0) thumbnail_reached_sec_[i] = std::max(thumbnail_reached_sec_[i], time);
+    }
+  }
+
+  // One decoded audio frame goes to every output stream taking its track (a mix: into the graph
+  // input of that track), and from the main track to every analysis.
+  void DistributeAudio(AVFrame* frame, const AudioTrack* track) {
+    if (track == main_audio_) {
+      for (auto& analysis : analyses_) analysis->PushAudio(frame);
+    }
+    for (OutputPipeline& output : outputs_) {
+      StreamPipeline* pipeline = output.audio.get();
+      if (pipeline != nullptr && !pipeline->mixed.empty()) {
+        for (size_t input = 0; input < pipeline->mixed.size(); input++) {
+          if (pipeline->mixed[input] == track) Filter(output, *pipeline, frame, input);
+        }
+      } else if (pipeline != nullptr && !pipeline->receives_shared && pipeline->track == track) {
         Filter(output, *pipeline, frame);
       }
-      if (video) continue;
       for (const auto& extra : output.more_audio) {
         if (extra->track == track) Filter(output, *extra, frame);
       }
     }
-    if (video) {
-      double time = frame->best_effort_timestamp != AV_NOPTS_VALUE
-                        ? frame->best_effort_timestamp * av_q2d(video_decoder_->time_base())
-                        : -1;
-      for (size_t i = 0; i < thumbnail_sets_.size(); i++) {
-        if (thumbnail_sets_[i]->Done()) continue;
-        thumbnail_sets_[i]->Push(frame);
-        if (time >= 0) thumbnail_reached_sec_[i] = std::max(thumbnail_reached_sec_[i], time);
-      }
-    }
   }
 
-  void Filter(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* frame) {
-    pipeline.filter->Push(frame, [&](AVFrame* filtered) {
+  void Filter(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* frame, size_t input = 0) {
+    pipeline.filter->PushInput(input, frame, [&](AVFrame* filtered) {
       // Before this output's encoder sees the picture (it retimes it and may force its type).
       for (size_t smaller : pipeline.scaled_on_to) Filter(outputs_[smaller], *outputs_[smaller].video, filtered);
       if (pipeline.keyframe_interval_sec > 0 && filtered->pts != AV_NOPTS_VALUE) {
@@ -863,7 +997,7 @@ class Run {
       Fail(ErrorCode::kInputUnreadable, std::string("the input's ") + type + " stream is damaged beyond use: none of its " +
                                             std::to_string(decoder->errors()) + " damaged packets could be decoded");
     };
-    check(video_decoder_.get(), video_timeline_.end_sec(), "video");
+    for (const auto& track : video_tracks_) check(track->decoder.get(), track->timeline.end_sec(), "video");
     for (const auto& track : audio_tracks_) check(track->decoder.get(), track->timeline.end_sec(), "audio");
   }
 
@@ -875,8 +1009,11 @@ class Run {
     report->expects_audio = output.audio != nullptr || output.audio_copy_stream >= 0;
     report->video_frames = output.video_packets;
     double end = -1;
-    if (report->expects_video) end = std::max(end, video_timeline_.end_sec());
+    if (report->expects_video) end = std::max(end, output.video->video_track->timeline.end_sec());
     if (output.audio) end = std::max(end, output.audio->track->timeline.end_sec());
+    if (output.audio) {
+      for (const AudioTrack* mixed : output.audio->mixed) end = std::max(end, mixed->timeline.end_sec());
+    }
     for (const auto& extra : output.more_audio) end = std::max(end, extra->track->timeline.end_sec());
     if (output.audio_copy_stream >= 0) end = std::max(end, copy_timeline_.end_sec());
     if (end < 0) return;
@@ -941,17 +1078,16 @@ class Run {
   // Destroyed in reverse: outputs (deleting unfinished files) first, then decoders, then input.
   std::map<std::string, BufferRefPtr> devices_;
   std::unique_ptr<InputFile> input_;
-  std::unique_ptr<Decoder> video_decoder_;
+  std::vector<std::unique_ptr<VideoTrack>> video_tracks_;  // every video stream decoded
+  VideoTrack* main_video_ = nullptr;  // the best video stream, when decoded: analyses, HLS, the default
   std::vector<std::unique_ptr<AudioTrack>> audio_tracks_;  // every audio stream decoded
   AudioTrack* main_audio_ = nullptr;  // the best audio stream, when decoded: analyses and the video timeline
   PacketPtr packet_;
   int video_index_ = -1;
   int audio_index_ = -1;
-  Orientation orientation_;
   int clock_index_ = -1;  // the input's video stream, read for its packet times (timeline.h)
   VideoClock video_clock_;
   AudioTimeline copy_timeline_;
-  VideoTimeline video_timeline_;
   bool has_copy_outputs_ = false;
   double stop_after_sec_ = -1;
   std::vector<OutputPipeline> outputs_;  // in plan order
@@ -960,6 +1096,7 @@ class Run {
   std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;
   std::vector<std::unique_ptr<Analysis>> analyses_;
   std::vector<double> thumbnail_reached_sec_;  // per set: the latest input time decoded for it
+  std::vector<VideoTrack*> thumbnail_tracks_;  // per set: the video track its stills come from
 };
 
 }  // namespace

@@ -41,6 +41,9 @@ struct VideoSettings {
   // the palette is known, so ForVideo bounds their memory.
   bool palette = false;
   int quality = -1;  // libwebp_anim: 0-100 (lossy quality); -1: the encoder's default
+  // The input's video stream this output takes (its own decoder, shared by every output and
+  // thumbnail set taking it); -1: the input's best video stream.
+  int stream_index = -1;
 };
 
 struct AudioSettings {
@@ -51,6 +54,10 @@ struct AudioSettings {
   // Further input audio streams the output also carries, each its own output track encoded with
   // the same settings after the first (keeping every track); never normalized.
   std::vector<int> more_streams;
+  // Instead: stream_index and more_streams averaged into one output track (amix, each of N at 1/N:
+  // a mix cannot clip where no track does), in the widest track's layout at the highest rate among
+  // them unless channels/sample_rate say otherwise; never normalized.
+  bool mix = false;
   std::string encoder = "aac";
   int bitrate_kbps = 0;
   int channels = 0;
@@ -84,6 +91,7 @@ struct ThumbnailSettings {
   // One per scene (scdet cuts at scene_threshold), at the scene's most representative frame.
   bool scenes = false;
   double scene_threshold = 10;
+  int stream_index = -1;  // the input's video stream the stills come from; -1: the best one
 };
 
 struct TranscodeSettings {
