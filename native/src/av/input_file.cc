@@ -102,9 +102,11 @@ void InputFile::Open() {
   // On failure avformat_open_input frees the context (not our AVIOContext) and nulls the pointer.
   // The path only serves as a format hint (its extension).
   int ret = avformat_open_input(&raw, path.c_str(), nullptr, nullptr);
+  // Owned before anything else can fail: a cancel that lands just as the open succeeds must not
+  // leak the context (found by the ASan job's composition cancel).
+  if (ret >= 0) ctx_.reset(raw);
   if (control != nullptr && control->ShouldStop()) Fail(ErrorCode::kCanceled, "stopped", AVERROR_EXIT);
   if (ret < 0) Fail(ErrorCode::kInputUnreadable, "could not open the input", ret);
-  ctx_.reset(raw);
   ret = avformat_find_stream_info(ctx_.get(), nullptr);
   // An interrupted read looks like end of input to the demuxer; never mistake it for one.
   if (control != nullptr && control->ShouldStop()) Fail(ErrorCode::kCanceled, "stopped", AVERROR_EXIT);
