@@ -514,16 +514,18 @@ class Run {
     std::stable_sort(open_order_.begin(), open_order_.end(), [&](size_t a, size_t b) { return depth[a] < depth[b]; });
   }
 
-  // Frame threads per software video encoder. Each encoder alone would take 1.5 per core (x264's
-  // own default), so a 4-rendition ladder ran 12 frame threads on 2 cores, each holding frames in
-  // flight: memory for no speed. Several encoders share that budget, two each at least, so no
-  // encoder blocks the one thread that decodes and filters for all of them.
+  // Frame threads per software video encoder. Alone, an encoder takes 1.5 per core (x264's own
+  // default); a 4-rendition ladder then ran 12 frame threads on 2 cores, each holding frames in
+  // flight: memory for no speed (its slot peaked at 620 MB, 575 MB with 2 each). Several encoders
+  // share a budget of 3 per core, two each at least so none blocks the one thread that decodes and
+  // filters for all; two encoders keep the default (fewer threads cost them CPU time, measured).
   int EncoderThreads() const {
     int encoders = 0;
     for (const OutputSettings& output : settings_.outputs) encoders += output.video ? 1 : 0;
-    if (encoders < 2) return 0;
     int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    return std::max(2, (cores * 3 / 2 + encoders - 1) / encoders);
+    int share = (cores * 3 + encoders - 1) / std::max(1, encoders);
+    if (encoders < 2 || share >= cores * 3 / 2) return 0;
+    return std::max(2, share);
   }
 
   VideoChain ChainOf(const OutputSettings& s, const Orientation& orientation) const {
