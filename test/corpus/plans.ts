@@ -43,10 +43,12 @@ export function outputFor(
         trim,
       };
     case "hls":
+    case "dash":
+      // DASH: its own CMAF ladder (sharing one with HLS is the streaming corpus test's).
       return {
-        kind: "hls",
+        kind: type,
         name,
-        dir: join(dir, "hls"),
+        dir: join(dir, type),
         segmentSec: 2,
         preset: "ultrafast",
         renditions: [{ name: "180p", maxHeight: 180, videoBitrateKbps: 400, audioBitrateKbps: 64 }],
