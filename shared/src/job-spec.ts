@@ -283,11 +283,15 @@ export const hlsOutputSchema = z.strictObject({
  * the audio as its own rendition group) and this one only the manifest, which points at them
  * (the output's `segments_from` names that output).
  */
-export const dashOutputSchema = z.strictObject({
-  name: outputNameSchema,
-  type: z.literal("dash"),
-  ...ladderFields,
-});
+export const dashOutputSchema = z
+  .strictObject({
+    name: outputNameSchema,
+    type: z.literal("dash"),
+    ...ladderFields,
+  })
+  .describe(
+    "MPEG-DASH: manifest.mpd over CMAF segments, video and audio adaptation sets. With an hls output of the same ladder (segment_sec, preset, renditions) in the job, the ladder is encoded and stored once, in the hls output's folder, and this output is its manifest (segments_from names that output).",
+  );
 
 const animationDimension = z
   .int()
