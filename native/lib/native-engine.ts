@@ -262,9 +262,9 @@ class NativeEngine implements Engine {
     }
     throwIfAborted(signal);
     // What needs the input's facts before anything runs, read in one probe: an output that chooses
-    // an audio track (resolved against the tracks), and an animation (a still has nothing to move;
-    // the deep probe tells a still from an animated image).
-    // A CMAF ladder writes its audio as tracks of their own, only where the input has audio.
+    // an audio track (resolved against the tracks), an animation (a still has nothing to move;
+    // the deep probe tells a still from an animated image), and a CMAF ladder (its audio is a
+    // track of its own, written only where the input has audio).
     let streamOf: AudioStreamOf | undefined;
     let inputHasAudio = true;
     const animates = plan.outputs.some((o) => o.kind === "animation");
