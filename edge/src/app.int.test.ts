@@ -323,6 +323,86 @@ describe("multi-file outputs", () => {
   });
 });
 
+describe("DASH outputs", () => {
+  it("serves a manifest that shares an HLS output's segments with every URL on its own signed link", async () => {
+    const { id } = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };
+    const report = (body: unknown) =>
+      app.request(`/internal/jobs/${id}/reports`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${nodeToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    await report({ type: "running", attempt: 1, node_id: "n1", engine: "native" });
+    const tenant = (await deps.db.query.jobs.findFirst({ where: (j, { eq }) => eq(j.id, id) }))?.tenantId;
+    const key = (output: string, path: string) => `${tenant}/jobs/${id}/${output}/${path}`;
+    const segments = ["360p/init.mp4", "360p/seg_00000.m4s"];
+    for (const path of segments)
+      await deps.storage?.bytes?.put(key("apple", path), new Blob([`bytes of ${path}`]).stream(), 1e6);
+    const manifest = [
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT2.000S">',
+      '<Period><AdaptationSet contentType="video"><Representation id="360p" bandwidth="1">',
+      '<SegmentList timescale="12800" presentationTimeOffset="128000">',
+      '<Initialization sourceURL="../apple/360p/init.mp4"/>',
+      '<SegmentTimeline><S t="128000" d="25600"/></SegmentTimeline>',
+      '<SegmentURL media="../apple/360p/seg_00000.m4s"/>',
+      "</SegmentList></Representation></AdaptationSet></Period></MPD>",
+      "",
+    ].join("\n");
+    await deps.storage?.bytes?.put(key("stream", "manifest.mpd"), new Blob([manifest]).stream(), 1e6);
+    const file = (output: string, path: string) => ({
+      storage_key: key(output, path),
+      relative_path: path,
+      size_bytes: 10,
+    });
+    await report({
+      type: "succeeded",
+      attempt: 1,
+      node_id: "n1",
+      outputs: [
+        {
+          name: "stream",
+          type: "dash",
+          storage_key: key("stream", "manifest.mpd"),
+          size_bytes: manifest.length,
+          container: "dash",
+          duration_sec: 2,
+          video: null,
+          audio: null,
+          files: [file("stream", "manifest.mpd")],
+          segments_from: "apple",
+        },
+      ],
+    });
+    const job = (await (await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) })).json()) as {
+      outputs: { url: string; segments_from?: string; files: { url: string }[] }[];
+    };
+    const stream = job.outputs[0];
+    expect(stream?.segments_from).toBe("apple");
+    const url = new URL(stream?.url ?? "");
+    expect(url.pathname).toBe(`/files/playlists/${key("stream", "manifest.mpd")}`);
+    expect(stream?.files[0]?.url).toBe(stream?.url);
+    const res = await app.request(url.pathname + url.search);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/dash+xml");
+    const body = await res.text();
+    const links = [...body.matchAll(/(?:sourceURL|media)="([^"]+)"/g)].map((m) =>
+      (m[1] ?? "").replaceAll("&amp;", "&"),
+    );
+    expect(links).toHaveLength(2);
+    for (const [i, link] of links.entries()) {
+      const signed = new URL(link);
+      expect(signed.pathname).toBe(`/files/${key("apple", segments[i] ?? "")}`);
+      const segment = await app.request(signed.pathname + signed.search);
+      expect(segment.status).toBe(200);
+      expect(await segment.text()).toBe(`bytes of ${segments[i]}`);
+    }
+    expect(body.replace(/"http[^"]+"/g, '"x"')).toBe(
+      manifest.replace(/(sourceURL|media)="[^"]+"/g, '$1="x"'),
+    );
+  });
+});
+
 describe("ending a job from the edge", () => {
   it("fails a job that never finished, with its event, and leaves a finished job alone", async () => {
     const { id } = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };

@@ -23,7 +23,8 @@ export async function buildWebAssets(outFile = webAssetsModule): Promise<{ files
   const result = await build({
     entryPoints: { app: join(here, "src/main.tsx") },
     bundle: true,
-    // hls.js (~370 kB) is a chunk of its own, loaded only when an HLS output is played.
+    // hls.js (~600 kB) and dash.js (~830 kB) are chunks of their own, loaded only when an HLS or
+    // DASH output is played.
     splitting: true,
     format: "esm",
     target: ["chrome111", "firefox115", "safari16.4"],

@@ -8,6 +8,11 @@
  *       to bench-results/engine-ladder.json)
  *   (i) a three-output job from 1080p (MP4 1080p + MP4 720p + an AAC file) against ONE split CLI
  *       process (run with the ladder cases under FW_BENCH_ONLY=ladder)
+ *   (b3) issue 18: HLS + DASH from that one ladder (CMAF, encoded and stored once, both manifests
+ *       over the same segments) against HLS alone (MPEG-TS, as a job with only an hls output gets
+ *       it): target at most 1.05× the wall time, CPU time beside it; HLS alone in CMAF is measured
+ *       too, to tell the layout's cost from DASH's (FW_BENCH_ONLY=dash runs this case alone,
+ *       written to bench-results/engine-dash.json; FW_BENCH_ONLY=ladder runs it with (b) and (b2))
  *   (c) thumbnails every 2 s (JPEG, 180 px high)
  *   (d) loudness normalization to -16 LUFS / -1 dBTP of a real mastered recording (the corpus's
  *       3 min 14 s ragtime, Vorbis → AAC 128k): our two passes with the true-peak limiter (and the
@@ -38,7 +43,7 @@ import { fileURLToPath } from "node:url";
 import { saveBenchResults } from "../../scripts/lib/bench-results";
 import { ensureCorpus } from "../../test/corpus/fetch";
 import { makeClip } from "../../test/support/media";
-import type { Plan } from "../lib/engine";
+import type { DashPlanOutput, HlsPlanOutput, Plan } from "../lib/engine";
 import { aac, h264, videoOut } from "../test/plans";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -230,6 +235,69 @@ async function outputsBench(dir: string, hd720: string) {
   };
 }
 
+/**
+ * Case (b3), issue 18: what DASH adds to an HLS ladder when both come from one ladder. HLS alone
+ * (MPEG-TS, what a job with only an hls output gets) against HLS + DASH sharing it (CMAF segments
+ * encoded and stored once, an MPD written beside the playlists), interleaved so every sample sees
+ * the same machine load; HLS alone in CMAF too, the layout's own share of the difference.
+ */
+async function dashBench(dir: string, hls: HlsPlanOutput, input: string) {
+  const out = (name: string) => join(dir, name);
+  const cmaf: HlsPlanOutput = { ...hls, dir: out("b3-hls"), segments: "cmaf" };
+  const dash: DashPlanOutput = {
+    kind: "dash",
+    name: "dash",
+    dir: out("b3-dash"),
+    segmentSec: hls.segmentSec,
+    preset: hls.preset,
+    renditions: hls.renditions,
+    shares: { hls: hls.name, url: "../b3-hls/" },
+  };
+  const plans = {
+    alone: await writePlan(dir, "b3-alone", { inputPath: input, accel: "cpu", outputs: [hls] }),
+    withDash: await writePlan(dir, "b3-with", { inputPath: input, accel: "cpu", outputs: [cmaf, dash] }),
+    cmafAlone: await writePlan(dir, "b3-cmaf", { inputPath: input, accel: "cpu", outputs: [cmaf] }),
+  };
+  const samples = { alone: [] as Measure[], withDash: [] as Measure[], cmafAlone: [] as Measure[] };
+  const loadBefore = load();
+  for (let i = 0; i < RUNS; i++) {
+    console.log(
+      `(b3) HLS alone / HLS + DASH / HLS in CMAF, sample ${i + 1}/${RUNS}… load ${load().join(" ")}`,
+    );
+    await best(() => runEngine("native", plans.alone), samples.alone);
+    await best(() => runEngine("native", plans.withDash), samples.withDash);
+    await best(() => runEngine("native", plans.cmafAlone), samples.cmafAlone);
+  }
+  const fastest = (list: Measure[]) => list.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+  const leastCpu = (list: Measure[]) => {
+    const cpu = list.map((m) => m.cpuMs).filter((v): v is number => v !== undefined);
+    return cpu.length === list.length && cpu.length > 0 ? Math.min(...cpu) : null;
+  };
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? a / b : null);
+  const alone = fastest(samples.alone).wallMs;
+  const withDash = fastest(samples.withDash).wallMs;
+  const cmafAlone = fastest(samples.cmafAlone).wallMs;
+  const cpu = {
+    alone: leastCpu(samples.alone),
+    withDash: leastCpu(samples.withDash),
+    cmafAlone: leastCpu(samples.cmafAlone),
+  };
+  const ms = (list: Measure[]) => list.map((m) => Math.round(m.wallMs));
+  return {
+    label: "HLS + DASH from one 4-rendition ladder (1080p input) vs HLS alone",
+    aloneMs: Math.round(alone),
+    withDashMs: Math.round(withDash),
+    ratio: withDash / alone,
+    cmafAloneMs: Math.round(cmafAlone),
+    cmafRatio: cmafAlone / alone,
+    cpuMs: cpu,
+    cpuRatio: ratio(cpu.withDash, cpu.alone),
+    target: "≤ 1.05",
+    samplesMs: { alone: ms(samples.alone), withDash: ms(samples.withDash), cmafAlone: ms(samples.cmafAlone) },
+    load: { before: loadBefore, after: load() },
+  };
+}
+
 /** Cases (e)–(g): the analyses' costs. */
 async function analysisBench(dir: string, hd720: string) {
   const out = (name: string) => join(dir, name);
@@ -413,25 +481,20 @@ try {
     ]);
 
   // (b) HLS ladder
-  const planB = await writePlan(dir, "b", {
-    inputPath: fhd,
-    accel: "cpu",
-    outputs: [
-      {
-        kind: "hls",
-        name: "ladder",
-        dir: out("b"),
-        segmentSec: SEGMENT_SEC,
-        preset: "veryfast",
-        renditions: LADDER.map((r) => ({
-          name: `${r.height}p`,
-          maxHeight: r.height,
-          videoBitrateKbps: r.videoKbps,
-          audioBitrateKbps: r.audioKbps,
-        })),
-      },
-    ],
-  });
+  const ladder: HlsPlanOutput = {
+    kind: "hls",
+    name: "ladder",
+    dir: out("b"),
+    segmentSec: SEGMENT_SEC,
+    preset: "veryfast",
+    renditions: LADDER.map((r) => ({
+      name: `${r.height}p`,
+      maxHeight: r.height,
+      videoBitrateKbps: r.videoKbps,
+      audioBitrateKbps: r.audioKbps,
+    })),
+  };
+  const planB = await writePlan(dir, "b", { inputPath: fhd, accel: "cpu", outputs: [ladder] });
   const cliB = async () => {
     const runs: Measure[] = [];
     for (const r of LADDER) {
@@ -639,6 +702,25 @@ try {
   });
   const only = process.env.FW_BENCH_ONLY;
   const onlyLadder = only === "ladder";
+  // (b3) first: the ladder-only and dash-only runs need nothing else.
+  const dash = only === undefined || onlyLadder || only === "dash" ? await dashBench(dir, ladder, fhd) : null;
+  if (dash) {
+    console.table({
+      "(b3) HLS + DASH / HLS alone": `${dash.withDashMs} / ${dash.aloneMs} ms = ${dash.ratio.toFixed(3)}× (target ≤ 1.05); CPU time ${dash.cpuRatio?.toFixed(3) ?? "n/a"}×`,
+      "(b3) HLS in CMAF / HLS alone": `${dash.cmafAloneMs} / ${dash.aloneMs} ms = ${dash.cmafRatio.toFixed(3)}×`,
+      "(b3) load average (1/5/15 min)": `${dash.load.before.join(" ")} → ${dash.load.after.join(" ")}`,
+    });
+  }
+  if (only === "dash") {
+    await mkdir(join(root, "bench-results"), { recursive: true });
+    const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version };
+    await writeFile(
+      join(root, "bench-results", "engine-dash.json"),
+      `${JSON.stringify({ name: "engine-dash", at: new Date().toISOString(), machine, runs: RUNS, dash }, null, 2)}\n`,
+    );
+    console.log(`written: bench-results/engine-dash.json (${cpus().length} × ${cpus()[0]?.model ?? "cpu"})`);
+    process.exit(0);
+  }
   const outputs = onlyLadder ? null : await outputsBench(dir, hd720);
   console.table(
     Object.fromEntries(
@@ -754,11 +836,13 @@ try {
     load: { analysis: analysisLoad, end: load() },
     analysis,
     outputs,
+    dash,
     targets: {
       a: "native/cli ≥ 1.0",
       b: "native/cli ≥ 1.3 (against four CLI runs); the native run's peak RSS (its slot) < 600 MB",
       b2: "native/cli ≥ 1.1 (against one CLI process that decodes once and splits to four encoders)",
       i: "native/cli ≥ 1.15 (a three-output job against one CLI process that splits to its encoders)",
+      b3: "HLS + DASH from one ladder ≤ 1.05× HLS alone",
       d: "native/cli ≥ 0.67 (at most 1.5× the CLI's loudnorm two-pass)",
     },
     results,

@@ -180,14 +180,44 @@ export interface HlsRendition {
   audioBitrateKbps: number;
 }
 
+/**
+ * How a ladder's segments are written. "ts": MPEG-TS, each rendition's audio muxed in beside its
+ * video (what every HLS player reads). "cmaf": fragmented MP4 (init.mp4 + seg_00000.m4s, ...), one
+ * track per folder: each rendition's video, and its audio apart in one folder per audio bit rate
+ * of the ladder (`audio-128k`), on one shared timeline; the layout HLS and DASH both read.
+ */
+export type LadderSegments = "ts" | "cmaf";
+
 /** An adaptive ladder: one decode, one encoder per rendition, segments cut at the same instants. */
 export interface HlsPlanOutput extends PlanOutputBase {
   kind: "hls";
-  /** master.m3u8 plus one folder per rendition (index.m3u8, seg_00000.ts, ...). */
+  /** master.m3u8 plus one folder per rendition (index.m3u8, seg_00000.ts, ...) and, "cmaf", per audio bit rate. */
   dir: string;
   segmentSec: number;
   preset: Preset;
   renditions: HlsRendition[];
+  /** Default "ts"; "cmaf" where a DASH output shares the ladder (DashPlanOutput.shares). */
+  segments?: LadderSegments;
+}
+
+/**
+ * The same ladder as a DASH presentation: manifest.mpd over CMAF segments ("cmaf" above), the
+ * video renditions in one adaptation set and the audio in another.
+ */
+export interface DashPlanOutput extends PlanOutputBase {
+  kind: "dash";
+  /** manifest.mpd, plus (unless it shares) the ladder's folders: one per rendition and per audio bit rate. */
+  dir: string;
+  segmentSec: number;
+  preset: Preset;
+  renditions: HlsRendition[];
+  /**
+   * Share the segments of this plan's HLS output `hls` (the same segmentSec, preset and
+   * renditions, segments "cmaf"): nothing more is encoded or stored but the manifest, whose media
+   * URLs reach that output's files through `url`, the relative URL from this output's folder to
+   * that one's, ending in "/" (e.g. "../hls/" where stored outputs are siblings).
+   */
+  shares?: { hls: string; url: string } | null;
 }
 
 /** The input's facts (format, duration, streams) written as JSON. */
@@ -262,6 +292,7 @@ export type PlanOutput =
   | AudioPlanOutput
   | ThumbnailsPlanOutput
   | HlsPlanOutput
+  | DashPlanOutput
   | ProbePlanOutput
   | AnalysisPlanOutput
   | CompositionPlanOutput
@@ -354,8 +385,8 @@ export interface OutputFile {
 
 /**
  * What a finished output is, read back by probing the written files (never taken from the plan).
- * Multi-file outputs (hls, thumbnails) list every file in `files`; `path` is then the master
- * playlist (hls) or the output's folder (thumbnails).
+ * Multi-file outputs (hls, dash, thumbnails) list every file in `files`; `path` is then the master
+ * playlist (hls), the manifest (dash) or the output's folder (thumbnails).
  */
 export interface OutputFacts {
   name: string;
@@ -363,7 +394,7 @@ export interface OutputFacts {
   path: string;
   /** Total bytes written for this output. */
   sizeBytes: number;
-  /** Container short name: mp4, webm, mkv, mov, m4a, opus, mp3, flac, wav, hls, jpg, png, webp, json. */
+  /** Container short name: mp4, webm, mkv, mov, m4a, opus, mp3, flac, wav, hls, dash, jpg, png, webp, json. */
   container: string;
   durationSec: number | null;
   // What the job reports about the output, in the API's words (shared/src/media.ts): the node hands
@@ -382,6 +413,11 @@ export interface OutputFacts {
     columns: number;
   };
   renditions?: RenditionFacts[];
+  /**
+   * dash outputs that share an HLS output's ladder: that output's name. Its folder holds the
+   * segments (listed among its files); this output's files are the manifest alone.
+   */
+  segmentsFrom?: string;
   /**
    * Loudness normalization: the target, the input's integrated loudness, the static gain, and what
    * the written file measures (integrated loudness and true peak, read back), and whether the

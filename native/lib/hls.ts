@@ -1,7 +1,8 @@
 /**
  * HLS playlists: reading the media playlists libavformat's hls muxer wrote, and writing the master
  * playlist that ties the renditions together (BANDWIDTH is the peak segment bit rate, as RFC 8216
- * defines it, measured from the segments actually written).
+ * defines it, measured from the segments actually written). A CMAF ladder's audio is its own
+ * rendition group (EXT-X-MEDIA), one group per audio bit rate, named by each variant's AUDIO.
  */
 
 export interface MediaPlaylistSegment {
@@ -24,6 +25,18 @@ export function parseMediaPlaylist(text: string): MediaPlaylistSegment[] {
   return segments;
 }
 
+/** The init segment a CMAF media playlist names (EXT-X-MAP), or null. */
+export function parseMediaMap(text: string): string | null {
+  return /^#EXT-X-MAP:.*?URI="([^"]+)"/m.exec(text)?.[1] ?? null;
+}
+
+/** An audio rendition of a CMAF ladder (EXT-X-MEDIA TYPE=AUDIO), one group of its own. */
+export interface AudioMedia {
+  groupId: string;
+  playlist: string;
+  channels: number | null;
+}
+
 export interface MasterEntry {
   playlist: string;
   bandwidth: number;
@@ -32,10 +45,28 @@ export interface MasterEntry {
   height: number;
   fps: number | null;
   codecs: string | null;
+  /** The EXT-X-MEDIA group of its audio (CMAF ladders). */
+  audioGroup?: string;
 }
 
-export function masterPlaylist(entries: MasterEntry[]): string {
-  const lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"];
+/** The master playlist; `version` 7 for CMAF ladders (their media playlists' EXT-X-MAP). */
+export function masterPlaylist(
+  entries: MasterEntry[],
+  options: { audio?: AudioMedia[]; version?: number } = {},
+): string {
+  const lines = ["#EXTM3U", `#EXT-X-VERSION:${options.version ?? 3}`, "#EXT-X-INDEPENDENT-SEGMENTS"];
+  for (const a of options.audio ?? []) {
+    const attrs = [
+      "TYPE=AUDIO",
+      `GROUP-ID="${a.groupId}"`,
+      'NAME="audio"',
+      "DEFAULT=YES",
+      "AUTOSELECT=YES",
+      ...(a.channels ? [`CHANNELS="${a.channels}"`] : []),
+      `URI="${a.playlist}"`,
+    ];
+    lines.push(`#EXT-X-MEDIA:${attrs.join(",")}`);
+  }
   for (const e of entries) {
     const attrs = [
       `BANDWIDTH=${Math.round(e.bandwidth)}`,
@@ -44,6 +75,7 @@ export function masterPlaylist(entries: MasterEntry[]): string {
     ];
     if (e.fps) attrs.push(`FRAME-RATE=${e.fps.toFixed(3)}`);
     if (e.codecs) attrs.push(`CODECS="${e.codecs}"`);
+    if (e.audioGroup) attrs.push(`AUDIO="${e.audioGroup}"`);
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(",")}`, e.playlist);
   }
   return `${lines.join("\n")}\n`;

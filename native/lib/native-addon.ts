@@ -128,6 +128,9 @@ export interface NativeOutputOptions {
   trimEndSec: number | null;
   hlsSegmentSec?: number;
   hlsSegmentPattern?: string;
+  /** Default "mpegts"; "fmp4": CMAF (init.mp4 + .m4s), on the shared timeline at timelineOffsetSec. */
+  hlsSegmentType?: "mpegts" | "fmp4";
+  timelineOffsetSec?: number;
   /** gif/webp muxers: loop forever (true) or play once (false). */
   loop?: boolean;
   video: NativeVideoOptions | null;

@@ -12,12 +12,15 @@ import {
   type EngineErrorCode,
   type EngineProgress,
   engineErrorCodes,
+  type HlsPlanOutput,
   type MediaFacts,
   type OutputFacts,
   type Plan,
   type RunOptions,
   type RunResult,
 } from "./engine";
+import { finishDash, finishHls, type TrackCache } from "./ladder";
+import { isCmaf } from "./ladder-layout";
 import {
   loadNativeAddon,
   type NativeAddon,
@@ -28,7 +31,6 @@ import {
 import { type CompiledOutput, compileNativePlan, fpsRational, type TrackResolver } from "./native-plan";
 import {
   contentFlags,
-  finishHls,
   outputFactsFromProbe,
   outputMismatch,
   type ProbeFn,
@@ -77,6 +79,7 @@ class NativeEngine implements Engine {
             "audio",
             "thumbnails",
             "hls",
+            "dash",
             "probe",
             "analysis",
             "animation",
@@ -259,16 +262,20 @@ class NativeEngine implements Engine {
     }
     throwIfAborted(signal);
     // What needs the input's facts before anything runs, read in one probe: an output that chooses
-    // an audio or video track (resolved against the tracks), and an animation (a still has nothing
-    // to move; the deep probe tells a still from an animated image).
+    // an audio or video track (resolved against the tracks), an animation (a still has nothing to
+    // move; the deep probe tells a still from an animated image), and a CMAF ladder (its audio is a
+    // track of its own, written only where the input has audio).
     let tracks: TrackResolver | undefined;
+    let inputHasAudio = true;
     const animates = plan.outputs.some((o) => o.kind === "animation");
-    if (choosesTrack(plan.outputs) || animates) {
+    const cmaf = plan.outputs.some((o) => (o.kind === "hls" || o.kind === "dash") && isCmaf(o));
+    if (choosesTrack(plan.outputs) || animates || cmaf) {
       const facts = await this.#probe(plan.inputPath, animates, signal);
       tracks = {
         audio: (choice) => audioStreamsFor(choice, facts),
         video: (choice) => videoStreamFor(choice, facts),
       };
+      inputHasAudio = facts.streams.some((s) => s.type === "audio");
       if (animates && contentFlags(facts).media_kind === "image") {
         throw new EngineError(
           "INPUT_NO_STREAMS",
@@ -276,7 +283,13 @@ class NativeEngine implements Engine {
         );
       }
     }
-    const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs, tracks);
+    const compiled = compileNativePlan(
+      plan,
+      await this.capabilities(),
+      stallTimeoutMs,
+      tracks,
+      inputHasAudio,
+    );
     const { options: nativeOptions, compiledOutputs, dirs } = compiled;
 
     const progress = nativeProgress(compiledOutputs, onProgress);
@@ -308,7 +321,9 @@ class NativeEngine implements Engine {
       }
       const probe = (path: string) => this.probe(path);
       const outputs: OutputFacts[] = [];
-      for (const compiled of compiledOutputs) outputs.push(await this.#facts(plan, compiled, written, probe));
+      const tracks: TrackCache = new Map();
+      for (const compiled of compiledOutputs)
+        outputs.push(await this.#facts(plan, compiled, written, probe, tracks));
       progress.done();
       return { outputs, log: this.addon.takeLog() };
     } catch (error) {
@@ -325,6 +340,7 @@ class NativeEngine implements Engine {
     compiled: CompiledOutput,
     written: NativeTranscodeResult,
     probe: ProbeFn,
+    tracks: TrackCache,
   ): Promise<OutputFacts> {
     const { output } = compiled;
     const encoding = compiled.encoding ? { encoding: compiled.encoding } : {};
@@ -359,10 +375,20 @@ class NativeEngine implements Engine {
           output.sprite ? (await probe(plan.inputPath)).durationSec : null,
         );
       case "hls":
-        return verified(
-          await finishHls(output, probe, compiled.encoding),
-          written.outputs[compiled.nativeOutputs[0] ?? -1],
+        return verifiedLadder(
+          await finishHls(output, probe, compiled.encoding, tracks),
+          compiled.nativeOutputs.map((i) => written.outputs[i]),
         );
+      case "dash": {
+        const hls = output.shares?.hls;
+        const shared = plan.outputs.find((o): o is HlsPlanOutput => o.kind === "hls" && o.name === hls);
+        if (output.shares && !shared)
+          throw new EngineError("ENGINE_FAILURE", `output ${output.name}: ${hls} is not in the plan`);
+        return verifiedLadder(
+          await finishDash(output, shared?.dir ?? output.dir, probe, compiled.encoding, tracks),
+          compiled.nativeOutputs.map((i) => written.outputs[i]),
+        );
+      }
       case "waveform": {
         const report = written.analyses?.[compiled.analysis ?? -1];
         if (!report?.bucketMin || !report.bucketMax)
@@ -465,6 +491,26 @@ function verified(
   });
   if (reason) throw new EngineError("OUTPUT_INVALID", `output ${facts.name} failed its check: ${reason}`);
   return facts;
+}
+
+/**
+ * The post-write check of a ladder: its native outputs together (a CMAF ladder's renditions are
+ * video alone and its audio a track apart) must hold what the input gave them, as long as the
+ * first rendition's media.
+ */
+function verifiedLadder(
+  facts: OutputFacts,
+  reports: (NativeTranscodeResult["outputs"][number] | undefined)[],
+): OutputFacts {
+  const known = reports.filter((r) => r !== undefined);
+  const first = known[0];
+  if (!first || known.length !== reports.length)
+    throw new EngineError("ENGINE_FAILURE", `output ${facts.name}: the addon reported nothing for it`);
+  return verified(facts, {
+    ...first,
+    expectsVideo: known.some((r) => r.expectsVideo),
+    expectsAudio: known.some((r) => r.expectsAudio),
+  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

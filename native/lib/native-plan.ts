@@ -1,6 +1,7 @@
 /**
  * Compiles a validated Plan into the addon's flat options: every plan output becomes native
- * outputs (an HLS ladder: one per rendition) or a thumbnail set, all fed by one decode. Pure apart
+ * outputs (a ladder: one per rendition, and per audio bit rate when CMAF) or a thumbnail set, all
+ * fed by one decode; a dash output that shares an HLS output's ladder adds none. Pure apart
  * from the paths it computes, so the mapping is unit-tested without the addon.
  */
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import type {
   Trim,
   VideoEncodeOptions,
 } from "./engine";
+import { CMAF_TIMELINE_START_SEC, isCmaf, type LadderTrack, ladderTracks } from "./ladder-layout";
 import type {
   NativeAnalysisOptions,
   NativeAudioOptions,
@@ -26,7 +28,6 @@ import type {
   NativeTranscodeOptions,
   NativeVideoOptions,
 } from "./native-addon";
-import { hlsPaths } from "./output-facts";
 import { AUDIO_FORMATS, IMAGE_ENCODERS, VIDEO_MUXERS, WATERMARK_CORNERS } from "./plan-check";
 import type { AudioStreams } from "./tracks";
 
@@ -217,6 +218,8 @@ export function compileNativePlan(
   caps: Pick<Capabilities, "encoders" | "hardwareEncoders" | "hardwareErrors">,
   stallTimeoutMs?: number,
   tracks?: TrackResolver,
+  /** Whether the input has audio (probed where a CMAF ladder needs to know: its audio is a track of its own). */
+  inputHasAudio = true,
 ): CompiledPlan {
   const accel = plan.accel ?? "auto";
   const outputs: NativeOutputOptions[] = [];
@@ -250,13 +253,34 @@ export function compileNativePlan(
           audio: nativeAudio(output.audio, tracks),
         });
         break;
-      case "hls": {
+      case "hls":
+      case "dash": {
+        dirs.push(output.dir);
+        // A dash output sharing an HLS output's ladder encodes nothing: see the pass below.
+        if (output.kind === "dash" && output.shares) break;
         const choice = selectVideoEncoder("h264", accel, caps);
         compiled.encoding = choice;
-        dirs.push(output.dir);
-        for (const rendition of output.renditions) {
-          const paths = hlsPaths(output, rendition.name);
-          dirs.push(paths.dir);
+        const cmaf = isCmaf(output);
+        const tracks = ladderTracks(output);
+        const segmenting = (track: LadderTrack) => ({
+          path: track.playlist,
+          container: "hls",
+          trimStartSec: 0,
+          trimEndSec: null,
+          hlsSegmentSec: output.segmentSec,
+          hlsSegmentPattern: track.segmentPattern,
+          ...(cmaf ? { hlsSegmentType: "fmp4" as const, timelineOffsetSec: CMAF_TIMELINE_START_SEC } : {}),
+        });
+        const ladderAudio = (kbps: number): NativeAudioOptions => ({
+          encoder: "aac",
+          bitrateKbps: kbps,
+          channels: 2,
+          sampleRate: 0,
+          loudnessTargetLufs: 0,
+        });
+        for (const track of tracks.video) {
+          const { rendition } = track;
+          dirs.push(track.dir);
           compiled.nativeOutputs.push(outputs.length);
           const video: VideoEncodeOptions = {
             codec: "h264",
@@ -269,21 +293,17 @@ export function compileNativePlan(
             crop: null,
           };
           outputs.push({
-            path: paths.playlist,
-            container: "hls",
-            trimStartSec: 0,
-            trimEndSec: null,
-            hlsSegmentSec: output.segmentSec,
-            hlsSegmentPattern: paths.segmentPattern,
+            ...segmenting(track),
             video: { ...nativeVideo(video, choice), keyframeIntervalSec: output.segmentSec },
-            audio: {
-              encoder: "aac",
-              bitrateKbps: rendition.audioBitrateKbps,
-              channels: 2,
-              sampleRate: 0,
-              loudnessTargetLufs: 0,
-            },
+            // CMAF: the rendition is its video alone; its audio is a track of its own below.
+            audio: cmaf ? null : ladderAudio(rendition.audioBitrateKbps),
           });
+        }
+        // One audio track per bit rate the ladder names (an input without audio has none).
+        for (const track of inputHasAudio ? tracks.audio : []) {
+          dirs.push(track.dir);
+          compiled.nativeOutputs.push(outputs.length);
+          outputs.push({ ...segmenting(track), video: null, audio: ladderAudio(track.bitrateKbps) });
         }
         break;
       }
@@ -328,6 +348,17 @@ export function compileNativePlan(
         break;
     }
     compiledOutputs.push(compiled);
+  }
+  // A dash output sharing an HLS output's ladder runs as far as that ladder does.
+  for (const compiled of compiledOutputs) {
+    const { output } = compiled;
+    if (output.kind !== "dash" || !output.shares) continue;
+    const hls = output.shares.hls;
+    const shared = compiledOutputs.find((c) => c.output.kind === "hls" && c.output.name === hls);
+    if (!shared)
+      throw new Error(`dash output ${output.name} shares the ladder of ${hls}, which the plan lacks`);
+    compiled.nativeOutputs = shared.nativeOutputs;
+    if (shared.encoding) compiled.encoding = shared.encoding;
   }
   const options: NativeTranscodeOptions = { inputPath: plan.inputPath, outputs, thumbnails, analyses };
   if (stallTimeoutMs !== undefined) options.stallTimeoutMs = stallTimeoutMs;

@@ -2,12 +2,10 @@
  * Turns what an engine wrote into OutputFacts by reading it back (probing files, reading
  * playlists), never by trusting the plan. Shared by both engines: each passes its own probe.
  */
-import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import type { ProbeFacts } from "@framewire/shared/media";
 import type {
-  EncodingChoice,
-  HlsPlanOutput,
   MediaFacts,
   OutputFacts,
   OutputFile,
@@ -15,12 +13,12 @@ import type {
   ProbePlanOutput,
   ThumbnailsPlanOutput,
 } from "./engine";
-import { hlsCodecs, masterPlaylist, parseMediaPlaylist } from "./hls";
 import { AUDIO_FORMATS } from "./plan-check";
 
 export type ProbeFn = (path: string) => Promise<MediaFacts>;
 
-function streams(facts: MediaFacts): Pick<OutputFacts, "video" | "audio"> {
+/** A probe's first video and audio stream, in the API's words. */
+export function streamFacts(facts: MediaFacts): Pick<OutputFacts, "video" | "audio"> {
   const video = facts.streams.find((s) => s.type === "video");
   const audio = facts.streams.find((s) => s.type === "audio");
   return {
@@ -52,7 +50,8 @@ export function containerOf(output: PlanOutput): string {
     case "waveform":
       return output.image;
     case "hls":
-      return "hls";
+    case "dash":
+      return output.kind;
     case "probe":
     case "analysis":
       return "json";
@@ -75,12 +74,12 @@ export function outputFactsFromProbe(
     sizeBytes: facts.sizeBytes,
     container: containerOf(output),
     durationSec: facts.durationSec,
-    ...streams(facts),
+    ...streamFacts(facts),
     ...extra,
   };
 }
 
-async function fileEntry(root: string, path: string): Promise<OutputFile> {
+export async function fileEntry(root: string, path: string): Promise<OutputFile> {
   return {
     path,
     relativePath: relative(root, path).split(sep).join("/"),
@@ -88,7 +87,8 @@ async function fileEntry(root: string, path: string): Promise<OutputFile> {
   };
 }
 
-async function listFiles(root: string): Promise<OutputFile[]> {
+/** Every file under `root`, sorted, with its path relative to it. */
+export async function listFiles(root: string): Promise<OutputFile[]> {
   const names = (await readdir(root, { recursive: true, withFileTypes: true }))
     .filter((d) => d.isFile())
     .map((d) => join(d.parentPath, d.name))
@@ -161,7 +161,7 @@ export async function thumbnailFacts(
     sizeBytes: files.reduce((sum, f) => sum + f.sizeBytes, 0),
     container: output.format,
     durationSec: null,
-    video: facts ? streams(facts).video : null,
+    video: facts ? streamFacts(facts).video : null,
     audio: null,
     files,
     thumbnails: written.files.map((_, i) => ({
@@ -248,83 +248,8 @@ export async function probeFacts(output: ProbePlanOutput, facts: MediaFacts): Pr
     sizeBytes: Buffer.byteLength(json),
     container: "json",
     durationSec: facts.durationSec,
-    ...streams(facts),
+    ...streamFacts(facts),
     probe: document,
-  };
-}
-
-/** Where an HLS output's rendition lives inside its dir. */
-export function hlsPaths(output: HlsPlanOutput, rendition: string) {
-  const dir = join(output.dir, rendition);
-  return { dir, playlist: join(dir, "index.m3u8"), segmentPattern: join(dir, "seg_%05d.ts") };
-}
-
-/**
- * Reads each rendition's media playlist and segments, writes master.m3u8 (BANDWIDTH measured from
- * the segments written) and reports every file.
- */
-export async function finishHls(
-  output: HlsPlanOutput,
-  probe: ProbeFn,
-  encoding: EncodingChoice | undefined,
-): Promise<OutputFacts> {
-  const renditions: NonNullable<OutputFacts["renditions"]> = [];
-  const entries = [];
-  let durationSec: number | null = null;
-  let firstFacts: MediaFacts | null = null;
-  for (const rendition of output.renditions) {
-    const paths = hlsPaths(output, rendition.name);
-    const segments = parseMediaPlaylist(await readFile(paths.playlist, "utf8"));
-    let peak = 0;
-    let bytes = 0;
-    let seconds = 0;
-    for (const segment of segments) {
-      const size = (await stat(join(paths.dir, segment.uri))).size;
-      bytes += size;
-      seconds += segment.durationSec;
-      if (segment.durationSec > 0) peak = Math.max(peak, (size * 8) / segment.durationSec);
-    }
-    const first = segments[0];
-    const facts = first ? await probe(join(paths.dir, first.uri)) : null;
-    firstFacts ??= facts;
-    const video = facts?.streams.find((s) => s.type === "video");
-    const hasAudio = facts?.streams.some((s) => s.type === "audio") ?? false;
-    durationSec ??= seconds;
-    const playlist = `${rendition.name}/index.m3u8`;
-    const averageBandwidth = seconds > 0 ? (bytes * 8) / seconds : 0;
-    renditions.push({
-      name: rendition.name,
-      width: video?.width ?? 0,
-      height: video?.height ?? 0,
-      bandwidth: Math.round(peak),
-      average_bandwidth: Math.round(averageBandwidth),
-      segments: segments.length,
-      playlist,
-    });
-    entries.push({
-      playlist,
-      bandwidth: peak,
-      averageBandwidth,
-      width: video?.width ?? 0,
-      height: video?.height ?? 0,
-      fps: video?.fps ?? null,
-      codecs: video ? hlsCodecs(video, hasAudio) : null,
-    });
-  }
-  const master = join(output.dir, "master.m3u8");
-  await writeFile(master, masterPlaylist(entries));
-  const files = await listFiles(output.dir);
-  return {
-    name: output.name,
-    kind: "hls",
-    path: master,
-    sizeBytes: files.reduce((sum, f) => sum + f.sizeBytes, 0),
-    container: "hls",
-    durationSec,
-    ...(firstFacts ? streams(firstFacts) : { video: null, audio: null }),
-    files,
-    renditions,
-    ...(encoding ? { encoding } : {}),
   };
 }
 

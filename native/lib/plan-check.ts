@@ -36,6 +36,7 @@ import {
   type VideoContainer,
   type VideoEncodeOptions,
 } from "./engine";
+import { sameLadder } from "./ladder-layout";
 
 /** libavformat muxer per video container. */
 export const VIDEO_MUXERS: Record<VideoContainer, string> = {
@@ -310,7 +311,8 @@ function checkOutput(output: PlanOutput, field: string): void {
       if (output.track) checkTrack(`${field}.track`, output.track, limits.videoTrackIndex);
       return;
     }
-    case "hls": {
+    case "hls":
+    case "dash": {
       within(`${field}.segmentSec`, output.segmentSec, limits.hlsSegmentSec);
       oneOf(`${field}.preset`, output.preset, presets);
       const count = limits.hlsRenditions;
@@ -324,13 +326,22 @@ function checkOutput(output: PlanOutput, field: string): void {
       const names = new Set<string>();
       output.renditions.forEach((r, i) => {
         const at = `${field}.renditions[${i}]`;
-        if (!outputNamePattern.test(r.name) || names.has(r.name))
+        // Not an audio track's folder name (audio-128k) either.
+        if (!outputNamePattern.test(r.name) || names.has(r.name) || r.name.startsWith("audio-"))
           throw bad(`${at}.name`, "a unique safe name", r.name);
         names.add(r.name);
         dimension(`${at}.maxHeight`, r.maxHeight);
         intWithin(`${at}.videoBitrateKbps`, r.videoBitrateKbps, limits.hlsVideoBitrateKbps);
         intWithin(`${at}.audioBitrateKbps`, r.audioBitrateKbps, limits.audioBitrateKbps);
       });
+      if (output.kind === "hls" && output.segments !== undefined)
+        oneOf(`${field}.segments`, output.segments, ["ts", "cmaf"] as const);
+      if (output.kind === "dash" && output.shares) {
+        if (typeof output.shares.hls !== "string" || !outputNamePattern.test(output.shares.hls))
+          throw bad(`${field}.shares.hls`, "an output's name", output.shares.hls);
+        if (typeof output.shares.url !== "string" || !relativeFolderUrl.test(output.shares.url))
+          throw bad(`${field}.shares.url`, 'a relative folder URL such as "../hls/"', output.shares.url);
+      }
       return;
     }
     case "animation": {
@@ -379,7 +390,7 @@ function checkOutput(output: PlanOutput, field: string): void {
     default:
       throw bad(
         `${field}.kind`,
-        "video, audio, thumbnails, hls, probe, analysis, animation or waveform",
+        "video, audio, thumbnails, hls, dash, probe, analysis, animation or waveform",
         (output as { kind: unknown }).kind,
       );
   }
@@ -436,6 +447,23 @@ export function checkAnalysis(field: string, a: AnalysisOptions): void {
 }
 
 /** Throws EngineError("UNSUPPORTED") naming the first field that breaks the contract. */
+/** "../hls/", "../../hls/2025-01-01/": up some folders, then down safe ones, ending in "/". */
+const relativeFolderUrl = /^(\.\.\/)*([A-Za-z0-9_][A-Za-z0-9_.-]*\/)+$/;
+
+/** A dash output may share only a CMAF HLS output of the same plan with the same ladder. */
+function checkShares(plan: Plan): void {
+  plan.outputs.forEach((output, i) => {
+    if (output.kind !== "dash" || !output.shares) return;
+    const hls = plan.outputs.find((o) => o.kind === "hls" && o.name === output.shares?.hls);
+    if (hls?.kind !== "hls" || hls.segments !== "cmaf" || !sameLadder(hls, output))
+      throw bad(
+        `plan.outputs[${i}].shares.hls`,
+        "an hls output of this plan with the same ladder and CMAF segments",
+        output.shares.hls,
+      );
+  });
+}
+
 export function checkPlan(plan: Plan): void {
   if (typeof plan.inputPath !== "string" || plan.inputPath === "")
     throw bad("plan.inputPath", "a path", plan.inputPath);
@@ -450,4 +478,5 @@ export function checkPlan(plan: Plan): void {
     if (names.has(output.name)) throw bad(`plan.outputs[${i}].name`, "unique", output.name);
     names.add(output.name);
   });
+  checkShares(plan);
 }

@@ -726,7 +726,11 @@ class WasmEngine implements Engine {
       case "highlight_reel":
         throw new EngineError("ENGINE_FAILURE", `output ${output.name}: edits are rendered apart`);
       case "hls":
-        throw new EngineError("UNSUPPORTED", "HLS ladders are not available in the wasm engine");
+      case "dash":
+        throw new EngineError(
+          "UNSUPPORTED",
+          `${output.kind === "hls" ? "HLS" : "DASH"} ladders are not available in the wasm engine`,
+        );
       case "waveform": {
         if (!hasAudio)
           throw new EngineError("INPUT_NO_STREAMS", "A waveform needs an audio stream; the input has none");

@@ -44,7 +44,7 @@ export function memfsInputName(inputPath: string, base = "/work/in"): string {
 
 /**
  * Why the wasm build cannot run an output (null: it can). Its FFmpeg lacks working x265, VP9 and
- * AV1 encoders, and this engine does not implement HLS ladders or loudness normalization.
+ * AV1 encoders, and this engine does not implement HLS or DASH ladders or loudness normalization.
  */
 export function wasmUnsupported(output: PlanOutput, encoders: readonly string[]): string | null {
   const audioReason = (audio: AudioEncodeOptions | "copy" | null): string | null => {
@@ -84,6 +84,8 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
     }
     case "hls":
       return "HLS ladders are not available in the wasm engine";
+    case "dash":
+      return "DASH ladders are not available in the wasm engine";
     case "probe":
       return null;
     case "analysis":

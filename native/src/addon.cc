@@ -168,6 +168,12 @@ fw::av::OutputSettings ParseOutput(const Napi::Object& object) {
   if (output.container == "hls") {
     output.hls_segment_sec = RequireNumber(object, "hlsSegmentSec", 0.5, 60);
     output.hls_segment_pattern = RequireString(object, "hlsSegmentPattern");
+    if (!IsAbsent(object.Get("hlsSegmentType"))) {
+      std::string type = RequireName(object, "hlsSegmentType");
+      if (type != "mpegts" && type != "fmp4") throw Napi::RangeError::New(env, "hlsSegmentType must be mpegts or fmp4");
+      output.hls_fmp4 = type == "fmp4";
+    }
+    if (output.hls_fmp4) output.timeline_offset_sec = RequireNumber(object, "timelineOffsetSec", 0, 3600);
   }
   Napi::Value video = object.Get("video");
   if (video.IsObject()) {

@@ -71,6 +71,7 @@ describe("native engine specifics", () => {
     const caps = await engine.capabilities();
     expect(caps.sharedDecode).toBe(true);
     expect(caps.outputKinds).toContain("hls");
+    expect(caps.outputKinds).toContain("dash");
     expect(caps.encoders).toEqual(expect.arrayContaining(["libx265", "libvpx-vp9", "flac", "mjpeg", "png"]));
     expect(caps.encoders.some((e) => e === "libaom-av1" || e === "libsvtav1")).toBe(true);
     // Every candidate device either opened or has a reason; names alone never count.
@@ -350,6 +351,133 @@ describe("native engine specifics", () => {
       height: 200,
     });
   }, 120_000);
+
+  describe("DASH", () => {
+    const renditions = [
+      { name: "360p", maxHeight: 360, videoBitrateKbps: 800, audioBitrateKbps: 96 },
+      { name: "240p", maxHeight: 240, videoBitrateKbps: 400, audioBitrateKbps: 64 },
+      { name: "144p", maxHeight: 144, videoBitrateKbps: 150, audioBitrateKbps: 64 },
+    ];
+    const ladder = { segmentSec: 2, preset: "ultrafast" as const, renditions };
+    const urls = (mpd: string, attribute: string) =>
+      [...mpd.matchAll(new RegExp(`${attribute}="([^"]+)"`, "g"))].map((m) => m[1] as string);
+
+    it("encodes a ladder once for HLS and DASH: CMAF segments stored once, both manifests naming them", async () => {
+      const input = await makeClip(join(dir, "shared.mp4"), { seconds: 6, width: 640, height: 360 });
+      const hls: HlsPlanOutput = {
+        kind: "hls",
+        name: "apple",
+        dir: join(dir, "apple"),
+        ...ladder,
+        segments: "cmaf",
+      };
+      const ticks: EngineProgress[] = [];
+      const { outputs } = await engine.run(
+        {
+          inputPath: input,
+          outputs: [
+            hls,
+            {
+              kind: "dash",
+              name: "stream",
+              dir: join(dir, "stream"),
+              ...ladder,
+              shares: { hls: "apple", url: "../apple/" },
+            },
+          ],
+        },
+        { onProgress: (p) => ticks.push(p) },
+      );
+      const [apple, stream] = outputs;
+      // HLS: each rendition's video alone, the audio once per bit rate as EXT-X-MEDIA groups.
+      expect((await readdir(join(dir, "apple"))).sort()).toEqual([
+        "144p",
+        "240p",
+        "360p",
+        "audio-64k",
+        "audio-96k",
+        "master.m3u8",
+      ]);
+      const master = await readFile(join(dir, "apple", "master.m3u8"), "utf8");
+      expect(master).toContain('#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-96k"');
+      expect(master).toMatch(/RESOLUTION=426x240,.*CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2",AUDIO="audio-64k"/);
+      expect(await readFile(join(dir, "apple", "360p", "index.m3u8"), "utf8")).toContain(
+        '#EXT-X-MAP:URI="init.mp4"',
+      );
+      expect(apple?.files?.some((f) => f.relativePath === "240p/seg_00002.m4s")).toBe(true);
+      // DASH: the manifest alone, pointing at the HLS output's files.
+      expect(stream).toMatchObject({ kind: "dash", container: "dash", segmentsFrom: "apple" });
+      expect(stream?.files?.map((f) => f.relativePath)).toEqual(["manifest.mpd"]);
+      expect(await readdir(join(dir, "stream"))).toEqual(["manifest.mpd"]);
+      const mpd = await readFile(join(dir, "stream", "manifest.mpd"), "utf8");
+      const named = [...urls(mpd, "sourceURL"), ...urls(mpd, "media")];
+      // Every track's init segment and each segment its playlist lists: 3 renditions, 2 audio bit rates.
+      let listed = 0;
+      for (const track of ["360p", "240p", "144p", "audio-96k", "audio-64k"]) {
+        const playlist = await readFile(join(dir, "apple", track, "index.m3u8"), "utf8");
+        listed += 1 + parseMediaPlaylist(playlist).length;
+      }
+      expect(named).toHaveLength(listed);
+      for (const url of named) {
+        expect(url.startsWith("../apple/")).toBe(true);
+        expect(existsSync(join(dir, "stream", url)), url).toBe(true);
+      }
+      expect(stream?.renditions?.map((r) => [r.name, r.width, r.height, r.segments])).toEqual(
+        apple?.renditions?.map((r) => [r.name, r.width, r.height, r.segments]),
+      );
+      // A DASH client (FFmpeg's dash demuxer) opens it: every rendition and the audio, 6 s.
+      const probed = await ffprobe(join(dir, "stream", "manifest.mpd"));
+      expect(Number(probed.format.duration)).toBeCloseTo(6, 1);
+      expect(probed.streams.filter((s) => s.codec_type === "video").map((s) => s.height)).toEqual([
+        360, 240, 144,
+      ]);
+      expect(probed.streams.filter((s) => s.codec_type === "audio")).toHaveLength(2);
+      // One timeline: every video rendition's first frame is shown at the Period's start, the
+      // audio's first samples no earlier than its encoder's priming (1024 samples) before it.
+      const starts = [
+        ...mpd.matchAll(
+          /<SegmentList timescale="(\d+)" presentationTimeOffset="(\d+)">\s*<Initialization[^>]*>\s*<SegmentTimeline>\s*<S t="(\d+)"/g,
+        ),
+      ].map((m) => ({ timescale: Number(m[1]), offset: Number(m[3]) - Number(m[2]) }));
+      expect(starts.map((s) => s.timescale)).toEqual([12800, 12800, 12800, 48000, 48000]);
+      for (const { timescale, offset } of starts) {
+        if (timescale === 12800) expect(offset).toBe(0);
+        else expect(offset).toBeGreaterThanOrEqual(-1024);
+        expect(offset).toBeLessThanOrEqual(0);
+      }
+      // Both outputs move with the one encode and finish together.
+      expect(ticks.filter((t) => t.output === "stream").at(-1)).toMatchObject({ percent: 100 });
+      expect(ticks.filter((t) => t.output === "apple").at(-1)).toMatchObject({ percent: 100 });
+    }, 120_000);
+
+    it("writes a DASH output alone into its own folder; an input without audio has no audio set", async () => {
+      const input = await makeClip(join(dir, "mute.mp4"), {
+        seconds: 4,
+        width: 320,
+        height: 240,
+        audio: false,
+      });
+      const { outputs } = await engine.run({
+        inputPath: input,
+        outputs: [{ kind: "dash", name: "solo", dir: join(dir, "solo"), ...ladder }],
+      });
+      const solo = outputs[0];
+      expect(solo).toMatchObject({ kind: "dash", audio: null, video: { codec: "h264" } });
+      expect(solo).not.toHaveProperty("segmentsFrom");
+      // No HLS playlists are left behind: the manifest and the CMAF segments only.
+      const files = solo?.files?.map((f) => f.relativePath) ?? [];
+      expect(files).toContain("manifest.mpd");
+      expect(files).toContain("144p/init.mp4");
+      expect(files.filter((f) => f.endsWith(".m3u8"))).toEqual([]);
+      expect(files.filter((f) => f.startsWith("audio-"))).toEqual([]);
+      const mpd = await readFile(join(dir, "solo", "manifest.mpd"), "utf8");
+      expect(mpd).not.toContain('contentType="audio"');
+      expect(urls(mpd, "media")[0]).toBe("360p/seg_00000.m4s");
+      const probed = await ffprobe(join(dir, "solo", "manifest.mpd"));
+      expect(Number(probed.format.duration)).toBeCloseTo(4, 1);
+      expect(probed.streams.map((s) => s.codec_type)).toEqual(["video", "video", "video"]);
+    }, 120_000);
+  });
 
   it("reports an HLS ladder and a trimmed video beside it as two outputs with their own progress", async () => {
     const input = await makeClip(join(dir, "ladder-progress.mp4"), { seconds: 6, width: 640, height: 360 });

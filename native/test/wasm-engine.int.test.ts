@@ -10,6 +10,7 @@ import {
   type Engine,
   EngineError,
   type EngineProgress,
+  type HlsPlanOutput,
   type Plan,
   type PlanOutput,
   type VideoPlanOutput,
@@ -79,10 +80,11 @@ describe("wasm engine", () => {
     );
   });
 
-  it("says it decodes once per output, and lacks HLS", async () => {
+  it("says it decodes once per output, and lacks HLS and DASH", async () => {
     const caps = await engine.capabilities();
     expect(caps.sharedDecode).toBe(false);
     expect(caps.outputKinds).not.toContain("hls");
+    expect(caps.outputKinds).not.toContain("dash");
     expect(caps.hardwareEncoders).toEqual([]);
   });
 
@@ -98,7 +100,7 @@ describe("wasm engine", () => {
     expect(existsSync(bad.path)).toBe(false);
   });
 
-  it("rejects HLS, loudness normalization and accel gpu with UNSUPPORTED", async () => {
+  it("rejects HLS, DASH, loudness normalization and accel gpu with UNSUPPORTED", async () => {
     const hls: Plan = {
       inputPath: clip,
       outputs: [
@@ -113,6 +115,14 @@ describe("wasm engine", () => {
       ],
     };
     expect(await codeOf(engine.run(hls))).toBe("UNSUPPORTED");
+    const [ladder] = hls.outputs;
+    const dash: Plan = {
+      inputPath: clip,
+      outputs: [{ ...(ladder as HlsPlanOutput), kind: "dash", dir: join(dir, "d") }],
+    };
+    const refusal = await engine.run(dash).catch((e: unknown) => e);
+    expect(refusal).toMatchObject({ code: "UNSUPPORTED", message: expect.stringContaining("DASH") });
+    expect(existsSync(join(dir, "d"))).toBe(false);
     const loud: Plan = { inputPath: clip, outputs: [audioOut(dir, "l", { loudnessTargetLufs: -16 })] };
     expect(await codeOf(engine.run(loud))).toBe("UNSUPPORTED");
     const gpu: Plan = { inputPath: clip, accel: "gpu", outputs: [output(dir, "g")] };

@@ -242,8 +242,8 @@ async function sendAttemptLog(
 }
 
 /**
- * Hardware encoder sessions a plan may hold while it runs: one per video encode (each HLS
- * rendition is one) when the job may use hardware and the node has hardware encoders that opened.
+ * Hardware encoder sessions a plan may hold while it runs: one per video encode (each HLS or
+ * DASH rendition is one) when the job may use hardware and the node has hardware encoders that opened.
  * An upper bound: the engine may still choose software for an output.
  */
 function hardwareSessionsOf(plan: Plan, hardwareEncodersOpen: number): number {
@@ -251,7 +251,9 @@ function hardwareSessionsOf(plan: Plan, hardwareEncodersOpen: number): number {
   let sessions = 0;
   for (const output of plan.outputs) {
     if (output.kind === "video" && output.video) sessions += 1;
-    if (output.kind === "hls") sessions += output.renditions.length;
+    // A dash output sharing an HLS output's ladder encodes nothing of its own.
+    if (output.kind === "hls" || (output.kind === "dash" && !output.shares))
+      sessions += output.renditions.length;
   }
   return sessions;
 }
@@ -359,7 +361,12 @@ async function process(
   }
 
   const inputFacts = await probeInput(deps, inputPath, signal);
-  const plan = buildPlan(message.spec, named ? (Object.values(named)[0] ?? inputPath) : inputPath, workDir);
+  const plan = buildPlan(
+    message.spec,
+    named ? (Object.values(named)[0] ?? inputPath) : inputPath,
+    workDir,
+    outputFolder(message),
+  );
   const progressReport = progressReporter(deps, message, attempt);
   const jobPercent = createJobPercent(plan.outputs.map((o) => o.name));
   const sessions = hardwareSessionsOf(plan, deps.hardwareEncodersOpen);
@@ -438,7 +445,18 @@ function outputTarget(deps: JobRunnerDeps, message: JobMessage): OutputTarget {
       false,
     );
   }
-  const values = {
+  const values = destinationValues(message);
+  // expandDestinationPath checks once more that every key stays inside the prefix.
+  return {
+    storage,
+    base: (output) => expandDestinationPath(destination, { ...values, output }),
+    bucket: destination.bucket,
+  };
+}
+
+/** A destination path's placeholders but {output}, for this job. */
+function destinationValues(message: JobMessage) {
+  return {
     job_id: message.job_id,
     // A composition has named inputs: {input} is the first one's.
     input: inputNameOf(
@@ -446,12 +464,18 @@ function outputTarget(deps: JobRunnerDeps, message: JobMessage): OutputTarget {
     ),
     date: destinationDate(idTime(message.job_id) ?? Date.now()),
   };
-  // expandDestinationPath checks once more that every key stays inside the prefix.
-  return {
-    storage,
-    base: (output) => expandDestinationPath(destination, { ...values, output }),
-    bucket: destination.bucket,
-  };
+}
+
+/**
+ * The folder each output's files are stored under (the key their paths follow): a DASH manifest
+ * that shares an HLS output's segments links them relative to it.
+ */
+function outputFolder(message: JobMessage): (output: string) => string {
+  const destination = message.spec.destination;
+  if (!destination)
+    return (output) => `${storageKeys.jobFolder(message.tenant_id, message.job_id)}/${output}`;
+  const values = destinationValues(message);
+  return (output) => expandDestinationPath(destination, { ...values, output });
 }
 
 /** Per-output metrics, and a line in the log for an output that did not get the hardware it wanted. */
@@ -509,6 +533,7 @@ async function storeOutput(
     waveform,
     encoding,
     segments,
+    segmentsFrom,
   } = facts;
   const result: OutputResult = {
     name: facts.name,
@@ -524,6 +549,7 @@ async function storeOutput(
       : {}),
     ...(thumbnails ? { thumbnails } : {}),
     ...(renditions ? { renditions } : {}),
+    ...(segmentsFrom ? { segments_from: segmentsFrom } : {}),
     ...(loudness ? { loudness } : {}),
     ...(probe ? { probe } : {}),
     ...(analysis ? { analysis } : {}),
@@ -543,7 +569,12 @@ async function storeOutput(
       result.files.push({ storage_key: key, relative_path: file.relativePath, size_bytes: sizeBytes });
       result.size_bytes += sizeBytes;
     }
-    const entry = facts.kind === "hls" ? "master.m3u8" : facts.files[0]?.relativePath;
+    const entry =
+      facts.kind === "hls"
+        ? "master.m3u8"
+        : facts.kind === "dash"
+          ? "manifest.mpd"
+          : facts.files[0]?.relativePath;
     result.storage_key = result.files.find((f) => f.relative_path === entry)?.storage_key ?? "";
   } else {
     result.storage_key = base

@@ -231,3 +231,63 @@ describe("buildPlan: audio track choice", () => {
     ).toThrow(/track/);
   });
 });
+
+describe("buildPlan: DASH", () => {
+  const ladder = {
+    segment_sec: 2,
+    renditions: [
+      { height: 360, video_bitrate_kbps: 800, audio_bitrate_kbps: 96 },
+      { height: 720, video_bitrate_kbps: 2500 },
+    ],
+  };
+
+  it("shares the ladder of an hls output with the same options: CMAF segments, stored once", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [
+        { name: "stream", type: "dash", ...ladder, renditions: [...ladder.renditions].reverse() },
+        { name: "apple", type: "hls", ...ladder },
+        { name: "also", type: "dash", ...ladder },
+      ],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    const [stream, apple, also] = plan.outputs;
+    expect(apple).toMatchObject({ kind: "hls", dir: "/work/j/out-apple", segments: "cmaf" });
+    expect(stream).toMatchObject({
+      kind: "dash",
+      dir: "/work/j/out-stream",
+      shares: { hls: "apple", url: "../apple/" },
+    });
+    expect(also).toMatchObject({ kind: "dash", shares: { hls: "apple", url: "../apple/" } });
+  });
+
+  it("links the shared segments by where a destination's path template stores each output", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [
+        { name: "apple", type: "hls", ...ladder },
+        { name: "stream", type: "dash", ...ladder },
+      ],
+    });
+    const folder = (output: string) => `prefix/2025-01-02/${output}/media`;
+    const plan = buildPlan(spec, "/work/j/input", "/work/j", folder);
+    expect(plan.outputs[1]).toMatchObject({ shares: { hls: "apple", url: "../../apple/media/" } });
+    expect(() => checkPlan(plan)).not.toThrow();
+  });
+
+  it("encodes a different ladder apart, and keeps a lone hls output on MPEG-TS", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      outputs: [
+        { name: "apple", type: "hls", ...ladder },
+        { name: "stream", type: "dash", ...ladder, segment_sec: 4 },
+      ],
+    });
+    const plan = buildPlan(spec, "/work/j/input", "/work/j");
+    expect(() => checkPlan(plan)).not.toThrow();
+    expect(plan.outputs[0]).not.toHaveProperty("segments");
+    expect(plan.outputs[1]).toMatchObject({ kind: "dash", segmentSec: 4 });
+    expect(plan.outputs[1]).not.toHaveProperty("shares");
+  });
+});

@@ -1,10 +1,12 @@
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import {
   type AnalysisPlanOutput,
   AUDIO_FORMATS,
   type AudioEncodeOptions,
+  type HlsPlanOutput,
   type Plan,
   type PlanOutput,
+  sameLadder,
 } from "@framewire/native";
 import { analysisDefaults, defaultCrf, type JobSpec, type OutputSpec } from "@framewire/shared";
 import { compositionOutput, highlightReelOutput, inputPaths } from "./plan-edits";
@@ -158,8 +160,9 @@ function planOutput(output: OutputSpec, spec: JobSpec, workDir: string): PlanOut
     case "thumbnails":
       return thumbnailsOutput(output, workDir);
     case "hls":
+    case "dash":
       return {
-        kind: "hls",
+        kind: output.type,
         name: output.name,
         dir: join(workDir, `out-${output.name}`),
         segmentSec: output.segment_sec,
@@ -207,12 +210,48 @@ function planOutput(output: OutputSpec, spec: JobSpec, workDir: string): PlanOut
   }
 }
 
-/** Maps a validated job spec onto an engine plan. Paths are ours (inside the job's temp folder), never the user's. */
-export function buildPlan(spec: JobSpec, inputPath: string, workDir: string): Plan {
+/**
+ * Where each output's files are stored, as a folder key (its files go below it): to link one
+ * output's files from another's. The service's store keeps a job's outputs side by side
+ * (`<tenant>/jobs/<job>/<output>`), and so does a destination's path template (it names {output}).
+ */
+export type OutputFolder = (output: string) => string;
+
+const siblingFolders: OutputFolder = (output) => output;
+
+/**
+ * A dash output with the same ladder as an hls output of the job shares it: the ladder is encoded
+ * once, in CMAF, into the hls output's folder, and the DASH manifest links those segments by the
+ * relative URL between the two outputs' stored folders. Several dash outputs may share one hls.
+ */
+function shareLadders(outputs: PlanOutput[], folder: OutputFolder): void {
+  for (const dash of outputs) {
+    if (dash.kind !== "dash") continue;
+    const hls = outputs.find((o): o is HlsPlanOutput => o.kind === "hls" && sameLadder(o, dash));
+    if (!hls) continue;
+    hls.segments = "cmaf";
+    const from = folder(dash.name);
+    const up = posix.relative(from, folder(hls.name));
+    dash.shares = { hls: hls.name, url: `${up}/` };
+  }
+}
+
+/**
+ * Maps a validated job spec onto an engine plan. Paths are ours (inside the job's temp folder),
+ * never the user's. `folder` says where outputs are stored (default: side by side by name).
+ */
+export function buildPlan(
+  spec: JobSpec,
+  inputPath: string,
+  workDir: string,
+  folder: OutputFolder = siblingFolders,
+): Plan {
+  const outputs = spec.outputs.map((output) => planOutput(output, spec, workDir));
+  shareLadders(outputs, folder);
   return {
     inputPath,
     ...(spec.inputs ? { inputs: inputPaths(spec, workDir) } : {}),
     accel: spec.accel,
-    outputs: spec.outputs.map((output) => planOutput(output, spec, workDir)),
+    outputs,
   };
 }

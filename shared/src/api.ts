@@ -338,14 +338,16 @@ export const outputViewSchema = outputResultSchema.extend({
     .string()
     .nullable()
     .describe(
-      "signed (local store) or presigned (S3) download URL; for HLS the master playlist, served by the edge with every URI rewritten to its own link so any player can open it; null once expired",
+      "signed (local store) or presigned (S3) download URL; for HLS the master playlist and for DASH the manifest (manifest.mpd), served by the edge with every URI rewritten to its own link so any player can open it; null once expired",
     ),
   expired: z.boolean().describe("deleted by retention (FW_OUTPUT_RETENTION_HOURS)"),
   expires_at: maybeTime,
   files: z
     .array(outputFileSchema.extend({ url: z.string().nullable() }))
     .optional()
-    .describe("multi-file outputs (hls, thumbnails): every file with its own download URL"),
+    .describe(
+      "multi-file outputs (hls, dash, thumbnails): every file with its own download URL; a dash output that shares an hls output's ladder (segments_from) lists its manifest alone",
+    ),
 });
 export type OutputView = z.infer<typeof outputViewSchema>;
 

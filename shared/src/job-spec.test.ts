@@ -140,6 +140,12 @@ describe("job spec", () => {
         ],
       },
       { name: "facts", type: "analysis" },
+      {
+        name: "stream",
+        type: "dash",
+        segment_sec: 2,
+        renditions: [{ height: 480, video_bitrate_kbps: 1200 }],
+      },
     ];
     const spec = jobSpecSchema.parse({ input: upload, outputs });
     expect(spec.outputs.map((o) => o.type)).toEqual([
@@ -150,8 +156,17 @@ describe("job spec", () => {
       "thumbnails",
       "hls",
       "analysis",
+      "dash",
     ]);
     expect(spec.outputs[5]).toMatchObject({ segment_sec: 4, renditions: [{ audio_bitrate_kbps: 128 }, {}] });
+    // dash takes the hls ladder's options, with the same defaults.
+    expect(spec.outputs[7]).toEqual({
+      name: "stream",
+      type: "dash",
+      segment_sec: 2,
+      preset: "veryfast",
+      renditions: [{ height: 480, video_bitrate_kbps: 1200, audio_bitrate_kbps: 128 }],
+    });
     const many = Array.from({ length: 17 }, (_, i) => ({ ...video, name: `o${i}` }));
     expect(jobSpecSchema.safeParse({ input: upload, outputs: many.slice(0, 16) }).success).toBe(true);
     expect(jobSpecSchema.safeParse({ input: upload, outputs: many }).success).toBe(false);
@@ -180,6 +195,15 @@ describe("job spec", () => {
         ],
       },
       ["outputs", 0, "renditions"],
+    ],
+    [{ name: "d", type: "dash", renditions: [] }, ["outputs", 0, "renditions"]],
+    [
+      { name: "d", type: "dash", segment_sec: 0.5, renditions: [{ height: 360, video_bitrate_kbps: 500 }] },
+      ["outputs", 0, "segment_sec"],
+    ],
+    [
+      { name: "d", type: "dash", renditions: [{ height: 360, video_bitrate_kbps: 500 }], container: "mp4" },
+      ["outputs", 0],
     ],
   ])("rejects %j at %j", (output, path) => {
     const result = jobSpecSchema.safeParse({ input: upload, outputs: [output] });

@@ -29,7 +29,8 @@ import { webhookSpecSchema } from "./webhooks";
 /**
  * The job spec: what an API client may ask for. Every option is a typed field with bounds; nothing
  * here is ever passed to FFmpeg as text. `outputs` is a union on `type`: video, audio, thumbnails,
- * hls, analysis, animation, waveform; all outputs of a job share one decode of the input.
+ * hls, dash, analysis, animation, waveform (and the edits: composition, highlight_reel); all
+ * outputs of a job share one decode of the input.
  */
 
 export const priorities = ["high", "default", "low"] as const;
@@ -296,9 +297,8 @@ export const thumbnailsOutputSchema = z
     path: ["scene_threshold"],
   });
 
-export const hlsOutputSchema = z.strictObject({
-  name: outputNameSchema,
-  type: z.literal("hls"),
+/** An adaptive ladder: what hls and dash outputs take alike. */
+const ladderFields = {
   segment_sec: within(limits.hlsSegmentSec).default(4),
   preset: z.enum(presets).default("veryfast"),
   renditions: z
@@ -312,7 +312,31 @@ export const hlsOutputSchema = z.strictObject({
     .min(limits.hlsRenditions.min)
     .max(limits.hlsRenditions.max)
     .refine((r) => new Set(r.map((x) => x.height)).size === r.length, "rendition heights must be unique"),
+};
+
+export const hlsOutputSchema = z.strictObject({
+  name: outputNameSchema,
+  type: z.literal("hls"),
+  ...ladderFields,
 });
+
+/**
+ * The ladder as MPEG-DASH: `manifest.mpd` over CMAF (fragmented MP4) segments, the video renditions
+ * in one adaptation set and the audio, once per audio bit rate, in another. In a job that also
+ * asks for an hls output with the same ladder (segment_sec, preset and renditions), the ladder is
+ * encoded and stored once: that output's folder holds the segments (its playlists then CMAF too,
+ * the audio as its own rendition group) and this one only the manifest, which points at them
+ * (the output's `segments_from` names that output).
+ */
+export const dashOutputSchema = z
+  .strictObject({
+    name: outputNameSchema,
+    type: z.literal("dash"),
+    ...ladderFields,
+  })
+  .describe(
+    "MPEG-DASH: manifest.mpd over CMAF segments, video and audio adaptation sets. With an hls output of the same ladder (segment_sec, preset, renditions) in the job, the ladder is encoded and stored once, in the hls output's folder, and this output is its manifest (segments_from names that output).",
+  );
 
 const animationDimension = z
   .int()
@@ -506,6 +530,7 @@ const outputUnion = z.discriminatedUnion("type", [
   audioOutputSchema,
   thumbnailsOutputSchema,
   hlsOutputSchema,
+  dashOutputSchema,
   analysisOutputSchema,
   compositionOutputSchema,
   highlightReelOutputSchema,

@@ -371,7 +371,10 @@ export const thumbnailFactsSchema = z.object({
 });
 export type ThumbnailFacts = z.infer<typeof thumbnailFactsSchema>;
 
-/** One rendition of an HLS ladder. */
+/**
+ * One rendition of an HLS or DASH ladder. Bit rates are what a player fetches to play it: its
+ * segments, with (CMAF, where the audio is a track apart) its audio's.
+ */
 export const renditionFactsSchema = z.object({
   name: z.string().max(64),
   width: z.int(),
@@ -381,6 +384,7 @@ export const renditionFactsSchema = z.object({
   /** Mean bit rate over the whole rendition, bits/s (the HLS AVERAGE-BANDWIDTH attribute). */
   average_bandwidth: z.number().nonnegative(),
   segments: z.int().nonnegative(),
+  /** hls: the rendition's media playlist ("720p/index.m3u8"); dash: the manifest. */
   playlist: z.string().max(512),
 });
 export type RenditionFacts = z.infer<typeof renditionFactsSchema>;

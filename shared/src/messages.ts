@@ -61,15 +61,21 @@ export const outputResultSchema = z.object({
   name: z.string().max(64),
   /** The output's type in the job spec. */
   type: z.string().max(32).optional(),
-  /** The entry file: the file itself; hls: the master playlist; thumbnails: the first image. */
+  /** The entry file: the file itself; hls: the master playlist; dash: the manifest; thumbnails: the first image. */
   storage_key: z.string().max(1024),
   size_bytes: z.int().nonnegative(),
   container: z.string().max(32),
   duration_sec: z.number().nullable(),
   video: videoFactsSchema.nullable(),
   audio: audioFactsSchema.nullable(),
-  /** Multi-file outputs (hls, thumbnails): every file, stored under the output's folder. */
+  /** Multi-file outputs (hls, dash, thumbnails): every file, stored under the output's folder. */
   files: z.array(outputFileSchema).max(20_000).optional(),
+  /**
+   * dash outputs whose ladder an hls output of the same job encoded: that output's name. The
+   * segments are stored once, in its folder (among its files); this output's files are its
+   * manifest, whose media URLs point there.
+   */
+  segments_from: z.string().max(64).optional(),
   /** The encoder that ran and, when hardware was wanted but not used, why. */
   encoder: z.string().max(64).optional(),
   accel: z.string().max(16).optional(),

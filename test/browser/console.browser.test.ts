@@ -141,6 +141,40 @@ async function playMedia(media: HTMLMediaElement, seconds: number) {
   };
 }
 
+/**
+ * In the page: plays a media element muted from the start to its end, as a viewer would, and
+ * says how far it got, what it decoded (audio bytes: a silent stream plays too) and any error.
+ */
+async function playThrough(media: HTMLMediaElement) {
+  const deadline = Date.now() + 45_000;
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  while (media.readyState < 1) {
+    if (media.error) throw new Error(`media error ${media.error.code}: ${media.error.message}`);
+    if (Date.now() > deadline) throw new Error("no metadata");
+    await wait(50);
+  }
+  media.scrollIntoView({ block: "center" });
+  media.muted = true;
+  let ended = false;
+  media.addEventListener("ended", () => {
+    ended = true;
+  });
+  await media.play();
+  while (!ended && Date.now() < deadline && !media.error) await wait(50);
+  const video = media as HTMLVideoElement & {
+    webkitAudioDecodedByteCount?: number;
+    getVideoPlaybackQuality(): { totalVideoFrames: number };
+  };
+  return {
+    ended,
+    error: media.error ? `${media.error.code}: ${media.error.message}` : null,
+    currentTime: media.currentTime,
+    duration: media.duration,
+    frames: video.getVideoPlaybackQuality().totalVideoFrames,
+    audioBytes: video.webkitAudioDecodedByteCount ?? 0,
+  };
+}
+
 beforeAll(async () => {
   if (!existsSync(chromiumPath)) {
     throw new Error(
@@ -211,7 +245,7 @@ describe("the web console in Chromium", () => {
     expect(await page.getByRole("heading", { name: "Fleet" }).count()).toBe(0);
 
     await page.locator("#file-input").setInputFiles(clipPath);
-    for (const preset of ["HLS ladder", "Audio (AAC, loudness)", "Analysis"])
+    for (const preset of ["HLS ladder", "DASH", "Audio (AAC, loudness)", "Analysis"])
       await page.getByLabel(preset).check();
     expect(await page.getByLabel("MP4 720p").isChecked()).toBe(true);
     expect(await page.getByLabel("Thumbnails + storyboard").isChecked()).toBe(true);
@@ -237,7 +271,7 @@ describe("the web console in Chromium", () => {
     await shot(page, "03-job-in-progress", false);
     await panel.getByText("Succeeded", { exact: true }).waitFor({ timeout: 60_000 });
 
-    const outputs = ["mp4-720p", "hls", "thumbnails", "audio", "analysis"];
+    const outputs = ["mp4-720p", "hls", "dash", "thumbnails", "audio", "analysis"];
     const bars = await page.evaluate(
       () => (window as unknown as { barValues: Record<string, number[]> }).barValues,
     );
@@ -258,10 +292,26 @@ describe("the web console in Chromium", () => {
     expect(mp4.duration).toBeGreaterThan(clipSeconds - 0.15);
     expect(mp4.duration).toBeLessThan(clipSeconds + 0.15);
     expect(mp4.width).toBe(640); // never upscaled past the input
-    // The HLS ladder plays through hls.js, every playlist and segment on its own signed link.
+    // The HLS ladder plays through hls.js, every playlist and segment on its own signed link. It
+    // shares its ladder with the DASH output (CMAF, the audio as its own rendition group): sound too.
     const hls = await panel.locator('video[aria-label="hls stream"]').evaluate(playMedia, 0.5);
     expect(hls.duration).toBeGreaterThan(clipSeconds - 0.3);
     expect(hls.duration).toBeLessThan(clipSeconds + 0.3);
+    expect(
+      await panel
+        .locator('video[aria-label="hls stream"]')
+        .evaluate((v) => (v as { webkitAudioDecodedByteCount?: number }).webkitAudioDecodedByteCount ?? 0),
+    ).toBeGreaterThan(0);
+    // The DASH manifest plays through dash.js from start to end: every frame of the clip, with its
+    // audio, the segments being the HLS output's own (stored once), each on its signed link.
+    const dash = await panel.locator('video[aria-label="dash stream"]').evaluate(playThrough);
+    expect(dash.error).toBeNull();
+    expect(dash.ended).toBe(true);
+    expect(Math.abs(dash.duration - clipSeconds)).toBeLessThan(0.1);
+    expect(dash.currentTime).toBeGreaterThanOrEqual(dash.duration - 0.05);
+    expect(dash.frames).toBeGreaterThanOrEqual(clipSeconds * 25 - 1);
+    expect(dash.audioBytes).toBeGreaterThan(0);
+    await panel.getByText("Segments shared with").waitFor();
     // Audio: its length only (headless Chromium has no sound device to pace playback).
     const audio = await panel.locator('audio[aria-label="audio audio"]').evaluate(playMedia, 0);
     expect(Math.abs(audio.duration - clipSeconds)).toBeLessThan(0.2);

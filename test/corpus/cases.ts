@@ -5,8 +5,8 @@
  * EXIF-oriented stills the upright reference picture. The expectation table (real-media.int.test.ts)
  * and the CLI comparison (native/bench/cli-compare.ts) both read it.
  */
-export type OutputType = "mp4" | "webm" | "hls" | "thumbnails" | "audio" | "analysis";
-export const outputTypes: OutputType[] = ["mp4", "webm", "hls", "thumbnails", "audio", "analysis"];
+export type OutputType = "mp4" | "webm" | "hls" | "dash" | "thumbnails" | "audio" | "analysis";
+export const outputTypes: OutputType[] = ["mp4", "webm", "hls", "dash", "thumbnails", "audio", "analysis"];
 
 export interface CorpusCase {
   file: string;
@@ -274,6 +274,7 @@ export function refusal(c: CorpusCase, type: OutputType): "INPUT_NO_STREAMS" | n
     case "webm":
       return video || c.audio ? null : "INPUT_NO_STREAMS";
     case "hls":
+    case "dash":
     case "thumbnails":
       return video ? null : "INPUT_NO_STREAMS";
     case "audio":
@@ -296,12 +297,12 @@ export function durationTolerance(expectedSec: number): number {
 
 /**
  * What the wasm engine does with a case's output: UNSUPPORTED where its build lacks something
- * (named in the error: HLS, VP9, loudness normalization, and the timestamp repair the files marked
+ * (named in the error: HLS, DASH, VP9, loudness normalization, and the timestamp repair the files marked
  * here need), else the refusal any engine makes, else a correct output.
  */
 export function wasmOutcome(c: CorpusCase, type: OutputType): string {
   // Refused from the plan alone, before the input is read.
-  if (type === "hls" || type === "webm" || type === "audio") return "UNSUPPORTED";
+  if (type === "hls" || type === "dash" || type === "webm" || type === "audio") return "UNSUPPORTED";
   const refused = refusal(c, type);
   if (refused) return refused;
   if ((type === "mp4" || type === "thumbnails") && wasmNeedsRepair.has(c.file)) return "UNSUPPORTED";

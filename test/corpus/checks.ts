@@ -3,6 +3,8 @@
  * CLI's ffprobe: shared by the expectation table and the CLI comparison, so both hold Framewire's
  * outputs and the CLI's to the same checks.
  */
+import { existsSync } from "node:fs";
+import type { OutputFacts } from "../../native/lib/engine";
 import { type CorpusCase, durationTolerance } from "./cases";
 import { greyPixels, loudnessOf, type Probed, pictureDistance, probeFile } from "./probe";
 
@@ -85,4 +87,33 @@ export async function uprightProblems(
     await greyPixels(reference, ...size),
   );
   return distance > 20 ? [`not upright (differs from the upright picture by ${distance.toFixed(1)})`] : [];
+}
+
+/**
+ * A DASH output as a DASH client reads it: FFmpeg's dash demuxer opens the manifest (each
+ * representation's segments by the URLs it names), finds H.264 that browsers play in the source's aspect, audio if
+ * and only if the source has it, and the real media duration, as the output's facts say too.
+ */
+export async function dashProblems(
+  c: CorpusCase,
+  facts: Pick<OutputFacts, "path" | "durationSec">,
+  wantDurationSec: number,
+): Promise<string[]> {
+  if (!facts.path.endsWith("manifest.mpd") || !existsSync(facts.path)) return ["no manifest"];
+  const problems: string[] = [];
+  const p = await probeFile(facts.path);
+  if (p.video?.codec !== "h264") problems.push(`manifest video ${p.video?.codec ?? "missing"}`);
+  if (p.video) problems.push(...pictureProblems(c, p.video));
+  if ((p.audio !== null) !== c.audio) problems.push(`audio ${p.audio ? "present" : "missing"}`);
+  // FFmpeg 5.1's dash demuxer reads a manifest's duration in whole seconds (cut down).
+  const tolerance = durationTolerance(wantDurationSec);
+  if (
+    p.durationSec === null ||
+    p.durationSec > wantDurationSec + tolerance ||
+    wantDurationSec >= p.durationSec + 1 + tolerance
+  )
+    problems.push(`manifest duration ${p.durationSec?.toFixed(2)} s, want ${wantDurationSec.toFixed(2)}`);
+  if (!near(facts.durationSec, wantDurationSec))
+    problems.push(`facts duration ${facts.durationSec?.toFixed(2)} s, want ${wantDurationSec.toFixed(2)}`);
+  return problems;
 }

@@ -43,10 +43,12 @@ export function outputFor(
         trim,
       };
     case "hls":
+    case "dash":
+      // DASH: its own CMAF ladder (sharing one with HLS is the streaming corpus test's).
       return {
-        kind: "hls",
+        kind: type,
         name,
-        dir: join(dir, "hls"),
+        dir: join(dir, type),
         segmentSec: 2,
         preset: "ultrafast",
         // Two renditions with one audio bitrate: the smaller is scaled on from the larger's pictures

@@ -15,7 +15,14 @@ import {
   refusal,
   wasmOutcome,
 } from "./cases";
-import { loudnessFileProblems, near, pictureProblems, uprightProblems, videoFileProblems } from "./checks";
+import {
+  dashProblems,
+  loudnessFileProblems,
+  near,
+  pictureProblems,
+  uprightProblems,
+  videoFileProblems,
+} from "./checks";
 import { ensureCorpus } from "./fetch";
 import { outputFor } from "./plans";
 import { loudnessOf, probeFile } from "./probe";
@@ -78,6 +85,8 @@ async function problemsOf(
       }
       return problems;
     }
+    case "dash":
+      return dashProblems(c, facts, want);
     case "thumbnails": {
       const problems: string[] = [];
       const count = c.still ? 1 : 4;

@@ -213,6 +213,7 @@ describe("the API's answers match the published OpenAPI document", () => {
         { name: "voice", type: "audio", loudness: { target_lufs: -16 } },
         { name: "thumbs", type: "thumbnails", count: 3, sprite: { columns: 3 } },
         { name: "ladder", type: "hls", renditions: [{ height: 240, video_bitrate_kbps: 400 }] },
+        { name: "stream", type: "dash", renditions: [{ height: 240, video_bitrate_kbps: 400 }] },
         { name: "facts", type: "analysis" },
         {
           name: "preview",
@@ -241,6 +242,9 @@ describe("the API's answers match the published OpenAPI document", () => {
     expect(byName.voice?.loudness?.target_lufs).toBe(-16);
     expect(byName.thumbs?.thumbnails).toHaveLength(3);
     expect(byName.ladder?.renditions?.[0]).toMatchObject({ height: 240 });
+    // The same ladder as DASH: its manifest over the hls output's segments.
+    expect(byName.stream).toMatchObject({ type: "dash", container: "dash", segments_from: "ladder" });
+    expect(byName.stream?.renditions?.[0]).toMatchObject({ height: 240, playlist: "manifest.mpd" });
     expect(byName.facts?.probe?.streams.map((s) => s.codec).sort()).toEqual(["aac", "h264"]);
     expect(byName.facts?.probe?.duration_sec).toBeCloseTo(4, 0);
     expect(byName.preview).toMatchObject({ type: "animation", container: "gif" });

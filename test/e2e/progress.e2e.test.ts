@@ -117,4 +117,69 @@ describe("per-output progress end to end", () => {
     expect([...seen].filter((u) => u.includes(".m3u8"))).toHaveLength(2);
     expect([...seen].filter((u) => !u.includes(".m3u8")).length).toBeGreaterThanOrEqual(12);
   }, 120_000);
+
+  it("encodes HLS + DASH from one ladder once, stores its segments once, and both URLs open in their clients", async () => {
+    const clip = await readFile(
+      await makeClip(join(dir, "ladder.mp4"), { seconds: 6, width: 640, height: 360 }),
+    );
+    const client = apiClient(stack);
+    const ladder = {
+      segment_sec: 2,
+      preset: "ultrafast" as const,
+      renditions: [
+        { height: 360, video_bitrate_kbps: 800, audio_bitrate_kbps: 96 },
+        { height: 240, video_bitrate_kbps: 400, audio_bitrate_kbps: 64 },
+      ],
+    };
+    const job = await submitJob(client, {
+      input: { type: "upload", upload_id: await uploadBytes(client, clip) },
+      outputs: [
+        { name: "stream", type: "dash", ...ladder },
+        { name: "apple", type: "hls", ...ladder },
+      ],
+    });
+    const live = followProgress(job.progress_url);
+    await live.closed;
+    for (const output of ["stream", "apple"])
+      expect(ticksOf(live.messages, output).at(-1), output).toMatchObject({ percent: 100 });
+    const finished = ok(await client.jobs.get(job.id));
+    expect(finished.status).toBe("succeeded");
+    const stream = finished.outputs.find((o) => o.name === "stream");
+    const apple = finished.outputs.find((o) => o.name === "apple");
+    // The segments are the HLS output's files; the DASH output is its manifest.
+    expect(stream).toMatchObject({ type: "dash", container: "dash", segments_from: "apple" });
+    expect(stream?.files?.map((f) => f.relative_path)).toEqual(["manifest.mpd"]);
+    expect(apple?.files?.map((f) => f.relative_path)).toEqual(
+      expect.arrayContaining([
+        "master.m3u8",
+        "360p/init.mp4",
+        "360p/seg_00002.m4s",
+        "audio-64k/seg_00000.m4s",
+      ]),
+    );
+    expect(stream?.url).toMatch(/\/files\/playlists\/.*\/stream\/manifest\.mpd\?token=/);
+
+    // FFmpeg's DASH and HLS clients open each output's one URL over HTTP, through the signed links.
+    const dash = await ffprobe(stream?.url ?? "");
+    expect(dash.format.format_name).toBe("dash");
+    expect(Number(dash.format.duration)).toBe(6); // the dash demuxer reads whole seconds
+    expect(dash.streams.filter((s) => s.codec_type === "video").map((s) => s.height)).toEqual([360, 240]);
+    expect(dash.streams.filter((s) => s.codec_type === "audio")).toHaveLength(2);
+    const hls = await ffprobe(apple?.url ?? "");
+    expect(Number(hls.format.duration)).toBeCloseTo(6, 0);
+
+    // Every URL in the manifest is the HLS output's file on its own signed link, and answers.
+    const manifest = await (await fetch(stream?.url ?? "")).text();
+    const links = [...manifest.matchAll(/(?:sourceURL|media)="([^"]+)"/g)].map((m) =>
+      (m[1] ?? "").replaceAll("&amp;", "&"),
+    );
+    const appleFiles = new Set(apple?.files?.map((f) => f.storage_key));
+    expect(links.length).toBeGreaterThanOrEqual(4 * 4);
+    for (const link of links) {
+      const url = new URL(link);
+      expect(url.searchParams.get("token")).toBeTruthy();
+      expect(appleFiles.has(decodeURIComponent(url.pathname.replace(/^\/files\//, "")))).toBe(true);
+      expect((await fetch(link)).status, link).toBe(200);
+    }
+  }, 120_000);
 });

@@ -39,7 +39,7 @@ export async function progressUrl(config: EdgeConfig, job: Pick<JobRow, "id" | "
 
 /**
  * A job as the public API shows it. Outputs carry a download URL (signed for the local store,
- * presigned for S3; HLS playlists through the edge) until retention deletes them; then
+ * presigned for S3; HLS playlists and DASH manifests through the edge) until retention deletes them; then
  * `expired: true` and no URL.
  */
 export async function presentJob(
@@ -51,8 +51,9 @@ export async function presentJob(
   const expired = job.outputsExpiredAt !== null;
   const retention = config.retention.outputMs;
   const expiresAt = job.finishedAt !== null && retention !== null ? job.finishedAt + retention : null;
-  // Playlists are served by the edge with every URI rewritten to its own link, so an HLS output's
-  // `url` plays in any player (see storage/hls-playlists.ts); other files link to the store.
+  // Playlists and manifests are served by the edge with every URI rewritten to its own link, so an
+  // HLS or DASH output's `url` plays in any player (see storage/hls-playlists.ts); other files link
+  // to the store.
   const link = storage && !expired ? hlsLink(storage, config, now) : null;
   const outputs = job.outputs
     ? await Promise.all(
@@ -68,7 +69,7 @@ export async function presentJob(
             url: link ? await link(o.storage_key) : null,
             expired,
             expires_at: iso(expiresAt),
-            // Multi-file outputs: a link for every file (each thumbnail, the sprite, HLS playlists).
+            // Multi-file outputs: a link for every file (each thumbnail, the sprite, HLS playlists, a DASH manifest).
             files: o.files
               ? await Promise.all(
                   o.files.map(async (f) => ({

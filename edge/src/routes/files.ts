@@ -3,8 +3,9 @@ import { type Context, Hono } from "hono";
 import type { EdgeEnv } from "../env";
 import {
   hlsLink,
+  isManifestKey,
   isPlaylistKey,
-  maxPlaylistBytes,
+  maxPlaylistBytesFor,
   playlistPathPrefix,
   rewritePlaylist,
 } from "../storage/hls-playlists";
@@ -22,6 +23,8 @@ const contentTypes: Record<string, string> = {
   wav: "audio/wav",
   m3u8: "application/vnd.apple.mpegurl",
   ts: "video/mp2t",
+  mpd: "application/dash+xml",
+  m4s: "video/iso.segment",
   jpg: "image/jpeg",
   png: "image/png",
   webp: "image/webp",
@@ -55,8 +58,8 @@ async function requireDownloadToken(c: Context<EdgeEnv>, key: string): Promise<v
 }
 
 /**
- * Signed downloads from the local store, and HLS playlists from either store with their URIs
- * rewritten to signed links: the token, not an API key, is the permission.
+ * Signed downloads from the local store, and HLS playlists and DASH manifests from either store
+ * with their URIs rewritten to signed links: the token, not an API key, is the permission.
  */
 export function filesRoutes() {
   const app = new Hono<EdgeEnv>();
@@ -66,14 +69,14 @@ export function filesRoutes() {
     const key = keyFromPath(c.req.path.slice(playlistPathPrefix.length));
     await requireDownloadToken(c, key);
     if (!isPlaylistKey(key) || !deps.storage) throw gone();
-    const text = await deps.storage.readText(key, maxPlaylistBytes);
+    const text = await deps.storage.readText(key, maxPlaylistBytesFor(key));
     if (text === null) throw gone();
     const now = deps.clock();
     const body = await rewritePlaylist(text, key, hlsLink(deps.storage, deps.config, now));
     // Keys start with the tenant's id (shared/src/storage-keys.ts): usage, served bytes.
     deps.usage.served(key.split("/")[0] ?? "", new TextEncoder().encode(body).byteLength, now);
     return c.body(body, 200, {
-      "content-type": contentTypes.m3u8 as string,
+      "content-type": (isManifestKey(key) ? contentTypes.mpd : contentTypes.m3u8) as string,
       "x-content-type-options": "nosniff",
       // The links inside expire; a player re-reading a live copy must not get stale ones.
       "cache-control": "private, max-age=60",

@@ -62,8 +62,8 @@ describe("the web console", () => {
       }
       if (name?.endsWith(".css")) expect(type).toMatch(/^text\/css/);
     }
-    // The page's own script stays small: hls.js is a chunk loaded only to play HLS, and nothing
-    // server-side (NATS, the database schema) may leak into the bundle.
+    // The page's own script stays small: hls.js and dash.js are chunks loaded only to play HLS or
+    // DASH, and nothing server-side (NATS, the database schema) may leak into the bundle.
     const script = names.find((n) => n?.endsWith(".js"));
     expect((await (await app.request(`/app/${script}`)).text()).length).toBeLessThan(100_000);
     for (const name of ["nope.js", "constructor", "__proto__"])

@@ -13,6 +13,15 @@ export interface Preset {
   outputs: OutputInput[];
 }
 
+/** The HLS and DASH presets' ladder: the same one, so a job with both encodes it once. */
+const ladder = {
+  segment_sec: 4,
+  renditions: [
+    { height: 360, video_bitrate_kbps: 800, audio_bitrate_kbps: 96 },
+    { height: 720, video_bitrate_kbps: 2500, audio_bitrate_kbps: 128 },
+  ],
+};
+
 export const presets: Preset[] = [
   {
     id: "mp4-720p",
@@ -32,17 +41,13 @@ export const presets: Preset[] = [
     id: "hls",
     label: "HLS ladder",
     description: "Adaptive streaming: 360p and 720p renditions, 4 s segments",
-    outputs: [
-      {
-        name: "hls",
-        type: "hls",
-        segment_sec: 4,
-        renditions: [
-          { height: 360, video_bitrate_kbps: 800, audio_bitrate_kbps: 96 },
-          { height: 720, video_bitrate_kbps: 2500, audio_bitrate_kbps: 128 },
-        ],
-      },
-    ],
+    outputs: [{ name: "hls", type: "hls", ...ladder }],
+  },
+  {
+    id: "dash",
+    label: "DASH",
+    description: "The same ladder as MPEG-DASH; with HLS ticked too, encoded and stored once for both",
+    outputs: [{ name: "dash", type: "dash", ...ladder }],
   },
   {
     id: "thumbnails",

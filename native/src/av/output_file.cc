@@ -74,9 +74,14 @@ void OutputFile::Open() {
     av_dict_set(&options, "hls_time", std::to_string(options_.hls_segment_sec).c_str(), 0);
     av_dict_set(&options, "hls_list_size", "0", 0);
     av_dict_set(&options, "hls_playlist_type", "vod", 0);
-    av_dict_set(&options, "hls_segment_type", "mpegts", 0);
+    av_dict_set(&options, "hls_segment_type", options_.hls_fmp4 ? "fmp4" : "mpegts", 0);
     av_dict_set(&options, "hls_flags", "independent_segments", 0);
     av_dict_set(&options, "hls_segment_filename", options_.hls_segment_pattern.c_str(), 0);
+    if (options_.hls_fmp4) {
+      av_dict_set(&options, "hls_fmp4_init_filename", "init.mp4", 0);
+      av_dict_set(&options, "hls_segment_options", "movflags=+frag_discont+negative_cts_offsets:use_editlist=0", 0);
+      ctx_->output_ts_offset = static_cast<int64_t>(options_.timeline_offset_sec * AV_TIME_BASE);
+    }
   }
   int ret = avformat_write_header(ctx_.get(), &options);
   av_dict_free(&options);

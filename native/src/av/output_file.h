@@ -16,6 +16,14 @@ class OutputFile {
     double hls_segment_sec = 0;       // > 0 with the hls muxer
     std::string hls_segment_pattern;  // absolute path with one %05d
     int loop = -1;                    // gif/webp: 1 loops forever, 0 plays once; -1: leave the muxer's default
+    // hls muxer: CMAF (fragmented MP4: init.mp4 + .m4s) instead of MPEG-TS segments. Such outputs
+    // are one track each (a ladder's video renditions and its audio apart), so they must share one
+    // timeline: every packet moves `timeline_offset_sec` on (more than any encoder's negative
+    // start: B-frame delay, AAC priming), the muxer shifts none of them on its own, and the
+    // fragments carry their real decode times (tfdt, first frame's composition offset 0: trun v1
+    // negative offsets) with no edit list, so a player needs nothing but the samples' own times.
+    bool hls_fmp4 = false;
+    double timeline_offset_sec = 0;
   };
 
   // Throws kUnsupported when the container has no muxer. `control` must outlive this object.

@@ -336,9 +336,10 @@ class Run {
     output.settings = &settings;
     if (settings.container == "hls" && main_video_ == nullptr) {
       Fail(ErrorCode::kInputNoStreams,
-           "an HLS ladder is cut by picture height and needs a video stream; the input has none (ask for an audio output)");
+           "an HLS or DASH ladder is cut by picture height and needs a video stream; the input has none (ask for an audio output)");
     }
-    OutputFile::Options options{settings.hls_segment_sec, settings.hls_segment_pattern, settings.loop};
+    OutputFile::Options options{settings.hls_segment_sec, settings.hls_segment_pattern, settings.loop,
+                                settings.hls_fmp4, settings.timeline_offset_sec};
     output.file = std::make_unique<OutputFile>(settings.path, settings.container, &control_, options);
     bool global_header = output.file->NeedsGlobalHeader();
     VideoTrack* video = settings.video ? VideoTrackFor(settings.video->stream_index) : nullptr;

@@ -73,6 +73,8 @@ struct OutputSettings {
   double trim_end = -1;  // < 0: to the end
   double hls_segment_sec = 0;
   std::string hls_segment_pattern;
+  bool hls_fmp4 = false;            // CMAF segments (see OutputFile::Options)
+  double timeline_offset_sec = 0;   // with hls_fmp4: where the shared timeline starts
   int loop = -1;  // gif/webp muxers: 1 loops forever, 0 plays once; -1: not an animation
   std::optional<VideoSettings> video;
   std::optional<AudioSettings> audio;

@@ -13,6 +13,7 @@ type SpecOutput = Job["spec"]["outputs"][number];
 const typeLabels: Record<string, string> = {
   video: "Video",
   hls: "HLS",
+  dash: "DASH",
   audio: "Audio",
   thumbnails: "Thumbnails",
   analysis: "Analysis",

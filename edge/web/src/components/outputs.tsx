@@ -31,6 +31,19 @@ export function OutputResult({ output }: { output: LiveOutput }) {
           <Renditions output={output} />
         </>
       );
+    case "dash":
+      return (
+        <>
+          <DashPlayer output={output} />
+          <Renditions output={output} />
+          {output.segments_from ? (
+            <p class="facts-line">
+              Segments shared with <code>{output.segments_from}</code>: encoded and stored once, listed among
+              its files.
+            </p>
+          ) : null}
+        </>
+      );
     case "audio":
       return (
         <>
@@ -148,8 +161,10 @@ function signedLinks(files: OutputFile[] | undefined): Map<string, string> {
 }
 
 /**
- * HLS through hls.js (Chromium and Firefox have no native HLS). Every file of the output has its
- * own signed link, so each playlist or segment request is re-opened on the link for that path.
+ * HLS through hls.js (Chromium and Firefox have no native HLS), its full build: a ladder shared
+ * with a DASH output carries its audio as alternate renditions (EXT-X-MEDIA), which the light
+ * build does not play. Every file of the output has its own signed link, so each playlist or
+ * segment request is re-opened on the link for that path.
  */
 function HlsPlayer({ output }: { output: LiveOutput }) {
   const video = useRef<HTMLVideoElement>(null);
@@ -160,7 +175,7 @@ function HlsPlayer({ output }: { output: LiveOutput }) {
     let destroyed = false;
     let hls: { destroy(): void } | null = null;
     const links = signedLinks(output.files);
-    import("hls.js/light")
+    import("hls.js")
       .then(({ default: Hls }) => {
         if (destroyed) return;
         if (!Hls.isSupported()) {
@@ -186,6 +201,56 @@ function HlsPlayer({ output }: { output: LiveOutput }) {
       hls?.destroy();
     };
   }, [output.url, output.files]);
+  return (
+    <>
+      {/* biome-ignore lint/a11y/useMediaCaption: outputs are transcodes of user media; there is no caption track to offer */}
+      <video
+        ref={video}
+        class="player"
+        controls
+        preload="metadata"
+        playsInline
+        aria-label={`${output.name} stream`}
+      />
+      {problem ? <p class="hint">{problem}</p> : null}
+    </>
+  );
+}
+
+/**
+ * DASH through dash.js (no browser plays DASH natively). The edge serves the manifest with every
+ * segment URL already on its own signed link, so the player needs nothing but the manifest's URL.
+ */
+function DashPlayer({ output }: { output: LiveOutput }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    const element = video.current;
+    if (!element || !output.url) return;
+    const url = output.url;
+    let destroyed = false;
+    let player: { destroy(): void } | null = null;
+    import("dashjs")
+      .then(({ MediaPlayer, supportsMediaSource }) => {
+        if (destroyed) return;
+        if (!supportsMediaSource()) {
+          setProblem("This browser cannot play DASH here; download the manifest instead.");
+          return;
+        }
+        const dash = MediaPlayer().create();
+        dash.on("error", (event) => {
+          const error = (event as { error?: { code?: number; message?: string } }).error;
+          setProblem(`Playback failed: ${error?.message ?? `error ${error?.code ?? "unknown"}`}`);
+        });
+        dash.initialize(element, url, false);
+        player = dash;
+      })
+      .catch(() => setProblem("The DASH player could not be loaded."));
+    return () => {
+      destroyed = true;
+      player?.destroy();
+    };
+  }, [output.url]);
   return (
     <>
       {/* biome-ignore lint/a11y/useMediaCaption: outputs are transcodes of user media; there is no caption track to offer */}
