@@ -97,6 +97,18 @@ export interface NativeVideoOptions {
   palette?: boolean;
   /** libwebp_anim: lossy quality 0–100. */
   quality?: number;
+  /** Burned subtitles: an ASS script we wrote (native/lib/subtitles.ts) and the fonts' folder. */
+  subtitles?: { assPath: string; fontsDir: string } | null;
+}
+
+/** A subtitle track of an output: cues on the output's timeline, each its codec's payload text. */
+export interface NativeSubtitleTrack {
+  codec: "mov_text" | "webvtt" | "subrip";
+  /** ISO 639-2, or "" (untagged). */
+  language: string;
+  title: string;
+  isDefault: boolean;
+  cues: { startSec: number; endSec: number; text: string }[];
 }
 
 export type NativeAudioOptions =
@@ -128,6 +140,7 @@ export interface NativeOutputOptions {
   loop?: boolean;
   video: NativeVideoOptions | null;
   audio: NativeAudioOptions | null;
+  subtitleTracks?: NativeSubtitleTrack[];
 }
 
 export interface NativeThumbnailOptions {
@@ -214,6 +227,8 @@ export interface NativeTranscodeOptions {
   outputs: NativeOutputOptions[];
   thumbnails: NativeThumbnailOptions[];
   analyses?: NativeAnalysisOptions[];
+  /** Input subtitle streams written as WebVTT files. */
+  subtitles?: { path: string; streamIndex: number }[];
   stallTimeoutMs?: number;
 }
 
@@ -242,6 +257,8 @@ export interface NativeTranscodeResult {
   }[];
   thumbnails: ThumbnailsWritten[];
   analyses?: NativeAnalysisReport[];
+  /** Per subtitle extraction: the cues written. */
+  subtitles?: { cues: number }[];
 }
 
 /** How far one native output or thumbnail set has got. */
@@ -260,6 +277,7 @@ export interface NativeProgressTick {
   outputs: NativeOutputProgress[];
   thumbnails: NativeOutputProgress[];
   analyses?: NativeOutputProgress[];
+  subtitles?: NativeOutputProgress[];
 }
 
 export interface NativeTranscodeJob {

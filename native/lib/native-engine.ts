@@ -1,4 +1,4 @@
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { analysisKinds, presets } from "@framewire/shared/media";
 import { analysisDocument, analysisFacts } from "./analysis";
 import { animationFacts } from "./animation";
@@ -17,7 +17,9 @@ import {
   type Plan,
   type RunOptions,
   type RunResult,
+  type StreamFacts,
 } from "./engine";
+import { addSubtitleRenditions } from "./hls-subtitles";
 import {
   loadNativeAddon,
   type NativeAddon,
@@ -34,10 +36,20 @@ import {
   type ProbeFn,
   probeFacts,
   removeOutputs,
+  subtitleTrackFacts,
   thumbnailFacts,
 } from "./output-facts";
 import { checkPlan } from "./plan-check";
 import { type OutputMeasure, RunProgress } from "./run-progress";
+import {
+  countVttCues,
+  type LoadedSubtitle,
+  loadSubtitles,
+  removeFiles,
+  subtitleStreamFor,
+  usedSubtitles,
+  writeBurnFiles,
+} from "./subtitle-plan";
 import { audioStreamsFor, choosesAudioTrack } from "./tracks";
 import { writeWaveform } from "./waveform";
 
@@ -83,6 +95,7 @@ class NativeEngine implements Engine {
             "waveform",
             "composition",
             "highlight_reel",
+            "subtitles",
           ],
           analysisKinds: [...analysisKinds],
           sharedDecode: true,
@@ -262,10 +275,19 @@ class NativeEngine implements Engine {
     // an audio track (resolved against the tracks), and an animation (a still has nothing to move;
     // the deep probe tells a still from an animated image).
     let streamOf: AudioStreamOf | undefined;
+    // Subtitle files the outputs use are read and checked first: a malformed one fails the job
+    // (INPUT_UNREADABLE, naming its line) before anything is decoded.
+    const loaded: Map<string, LoadedSubtitle> =
+      usedSubtitles(plan).length > 0 ? await loadSubtitles(plan) : new Map();
+    // The input's subtitle track each subtitles output takes.
+    const extracted = new Map<string, StreamFacts>();
     const animates = plan.outputs.some((o) => o.kind === "animation");
-    if (choosesAudioTrack(plan.outputs) || animates) {
+    const extracts = plan.outputs.some((o) => o.kind === "subtitles");
+    if (choosesAudioTrack(plan.outputs) || animates || extracts) {
       const facts = await this.#probe(plan.inputPath, animates, signal);
       streamOf = (choice) => audioStreamsFor(choice, facts);
+      for (const output of plan.outputs)
+        if (output.kind === "subtitles") extracted.set(output.name, subtitleStreamFor(output.track, facts));
       if (animates && contentFlags(facts).media_kind === "image") {
         throw new EngineError(
           "INPUT_NO_STREAMS",
@@ -273,8 +295,12 @@ class NativeEngine implements Engine {
         );
       }
     }
-    const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs, streamOf);
+    const compiled = compileNativePlan(plan, await this.capabilities(), stallTimeoutMs, streamOf, {
+      loaded,
+      streamOf: (output) => extracted.get(output.name)?.index ?? -1,
+    });
     const { options: nativeOptions, compiledOutputs, dirs } = compiled;
+    let burnFiles: string[] = [];
 
     const progress = nativeProgress(compiledOutputs, onProgress);
     let written: NativeTranscodeResult = { outputs: [], thumbnails: [], analyses: [] };
@@ -283,10 +309,12 @@ class NativeEngine implements Engine {
     this.addon.takeLog();
     try {
       for (const dir of dirs) await mkdir(dir, { recursive: true });
+      burnFiles = await writeBurnFiles(plan, loaded);
       const native =
         nativeOptions.outputs.length +
         nativeOptions.thumbnails.length +
-        (nativeOptions.analyses?.length ?? 0);
+        (nativeOptions.analyses?.length ?? 0) +
+        (nativeOptions.subtitles?.length ?? 0);
       if (native > 0) {
         throwIfAborted(signal);
         const job = this.addon.transcode(nativeOptions, (tick) => progress.tick(tick));
@@ -303,14 +331,18 @@ class NativeEngine implements Engine {
           this.#running.delete(entry);
         }
       }
+      await removeFiles(burnFiles);
       const probe = (path: string) => this.probe(path);
       const outputs: OutputFacts[] = [];
-      for (const compiled of compiledOutputs) outputs.push(await this.#facts(plan, compiled, written, probe));
+      const context = { loaded, extracted };
+      for (const compiled of compiledOutputs)
+        outputs.push(await this.#facts(plan, compiled, written, probe, context));
       progress.done();
       return { outputs, log: this.addon.takeLog() };
     } catch (error) {
       // No partial output survives a failed run: single files and whole output folders go.
       await removeOutputs(plan.outputs);
+      await removeFiles(burnFiles);
       const engineError = error instanceof EngineError ? error : toEngineError(error, callSite);
       engineError.log = this.addon.takeLog();
       throw engineError;
@@ -322,6 +354,7 @@ class NativeEngine implements Engine {
     compiled: CompiledOutput,
     written: NativeTranscodeResult,
     probe: ProbeFn,
+    subtitles: { loaded: Map<string, LoadedSubtitle>; extracted: Map<string, StreamFacts> },
   ): Promise<OutputFacts> {
     const { output } = compiled;
     const encoding = compiled.encoding ? { encoding: compiled.encoding } : {};
@@ -345,7 +378,18 @@ class NativeEngine implements Engine {
             limited: report.limited ?? false,
           };
         }
-        return verified(outputFactsFromProbe(output, await probe(output.path), extra), report);
+        const facts = await probe(output.path);
+        const tracks =
+          output.kind === "video" ? (output.subtitles ?? []).filter((u) => u.mode === "track") : [];
+        if (tracks.length > 0) {
+          extra.subtitleTracks = subtitleTrackFacts(facts);
+          if (extra.subtitleTracks.length !== tracks.length)
+            throw new EngineError(
+              "OUTPUT_INVALID",
+              `output ${output.name} failed its check: it has ${extra.subtitleTracks.length} subtitle tracks, ${tracks.length} were asked for`,
+            );
+        }
+        return verified(outputFactsFromProbe(output, facts, extra), report);
       }
       case "thumbnails":
         return thumbnailFacts(
@@ -357,9 +401,37 @@ class NativeEngine implements Engine {
         );
       case "hls":
         return verified(
-          await finishHls(output, probe, compiled.encoding),
+          await addSubtitleRenditions(
+            output,
+            await finishHls(output, probe, compiled.encoding),
+            subtitles.loaded,
+          ),
           written.outputs[compiled.nativeOutputs[0] ?? -1],
         );
+      case "subtitles": {
+        const report = written.subtitles?.[compiled.subtitles ?? -1];
+        const source = subtitles.extracted.get(output.name);
+        if (!report || !source)
+          throw new EngineError("ENGINE_FAILURE", `output ${output.name}: the addon reported nothing for it`);
+        const text = await readFile(output.path, "utf8");
+        return {
+          name: output.name,
+          kind: "subtitles",
+          path: output.path,
+          sizeBytes: Buffer.byteLength(text),
+          container: "vtt",
+          durationSec: null,
+          video: null,
+          audio: null,
+          subtitles: {
+            format: "vtt",
+            cues: countVttCues(text),
+            source_index: source.index,
+            source_codec: source.codec,
+            language: source.language ?? null,
+          },
+        };
+      }
       case "waveform": {
         const report = written.analyses?.[compiled.analysis ?? -1];
         if (!report?.bucketMin || !report.bucketMax)
@@ -421,14 +493,16 @@ function nativeProgress(
     listener,
   );
   return {
-    tick({ elapsedSec, outputs, thumbnails, analyses }) {
+    tick({ elapsedSec, outputs, thumbnails, analyses, subtitles }) {
       for (const compiled of compiledOutputs) {
         const entries =
           compiled.thumbnails !== undefined
             ? [thumbnails[compiled.thumbnails]]
             : compiled.analysis !== undefined
               ? [analyses?.[compiled.analysis]]
-              : compiled.nativeOutputs.map((index) => outputs[index]);
+              : compiled.subtitles !== undefined
+                ? [subtitles?.[compiled.subtitles]]
+                : compiled.nativeOutputs.map((index) => outputs[index]);
         const known = entries.filter((e) => e !== undefined);
         if (known.length === 0) continue;
         const slowest = known.reduce((a, b) => (b.outTimeSec < a.outTimeSec ? b : a));

@@ -15,6 +15,7 @@ import type {
   EncodingChoice,
   Plan,
   PlanOutput,
+  SubtitlesPlanOutput,
   Trim,
   VideoEncodeOptions,
 } from "./engine";
@@ -28,6 +29,7 @@ import type {
 } from "./native-addon";
 import { hlsPaths } from "./output-facts";
 import { AUDIO_FORMATS, IMAGE_ENCODERS, VIDEO_MUXERS, WATERMARK_CORNERS } from "./plan-check";
+import { burnPaths, type LoadedSubtitle, nativeSubtitleTracks } from "./subtitle-plan";
 
 /** How one plan output maps onto the native run. */
 export interface CompiledOutput {
@@ -38,6 +40,8 @@ export interface CompiledOutput {
   thumbnails?: number;
   /** Index into options.analyses. */
   analysis?: number;
+  /** Index into options.subtitles (a subtitle extraction). */
+  subtitles?: number;
   encoding?: EncodingChoice;
 }
 
@@ -177,6 +181,13 @@ function nativeAnimation(
   };
 }
 
+/** What the native plan needs of a plan's subtitles (read before compiling; see subtitle-plan.ts). */
+export interface NativeSubtitleContext {
+  loaded: Map<string, LoadedSubtitle>;
+  /** The input stream a subtitles output takes (resolved against the probed input). */
+  streamOf?: (output: SubtitlesPlanOutput) => number;
+}
+
 function trimFields(trim: Trim | null) {
   return { trimStartSec: trim?.startSec ?? 0, trimEndSec: trim?.endSec ?? null };
 }
@@ -186,11 +197,13 @@ export function compileNativePlan(
   caps: Pick<Capabilities, "encoders" | "hardwareEncoders" | "hardwareErrors">,
   stallTimeoutMs?: number,
   streamOf?: AudioStreamOf,
+  subtitles?: NativeSubtitleContext,
 ): CompiledPlan {
   const accel = plan.accel ?? "auto";
   const outputs: NativeOutputOptions[] = [];
   const thumbnails: NativeThumbnailOptions[] = [];
   const analyses: NativeAnalysisOptions[] = [];
+  const extracts: { path: string; streamIndex: number }[] = [];
   const compiledOutputs: CompiledOutput[] = [];
   const dirs: string[] = [];
   for (const output of plan.outputs) {
@@ -200,13 +213,21 @@ export function compileNativePlan(
         const choice = output.video ? selectVideoEncoder(output.video.codec, accel, caps) : undefined;
         if (choice) compiled.encoding = choice;
         compiled.nativeOutputs.push(outputs.length);
+        const uses = output.subtitles ?? [];
+        if (uses.length > 0 && !subtitles)
+          throw new Error("subtitles need the plan's subtitle files read first (loadSubtitles)");
+        const burn = uses.some((u) => u.mode === "burn") ? burnPaths(output) : null;
+        const video = output.video && choice ? nativeVideo(output.video, choice) : null;
+        if (video && burn) video.subtitles = { assPath: burn.script, fontsDir: burn.fontsDir };
+        const tracks = subtitles ? nativeSubtitleTracks(output, subtitles.loaded) : [];
         outputs.push({
           path: output.path,
           container: VIDEO_MUXERS[output.container],
           ...trimFields(output.trim),
-          video: output.video && choice ? nativeVideo(output.video, choice) : null,
+          video,
           audio:
             output.audio === "copy" ? { copy: true } : output.audio && nativeAudio(output.audio, streamOf),
+          ...(tracks.length > 0 ? { subtitleTracks: tracks } : {}),
         });
         break;
       }
@@ -293,12 +314,21 @@ export function compileNativePlan(
         compiled.analysis = analyses.length;
         analyses.push(nativeAnalysis(output.analysis));
         break;
+      case "subtitles": {
+        const streamIndex = subtitles?.streamOf?.(output);
+        if (streamIndex === undefined)
+          throw new Error("a subtitles output needs the probed input (subtitles.streamOf)");
+        compiled.subtitles = extracts.length;
+        extracts.push({ path: output.path, streamIndex });
+        break;
+      }
       case "probe":
         break;
     }
     compiledOutputs.push(compiled);
   }
   const options: NativeTranscodeOptions = { inputPath: plan.inputPath, outputs, thumbnails, analyses };
+  if (extracts.length > 0) options.subtitles = extracts;
   if (stallTimeoutMs !== undefined) options.stallTimeoutMs = stallTimeoutMs;
   return { options, compiledOutputs, dirs };
 }

@@ -14,6 +14,7 @@
 
 #include "analysis/analysis.h"
 #include "status.h"
+#include "subtitles.h"
 
 namespace fw::av {
 
@@ -41,6 +42,9 @@ struct VideoSettings {
   // the palette is known, so ForVideo bounds their memory.
   bool palette = false;
   int quality = -1;  // libwebp_anim: 0-100 (lossy quality); -1: the encoder's default
+  // Burned subtitles: an ASS script the caller wrote, rendered after scaling and the watermark.
+  std::string subtitles_path;  // "": none
+  std::string fonts_dir;
 };
 
 struct AudioSettings {
@@ -69,6 +73,7 @@ struct OutputSettings {
   int loop = -1;  // gif/webp muxers: 1 loops forever, 0 plays once; -1: not an animation
   std::optional<VideoSettings> video;
   std::optional<AudioSettings> audio;
+  std::vector<SubtitleTrackSettings> subtitle_tracks;  // cues on the output's timeline (after its trim)
 };
 
 struct ThumbnailSettings {
@@ -91,6 +96,7 @@ struct TranscodeSettings {
   std::vector<OutputSettings> outputs;
   std::vector<ThumbnailSettings> thumbnails;
   std::vector<AnalysisSettings> analyses;  // each reads the whole input (no trim)
+  std::vector<SubtitleExtractSettings> subtitles;  // input subtitle streams written as WebVTT (whole input)
   int64_t stall_timeout_ms = 0;  // 0: no watchdog
 };
 
@@ -124,6 +130,7 @@ struct TranscodeResult {
   std::vector<OutputReport> outputs;
   std::vector<ThumbnailReport> thumbnails;
   std::vector<AnalysisReport> analyses;
+  std::vector<SubtitleExtractReport> subtitles;
 };
 
 // How far one output (or one thumbnail set) has got.
@@ -133,11 +140,13 @@ struct OutputProgress {
   double duration_sec = -1;  // the duration this output will have (its trim window); negative when unknown
 };
 
-// Latest state of a run: one entry per output, thumbnail set and analysis, in settings order.
+// Latest state of a run: one entry per output, thumbnail set, analysis and subtitle extraction, in
+// settings order.
 struct Progress {
   std::vector<OutputProgress> outputs;
   std::vector<OutputProgress> thumbnails;
   std::vector<OutputProgress> analyses;
+  std::vector<OutputProgress> subtitles;
   double elapsed_sec = 0;  // wall-clock time since the run started
 };
 
