@@ -34,6 +34,7 @@
         "src/av/probe.cc",
         "src/av/status.cc",
         "src/av/still_image.cc",
+        "src/av/subtitles.cc",
         "src/av/thumbnails.cc",
         "src/av/timeline.cc",
         "src/av/transcode.cc"

@@ -275,7 +275,10 @@ function paths() {
           },
         ],
         description:
-          'A job spec, or `template: "<name or id>[@version]"` with overrides (the template\'s outputs and ' +
+          "A job spec: one `input` (or named `inputs` for composition and highlight_reel outputs), optional `subtitles` " +
+          "(SRT or WebVTT files by name, for burned subtitles, subtitle tracks and HLS subtitle renditions) and up to 16 " +
+          "outputs (video, audio, thumbnails, hls, analysis, animation, waveform, subtitles, composition, highlight_reel). " +
+          'Or `template: "<name or id>[@version]"` with overrides (the template\'s outputs and ' +
           "defaults first, the request's fields over them). Refused with 429 `quota_exceeded` (naming the limit) " +
           "past the tenant's max_queued_jobs or media_minutes_per_month; max_running_jobs holds jobs queued instead.",
         requestBody: { required: true, content: json({ oneOf: [ref("JobSpec"), ref("JobRequest")] }) },

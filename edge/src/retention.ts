@@ -69,10 +69,15 @@ function uploadsPastRetention(db: Db, before: number, limit: number) {
       and(
         isNull(uploads.expiredAt),
         lte(uploads.createdAt, before),
-        // As the job's input or as a watermark image of one of its outputs.
+        // As the job's input, one of its named inputs or subtitle files, or a watermark image of
+        // one of its outputs.
         sql`not exists (select 1 from ${jobs} where ${jobs.tenantId} = ${uploads.tenantId}
           and ${jobs.status} in ('queued', 'running')
           and (json_extract(${jobs.spec}, '$.input.upload_id') = ${uploads.id}
+            or exists (select 1 from json_each(${jobs.spec}, '$.inputs') as i
+              where json_extract(i.value, '$.upload_id') = ${uploads.id})
+            or exists (select 1 from json_each(${jobs.spec}, '$.subtitles') as s
+              where json_extract(s.value, '$.input.upload_id') = ${uploads.id})
             or exists (select 1 from json_each(${jobs.spec}, '$.outputs') as o
               where json_extract(o.value, '$.video.watermark.image.upload_id') = ${uploads.id})))`,
       ),

@@ -212,6 +212,30 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
     expect(await missingMark.json()).toMatchObject({
       errors: [{ field: "outputs.0.video.watermark.image.upload_id" }],
     });
+    // Subtitle files are inputs too: the same checks, naming their field.
+    const withSubtitles = (subtitle: unknown) =>
+      h.app.request("/v1/jobs", {
+        method: "POST",
+        headers: { ...auth(), "content-type": "application/json" },
+        body: JSON.stringify({
+          input: { type: "url", url: "https://media.example/a.mp4" },
+          subtitles: { en: { input: subtitle, language: "eng" } },
+          outputs: [
+            { name: "w", type: "video", video: { height: 240 }, subtitles: { input: "en", mode: "track" } },
+          ],
+        }),
+      });
+    const s3Subtitle = await withSubtitles({ type: "s3", bucket: "private-bucket", key: "en.srt" });
+    expect(s3Subtitle.status).toBe(403);
+    expect(await s3Subtitle.json()).toMatchObject({ errors: [{ field: "subtitles.en.input.bucket" }] });
+    const missingSubtitle = await withSubtitles({
+      type: "upload",
+      upload_id: "upl_00000000000000000000000000",
+    });
+    expect(missingSubtitle.status).toBe(422);
+    expect(await missingSubtitle.json()).toMatchObject({
+      errors: [{ field: "subtitles.en.input.upload_id" }],
+    });
     for (const bad of ["../private-bucket/secrets.mp4", "a/../../b.mp4", "/abs.mp4", "a//b", "a\\..\\b"]) {
       const res = await submit({ type: "s3", bucket: "media-in", key: bad });
       expect(res.status, bad).toBe(422);
@@ -234,8 +258,8 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
       retryable: false,
       error: { code: "engine_failure", message: "x" },
     });
-    // A job still queued on an upload keeps that upload past its retention (as its input, or as
-    // a watermark image).
+    // A job still queued on an upload keeps that upload past its retention (as its input, a
+    // subtitle file or a watermark image).
     const queued = (await (await submit({ type: "upload", upload_id: kept.id })).json()) as { id: string };
     const mark = await upload(new Uint8Array(50).fill(4));
     const marking = await h.app.request("/v1/jobs", {
@@ -253,6 +277,19 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
       }),
     });
     expect(marking.status).toBe(202);
+    const subtitle = await upload(new TextEncoder().encode("1\n00:00:01,000 --> 00:00:02,000\nhi\n"));
+    const subtitled = await h.app.request("/v1/jobs", {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json" },
+      body: JSON.stringify({
+        input: { type: "url", url: "https://media.example/a.mp4" },
+        subtitles: { en: { input: { type: "upload", upload_id: subtitle.id } } },
+        outputs: [
+          { name: "s", type: "video", video: { height: 240 }, subtitles: { input: "en", mode: "burn" } },
+        ],
+      }),
+    });
+    expect(subtitled.status).toBe(202);
     const store = h.deps.storage as ObjectStore;
     const outputKey = storageKeys.output(tenantId, jobId, "small", "mp4");
     expect((await getJob(jobId)).outputs[0]?.expires_at).toEqual(expect.any(String));
@@ -262,6 +299,7 @@ describe.each(["local", "s3"] as const)("the %s store through the API", (kind) =
     expect(await store.head(storageKeys.upload(tenantId, old.id))).toBeNull();
     expect(await store.head(storageKeys.upload(tenantId, kept.id))).not.toBeNull();
     expect(await store.head(storageKeys.upload(tenantId, mark.id))).not.toBeNull();
+    expect(await store.head(storageKeys.upload(tenantId, subtitle.id))).not.toBeNull();
     expect(await store.head(outputKey)).not.toBeNull();
     const oldStatus = await h.app.request(`/v1/uploads/${old.id}`, { headers: auth() });
     expect(await oldStatus.json()).toMatchObject({ status: "expired" });

@@ -155,6 +155,30 @@ describe("templates", () => {
     expect(latest.ok && latest.data.priority).toBe("high");
   });
 
+  it("takes the job's subtitle files for a template's outputs that name them", async () => {
+    await user.templates.create({
+      name: "subtitled",
+      outputs: [{ ...video240, name: "subbed", subtitles: { input: "en", mode: "burn" } }],
+    });
+    const withFiles = await user.jobs.create({
+      template: "subtitled",
+      input: url("s"),
+      subtitles: { en: { input: url("en.srt"), language: "eng" } },
+    });
+    expect(withFiles.status).toBe(202);
+    expect(withFiles.ok && withFiles.data.spec.subtitles).toEqual({
+      en: { input: url("en.srt"), language: "eng" },
+    });
+    const without = await user.jobs.create({ template: "subtitled", input: url("s") });
+    expect(without.status).toBe(422);
+    expect(without.ok ? null : without.problem.errors).toEqual([
+      {
+        field: "outputs.0.subtitles.0.input",
+        message: "names subtitles 'en', but the job has no subtitles",
+      },
+    ]);
+  });
+
   it("refuses a template that no longer exists with template_not_found", async () => {
     await user.templates.create({ name: "gone", outputs: [video240] });
     expect((await user.templates.delete("gone")).status).toBe(204);

@@ -20,6 +20,9 @@ import type {
   Preset,
   ProbeFacts,
   RenditionFacts,
+  SubtitleFacts,
+  SubtitleRenditionFacts,
+  SubtitleTrackFacts,
   ThumbnailFacts,
   VideoCodec,
   VideoContainer,
@@ -30,6 +33,7 @@ import type {
 } from "@framewire/shared/media";
 
 import type { CompositionPlanOutput, HighlightReelPlanOutput } from "./composition-plan";
+import type { SubtitleBurnStyle } from "./subtitles";
 
 export type EngineName = "native" | "wasm";
 
@@ -50,6 +54,7 @@ export type {
   WaveformImageFormat,
 } from "@framewire/shared/media";
 export type * from "./composition-plan";
+export type { SubtitleBurnStyle } from "./subtitles";
 export interface VideoEncodeOptions {
   codec: VideoCodec;
   /**
@@ -129,6 +134,23 @@ interface PlanOutputBase {
   name: string;
 }
 
+/** A subtitle file of the job (SRT or WebVTT, read by the engine), always inside the job's temp folder. */
+export interface SubtitleFile {
+  path: string;
+  /** ISO 639-2 code its tracks and renditions are tagged with; null: untagged. */
+  language: string | null;
+  /** The name players list it by (track title, HLS NAME); null: the subtitle's own name. */
+  label: string | null;
+}
+
+/**
+ * How a video output uses one of the plan's subtitles: burned into the picture (at most one per
+ * output) or carried as a track of the container's subtitle codec.
+ */
+export type SubtitleUsePlan =
+  | { input: string; mode: "burn"; style: SubtitleBurnStyle }
+  | { input: string; mode: "track"; default: boolean };
+
 /** One file with video (and usually audio). */
 export interface VideoPlanOutput extends PlanOutputBase {
   kind: "video";
@@ -140,6 +162,8 @@ export interface VideoPlanOutput extends PlanOutputBase {
   /** "copy" passes the input's audio through; null drops audio; an input without audio yields none. */
   audio: AudioEncodeOptions | "copy" | null;
   trim: Trim | null;
+  /** Subtitles of `Plan.subtitles` by name; cues follow the trim (shifted by its start, cut at its ends). */
+  subtitles?: SubtitleUsePlan[] | null;
 }
 
 /** One audio-only file; the container follows the codec (m4a, opus, mp3, flac, wav). */
@@ -198,6 +222,20 @@ export interface HlsPlanOutput extends PlanOutputBase {
   renditions: HlsRendition[];
   /** Default "ts"; "cmaf" where a DASH output shares the ladder (DashPlanOutput.shares). */
   segments?: LadderSegments;
+  /** Subtitles of `Plan.subtitles` offered as WebVTT renditions (subtitles-<name>/index.m3u8), segmented with the video. */
+  subtitles?: { input: string; default: boolean }[] | null;
+}
+
+/** The input's subtitle track an extraction takes: the N-th subtitle track, or the first in a language. */
+export type SubtitleTrackChoice = { index: number } | { language: string };
+
+/** One of the input's text subtitle tracks written as WebVTT, in the shared decode. */
+export interface SubtitlesPlanOutput extends PlanOutputBase {
+  kind: "subtitles";
+  path: string;
+  format: "vtt";
+  /** null: the input's first subtitle track. */
+  track: SubtitleTrackChoice | null;
 }
 
 /**
@@ -296,7 +334,8 @@ export type PlanOutput =
   | ProbePlanOutput
   | AnalysisPlanOutput
   | CompositionPlanOutput
-  | HighlightReelPlanOutput;
+  | HighlightReelPlanOutput
+  | SubtitlesPlanOutput;
 export type PlanOutputKind = PlanOutput["kind"];
 
 export interface Plan {
@@ -307,6 +346,8 @@ export interface Plan {
   inputPath: string;
   /** Named inputs (name → absolute path in the job's temp folder), for edits. */
   inputs?: Record<string, string>;
+  /** The job's subtitle files by name, for video outputs' burns and tracks and HLS renditions. */
+  subtitles?: Record<string, SubtitleFile>;
   /** Every output shares one demux and one decode of the input (native engine). */
   outputs: PlanOutput[];
   /** Default "auto". */
@@ -434,6 +475,12 @@ export interface OutputFacts {
   animation?: AnimationFacts;
   /** waveform outputs: the picture and peaks files, their resolution. */
   waveform?: WaveformFacts;
+  /** video outputs with subtitle tracks: each, as read back from the file. */
+  subtitleTracks?: SubtitleTrackFacts[];
+  /** hls outputs with subtitles: the WebVTT renditions of the master playlist. */
+  subtitleRenditions?: SubtitleRenditionFacts[];
+  /** subtitles outputs: the track taken and the cues written. */
+  subtitles?: SubtitleFacts;
 }
 
 /**

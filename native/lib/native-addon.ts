@@ -99,6 +99,18 @@ export interface NativeVideoOptions {
   quality?: number;
   /** The input video stream to take (an index in the probe); absent: the best video stream. */
   streamIndex?: number;
+  /** Burned subtitles: an ASS script we wrote (native/lib/subtitles.ts) and the fonts' folder. */
+  subtitles?: { assPath: string; fontsDir: string } | null;
+}
+
+/** A subtitle track of an output: cues on the output's timeline, each its codec's payload text. */
+export interface NativeSubtitleTrack {
+  codec: "mov_text" | "webvtt" | "subrip";
+  /** ISO 639-2, or "" (untagged). */
+  language: string;
+  title: string;
+  isDefault: boolean;
+  cues: { startSec: number; endSec: number; text: string }[];
 }
 
 export type NativeAudioOptions =
@@ -135,6 +147,7 @@ export interface NativeOutputOptions {
   loop?: boolean;
   video: NativeVideoOptions | null;
   audio: NativeAudioOptions | null;
+  subtitleTracks?: NativeSubtitleTrack[];
 }
 
 export interface NativeThumbnailOptions {
@@ -223,6 +236,8 @@ export interface NativeTranscodeOptions {
   outputs: NativeOutputOptions[];
   thumbnails: NativeThumbnailOptions[];
   analyses?: NativeAnalysisOptions[];
+  /** Input subtitle streams written as WebVTT files. */
+  subtitles?: { path: string; streamIndex: number }[];
   stallTimeoutMs?: number;
 }
 
@@ -251,6 +266,8 @@ export interface NativeTranscodeResult {
   }[];
   thumbnails: ThumbnailsWritten[];
   analyses?: NativeAnalysisReport[];
+  /** Per subtitle extraction: the cues written. */
+  subtitles?: { cues: number }[];
 }
 
 /** How far one native output or thumbnail set has got. */
@@ -269,6 +286,7 @@ export interface NativeProgressTick {
   outputs: NativeOutputProgress[];
   thumbnails: NativeOutputProgress[];
   analyses?: NativeOutputProgress[];
+  subtitles?: NativeOutputProgress[];
 }
 
 export interface NativeTranscodeJob {

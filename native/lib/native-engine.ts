@@ -1,4 +1,4 @@
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { analysisKinds, presets } from "@framewire/shared/media";
 import { analysisDocument, analysisFacts } from "./analysis";
 import { animationFacts } from "./animation";
@@ -18,7 +18,9 @@ import {
   type Plan,
   type RunOptions,
   type RunResult,
+  type StreamFacts,
 } from "./engine";
+import { addSubtitleRenditions } from "./hls-subtitles";
 import { finishDash, finishHls, type TrackCache } from "./ladder";
 import { isCmaf } from "./ladder-layout";
 import {
@@ -36,10 +38,20 @@ import {
   type ProbeFn,
   probeFacts,
   removeOutputs,
+  subtitleTrackFacts,
   thumbnailFacts,
 } from "./output-facts";
 import { checkPlan } from "./plan-check";
 import { type OutputMeasure, RunProgress } from "./run-progress";
+import {
+  countVttCues,
+  type LoadedSubtitle,
+  loadSubtitles,
+  removeFiles,
+  subtitleStreamFor,
+  usedSubtitles,
+  writeBurnFiles,
+} from "./subtitle-plan";
 import { audioStreamsFor, choosesTrack, videoStreamFor } from "./tracks";
 import { writeWaveform } from "./waveform";
 
@@ -86,6 +98,7 @@ class NativeEngine implements Engine {
             "waveform",
             "composition",
             "highlight_reel",
+            "subtitles",
           ],
           analysisKinds: [...analysisKinds],
           sharedDecode: true,
@@ -263,19 +276,28 @@ class NativeEngine implements Engine {
     throwIfAborted(signal);
     // What needs the input's facts before anything runs, read in one probe: an output that chooses
     // an audio or video track (resolved against the tracks), an animation (a still has nothing to
-    // move; the deep probe tells a still from an animated image), and a CMAF ladder (its audio is a
-    // track of its own, written only where the input has audio).
+    // move; the deep probe tells a still from an animated image), a CMAF ladder (its audio is a
+    // track of its own, written only where the input has audio) and a subtitles extraction.
     let tracks: TrackResolver | undefined;
     let inputHasAudio = true;
+    // Subtitle files the outputs use are read and checked first: a malformed one fails the job
+    // (INPUT_UNREADABLE, naming its line) before anything is decoded.
+    const loaded: Map<string, LoadedSubtitle> =
+      usedSubtitles(plan).length > 0 ? await loadSubtitles(plan) : new Map();
+    // The input's subtitle track each subtitles output takes.
+    const extracted = new Map<string, StreamFacts>();
     const animates = plan.outputs.some((o) => o.kind === "animation");
     const cmaf = plan.outputs.some((o) => (o.kind === "hls" || o.kind === "dash") && isCmaf(o));
-    if (choosesTrack(plan.outputs) || animates || cmaf) {
+    const extracts = plan.outputs.some((o) => o.kind === "subtitles");
+    if (choosesTrack(plan.outputs) || animates || cmaf || extracts) {
       const facts = await this.#probe(plan.inputPath, animates, signal);
       tracks = {
         audio: (choice) => audioStreamsFor(choice, facts),
         video: (choice) => videoStreamFor(choice, facts),
       };
       inputHasAudio = facts.streams.some((s) => s.type === "audio");
+      for (const output of plan.outputs)
+        if (output.kind === "subtitles") extracted.set(output.name, subtitleStreamFor(output.track, facts));
       if (animates && contentFlags(facts).media_kind === "image") {
         throw new EngineError(
           "INPUT_NO_STREAMS",
@@ -289,8 +311,13 @@ class NativeEngine implements Engine {
       stallTimeoutMs,
       tracks,
       inputHasAudio,
+      {
+        loaded,
+        streamOf: (output) => extracted.get(output.name)?.index ?? -1,
+      },
     );
     const { options: nativeOptions, compiledOutputs, dirs } = compiled;
+    let burnFiles: string[] = [];
 
     const progress = nativeProgress(compiledOutputs, onProgress);
     let written: NativeTranscodeResult = { outputs: [], thumbnails: [], analyses: [] };
@@ -299,10 +326,12 @@ class NativeEngine implements Engine {
     this.addon.takeLog();
     try {
       for (const dir of dirs) await mkdir(dir, { recursive: true });
+      burnFiles = await writeBurnFiles(plan, loaded);
       const native =
         nativeOptions.outputs.length +
         nativeOptions.thumbnails.length +
-        (nativeOptions.analyses?.length ?? 0);
+        (nativeOptions.analyses?.length ?? 0) +
+        (nativeOptions.subtitles?.length ?? 0);
       if (native > 0) {
         throwIfAborted(signal);
         const job = this.addon.transcode(nativeOptions, (tick) => progress.tick(tick));
@@ -319,16 +348,19 @@ class NativeEngine implements Engine {
           this.#running.delete(entry);
         }
       }
+      await removeFiles(burnFiles);
       const probe = (path: string) => this.probe(path);
       const outputs: OutputFacts[] = [];
-      const tracks: TrackCache = new Map();
+      const trackCache: TrackCache = new Map();
+      const context = { loaded, extracted };
       for (const compiled of compiledOutputs)
-        outputs.push(await this.#facts(plan, compiled, written, probe, tracks));
+        outputs.push(await this.#facts(plan, compiled, written, probe, trackCache, context));
       progress.done();
       return { outputs, log: this.addon.takeLog() };
     } catch (error) {
       // No partial output survives a failed run: single files and whole output folders go.
       await removeOutputs(plan.outputs);
+      await removeFiles(burnFiles);
       const engineError = error instanceof EngineError ? error : toEngineError(error, callSite);
       engineError.log = this.addon.takeLog();
       throw engineError;
@@ -341,6 +373,7 @@ class NativeEngine implements Engine {
     written: NativeTranscodeResult,
     probe: ProbeFn,
     tracks: TrackCache,
+    subtitles: { loaded: Map<string, LoadedSubtitle>; extracted: Map<string, StreamFacts> },
   ): Promise<OutputFacts> {
     const { output } = compiled;
     const encoding = compiled.encoding ? { encoding: compiled.encoding } : {};
@@ -364,7 +397,18 @@ class NativeEngine implements Engine {
             limited: report.limited ?? false,
           };
         }
-        return verified(outputFactsFromProbe(output, await probe(output.path), extra), report);
+        const facts = await probe(output.path);
+        const tracks =
+          output.kind === "video" ? (output.subtitles ?? []).filter((u) => u.mode === "track") : [];
+        if (tracks.length > 0) {
+          extra.subtitleTracks = subtitleTrackFacts(facts);
+          if (extra.subtitleTracks.length !== tracks.length)
+            throw new EngineError(
+              "OUTPUT_INVALID",
+              `output ${output.name} failed its check: it has ${extra.subtitleTracks.length} subtitle tracks, ${tracks.length} were asked for`,
+            );
+        }
+        return verified(outputFactsFromProbe(output, facts, extra), report);
       }
       case "thumbnails":
         return thumbnailFacts(
@@ -376,7 +420,11 @@ class NativeEngine implements Engine {
         );
       case "hls":
         return verifiedLadder(
-          await finishHls(output, probe, compiled.encoding, tracks),
+          await addSubtitleRenditions(
+            output,
+            await finishHls(output, probe, compiled.encoding, tracks),
+            subtitles.loaded,
+          ),
           compiled.nativeOutputs.map((i) => written.outputs[i]),
         );
       case "dash": {
@@ -388,6 +436,30 @@ class NativeEngine implements Engine {
           await finishDash(output, shared?.dir ?? output.dir, probe, compiled.encoding, tracks),
           compiled.nativeOutputs.map((i) => written.outputs[i]),
         );
+      }
+      case "subtitles": {
+        const report = written.subtitles?.[compiled.subtitles ?? -1];
+        const source = subtitles.extracted.get(output.name);
+        if (!report || !source)
+          throw new EngineError("ENGINE_FAILURE", `output ${output.name}: the addon reported nothing for it`);
+        const text = await readFile(output.path, "utf8");
+        return {
+          name: output.name,
+          kind: "subtitles",
+          path: output.path,
+          sizeBytes: Buffer.byteLength(text),
+          container: "vtt",
+          durationSec: null,
+          video: null,
+          audio: null,
+          subtitles: {
+            format: "vtt",
+            cues: countVttCues(text),
+            source_index: source.index,
+            source_codec: source.codec,
+            language: source.language ?? null,
+          },
+        };
       }
       case "waveform": {
         const report = written.analyses?.[compiled.analysis ?? -1];
@@ -450,14 +522,16 @@ function nativeProgress(
     listener,
   );
   return {
-    tick({ elapsedSec, outputs, thumbnails, analyses }) {
+    tick({ elapsedSec, outputs, thumbnails, analyses, subtitles }) {
       for (const compiled of compiledOutputs) {
         const entries =
           compiled.thumbnails !== undefined
             ? [thumbnails[compiled.thumbnails]]
             : compiled.analysis !== undefined
               ? [analyses?.[compiled.analysis]]
-              : compiled.nativeOutputs.map((index) => outputs[index]);
+              : compiled.subtitles !== undefined
+                ? [subtitles?.[compiled.subtitles]]
+                : compiled.nativeOutputs.map((index) => outputs[index]);
         const known = entries.filter((e) => e !== undefined);
         if (known.length === 0) continue;
         const slowest = known.reduce((a, b) => (b.outTimeSec < a.outTimeSec ? b : a));

@@ -15,6 +15,7 @@ import type {
   EncodingChoice,
   Plan,
   PlanOutput,
+  SubtitlesPlanOutput,
   TrackChoice,
   Trim,
   VideoEncodeOptions,
@@ -29,6 +30,7 @@ import type {
   NativeVideoOptions,
 } from "./native-addon";
 import { AUDIO_FORMATS, IMAGE_ENCODERS, VIDEO_MUXERS, WATERMARK_CORNERS } from "./plan-check";
+import { burnPaths, type LoadedSubtitle, nativeSubtitleTracks } from "./subtitle-plan";
 import type { AudioStreams } from "./tracks";
 
 /** How one plan output maps onto the native run. */
@@ -40,6 +42,8 @@ export interface CompiledOutput {
   thumbnails?: number;
   /** Index into options.analyses. */
   analysis?: number;
+  /** Index into options.subtitles (a subtitle extraction). */
+  subtitles?: number;
   encoding?: EncodingChoice;
 }
 
@@ -209,6 +213,13 @@ function nativeAnimation(
   };
 }
 
+/** What the native plan needs of a plan's subtitles (read before compiling; see subtitle-plan.ts). */
+export interface NativeSubtitleContext {
+  loaded: Map<string, LoadedSubtitle>;
+  /** The input stream a subtitles output takes (resolved against the probed input). */
+  streamOf?: (output: SubtitlesPlanOutput) => number;
+}
+
 function trimFields(trim: Trim | null) {
   return { trimStartSec: trim?.startSec ?? 0, trimEndSec: trim?.endSec ?? null };
 }
@@ -220,11 +231,13 @@ export function compileNativePlan(
   tracks?: TrackResolver,
   /** Whether the input has audio (probed where a CMAF ladder needs to know: its audio is a track of its own). */
   inputHasAudio = true,
+  subtitles?: NativeSubtitleContext,
 ): CompiledPlan {
   const accel = plan.accel ?? "auto";
   const outputs: NativeOutputOptions[] = [];
   const thumbnails: NativeThumbnailOptions[] = [];
   const analyses: NativeAnalysisOptions[] = [];
+  const extracts: { path: string; streamIndex: number }[] = [];
   const compiledOutputs: CompiledOutput[] = [];
   const dirs: string[] = [];
   for (const output of plan.outputs) {
@@ -234,12 +247,20 @@ export function compileNativePlan(
         const choice = output.video ? selectVideoEncoder(output.video.codec, accel, caps) : undefined;
         if (choice) compiled.encoding = choice;
         compiled.nativeOutputs.push(outputs.length);
+        const uses = output.subtitles ?? [];
+        if (uses.length > 0 && !subtitles)
+          throw new Error("subtitles need the plan's subtitle files read first (loadSubtitles)");
+        const burn = uses.some((u) => u.mode === "burn") ? burnPaths(output) : null;
+        const video = output.video && choice ? nativeVideo(output.video, choice, tracks) : null;
+        if (video && burn) video.subtitles = { assPath: burn.script, fontsDir: burn.fontsDir };
+        const subtitleTracks = subtitles ? nativeSubtitleTracks(output, subtitles.loaded) : [];
         outputs.push({
           path: output.path,
           container: VIDEO_MUXERS[output.container],
           ...trimFields(output.trim),
-          video: output.video && choice ? nativeVideo(output.video, choice, tracks) : null,
+          video,
           audio: output.audio === "copy" ? { copy: true } : output.audio && nativeAudio(output.audio, tracks),
+          ...(subtitleTracks.length > 0 ? { subtitleTracks } : {}),
         });
         break;
       }
@@ -344,6 +365,14 @@ export function compileNativePlan(
         compiled.analysis = analyses.length;
         analyses.push(nativeAnalysis(output.analysis));
         break;
+      case "subtitles": {
+        const streamIndex = subtitles?.streamOf?.(output);
+        if (streamIndex === undefined)
+          throw new Error("a subtitles output needs the probed input (subtitles.streamOf)");
+        compiled.subtitles = extracts.length;
+        extracts.push({ path: output.path, streamIndex });
+        break;
+      }
       case "probe":
         break;
     }
@@ -361,6 +390,7 @@ export function compileNativePlan(
     if (shared.encoding) compiled.encoding = shared.encoding;
   }
   const options: NativeTranscodeOptions = { inputPath: plan.inputPath, outputs, thumbnails, analyses };
+  if (extracts.length > 0) options.subtitles = extracts;
   if (stallTimeoutMs !== undefined) options.stallTimeoutMs = stallTimeoutMs;
   return { options, compiledOutputs, dirs };
 }

@@ -4,7 +4,7 @@
  */
 import { readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import type { ProbeFacts } from "@framewire/shared/media";
+import type { ProbeFacts, SubtitleTrackFacts } from "@framewire/shared/media";
 import type {
   MediaFacts,
   OutputFacts,
@@ -37,6 +37,18 @@ export function streamFacts(facts: MediaFacts): Pick<OutputFacts, "video" | "aud
   };
 }
 
+/** The subtitle tracks of a written file, in stream order, as a job reports them. */
+export function subtitleTrackFacts(facts: MediaFacts): SubtitleTrackFacts[] {
+  return facts.streams
+    .filter((s) => s.type === "subtitle")
+    .map((s) => ({
+      codec: s.codec,
+      language: s.language ?? null,
+      title: s.title ?? null,
+      default: s.default ?? false,
+    }));
+}
+
 /** The container name a single-file output reports. */
 export function containerOf(output: PlanOutput): string {
   switch (output.kind) {
@@ -55,6 +67,8 @@ export function containerOf(output: PlanOutput): string {
     case "probe":
     case "analysis":
       return "json";
+    case "subtitles":
+      return output.format;
     case "composition":
     case "highlight_reel":
       return output.container;

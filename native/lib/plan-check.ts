@@ -9,14 +9,20 @@ import {
   animationFormats,
   compositionLimits,
   containerCodecs,
+  fontNames,
   hexColorPattern,
   imageFormats,
+  inputNamePattern,
   languageCodePattern,
   mediaLimits as limits,
   maxCrf,
   outputNamePattern,
   presets,
   sampleRates,
+  subtitleFormats,
+  subtitleLabelPattern,
+  subtitleLimits,
+  subtitlePositions,
   videoCodecs,
   videoContainers,
   watermarkPositions,
@@ -30,6 +36,7 @@ import {
   EngineError,
   type Plan,
   type PlanOutput,
+  type SubtitleUsePlan,
   type TrackChoice,
   type Trim,
   type VideoCodec,
@@ -239,7 +246,45 @@ function checkEdit(output: CompositionPlanOutput | HighlightReelPlanOutput, fiel
   }
 }
 
-function checkOutput(output: PlanOutput, field: string): void {
+function checkSubtitleUses(
+  field: string,
+  uses: SubtitleUsePlan[],
+  names: readonly string[],
+  video: boolean,
+): void {
+  if (!Array.isArray(uses) || uses.length > subtitleLimits.inputs.max)
+    throw bad(field, `at most ${subtitleLimits.inputs.max} subtitles`, uses);
+  const seen = new Set<string>();
+  uses.forEach((use, i) => {
+    const at = `${field}[${i}]`;
+    if (!names.includes(use.input))
+      throw bad(`${at}.input`, `one of the plan's subtitles (${names.join(", ")})`, use.input);
+    if (seen.has(use.input)) throw bad(`${at}.input`, "named once", use.input);
+    seen.add(use.input);
+    if (use.mode === "track") {
+      if (typeof use.default !== "boolean") throw bad(`${at}.default`, "a boolean", use.default);
+      return;
+    }
+    oneOf(`${at}.mode`, use.mode, ["burn", "track"]);
+    if (!video) throw new EngineError("UNSUPPORTED", `${at} burns subtitles into an output without video`);
+    const style = use.style;
+    oneOf(`${at}.style.font`, style.font, fontNames);
+    intWithin(`${at}.style.fontSize`, style.fontSize, subtitleLimits.fontSize);
+    within(`${at}.style.outlinePx`, style.outlinePx, subtitleLimits.outlinePx);
+    within(`${at}.style.marginPct`, style.marginPct, subtitleLimits.marginPct);
+    oneOf(`${at}.style.position`, style.position, subtitlePositions);
+    for (const key of ["color", "outlineColor", "background"] as const) {
+      const value = style[key];
+      if (value === null && key === "background") continue;
+      if (typeof value !== "string" || !hexColorPattern.test(value))
+        throw bad(`${at}.style.${key}`, "a #rrggbb(aa) colour", value);
+    }
+  });
+  if (uses.filter((u) => u.mode === "burn").length > 1)
+    throw new EngineError("UNSUPPORTED", `${field} burns more than one subtitle into the picture`);
+}
+
+function checkOutput(output: PlanOutput, field: string, subtitles: readonly string[] = []): void {
   if (typeof output.name !== "string" || !outputNamePattern.test(output.name))
     throw bad(`${field}.name`, "a safe name", output.name);
   switch (output.kind) {
@@ -277,6 +322,8 @@ function checkOutput(output: PlanOutput, field: string): void {
         }
       }
       checkTrim(`${field}.trim`, output.trim);
+      if (output.subtitles)
+        checkSubtitleUses(`${field}.subtitles`, output.subtitles, subtitles, output.video !== null);
       return;
     }
     case "audio":
@@ -336,11 +383,30 @@ function checkOutput(output: PlanOutput, field: string): void {
       });
       if (output.kind === "hls" && output.segments !== undefined)
         oneOf(`${field}.segments`, output.segments, ["ts", "cmaf"] as const);
+      if (output.kind === "hls" && output.subtitles)
+        checkSubtitleUses(
+          `${field}.subtitles`,
+          output.subtitles.map((u) => ({ ...u, mode: "track" as const })),
+          subtitles,
+          true,
+        );
       if (output.kind === "dash" && output.shares) {
         if (typeof output.shares.hls !== "string" || !outputNamePattern.test(output.shares.hls))
           throw bad(`${field}.shares.hls`, "an output's name", output.shares.hls);
         if (typeof output.shares.url !== "string" || !relativeFolderUrl.test(output.shares.url))
           throw bad(`${field}.shares.url`, 'a relative folder URL such as "../hls/"', output.shares.url);
+      }
+      return;
+    }
+    case "subtitles": {
+      if (typeof output.path !== "string" || !output.path.startsWith("/"))
+        throw bad(`${field}.path`, "an absolute path", output.path);
+      oneOf(`${field}.format`, output.format, subtitleFormats);
+      const track = output.track;
+      if (track !== null) {
+        if ("index" in track) intWithin(`${field}.track.index`, track.index, subtitleLimits.trackIndex);
+        else if (typeof track.language !== "string" || !languageCodePattern.test(track.language))
+          throw bad(`${field}.track.language`, "an ISO 639-2 code", track.language);
       }
       return;
     }
@@ -390,7 +456,7 @@ function checkOutput(output: PlanOutput, field: string): void {
     default:
       throw bad(
         `${field}.kind`,
-        "video, audio, thumbnails, hls, dash, probe, analysis, animation or waveform",
+        "video, audio, thumbnails, hls, dash, probe, analysis, animation, waveform or subtitles",
         (output as { kind: unknown }).kind,
       );
   }
@@ -472,9 +538,22 @@ export function checkPlan(plan: Plan): void {
     throw bad("plan.outputs", `1–${most} outputs`, plan.outputs?.length);
   }
   if (plan.accel !== undefined) oneOf("plan.accel", plan.accel, accelModes);
+  const subtitles = Object.keys(plan.subtitles ?? {});
+  if (subtitles.length > subtitleLimits.inputs.max)
+    throw bad("plan.subtitles", `at most ${subtitleLimits.inputs.max} files`, subtitles.length);
+  for (const [name, file] of Object.entries(plan.subtitles ?? {})) {
+    const at = `plan.subtitles.${name}`;
+    if (!inputNamePattern.test(name)) throw bad(at, "a safe name", name);
+    if (typeof file.path !== "string" || !file.path.startsWith("/"))
+      throw bad(`${at}.path`, "an absolute path", file.path);
+    if (file.language !== null && !languageCodePattern.test(file.language))
+      throw bad(`${at}.language`, "an ISO 639-2 code or null", file.language);
+    if (file.label !== null && !subtitleLabelPattern.test(file.label))
+      throw bad(`${at}.label`, "a label without quotes or line breaks, or null", file.label);
+  }
   const names = new Set<string>();
   plan.outputs.forEach((output, i) => {
-    checkOutput(output, `plan.outputs[${i}]`);
+    checkOutput(output, `plan.outputs[${i}]`, subtitles);
     if (names.has(output.name)) throw bad(`plan.outputs[${i}].name`, "unique", output.name);
     names.add(output.name);
   });

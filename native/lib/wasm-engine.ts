@@ -10,6 +10,7 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { fontFiles, fontNames, subtitleTrackCodecs } from "@framewire/shared/media";
 import { analysisDocument, analysisFacts } from "./analysis";
 import { animationFacts } from "./animation";
 import { type EditEngine, type EditPlanOutput, isEdit, runEdit } from "./edits";
@@ -25,6 +26,7 @@ import {
   type RunOptions,
   type RunResult,
   type Trim,
+  type VideoPlanOutput,
 } from "./engine";
 import type { NativeAnalysisReport } from "./native-addon";
 import {
@@ -32,11 +34,20 @@ import {
   outputMismatch,
   probeFacts,
   removeOutputs,
+  subtitleTrackFacts,
   thumbnailFacts,
 } from "./output-facts";
 import { AUDIO_FORMATS, checkPlan } from "./plan-check";
 import type { OutputMeasure } from "./run-progress";
 import { RunProgress } from "./run-progress";
+import {
+  countVttCues,
+  type LoadedSubtitle,
+  loadSubtitles,
+  subtitleStreamFor,
+  usedSubtitles,
+} from "./subtitle-plan";
+import { assScript, cuesInWindow, srtDocument, unburnableCue } from "./subtitles";
 import {
   loudnessFromLog,
   MEMFS_METADATA,
@@ -62,13 +73,16 @@ import {
   probeArgs,
   progressMeasure,
   stillOrientationOf,
+  subtitleExtractArgs,
   thumbnailArgs,
   thumbnailTimes,
   timelineOf,
   videoArgs,
   videoPacketFacts,
   WASM_WAVEFORM_MAX_SEC,
+  type WasmBurn,
   type WasmInputFacts,
+  type WasmTrack,
   wasmUnsupported,
   waveformPcmArgs,
 } from "./wasm-ffmpeg";
@@ -235,6 +249,9 @@ class CoreWorker {
     this.pending.clear();
   }
 }
+
+/** Where a burn's fonts go in MEMFS (libass's fontsdir: this build has no fontconfig). */
+const MEMFS_FONTS = "/work/fonts";
 
 function canceled(): EngineError {
   return new EngineError("CANCELED", "The run was canceled");
@@ -501,6 +518,8 @@ class WasmEngine implements Engine {
    * decodes once per output: capabilities().sharedDecode is false).
    */
   private async transcode(plan: Plan, options: RunOptions): Promise<RunResult> {
+    // Subtitle files are read and checked before anything runs (INPUT_UNREADABLE names the line).
+    const subtitles = usedSubtitles(plan).length > 0 ? await loadSubtitles(plan) : new Map();
     const input = await this.readInput(plan.inputPath, options.signal);
     return this.withCore(options.signal, async (core) => {
       try {
@@ -526,7 +545,7 @@ class WasmEngine implements Engine {
               options.stallTimeoutMs,
               keepLines,
             );
-          outputs.push(await this.runOutput(core, plan, output, input.name, facts, exec, report));
+          outputs.push(await this.runOutput(core, plan, output, input.name, facts, exec, report, subtitles));
         }
         progress.finish();
         return { outputs };
@@ -583,6 +602,7 @@ class WasmEngine implements Engine {
     exec: (args: string[], durationSec?: number | null, keepLines?: number) => Promise<CallResult>,
     /** Progress of an output whose FFmpeg calls report none of their own (thumbnails). */
     report: (measure: OutputMeasure) => void,
+    subtitles: Map<string, LoadedSubtitle>,
   ): Promise<OutputFacts> {
     const hasVideo = facts.streams.some((s) => s.type === "video");
     const hasAudio = facts.streams.some((s) => s.type === "audio");
@@ -626,9 +646,23 @@ class WasmEngine implements Engine {
         repairNeeded();
         const out = memfsOutputName(output.container);
         const duration = trimmedDuration(facts.durationSec, output.trim);
-        await exec(videoArgs(output, input, facts, out), duration);
+        const files = await this.subtitleFiles(core, output, subtitles);
+        try {
+          await exec(videoArgs(output, input, facts, out, files), duration);
+        } finally {
+          await this.removeMemfs(core, files.written);
+        }
         const written = await this.keep(core, out, output.path);
-        const result = outputFactsFromProbe(output, written, output.video ? { encoding } : {});
+        const extra: Partial<OutputFacts> = output.video ? { encoding } : {};
+        if (files.tracks.length > 0) {
+          extra.subtitleTracks = subtitleTrackFacts(written);
+          if (extra.subtitleTracks.length !== files.tracks.length)
+            throw new EngineError(
+              "OUTPUT_INVALID",
+              `output ${output.name} failed its check: it has ${extra.subtitleTracks.length} subtitle tracks, ${files.tracks.length} were asked for`,
+            );
+        }
+        const result = outputFactsFromProbe(output, written, extra);
         return checked(
           result,
           output.video !== null && hasVideo,
@@ -731,6 +765,30 @@ class WasmEngine implements Engine {
           "UNSUPPORTED",
           `${output.kind === "hls" ? "HLS" : "DASH"} ladders are not available in the wasm engine`,
         );
+      case "subtitles": {
+        const source = subtitleStreamFor(output.track, facts);
+        const out = memfsOutputName("vtt");
+        await exec(subtitleExtractArgs(input, source.index, out), facts.durationSec);
+        await this.keep(core, out, output.path, false);
+        const text = await readFile(output.path, "utf8");
+        return {
+          name: output.name,
+          kind: "subtitles",
+          path: output.path,
+          sizeBytes: Buffer.byteLength(text),
+          container: "vtt",
+          durationSec: null,
+          video: null,
+          audio: null,
+          subtitles: {
+            format: "vtt",
+            cues: countVttCues(text),
+            source_index: source.index,
+            source_codec: source.codec,
+            language: source.language ?? null,
+          },
+        };
+      }
       case "waveform": {
         if (!hasAudio)
           throw new EngineError("INPUT_NO_STREAMS", "A waveform needs an audio stream; the input has none");
@@ -769,6 +827,72 @@ class WasmEngine implements Engine {
         return checked(written, true, false, window);
       }
     }
+  }
+
+  /**
+   * A video output's subtitle files in MEMFS: a burn's ASS script and the named fonts (the build
+   * has no fontconfig: libass reads only this folder), and an SRT file per track, every cue cut to
+   * the output's trim as in the native engine.
+   */
+  private async subtitleFiles(
+    core: CoreWorker,
+    output: VideoPlanOutput,
+    loaded: Map<string, LoadedSubtitle>,
+  ): Promise<{ burn: WasmBurn | null; tracks: WasmTrack[]; written: string[] }> {
+    const written: string[] = [];
+    const put = async (name: string, bytes: Uint8Array) => {
+      await core.request("write", { name, bytes }, { transfer: [bytes.buffer as ArrayBuffer] });
+      written.push(name);
+    };
+    const text = (value: string) => new TextEncoder().encode(value);
+    const window = (name: string) => {
+      const subtitle = loaded.get(name);
+      if (!subtitle) throw new EngineError("UNSUPPORTED", `subtitles '${name}' were not loaded`);
+      const cues = output.trim
+        ? cuesInWindow(subtitle.cues, output.trim.startSec, output.trim.endSec)
+        : subtitle.cues;
+      return { subtitle, cues };
+    };
+    let burn: WasmBurn | null = null;
+    const tracks: WasmTrack[] = [];
+    try {
+      for (const [i, use] of (output.subtitles ?? []).entries()) {
+        const { subtitle, cues } = window(use.input);
+        if (use.mode === "burn") {
+          const refused = unburnableCue(cues);
+          if (refused)
+            throw new EngineError(
+              "UNSUPPORTED",
+              `subtitles '${use.input}', line ${refused.line}: holds ${refused.reason}; carry it as a track instead of burning it`,
+            );
+          for (const font of fontNames) {
+            const file = fontFiles[font];
+            await put(`${MEMFS_FONTS}/${file.split("/").at(-1)}`, new Uint8Array(await readFile(file)));
+          }
+          burn = { script: "/work/burn.ass", fontsDir: MEMFS_FONTS };
+          await put(burn.script, text(assScript(cues, use.style)));
+        } else {
+          const file = `/work/track${i}.srt`;
+          // An output window with no cues still carries the track: one empty, zero-length cue is
+          // no SRT, so the file holds a blank cue of a millisecond at the start.
+          await put(
+            file,
+            text(cues.length > 0 ? srtDocument(cues) : "1\n00:00:00,000 --> 00:00:00,001\n \n"),
+          );
+          tracks.push({
+            file,
+            codec: subtitleTrackCodecs[output.container],
+            language: subtitle.language ?? "",
+            title: subtitle.label ?? subtitle.name,
+            isDefault: use.default,
+          });
+        }
+      }
+    } catch (error) {
+      await this.removeMemfs(core, written);
+      throw error;
+    }
+    return { burn, tracks, written };
   }
 
   /**
@@ -930,6 +1054,7 @@ class WasmEngine implements Engine {
           "animation",
           "waveform",
           "composition",
+          "subtitles",
         ],
         analysisKinds: WASM_ANALYSIS_KINDS,
         sharedDecode: false,

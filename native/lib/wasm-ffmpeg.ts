@@ -95,6 +95,7 @@ export function wasmUnsupported(output: PlanOutput, encoders: readonly string[])
       // Edits are checked and rendered apart (edits.ts).
       return null;
     case "waveform":
+    case "subtitles":
       return null;
     case "animation": {
       const encoder = ANIMATION_ENCODERS[output.format];
@@ -283,6 +284,7 @@ function videoFilter(
   },
   facts: WasmInputFacts,
   stream?: number,
+  burn: WasmBurn | null = null,
 ): string {
   let { width, height, sar } = geometry(facts, stream);
   const filters: string[] = orientationFilters(facts.stillOrientation);
@@ -300,6 +302,8 @@ function videoFilter(
   }
   const size = fitSize(width, height, sar, video.maxWidth, video.maxHeight);
   filters.push(`scale=${size.width}:${size.height}`, "setsar=1");
+  // Our own MEMFS names only (fixed characters): no client text is part of the filter string.
+  if (burn) filters.push(`ass=filename=${burn.script}:fontsdir=${burn.fontsDir}:shaping=complex`);
   if (video.fps) filters.push(`fps=${video.fps}`);
   return filters.join(",");
 }
@@ -406,14 +410,42 @@ export const COMMON = [
 ];
 
 /** Builds the argument list for a video output. Every value comes from a field checkPlan accepted. */
+/** A burn in MEMFS: the ASS script we wrote and the folder of the named fonts. */
+export interface WasmBurn {
+  script: string;
+  fontsDir: string;
+}
+
+/** A subtitle track from an SRT file we wrote into MEMFS (cues already cut to the output's trim). */
+export interface WasmTrack {
+  file: string;
+  codec: "mov_text" | "webvtt" | "subrip";
+  /** ISO 639-2 or "". */
+  language: string;
+  title: string;
+  isDefault: boolean;
+}
+
 export function videoArgs(
   output: VideoPlanOutput,
   input: string,
   facts: WasmInputFacts,
   out: string,
+  subtitles: { burn: WasmBurn | null; tracks: WasmTrack[] } = { burn: null, tracks: [] },
 ): string[] {
   const trim = trimArgs(output.trim);
-  const args = [...COMMON, ...trim.before, ...inputOptions(facts), "-i", input, ...trim.after];
+  // Subtitle files come after the input's -ss (which is the input's alone) and before -t (an
+  // output option), their cues already on the output's timeline.
+  const trackInputs = subtitles.tracks.flatMap((t) => ["-i", t.file]);
+  const args = [
+    ...COMMON,
+    ...trim.before,
+    ...inputOptions(facts),
+    "-i",
+    input,
+    ...trackInputs,
+    ...trim.after,
+  ];
   // `?` makes each map optional, so an input without audio (or video) still runs.
   const stream = videoStream(output.video?.track, facts);
   if (output.video) args.push("-map", videoMap(stream, true));
@@ -421,9 +453,18 @@ export function videoArgs(
   if (mix) args.push(...mix);
   if (output.audio === "copy") args.push("-map", "0:a:0?");
   else if (output.audio) args.push("-map", audioMap(output.audio, facts, true, mix !== null));
+  subtitles.tracks.forEach((track, i) => {
+    args.push("-map", `${i + 1}:0`);
+    // Tags and titles are argument values (never parsed as options or filters); checkPlan bounds them.
+    if (track.language) args.push(`-metadata:s:s:${i}`, `language=${track.language}`);
+    args.push(`-metadata:s:s:${i}`, `title=${track.title}`);
+    args.push(`-disposition:s:${i}`, track.isDefault ? "default" : "0");
+  });
+  const first = subtitles.tracks[0];
+  if (first) args.push("-c:s", first.codec === "subrip" ? "srt" : first.codec);
   const { video, audio } = output;
   if (video) {
-    args.push("-vf", videoFilter(video, facts, stream));
+    args.push("-vf", videoFilter(video, facts, stream, subtitles.burn));
     // yuv420p: high-bit-depth or 4:4:4 inputs would otherwise give H.264 profiles players reject.
     args.push("-c:v", "libx264", "-preset", video.preset, "-pix_fmt", "yuv420p");
     if (video.crf !== null) args.push("-crf", String(video.crf));
@@ -437,6 +478,11 @@ export function videoArgs(
   if (output.container === "mp4" || output.container === "mov") args.push("-movflags", "+faststart");
   args.push("-f", VIDEO_MUXERS[output.container], out);
   return args;
+}
+
+/** One of the input's subtitle streams (an index from the probe) written as WebVTT. */
+export function subtitleExtractArgs(input: string, streamIndex: number, out: string): string[] {
+  return [...COMMON, "-i", input, "-map", `0:${streamIndex}`, "-c:s", "webvtt", "-f", "webvtt", out];
 }
 
 export function audioArgs(output: AudioPlanOutput, input: string, facts: MediaFacts, out: string): string[] {

@@ -76,6 +76,8 @@ core.setLogger(({ type, message }) => {
 });
 
 core.FS.mkdir("/work");
+// A burn's fonts (libass's fontsdir; see wasm-engine.ts).
+core.FS.mkdir("/work/fonts");
 
 function call(run, args) {
   stdout = [];

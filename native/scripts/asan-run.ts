@@ -4,7 +4,8 @@
  * loudness), every damaged input of the bad-media corpus, the real-world corpus (test/corpus: every
  * file with every output type it can make, in one shared decode, then each output it cannot make),
  * every analysis kind (in the decode of a transcode, alone, on inputs without the streams a kind
- * needs, on every damaged input and on every real-world file), a cancel and a stall. Exits non-zero if any run ends in anything but an output or an
+ * needs, on every damaged input and on every real-world file), subtitles (asan-subtitles.ts), a
+ * cancel and a stall. Exits non-zero if any run ends in anything but an output or an
  * EngineError, or if a real-world file ends differently than the corpus table expects; ASan/LSan
  * abort the process on an invalid access or, at exit, on a leak.
  */
@@ -21,6 +22,7 @@ import { type AnalysisOptions, EngineError, type PlanOutput } from "../lib/engin
 import { createNativeEngine } from "../lib/native-engine";
 import { aac, analysisOut, audioOut, defaultAnalysis, h264, thumbsOut, videoOut } from "../test/plans";
 import { compositionWorkload } from "./asan-compositions";
+import { subtitleRuns } from "./asan-subtitles";
 import { trackRuns } from "./asan-tracks";
 
 /** Ends the workload early (FW_ASAN_ONLY) through the same cleanup as a full run. */
@@ -224,6 +226,7 @@ try {
   }
 
   await trackRuns(engine, dir, outcome, settle);
+  await subtitleRuns(engine, dir, outcome, settle);
 
   const controller = new AbortController();
   const canceled = engine.run(

@@ -117,6 +117,17 @@ fw::av::VideoSettings ParseVideo(const Napi::Object& v) {
   settings.palette = v.Get("palette").ToBoolean().Value();
   settings.quality = IsAbsent(v.Get("quality")) ? -1 : RequireInt(v, "quality", 0, 100);
   settings.stream_index = IsAbsent(v.Get("streamIndex")) ? -1 : RequireInt(v, "streamIndex", 0, 65535);
+  Napi::Value subtitles = v.Get("subtitles");
+  if (subtitles.IsObject()) {
+    Napi::Object burn = subtitles.As<Napi::Object>();
+    settings.subtitles_path = RequireString(burn, "assPath");
+    settings.fonts_dir = RequireString(burn, "fontsDir");
+    if (settings.subtitles_path.empty() || settings.fonts_dir.empty()) {
+      throw Napi::RangeError::New(env, "subtitles needs assPath and fontsDir");
+    }
+  } else if (!IsAbsent(subtitles)) {
+    throw Napi::TypeError::New(env, "subtitles must be an object or null");
+  }
   return settings;
 }
 
@@ -157,6 +168,37 @@ fw::av::AudioSettings ParseAudio(const Napi::Object& a) {
   return settings;
 }
 
+// A subtitle track: its codec (a name), tags and cues. Cue text is the track codec's payload the
+// caller made from parsed cues; here it is only bounded.
+fw::av::SubtitleTrackSettings ParseSubtitleTrack(const Napi::Object& object) {
+  Napi::Env env = object.Env();
+  fw::av::SubtitleTrackSettings track;
+  track.codec = RequireName(object, "codec");
+  track.language = RequireName(object, "language", true);
+  track.title = RequireString(object, "title");
+  if (track.title.size() > 256) throw Napi::RangeError::New(env, "title is too long");
+  track.is_default = object.Get("isDefault").ToBoolean().Value();
+  Napi::Value cues = object.Get("cues");
+  if (!cues.IsArray()) throw Napi::TypeError::New(env, "cues must be an array");
+  Napi::Array list = cues.As<Napi::Array>();
+  if (list.Length() > 100000) throw Napi::RangeError::New(env, "too many cues");
+  double last = 0;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value item = list.Get(i);
+    if (!item.IsObject()) throw Napi::TypeError::New(env, "cues entries must be objects");
+    Napi::Object cue = item.As<Napi::Object>();
+    fw::av::SubtitleCue parsed;
+    parsed.start_sec = RequireNumber(cue, "startSec", 0, 1e7);
+    parsed.end_sec = RequireNumber(cue, "endSec", parsed.start_sec, 1e7);
+    parsed.text = RequireString(cue, "text");
+    if (parsed.text.size() > 16384) throw Napi::RangeError::New(env, "a cue's text is too long");
+    if (parsed.start_sec < last) throw Napi::RangeError::New(env, "cues must be in time order");
+    last = parsed.start_sec;
+    track.cues.push_back(std::move(parsed));
+  }
+  return track;
+}
+
 fw::av::OutputSettings ParseOutput(const Napi::Object& object) {
   Napi::Env env = object.Env();
   fw::av::OutputSettings output;
@@ -188,6 +230,21 @@ fw::av::OutputSettings ParseOutput(const Napi::Object& object) {
     throw Napi::TypeError::New(env, "audio must be an object or null");
   }
   if (!output.video && !output.audio) throw Napi::RangeError::New(env, "an output needs video or audio");
+  Napi::Value tracks = object.Get("subtitleTracks");
+  if (tracks.IsArray()) {
+    Napi::Array list = tracks.As<Napi::Array>();
+    if (list.Length() > 16) throw Napi::RangeError::New(env, "at most 16 subtitle tracks");
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value item = list.Get(i);
+      if (!item.IsObject()) throw Napi::TypeError::New(env, "subtitleTracks entries must be objects");
+      output.subtitle_tracks.push_back(ParseSubtitleTrack(item.As<Napi::Object>()));
+    }
+    if (!output.subtitle_tracks.empty() && output.container == "hls") {
+      throw Napi::RangeError::New(env, "HLS renditions carry no subtitle tracks");
+    }
+  } else if (!IsAbsent(tracks)) {
+    throw Napi::TypeError::New(env, "subtitleTracks must be an array");
+  }
   return output;
 }
 
@@ -288,10 +345,27 @@ fw::av::TranscodeSettings ParseTranscode(const Napi::Value& value) {
   } else if (!IsAbsent(analyses)) {
     throw Napi::TypeError::New(env, "analyses must be an array");
   }
-  if (settings.outputs.empty() && settings.thumbnails.empty() && settings.analyses.empty()) {
+  Napi::Value subtitles = object.Get("subtitles");
+  if (subtitles.IsArray()) {
+    Napi::Array list = subtitles.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value item = list.Get(i);
+      if (!item.IsObject()) throw Napi::TypeError::New(env, "subtitles entries must be objects");
+      Napi::Object extract = item.As<Napi::Object>();
+      fw::av::SubtitleExtractSettings parsed;
+      parsed.path = RequireString(extract, "path");
+      parsed.stream_index = RequireInt(extract, "streamIndex", 0, 65535);
+      settings.subtitles.push_back(std::move(parsed));
+    }
+  } else if (!IsAbsent(subtitles)) {
+    throw Napi::TypeError::New(env, "subtitles must be an array");
+  }
+  if (settings.outputs.empty() && settings.thumbnails.empty() && settings.analyses.empty() &&
+      settings.subtitles.empty()) {
     throw Napi::RangeError::New(env, "a transcode needs at least one output");
   }
-  if (settings.outputs.size() + settings.thumbnails.size() + settings.analyses.size() > 64) {
+  if (settings.outputs.size() + settings.thumbnails.size() + settings.analyses.size() + settings.subtitles.size() >
+      64) {
     throw Napi::RangeError::New(env, "at most 64 outputs per transcode");
   }
   return settings;
@@ -437,6 +511,7 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
     object.Set("outputs", ProgressListToJs(env, tick.outputs));
     object.Set("thumbnails", ProgressListToJs(env, tick.thumbnails));
     object.Set("analyses", ProgressListToJs(env, tick.analyses));
+    object.Set("subtitles", ProgressListToJs(env, tick.subtitles));
     try {
       on_progress_.Call({object});
     } catch (const Napi::Error&) {
@@ -497,10 +572,17 @@ class TranscodeWorker : public Napi::AsyncProgressWorker<fw::av::Progress> {
     for (size_t i = 0; i < result_.analyses.size() && i < settings_.analyses.size(); i++) {
       analyses.Set(static_cast<uint32_t>(i), AnalysisToJs(env, settings_.analyses[i].kind, result_.analyses[i]));
     }
+    Napi::Array subtitles = Napi::Array::New(env, result_.subtitles.size());
+    for (size_t i = 0; i < result_.subtitles.size(); i++) {
+      Napi::Object object = Napi::Object::New(env);
+      object.Set("cues", static_cast<double>(result_.subtitles[i].cues));
+      subtitles.Set(static_cast<uint32_t>(i), object);
+    }
     Napi::Object result = Napi::Object::New(env);
     result.Set("outputs", outputs);
     result.Set("thumbnails", thumbnails);
     result.Set("analyses", analyses);
+    result.Set("subtitles", subtitles);
     return result;
   }
 

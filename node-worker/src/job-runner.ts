@@ -13,6 +13,7 @@ import {
   type JobReport,
   type OutputResult,
   storageKeys,
+  subtitleLimits,
 } from "@framewire/shared";
 import type { Logger } from "pino";
 import { type AttemptLog, createAttemptLog } from "./attempt-log";
@@ -22,11 +23,11 @@ import type { Delivery } from "./delivery";
 import { decideFailure } from "./failure-policy";
 import { fetchInput, fetchNamedInputs } from "./inputs/job-inputs";
 import type { S3InputFetch } from "./inputs/s3-input";
-import { fetchToFile } from "./inputs/safe-fetch";
+import { fetchToFile, InputFetchError } from "./inputs/safe-fetch";
 import { JobFailure, toJobFailure } from "./job-failure";
 import { createJobPercent } from "./job-percent";
 import type { AttemptOutcome, NodeMetrics } from "./metrics";
-import { buildPlan, watermarkPath } from "./plan";
+import { buildPlan, subtitlePath, watermarkPath } from "./plan";
 import { inputPaths } from "./plan-edits";
 import type { ProgressPublisher } from "./progress";
 import { createProgressReportThrottle } from "./progress-reports";
@@ -360,6 +361,18 @@ async function process(
     else await fetchToFile(image.url, path, fetchOptions);
   }
 
+  // Subtitle files too (SRT or WebVTT; the engine reads and checks them): small, so bounded tighter.
+  for (const [name, subtitle] of Object.entries(message.spec.subtitles ?? {})) {
+    const options = { ...fetchOptions, maxBytes: Math.min(fetchOptions.maxBytes, subtitleLimits.fileBytes) };
+    await fetchInput(ports, message.tenant_id, subtitle.input, subtitlePath(workDir, name), options).catch(
+      (error: unknown) => {
+        if (error instanceof InputFetchError)
+          throw new InputFetchError(`subtitles '${name}': ${error.message}`, error.reason);
+        return countStorageError(error);
+      },
+    );
+  }
+
   const inputFacts = await probeInput(deps, inputPath, signal);
   const plan = buildPlan(
     message.spec,
@@ -556,6 +569,9 @@ async function storeOutput(
     ...(segments ? { segments } : {}),
     ...(animation ? { animation } : {}),
     ...(waveform ? { waveform } : {}),
+    ...(facts.subtitleTracks ? { subtitle_tracks: facts.subtitleTracks } : {}),
+    ...(facts.subtitleRenditions ? { subtitle_renditions: facts.subtitleRenditions } : {}),
+    ...(facts.subtitles ? { subtitles: facts.subtitles } : {}),
     ...(target.bucket ? { destination: { type: "s3" as const, bucket: target.bucket } } : {}),
   };
   const base = target.base?.(facts.name) ?? null;

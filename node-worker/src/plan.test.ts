@@ -230,6 +230,77 @@ describe("buildPlan: audio track choice", () => {
       checkPlan({ inputPath: "/work/j/input", outputs: [{ ...audio, audio: { ...all, track: "all" } }] }),
     ).toThrow(/track/);
   });
+
+  it("maps subtitles: the job's files into the work dir, burns with their typed style, tracks, renditions and extraction", () => {
+    const spec = jobSpecSchema.parse({
+      input,
+      subtitles: {
+        en: { input: { type: "url", url: "https://example.com/en.vtt" }, language: "eng", label: "English" },
+        ar: { input },
+      },
+      outputs: [
+        {
+          name: "burned",
+          type: "video",
+          video: {},
+          trim: { start_sec: 1 },
+          subtitles: {
+            input: "ar",
+            mode: "burn",
+            style: { font: "serif-bold", position: "top", background: "#00000080" },
+          },
+        },
+        {
+          name: "tracks",
+          type: "video",
+          container: "mkv",
+          video: {},
+          subtitles: [{ input: "en", mode: "track" }],
+        },
+        {
+          name: "ladder",
+          type: "hls",
+          renditions: [{ height: 360, video_bitrate_kbps: 800 }],
+          subtitles: [{ input: "en" }],
+        },
+        { name: "own", type: "subtitles", track: { index: 1 } },
+      ],
+    });
+    const plan = buildPlan(spec, "/work/job/input", "/work/job");
+    expect(() => checkPlan(plan)).not.toThrow();
+    expect(plan.subtitles).toEqual({
+      en: { path: "/work/job/subtitles-en", language: "eng", label: "English" },
+      ar: { path: "/work/job/subtitles-ar", language: null, label: null },
+    });
+    const [burned, tracks, ladder, own] = plan.outputs;
+    expect(burned?.kind === "video" && burned.subtitles).toEqual([
+      {
+        input: "ar",
+        mode: "burn",
+        style: {
+          font: "serif-bold",
+          fontSize: 48,
+          color: "#ffffff",
+          outlineColor: "#000000",
+          outlinePx: 3,
+          background: "#00000080",
+          position: "top",
+          marginPct: 5,
+        },
+      },
+    ]);
+    expect(tracks?.kind === "video" && tracks.subtitles).toEqual([
+      { input: "en", mode: "track", default: false },
+    ]);
+    expect(ladder?.kind === "hls" && ladder.subtitles).toEqual([{ input: "en", default: false }]);
+    expect(own).toEqual({
+      kind: "subtitles",
+      name: "own",
+      path: "/work/job/out-own.vtt",
+      format: "vtt",
+      track: { index: 1 },
+    });
+  });
 });
 
 describe("buildPlan: DASH", () => {

@@ -6,9 +6,16 @@ import {
   type HlsPlanOutput,
   type Plan,
   type PlanOutput,
+  type SubtitleUsePlan,
   sameLadder,
 } from "@framewire/native";
-import { analysisDefaults, defaultCrf, type JobSpec, type OutputSpec } from "@framewire/shared";
+import {
+  analysisDefaults,
+  defaultCrf,
+  type JobSpec,
+  type OutputSpec,
+  type SubtitleUse,
+} from "@framewire/shared";
 import { compositionOutput, highlightReelOutput, inputPaths } from "./plan-edits";
 
 type Spec<T extends OutputSpec["type"]> = Extract<OutputSpec, { type: T }>;
@@ -42,6 +49,30 @@ export function watermarkPath(workDir: string, outputName: string): string {
   return join(workDir, `watermark-${outputName}`);
 }
 
+/** Where the worker puts one of the job's subtitle files before the run. */
+export function subtitlePath(workDir: string, name: string): string {
+  return join(workDir, `subtitles-${name}`);
+}
+
+function subtitleUse(use: SubtitleUse): SubtitleUsePlan {
+  if (use.mode === "track") return { input: use.input, mode: "track", default: use.default };
+  const style = use.style;
+  return {
+    input: use.input,
+    mode: "burn",
+    style: {
+      font: style.font,
+      fontSize: style.font_size,
+      color: style.color,
+      outlineColor: style.outline_color,
+      outlinePx: style.outline_px,
+      background: style.background ?? null,
+      position: style.position,
+      marginPct: style.margin_pct,
+    },
+  };
+}
+
 function videoOutput(output: Spec<"video">, workDir: string): PlanOutput {
   const v = output.video;
   const watermark = v.watermark
@@ -73,6 +104,7 @@ function videoOutput(output: Spec<"video">, workDir: string): PlanOutput {
     },
     audio: output.audio === false ? null : output.audio === "copy" ? "copy" : audioOptions(output.audio),
     trim: trim(output),
+    ...(output.subtitles ? { subtitles: output.subtitles.map(subtitleUse) } : {}),
   };
 }
 
@@ -173,6 +205,9 @@ function planOutput(output: OutputSpec, spec: JobSpec, workDir: string): PlanOut
           videoBitrateKbps: r.video_bitrate_kbps,
           audioBitrateKbps: r.audio_bitrate_kbps,
         })),
+        ...(output.type === "hls" && output.subtitles
+          ? { subtitles: output.subtitles.map((u) => ({ input: u.input, default: u.default })) }
+          : {}),
       };
     case "analysis":
       return analysisOutput(output, workDir);
@@ -192,6 +227,14 @@ function planOutput(output: OutputSpec, spec: JobSpec, workDir: string): PlanOut
         background: output.background === "transparent" ? null : output.background,
         points: output.points ?? null,
         pointsPerSec: output.points_per_sec ?? null,
+      };
+    case "subtitles":
+      return {
+        kind: "subtitles",
+        name: output.name,
+        path: join(workDir, `out-${output.name}.${output.format}`),
+        format: output.format,
+        track: output.track ?? null,
       };
     case "animation":
       return {
@@ -251,6 +294,16 @@ export function buildPlan(
   return {
     inputPath,
     ...(spec.inputs ? { inputs: inputPaths(spec, workDir) } : {}),
+    ...(spec.subtitles
+      ? {
+          subtitles: Object.fromEntries(
+            Object.entries(spec.subtitles).map(([name, s]) => [
+              name,
+              { path: subtitlePath(workDir, name), language: s.language ?? null, label: s.label ?? null },
+            ]),
+          ),
+        }
+      : {}),
     accel: spec.accel,
     outputs,
   };

@@ -5,6 +5,7 @@ import {
   destinationSchema,
   inputSchema,
   jobSpecSchema,
+  jobSubtitlesSchema,
   outputNameSchema,
   outputSchema,
   priorities,
@@ -187,6 +188,8 @@ export const jobRequestSchema = z
   .strictObject({
     template: templateRefSchema.optional(),
     input: inputSchema,
+    /** The job's subtitle files, for the outputs (its own or the template's) that name them. */
+    subtitles: jobSubtitlesSchema.optional(),
     outputs: z.array(outputSchema).max(16).optional(),
     priority: z.enum(priorities).optional(),
     accel: z.enum(accelModes).optional(),

@@ -446,3 +446,111 @@ describe("video track choice", () => {
     expect(parse({ type: "video", video: { track: { language: "0:v:1" } } }).success).toBe(false);
   });
 });
+
+describe("subtitles", () => {
+  const srt = { type: "url", url: "https://example.com/en.srt" };
+  const job = (subtitles: unknown, outputs: unknown[]) =>
+    jobSpecSchema.safeParse({ input: upload, subtitles, outputs });
+  const problems = (result: ReturnType<typeof job>) =>
+    result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+
+  it("takes subtitle files by name, burned (one entry or a list) or carried as tracks, with style defaults", () => {
+    const result = job({ en: { input: srt, language: "eng", label: "English" }, ar: { input: upload } }, [
+      { ...video, subtitles: { input: "ar", mode: "burn" } },
+      {
+        ...video,
+        name: "webm",
+        container: "webm",
+        subtitles: [{ input: "en", mode: "track", default: true }],
+      },
+    ]);
+    expect(problems(result)).toEqual([]);
+    const [burned, tracked] = result.data?.outputs ?? [];
+    expect(burned?.type === "video" && burned.subtitles).toEqual([
+      {
+        input: "ar",
+        mode: "burn",
+        style: {
+          font: "sans",
+          font_size: 48,
+          color: "#ffffff",
+          outline_color: "#000000",
+          outline_px: 3,
+          position: "bottom",
+          margin_pct: 5,
+        },
+      },
+    ]);
+    expect(tracked?.type === "video" && tracked.subtitles).toEqual([
+      { input: "en", mode: "track", default: true },
+    ]);
+  });
+
+  it("offers subtitles as HLS renditions and extracts the input's own tracks", () => {
+    const result = job({ en: { input: srt } }, [
+      {
+        name: "hls",
+        type: "hls",
+        renditions: [{ height: 360, video_bitrate_kbps: 800 }],
+        subtitles: [{ input: "en", default: true }],
+      },
+      { name: "subs", type: "subtitles", track: { language: "ger" } },
+    ]);
+    expect(problems(result)).toEqual([]);
+    expect(result.data?.outputs[1]).toEqual({
+      name: "subs",
+      type: "subtitles",
+      track: { language: "ger" },
+      format: "vtt",
+    });
+  });
+
+  it("names subtitles that are missing, unused, doubled or burned twice", () => {
+    const result = job({ en: { input: srt }, fr: { input: srt } }, [
+      {
+        ...video,
+        subtitles: [
+          { input: "en", mode: "burn" },
+          { input: "en", mode: "track" },
+          { input: "xx", mode: "burn" },
+        ],
+      },
+    ]);
+    expect(problems(result)).toEqual([
+      "outputs.0.subtitles: burn at most one subtitle into a picture",
+      "outputs.0.subtitles.1.input: names subtitles 'en' twice",
+      "outputs.0.subtitles.2.input: subtitles 'xx' is not one of the job's subtitles (en, fr)",
+      "subtitles.fr: subtitles 'fr' is used by no output (burn it, carry it as a track or add it to an hls output)",
+    ]);
+    expect(problems(job(undefined, [{ ...video, subtitles: { input: "en", mode: "track" } }]))).toEqual([
+      "outputs.0.subtitles.0.input: names subtitles 'en', but the job has no subtitles",
+    ]);
+  });
+
+  it("bounds the style and the tags, and takes no style text", () => {
+    const burn = (style: unknown) =>
+      job({ en: { input: srt } }, [{ ...video, subtitles: { input: "en", mode: "burn", style } }]);
+    expect(problems(burn({ font: "Comic Sans" }))[0]).toContain("subtitles.0.style.font");
+    expect(problems(burn({ font_size: 500 }))[0]).toContain("subtitles.0.style.font_size");
+    expect(problems(burn({ color: "red" }))[0]).toContain("must be a colour");
+    expect(problems(burn({ force_style: "Fontname=x" }))[0]).toContain("Unrecognized key");
+    const tagged = (entry: unknown) =>
+      job({ en: { input: srt, ...(entry as object) } }, [
+        { ...video, subtitles: { input: "en", mode: "track" } },
+      ]);
+    expect(problems(tagged({ language: "english" }))[0]).toContain("ISO 639-2");
+    expect(problems(tagged({ label: 'say "hi"' }))[0]).toContain("without quotes or line breaks");
+    expect(problems(tagged({ label: "two\nlines" }))[0]).toContain("without quotes or line breaks");
+  });
+
+  it("goes with a single input, not with a composition's inputs", () => {
+    const result = jobSpecSchema.safeParse({
+      inputs: { a: upload },
+      subtitles: { en: { input: srt } },
+      outputs: [{ name: "reel", type: "highlight_reel" }],
+    });
+    expect(problems(result)).toContain(
+      "subtitles: subtitles go with a job's single input, not with inputs (compositions take none)",
+    );
+  });
+});

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { checkJobEdits, compositionSchemas, editCodecProblems, jobInputsSchema } from "./composition";
+import {
+  checkJobEdits,
+  compositionSchemas,
+  editCodecProblems,
+  inputNameSchema,
+  jobInputsSchema,
+} from "./composition";
 import { defaultDestinationPath, destinationPathProblem, destinationPrefixProblem } from "./destinations";
 import {
   accelModes,
@@ -9,6 +15,7 @@ import {
   audioCodecs,
   containerCodecs,
   containerDefaults,
+  fontNames,
   hexColorPattern,
   imageFormats,
   languageCodePattern,
@@ -17,6 +24,11 @@ import {
   outputNamePattern,
   presets,
   sampleRates,
+  subtitleFormats,
+  subtitleLabelPattern,
+  subtitleLimits,
+  subtitlePositions,
+  subtitleStyleDefaults,
   type VideoContainer,
   videoCodecs,
   videoContainers,
@@ -29,8 +41,8 @@ import { webhookSpecSchema } from "./webhooks";
 /**
  * The job spec: what an API client may ask for. Every option is a typed field with bounds; nothing
  * here is ever passed to FFmpeg as text. `outputs` is a union on `type`: video, audio, thumbnails,
- * hls, dash, analysis, animation, waveform (and the edits: composition, highlight_reel); all
- * outputs of a job share one decode of the input.
+ * hls, dash, analysis, animation, waveform, subtitles (and the edits: composition,
+ * highlight_reel); all outputs of a job share one decode of the input.
  */
 
 export const priorities = ["high", "default", "low"] as const;
@@ -210,6 +222,105 @@ export const outputNameSchema = z
   .string()
   .regex(outputNamePattern, "must be 1-64 letters, digits, '-' or '_'");
 
+const hexColor = z.string().regex(hexColorPattern, "must be a colour as #rrggbb or #rrggbbaa");
+
+/**
+ * How burned subtitles look: typed, bounded fields our code turns into the subtitle renderer's
+ * style (never the client's text). Sizes are pixels of a 1080-line picture, scaled with the output.
+ * `background`: a box behind each line in that colour (the outline is then not drawn).
+ */
+export const subtitleStyleSchema = z.strictObject({
+  font: z.enum(fontNames).default(subtitleStyleDefaults.font),
+  font_size: intWithin(subtitleLimits.fontSize).default(subtitleStyleDefaults.fontSize),
+  color: hexColor.default(subtitleStyleDefaults.color),
+  outline_color: hexColor.default(subtitleStyleDefaults.outlineColor),
+  outline_px: within(subtitleLimits.outlinePx).default(subtitleStyleDefaults.outlinePx),
+  background: hexColor.optional(),
+  position: z.enum(subtitlePositions).default(subtitleStyleDefaults.position),
+  /** Distance of the lines from the top or bottom edge, percent of the picture height. */
+  margin_pct: within(subtitleLimits.marginPct).default(subtitleStyleDefaults.marginPct),
+});
+export type SubtitleStyle = z.output<typeof subtitleStyleSchema>;
+
+/**
+ * One of the job's `subtitles` on a video output: `burn` draws its cues into the picture (at most
+ * one per output); `track` carries them as a subtitle stream (mov_text in MP4/MOV, WebVTT in WebM,
+ * SubRip in MKV) tagged with the subtitle's language and label; `default` asks players to show it.
+ */
+export const subtitleUseSchema = z.discriminatedUnion("mode", [
+  z.strictObject({
+    input: inputNameSchema,
+    mode: z.literal("burn"),
+    style: subtitleStyleSchema.prefault({}),
+  }),
+  z.strictObject({
+    input: inputNameSchema,
+    mode: z.literal("track"),
+    default: z.boolean().default(false),
+  }),
+]);
+export type SubtitleUse = z.output<typeof subtitleUseSchema>;
+
+/** `subtitles` on an output: one entry or a list (1-8); stored as a list. */
+const subtitleUsesSchema = z.preprocess(
+  (value) => (value !== null && typeof value === "object" && !Array.isArray(value) ? [value] : value),
+  z
+    .array(subtitleUseSchema)
+    .min(subtitleLimits.inputs.min)
+    .max(subtitleLimits.inputs.max)
+    .superRefine((uses, ctx) => {
+      if (uses.filter((u) => u.mode === "burn").length > 1)
+        ctx.addIssue({ code: "custom", message: "burn at most one subtitle into a picture" });
+      const seen = new Set<string>();
+      uses.forEach((u, i) => {
+        if (seen.has(u.input))
+          ctx.addIssue({ code: "custom", message: `names subtitles '${u.input}' twice`, path: [i, "input"] });
+        seen.add(u.input);
+      });
+    }),
+);
+
+/**
+ * A subtitle file the job reads (SRT or WebVTT, told apart by its content), fetched like any input.
+ * `language`: the ISO 639-2 code its tracks and renditions are tagged with; `label`: the name
+ * players list it by (the track title, the HLS rendition NAME; left out: the subtitle's key).
+ */
+export const subtitleInputSchema = z.strictObject({
+  input: inputSchema,
+  language: z
+    .string()
+    .regex(languageCodePattern, 'must be an ISO 639-2 language code such as "eng"')
+    .optional(),
+  label: z
+    .string()
+    .regex(
+      subtitleLabelPattern,
+      `must be 1-${subtitleLimits.labelChars} characters without quotes or line breaks`,
+    )
+    .optional(),
+});
+export type SubtitleInput = z.infer<typeof subtitleInputSchema>;
+
+/** A job's `subtitles`: 1-8 subtitle files by name. */
+export const jobSubtitlesSchema = z
+  .record(inputNameSchema, subtitleInputSchema)
+  .refine((r) => Object.keys(r).length >= subtitleLimits.inputs.min, "name at least one subtitle file")
+  .refine(
+    (r) => Object.keys(r).length <= subtitleLimits.inputs.max,
+    `at most ${subtitleLimits.inputs.max} subtitle files per job`,
+  )
+  .describe(
+    "subtitle files (SRT or WebVTT) by name, fetched like inputs: burned into video outputs, carried as their tracks, or offered as HLS renditions",
+  );
+
+/** Which of the input's subtitle tracks: the N-th (probe order) or the first tagged with a language. */
+export const subtitleTrackSchema = z.union([
+  z.strictObject({ index: intWithin(subtitleLimits.trackIndex) }),
+  z.strictObject({
+    language: z.string().regex(languageCodePattern, 'must be an ISO 639-2 language code such as "deu"'),
+  }),
+]);
+
 export const videoOutputSchema = z
   .strictObject({
     name: outputNameSchema,
@@ -224,6 +335,12 @@ export const videoOutputSchema = z
       .union([audioStreamSchema, z.literal("copy"), z.literal(false)])
       .default({ codec: "aac", bitrate_kbps: 128 }),
     trim: trimSchema.optional(),
+    /** Subtitles of the job's `subtitles` burned into the picture or carried as tracks. */
+    subtitles: subtitleUsesSchema
+      .optional()
+      .describe(
+        'one of the job\'s subtitles, or a list: {input, mode: "burn", style} (at most one) or {input, mode: "track", default}',
+      ),
   })
   .superRefine((o, ctx) => {
     const allowed = containerCodecs[o.container];
@@ -318,6 +435,28 @@ export const hlsOutputSchema = z.strictObject({
   name: outputNameSchema,
   type: z.literal("hls"),
   ...ladderFields,
+  /**
+   * Subtitles of the job's `subtitles`, each a WebVTT rendition of the master playlist (segmented
+   * with the video); `default`: players show it unless told otherwise.
+   */
+  subtitles: z
+    .array(z.strictObject({ input: inputNameSchema, default: z.boolean().default(false) }))
+    .min(subtitleLimits.inputs.min)
+    .max(subtitleLimits.inputs.max)
+    .refine((r) => new Set(r.map((x) => x.input)).size === r.length, "subtitle inputs must be unique")
+    .optional(),
+});
+
+/**
+ * One of the input's own subtitle tracks written as WebVTT (text tracks: SubRip, ASS, mov_text,
+ * WebVTT, …; picture-based ones such as DVD or PGS are refused). `track` left out: the first
+ * subtitle track. A job whose input lacks the track fails with `input_no_streams`, naming those it has.
+ */
+export const subtitlesOutputSchema = z.strictObject({
+  name: outputNameSchema,
+  type: z.literal("subtitles"),
+  track: subtitleTrackSchema.optional(),
+  format: z.enum(subtitleFormats).default("vtt"),
 });
 
 /**
@@ -364,8 +503,6 @@ export const animationOutputSchema = z.strictObject({
   /** Which of the input's video tracks (angles); omitted: the main one. */
   track: videoTrackSchema.optional(),
 });
-
-const hexColor = z.string().regex(hexColorPattern, "must be a colour as #rrggbb or #rrggbbaa");
 
 /**
  * A picture of the audio's waveform (PNG or SVG, width x height, `color` on `background`) and its
@@ -536,6 +673,7 @@ const outputUnion = z.discriminatedUnion("type", [
   highlightReelOutputSchema,
   animationOutputSchema,
   waveformOutputSchema,
+  subtitlesOutputSchema,
 ]);
 type OutputSpecRaw = z.infer<typeof outputUnion>;
 
@@ -594,6 +732,11 @@ export const jobSpecSchema = z
     input: inputSchema.optional(),
     /** Named inputs (1-16), for composition and highlight_reel outputs; instead of `input`. */
     inputs: jobInputsSchema(inputSchema).optional(),
+    /**
+     * Subtitle files (SRT or WebVTT, 1-8) by name, for the outputs of a job with one `input`: video
+     * outputs burn them or carry them as tracks, HLS outputs offer them as renditions.
+     */
+    subtitles: jobSubtitlesSchema.optional(),
     outputs: z
       .array(outputSchema)
       .min(1)
@@ -619,7 +762,8 @@ export const jobSpecSchema = z
     /** Write the outputs to the tenant's own bucket (see destinationSchema). */
     destination: destinationSchema.optional(),
   })
-  .superRefine(checkJobEdits);
+  .superRefine(checkJobEdits)
+  .superRefine(checkJobSubtitles);
 
 /** A spec as the client sent it (defaults not yet applied). */
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
@@ -635,3 +779,53 @@ export function poolFor(spec: Pick<JobSpec, "accel">): Pool {
 export type CompositionOutputSpec = z.output<typeof compositionOutputSchema>;
 /** A validated highlight_reel output. */
 export type HighlightReelOutputSpec = z.output<typeof highlightReelOutputSchema>;
+
+/** What checkJobSubtitles reads of a job spec. */
+interface SubtitledJob {
+  inputs?: Record<string, unknown> | undefined;
+  subtitles?: Record<string, SubtitleInput> | undefined;
+  outputs: OutputSpecRaw[];
+}
+
+/**
+ * The job-level rules of subtitles: they go with a single `input`; every subtitle an output names
+ * is one of the job's, and every one of the job's is used by some output.
+ */
+export function checkJobSubtitles(spec: SubtitledJob, ctx: z.RefinementCtx): void {
+  const names = Object.keys(spec.subtitles ?? {});
+  if (spec.subtitles && spec.inputs) {
+    ctx.addIssue({
+      code: "custom",
+      message: "subtitles go with a job's single input, not with inputs (compositions take none)",
+      path: ["subtitles"],
+    });
+    return;
+  }
+  const used = new Set<string>();
+  const check = (name: string, path: (string | number)[]) => {
+    used.add(name);
+    if (names.includes(name)) return;
+    ctx.addIssue({
+      code: "custom",
+      message:
+        names.length === 0
+          ? `names subtitles '${name}', but the job has no subtitles`
+          : `subtitles '${name}' is not one of the job's subtitles (${names.join(", ")})`,
+      path,
+    });
+  };
+  spec.outputs.forEach((output, i) => {
+    const uses = output.type === "video" || output.type === "hls" ? (output.subtitles ?? []) : [];
+    uses.forEach((u, j) => {
+      check(u.input, ["outputs", i, "subtitles", j, "input"]);
+    });
+  });
+  for (const name of names) {
+    if (!used.has(name))
+      ctx.addIssue({
+        code: "custom",
+        message: `subtitles '${name}' is used by no output (burn it, carry it as a track or add it to an hls output)`,
+        path: ["subtitles", name],
+      });
+  }
+}

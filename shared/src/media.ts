@@ -10,6 +10,7 @@
 import { z } from "zod";
 
 export * from "./composition-media";
+export * from "./subtitle-media";
 
 export const videoCodecs = ["h264", "h265", "vp9", "av1"] as const;
 export type VideoCodec = (typeof videoCodecs)[number];
@@ -388,6 +389,41 @@ export const renditionFactsSchema = z.object({
   playlist: z.string().max(512),
 });
 export type RenditionFacts = z.infer<typeof renditionFactsSchema>;
+
+/**
+ * A subtitle track of a written video output, read back from the file: its codec (mov_text, webvtt,
+ * subrip), language tag (ISO 639-2, null when untagged), title and default disposition.
+ */
+export const subtitleTrackFactsSchema = z.object({
+  codec: z.string().max(32),
+  language: z.string().max(16).nullable(),
+  title: z.string().max(64).nullable(),
+  default: z.boolean(),
+});
+export type SubtitleTrackFacts = z.infer<typeof subtitleTrackFactsSchema>;
+
+/** A WebVTT subtitle rendition of an HLS output (an EXT-X-MEDIA TYPE=SUBTITLES entry of its master playlist). */
+export const subtitleRenditionFactsSchema = z.object({
+  name: z.string().max(64),
+  /** The BCP 47 tag in the master playlist (LANGUAGE), null when the subtitle file has none. */
+  language: z.string().max(16).nullable(),
+  cues: z.int().nonnegative(),
+  segments: z.int().nonnegative(),
+  playlist: z.string().max(512),
+});
+export type SubtitleRenditionFacts = z.infer<typeof subtitleRenditionFactsSchema>;
+
+/** A subtitles output: the input's subtitle track it was taken from, and the WebVTT written (read back). */
+export const subtitleFactsSchema = z.object({
+  format: z.literal("vtt"),
+  /** The cues in the written file. */
+  cues: z.int().nonnegative(),
+  /** The input stream it came from: its index, codec and language tag (null when untagged). */
+  source_index: z.int().nonnegative(),
+  source_codec: z.string().max(32),
+  language: z.string().max(16).nullable(),
+});
+export type SubtitleFacts = z.infer<typeof subtitleFactsSchema>;
 
 /** An animation as written, read back from the file (GIF and WebP: their frame records). */
 export const animationFactsSchema = z.object({

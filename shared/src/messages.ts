@@ -10,6 +10,9 @@ import {
   loudnessFactsSchema,
   probeFactsSchema,
   renditionFactsSchema,
+  subtitleFactsSchema,
+  subtitleRenditionFactsSchema,
+  subtitleTrackFactsSchema,
   thumbnailFactsSchema,
   videoFactsSchema,
   waveformFactsSchema,
@@ -96,6 +99,12 @@ export const outputResultSchema = z.object({
   animation: animationFactsSchema.optional(),
   /** waveform outputs: the picture and the peaks document (both among `files`), their resolution. */
   waveform: waveformFactsSchema.optional(),
+  /** video outputs with subtitle tracks: each track as read back from the file, in stream order. */
+  subtitle_tracks: z.array(subtitleTrackFactsSchema).max(16).optional(),
+  /** hls outputs with subtitles: the WebVTT renditions of the master playlist. */
+  subtitle_renditions: z.array(subtitleRenditionFactsSchema).max(16).optional(),
+  /** subtitles outputs: the track extracted and the cues written. */
+  subtitles: subtitleFactsSchema.optional(),
   /**
    * Set when the job has a destination: the output was written to this bucket of the tenant's, and
    * storage_key (and each file's) is a key there, not in the service's store.

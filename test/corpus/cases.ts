@@ -128,6 +128,20 @@ export const corpusCases: CorpusCase[] = [
     audio: true,
   },
   {
+    file: "mkv-subrip-eng.mkv",
+    classes: ["matroska", "embedded subtitles (SubRip, eng)"],
+    durationSec: 8.01,
+    aspect: 16 / 9,
+    audio: true,
+  },
+  {
+    file: "mp4-mov-text-eng.mp4",
+    classes: ["mp4", "embedded subtitles (mov_text, eng)"],
+    durationSec: 8.02,
+    aspect: 16 / 9,
+    audio: true,
+  },
+  {
     file: "avi-indeo3.avi",
     classes: ["avi", "indeo 3", "yuv410p"],
     durationSec: 3.44,

@@ -266,6 +266,62 @@ export const derivedFiles: DerivedFile[] = [
     },
   },
   {
+    name: "mkv-subrip-eng.mkv",
+    from: ["webm-vp8-vorbis.webm", "subtitles.srt"],
+    how:
+      "the clip's streams copied into Matroska with the real SRT as a SubRip track tagged eng, moved " +
+      "136 s earlier so its first two cues (0.612–3.376 s, 3.482–5.609 s) fall inside the clip; first 8 s",
+    recipe: 1,
+    async make([video, srt], out) {
+      await ff(
+        ...[
+          "-i",
+          video ?? "",
+          "-itsoffset",
+          "-136",
+          "-i",
+          srt ?? "",
+          "-map",
+          "0:v",
+          "-map",
+          "0:a",
+          "-map",
+          "1:s",
+        ],
+        ...["-t", "8", "-c:v", "copy", "-c:a", "copy", "-c:s", "srt", "-metadata:s:s:0", "language=eng"],
+        ...[...bitexact, "-f", "matroska", out],
+      );
+    },
+  },
+  {
+    name: "mp4-mov-text-eng.mp4",
+    from: ["mp3-in-mp4.mp4", "subtitles.srt"],
+    how:
+      "the H.264 + MP3 clip's streams copied with the real SRT as a 3GPP timed text (mov_text) track " +
+      "tagged eng, moved 136 s earlier so its first two cues fall inside the clip; first 8 s",
+    recipe: 1,
+    async make([video, srt], out) {
+      await ff(
+        ...[
+          "-i",
+          video ?? "",
+          "-itsoffset",
+          "-136",
+          "-i",
+          srt ?? "",
+          "-map",
+          "0:v",
+          "-map",
+          "0:a",
+          "-map",
+          "1:s",
+        ],
+        ...["-t", "8", "-c:v", "copy", "-c:a", "copy", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng"],
+        ...[...bitexact, "-f", "mp4", out],
+      );
+    },
+  },
+  {
     name: "webm-bitflips.webm",
     from: ["webm-vp8-vorbis.webm"],
     how: "one bit flipped in each of 40 bytes spread over 10–95 % of the file (fixed seed): damaged but decodable",

@@ -138,6 +138,56 @@ describe.each(["native", "wasm"] as const)("a job end to end on the %s engine", 
     expect(socket.messages.at(-1)).toMatchObject({ type: "job:state", status: "failed" });
   });
 
+  it("burns an uploaded subtitle file into one output and carries it as a tagged track in another; a malformed one fails naming its line", async () => {
+    const srt = "1\n00:00:01,000 --> 00:00:02,500\nHello from an upload\n";
+    const subtitle = await uploadBytes(client, Buffer.from(srt));
+    const spec = (id: string) => ({
+      input: { type: "upload" as const, upload_id: clipId },
+      subtitles: {
+        en: { input: { type: "upload" as const, upload_id: id }, language: "eng", label: "English" },
+      },
+      outputs: [
+        {
+          name: "burned",
+          type: "video" as const,
+          video: { height: 240 },
+          subtitles: { input: "en", mode: "burn" as const },
+        },
+        {
+          name: "tracked",
+          type: "video" as const,
+          container: "mkv" as const,
+          video: { height: 240 },
+          subtitles: [{ input: "en", mode: "track" as const, default: true }],
+        },
+      ],
+    });
+    const clipId = await uploadBytes(client, clip);
+    const job = await submitJob(client, spec(subtitle));
+    const final = await waitForJob(client, job.id);
+    expect(final.status, JSON.stringify(final.error)).toBe("succeeded");
+    const tracked = final.outputs.find((o) => o.name === "tracked");
+    expect(tracked?.subtitle_tracks).toEqual([
+      { codec: "subrip", language: "eng", title: "English", default: true },
+    ]);
+    const file = join(dir, `${engine}-tracked.mkv`);
+    await writeFile(file, Buffer.from(await (await fetch(tracked?.url ?? "")).arrayBuffer()));
+    const probe = await ffprobe(file);
+    expect(probe.streams.find((s) => s.codec_type === "subtitle")).toMatchObject({
+      codec_name: "subrip",
+      tags: { language: "eng", title: "English" },
+    });
+    expect(final.outputs.find((o) => o.name === "burned")?.subtitle_tracks).toBeUndefined();
+
+    const broken = await uploadBytes(client, Buffer.from(`${srt}\n2\n00:00:03,000 --> soon\nbroken\n`));
+    const failed = await waitForJob(client, (await submitJob(client, spec(broken))).id);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatchObject({
+      code: "input_unreadable",
+      message: `subtitles 'en', line 6: expected a timing line like 00:00:01,000 --> 00:00:02,000, found "00:00:03,000 --> soon"`,
+    });
+  });
+
   it("refuses the progress socket without a valid token", async () => {
     const job = await submit(await uploadBytes(client, clip), 120);
     const forged = followProgress(job.progress_url.replace(/token=[^&]+/, "token=bogus.token"));

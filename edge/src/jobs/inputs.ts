@@ -5,9 +5,10 @@ import { confirmUpload } from "../uploads/confirm";
 import { findUpload } from "../uploads/repository";
 
 /**
- * Every input a job reads, with where it sits in the spec (the job input or its named inputs, and
- * watermark images). Named uploads reach the node by their upload id (storageKeys.upload), like
- * watermark images; only the single `input`'s key travels in the job message.
+ * Every input a job reads, with where it sits in the spec (the job input or its named inputs, its
+ * subtitle files, and watermark images). Named uploads reach the node by their upload id
+ * (storageKeys.upload), like subtitle files and watermark images; only the single `input`'s key
+ * travels in the job message.
  */
 export function inputsOf(spec: JobSpec): { field: string; input: JobInput }[] {
   const found: { field: string; input: JobInput }[] = spec.input
@@ -15,6 +16,8 @@ export function inputsOf(spec: JobSpec): { field: string; input: JobInput }[] {
     : [];
   for (const [name, input] of Object.entries(spec.inputs ?? {}))
     found.push({ field: `inputs.${name}`, input });
+  for (const [name, subtitle] of Object.entries(spec.subtitles ?? {}))
+    found.push({ field: `subtitles.${name}.input`, input: subtitle.input });
   spec.outputs.forEach((output, i) => {
     const image = output.type === "video" ? output.video.watermark?.image : undefined;
     if (image) found.push({ field: `outputs.${i}.video.watermark.image`, input: image });
@@ -25,7 +28,7 @@ export function inputsOf(spec: JobSpec): { field: string; input: JobInput }[] {
 /**
  * Checks a job's inputs at submit time and returns the storage key of an uploaded job input (null
  * for other inputs). `s3` inputs must name a bucket the operator allows (the nodes check again);
- * every upload (the input, watermark images) must be this tenant's, received (S3: its size
+ * every upload (the input, subtitle files, watermark images) must be this tenant's, received (S3: its size
  * checked) and not expired.
  */
 export async function resolveInputs(

@@ -188,6 +188,11 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
   append(AddFilter(graph, "scale", "scale", {{"w", std::to_string(size.width)}, {"h", std::to_string(size.height)}}));
   append(AddFilter(graph, "setsar", "setsar", {{"sar", "1"}}));
   if (chain.watermark != nullptr) fg->AddWatermark(chain, size, &last);
+  if (!chain.subtitles_path.empty()) {
+    // Shaping "complex": HarfBuzz shapes Arabic and other joined scripts; FriBidi orders each line.
+    append(AddFilter(graph, "ass", "subtitles",
+                     {{"filename", chain.subtitles_path}, {"fontsdir", chain.fonts_dir}, {"shaping", "complex"}}));
+  }
   if (chain.fps.num > 0 && chain.fps.den > 0) {
     append(AddFilter(graph, "fps", "fps",
                      {{"fps", std::to_string(chain.fps.num) + "/" + std::to_string(chain.fps.den)}}));

@@ -46,6 +46,10 @@ struct VideoChain {
   int watermark_margin = 0;  // pixels from the edges
   double watermark_opacity = 1.0;
   double watermark_width_fraction = 0;  // > 0: scale the image to this share of the output width
+  // Burned subtitles, drawn after the watermark: an ASS script the caller wrote (from cues it parsed
+  // and a style it made from typed fields) rendered by libass, with the fonts in `fonts_dir`.
+  std::string subtitles_path;  // "": none
+  std::string fonts_dir;
   // A palette computed for the clip (GIF): split -> palettegen -> paletteuse at the end. Needs fps
   // and trim_end, which bound the frames held until the palette is known.
   bool palette = false;
@@ -92,8 +96,8 @@ class FilterGraph {
   static std::unique_ptr<FilterGraph> ForAudioSteps(const AVCodecContext* decoder, AVRational time_base,
                                                     const std::vector<FilterStep>& steps);
 
-  // buffer -> [trim -> setpts] -> [transpose/flip] -> [crop] -> scale -> setsar=1 -> [fps]
-  //   -> format -> buffersink
+  // buffer -> [trim -> setpts] -> [transpose/flip] -> [crop] -> scale -> setsar=1 -> [watermark]
+  //   -> [ass] -> [fps] -> format -> buffersink
   static std::unique_ptr<FilterGraph> ForVideo(const AVCodecParameters* input, AVRational time_base,
                                                AVRational frame_rate, const VideoChain& chain);
 

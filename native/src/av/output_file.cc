@@ -57,6 +57,17 @@ int OutputFile::AddCopyStream(const AVStream* input) {
   return stream->index;
 }
 
+void OutputFile::SetStreamTags(int stream_index, const std::string& language, const std::string& title,
+                               bool is_default) {
+  AVStream* stream = ctx_->streams[stream_index];
+  for (const auto& [key, value] : {std::pair{"language", &language}, std::pair{"title", &title}}) {
+    if (!value->empty() && av_dict_set(&stream->metadata, key, value->c_str(), 0) < 0) {
+      Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
+    }
+  }
+  if (is_default) stream->disposition |= AV_DISPOSITION_DEFAULT;
+}
+
 void OutputFile::Open() {
   if (!(ctx_->oformat->flags & AVFMT_NOFILE)) {
     int ret = avio_open2(&ctx_->pb, path_.c_str(), AVIO_FLAG_WRITE, &interrupt_, nullptr);

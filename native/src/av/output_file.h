@@ -43,6 +43,10 @@ class OutputFile {
   // Adds a stream that carries the input's packets unchanged (stream copy); returns its index.
   int AddCopyStream(const AVStream* input);
 
+  // Tags a stream added above: its language (ISO 639-2; "" leaves it untagged), title ("": none)
+  // and whether players pick it unless told otherwise (the default disposition).
+  void SetStreamTags(int stream_index, const std::string& language, const std::string& title, bool is_default);
+
   // Creates the file and writes the header (mp4: +faststart). Throws kOutputWriteFailed.
   void Open();
 

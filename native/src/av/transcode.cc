@@ -16,6 +16,7 @@
 #include "loudness.h"
 #include "output_file.h"
 #include "still_image.h"
+#include "subtitles.h"
 #include "thumbnails.h"
 #include "timeline.h"
 
@@ -90,6 +91,7 @@ struct OutputPipeline {
   std::unique_ptr<StreamPipeline> video;
   std::unique_ptr<StreamPipeline> audio;
   std::vector<std::unique_ptr<StreamPipeline>> more_audio;  // the further tracks it keeps
+  std::vector<std::unique_ptr<SubtitleTrackWriter>> subtitle_tracks;  // cues written as the media passes them
   int audio_copy_stream = -1;  // >= 0: the input's audio packets go here unchanged
   bool global_header = false;  // its muxer wants codec headers out of band (shared encodes must agree)
   int64_t video_packets = 0;
@@ -117,10 +119,17 @@ class Run {
     for (size_t i : open_order_) OpenOutput(i);
     for (const ThumbnailSettings& thumbnails : settings_.thumbnails) OpenThumbnails(thumbnails);
     OpenAnalyses();
+    for (const SubtitleExtractSettings& extract : settings_.subtitles) {
+      extracts_.push_back(std::make_unique<SubtitleExtract>(extract, *input_, &control_));
+    }
     Pump();
     Flush();
     RequireDecodedStreams();
     FinishAnalyses();
+    for (auto& extract : extracts_) {
+      extract->Finish();
+      result_->subtitles.push_back(extract->report());
+    }
     for (OutputPipeline& output : outputs_) output.file->Finish();
     for (size_t i = 0; i < outputs_.size(); i++) Expect(outputs_[i], &result_->outputs[i]);
     MeasureWrittenLoudness();
@@ -224,7 +233,8 @@ class Run {
     video_index_ = wants_video ? input_->BestStream(AVMEDIA_TYPE_VIDEO) : -1;
     audio_index_ = wants_audio ? input_->BestStream(AVMEDIA_TYPE_AUDIO) : -1;
     std::vector<int> videos = ChosenVideoStreams();
-    if (video_index_ < 0 && videos.empty() && audio_index_ < 0 && settings_.analyses.empty()) {
+    if (video_index_ < 0 && videos.empty() && audio_index_ < 0 && settings_.analyses.empty() &&
+        settings_.subtitles.empty()) {
       Fail(ErrorCode::kInputNoStreams, "the input has no video or audio stream the plan can use");
     }
     for (const ThumbnailSettings& thumbnails : settings_.thumbnails) {
@@ -263,6 +273,7 @@ class Run {
     std::vector<int> kept = {clock_index_, audio_index_};
     kept.insert(kept.end(), decoded.begin(), decoded.end());
     kept.insert(kept.end(), videos.begin(), videos.end());
+    for (const SubtitleExtractSettings& extract : settings_.subtitles) kept.push_back(extract.stream_index);
     input_->KeepOnly(kept);
     for (int index : videos) {
       const AVStream* stream = input_->stream(index);
@@ -299,8 +310,8 @@ class Run {
     // latest trim end. Thumbnails read the whole input.
     double earliest_start = 1e18;
     double latest_end = 0;
-    // Thumbnails and analyses read the whole input.
-    bool all_end = settings_.thumbnails.empty() && settings_.analyses.empty();
+    // Thumbnails, analyses and subtitle extractions read the whole input.
+    bool all_end = settings_.thumbnails.empty() && settings_.analyses.empty() && settings_.subtitles.empty();
     for (const OutputSettings& output : settings_.outputs) {
       earliest_start = std::min(earliest_start, output.trim_start);
       if (output.trim_end > 0) latest_end = std::max(latest_end, output.trim_end);
@@ -362,6 +373,8 @@ class Run {
         chain.watermark_opacity = v.watermark_opacity;
         chain.watermark_width_fraction = v.watermark_width_fraction;
       }
+      chain.subtitles_path = v.subtitles_path;
+      chain.fonts_dir = v.fonts_dir;
       int larger = larger_of_[index];
       if (larger >= 0) {
         // Scaled on from the larger output's pictures, which are already upright, cropped and
@@ -467,6 +480,10 @@ class Run {
     if (!output.video && !output.audio && output.audio_copy_stream < 0) {
       Fail(ErrorCode::kInputNoStreams, "the input has none of the streams output " + settings.path + " needs");
     }
+    for (const SubtitleTrackSettings& track : settings.subtitle_tracks) {
+      output.subtitle_tracks.push_back(
+          std::make_unique<SubtitleTrackWriter>(track, output.file.get(), PlannedDurationSec(settings)));
+    }
     output.file->Open();
     output.global_header = global_header;
     outputs_[index] = std::move(output);
@@ -483,7 +500,7 @@ class Run {
     std::vector<bool> eligible(n, false);
     for (size_t i = 0; i < n; i++) {
       const std::optional<VideoSettings>& v = settings_.outputs[i].video;
-      if (!v || !v->watermark_path.empty() || v->palette || v->fps_num > 0 ||
+      if (!v || !v->watermark_path.empty() || !v->subtitles_path.empty() || v->palette || v->fps_num > 0 ||
           Encoder::VideoPixelFormat(v->encoder) != AV_PIX_FMT_YUV420P) {
         continue;
       }
@@ -600,6 +617,11 @@ class Run {
       PacketUnref unref(packet_.get());
       const AVStream* stream = input_->stream(packet_->stream_index);
       if (PastTrimEnds()) return;
+      int64_t read_ts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
+      if (read_ts != AV_NOPTS_VALUE) read_sec_ = std::max(read_sec_, read_ts * av_q2d(stream->time_base));
+      for (auto& extract : extracts_) {
+        if (extract->stream_index() == packet_->stream_index) extract->Push(packet_.get());
+      }
       if (packet_->stream_index == clock_index_) {
         int64_t ts = packet_->pts != AV_NOPTS_VALUE ? packet_->pts : packet_->dts;
         if (ts != AV_NOPTS_VALUE) video_clock_.reached_sec = std::max(video_clock_.reached_sec, ts * av_q2d(stream->time_base));
@@ -619,7 +641,7 @@ class Run {
           t->decoder->Decode(packet_.get(), [this, t](AVFrame* frame) { OnAudioFrame(*t, frame); });
         }
       }
-      if (outputs_.empty() && ThumbnailsDone() && AnalysesDone()) return;
+      if (outputs_.empty() && ThumbnailsDone() && AnalysesDone() && extracts_.empty()) return;
       Report(false);
     }
   }
@@ -862,6 +884,7 @@ class Run {
     copy->pos = -1;
     double end = (copy->pts + copy->duration) * av_q2d(stream->time_base);
     output.end_time_sec = std::max(output.end_time_sec, end);
+    WriteCues(output, (copy->dts != AV_NOPTS_VALUE ? copy->dts : copy->pts) * av_q2d(stream->time_base));
     output.file->Write(copy.get(), stream->time_base, output.audio_copy_stream);
   }
 
@@ -892,7 +915,22 @@ class Run {
         pipeline->encoder->Encode(nullptr, pipeline->filter->output_time_base(),
                                   [&](AVPacket* packet) { Mux(output, *pipeline, packet); });
       }
+      // Cues past the media's end are cut there: the file lasts as long as its media.
+      for (auto& track : output.subtitle_tracks) track->Finish(output.end_time_sec);
     }
+  }
+
+  // Each subtitle track's cues the media has passed at `time_sec` go in beside a media packet at
+  // that time (subtitles.h: when, and why the muxer still puts them in order).
+  static void WriteCues(OutputPipeline& output, double time_sec) {
+    for (auto& track : output.subtitle_tracks) track->WriteUntil(time_sec);
+  }
+
+  // The cues due before a media packet of this output (none when it carries no subtitle track).
+  static void CuesBefore(OutputPipeline& output, const AVPacket* packet, AVRational time_base) {
+    if (output.subtitle_tracks.empty()) return;
+    int64_t ts = packet->dts != AV_NOPTS_VALUE ? packet->dts : packet->pts;
+    if (ts != AV_NOPTS_VALUE) WriteCues(output, static_cast<double>(ts) * av_q2d(time_base));
   }
 
   // One decoded picture of a video track goes to every output and thumbnail set taking that track
@@ -986,9 +1024,11 @@ class Run {
       PacketPtr copy = MakePacket();
       if (av_packet_ref(copy.get(), packet) < 0) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
       other.end_time_sec = std::max(other.end_time_sec, end);
+      CuesBefore(other, packet, time_base);
       other.file->Write(copy.get(), time_base, stream);
     }
     output.end_time_sec = std::max(output.end_time_sec, end);
+    CuesBefore(output, packet, time_base);
     output.file->Write(packet, time_base, pipeline.out_stream);
   }
 
@@ -1066,6 +1106,17 @@ class Run {
       entry.out_time_sec = final && input_duration > 0 ? input_duration : analysis->reached_sec();
       progress.analyses.push_back(entry);
     }
+    // A subtitle extraction advances with the read position over the input (its stream is sparse).
+    progress.subtitles.reserve(extracts_.size());
+    for (const auto& extract : extracts_) {
+      OutputProgress entry;
+      entry.frames = extract->report().cues;
+      entry.duration_sec = input_duration > 0 ? input_duration : -1;
+      entry.out_time_sec = final && input_duration > 0 ? input_duration
+                           : input_duration > 0        ? std::min(read_sec_, input_duration)
+                                                       : read_sec_;
+      progress.subtitles.push_back(entry);
+    }
     on_progress_(progress);
   }
 
@@ -1098,6 +1149,8 @@ class Run {
   std::vector<size_t> open_order_;  // outputs feeding others come before them
   std::vector<std::unique_ptr<ThumbnailSet>> thumbnail_sets_;
   std::vector<std::unique_ptr<Analysis>> analyses_;
+  std::vector<std::unique_ptr<SubtitleExtract>> extracts_;
+  double read_sec_ = 0;  // the latest packet time read (input timeline)
   std::vector<double> thumbnail_reached_sec_;  // per set: the latest input time decoded for it
   std::vector<VideoTrack*> thumbnail_tracks_;  // per set: the video track its stills come from
 };
@@ -1140,6 +1193,7 @@ Failure Transcode(const TranscodeSettings& settings, const std::atomic<bool>& ca
   TranscodeSettings again = settings;
   again.outputs.clear();
   again.thumbnails.clear();
+  again.subtitles.clear();
   std::vector<size_t> redone;
   for (size_t i = 0; i < settings.outputs.size() && i < result->outputs.size(); i++) {
     const OutputSettings& output = settings.outputs[i];

@@ -14,6 +14,7 @@
 
 #include "analysis/analysis.h"
 #include "status.h"
+#include "subtitles.h"
 
 namespace fw::av {
 
@@ -44,6 +45,9 @@ struct VideoSettings {
   // The input's video stream this output takes (its own decoder, shared by every output and
   // thumbnail set taking it); -1: the input's best video stream.
   int stream_index = -1;
+  // Burned subtitles: an ASS script the caller wrote, rendered after scaling and the watermark.
+  std::string subtitles_path;  // "": none
+  std::string fonts_dir;
 };
 
 struct AudioSettings {
@@ -78,6 +82,7 @@ struct OutputSettings {
   int loop = -1;  // gif/webp muxers: 1 loops forever, 0 plays once; -1: not an animation
   std::optional<VideoSettings> video;
   std::optional<AudioSettings> audio;
+  std::vector<SubtitleTrackSettings> subtitle_tracks;  // cues on the output's timeline (after its trim)
 };
 
 struct ThumbnailSettings {
@@ -101,6 +106,7 @@ struct TranscodeSettings {
   std::vector<OutputSettings> outputs;
   std::vector<ThumbnailSettings> thumbnails;
   std::vector<AnalysisSettings> analyses;  // each reads the whole input (no trim)
+  std::vector<SubtitleExtractSettings> subtitles;  // input subtitle streams written as WebVTT (whole input)
   int64_t stall_timeout_ms = 0;  // 0: no watchdog
 };
 
@@ -134,6 +140,7 @@ struct TranscodeResult {
   std::vector<OutputReport> outputs;
   std::vector<ThumbnailReport> thumbnails;
   std::vector<AnalysisReport> analyses;
+  std::vector<SubtitleExtractReport> subtitles;
 };
 
 // How far one output (or one thumbnail set) has got.
@@ -143,11 +150,13 @@ struct OutputProgress {
   double duration_sec = -1;  // the duration this output will have (its trim window); negative when unknown
 };
 
-// Latest state of a run: one entry per output, thumbnail set and analysis, in settings order.
+// Latest state of a run: one entry per output, thumbnail set, analysis and subtitle extraction, in
+// settings order.
 struct Progress {
   std::vector<OutputProgress> outputs;
   std::vector<OutputProgress> thumbnails;
   std::vector<OutputProgress> analyses;
+  std::vector<OutputProgress> subtitles;
   double elapsed_sec = 0;  // wall-clock time since the run started
 };
 

@@ -91,6 +91,43 @@ describe("framewire submit --spec", () => {
     expect(spec.input).toEqual({ type: "upload", upload_id: `upl_${"7".repeat(26)}` });
   });
 
+  it("uploads local subtitle files beside the input, keeping their language and label", async () => {
+    await writeFile(join(dir, "en.srt"), "1\n00:00:01,000 --> 00:00:02,000\nhi\n");
+    const path = await specFile("subs.json", {
+      input: "a.mp4",
+      subtitles: {
+        en: { input: "en.srt", language: "eng", label: "English" },
+        fr: { input: "https://example.com/fr.vtt" },
+      },
+      outputs: [
+        {
+          name: "small",
+          type: "video",
+          video: { height: 360 },
+          subtitles: [
+            { input: "en", mode: "burn" },
+            { input: "fr", mode: "track" },
+          ],
+        },
+      ],
+    });
+    const uploaded: string[] = [];
+    const spec = await uploadSpecFiles(await readSpecFile(path), async (file) => {
+      uploaded.push(file);
+      return `upl_${String(uploaded.length).repeat(26)}`;
+    });
+    expect(uploaded).toEqual([join(dir, "a.mp4"), join(dir, "en.srt")]);
+    expect(spec.subtitles).toEqual({
+      en: {
+        input: { type: "upload", upload_id: `upl_${"2".repeat(26)}` },
+        language: "eng",
+        label: "English",
+      },
+      fr: { input: { type: "url", url: "https://example.com/fr.vtt" } },
+    });
+    expect(jobSpecSchema.safeParse(spec).success).toBe(true);
+  });
+
   it("refuses an invalid spec before uploading anything, naming each problem", async () => {
     const path = await specFile("bad.json", {
       inputs: { a: "a.mp4", b: "missing.mp4", logo: "logo.png" },

@@ -6,13 +6,14 @@ import { CliError, exitCodes } from "./exit-codes";
 /**
  * `framewire submit --spec job.json`: a whole job spec from a file (a composition, a highlight reel,
  * any outputs), checked by the shared schema before anything is uploaded. Where the API takes an
- * input object, the file may instead give a string: an https:// URL, or a local file's path
- * (relative to the spec file) that is uploaded and named by its upload id.
+ * input object (`input`, each of `inputs`, each subtitle file's `input`), the file may instead give
+ * a string: an https:// URL, or a local file's path (relative to the spec file) that is uploaded
+ * and named by its upload id.
  */
 export interface SpecFile {
   /** The spec as it will be sent, local files still to be replaced by their uploads. */
   spec: Record<string, unknown>;
-  /** Each local file to upload, by where it sits in the spec ("input" or "inputs.<name>"). */
+  /** Each local file to upload, by where it sits in the spec ("input", "inputs.<name>", "subtitles.<name>"). */
   files: { at: string; path: string }[];
 }
 
@@ -50,6 +51,16 @@ export async function readSpecFile(path: string): Promise<SpecFile> {
       ]),
     );
   }
+  if (typeof spec.subtitles === "object" && spec.subtitles !== null && !Array.isArray(spec.subtitles)) {
+    spec.subtitles = Object.fromEntries(
+      Object.entries(spec.subtitles).map(([name, value]) => [
+        name,
+        typeof value === "object" && value !== null && "input" in value
+          ? { ...value, input: inputFrom(value.input, `subtitles.${name}`, base, files) }
+          : value,
+      ]),
+    );
+  }
   const checked = jobSpecSchema.safeParse(spec);
   const problems = checked.success
     ? []
@@ -70,10 +81,15 @@ export async function uploadSpecFiles(
 ): Promise<JobSpecInput> {
   const out: Record<string, unknown> = { ...spec };
   if (files.some((f) => f.at.startsWith("inputs."))) out.inputs = { ...(spec.inputs as object) };
+  if (files.some((f) => f.at.startsWith("subtitles."))) out.subtitles = { ...(spec.subtitles as object) };
   for (const file of files) {
     const input = { type: "upload", upload_id: await upload(file.path) };
     if (file.at === "input") out.input = input;
-    else (out.inputs as Record<string, unknown>)[file.at.slice("inputs.".length)] = input;
+    else if (file.at.startsWith("subtitles.")) {
+      const subtitles = out.subtitles as Record<string, Record<string, unknown>>;
+      const name = file.at.slice("subtitles.".length);
+      subtitles[name] = { ...subtitles[name], input };
+    } else (out.inputs as Record<string, unknown>)[file.at.slice("inputs.".length)] = input;
   }
   return out as JobSpecInput;
 }

@@ -73,6 +73,18 @@ export function OutputResult({ output }: { output: LiveOutput }) {
       return <WaveformImage output={output} />;
     case "analysis":
       return output.analysis ? <Measurement facts={output.analysis} /> : <Analysis probe={output.probe} />;
+    case "subtitles": {
+      const s = output.subtitles;
+      return (
+        <p class="facts-line">
+          WebVTT
+          {s
+            ? ` · ${s.cues} ${s.cues === 1 ? "cue" : "cues"} from track ${s.source_index} (${s.source_codec}${s.language ? `, ${s.language}` : ""})`
+            : ""}
+          {` · ${formatBytes(output.size_bytes)}`}
+        </p>
+      );
+    }
     default:
       return <MediaFacts output={output} />;
   }
@@ -138,6 +150,9 @@ function MediaFacts({ output }: { output: LiveOutput }) {
     formatBytes(output.size_bytes),
     output.encoder
       ? `encoder ${output.encoder}${output.accel && output.accel !== "cpu" ? ` (${output.accel})` : ""}`
+      : null,
+    output.subtitle_tracks?.length
+      ? `subtitles ${output.subtitle_tracks.map((t) => t.language ?? "untagged").join(", ")}`
       : null,
   ].filter(Boolean);
   return (
@@ -275,6 +290,12 @@ function Renditions({ output }: { output: LiveOutput }) {
         <li key={r.name} class="chip">
           {r.name} · {r.width}×{r.height} · {formatBitrate(r.bandwidth)} · {r.segments}{" "}
           {r.segments === 1 ? "segment" : "segments"}
+        </li>
+      ))}
+      {(output.subtitle_renditions ?? []).map((r) => (
+        <li key={`subtitles-${r.playlist}`} class="chip">
+          subtitles {r.name}
+          {r.language ? ` (${r.language})` : ""} · {r.cues} {r.cues === 1 ? "cue" : "cues"}
         </li>
       ))}
     </ul>
