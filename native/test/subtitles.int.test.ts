@@ -15,6 +15,7 @@ import {
   type SubtitlesPlanOutput,
   type VideoPlanOutput,
 } from "../lib/engine";
+import { readFragmentFile, readInit } from "../lib/fmp4";
 import { createNativeEngine } from "../lib/native-engine";
 import { assScript, parseSubtitles } from "../lib/subtitles";
 import { createWasmEngine } from "../lib/wasm-engine";
@@ -590,6 +591,38 @@ describe("HLS subtitle renditions (native)", () => {
     // Cue 1 (1–2 s) in segment 0, cue 2 (3–4 s) in segment 1: each once.
     expect(cues).toEqual(["1-2", "3-4"]);
     expect(facts?.files?.some((f) => f.relativePath === "subtitles-ar/seg_00000.vtt")).toBe(true);
+  });
+  it("puts the cues on the CMAF clock when the ladder is shared with DASH", async () => {
+    // CMAF tracks start on a shared timeline a few seconds in; a cue map made for MPEG-TS (or none)
+    // would show every cue that far early or late.
+    const ladder = {
+      segmentSec: 2,
+      preset: "ultrafast" as const,
+      renditions: [{ name: "180p", maxHeight: 180, videoBitrateKbps: 300, audioBitrateKbps: 64 }],
+    };
+    const hls: HlsPlanOutput = {
+      kind: "hls",
+      name: "cmaf",
+      dir: join(dir, "cmaf"),
+      ...ladder,
+      segments: "cmaf",
+      subtitles: [{ input: "en", default: true }],
+    };
+    await engine.run({
+      inputPath: files.clip as string,
+      subtitles: subtitleFiles("en.srt"),
+      outputs: [
+        hls,
+        { kind: "dash", name: "d", dir: join(dir, "d"), ...ladder, shares: { hls: "cmaf", url: "../cmaf/" } },
+      ],
+    });
+    const track = readInit(await readFile(join(hls.dir, "180p", "init.mp4")));
+    const first = await readFragmentFile(join(hls.dir, "180p", "seg_00000.m4s"), track);
+    // Media time 0 is the first picture's presentation time, on the 90 kHz clock.
+    const mpegts = Math.round((first.start / track.timescale) * 90_000);
+    const text = await readFile(join(hls.dir, "subtitles-en", "seg_00000.vtt"), "utf8");
+    expect(text).toContain(`X-TIMESTAMP-MAP=MPEGTS:${mpegts},LOCAL:00:00:00.000`);
+    expect(await readFile(join(hls.dir, "master.m3u8"), "utf8")).toMatch(/AUDIO="[^"]+".*SUBTITLES="subs"/);
   });
 });
 
