@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, stat } from "node:fs/promises";
 import { analysisKinds, presets } from "@framewire/shared/media";
 import { analysisDocument, analysisFacts } from "./analysis";
 import { animationFacts } from "./animation";
@@ -44,7 +44,7 @@ import {
 import { checkPlan } from "./plan-check";
 import { type OutputMeasure, RunProgress } from "./run-progress";
 import {
-  countVttCues,
+  extractedSubtitleFacts,
   type LoadedSubtitle,
   loadSubtitles,
   removeFiles,
@@ -442,24 +442,7 @@ class NativeEngine implements Engine {
         const source = subtitles.extracted.get(output.name);
         if (!report || !source)
           throw new EngineError("ENGINE_FAILURE", `output ${output.name}: the addon reported nothing for it`);
-        const text = await readFile(output.path, "utf8");
-        return {
-          name: output.name,
-          kind: "subtitles",
-          path: output.path,
-          sizeBytes: Buffer.byteLength(text),
-          container: "vtt",
-          durationSec: null,
-          video: null,
-          audio: null,
-          subtitles: {
-            format: "vtt",
-            cues: countVttCues(text),
-            source_index: source.index,
-            source_codec: source.codec,
-            language: source.language ?? null,
-          },
-        };
+        return extractedSubtitleFacts(output, source);
       }
       case "waveform": {
         const report = written.analyses?.[compiled.analysis ?? -1];

@@ -18,8 +18,10 @@ import {
 import {
   EngineError,
   type MediaFacts,
+  type OutputFacts,
   type Plan,
   type StreamFacts,
+  type SubtitlesPlanOutput,
   type SubtitleTrackChoice,
   type VideoPlanOutput,
 } from "./engine";
@@ -233,4 +235,29 @@ export function subtitleStreamFor(choice: SubtitleTrackChoice | null, facts: Med
 /** Cues in a WebVTT file we wrote: its timing lines. */
 export function countVttCues(text: string): number {
   return text.split(/\r?\n/).filter((line) => line.includes("-->")).length;
+}
+
+/** What a subtitles output wrote (the same facts from either engine): read back from its file. */
+export async function extractedSubtitleFacts(
+  output: SubtitlesPlanOutput,
+  source: StreamFacts,
+): Promise<OutputFacts> {
+  const text = await readFile(output.path, "utf8");
+  return {
+    name: output.name,
+    kind: "subtitles",
+    path: output.path,
+    sizeBytes: Buffer.byteLength(text),
+    container: "vtt",
+    durationSec: null,
+    video: null,
+    audio: null,
+    subtitles: {
+      format: "vtt",
+      cues: countVttCues(text),
+      source_index: source.index,
+      source_codec: source.codec,
+      language: source.language ?? null,
+    },
+  };
 }

@@ -41,7 +41,7 @@ import { AUDIO_FORMATS, checkPlan } from "./plan-check";
 import type { OutputMeasure } from "./run-progress";
 import { RunProgress } from "./run-progress";
 import {
-  countVttCues,
+  extractedSubtitleFacts,
   type LoadedSubtitle,
   loadSubtitles,
   subtitleStreamFor,
@@ -770,24 +770,7 @@ class WasmEngine implements Engine {
         const out = memfsOutputName("vtt");
         await exec(subtitleExtractArgs(input, source.index, out), facts.durationSec);
         await this.keep(core, out, output.path, false);
-        const text = await readFile(output.path, "utf8");
-        return {
-          name: output.name,
-          kind: "subtitles",
-          path: output.path,
-          sizeBytes: Buffer.byteLength(text),
-          container: "vtt",
-          durationSec: null,
-          video: null,
-          audio: null,
-          subtitles: {
-            format: "vtt",
-            cues: countVttCues(text),
-            source_index: source.index,
-            source_codec: source.codec,
-            language: source.language ?? null,
-          },
-        };
+        return extractedSubtitleFacts(output, source);
       }
       case "waveform": {
         if (!hasAudio)

@@ -272,26 +272,7 @@ export const derivedFiles: DerivedFile[] = [
       "the clip's streams copied into Matroska with the real SRT as a SubRip track tagged eng, moved " +
       "136 s earlier so its first two cues (0.612–3.376 s, 3.482–5.609 s) fall inside the clip; first 8 s",
     recipe: 1,
-    async make([video, srt], out) {
-      await ff(
-        ...[
-          "-i",
-          video ?? "",
-          "-itsoffset",
-          "-136",
-          "-i",
-          srt ?? "",
-          "-map",
-          "0:v",
-          "-map",
-          "0:a",
-          "-map",
-          "1:s",
-        ],
-        ...["-t", "8", "-c:v", "copy", "-c:a", "copy", "-c:s", "srt", "-metadata:s:s:0", "language=eng"],
-        ...[...bitexact, "-f", "matroska", out],
-      );
-    },
+    make: ([video, srt], out) => withSubtitleTrack(video ?? "", srt ?? "", out, "srt", "matroska"),
   },
   {
     name: "mp4-mov-text-eng.mp4",
@@ -300,26 +281,7 @@ export const derivedFiles: DerivedFile[] = [
       "the H.264 + MP3 clip's streams copied with the real SRT as a 3GPP timed text (mov_text) track " +
       "tagged eng, moved 136 s earlier so its first two cues fall inside the clip; first 8 s",
     recipe: 1,
-    async make([video, srt], out) {
-      await ff(
-        ...[
-          "-i",
-          video ?? "",
-          "-itsoffset",
-          "-136",
-          "-i",
-          srt ?? "",
-          "-map",
-          "0:v",
-          "-map",
-          "0:a",
-          "-map",
-          "1:s",
-        ],
-        ...["-t", "8", "-c:v", "copy", "-c:a", "copy", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng"],
-        ...[...bitexact, "-f", "mp4", out],
-      );
-    },
+    make: ([video, srt], out) => withSubtitleTrack(video ?? "", srt ?? "", out, "mov_text", "mp4"),
   },
   {
     name: "webm-bitflips.webm",
@@ -329,3 +291,21 @@ export const derivedFiles: DerivedFile[] = [
     make: ([src], out) => flipBits(src ?? "", out, 40, 0.1, 0.95),
   },
 ];
+
+/**
+ * A clip's streams copied with the corpus's real SRT as a subtitle track (tagged eng) in the given
+ * codec and container, the SRT moved 136 s earlier so its first cues fall inside the first 8 s.
+ */
+async function withSubtitleTrack(
+  video: string,
+  srt: string,
+  out: string,
+  codec: "srt" | "mov_text",
+  container: "matroska" | "mp4",
+): Promise<void> {
+  await ff(
+    ...["-i", video, "-itsoffset", "-136", "-i", srt, "-map", "0:v", "-map", "0:a", "-map", "1:s"],
+    ...["-t", "8", "-c:v", "copy", "-c:a", "copy", "-c:s", codec, "-metadata:s:s:0", "language=eng"],
+    ...[...bitexact, "-f", container, out],
+  );
+}
