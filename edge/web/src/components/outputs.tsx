@@ -1,4 +1,5 @@
 import type { AnalysisFacts, ProbeFacts } from "@framewire/shared/client";
+import type { RefObject } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { LiveOutput, OutputFile } from "../api";
 import { formatBitrate, formatBytes, formatDuration } from "../format";
@@ -216,20 +217,7 @@ function HlsPlayer({ output }: { output: LiveOutput }) {
       hls?.destroy();
     };
   }, [output.url, output.files]);
-  return (
-    <>
-      {/* biome-ignore lint/a11y/useMediaCaption: outputs are transcodes of user media; there is no caption track to offer */}
-      <video
-        ref={video}
-        class="player"
-        controls
-        preload="metadata"
-        playsInline
-        aria-label={`${output.name} stream`}
-      />
-      {problem ? <p class="hint">{problem}</p> : null}
-    </>
-  );
+  return <StreamVideo video={video} name={output.name} problem={problem} />;
 }
 
 /**
@@ -266,6 +254,19 @@ function DashPlayer({ output }: { output: LiveOutput }) {
       player?.destroy();
     };
   }, [output.url]);
+  return <StreamVideo video={video} name={output.name} problem={problem} />;
+}
+
+/** The element an adaptive-stream player attaches to, and what went wrong with it if anything did. */
+function StreamVideo({
+  video,
+  name,
+  problem,
+}: {
+  video: RefObject<HTMLVideoElement | null>;
+  name: string;
+  problem: string | null;
+}) {
   return (
     <>
       {/* biome-ignore lint/a11y/useMediaCaption: outputs are transcodes of user media; there is no caption track to offer */}
@@ -275,7 +276,7 @@ function DashPlayer({ output }: { output: LiveOutput }) {
         controls
         preload="metadata"
         playsInline
-        aria-label={`${output.name} stream`}
+        aria-label={`${name} stream`}
       />
       {problem ? <p class="hint">{problem}</p> : null}
     </>
