@@ -47,6 +47,7 @@ describe("DASH manifests", () => {
         {
           contentType: "audio",
           channels: 2,
+          lang: "de",
           representations: [
             {
               id: "audio-128k",
@@ -73,6 +74,7 @@ describe("DASH manifests", () => {
     expect(text).toContain('<Initialization sourceURL="../hls/360p/init.mp4"/>');
     expect(text).toContain('<SegmentURL media="../hls/360p/seg_00001.m4s"/>');
     expect(text).toContain('value="2"/>');
+    expect(text).toContain('contentType="audio" mimeType="audio/mp4" segmentAlignment="true" lang="de"');
     expect(text).toContain('audioSamplingRate="48000"');
     // URLs are XML-escaped.
     expect(text).toContain('media="audio-128k/seg_00000.m4s?a=1&amp;b=2"');

@@ -36,6 +36,8 @@ export interface MpdRepresentation {
 export interface MpdAdaptationSet {
   contentType: "video" | "audio";
   channels?: number;
+  /** BCP 47 (RFC 5646), as DASH's @lang wants it: the source track's language, when it has one. */
+  lang?: string;
   representations: MpdRepresentation[];
 }
 
@@ -110,6 +112,7 @@ export function mpd(doc: MpdDocument): string {
     } else {
       attrs.push('segmentAlignment="true"');
     }
+    if (set.lang) attrs.push(`lang="${escapeXml(set.lang)}"`);
     attrs.push('startWithSAP="1"');
     lines.push(`    <AdaptationSet ${attrs.join(" ")}>`);
     if (set.channels) {

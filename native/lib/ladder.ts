@@ -10,7 +10,7 @@
  */
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { RenditionFacts } from "@framewire/shared/media";
+import { bcp47Language, languageCodeAliases, type RenditionFacts } from "@framewire/shared/media";
 import { type MpdRepresentation, mpd } from "./dash";
 import type {
   DashPlanOutput,
@@ -287,7 +287,11 @@ export async function finishDash(
   const audios = ladder.audio.map((a) => representation(a, `${prefix}${a.name}/`, stream(a, "audio")));
   const all = [...videos, ...audios];
   const durationSec = Math.max(0, ...all.map((r) => r.endSec));
-  const channels = ladder.audio[0] ? stream(ladder.audio[0], "audio")?.channels : undefined;
+  const audio = ladder.audio[0] ? stream(ladder.audio[0], "audio") : undefined;
+  const channels = audio?.channels;
+  // ISO 639-2 as the track is tagged; DASH's @lang is BCP 47 ("deu" → "de"). Untagged: no @lang.
+  const lang =
+    audio?.language && audio.language !== "und" ? bcp47Language(audio.language, languageCodeAliases) : null;
   const manifest = join(output.dir, "manifest.mpd");
   await writeFile(
     manifest,
@@ -301,6 +305,7 @@ export async function finishDash(
               {
                 contentType: "audio" as const,
                 ...(channels ? { channels } : {}),
+                ...(lang ? { lang } : {}),
                 representations: audios.map((a) => a.representation),
               },
             ]
