@@ -479,6 +479,50 @@ describe("native engine specifics", () => {
     }, 120_000);
   });
 
+  it("holds no pictures past a short output's window: a 1 s preview of a 20 s 720p input stays small", async () => {
+    // Frames pushed into a graph its trim has ended are never taken out: before the fix this run
+    // held the other 19 s of decoded pictures (about 650 MB). Measured in its own process.
+    const input = await makeClip(join(dir, "long720.mp4"), {
+      seconds: 20,
+      width: 1280,
+      height: 720,
+      audio: true,
+    });
+    const plan = join(dir, "preview-plan.json");
+    await writeFile(
+      plan,
+      JSON.stringify({
+        inputPath: input,
+        outputs: [
+          {
+            kind: "animation",
+            name: "p",
+            path: join(dir, "p.webp"),
+            format: "webp",
+            startSec: 1,
+            durationSec: 1,
+            fps: 10,
+            maxWidth: 160,
+            maxHeight: null,
+            loop: true,
+          },
+          // Untrimmed: the whole input is read, past the preview's window.
+          audioOut(dir, "whole", { bitrateKbps: 64 }),
+        ],
+      }),
+    );
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "../bench/run-engine.ts"), "native", plan],
+      { cwd: join(import.meta.dirname, "../..") },
+    );
+    const measured = JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as {
+      maxRssKb: number;
+      idleRssKb: number;
+    };
+    expect((measured.maxRssKb - measured.idleRssKb) / 1024).toBeLessThan(250);
+  }, 120_000);
+
   it("reports an HLS ladder and a trimmed video beside it as two outputs with their own progress", async () => {
     const input = await makeClip(join(dir, "ladder-progress.mp4"), { seconds: 6, width: 640, height: 360 });
     const ticks: EngineProgress[] = [];

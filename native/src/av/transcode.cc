@@ -939,8 +939,10 @@ class Run {
     if (&track == main_video_) {
       for (auto& analysis : analyses_) analysis->PushVideo(frame);
     }
+    double at = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(track.decoder->time_base()) : -1;
     for (OutputPipeline& output : outputs_) {
-      if (output.video && !output.video->fed_by_larger && output.video->video_track == &track) {
+      if (output.video && !output.video->fed_by_larger && output.video->video_track == &track &&
+          !PastWindow(output, at)) {
         Filter(output, *output.video, frame);
       }
     }
@@ -960,7 +962,9 @@ class Run {
     if (track == main_audio_) {
       for (auto& analysis : analyses_) analysis->PushAudio(frame);
     }
+    double at = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(track->decoder->time_base()) : -1;
     for (OutputPipeline& output : outputs_) {
+      if (PastWindow(output, at)) continue;
       StreamPipeline* pipeline = output.audio.get();
       if (pipeline != nullptr && !pipeline->mixed.empty()) {
         for (size_t input = 0; input < pipeline->mixed.size(); input++) {
@@ -973,6 +977,15 @@ class Run {
         if (extra->track == track) Filter(output, *extra, frame);
       }
     }
+  }
+
+  // Whether a decoded frame at `time_sec` lies past the output's trim window (and a margin): its
+  // graph has ended there (trim), and frames pushed into an ended graph are never taken out but
+  // queue in it. A 5 s preview of a 30 s 720p input held the other 23 s of pictures: 1 GB.
+  static bool PastWindow(const OutputPipeline& output, double time_sec) {
+    constexpr double kMarginSec = 0.5;
+    double end = output.settings->trim_end;
+    return end > 0 && time_sec >= end + kMarginSec;
   }
 
   void Filter(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* frame, size_t input = 0) {
