@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rawFrame } from "../../test/support/media";
 import {
   type Engine,
   EngineError,
@@ -150,25 +151,7 @@ function video(name: string, overrides: Partial<VideoPlanOutput> = {}): VideoPla
 
 /** One frame's luma, W x H (the output's own size), at `sec`. */
 async function luma(path: string, sec: number, width = W, height = H): Promise<Uint8Array> {
-  const { stdout } = await run(
-    "ffmpeg",
-    [
-      "-v",
-      "error",
-      "-ss",
-      String(sec),
-      "-i",
-      path,
-      "-frames:v",
-      "1",
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      "gray",
-      "-",
-    ],
-    { encoding: "buffer", maxBuffer: 64 << 20 },
-  );
+  const stdout = await rawFrame(path, sec, "gray");
   expect(stdout.length).toBe(width * height);
   return new Uint8Array(stdout);
 }

@@ -14,6 +14,7 @@ import type {
 import { createNativeEngine } from "../../native/lib/native-engine";
 import { parseSubtitles } from "../../native/lib/subtitles";
 import { createWasmEngine } from "../../native/lib/wasm-engine";
+import { rawFrame } from "../support/media";
 import { ensureCorpus } from "./fetch";
 
 const run = promisify(execFile);
@@ -64,25 +65,7 @@ async function changed(
   box: [number, number, number, number],
 ): Promise<number> {
   const frame = async (path: string) => {
-    const { stdout } = await run(
-      "ffmpeg",
-      [
-        "-v",
-        "error",
-        "-ss",
-        String(sec),
-        "-i",
-        path,
-        "-frames:v",
-        "1",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "gray",
-        "-",
-      ],
-      { encoding: "buffer", maxBuffer: 64 << 20 },
-    );
+    const stdout = await rawFrame(path, sec, "gray");
     return stdout;
   };
   const [fa, fb] = [await frame(a), await frame(b)];

@@ -730,3 +730,27 @@ export async function measureTone(
   const duration = samples.length / 48000;
   return { frequencyHz: crossings / duration, rmsDb: 10 * Math.log10(sum / Math.max(1, samples.length)) };
 }
+
+/** The raw pixels (gray or rgb24, the file's own size) of the frame shown at `sec` (test-side ffmpeg). */
+export async function rawFrame(path: string, sec: number, pixFmt: "gray" | "rgb24"): Promise<Buffer> {
+  const { stdout } = await run(
+    "ffmpeg",
+    [
+      "-v",
+      "error",
+      "-ss",
+      String(sec),
+      "-i",
+      path,
+      "-frames:v",
+      "1",
+      "-f",
+      "rawvideo",
+      "-pix_fmt",
+      pixFmt,
+      "-",
+    ],
+    { encoding: "buffer", maxBuffer: 64 << 20 },
+  );
+  return stdout;
+}
