@@ -88,7 +88,7 @@ describe("videoArgs", () => {
       "-t",
       "2.5",
     ]);
-    expect(args).toContain("crop=360:360:0:0:exact=1,scale=360:360,setsar=1,fps=10");
+    expect(args).toContain("fps=10,crop=360:360:0:0:exact=1,scale=360:360,setsar=1");
     expect(args.slice(-5)).toEqual(["-c:a", "copy", "-f", "matroska", "/work/out.mkv"]);
   });
 

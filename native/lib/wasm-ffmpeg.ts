@@ -287,7 +287,11 @@ function videoFilter(
   burn: WasmBurn | null = null,
 ): string {
   let { width, height, sar } = geometry(facts, stream);
-  const filters: string[] = orientationFilters(facts.stillOrientation);
+  // The frame rate first, as the native engine does: later steps then see only the kept frames.
+  const filters: string[] = [
+    ...(video.fps ? [`fps=${video.fps}`] : []),
+    ...orientationFilters(facts.stillOrientation),
+  ];
   const crop = video.crop ?? null;
   if (crop) {
     if (crop.x + crop.width > width || crop.y + crop.height > height) {
@@ -304,7 +308,6 @@ function videoFilter(
   filters.push(`scale=${size.width}:${size.height}`, "setsar=1");
   // Our own MEMFS names only (fixed characters): no client text is part of the filter string.
   if (burn) filters.push(`ass=filename=${burn.script}:fontsdir=${burn.fontsDir}:shaping=complex`);
-  if (video.fps) filters.push(`fps=${video.fps}`);
   return filters.join(",");
 }
 
@@ -518,8 +521,11 @@ export function animationArgs(
   let filter = videoFilter(box, facts, stream);
   if (output.format === "gif") {
     filter +=
-      ",split[frames][forpalette];[forpalette]palettegen=max_colors=256:reserve_transparent=0:stats_mode=full[palette];" +
-      "[frames][palette]paletteuse=dither=sierra2_4a";
+      // The native engine's palette: a histogram sampled from every other frame at half size,
+      // ordered dithering (see AddPalette in native/src/av/filter_graph.cc for why).
+      ",split[frames][forpalette];[forpalette]select=not(mod(n\\,2)),scale=iw/2:ih/2:flags=neighbor," +
+      "palettegen=max_colors=256:reserve_transparent=0:stats_mode=full[palette];" +
+      "[frames][palette]paletteuse=dither=bayer:bayer_scale=3";
   }
   args.push("-vf", filter);
   if (output.format === "gif") {
