@@ -58,7 +58,11 @@ export async function videoFileProblems(
 }
 
 /** A normalized audio file: AAC, its duration, -16 LUFS ± 1 LU, true peak at or under -1 dBTP. */
-export async function loudnessFileProblems(path: string, wantDurationSec: number): Promise<string[]> {
+export async function loudnessFileProblems(
+  path: string,
+  wantDurationSec: number,
+  measuredAlready?: { lufs: number; truePeakDbtp: number },
+): Promise<string[]> {
   const problems: string[] = [];
   const p = await probeFile(path);
   if (p.video) problems.push("video in an audio output");
@@ -66,7 +70,7 @@ export async function loudnessFileProblems(path: string, wantDurationSec: number
   if (!near(p.durationSec, wantDurationSec)) {
     problems.push(`duration ${p.durationSec?.toFixed(2)} s, want ${wantDurationSec.toFixed(2)}`);
   }
-  const measured = await loudnessOf(path);
+  const measured = measuredAlready ?? (await loudnessOf(path));
   if (Math.abs(measured.lufs - LOUDNESS_TARGET) > 1) problems.push(`loudness ${measured.lufs} LUFS`);
   if (measured.truePeakDbtp > -1) problems.push(`true peak ${measured.truePeakDbtp} dBTP`);
   return problems;
