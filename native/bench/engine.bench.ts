@@ -221,6 +221,44 @@ async function outputsBench(dir: string, hd720: string) {
     const mid = Math.floor(sorted.length / 2);
     return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
   };
+  // The animations' own work, measured where the drift is small against it: each animation alone
+  // against a 16-pixel-wide WebP of the same window (the same decode, next to no encoding), as a
+  // share of the transcode's CPU time.
+  const decodeOnly = await writePlan(dir, "h-decode-window", {
+    inputPath: hd720,
+    accel: "cpu",
+    outputs: [
+      {
+        kind: "animation",
+        name: "window",
+        path: out("h-window.webp"),
+        format: "webp",
+        startSec: 2,
+        durationSec: 5,
+        fps: 15,
+        maxWidth: 16,
+        maxHeight: null,
+        loop: true,
+      },
+    ],
+  });
+  const ownWork: Record<string, { cpuMs: number; shareOfTranscode: number }> = {};
+  const aloneCpu = median(aloneSamples.map((m) => m.cpuMs ?? 0));
+  for (const extra of extras.filter((e) => e.kind === "animation")) {
+    const only = await writePlan(dir, `h-${extra.name}-only`, {
+      inputPath: hd720,
+      accel: "cpu",
+      outputs: [extra],
+    });
+    const base: number[] = [];
+    const withIt: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      base.push((await runEngine("native", decodeOnly)).cpuMs ?? 0);
+      withIt.push((await runEngine("native", only)).cpuMs ?? 0);
+    }
+    const cpuMs = median(withIt) - median(base);
+    ownWork[extra.name] = { cpuMs: Math.round(cpuMs), shareOfTranscode: cpuMs / aloneCpu };
+  }
   const bracketed = (v: (typeof variants)[number], of: (m: Measure) => number | undefined) => {
     const ratios = v.samples.flatMap((m, i) => {
       const before = aloneSamples[i];
@@ -254,6 +292,7 @@ async function outputsBench(dir: string, hd720: string) {
       };
     }),
     aloneSamplesMs: aloneSamples.map((m) => Math.round(m.wallMs)),
+    ownWork,
   };
 }
 
@@ -752,6 +791,11 @@ try {
       ]),
     ),
   );
+  for (const [name, w] of Object.entries(outputs?.ownWork ?? {})) {
+    console.log(
+      `(h) ${name}'s own work (median CPU over decoding its window): ${w.cpuMs} ms = ${(w.shareOfTranscode * 100).toFixed(1)} % of the transcode's CPU time`,
+    );
+  }
   if (only === "outputs") {
     await saveBenchResults("engine-outputs", { name: "engine-outputs", load: load(), outputs });
     process.exit(0);

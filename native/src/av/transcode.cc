@@ -78,6 +78,11 @@ struct StreamPipeline {
   // instead of decoded ones, being smaller versions of the same picture (a ladder's renditions).
   std::vector<size_t> scaled_on_to;
   bool fed_by_larger = false;
+  // Video: its graph hands out a few frames per decoded picture (FilterGraph's pace), and is
+  // pulled on past its window until the end. A GIF's graph holds its whole clip until the palette
+  // is known; drained at once, paletteuse and the GIF encoder ran ~0.3 s on the one thread that
+  // feeds every other encoder, which stood idle meanwhile.
+  bool paced = false;
   // Audio: further outputs muxing this encoder's packets (output index, stream there), their audio
   // being the same encode; and, on those outputs, the pipeline that only receives (no encoder).
   std::vector<std::pair<size_t, int>> shared_with;
@@ -398,6 +403,12 @@ class Run {
         from.scaled_on_to.push_back(index);
       } else {
         pipeline->filter = FilterGraph::ForVideo(stream->codecpar, decoder->time_base(), decoder->frame_rate(), chain);
+        if (chain.palette) {
+          // Two GIF frames per decoded picture: the held clip (fps at most the source's) drains
+          // before the input is more than its own length again past the window.
+          pipeline->filter->set_pace(2);
+          pipeline->paced = true;
+        }
       }
       VideoEncodeSettings encode;
       encode.encoder = v.encoder;
@@ -941,9 +952,11 @@ class Run {
     }
     double at = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(track.decoder->time_base()) : -1;
     for (OutputPipeline& output : outputs_) {
-      if (output.video && !output.video->fed_by_larger && output.video->video_track == &track &&
-          !PastWindow(output, at)) {
+      if (!output.video || output.video->fed_by_larger || output.video->video_track != &track) continue;
+      if (!PastWindow(output, at)) {
         Filter(output, *output.video, frame);
+      } else if (output.video->paced) {
+        Pull(output, *output.video);
       }
     }
     double time = frame->best_effort_timestamp != AV_NOPTS_VALUE
@@ -989,23 +1002,30 @@ class Run {
   }
 
   void Filter(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* frame, size_t input = 0) {
-    pipeline.filter->PushInput(input, frame, [&](AVFrame* filtered) {
-      // Before this output's encoder sees the picture (it retimes it and may force its type).
-      for (size_t smaller : pipeline.scaled_on_to) Filter(outputs_[smaller], *outputs_[smaller].video, filtered);
-      if (pipeline.keyframe_interval_sec > 0 && filtered->pts != AV_NOPTS_VALUE) {
-        // Force a keyframe on the first frame at or after each multiple of the interval. Every
-        // rendition sees the same frame times, so their segments cut at the same instants.
-        double time = filtered->pts * av_q2d(pipeline.filter->output_time_base());
-        if (time + 1e-4 >= pipeline.next_keyframe_sec) {
-          filtered->pict_type = AV_PICTURE_TYPE_I;
-          pipeline.next_keyframe_sec =
-              (std::floor((time + 1e-4) / pipeline.keyframe_interval_sec) + 1) * pipeline.keyframe_interval_sec;
-        } else {
-          filtered->pict_type = AV_PICTURE_TYPE_NONE;
-        }
+    pipeline.filter->PushInput(input, frame, [&](AVFrame* filtered) { Filtered(output, pipeline, filtered); });
+  }
+
+  // A paced graph's held frames, a few per decoded picture (see pace in FilterGraph).
+  void Pull(OutputPipeline& output, StreamPipeline& pipeline) {
+    pipeline.filter->Pull([&](AVFrame* filtered) { Filtered(output, pipeline, filtered); });
+  }
+
+  void Filtered(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* filtered) {
+    // Before this output's encoder sees the picture (it retimes it and may force its type).
+    for (size_t smaller : pipeline.scaled_on_to) Filter(outputs_[smaller], *outputs_[smaller].video, filtered);
+    if (pipeline.keyframe_interval_sec > 0 && filtered->pts != AV_NOPTS_VALUE) {
+      // Force a keyframe on the first frame at or after each multiple of the interval. Every
+      // rendition sees the same frame times, so their segments cut at the same instants.
+      double time = filtered->pts * av_q2d(pipeline.filter->output_time_base());
+      if (time + 1e-4 >= pipeline.next_keyframe_sec) {
+        filtered->pict_type = AV_PICTURE_TYPE_I;
+        pipeline.next_keyframe_sec =
+            (std::floor((time + 1e-4) / pipeline.keyframe_interval_sec) + 1) * pipeline.keyframe_interval_sec;
+      } else {
+        filtered->pict_type = AV_PICTURE_TYPE_NONE;
       }
-      Limit(output, pipeline, filtered);
-    });
+    }
+    Limit(output, pipeline, filtered);
   }
 
   // Filtered frames to the encoder, through the limiter when the output has one (nullptr: end of
