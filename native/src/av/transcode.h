@@ -37,8 +37,8 @@ struct VideoSettings {
   int watermark_margin = 0;
   double watermark_opacity = 1.0;
   double watermark_width_fraction = 0;
-  // GIF: a palette computed for this output's frames (palettegen over the whole clip, then
-  // paletteuse with error diffusion), not a fixed one. The clip's frames wait in the graph until
+  // GIF: a palette computed for this output's frames (palettegen over a sample of the whole clip,
+  // then paletteuse with ordered dithering), not a fixed one. The clip's frames wait in the graph until
   // the palette is known, so ForVideo bounds their memory.
   bool palette = false;
   int quality = -1;  // libwebp_anim: 0-100 (lossy quality); -1: the encoder's default
