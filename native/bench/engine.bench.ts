@@ -152,46 +152,26 @@ function hdTranscode(path: string) {
 async function outputsBench(dir: string, hd720: string) {
   const out = (name: string) => join(dir, name);
   const transcode = hdTranscode(out("h.mp4"));
+  // A 5 s window from 2 s at 15 fps, fitted to maxWidth.
+  const preview = (name: string, format: "gif" | "webp", maxWidth: number) => ({
+    kind: "animation" as const,
+    name,
+    path: out(`h-${name}.${format}`),
+    format,
+    startSec: 2,
+    durationSec: 5,
+    fps: 15,
+    maxWidth,
+    maxHeight: null,
+    loop: true,
+  });
   const extras = [
-    {
-      kind: "animation" as const,
-      name: "gif",
-      path: out("h.gif"),
-      format: "gif" as const,
-      startSec: 2,
-      durationSec: 5,
-      fps: 15,
-      maxWidth: 480,
-      maxHeight: null,
-      loop: true,
-    },
-    {
-      kind: "animation" as const,
-      name: "webp",
-      path: out("h.webp"),
-      format: "webp" as const,
-      startSec: 2,
-      durationSec: 5,
-      fps: 15,
-      maxWidth: 480,
-      maxHeight: null,
-      loop: true,
-    },
+    preview("gif", "gif", 480),
+    preview("webp", "webp", 480),
     // The control: a 16-pixel-wide WebP of the same window, next to no work of its own. Whatever
     // it adds is what any second output costs on this machine (the ffmpeg CLI showed the same:
     // +13 % median CPU time for a 16-pixel second output of one transcode), not the animation's.
-    {
-      kind: "animation" as const,
-      name: "control",
-      path: out("h-control.webp"),
-      format: "webp" as const,
-      startSec: 2,
-      durationSec: 5,
-      fps: 15,
-      maxWidth: 16,
-      maxHeight: null,
-      loop: true,
-    },
+    preview("control", "webp", 16),
     {
       kind: "waveform" as const,
       name: "wave",
@@ -242,20 +222,7 @@ async function outputsBench(dir: string, hd720: string) {
   const decodeOnly = await writePlan(dir, "h-decode-window", {
     inputPath: hd720,
     accel: "cpu",
-    outputs: [
-      {
-        kind: "animation",
-        name: "window",
-        path: out("h-window.webp"),
-        format: "webp",
-        startSec: 2,
-        durationSec: 5,
-        fps: 15,
-        maxWidth: 16,
-        maxHeight: null,
-        loop: true,
-      },
-    ],
+    outputs: [preview("window", "webp", 16)],
   });
   const ownWork: Record<string, { cpuMs: number; shareOfTranscode: number }> = {};
   const aloneCpu = median(aloneSamples.map((m) => m.cpuMs ?? 0));
