@@ -18,10 +18,11 @@ import { corpusCases, outputTypes, refusal } from "../../test/corpus/cases";
 import { ensureCorpus } from "../../test/corpus/fetch";
 import { outputFor } from "../../test/corpus/plans";
 import { makeBadMediaSet, makeClickTrack, makeClip, makeCutsClip } from "../../test/support/media";
-import { type AnalysisOptions, EngineError, type PlanOutput } from "../lib/engine";
+import type { AnalysisOptions, PlanOutput } from "../lib/engine";
 import { createNativeEngine } from "../lib/native-engine";
 import { aac, analysisOut, audioOut, defaultAnalysis, h264, thumbsOut, videoOut } from "../test/plans";
 import { compositionWorkload } from "./asan-compositions";
+import { outcomeCounter, settle } from "./asan-outcomes";
 import { subtitleRuns } from "./asan-subtitles";
 import { trackRuns } from "./asan-tracks";
 
@@ -30,17 +31,7 @@ class Done extends Error {}
 
 const dir = await mkdtemp(join(tmpdir(), "fw-asan-"));
 const engine = await createNativeEngine();
-let failures = 0;
-const outcome = (label: string, value: string) => {
-  const bad = value.startsWith("THREW");
-  if (bad) failures++;
-  console.log(`${bad ? "FAIL" : "ok  "} ${label}: ${value}`);
-};
-const settle = (p: Promise<unknown>) =>
-  p.then(
-    () => "output",
-    (e: unknown) => (e instanceof EngineError ? e.code : `THREW ${String(e)}`),
-  );
+const { outcome, failures: failureCount } = outcomeCounter();
 
 try {
   // Compositions: every filter the graph builder emits, a cancel, a refusal, a highlight reel.
@@ -250,6 +241,7 @@ try {
   await engine.close();
   await rm(dir, { recursive: true, force: true });
 }
+const failures = failureCount();
 if (failures > 0) {
   console.error(`${failures} run(s) ended in something other than an output or an EngineError`);
   process.exit(1);

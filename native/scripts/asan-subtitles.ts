@@ -9,27 +9,15 @@
 import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { makeClip } from "../../test/support/media";
-import type { Engine, Plan, PlanOutput, SubtitleBurnStyle } from "../lib/engine";
-import { h264, videoOut } from "../test/plans";
-
-type Outcome = (label: string, value: string) => void;
-type Settle = (p: Promise<unknown>) => Promise<string>;
+import type { Engine, Plan, PlanOutput } from "../lib/engine";
+import { burnStyle, h264, videoOut } from "../test/plans";
+import { type Outcome, runWhenMain, type Settle } from "./asan-outcomes";
 
 const run = promisify(execFile);
 
-const style: SubtitleBurnStyle = {
-  font: "sans",
-  fontSize: 64,
-  color: "#ffffff",
-  outlineColor: "#000000",
-  outlinePx: 3,
-  background: null,
-  position: "bottom",
-  marginPct: 5,
-};
+const style = burnStyle({ fontSize: 64 });
 
 export async function subtitleRuns(
   engine: Engine,
@@ -140,28 +128,4 @@ export async function subtitleRuns(
   outcome("subtitles: bit-flipped", await settle(engine.run(plan(bad, "f"))));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { mkdtemp, rm } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
-  const { EngineError } = await import("../lib/engine");
-  const { createNativeEngine } = await import("../lib/native-engine");
-  const dir = await mkdtemp(join(tmpdir(), "fw-asan-subtitles-"));
-  const engine = await createNativeEngine();
-  let failures = 0;
-  const outcome: Outcome = (label, value) => {
-    if (value.startsWith("THREW")) failures++;
-    console.log(`${value.startsWith("THREW") ? "FAIL" : "ok  "} ${label}: ${value}`);
-  };
-  const settle: Settle = (p) =>
-    p.then(
-      () => "output",
-      (e: unknown) => (e instanceof EngineError ? e.code : `THREW ${String(e)}`),
-    );
-  try {
-    await subtitleRuns(engine, dir, outcome, settle);
-  } finally {
-    await engine.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-  if (failures > 0) process.exit(1);
-}
+await runWhenMain(import.meta.url, "subtitles", subtitleRuns);

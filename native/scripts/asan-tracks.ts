@@ -7,13 +7,10 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { makeMultiAngleClip, makeMultiTrackClip } from "../../test/support/media";
 import type { Engine } from "../lib/engine";
 import { aac, audioOut, h264, thumbsOut, videoOut } from "../test/plans";
-
-type Outcome = (label: string, value: string) => void;
-type Settle = (p: Promise<unknown>) => Promise<string>;
+import { type Outcome, runWhenMain, type Settle } from "./asan-outcomes";
 
 export async function trackRuns(
   engine: Engine,
@@ -83,28 +80,4 @@ export async function trackRuns(
   outcome("tracks: bit-flipped", await settle(engine.run({ inputPath: bad, outputs: outputs("f") })));
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { mkdtemp, rm } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
-  const { EngineError } = await import("../lib/engine");
-  const { createNativeEngine } = await import("../lib/native-engine");
-  const dir = await mkdtemp(join(tmpdir(), "fw-asan-tracks-"));
-  const engine = await createNativeEngine();
-  let failures = 0;
-  const outcome: Outcome = (label, value) => {
-    if (value.startsWith("THREW")) failures++;
-    console.log(`${value.startsWith("THREW") ? "FAIL" : "ok  "} ${label}: ${value}`);
-  };
-  const settle: Settle = (p) =>
-    p.then(
-      () => "output",
-      (e: unknown) => (e instanceof EngineError ? e.code : `THREW ${String(e)}`),
-    );
-  try {
-    await trackRuns(engine, dir, outcome, settle);
-  } finally {
-    await engine.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-  if (failures > 0) process.exit(1);
-}
+await runWhenMain(import.meta.url, "tracks", trackRuns);

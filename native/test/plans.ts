@@ -1,10 +1,11 @@
 import { join } from "node:path";
-import { analysisDefaults as d } from "@framewire/shared/media";
+import { analysisDefaults as d, subtitleStyleDefaults } from "@framewire/shared/media";
 import type {
   AnalysisOptions,
   AnalysisPlanOutput,
   AudioEncodeOptions,
   AudioPlanOutput,
+  SubtitleBurnStyle,
   ThumbnailsPlanOutput,
   VideoEncodeOptions,
   VideoPlanOutput,
@@ -117,4 +118,9 @@ export function analysisOut<K extends AnalysisOptions["kind"]>(
     path: join(dir, `${name}.json`),
     analysis: { ...defaultAnalysis[kind], ...overrides } as AnalysisOptions,
   };
+}
+
+/** A burn style: the product's defaults (what a job that names none gets), any field overridable. */
+export function burnStyle(overrides: Partial<SubtitleBurnStyle> = {}): SubtitleBurnStyle {
+  return { ...subtitleStyleDefaults, background: null, ...overrides };
 }

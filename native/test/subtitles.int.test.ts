@@ -20,7 +20,7 @@ import { readFragmentFile, readInit } from "../lib/fmp4";
 import { createNativeEngine } from "../lib/native-engine";
 import { assScript, parseSubtitles } from "../lib/subtitles";
 import { createWasmEngine } from "../lib/wasm-engine";
-import { h264, videoOut } from "./plans";
+import { burnStyle, h264, videoOut } from "./plans";
 
 const run = promisify(execFile);
 
@@ -119,19 +119,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function style(overrides: Partial<SubtitleBurnStyle> = {}): SubtitleBurnStyle {
-  return {
-    font: "sans",
-    fontSize: 64,
-    color: "#ffffff",
-    outlineColor: "#000000",
-    outlinePx: 3,
-    background: null,
-    position: "bottom",
-    marginPct: 5,
-    ...overrides,
-  };
-}
+// Larger than the default (48) so the burned region is easy to measure on small test clips.
+const style = (overrides: Partial<SubtitleBurnStyle> = {}) => burnStyle({ fontSize: 64, ...overrides });
 
 const subtitleFiles = (...names: string[]): Plan["subtitles"] =>
   Object.fromEntries(

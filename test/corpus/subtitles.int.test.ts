@@ -14,6 +14,7 @@ import type {
 import { createNativeEngine } from "../../native/lib/native-engine";
 import { parseSubtitles } from "../../native/lib/subtitles";
 import { createWasmEngine } from "../../native/lib/wasm-engine";
+import { burnStyle } from "../../native/test/plans";
 import { rawFrame } from "../support/media";
 import { ensureCorpus } from "./fetch";
 
@@ -152,16 +153,7 @@ describe("the real cues on a real clip, in one run (native)", () => {
             {
               input: "en",
               mode: "burn",
-              style: {
-                font: "sans",
-                fontSize: 48,
-                color: "#ffffff",
-                outlineColor: "#000000",
-                outlinePx: 3,
-                background: null,
-                position: "bottom",
-                marginPct: 5,
-              },
+              style: burnStyle(),
             },
           ],
         }),
