@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureCorpus } from "../../test/corpus/fetch";
-import { ffprobe, makeHighlightsClip } from "../../test/support/media";
+import { ffprobe, makeHighlightsClip, rawFrame } from "../../test/support/media";
 import type { CompositionPlanOutput, HighlightReelPlanOutput, PlanClip } from "../lib/composition-plan";
 import { type Engine, EngineError, type EngineProgress } from "../lib/engine";
 import { createNativeEngine } from "../lib/native-engine";
@@ -148,31 +148,13 @@ async function render(output: CompositionPlanOutput, ticks?: EngineProgress[]) {
   return result.outputs[0];
 }
 
-/** RGB of pixels of the frame shown at `sec`. */
+/** RGB of pixels of the frame shown at `sec` (the compositions here are 640 wide). */
 async function pixels(path: string, sec: number, points: [number, number][]): Promise<number[][]> {
-  const { stdout } = await run(
-    "ffmpeg",
-    [
-      "-v",
-      "error",
-      "-ss",
-      String(sec),
-      "-i",
-      path,
-      "-frames:v",
-      "1",
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      "rgb24",
-      "-",
-    ],
-    { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 },
-  );
+  const frame = await rawFrame(path, sec, "rgb24");
   const width = 640;
   return points.map(([x, y]) => {
     const i = (y * width + x) * 3;
-    return [stdout[i] ?? -1, stdout[i + 1] ?? -1, stdout[i + 2] ?? -1];
+    return [frame[i] ?? -1, frame[i + 1] ?? -1, frame[i + 2] ?? -1];
   });
 }
 
