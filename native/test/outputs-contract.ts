@@ -198,6 +198,20 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
       }
     });
 
+    it("writes every frame of a GIF beside a longer output, its window ending early or at the input's end", async () => {
+      // The native engine hands a GIF's held frames on a few per decoded picture: past an early
+      // window while the job goes on, and all at once when the input ends.
+      const early = animation("early", dir, { format: "gif", startSec: 0.5, durationSec: 1, maxWidth: 160 });
+      const last = animation("last", dir, { format: "gif", startSec: 3.5, durationSec: 1.5, maxWidth: 160 });
+      const full = videoOut(dir, "full", { video: h264({ maxHeight: 90 }), audio: null });
+      const result = await engine.run({ inputPath: clip, outputs: [early, last, full] });
+      expect(result.outputs[0]?.animation).toMatchObject({ format: "gif", frames: 10 });
+      expect(await ffprobeFrames(early.path)).toEqual({ frames: 10, width: 160, height: 90 });
+      expect(result.outputs[1]?.animation).toMatchObject({ format: "gif", frames: 15 });
+      expect(await ffprobeFrames(last.path)).toEqual({ frames: 15, width: 160, height: 90 });
+      expect(result.outputs[2]?.durationSec).toBeCloseTo(5, 1);
+    });
+
     it("gives a GIF a palette computed for the clip: PSNR against the source above 35 dB (mean) and 33 dB (every frame)", async () => {
       const gif = animation("palette", dir, { format: "gif", maxWidth: 320, durationSec: 1 });
       await engine.run({ inputPath: clip, outputs: [gif] });
