@@ -26,6 +26,7 @@
         "src/av/decoder.cc",
         "src/av/encoder.cc",
         "src/av/filter_graph.cc",
+        "src/av/frame_worker.cc",
         "src/av/input_file.cc",
         "src/av/limiter.cc",
         "src/av/log.cc",

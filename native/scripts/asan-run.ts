@@ -4,8 +4,8 @@
  * loudness), every damaged input of the bad-media corpus, the real-world corpus (test/corpus: every
  * file with every output type it can make, in one shared decode, then each output it cannot make),
  * every analysis kind (in the decode of a transcode, alone, on inputs without the streams a kind
- * needs, on every damaged input and on every real-world file), subtitles (asan-subtitles.ts), a
- * cancel and a stall. Exits non-zero if any run ends in anything but an output or an
+ * needs, on every damaged input and on every real-world file), subtitles (asan-subtitles.ts),
+ * previews on threads of their own (asan-workers.ts), a cancel and a stall. Exits non-zero if any run ends in anything but an output or an
  * EngineError, or if a real-world file ends differently than the corpus table expects; ASan/LSan
  * abort the process on an invalid access or, at exit, on a leak.
  */
@@ -25,6 +25,7 @@ import { compositionWorkload } from "./asan-compositions";
 import { outcomeCounter, settle } from "./asan-outcomes";
 import { subtitleRuns } from "./asan-subtitles";
 import { trackRuns } from "./asan-tracks";
+import { workerRuns } from "./asan-workers";
 
 /** Ends the workload early (FW_ASAN_ONLY) through the same cleanup as a full run. */
 class Done extends Error {}
@@ -218,6 +219,8 @@ try {
 
   await trackRuns(engine, dir, outcome, settle);
   await subtitleRuns(engine, dir, outcome, settle);
+
+  await workerRuns(engine, dir, outcome, settle);
 
   const controller = new AbortController();
   const canceled = engine.run(

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -12,7 +12,7 @@ import { parseMediaPlaylist } from "../lib/hls";
 import { loadNativeAddon } from "../lib/native-addon";
 import { createNativeEngine } from "../lib/native-engine";
 import { engineContract } from "./engine-contract";
-import { aac, audioOut, h264, thumbsOut, videoOut } from "./plans";
+import { aac, animation, audioOut, h264, thumbsOut, videoOut } from "./plans";
 
 engineContract("native", createNativeEngine);
 
@@ -778,6 +778,65 @@ describe("native engine specifics", () => {
     const out = videoOut(dir, "x", { path: join(dir, "no-such-dir", "out.mp4") });
     const error = await engine.run({ inputPath: clip, outputs: [out] }).catch((e: unknown) => e);
     expect((error as EngineError).code).toBe("OUTPUT_WRITE_FAILED");
+  });
+
+  describe("a silent preview on a thread of its own", () => {
+    // Beside a transcode, a GIF's filters, encoder and muxer run on a worker thread (FrameWorker):
+    // a failure or a cancel there must end the job as it would on the pipeline thread.
+    let longer: string;
+    beforeAll(async () => {
+      longer = await makeClip(join(dir, "longer.mp4"), { seconds: 6, width: 960, height: 540 });
+    }, 60_000);
+
+    it("fails the whole job with OUTPUT_WRITE_FAILED as soon as the preview cannot be written, leaving no file", async () => {
+      // Every write to /dev/full fails (ENOSPC); removing the partial output removes only the link.
+      // The GIF (~1 MB) outgrows the I/O buffer, so the refusal comes while its thread writes it.
+      const nospace = join(dir, "nospace.gif");
+      await symlink("/dev/full", nospace);
+      const gif = animation("nospace", dir, {
+        format: "gif",
+        path: nospace,
+        startSec: 0,
+        durationSec: 2.5,
+        fps: 25,
+      });
+      const transcode = videoOut(dir, "beside-nospace");
+      const error = await engine
+        .run({ inputPath: longer, outputs: [transcode, gif] })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EngineError);
+      expect((error as EngineError).code).toBe("OUTPUT_WRITE_FAILED");
+      expect((error as EngineError).message).toBe("could not write to the output: No space left on device");
+      expect(existsSync(transcode.path)).toBe(false);
+      expect(existsSync(nospace)).toBe(false);
+    });
+
+    it("stops at once on cancel while the preview drains, removing every output", async () => {
+      const gif = animation("drain", dir, { format: "gif", startSec: 0, durationSec: 1, maxWidth: 320 });
+      const transcode = videoOut(dir, "beside-drain", { video: h264({ preset: "medium" }) });
+      const controller = new AbortController();
+      let abortedAt = 0;
+      const error = await engine
+        .run(
+          { inputPath: longer, outputs: [transcode, gif] },
+          {
+            signal: controller.signal,
+            // The GIF's window has ended: its held clip is being paletted and encoded.
+            onProgress: (p) => {
+              if (p.output === transcode.name && p.outTimeSec >= 1 && abortedAt === 0) {
+                abortedAt = Date.now();
+                controller.abort();
+              }
+            },
+          },
+        )
+        .catch((e: unknown) => e);
+      expect((error as EngineError).code).toBe("CANCELED");
+      expect(abortedAt).toBeGreaterThan(0);
+      expect(Date.now() - abortedAt).toBeLessThan(2000);
+      expect(existsSync(transcode.path)).toBe(false);
+      expect(existsSync(gif.path)).toBe(false);
+    });
   });
 
   it("rejects a crop that does not fit the picture with UNSUPPORTED", async () => {

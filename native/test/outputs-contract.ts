@@ -19,8 +19,8 @@ import {
   measureTone,
   measureToneLevels,
 } from "../../test/support/media";
-import type { AnimationPlanOutput, Engine, EngineProgress, WaveformPlanOutput } from "../lib/engine";
-import { aac, audioOut, h264, thumbsOut, videoOut } from "./plans";
+import type { Engine, EngineProgress, WaveformPlanOutput } from "../lib/engine";
+import { aac, animation, audioOut, h264, thumbsOut, videoOut } from "./plans";
 
 const run = promisify(execFile);
 
@@ -92,23 +92,6 @@ async function webpmuxInfo(path: string): Promise<{ frames: number; durationMs: 
     if (/^\d+:$/.test(cells[0] ?? "")) durationMs += Number(cells[6]);
   }
   return { frames, durationMs, loop };
-}
-
-function animation(name: string, dir: string, options: Partial<AnimationPlanOutput>): AnimationPlanOutput {
-  const format = options.format ?? "webp";
-  return {
-    kind: "animation",
-    name,
-    path: join(dir, `${name}.${format}`),
-    format,
-    startSec: 1,
-    durationSec: 2,
-    fps: 10,
-    maxWidth: null,
-    maxHeight: null,
-    loop: true,
-    ...options,
-  };
 }
 
 /** 4 s of silence with a 1 kHz tone at half scale from 2.0 s to 2.5 s, as 48 kHz WAV. */
@@ -199,8 +182,8 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
     });
 
     it("writes every frame of a GIF beside a longer output, its window ending early or at the input's end", async () => {
-      // The native engine hands a GIF's held frames on a few per decoded picture: past an early
-      // window while the job goes on, and all at once when the input ends.
+      // The native engine runs a silent preview on a thread of its own: a GIF's held clip drains
+      // there past an early window while the job goes on, and at the end of the input.
       const early = animation("early", dir, { format: "gif", startSec: 0.5, durationSec: 1, maxWidth: 160 });
       const last = animation("last", dir, { format: "gif", startSec: 3.5, durationSec: 1.5, maxWidth: 160 });
       const full = videoOut(dir, "full", { video: h264({ maxHeight: 90 }), audio: null });

@@ -3,6 +3,7 @@ import { analysisDefaults as d, subtitleStyleDefaults } from "@framewire/shared/
 import type {
   AnalysisOptions,
   AnalysisPlanOutput,
+  AnimationPlanOutput,
   AudioEncodeOptions,
   AudioPlanOutput,
   SubtitleBurnStyle,
@@ -123,4 +124,26 @@ export function analysisOut<K extends AnalysisOptions["kind"]>(
 /** A burn style: the product's defaults (what a job that names none gets), any field overridable. */
 export function burnStyle(overrides: Partial<SubtitleBurnStyle> = {}): SubtitleBurnStyle {
   return { ...subtitleStyleDefaults, background: null, ...overrides };
+}
+
+/** A 2 s animated preview from 1 s at 10 fps, at its source size unless told. */
+export function animation(
+  name: string,
+  dir: string,
+  options: Partial<AnimationPlanOutput>,
+): AnimationPlanOutput {
+  const format = options.format ?? "webp";
+  return {
+    kind: "animation",
+    name,
+    path: join(dir, `${name}.${format}`),
+    format,
+    startSec: 1,
+    durationSec: 2,
+    fps: 10,
+    maxWidth: null,
+    maxHeight: null,
+    loop: true,
+    ...options,
+  };
 }

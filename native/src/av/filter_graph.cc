@@ -593,14 +593,8 @@ void FilterGraph::PushInput(size_t input, AVFrame* frame, const FrameSink& sink)
              " filter graph",
          ret);
   }
-  Drain(sink, frame != nullptr ? pace_ : 0);
-}
-
-void FilterGraph::Drain(const FrameSink& sink, int max_frames) {
-  // Each get_frame runs the graph only as far as the next frame, so a paced drain also spreads
-  // the filtering itself (a GIF's paletteuse over the whole held clip) over later calls.
-  for (int taken = 0; max_frames <= 0 || taken < max_frames; taken++) {
-    int ret = av_buffersink_get_frame(sink_, filtered_.get());
+  for (;;) {
+    ret = av_buffersink_get_frame(sink_, filtered_.get());
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
     if (ret < 0) Fail(ErrorCode::kEngineFailure, "filtering failed", ret);
     FrameUnref unref(filtered_.get());

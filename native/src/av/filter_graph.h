@@ -139,11 +139,6 @@ class FilterGraph {
   void Push(AVFrame* frame, const FrameSink& sink) { PushInput(0, frame, sink); }
   // The same into input `input` of a graph with several (ForAudioMix).
   void PushInput(size_t input, AVFrame* frame, const FrameSink& sink);
-  // At most `max_frames` filtered frames per push (0: all there are); the rest stay in the graph
-  // for Pull. End of stream (nullptr) always drains.
-  void set_pace(int max_frames) { pace_ = max_frames; }
-  // Hands up to the pace's number of frames the graph holds to sink, without new input.
-  void Pull(const FrameSink& sink) { Drain(sink, pace_); }
 
   const AVFilterContext* sink() const { return sink_; }
   AVRational output_time_base() const;
@@ -153,10 +148,8 @@ class FilterGraph {
   void AddWatermark(const VideoChain& chain, Size size, AVFilterContext** last);
   void FeedWatermark();
   void AddPalette(const VideoChain& chain, Size size, AVFilterContext** last);
-  void Drain(const FrameSink& sink, int max_frames);
 
   FilterGraphPtr graph_;
-  int pace_ = 0;
   const AVFrame* watermark_ = nullptr;  // borrowed until FeedWatermark()
   AVFilterContext* source_ = nullptr;  // owned by graph_
   std::vector<AVFilterContext*> more_sources_;  // owned by graph_: inputs 1.. of a mix

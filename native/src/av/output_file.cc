@@ -1,6 +1,8 @@
 #include "output_file.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "status.h"
@@ -18,6 +20,10 @@ OutputFile::OutputFile(const std::string& path, const std::string& container, co
 }
 
 OutputFile::~OutputFile() {
+  // FFmpeg 5.1's GIF muxer holds each packet back until the next one times it, and frees the held
+  // packet only in its trailer (it has no deinit): a GIF that failed or was canceled is ended
+  // anyway, into the file removed below, or the packet leaks.
+  if (wrote_ && !finished_ && ctx_ && std::strcmp(ctx_->oformat->name, "gif") == 0) av_write_trailer(ctx_.get());
   if (ctx_ && ctx_->pb != nullptr) avio_closep(&ctx_->pb);
   if (created_ && !finished_) std::remove(path_.c_str());
 }
@@ -117,13 +123,25 @@ void OutputFile::Write(AVPacket* packet, AVRational from, int stream_index) {
     if (packet->pts != AV_NOPTS_VALUE && packet->pts < packet->dts) packet->pts = packet->dts;
     last = packet->dts;
   }
+  wrote_ = true;
   int ret = av_interleaved_write_frame(ctx_.get(), packet);
-  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not write to the output", ret);
+  // A refused write of buffered bytes only sets the I/O context's error, which the muxer reports
+  // at the trailer: a full disk would otherwise be found after the whole encode.
+  if (ret >= 0 && ctx_->pb != nullptr && ctx_->pb->error < 0) ret = ctx_->pb->error;
+  if (ret < 0) Fail(FailureOf(ret), "could not write to the output", ret);
+}
+
+ErrorCode OutputFile::FailureOf(int ret) const {
+  // The storage refused the bytes (a full disk, a quota, a read-only or failing device): the
+  // output could not be written, which is not the engine's fault. Anything else is the muxer's.
+  bool io = ctx_->pb != nullptr && ctx_->pb->error < 0;
+  for (int code : {ENOSPC, EDQUOT, EFBIG, EIO, EROFS, EPIPE}) io = io || ret == AVERROR(code);
+  return io ? ErrorCode::kOutputWriteFailed : ErrorCode::kEngineFailure;
 }
 
 void OutputFile::Finish() {
   int ret = av_write_trailer(ctx_.get());
-  if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not finish the output", ret);
+  if (ret < 0) Fail(FailureOf(ret), "could not finish the output", ret);
   if (ctx_->pb != nullptr && !(ctx_->oformat->flags & AVFMT_NOFILE)) {
     ret = avio_closep(&ctx_->pb);
     if (ret < 0) Fail(ErrorCode::kOutputWriteFailed, "could not close the output file", ret);

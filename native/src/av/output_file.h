@@ -60,12 +60,15 @@ class OutputFile {
   AVRational stream_time_base(int stream_index) const { return ctx_->streams[stream_index]->time_base; }
 
  private:
+  // How a failed write or trailer is reported: OUTPUT_WRITE_FAILED when the storage refused it.
+  ErrorCode FailureOf(int ret) const;
   std::string path_;
   Options options_;
   AVIOInterruptCB interrupt_;
   OutputFormatPtr ctx_;
   bool created_ = false;
   bool finished_ = false;
+  bool wrote_ = false;  // a packet went to the muxer
   std::vector<int64_t> last_dts_;  // per stream, in the stream's time base; INT64_MIN before the first
 };
 

@@ -1,6 +1,7 @@
 #include "transcode.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -10,6 +11,7 @@
 #include "decoder.h"
 #include "encoder.h"
 #include "filter_graph.h"
+#include "frame_worker.h"
 #include "input_file.h"
 #include "log.h"
 #include "limiter.h"
@@ -60,6 +62,24 @@ struct VideoTrack {
   Orientation orientation;
 };
 
+// A value one thread writes and another reads without ordering anything else by it (progress
+// counters); copyable, so the struct holding it stays movable.
+template <typename T>
+class Relaxed {
+ public:
+  explicit Relaxed(T value) : value_(value) {}
+  Relaxed(const Relaxed& other) : value_(other.load()) {}
+  Relaxed& operator=(const Relaxed& other) {
+    store(other.load());
+    return *this;
+  }
+  T load() const { return value_.load(std::memory_order_relaxed); }
+  void store(T value) { value_.store(value, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<T> value_;
+};
+
 // One stream of one output: its own filter graph and encoder, muxed into out_stream.
 struct StreamPipeline {
   AudioTrack* track = nullptr;  // audio: the decoded stream it takes
@@ -78,12 +98,6 @@ struct StreamPipeline {
   // instead of decoded ones, being smaller versions of the same picture (a ladder's renditions).
   std::vector<size_t> scaled_on_to;
   bool fed_by_larger = false;
-  // Video: its graph hands out a few frames per decoded picture (FilterGraph's pace), and is
-  // pulled on past its window until the end. A GIF's graph holds its whole clip until the palette
-  // is known; drained at once, paletteuse and the GIF encoder (most of the GIF's 0.3-0.4 s of own
-  // CPU time, measured beside a 30 s 720p transcode) ran in one go on the one thread that feeds
-  // every other encoder, which could stand idle meanwhile.
-  bool paced = false;
   // Audio: further outputs muxing this encoder's packets (output index, stream there), their audio
   // being the same encode; and, on those outputs, the pipeline that only receives (no encoder).
   std::vector<std::pair<size_t, int>> shared_with;
@@ -100,8 +114,14 @@ struct OutputPipeline {
   std::vector<std::unique_ptr<SubtitleTrackWriter>> subtitle_tracks;  // cues written as the media passes them
   int audio_copy_stream = -1;  // >= 0: the input's audio packets go here unchanged
   bool global_header = false;  // its muxer wants codec headers out of band (shared encodes must agree)
-  int64_t video_packets = 0;
-  double end_time_sec = 0;
+  // Written by whichever thread muxes this output, read by progress reports on the pipeline thread.
+  Relaxed<int64_t> video_packets{0};
+  Relaxed<double> end_time_sec{0};
+  bool sent_past_end = false;  // on a worker: its window's end has been handed over (the trim ends there)
+  // A silent output outside the scale cascade filters, encodes and muxes on a thread of its own
+  // (frame_worker.h, StartWorkers), fed the decoded pictures of its window; null: on the pipeline
+  // thread. Last, so it is destroyed first: its thread stops before the pipelines it uses go.
+  std::unique_ptr<FrameWorker> worker;
 };
 
 class Run {
@@ -123,6 +143,7 @@ class Run {
     PlanScaleCascade();
     outputs_.resize(settings_.outputs.size());
     for (size_t i : open_order_) OpenOutput(i);
+    StartWorkers();
     for (const ThumbnailSettings& thumbnails : settings_.thumbnails) OpenThumbnails(thumbnails);
     OpenAnalyses();
     for (const SubtitleExtractSettings& extract : settings_.subtitles) {
@@ -404,13 +425,6 @@ class Run {
         from.scaled_on_to.push_back(index);
       } else {
         pipeline->filter = FilterGraph::ForVideo(stream->codecpar, decoder->time_base(), decoder->frame_rate(), chain);
-        if (chain.palette) {
-          // Two GIF frames per decoded picture: a held clip at up to twice the source's frame rate
-          // drains within its own length of further input, and whatever is left at the end of the
-          // input drains then.
-          pipeline->filter->set_pace(2);
-          pipeline->paced = true;
-        }
       }
       VideoEncodeSettings encode;
       encode.encoder = v.encoder;
@@ -605,6 +619,36 @@ class Run {
       return other.audio.get();
     }
     return nullptr;
+  }
+
+  // Outputs that share nothing with the others but the decoded pictures (silent, no subtitle
+  // track, outside the scale cascade, a software encoder) go to threads of their own: previews
+  // such as a GIF, whose palette filters and encoder would otherwise run on the one thread that
+  // decodes and filters for every output, holding up the transcode's encoders meanwhile.
+  void StartWorkers() {
+    std::vector<bool> feeds_another(outputs_.size(), false);
+    for (int larger : larger_of_) {
+      if (larger >= 0) feeds_another[static_cast<size_t>(larger)] = true;
+    }
+    for (size_t i = 0; i < outputs_.size(); i++) {
+      OutputPipeline& output = outputs_[i];
+      const OutputSettings& s = *output.settings;
+      if (!output.video || output.audio || !output.more_audio.empty() || output.audio_copy_stream >= 0 ||
+          !output.subtitle_tracks.empty() || larger_of_[i] >= 0 || feeds_another[i] || !s.video->hw_device.empty()) {
+        continue;
+      }
+      // A few pictures wait: enough to even out the two threads' pace, few enough to hold little.
+      constexpr size_t kWaitingPictures = 4;
+      output.worker = std::make_unique<FrameWorker>(
+          [this, &output](AVFrame* frame) {
+            if (frame != nullptr) {
+              Filter(output, *output.video, frame);
+            } else {
+              EndStream(output, *output.video);
+            }
+          },
+          kWaitingPictures);
+    }
   }
 
   void OpenThumbnails(const ThumbnailSettings& settings) {
@@ -896,7 +940,7 @@ class Run {
     if (copy->dts != AV_NOPTS_VALUE) copy->dts -= offset;
     copy->pos = -1;
     double end = (copy->pts + copy->duration) * av_q2d(stream->time_base);
-    output.end_time_sec = std::max(output.end_time_sec, end);
+    output.end_time_sec.store(std::max(output.end_time_sec.load(), end));
     WriteCues(output, (copy->dts != AV_NOPTS_VALUE ? copy->dts : copy->pts) * av_q2d(stream->time_base));
     output.file->Write(copy.get(), stream->time_base, output.audio_copy_stream);
   }
@@ -913,23 +957,24 @@ class Run {
       t->decoder->Decode(nullptr, [this, t](AVFrame* frame) { OnAudioFrame(*t, frame); });
     }
     for (auto& set : thumbnail_sets_) set->Push(nullptr);
+    // Outputs on their own threads end first, so they finish while the rest flush here.
+    for (OutputPipeline& output : outputs_) {
+      if (output.worker) output.worker->Push(nullptr);
+    }
     // Larger outputs first: their last pictures reach the outputs scaled on from them before those end.
     for (size_t i : open_order_) {
       OutputPipeline& output = outputs_[i];
+      if (output.worker) continue;
       std::vector<StreamPipeline*> pipelines = {output.video.get(), output.audio.get()};
       for (const auto& extra : output.more_audio) pipelines.push_back(extra.get());
       for (StreamPipeline* pipeline : pipelines) {
-        if (pipeline == nullptr || pipeline->receives_shared) continue;
-        // A mix ends when every one of its inputs has.
-        for (size_t input = 0; input < std::max<size_t>(1, pipeline->mixed.size()); input++) {
-          Filter(output, *pipeline, nullptr, input);
-        }
-        Limit(output, *pipeline, nullptr);
-        pipeline->encoder->Encode(nullptr, pipeline->filter->output_time_base(),
-                                  [&](AVPacket* packet) { Mux(output, *pipeline, packet); });
+        if (pipeline != nullptr && !pipeline->receives_shared) EndStream(output, *pipeline);
       }
       // Cues past the media's end are cut there: the file lasts as long as its media.
-      for (auto& track : output.subtitle_tracks) track->Finish(output.end_time_sec);
+      for (auto& track : output.subtitle_tracks) track->Finish(output.end_time_sec.load());
+    }
+    for (OutputPipeline& output : outputs_) {
+      if (output.worker) output.worker->Finish();
     }
   }
 
@@ -955,10 +1000,10 @@ class Run {
     double at = frame->pts != AV_NOPTS_VALUE ? frame->pts * av_q2d(track.decoder->time_base()) : -1;
     for (OutputPipeline& output : outputs_) {
       if (!output.video || output.video->fed_by_larger || output.video->video_track != &track) continue;
-      if (!PastWindow(output, at)) {
+      if (output.worker) {
+        HandOver(output, frame, at);
+      } else if (!PastWindow(output, at)) {
         Filter(output, *output.video, frame);
-      } else if (output.video->paced) {
-        Pull(output, *output.video);
       }
     }
     double time = frame->best_effort_timestamp != AV_NOPTS_VALUE
@@ -1007,9 +1052,27 @@ class Run {
     pipeline.filter->PushInput(input, frame, [&](AVFrame* filtered) { Filtered(output, pipeline, filtered); });
   }
 
-  // A paced graph's held frames, a few per decoded picture (see pace in FilterGraph).
-  void Pull(OutputPipeline& output, StreamPipeline& pipeline) {
-    pipeline.filter->Pull([&](AVFrame* filtered) { Filtered(output, pipeline, filtered); });
+  // A picture for an output on its own thread: those of its window, and the first one at or past
+  // the window's end, which ends its trim (a graph that has ended takes nothing more). The margin
+  // the pipeline thread keeps (PastWindow) would only fill the queue while the worker drains a
+  // GIF's held clip, and hold this thread up waiting for room.
+  void HandOver(OutputPipeline& output, AVFrame* frame, double at) {
+    double end = output.settings->trim_end;
+    if (end > 0 && at >= end) {
+      if (output.sent_past_end) return;
+      output.sent_past_end = true;
+    }
+    output.worker->Push(frame);
+  }
+
+  // End of stream for one stream of an output: its graph (each input of a mix), the limiter, the encoder.
+  void EndStream(OutputPipeline& output, StreamPipeline& pipeline) {
+    for (size_t input = 0; input < std::max<size_t>(1, pipeline.mixed.size()); input++) {
+      Filter(output, pipeline, nullptr, input);
+    }
+    Limit(output, pipeline, nullptr);
+    pipeline.encoder->Encode(nullptr, pipeline.filter->output_time_base(),
+                             [&](AVPacket* packet) { Mux(output, pipeline, packet); });
   }
 
   void Filtered(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* filtered) {
@@ -1050,7 +1113,7 @@ class Run {
   void Mux(OutputPipeline& output, StreamPipeline& pipeline, AVPacket* packet) {
     control_.Touch();
     AVRational time_base = pipeline.encoder->time_base();
-    if (&pipeline == output.video.get()) output.video_packets++;
+    if (&pipeline == output.video.get()) output.video_packets.store(output.video_packets.load() + 1);
     double end = packet->pts != AV_NOPTS_VALUE ? static_cast<double>(packet->pts + packet->duration) * av_q2d(time_base)
                                                : -1;
     // Copies first: writing hands the packet to the muxer, which takes its data.
@@ -1058,11 +1121,11 @@ class Run {
       OutputPipeline& other = outputs_[index];
       PacketPtr copy = MakePacket();
       if (av_packet_ref(copy.get(), packet) < 0) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
-      other.end_time_sec = std::max(other.end_time_sec, end);
+      other.end_time_sec.store(std::max(other.end_time_sec.load(), end));
       CuesBefore(other, packet, time_base);
       other.file->Write(copy.get(), time_base, stream);
     }
-    output.end_time_sec = std::max(output.end_time_sec, end);
+    output.end_time_sec.store(std::max(output.end_time_sec.load(), end));
     CuesBefore(output, packet, time_base);
     output.file->Write(packet, time_base, pipeline.out_stream);
   }
@@ -1085,7 +1148,7 @@ class Run {
     const OutputSettings& s = *output.settings;
     report->expects_video = output.video != nullptr;
     report->expects_audio = output.audio != nullptr || output.audio_copy_stream >= 0;
-    report->video_frames = output.video_packets;
+    report->video_frames = output.video_packets.load();
     double end = -1;
     if (report->expects_video) end = std::max(end, output.video->video_track->timeline.end_sec());
     if (output.audio) end = std::max(end, output.audio->track->timeline.end_sec());
@@ -1117,8 +1180,8 @@ class Run {
     progress.outputs.reserve(outputs_.size());
     for (const OutputPipeline& output : outputs_) {
       OutputProgress entry;
-      entry.frames = output.video_packets;
-      entry.out_time_sec = output.end_time_sec;
+      entry.frames = output.video_packets.load();
+      entry.out_time_sec = output.end_time_sec.load();
       entry.duration_sec = PlannedDurationSec(*output.settings);
       progress.outputs.push_back(entry);
     }
