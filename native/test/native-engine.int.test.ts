@@ -785,12 +785,13 @@ describe("native engine specifics", () => {
     // a failure or a cancel there must end the job as it would on the pipeline thread.
     let longer: string;
     beforeAll(async () => {
-      longer = await makeClip(join(dir, "longer.mp4"), { seconds: 6, width: 960, height: 540 });
+      longer = await makeClip(join(dir, "longer.mp4"), { seconds: 14, width: 960, height: 540 });
     }, 60_000);
 
     it("fails the whole job with OUTPUT_WRITE_FAILED as soon as the preview cannot be written, leaving no file", async () => {
       // Every write to /dev/full fails (ENOSPC); removing the partial output removes only the link.
-      // The GIF (~1 MB) outgrows the I/O buffer, so the refusal comes while its thread writes it.
+      // The GIF (~1 MB) outgrows the I/O buffer, so the refusal comes while its thread writes it,
+      // once its 2.5 s window has ended: the job must stop then, not at the end of the input.
       const nospace = join(dir, "nospace.gif");
       await symlink("/dev/full", nospace);
       const gif = animation("nospace", dir, {
@@ -800,13 +801,22 @@ describe("native engine specifics", () => {
         durationSec: 2.5,
         fps: 25,
       });
-      const transcode = videoOut(dir, "beside-nospace");
+      const transcode = videoOut(dir, "beside-nospace", { video: h264({ maxHeight: 90 }) });
+      let reached = 0;
       const error = await engine
-        .run({ inputPath: longer, outputs: [transcode, gif] })
+        .run(
+          { inputPath: longer, outputs: [transcode, gif] },
+          {
+            onProgress: (p) => {
+              if (p.output === transcode.name) reached = Math.max(reached, p.outTimeSec);
+            },
+          },
+        )
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(EngineError);
       expect((error as EngineError).code).toBe("OUTPUT_WRITE_FAILED");
       expect((error as EngineError).message).toBe("could not write to the output: No space left on device");
+      expect(reached).toBeLessThan(8);
       expect(existsSync(transcode.path)).toBe(false);
       expect(existsSync(nospace)).toBe(false);
     });

@@ -38,6 +38,12 @@ void FrameWorker::Finish() {
   if (failure_) std::rethrow_exception(failure_);
 }
 
+void FrameWorker::ThrowIfFailed() {
+  if (!failed_.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::rethrow_exception(failure_);
+}
+
 void FrameWorker::Loop() {
   while (true) {
     FramePtr frame;
@@ -55,6 +61,7 @@ void FrameWorker::Loop() {
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       failure_ = std::current_exception();
+      failed_.store(true, std::memory_order_release);
       done_ = true;
       waiting_.clear();
       end = true;

@@ -4,6 +4,7 @@
 // short queue instead, so its filtering and encoding never hold up the encoders of the rest.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -24,7 +25,8 @@ class FrameWorker {
 
   // `capacity` frames may wait; Push blocks while that many do.
   FrameWorker(Handler handler, size_t capacity);
-  // Stops at once: frames still waiting are dropped, and the frame being handled is finished first.
+  // Stops: frames still waiting are dropped, and the handler's current call is waited for (the
+  // handler should end it early once its owner is going; Run's does at its next picture).
   ~FrameWorker();
   FrameWorker(const FrameWorker&) = delete;
   FrameWorker& operator=(const FrameWorker&) = delete;
@@ -34,6 +36,9 @@ class FrameWorker {
   void Push(const AVFrame* frame);
   // Waits until the handler has taken the end of stream; throws its failure, if it failed.
   void Finish();
+  // Throws the handler's failure, if it has failed, without waiting: a worker done with its window
+  // gets no more Push calls, and its failure must not wait for the end of the input.
+  void ThrowIfFailed();
 
  private:
   void Loop();
@@ -46,6 +51,7 @@ class FrameWorker {
   bool stopping_ = false;         // the destructor's: drop everything, end the thread
   bool done_ = false;             // the handler took the end of stream, or failed
   std::exception_ptr failure_;
+  std::atomic<bool> failed_{false};  // failure_ is set: lets ThrowIfFailed skip the lock
   std::thread thread_;  // last: started once everything above exists
 };
 

@@ -23,7 +23,10 @@ OutputFile::~OutputFile() {
   // FFmpeg 5.1's GIF muxer holds each packet back until the next one times it, and frees the held
   // packet only in its trailer (it has no deinit): a GIF that failed or was canceled is ended
   // anyway, into the file removed below, or the packet leaks.
-  if (wrote_ && !finished_ && ctx_ && std::strcmp(ctx_->oformat->name, "gif") == 0) av_write_trailer(ctx_.get());
+  // Never a second trailer: av_write_trailer frees the muxer's private state even when it fails.
+  if (wrote_ && !trailer_tried_ && ctx_ && std::strcmp(ctx_->oformat->name, "gif") == 0) {
+    av_write_trailer(ctx_.get());
+  }
   if (ctx_ && ctx_->pb != nullptr) avio_closep(&ctx_->pb);
   if (created_ && !finished_) std::remove(path_.c_str());
 }
@@ -140,6 +143,7 @@ ErrorCode OutputFile::FailureOf(int ret) const {
 }
 
 void OutputFile::Finish() {
+  trailer_tried_ = true;
   int ret = av_write_trailer(ctx_.get());
   if (ret < 0) Fail(FailureOf(ret), "could not finish the output", ret);
   if (ctx_->pb != nullptr && !(ctx_->oformat->flags & AVFMT_NOFILE)) {

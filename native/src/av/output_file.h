@@ -68,7 +68,8 @@ class OutputFile {
   OutputFormatPtr ctx_;
   bool created_ = false;
   bool finished_ = false;
-  bool wrote_ = false;  // a packet went to the muxer
+  bool wrote_ = false;          // a packet went to the muxer
+  bool trailer_tried_ = false;  // Finish called av_write_trailer (whatever it returned)
   std::vector<int64_t> last_dts_;  // per stream, in the stream's time base; INT64_MIN before the first
 };
 

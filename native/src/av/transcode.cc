@@ -133,6 +133,12 @@ class Run {
         on_progress_(on_progress),
         result_(result) {}
 
+  // The body runs before any member goes: outputs on their own threads stop at their next picture
+  // instead of finishing a long drain (a GIF's held clip) for a run that is being abandoned.
+  ~Run() { abandoned_.store(true, std::memory_order_relaxed); }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+
   const RunControl& control() const { return control_; }
 
   void Execute() {
@@ -669,6 +675,9 @@ class Run {
   void Pump() {
     while (true) {
       if (control_.ShouldStop()) Fail(ErrorCode::kCanceled, "stopped");
+      for (OutputPipeline& output : outputs_) {
+        if (output.worker) output.worker->ThrowIfFailed();
+      }
       if (!input_->Read(packet_.get())) return;
       control_.Touch();
       PacketUnref unref(packet_.get());
@@ -1057,7 +1066,8 @@ class Run {
   // the pipeline thread keeps (PastWindow) would only fill the queue while the worker drains a
   // GIF's held clip, and hold this thread up waiting for room.
   void HandOver(OutputPipeline& output, AVFrame* frame, double at) {
-    double end = output.settings->trim_end;
+    // The end as the trim filter was given it (to the microsecond), so both agree on the last frame.
+    double end = std::round(output.settings->trim_end * 1e6) / 1e6;
     if (end > 0 && at >= end) {
       if (output.sent_past_end) return;
       output.sent_past_end = true;
@@ -1076,6 +1086,7 @@ class Run {
   }
 
   void Filtered(OutputPipeline& output, StreamPipeline& pipeline, AVFrame* filtered) {
+    if (abandoned_.load(std::memory_order_relaxed)) Fail(ErrorCode::kCanceled, "stopped");
     // Before this output's encoder sees the picture (it retimes it and may force its type).
     for (size_t smaller : pipeline.scaled_on_to) Filter(outputs_[smaller], *outputs_[smaller].video, filtered);
     if (pipeline.keyframe_interval_sec > 0 && filtered->pts != AV_NOPTS_VALUE) {
@@ -1219,6 +1230,7 @@ class Run {
   }
 
   const TranscodeSettings& settings_;
+  std::atomic<bool> abandoned_{false};  // set by the destructor, read by outputs' threads
   RunControl control_;
   const ProgressFn& on_progress_;
   TranscodeResult* result_;
