@@ -631,12 +631,15 @@ class Run {
   // track, outside the scale cascade, a software encoder) go to threads of their own: previews
   // such as a GIF, whose palette filters and encoder would otherwise run on the one thread that
   // decodes and filters for every output, holding up the transcode's encoders meanwhile.
+  // At most one such thread per core, in plan order: more would only add queued pictures (four
+  // 4K frames, 48 MiB, per thread) and no speed; the rest stay on the pipeline thread.
   void StartWorkers() {
     std::vector<bool> feeds_another(outputs_.size(), false);
     for (int larger : larger_of_) {
       if (larger >= 0) feeds_another[static_cast<size_t>(larger)] = true;
     }
-    for (size_t i = 0; i < outputs_.size(); i++) {
+    size_t slots = std::max(1u, std::thread::hardware_concurrency());
+    for (size_t i = 0; i < outputs_.size() && slots > 0; i++) {
       OutputPipeline& output = outputs_[i];
       const OutputSettings& s = *output.settings;
       if (!output.video || output.audio || !output.more_audio.empty() || output.audio_copy_stream >= 0 ||
@@ -654,6 +657,7 @@ class Run {
             }
           },
           kWaitingPictures);
+      slots--;
     }
   }
 
