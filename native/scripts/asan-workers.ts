@@ -5,11 +5,10 @@
  * the end. asan-run.ts runs it in the full job; alone:
  * `bash native/scripts/asan-check.sh native/scripts/asan-workers.ts`.
  */
-import { symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { makeClip } from "../../test/support/media";
 import type { Engine } from "../lib/engine";
-import { animation, h264, videoOut } from "../test/plans";
+import { animation, gifOnFullDisk, h264, videoOut } from "../test/plans";
 import { type Outcome, runWhenMain, type Settle } from "./asan-outcomes";
 
 export async function workerRuns(
@@ -42,15 +41,7 @@ export async function workerRuns(
   const value = await settle(canceled);
   outcome("workers: cancel", value === "CANCELED" || value === "output" ? value : `THREW ${value}`);
 
-  const nospace = join(dir, "nospace.gif");
-  await symlink("/dev/full", nospace);
-  const gif = animation("nospace", dir, {
-    format: "gif",
-    path: nospace,
-    startSec: 0,
-    durationSec: 2,
-    fps: 25,
-  });
+  const gif = await gifOnFullDisk(dir, 2);
   const refused = await settle(engine.run({ inputPath: clip, outputs: [transcode("wn"), gif] }));
   outcome("workers: write refused", refused === "OUTPUT_WRITE_FAILED" ? refused : `THREW ${refused}`);
 }

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -12,7 +12,7 @@ import { parseMediaPlaylist } from "../lib/hls";
 import { loadNativeAddon } from "../lib/native-addon";
 import { createNativeEngine } from "../lib/native-engine";
 import { engineContract } from "./engine-contract";
-import { aac, animation, audioOut, h264, thumbsOut, videoOut } from "./plans";
+import { aac, animation, audioOut, gifOnFullDisk, h264, thumbsOut, videoOut } from "./plans";
 
 engineContract("native", createNativeEngine);
 
@@ -789,18 +789,9 @@ describe("native engine specifics", () => {
     }, 60_000);
 
     it("fails the whole job with OUTPUT_WRITE_FAILED as soon as the preview cannot be written, leaving no file", async () => {
-      // Every write to /dev/full fails (ENOSPC); removing the partial output removes only the link.
       // The GIF (~1 MB) outgrows the I/O buffer, so the refusal comes while its thread writes it,
       // once its 2.5 s window has ended: the job must stop then, not at the end of the input.
-      const nospace = join(dir, "nospace.gif");
-      await symlink("/dev/full", nospace);
-      const gif = animation("nospace", dir, {
-        format: "gif",
-        path: nospace,
-        startSec: 0,
-        durationSec: 2.5,
-        fps: 25,
-      });
+      const gif = await gifOnFullDisk(dir, 2.5);
       const transcode = videoOut(dir, "beside-nospace", { video: h264({ maxHeight: 90 }) });
       let reached = 0;
       const error = await engine
@@ -818,7 +809,7 @@ describe("native engine specifics", () => {
       expect((error as EngineError).message).toBe("could not write to the output: No space left on device");
       expect(reached).toBeLessThan(8);
       expect(existsSync(transcode.path)).toBe(false);
-      expect(existsSync(nospace)).toBe(false);
+      expect(existsSync(gif.path)).toBe(false);
     });
 
     it("stops at once on cancel while the preview drains, removing every output", async () => {

@@ -1,3 +1,4 @@
+import { symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { analysisDefaults as d, subtitleStyleDefaults } from "@framewire/shared/media";
 import type {
@@ -146,4 +147,14 @@ export function animation(
     loop: true,
     ...options,
   };
+}
+
+/**
+ * A GIF of the first `durationSec` at 25 fps, written through a link to /dev/full: every write
+ * fails (ENOSPC), and removing the partial output removes only the link.
+ */
+export async function gifOnFullDisk(dir: string, durationSec: number): Promise<AnimationPlanOutput> {
+  const path = join(dir, "nospace.gif");
+  await symlink("/dev/full", path);
+  return animation("nospace", dir, { format: "gif", path, startSec: 0, durationSec, fps: 25 });
 }
