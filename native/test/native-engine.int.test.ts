@@ -812,7 +812,7 @@ describe("native engine specifics", () => {
       expect(existsSync(gif.path)).toBe(false);
     });
 
-    it("stops at once on cancel while the preview drains, removing every output", async () => {
+    it("stops at once on cancel with a preview on its own thread, removing every output", async () => {
       const gif = animation("drain", dir, { format: "gif", startSec: 0, durationSec: 1, maxWidth: 320 });
       const transcode = videoOut(dir, "beside-drain", { video: h264({ preset: "medium" }) });
       const controller = new AbortController();
@@ -822,7 +822,7 @@ describe("native engine specifics", () => {
           { inputPath: longer, outputs: [transcode, gif] },
           {
             signal: controller.signal,
-            // The GIF's window has ended: its held clip is being paletted and encoded.
+            // Past the GIF's window: its thread is paletting and encoding the held clip, or has.
             onProgress: (p) => {
               if (p.output === transcode.name && p.outTimeSec >= 1 && abortedAt === 0) {
                 abortedAt = Date.now();

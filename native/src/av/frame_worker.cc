@@ -62,7 +62,6 @@ void FrameWorker::Loop() {
       std::lock_guard<std::mutex> lock(mutex_);
       failure_ = std::current_exception();
       failed_.store(true, std::memory_order_release);
-      done_ = true;
       waiting_.clear();
       end = true;
     }

@@ -75,6 +75,9 @@ class Relaxed {
   }
   T load() const { return value_.load(std::memory_order_relaxed); }
   void store(T value) { value_.store(value, std::memory_order_relaxed); }
+  // Only its one writer calls these, so load-then-store loses nothing.
+  void Raise(T value) { store(std::max(load(), value)); }
+  void Increment() { store(load() + 1); }
 
  private:
   std::atomic<T> value_;
@@ -953,7 +956,7 @@ class Run {
     if (copy->dts != AV_NOPTS_VALUE) copy->dts -= offset;
     copy->pos = -1;
     double end = (copy->pts + copy->duration) * av_q2d(stream->time_base);
-    output.end_time_sec.store(std::max(output.end_time_sec.load(), end));
+    output.end_time_sec.Raise(end);
     WriteCues(output, (copy->dts != AV_NOPTS_VALUE ? copy->dts : copy->pts) * av_q2d(stream->time_base));
     output.file->Write(copy.get(), stream->time_base, output.audio_copy_stream);
   }
@@ -1128,7 +1131,7 @@ class Run {
   void Mux(OutputPipeline& output, StreamPipeline& pipeline, AVPacket* packet) {
     control_.Touch();
     AVRational time_base = pipeline.encoder->time_base();
-    if (&pipeline == output.video.get()) output.video_packets.store(output.video_packets.load() + 1);
+    if (&pipeline == output.video.get()) output.video_packets.Increment();
     double end = packet->pts != AV_NOPTS_VALUE ? static_cast<double>(packet->pts + packet->duration) * av_q2d(time_base)
                                                : -1;
     // Copies first: writing hands the packet to the muxer, which takes its data.
@@ -1136,11 +1139,11 @@ class Run {
       OutputPipeline& other = outputs_[index];
       PacketPtr copy = MakePacket();
       if (av_packet_ref(copy.get(), packet) < 0) Fail(ErrorCode::kEngineFailure, "out of memory", AVERROR(ENOMEM));
-      other.end_time_sec.store(std::max(other.end_time_sec.load(), end));
+      other.end_time_sec.Raise(end);
       CuesBefore(other, packet, time_base);
       other.file->Write(copy.get(), time_base, stream);
     }
-    output.end_time_sec.store(std::max(output.end_time_sec.load(), end));
+    output.end_time_sec.Raise(end);
     CuesBefore(output, packet, time_base);
     output.file->Write(packet, time_base, pipeline.out_stream);
   }
