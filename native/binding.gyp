@@ -32,6 +32,7 @@
         "src/av/log.cc",
         "src/av/loudness.cc",
         "src/av/output_file.cc",
+        "src/av/palette_mapper.cc",
         "src/av/probe.cc",
         "src/av/status.cc",
         "src/av/still_image.cc",

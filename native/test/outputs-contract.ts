@@ -216,6 +216,26 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
       expect(Math.min(...scores)).toBeGreaterThan(33);
     });
 
+    it("keeps a clip of few flat colours exact in a GIF, however dark or close together", async () => {
+      // Three flat bars, two of them close and one near black: the palette has them all (and
+      // unused slots), so every pixel should come back as its own colour, not a neighbour's and
+      // not an unused slot.
+      const bars = join(dir, "bars.mkv");
+      const colours = ["0x101010", "0x8040c0", "0x8848c0"];
+      await run("ffmpeg", [
+        ...["-v", "error", "-y"],
+        ...colours.flatMap((c) => ["-f", "lavfi", "-i", `color=c=${c}:s=96x64:r=10:d=1`]),
+        // Lossless RGB, so the source's own pixels are the reference, without a YUV round trip.
+        ...["-filter_complex", "hstack=inputs=3", "-c:v", "ffv1", "-pix_fmt", "bgr0", bars],
+      ]);
+      const gif = animation("flat", dir, { format: "gif", startSec: 0, durationSec: 0.5, fps: 10 });
+      await engine.run({ inputPath: bars, outputs: [gif] });
+      const written = await rgbFrames(["-i", gif.path], 288, 64);
+      const source = await rgbFrames(["-t", "0.5", "-i", bars], 288, 64);
+      expect(written.length).toBe(5);
+      for (const [i, frame] of written.entries()) expect(psnr(frame, source[i] ?? Buffer.alloc(0))).toBe(99);
+    });
+
     it("draws a tone burst's waveform at the right pixel columns, in the PNG and in the peaks", async () => {
       const burst = await makeToneBurst(join(dir, "burst.wav"));
       const outputs = [

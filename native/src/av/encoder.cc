@@ -126,17 +126,18 @@ AVPixelFormat Encoder::VideoPixelFormat(const std::string& encoder) {
 
 std::unique_ptr<Encoder> Encoder::ForVideo(const FilterGraph& graph, AVRational frame_rate,
                                            const VideoEncodeSettings& settings, bool global_header) {
-  return ForVideoSink(graph.sink(), frame_rate, settings, global_header);
+  return ForVideoSink(graph.sink(), frame_rate, settings, global_header, graph.output_format());
 }
 
 std::unique_ptr<Encoder> Encoder::ForVideoSink(const AVFilterContext* sink, AVRational frame_rate,
-                                               const VideoEncodeSettings& settings, bool global_header) {
+                                               const VideoEncodeSettings& settings, bool global_header,
+                                               AVPixelFormat pix_fmt) {
   std::unique_ptr<Encoder> encoder(new Encoder(settings.encoder.c_str(), AVMEDIA_TYPE_VIDEO));
   AVCodecContext* ctx = encoder->ctx_.get();
   ctx->width = av_buffersink_get_w(sink);
   ctx->height = av_buffersink_get_h(sink);
   ctx->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(sink);
-  ctx->pix_fmt = static_cast<AVPixelFormat>(av_buffersink_get_format(sink));
+  ctx->pix_fmt = pix_fmt != AV_PIX_FMT_NONE ? pix_fmt : static_cast<AVPixelFormat>(av_buffersink_get_format(sink));
   // Keep the stream's own time base: exact for variable frame rate input too.
   ctx->time_base = av_buffersink_get_time_base(sink);
   AVRational sink_rate = av_buffersink_get_frame_rate(sink);

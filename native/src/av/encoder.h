@@ -42,9 +42,11 @@ class Encoder {
   // is missing or will not open with these settings.
   static std::unique_ptr<Encoder> ForVideo(const FilterGraph& graph, AVRational frame_rate,
                                            const VideoEncodeSettings& settings, bool global_header);
-  // The same, at a configured buffersink's size, format and time base (a composition's graph).
+  // The same, at a configured buffersink's size, format and time base (a composition's graph);
+  // `pix_fmt`, where given, instead of the sink's format (a palette graph maps its own frames).
   static std::unique_ptr<Encoder> ForVideoSink(const AVFilterContext* sink, AVRational frame_rate,
-                                               const VideoEncodeSettings& settings, bool global_header);
+                                               const VideoEncodeSettings& settings, bool global_header,
+                                               AVPixelFormat pix_fmt = AV_PIX_FMT_NONE);
 
   static std::unique_ptr<Encoder> ForAudio(const AVCodecContext* decoder, const AudioEncodeSettings& settings,
                                            bool global_header);

@@ -199,10 +199,13 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
     append(AddFilter(graph, "ass", "subtitles",
                      {{"filename", chain.subtitles_path}, {"fontsdir", chain.fonts_dir}, {"shaping", "complex"}}));
   }
-  if (chain.palette) fg->AddPalette(chain, size, &last);
-  const char* pix_fmt = av_get_pix_fmt_name(chain.pix_fmt);
-  if (pix_fmt == nullptr) Fail(ErrorCode::kEngineFailure, "no pixel format for the encoder");
-  append(AddFilter(graph, "format", "format", {{"pix_fmts", pix_fmt}}));
+  if (chain.palette) {
+    fg->AddPalette(chain, size, &last);
+  } else {
+    const char* pix_fmt = av_get_pix_fmt_name(chain.pix_fmt);
+    if (pix_fmt == nullptr) Fail(ErrorCode::kEngineFailure, "no pixel format for the encoder");
+    append(AddFilter(graph, "format", "format", {{"pix_fmts", pix_fmt}}));
+  }
   fg->sink_ = AddFilter(graph, "buffersink", "out", {});
   append(fg->sink_);
   int ret = avfilter_graph_config(graph, nullptr);
@@ -211,18 +214,19 @@ std::unique_ptr<FilterGraph> FilterGraph::ForVideo(const AVCodecParameters* inpu
   return fg;
 }
 
-// split -> [0] paletteuse, [1] every other frame at half size -> palettegen -> paletteuse's
-// palette input. palettegen emits its palette (256 colours from the clip's histogram, none
-// reserved for transparency) at the end of its input, which the trim at the clip's end brings;
-// until then paletteuse holds the frames, which is why the clip's size is bounded here.
+// split -> [0] the pictures, held by HandOutPaletted; [1] every other frame at half size ->
+// palettegen -> its own sink. palettegen emits its palette (256 colours from the clip's histogram,
+// none reserved for transparency) at the end of its input, which the trim at the clip's end
+// brings; until then the pictures wait, which is why the clip's size is bounded here.
 //
 // The histogram is sampled, not taken over every pixel: on real footage counting every colour of
 // every frame was a large part of a GIF's cost (a 5 s DVD clip through the CLI: 7.4 s of CPU, 4.3 s
-// sampled, 3.3 s sampled and with ordered dithering), and a sample of a clip's own pixels (nearest neighbour, so no blended colours enter it) gives
-// nearly the same palette. Ordered (Bayer) dithering instead of error diffusion: the pattern
-// stays put from frame to frame, so the GIF encoder's unchanged-pixel transparency keeps working,
-// and it is cheaper. Together, against every-frame sierra2_4a: files 12-17 % smaller, PSNR against
-// the source 0.8 dB lower on testsrc2 and 0.5 dB higher on a real 640x360 clip.
+// sampled, 3.3 s sampled and with ordered dithering), and a sample of a clip's own pixels (nearest
+// neighbour, so no blended colours enter it) gives nearly the same palette. Ordered (Bayer)
+// dithering instead of error diffusion: the pattern stays put from frame to frame, so the GIF
+// encoder's unchanged-pixel transparency keeps working, and it is cheaper. Together, against
+// every-frame sierra2_4a: files 12-17 % smaller, PSNR against the source 0.8 dB lower on testsrc2
+// and 0.5 dB higher on a real 640x360 clip.
 void FilterGraph::AddPalette(const VideoChain& chain, Size size, AVFilterContext** last) {
   if (chain.fps.num <= 0 || chain.fps.den <= 0 || chain.trim_end <= chain.trim_start) {
     Fail(ErrorCode::kUnsupported, "a palette is computed for a clip: it needs a frame rate and an end");
@@ -238,6 +242,7 @@ void FilterGraph::AddPalette(const VideoChain& chain, Size size, AVFilterContext
     Fail(ErrorCode::kUnsupported, text);
   }
   AVFilterGraph* graph = graph_.get();
+  const char* rgb32 = av_get_pix_fmt_name(AV_PIX_FMT_RGB32);
   AVFilterContext* split = AddFilter(graph, "split", "palette_split", {{"outputs", "2"}});
   AVFilterContext* sample = AddFilter(graph, "select", "palette_sample", {{"expr", "not(mod(n,2))"}});
   AVFilterContext* shrink =
@@ -247,17 +252,35 @@ void FilterGraph::AddPalette(const VideoChain& chain, Size size, AVFilterContext
                  {"flags", "neighbor"}});
   AVFilterContext* gen = AddFilter(graph, "palettegen", "palettegen",
                                    {{"max_colors", "256"}, {"reserve_transparent", "0"}, {"stats_mode", "full"}});
-  AVFilterContext* use =
-      AddFilter(graph, "paletteuse", "paletteuse", {{"dither", "bayer"}, {"bayer_scale", "3"}});
+  palette_sink_ = AddFilter(graph, "buffersink", "palette", {});
+  AVFilterContext* pictures = AddFilter(graph, "format", "palette_pictures", {{"pix_fmts", rgb32}});
   Link(*last, split);
   Link(sample, shrink);
   Link(shrink, gen);
-  for (auto [from, from_pad, to, to_pad] : {std::tuple{split, 0u, use, 0u}, std::tuple{split, 1u, sample, 0u},
-                                            std::tuple{gen, 0u, use, 1u}}) {
+  Link(gen, palette_sink_);
+  for (auto [from, from_pad, to, to_pad] : {std::tuple{split, 0u, pictures, 0u}, std::tuple{split, 1u, sample, 0u}}) {
     int ret = avfilter_link(from, from_pad, to, to_pad);
     if (ret < 0) Fail(ErrorCode::kEngineFailure, "could not link the palette filters", ret);
   }
-  *last = use;
+  *last = pictures;
+  mapped_ = MakeFrame();
+}
+
+void FilterGraph::HandOutPaletted(const FrameSink& sink) {
+  if (!mapper_) {
+    int ret = av_buffersink_get_frame(palette_sink_, filtered_.get());
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
+    if (ret < 0) Fail(ErrorCode::kEngineFailure, "computing the GIF's palette failed", ret);
+    FrameUnref unref(filtered_.get());
+    mapper_ = std::make_unique<PaletteMapper>(filtered_.get());
+  }
+  for (FramePtr& picture : held_) {
+    mapper_->Map(picture.get(), mapped_.get());
+    picture.reset();
+    FrameUnref unref(mapped_.get());
+    sink(mapped_.get());
+  }
+  held_.clear();
 }
 
 namespace {
@@ -583,6 +606,11 @@ void FilterGraph::FeedWatermark() {
 
 AVRational FilterGraph::output_time_base() const { return av_buffersink_get_time_base(sink_); }
 
+AVPixelFormat FilterGraph::output_format() const {
+  if (palette_sink_ != nullptr) return AV_PIX_FMT_PAL8;
+  return static_cast<AVPixelFormat>(av_buffersink_get_format(sink_));
+}
+
 void FilterGraph::PushInput(size_t input, AVFrame* frame, const FrameSink& sink) {
   if (input > more_sources_.size()) Fail(ErrorCode::kEngineFailure, "no such filter graph input");
   AVFilterContext* source = input == 0 ? source_ : more_sources_[input - 1];
@@ -595,11 +623,17 @@ void FilterGraph::PushInput(size_t input, AVFrame* frame, const FrameSink& sink)
   }
   for (;;) {
     ret = av_buffersink_get_frame(sink_, filtered_.get());
-    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) break;
     if (ret < 0) Fail(ErrorCode::kEngineFailure, "filtering failed", ret);
+    if (palette_sink_ != nullptr) {
+      held_.push_back(MakeFrame());
+      av_frame_move_ref(held_.back().get(), filtered_.get());
+      continue;
+    }
     FrameUnref unref(filtered_.get());
     sink(filtered_.get());
   }
+  if (palette_sink_ != nullptr) HandOutPaletted(sink);
 }
 
 }  // namespace fw::av

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "decoder.h"
+#include "palette_mapper.h"
 #include "resources.h"
 
 namespace fw::av {
@@ -50,8 +51,9 @@ struct VideoChain {
   // and a style it made from typed fields) rendered by libass, with the fonts in `fonts_dir`.
   std::string subtitles_path;  // "": none
   std::string fonts_dir;
-  // A palette computed for the clip (GIF): split -> palettegen -> paletteuse at the end. Needs fps
-  // and trim_end, which bound the frames held until the palette is known.
+  // A palette computed for the clip (GIF): the graph ends in RGB32 pictures and a palettegen branch,
+  // and PaletteMapper maps the held pictures once the palette is known, handing out PAL8. Needs
+  // fps and trim_end, which bound the frames held until then.
   bool palette = false;
 };
 
@@ -142,12 +144,16 @@ class FilterGraph {
 
   const AVFilterContext* sink() const { return sink_; }
   AVRational output_time_base() const;
+  // The pixel format of the frames handed out: the sink's, or PAL8 for a palette graph.
+  AVPixelFormat output_format() const;
 
  private:
   FilterGraph();
   void AddWatermark(const VideoChain& chain, Size size, AVFilterContext** last);
   void FeedWatermark();
   void AddPalette(const VideoChain& chain, Size size, AVFilterContext** last);
+  // A palette graph: holds the sink's pictures until the palette arrives, then maps them.
+  void HandOutPaletted(const FrameSink& sink);
 
   FilterGraphPtr graph_;
   const AVFrame* watermark_ = nullptr;  // borrowed until FeedWatermark()
@@ -156,6 +162,10 @@ class FilterGraph {
   AVFilterContext* overlay_source_ = nullptr;  // owned by graph_; fed once with the watermark
   AVFilterContext* sink_ = nullptr;    // owned by graph_
   FramePtr filtered_;
+  AVFilterContext* palette_sink_ = nullptr;  // owned by graph_; palette graphs only
+  std::unique_ptr<PaletteMapper> mapper_;    // once the palette is known
+  std::vector<FramePtr> held_;               // pictures waiting for the palette, in order
+  FramePtr mapped_;
 };
 
 

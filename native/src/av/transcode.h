@@ -38,8 +38,8 @@ struct VideoSettings {
   double watermark_opacity = 1.0;
   double watermark_width_fraction = 0;
   // GIF: a palette computed for this output's frames (palettegen over a sample of the whole clip,
-  // then paletteuse with ordered dithering), not a fixed one. The clip's frames wait in the graph until
-  // the palette is known, so ForVideo bounds their memory.
+  // then PaletteMapper with ordered dithering), not a fixed one. The clip's frames wait until the
+  // palette is known, so ForVideo bounds their memory.
   bool palette = false;
   int quality = -1;  // libwebp_anim: 0-100 (lossy quality); -1: the encoder's default
   // The input's video stream this output takes (its own decoder, shared by every output and
