@@ -592,7 +592,12 @@ export type EngineErrorCode =
    * An edit (composition, highlight reel) that the media contradicts (a trim past an input's end,
    * an image input that is audio): the message names the clip. Found before any encoding.
    */
-  | "COMPOSITION_INVALID";
+  | "COMPOSITION_INVALID"
+  /**
+   * An output's window (its trim or an animation's start) starts where the input's media has
+   * already ended, so the output would be empty; the message says where the media ends.
+   */
+  | "WINDOW_EMPTY";
 
 export class EngineError extends Error {
   override readonly name = "EngineError";
@@ -626,6 +631,7 @@ export const engineErrorCodes: readonly EngineErrorCode[] = [
   "STALLED",
   "OUTPUT_INVALID",
   "COMPOSITION_INVALID",
+  "WINDOW_EMPTY",
 ];
 
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {

@@ -638,6 +638,20 @@ class WasmEngine implements Engine {
         );
       }
     };
+    // The native engine's refusal of a window the media never reaches, from the packet scan's end.
+    const startSec =
+      output.kind === "video" || output.kind === "audio"
+        ? (output.trim?.startSec ?? 0)
+        : output.kind === "animation"
+          ? output.startSec
+          : 0;
+    if (startSec > 0 && realDuration !== null && realDuration <= startSec) {
+      throw new EngineError(
+        "WINDOW_EMPTY",
+        `the output ${output.name} starts at ${startSec.toFixed(3)} s, but the input's media ends at ` +
+          `${realDuration.toFixed(3)} s: it would be empty`,
+      );
+    }
     switch (output.kind) {
       case "video": {
         if (!((output.video && hasVideo) || (output.audio && hasAudio))) {

@@ -216,6 +216,16 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
       expect(Math.min(...scores)).toBeGreaterThan(33);
     });
 
+    it("refuses a preview whose window starts after the input ends, saying where the media ends", async () => {
+      for (const format of ["gif", "webp"] as const) {
+        const late = animation(`late-${format}`, dir, { format, startSec: 8, durationSec: 2, maxWidth: 160 });
+        await expect(engine.run({ inputPath: clip, outputs: [late] })).rejects.toMatchObject({
+          code: "WINDOW_EMPTY",
+          message: expect.stringMatching(/starts at 8(\.0+)? s, but the input's media ends at 5(\.\d+)? s/),
+        });
+      }
+    });
+
     it("keeps a clip of few flat colours exact in a GIF, however dark or close together", async () => {
       // Three flat bars, two of them close and one near black: the palette has them all (and
       // unused slots), so every pixel should come back as its own colour, not a neighbour's and

@@ -20,6 +20,7 @@ const engineCodes: Record<EngineErrorCode, ErrorCode> = {
   STALLED: "engine_stalled",
   OUTPUT_INVALID: "output_invalid",
   COMPOSITION_INVALID: "composition_invalid",
+  WINDOW_EMPTY: "output_window_empty",
 };
 
 /** A failure with the code and words the job record will show. */

@@ -43,6 +43,10 @@ export const errorCatalog = {
     title: "A written output failed its check (duration or streams) and was not stored",
   },
   resource_exhausted: { status: 500, title: "The job exceeded a resource limit of its node" },
+  output_window_empty: {
+    status: 422,
+    title: "An output's window starts after the input's media ends (its message says where that is)",
+  },
   composition_invalid: {
     status: 422,
     title: "The composition is not valid (its message names the clip)",

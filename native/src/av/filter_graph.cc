@@ -267,6 +267,8 @@ void FilterGraph::AddPalette(const VideoChain& chain, Size size, AVFilterContext
 }
 
 void FilterGraph::HandOutPaletted(const FrameSink& sink) {
+  // No pictures, no palette needed: a window with no frames in it makes an empty palette.
+  if (held_.empty()) return;
   if (!mapper_) {
     int ret = av_buffersink_get_frame(palette_sink_, filtered_.get());
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;

@@ -25,6 +25,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "OUTPUT_WRITE_FAILED";
     case ErrorCode::kStalled:
       return "STALLED";
+    case ErrorCode::kWindowEmpty:
+      return "WINDOW_EMPTY";
   }
   return "ENGINE_FAILURE";
 }

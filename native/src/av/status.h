@@ -19,6 +19,7 @@ enum class ErrorCode {
   kEngineFailure,
   kOutputWriteFailed,
   kStalled,
+  kWindowEmpty,  // an output's window starts after the media's end
 };
 
 // The stable code string shared with the TypeScript EngineErrorCode union.

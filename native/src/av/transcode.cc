@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <thread>
@@ -972,6 +974,9 @@ class Run {
       AudioTrack* t = track.get();
       t->decoder->Decode(nullptr, [this, t](AVFrame* frame) { OnAudioFrame(*t, frame); });
     }
+    // Every decoded frame is on its timeline now: before any encoder is drained (libwebp_anim
+    // fails on a drain with no frames), an output whose window the media never reached is refused.
+    for (const OutputPipeline& output : outputs_) RequireMediaInWindow(output);
     for (auto& set : thumbnail_sets_) set->Push(nullptr);
     // Outputs on their own threads end first, so they finish while the rest flush here.
     for (OutputPipeline& output : outputs_) {
@@ -1160,6 +1165,34 @@ class Run {
     for (const auto& track : audio_tracks_) check(track->decoder.get(), track->timeline.end_sec(), "audio");
   }
 
+  // A window that starts where the input's media has already ended holds nothing: the file would
+  // be empty (a GIF's muxer refuses to end one at all). Judged by the media actually decoded, not
+  // by the container's stated duration, which can be wrong.
+  void RequireMediaInWindow(const OutputPipeline& output) const {
+    const OutputSettings& s = *output.settings;
+    if (s.trim_start <= 0) return;
+    double end = MediaEndSec(output);
+    if (end < 0 || end > s.trim_start) return;
+    char text[300];
+    snprintf(text, sizeof(text), "the output %s starts at %.3f s, but the input's media ends at %.3f s: it would be empty",
+             std::filesystem::path(s.path).filename().c_str(), s.trim_start, end);
+    Fail(ErrorCode::kWindowEmpty, text);
+  }
+
+  // The end of the media an output takes on the input's timeline, seconds; negative when none was
+  // decoded.
+  double MediaEndSec(const OutputPipeline& output) const {
+    double end = -1;
+    if (output.video) end = std::max(end, output.video->video_track->timeline.end_sec());
+    if (output.audio) {
+      end = std::max(end, output.audio->track->timeline.end_sec());
+      for (const AudioTrack* mixed : output.audio->mixed) end = std::max(end, mixed->timeline.end_sec());
+    }
+    for (const auto& extra : output.more_audio) end = std::max(end, extra->track->timeline.end_sec());
+    if (output.audio_copy_stream >= 0) end = std::max(end, copy_timeline_.end_sec());
+    return end;
+  }
+
   // What the written output must hold: the trim window within the media actually placed on the
   // repaired timelines of the streams it takes.
   void Expect(const OutputPipeline& output, OutputReport* report) const {
@@ -1167,14 +1200,7 @@ class Run {
     report->expects_video = output.video != nullptr;
     report->expects_audio = output.audio != nullptr || output.audio_copy_stream >= 0;
     report->video_frames = output.video_packets.load();
-    double end = -1;
-    if (report->expects_video) end = std::max(end, output.video->video_track->timeline.end_sec());
-    if (output.audio) end = std::max(end, output.audio->track->timeline.end_sec());
-    if (output.audio) {
-      for (const AudioTrack* mixed : output.audio->mixed) end = std::max(end, mixed->timeline.end_sec());
-    }
-    for (const auto& extra : output.more_audio) end = std::max(end, extra->track->timeline.end_sec());
-    if (output.audio_copy_stream >= 0) end = std::max(end, copy_timeline_.end_sec());
+    double end = MediaEndSec(output);
     if (end < 0) return;
     double stop = s.trim_end > 0 ? std::min(s.trim_end, end) : end;
     report->expected_duration_sec = std::max(0.0, stop - s.trim_start);
