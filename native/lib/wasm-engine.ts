@@ -638,26 +638,24 @@ class WasmEngine implements Engine {
         );
       }
     };
-    // The native engine's refusal of a window the media never reaches, from the packet scan's end.
-    const startSec =
-      output.kind === "video" || output.kind === "audio"
-        ? (output.trim?.startSec ?? 0)
-        : output.kind === "animation"
-          ? output.startSec
-          : 0;
-    if (startSec > 0 && realDuration !== null && realDuration <= startSec) {
+    // The native engine's refusal of a window the media never reaches, from the packet scan's end
+    // (only where the scan went through: it stops at the first timestamp problem).
+    const requireMediaIn = (startSec: number) => {
+      const end = facts.timeline.problem ? null : facts.timeline.endSec;
+      if (startSec <= 0 || end === null || end > startSec) return;
       throw new EngineError(
         "WINDOW_EMPTY",
         `the output ${output.name} starts at ${startSec.toFixed(3)} s, but the input's media ends at ` +
-          `${realDuration.toFixed(3)} s: it would be empty`,
+          `${end.toFixed(3)} s: it would be empty`,
       );
-    }
+    };
     switch (output.kind) {
       case "video": {
         if (!((output.video && hasVideo) || (output.audio && hasAudio))) {
           throw new EngineError("INPUT_NO_STREAMS", `The input has no stream output ${output.name} can use`);
         }
         repairNeeded();
+        requireMediaIn(output.trim?.startSec ?? 0);
         const out = memfsOutputName(output.container);
         const duration = trimmedDuration(facts.durationSec, output.trim);
         const files = await this.subtitleFiles(core, output, subtitles);
@@ -687,6 +685,7 @@ class WasmEngine implements Engine {
       case "audio": {
         if (!hasAudio) throw new EngineError("INPUT_NO_STREAMS", "The input has no audio stream to encode");
         repairNeeded();
+        requireMediaIn(output.trim?.startSec ?? 0);
         const out = memfsOutputName(AUDIO_FORMATS[output.audio.codec].extension);
         await exec(audioArgs(output, input, facts, out), trimmedDuration(facts.durationSec, output.trim));
         return checked(
@@ -816,6 +815,7 @@ class WasmEngine implements Engine {
             "An animation needs a video stream and the input has none",
           );
         repairNeeded();
+        requireMediaIn(output.startSec);
         const out = memfsOutputName(output.format);
         const window = { startSec: output.startSec, endSec: output.startSec + output.durationSec };
         await exec(animationArgs(output, input, facts, out), trimmedDuration(facts.durationSec, window));

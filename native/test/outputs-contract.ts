@@ -221,7 +221,9 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
         const late = animation(`late-${format}`, dir, { format, startSec: 8, durationSec: 2, maxWidth: 160 });
         await expect(engine.run({ inputPath: clip, outputs: [late] })).rejects.toMatchObject({
           code: "WINDOW_EMPTY",
-          message: expect.stringMatching(/starts at 8(\.0+)? s, but the input's media ends at 5(\.\d+)? s/),
+          message: expect.stringMatching(
+            /starts at 8(\.0+)? s, but the input's media ends at [45](\.\d+)? s/,
+          ),
         });
       }
     });

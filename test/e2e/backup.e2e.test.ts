@@ -57,7 +57,9 @@ describe("framewire backup and restore", () => {
     const client = apiClient(stack);
     const apiKey = stack.apiKey;
     const clip = await readFile(
-      await makeClip(join(dir, "clip.mp4"), { seconds: 3, width: 1280, height: 720 }),
+      // Long enough that the queue is still there when the backup CLI (started cold) reads it, on
+      // a loaded machine too: with 3 s, three jobs once finished first.
+      await makeClip(join(dir, "clip.mp4"), { seconds: 6, width: 1280, height: 720 }),
     );
     const upload = await uploadBytes(client, clip);
     const spec = {

@@ -276,13 +276,15 @@ void FilterGraph::HandOutPaletted(const FrameSink& sink) {
     FrameUnref unref(filtered_.get());
     mapper_ = std::make_unique<PaletteMapper>(filtered_.get());
   }
-  for (FramePtr& picture : held_) {
+  // Taken off the queue before it goes on, so a sink that throws leaves only pictures not yet sent.
+  while (!held_.empty()) {
+    FramePtr picture = std::move(held_.front());
+    held_.pop_front();
     mapper_->Map(picture.get(), mapped_.get());
     picture.reset();
     FrameUnref unref(mapped_.get());
     sink(mapped_.get());
   }
-  held_.clear();
 }
 
 namespace {
@@ -616,7 +618,20 @@ AVPixelFormat FilterGraph::output_format() const {
 void FilterGraph::PushInput(size_t input, AVFrame* frame, const FrameSink& sink) {
   if (input > more_sources_.size()) Fail(ErrorCode::kEngineFailure, "no such filter graph input");
   AVFilterContext* source = input == 0 ? source_ : more_sources_[input - 1];
-  int ret = av_buffersrc_add_frame_flags(source, frame, frame != nullptr ? AV_BUFFERSRC_FLAG_KEEP_REF : 0);
+  int ret;
+  if (frame != nullptr) {
+    if (input == 0 && frame->width > 0 && frame->pts != AV_NOPTS_VALUE) {
+      pictures_end_pts_ = frame->pts + std::max<int64_t>(0, frame->pkt_duration);
+    }
+    ret = av_buffersrc_add_frame_flags(source, frame, AV_BUFFERSRC_FLAG_KEEP_REF);
+  } else if (pictures_end_pts_ != AV_NOPTS_VALUE) {
+    // The end of the stream is where the last picture ends, not where it starts (the CLI does the
+    // same): the fps filter then keeps the last picture for its display time, so a window holding
+    // only that picture still has a frame, and a same-rate output does not lose its last one.
+    ret = av_buffersrc_close(source, pictures_end_pts_, 0);
+  } else {
+    ret = av_buffersrc_add_frame_flags(source, nullptr, 0);
+  }
   if (ret < 0) {
     Fail(ErrorCode::kEngineFailure,
          std::string("could not feed the ") + (frame != nullptr && frame->nb_samples > 0 ? "audio" : "video") +
@@ -635,7 +650,10 @@ void FilterGraph::PushInput(size_t input, AVFrame* frame, const FrameSink& sink)
     FrameUnref unref(filtered_.get());
     sink(filtered_.get());
   }
-  if (palette_sink_ != nullptr) HandOutPaletted(sink);
+  if (palette_sink_ == nullptr) return;
+  HandOutPaletted(sink);
+  // At the end of the input palettegen has had all it will get: pictures still held would be lost.
+  if (frame == nullptr && !held_.empty()) Fail(ErrorCode::kEngineFailure, "the GIF's palette was never computed");
 }
 
 }  // namespace fw::av

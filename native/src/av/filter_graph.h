@@ -2,6 +2,7 @@
 // numbers through AVOptions; no filter string from outside ever reaches libavfilter.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -159,12 +160,15 @@ class FilterGraph {
   const AVFrame* watermark_ = nullptr;  // borrowed until FeedWatermark()
   AVFilterContext* source_ = nullptr;  // owned by graph_
   std::vector<AVFilterContext*> more_sources_;  // owned by graph_: inputs 1.. of a mix
+  // Where the last picture pushed into input 0 ends (its pts plus its duration), for the end of
+  // stream; AV_NOPTS_VALUE while unknown.
+  int64_t pictures_end_pts_ = AV_NOPTS_VALUE;
   AVFilterContext* overlay_source_ = nullptr;  // owned by graph_; fed once with the watermark
   AVFilterContext* sink_ = nullptr;    // owned by graph_
   FramePtr filtered_;
   AVFilterContext* palette_sink_ = nullptr;  // owned by graph_; palette graphs only
   std::unique_ptr<PaletteMapper> mapper_;    // once the palette is known
-  std::vector<FramePtr> held_;               // pictures waiting for the palette, in order
+  std::deque<FramePtr> held_;                // pictures waiting for the palette, in order
   FramePtr mapped_;
 };
 

@@ -59,7 +59,8 @@ PaletteMapper::PaletteMapper(const AVFrame* palette)
     uint32_t colour;
     memcpy(&colour, row + static_cast<ptrdiff_t>(i % palette->width) * 4, sizeof(colour));
     palette_[i] = colour;
-    // palettegen leaves the slots it had no colour for at 0 (transparent): never a pixel's colour.
+    // A transparent entry (a palette that reserves one) is never a pixel's colour. palettegen, as
+    // used here, reserves none and pads a short palette with copies of an opaque colour.
     if ((colour >> 24) < 0x80) continue;
     red_.push_back(static_cast<int32_t>((colour >> 16) & 0xff));
     green_.push_back(static_cast<int32_t>((colour >> 8) & 0xff));

@@ -80,6 +80,8 @@ class VideoTimeline {
   Verdict Place(double raw_sec, double duration_sec, double audio_sec);
 
   double end_sec() const { return started_ ? last_sec_ + last_duration_sec_ : -1; }
+  // Where the last picture starts; -1 before any.
+  double last_start_sec() const { return started_ ? last_sec_ : -1; }
 
  private:
   bool resets_continue_;

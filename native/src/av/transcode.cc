@@ -1167,29 +1167,48 @@ class Run {
 
   // A window that starts where the input's media has already ended holds nothing: the file would
   // be empty (a GIF's muxer refuses to end one at all). Judged by the media actually decoded, not
-  // by the container's stated duration, which can be wrong.
+  // by the container's stated duration, which can be wrong. The media reaches the window when a
+  // picture starts at or after its start (the trim keeps whole pictures by their start) or sound
+  // runs past it (the trim cuts inside audio frames).
   void RequireMediaInWindow(const OutputPipeline& output) const {
     const OutputSettings& s = *output.settings;
     if (s.trim_start <= 0) return;
-    double end = MediaEndSec(output);
-    if (end < 0 || end > s.trim_start) return;
+    constexpr double kRounding = 1e-6;  // the trim compares in microseconds
+    double reach = -1;
+    if (output.video) {
+      double last = output.video->video_track->timeline.last_start_sec();
+      if (last >= 0 && last >= s.trim_start - kRounding) return;
+      reach = last;
+    }
+    double audio_end = AudioEndSec(output);
+    if (audio_end > s.trim_start + kRounding) return;
+    reach = std::max(reach, audio_end);
+    // Nothing decoded at all (a seek past the end): the container's duration is all there is.
+    if (reach < 0) reach = input_->DurationSec();
+    if (reach <= 0 || reach > s.trim_start + kRounding) return;
     char text[300];
     snprintf(text, sizeof(text), "the output %s starts at %.3f s, but the input's media ends at %.3f s: it would be empty",
-             std::filesystem::path(s.path).filename().c_str(), s.trim_start, end);
+             std::filesystem::path(s.path).filename().c_str(), s.trim_start, reach);
     Fail(ErrorCode::kWindowEmpty, text);
   }
 
-  // The end of the media an output takes on the input's timeline, seconds; negative when none was
-  // decoded.
-  double MediaEndSec(const OutputPipeline& output) const {
+  // The end of the sound an output takes on the input's timeline, seconds; negative when none.
+  double AudioEndSec(const OutputPipeline& output) const {
     double end = -1;
-    if (output.video) end = std::max(end, output.video->video_track->timeline.end_sec());
     if (output.audio) {
       end = std::max(end, output.audio->track->timeline.end_sec());
       for (const AudioTrack* mixed : output.audio->mixed) end = std::max(end, mixed->timeline.end_sec());
     }
     for (const auto& extra : output.more_audio) end = std::max(end, extra->track->timeline.end_sec());
     if (output.audio_copy_stream >= 0) end = std::max(end, copy_timeline_.end_sec());
+    return end;
+  }
+
+  // The end of the media an output takes on the input's timeline, seconds; negative when none was
+  // decoded.
+  double MediaEndSec(const OutputPipeline& output) const {
+    double end = AudioEndSec(output);
+    if (output.video) end = std::max(end, output.video->video_track->timeline.end_sec());
     return end;
   }
 
