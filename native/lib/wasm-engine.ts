@@ -561,7 +561,10 @@ class WasmEngine implements Engine {
    * duration) and whether its timestamps need a repair this build cannot make.
    */
   private async inspect(core: CoreWorker, input: string, facts: MediaFacts): Promise<InspectedInput> {
-    const inspected: InspectedInput = { ...facts, timeline: { endSec: null, problem: null } };
+    const inspected: InspectedInput = {
+      ...facts,
+      timeline: { endSec: null, lastPictureSec: null, problem: null },
+    };
     if (/(_pipe|^image2)$/.test(facts.formatName)) {
       await core.request<CallResult>("ffprobe", { args: firstFrameArgs(input) });
       const json = Buffer.from(await core.request<Uint8Array>("read", { name: MEMFS_PROBE })).toString(
@@ -638,11 +641,13 @@ class WasmEngine implements Engine {
         );
       }
     };
-    // The native engine's refusal of a window the media never reaches, from the packet scan's end
-    // (only where the scan went through: it stops at the first timestamp problem).
-    const requireMediaIn = (startSec: number) => {
-      const end = facts.timeline.problem ? null : facts.timeline.endSec;
-      if (startSec <= 0 || end === null || end > startSec) return;
+    // The native engine's refusal of a window the media never reaches, from the packet scan (only
+    // where it went through: it stops at the first timestamp problem). Pictures count by where the
+    // last one starts; with sound, by where the media ends.
+    const requireMediaIn = (startSec: number, withSound: boolean) => {
+      const { endSec, lastPictureSec, problem } = facts.timeline;
+      const end = problem ? null : withSound ? endSec : lastPictureSec;
+      if (startSec <= 0 || end === null || (withSound ? end > startSec : end >= startSec - 1e-6)) return;
       throw new EngineError(
         "WINDOW_EMPTY",
         `the output ${output.name} starts at ${startSec.toFixed(3)} s, but the input's media ends at ` +
@@ -655,7 +660,7 @@ class WasmEngine implements Engine {
           throw new EngineError("INPUT_NO_STREAMS", `The input has no stream output ${output.name} can use`);
         }
         repairNeeded();
-        requireMediaIn(output.trim?.startSec ?? 0);
+        requireMediaIn(output.trim?.startSec ?? 0, output.audio !== null && hasAudio);
         const out = memfsOutputName(output.container);
         const duration = trimmedDuration(facts.durationSec, output.trim);
         const files = await this.subtitleFiles(core, output, subtitles);
@@ -685,7 +690,7 @@ class WasmEngine implements Engine {
       case "audio": {
         if (!hasAudio) throw new EngineError("INPUT_NO_STREAMS", "The input has no audio stream to encode");
         repairNeeded();
-        requireMediaIn(output.trim?.startSec ?? 0);
+        requireMediaIn(output.trim?.startSec ?? 0, true);
         const out = memfsOutputName(AUDIO_FORMATS[output.audio.codec].extension);
         await exec(audioArgs(output, input, facts, out), trimmedDuration(facts.durationSec, output.trim));
         return checked(
@@ -815,7 +820,7 @@ class WasmEngine implements Engine {
             "An animation needs a video stream and the input has none",
           );
         repairNeeded();
-        requireMediaIn(output.startSec);
+        requireMediaIn(output.startSec, false);
         const out = memfsOutputName(output.format);
         const window = { startSec: output.startSec, endSec: output.startSec + output.durationSec };
         await exec(animationArgs(output, input, facts, out), trimmedDuration(facts.durationSec, window));

@@ -240,7 +240,11 @@ describe("the input's timeline from its packets", () => {
       [0, 0.54, 0.04],
       [1, 0.521, 0.021],
     ]);
-    expect(timelineOf(csv, facts)).toEqual({ endSec: expect.closeTo(0.08, 5), problem: null });
+    expect(timelineOf(csv, facts)).toEqual({
+      endSec: expect.closeTo(0.08, 5),
+      lastPictureSec: expect.closeTo(0.04, 5),
+      problem: null,
+    });
   });
 
   it("names what this build cannot repair: a step back, an audio jump, a far video jump", () => {

@@ -226,22 +226,25 @@ export function stillOrientationOf(json: string): Orientation | null {
 }
 
 /**
- * The input's timeline from its packets: where its media ends, and what the wasm build (FFmpeg's
- * CLI, which repairs none of it) would get wrong — a stream going back in time (a second copy of a
- * stretch, a reset), audio jumping ahead (a gap, or bogus timestamps), video jumping far ahead.
+ * The input's timeline from its packets: where its media ends and where its last picture starts
+ * (a window starting after that holds no picture), and what the wasm build (FFmpeg's CLI, which
+ * repairs none of it) would get wrong — a stream going back in time (a second copy of a stretch, a
+ * reset), audio jumping ahead (a gap, or bogus timestamps), video jumping far ahead.
  */
 export function timelineOf(
   csv: string,
   facts: MediaFacts,
-): { endSec: number | null; problem: string | null } {
+): { endSec: number | null; lastPictureSec: number | null; problem: string | null } {
   const video = facts.streams.find((s) => s.type === "video" && s.codec !== "mjpeg" && s.codec !== "png");
   const audio = facts.streams.find((s) => s.type === "audio");
   const last = new Map<number, number>();
   let startSec: number | null = null;
   let endSec: number | null = null;
+  let lastPicture: number | null = null;
   // Times are the container's (an MPEG-PS may start at 0.5 s); the media's length counts from its start.
   const result = (problem: string | null) => ({
     endSec: endSec === null ? null : endSec - (startSec ?? 0),
+    lastPictureSec: lastPicture === null ? null : lastPicture - (startSec ?? 0),
     problem,
   });
   for (const line of csv.split("\n")) {
@@ -271,6 +274,8 @@ export function timelineOf(
     last.set(index, Math.max(previous ?? time, time));
     startSec = Math.min(startSec ?? time, time);
     endSec = Math.max(endSec ?? end, end);
+    // A picture starts at its presentation time (pts), whatever its decode order.
+    if (kind === "video") lastPicture = Math.max(lastPicture ?? -Infinity, Number.isFinite(pts) ? pts : time);
   }
   return result(null);
 }

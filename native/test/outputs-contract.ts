@@ -228,6 +228,22 @@ export function outputsContract(label: string, createEngine: () => Promise<Engin
       }
     });
 
+    it("refuses a preview starting after the last picture, even within its display time, and keeps one starting on it", async () => {
+      // 10 fps for 1 s: the last picture starts at 0.9 s and is shown until 1.0 s. A window from
+      // 0.95 s holds no picture (the trim keeps pictures by their start): once a retryable
+      // ENGINE_FAILURE from the GIF muxer, now refused up front.
+      const ten = await makeClip(join(dir, "ten.mp4"), { seconds: 1, width: 160, height: 120, fps: 10 });
+      const late = animation("late", dir, { format: "gif", startSec: 0.95, durationSec: 1 });
+      await expect(engine.run({ inputPath: ten, outputs: [late] })).rejects.toMatchObject({
+        code: "WINDOW_EMPTY",
+        // 0.900 s, or 0.921 s where the media's start is taken from the audio's priming (wasm).
+        message: expect.stringMatching(/starts at 0\.950 s, but the input's media ends at 0\.9[0-4]\d s/),
+      });
+      const last = animation("last", dir, { format: "gif", startSec: 0.9, durationSec: 1 });
+      const result = await engine.run({ inputPath: ten, outputs: [last] });
+      expect(result.outputs[0]?.animation).toMatchObject({ format: "gif", frames: 1 });
+    });
+
     it("keeps a clip of few flat colours exact in a GIF, however dark or close together", async () => {
       // Three flat bars, two of them close and one near black: the palette has them all (and
       // unused slots), so every pixel should come back as its own colour, not a neighbour's and
