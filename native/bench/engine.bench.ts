@@ -83,6 +83,8 @@ function runEngine(engine: "native" | "wasm", planPath: string): Measure {
     ["--import", "tsx", join(here, "run-engine.ts"), engine, planPath],
     {
       cwd: root,
+      // As a node's slot runs it (node-worker/src/slots/isolated-engine.ts, SLOT_MALLOC_ARENAS).
+      env: { MALLOC_ARENA_MAX: "2", ...process.env },
       encoding: "utf8",
       maxBuffer: 1 << 20,
     },
