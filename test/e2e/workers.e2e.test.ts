@@ -166,9 +166,10 @@ describe("the edge on workerd", () => {
     }
     // 100 submits through at most 2 connections on nats-server (one held, one spare for a reconnect).
     expect((await connections()) - opened).toBeLessThanOrEqual(2);
-    // Every one was published…
+    // Every one was published (the NATS object publishes in batches, just after the answers)…
     const jsm = await jetstreamManager(nc);
-    expect((await jsm.streams.info(streams.jobs)).state.messages - queuedBefore).toBe(ids.length);
+    const published = async () => (await jsm.streams.info(streams.jobs)).state.messages - queuedBefore;
+    await expect.poll(published, { timeout: 5_000 }).toBe(ids.length);
     // …and recorded as dispatched, so the outbox sweeper leaves them alone.
     const database = await openDatabase(`file:${join(dir, "edge.db")}`);
     const undispatched = async () =>
