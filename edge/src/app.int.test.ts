@@ -165,6 +165,24 @@ describe("jobs", () => {
     expect(second.status).toBe(202);
     expect(((await second.json()) as { id: string }).id).toBe(first.id);
   });
+
+  it("replays an Idempotency-Key's job when submissions without a key came in between", async () => {
+    // The keyed lookup (one row) and the keyless one (limit 0) share their SQL text; libsql answers a
+    // one-row read from a statement's earlier multi-row run (statement-cache-client.ts).
+    const body = spec(await upload(keyA));
+    const first = (await (await submit(keyA, body, { "idempotency-key": "k-between" })).json()) as {
+      id: string;
+    };
+    const between = (await (await submit(keyA, spec(await upload(keyA)))).json()) as { id: string };
+    const retry = await submit(keyA, body, { "idempotency-key": "k-between" });
+    expect(((await retry.json()) as { id: string }).id).toBe(first.id);
+    // Canceled, so that they hold no place in tenant A's queue (the outbox test needs one).
+    for (const id of [first.id, between.id]) {
+      expect((await app.request(`/v1/jobs/${id}`, { method: "DELETE", headers: auth(keyA) })).status).toBe(
+        200,
+      );
+    }
+  });
 });
 
 describe("node reports", () => {

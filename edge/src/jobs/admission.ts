@@ -1,9 +1,10 @@
 import { type Pool, type Priority, pools, storageKeys } from "@framewire/shared";
 import { type JobRow, jobs } from "@framewire/shared/db";
-import { and, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import type { EdgeDeps } from "../deps";
 import type { Logger } from "../logger";
+import { preparedPerDb, withValues } from "../prepared";
 import { dispatchJob } from "./dispatch";
 
 /**
@@ -39,14 +40,28 @@ export interface AdmissionConfig {
 /**
  * The statement that releases up to `max` of a tenant's held jobs of one pool and priority rank,
  * oldest first, as far as its waiting jobs (of that rank or higher) and its running quota allow.
- * Returns the released rows.
+ * Returns the released rows. Prepared once per database (it runs on every submission and report).
  */
 export function releaseStatement(
   db: Db,
   target: { tenantId: string; pool: Pool; rank: number },
   options: { depth: number; max: number; now: number },
 ) {
-  const { tenantId, pool, rank } = target;
+  return withValues(releaseQuery(db), {
+    tenantId: target.tenantId,
+    pool: target.pool,
+    rank: target.rank,
+    depth: options.depth,
+    max: options.max,
+    now: options.now,
+  });
+}
+
+const releaseQuery = preparedPerDb((db) => {
+  const tenantId = sql.placeholder("tenantId");
+  const pool = sql.placeholder("pool");
+  const rank = sql.placeholder("rank");
+  const depth = sql.placeholder("depth");
   const waiting = sql`(select count(*) from jobs w where w.tenant_id = ${tenantId} and w.pool = ${pool}
     and w.status = 'queued' and w.released_at is not null and w.queue_rank <= ${rank})`;
   // The quota is read in the statement itself; the in-flight count (released and waiting, or
@@ -57,11 +72,12 @@ export function releaseStatement(
   const running = sql`(select count(*) from jobs r where r.tenant_id = ${tenantId} and r.status = 'running')`;
   const inFlight = sql.join([...pools.map(released), running], sql` + `);
   const byQuota = sql`case when ${quota} is null then ${unlimited} else ${quota} - (${inFlight}) end`;
-  const byDepth: SQL = options.depth > 0 ? sql`${options.depth} - ${waiting}` : sql`${unlimited}`;
-  const limit = sql`max(0, min(${byDepth}, ${byQuota}, ${options.max}))`;
+  // Depth 0: no holding back.
+  const byDepth = sql`case when ${depth} > 0 then ${depth} - ${waiting} else ${unlimited} end`;
+  const limit = sql`max(0, min(${byDepth}, ${byQuota}, ${sql.placeholder("max")}))`;
   return db
     .update(jobs)
-    .set({ releasedAt: options.now })
+    .set({ releasedAt: sql`${sql.placeholder("now")}` })
     .where(
       inArray(
         jobs.id,
@@ -70,8 +86,9 @@ export function releaseStatement(
           order by h.id limit ${limit})`,
       ),
     )
-    .returning();
-}
+    .returning()
+    .prepare();
+});
 
 type Released = ReturnType<typeof releaseStatement>;
 

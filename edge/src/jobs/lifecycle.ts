@@ -17,6 +17,7 @@ import { completeBatchIfDone } from "../batches/completion";
 import type { Db } from "../db";
 import type { EdgeDeps } from "../deps";
 import { type FingerprintInsert, fingerprintRows } from "../fingerprints/repository";
+import { columnPlaceholders, preparedPerDb, withValues } from "../prepared";
 import { startDelivery, webhookDeliveryFor } from "../webhooks/enqueue";
 import { queueRanks, releaseLater, releaseStatement } from "./admission";
 import { findJobById } from "./repository";
@@ -182,6 +183,19 @@ export function createdEvent(job: Pick<JobRow, "id" | "createdAt">) {
   return { jobId: job.id, type: "job:created", status: "queued" as const, createdAt: job.createdAt };
 }
 
+const insertJob = preparedPerDb((db) => db.insert(jobs).values(columnPlaceholders(jobs)).prepare());
+const insertCreatedEvent = preparedPerDb((db) =>
+  db
+    .insert(jobEvents)
+    .values({
+      jobId: sql.placeholder("jobId"),
+      type: sql.placeholder("type"),
+      status: sql.placeholder("status"),
+      createdAt: sql.placeholder("createdAt"),
+    })
+    .prepare(),
+);
+
 /**
  * A new job, queued, with its `job:created` event, and the release of whatever its tenant may send
  * to JetStream now (usually this job, when its tenant has room) — one batch, one round trip. The
@@ -194,8 +208,8 @@ export async function createJob(
   const row = newJobRow(job);
   const { db } = deps;
   const [, , released] = await db.batch([
-    db.insert(jobs).values(row),
-    db.insert(jobEvents).values(createdEvent(row)),
+    withValues(insertJob(db), row),
+    withValues(insertCreatedEvent(db), createdEvent(row)),
     releaseStatement(
       db,
       { tenantId: row.tenantId, pool: row.pool, rank: row.queueRank },

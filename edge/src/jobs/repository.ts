@@ -2,6 +2,7 @@ import type { JobStatus } from "@framewire/shared";
 import { type JobEventRow, type JobRow, jobEvents, jobs } from "@framewire/shared/db";
 import { and, asc, desc, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
 import type { Db } from "../db";
+import { preparedPerDb } from "../prepared";
 
 /**
  * Job records: the queries. Every state change goes through jobs/lifecycle.ts, which writes the row,
@@ -25,24 +26,18 @@ export async function markManyDispatched(db: Db, ids: readonly string[], now: nu
  * The hottest read (GET /v1/jobs/:id) as a prepared query: drizzle builds the SQL once per
  * database handle instead of on every request.
  */
-const findJobQueries = new WeakMap<Db, ReturnType<typeof prepareFindJob>>();
-function prepareFindJob(db: Db) {
-  return db
+const findJobPrepared = preparedPerDb((db) =>
+  db
     .select()
     .from(jobs)
     .where(and(eq(jobs.id, sql.placeholder("id")), eq(jobs.tenantId, sql.placeholder("tenantId"))))
     .limit(1)
-    .prepare();
-}
+    .prepare(),
+);
 
 /** A job of this tenant; another tenant's job is indistinguishable from a missing one. */
 export async function findJob(db: Db, tenantId: string, id: string): Promise<JobRow | null> {
-  let query = findJobQueries.get(db);
-  if (!query) {
-    query = prepareFindJob(db);
-    findJobQueries.set(db, query);
-  }
-  const [row] = await query.all({ id, tenantId });
+  const [row] = await findJobPrepared(db).all({ id, tenantId });
   return row ?? null;
 }
 

@@ -1,15 +1,10 @@
 import type { JobSpec } from "@framewire/shared";
-import {
-  type JobRow,
-  jobs,
-  type TenantWebhookRow,
-  tenantWebhooks,
-  type UploadRow,
-  uploads,
-} from "@framewire/shared/db";
-import { and, eq, inArray } from "drizzle-orm";
+import { type JobRow, jobs, type TenantWebhookRow, type UploadRow, uploads } from "@framewire/shared/db";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db";
+import { preparedPerDb, withValues } from "../prepared";
 import { type QuotaUsage, quotaUsageQuery } from "../quotas/check";
+import { tenantWebhookQuery } from "../webhooks/repository";
 import { inputsOf } from "./inputs";
 
 /**
@@ -26,6 +21,32 @@ export interface Submission {
   quota: QuotaUsage | undefined;
 }
 
+// The ids as one JSON array: one statement (and one prepared query) for any number of uploads.
+const uploadsQuery = preparedPerDb((db) =>
+  db
+    .select()
+    .from(uploads)
+    .where(
+      and(
+        eq(uploads.tenantId, sql.placeholder("tenantId")),
+        sql`${uploads.id} in (select value from json_each(${sql.placeholder("ids")}))`,
+      ),
+    )
+    .prepare(),
+);
+
+// Limit 0 without a key: the batch keeps one shape and reads nothing.
+const idempotentJobQuery = preparedPerDb((db) =>
+  db
+    .select()
+    .from(jobs)
+    .where(
+      and(eq(jobs.tenantId, sql.placeholder("tenantId")), eq(jobs.idempotencyKey, sql.placeholder("key"))),
+    )
+    .limit(sql.placeholder("limit"))
+    .prepare(),
+);
+
 export async function readSubmission(
   db: Db,
   tenantId: string,
@@ -37,17 +58,13 @@ export async function readSubmission(
     ...new Set(inputsOf(spec).flatMap(({ input }) => (input.type === "upload" ? [input.upload_id] : []))),
   ];
   const [settings, named, existing, quota] = await db.batch([
-    db.select().from(tenantWebhooks).where(eq(tenantWebhooks.tenantId, tenantId)).limit(1),
-    db
-      .select()
-      .from(uploads)
-      // "in ()" is valid SQL in SQLite and matches nothing: one statement shape for every job.
-      .where(and(eq(uploads.tenantId, tenantId), inArray(uploads.id, uploadIds))),
-    db
-      .select()
-      .from(jobs)
-      .where(and(eq(jobs.tenantId, tenantId), eq(jobs.idempotencyKey, idempotencyKey ?? "")))
-      .limit(idempotencyKey ? 1 : 0),
+    tenantWebhookQuery(db, tenantId),
+    withValues(uploadsQuery(db), { tenantId, ids: JSON.stringify(uploadIds) }),
+    withValues(idempotentJobQuery(db), {
+      tenantId,
+      key: idempotencyKey ?? "",
+      limit: idempotencyKey ? 1 : 0,
+    }),
     quotaUsageQuery(db, tenantId, now),
   ]);
   const byId = new Map(named.map((row) => [row.id, row]));

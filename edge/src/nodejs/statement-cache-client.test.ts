@@ -20,7 +20,7 @@ describe("statement-cache client", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("returns rows readable by position and by name, with only the names enumerable", async () => {
+  it("returns rows readable by position and by name, as real arrays (drizzle slices them)", async () => {
     await client.execute({ sql: "INSERT INTO t (id, name) VALUES (?, ?)", args: [1, "one"] });
     await client.execute({
       sql: "INSERT INTO t (id, name) VALUES (:id, :name)",
@@ -32,8 +32,11 @@ describe("statement-cache client", () => {
     const [first, second] = rs.rows;
     expect([first?.[0], first?.[1], first?.length]).toEqual([1, "one", 2]);
     expect(Array.prototype.slice.call(second)).toEqual([2, "two"]);
-    expect(Object.keys(second ?? {})).toEqual(["id", "name"]);
+    expect(Array.isArray(second)).toBe(true);
     expect(second?.name).toBe("two");
+    // A column an array already has can only be read by position; it must not truncate the row.
+    const [odd] = (await client.execute("SELECT 7 AS length, 'x' AS [1], name FROM t WHERE id = 1")).rows;
+    expect([odd?.length, odd?.[0], odd?.[1], odd?.[2], odd?.name]).toEqual([3, 7, "x", "one", "one"]);
   });
 
   it("reports changes and row ids for writes, and blobs as ArrayBuffers", async () => {
@@ -55,6 +58,29 @@ describe("statement-cache client", () => {
       expect(
         (await client.execute({ sql: "SELECT name FROM t WHERE id = ?", args: [i] })).rows[0]?.name,
       ).toBe(`n${i}`);
+    }
+  });
+
+  it("answers each read from its own arguments, whatever the same SQL was last run with", async () => {
+    // One SQL text read with `limit 1` (one row, libsql's get) and with larger limits (all rows).
+    const rows = Array.from({ length: 12 }, (_, i) => ({ id: i, name: `tenant${i % 3}` }));
+    for (const r of rows)
+      await client.execute({ sql: "INSERT INTO t (id, name) VALUES (?, ?)", args: [r.id, r.name] });
+    const sql = "SELECT id FROM t WHERE name = ? ORDER BY id LIMIT ?";
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 200; i++) {
+      const name = `tenant${random(4)}`; // tenant3 has no rows
+      const limit = [0, 1, 1, 2, 10][random(5)] ?? 1;
+      const got = (await client.execute({ sql, args: [name, limit] })).rows.map((r) => r.id);
+      const expected = rows
+        .filter((r) => r.name === name)
+        .map((r) => r.id)
+        .slice(0, limit);
+      expect(got, `read ${i}: ${name} limit ${limit}`).toEqual(expected);
     }
   });
 

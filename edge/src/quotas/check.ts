@@ -2,6 +2,7 @@ import { FramewireError } from "@framewire/shared";
 import { tenantQuotas } from "@framewire/shared/db";
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db";
+import { preparedPerDb, withValues } from "../prepared";
 
 /**
  * The quotas new work is checked against, with what is used of them, in one statement (a submit
@@ -9,7 +10,11 @@ import type { Db } from "../db";
  * `max_running_jobs` is not here: it holds jobs back at release (jobs/admission.ts), it never refuses.
  */
 export function quotaUsageQuery(db: Db, tenantId: string, now: number) {
-  const month = new Date(now).toISOString().slice(0, 7);
+  return withValues(quotaUsagePrepared(db), { tenantId, month: new Date(now).toISOString().slice(0, 7) });
+}
+
+const quotaUsagePrepared = preparedPerDb((db) => {
+  const tenantId = sql.placeholder("tenantId");
   return db
     .select({
       maxQueuedJobs: tenantQuotas.maxQueuedJobs,
@@ -18,12 +23,13 @@ export function quotaUsageQuery(db: Db, tenantId: string, now: number) {
       queuedJobs: sql<number>`case when ${tenantQuotas.maxQueuedJobs} is null then 0 else
         (select count(*) from jobs j where j.tenant_id = ${tenantId} and j.status = 'queued') end`,
       mediaSecThisMonth: sql<number>`coalesce((select u.input_media_sec from tenant_usage_months u
-        where u.tenant_id = ${tenantId} and u.month = ${month}), 0)`,
+        where u.tenant_id = ${tenantId} and u.month = ${sql.placeholder("month")}), 0)`,
     })
     .from(tenantQuotas)
     .where(eq(tenantQuotas.tenantId, tenantId))
-    .limit(1);
-}
+    .limit(1)
+    .prepare();
+});
 
 export type QuotaUsage = Awaited<ReturnType<typeof quotaUsageQuery>>[number];
 

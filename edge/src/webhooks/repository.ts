@@ -9,6 +9,7 @@ import {
 } from "@framewire/shared/db";
 import { and, asc, eq, gt, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db";
+import { preparedPerDb, withValues } from "../prepared";
 
 /** Tenant webhook settings and the delivery log. */
 
@@ -17,23 +18,22 @@ export function newWebhookSecret(): string {
 }
 
 /** Read on every job submission (for the default and the secret): a prepared query per database. */
-const findTenantWebhookQueries = new WeakMap<Db, ReturnType<typeof prepareFindTenantWebhook>>();
-function prepareFindTenantWebhook(db: Db) {
-  return db
+const findTenantWebhookPrepared = preparedPerDb((db) =>
+  db
     .select()
     .from(tenantWebhooks)
     .where(eq(tenantWebhooks.tenantId, sql.placeholder("tenantId")))
     .limit(1)
-    .prepare();
+    .prepare(),
+);
+
+/** The tenant's webhook settings (zero or one row), for a batch of reads or awaited alone. */
+export function tenantWebhookQuery(db: Db, tenantId: string) {
+  return withValues(findTenantWebhookPrepared(db), { tenantId });
 }
 
 export async function findTenantWebhook(db: Db, tenantId: string): Promise<TenantWebhookRow | null> {
-  let query = findTenantWebhookQueries.get(db);
-  if (!query) {
-    query = prepareFindTenantWebhook(db);
-    findTenantWebhookQueries.set(db, query);
-  }
-  const [row] = await query.all({ tenantId });
+  const [row] = await tenantWebhookQuery(db, tenantId);
   return row ?? null;
 }
 
