@@ -8,6 +8,7 @@ import type { Db } from "./db";
 import type { Dispatcher } from "./dispatch/dispatcher";
 import { createNodesCache, type NodesCache } from "./fleet/coverage";
 import { emptyFleet, type FleetView } from "./fleet/fleet-view";
+import type { JobViewCache } from "./jobs/view-cache";
 import type { Logger } from "./logger";
 import type { EdgeMetrics } from "./metrics";
 import { createMemoryRateLimitStore, type RateLimitStore } from "./rate-limit/store";
@@ -43,6 +44,8 @@ export interface EdgeDeps {
   background: BackgroundTasks;
   /** Lists watched buckets (FW_S3_* credentials); null when no bucket may be watched. */
   bucketLister: BucketLister | null;
+  /** Rendered job views, where the database is a local file (see jobs/view-cache.ts); else null. */
+  jobViews: JobViewCache | null;
 }
 
 export type DepsInput = Pick<EdgeDeps, "db" | "dispatcher" | "storage" | "config" | "logger"> &
@@ -64,6 +67,7 @@ export function assembleDeps(input: DepsInput): EdgeDeps {
     webhookSender: createFetchWebhookSender(config.webhooks),
     background: createBackgroundTasks(input.logger),
     bucketLister: null,
+    jobViews: null,
     ...input,
   };
 }

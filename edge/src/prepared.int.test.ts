@@ -76,17 +76,15 @@ describe("prepared statements on the submit path", () => {
 
   it("reads the named uploads (none, one, several) and the job of an Idempotency-Key", async () => {
     const ids = [newId("upl"), newId("upl")];
-    await db
-      .insert(uploads)
-      .values(
-        ids.map((id) => ({
-          id,
-          tenantId,
-          storageKey: `uploads/${id}`,
-          contentType: "video/mp4",
-          createdAt: 1,
-        })),
-      );
+    await db.insert(uploads).values(
+      ids.map((id) => ({
+        id,
+        tenantId,
+        storageKey: `uploads/${id}`,
+        contentType: "video/mp4",
+        createdAt: 1,
+      })),
+    );
     const keyed = await createJob({ db, config }, newJob({ idempotencyKey: "k-1" }));
     const withUploads = (uploadIds: string[]) =>
       ({

@@ -11,6 +11,7 @@ import { type EdgeConfigInput, parseEdgeConfig } from "../../edge/src/config";
 import { assembleDeps, type DepsInput, type EdgeDeps } from "../../edge/src/deps";
 import { createNatsDispatcher } from "../../edge/src/dispatch/nats-dispatcher";
 import { createNatsFleetView } from "../../edge/src/fleet/nats-fleet-view";
+import { createJobViewCache } from "../../edge/src/jobs/view-cache";
 import type { Logger } from "../../edge/src/logger";
 import { openDatabase } from "../../edge/src/nodejs/database";
 import { createLocalFileStore } from "../../edge/src/nodejs/local-file-store";
@@ -75,7 +76,8 @@ export async function startEdgeHarness(
     clock: () => Date.now() + offset,
     webhookSender: createNodeWebhookSender(config.webhooks),
   };
-  const deps = assembleDeps({ ...base, ...options.deps });
+  // Each instance (an edge process) has its own view cache, as processes do; they share the database.
+  const deps = assembleDeps({ ...base, jobViews: createJobViewCache(), ...options.deps });
   const app = createApp(deps);
   const request = (a: ReturnType<typeof createApp>) => (url: string, init: RequestInit) =>
     a.request(url, init);
@@ -93,7 +95,7 @@ export async function startEdgeHarness(
       offset += ms;
     },
     instance(overrides = {}) {
-      const other = assembleDeps({ ...base, ...options.deps, ...overrides });
+      const other = assembleDeps({ ...base, jobViews: createJobViewCache(), ...options.deps, ...overrides });
       return { deps: other, app: createApp(other) };
     },
     client(apiKey, headers = {}) {

@@ -175,6 +175,7 @@ export function newJobRow(job: NewJob): JobRow {
     inputDurationSec: null,
     inputSizeBytes: null,
     computeMs: 0,
+    version: 0,
   };
 }
 

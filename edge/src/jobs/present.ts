@@ -14,9 +14,17 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 const progressUrlCaches = new WeakMap<EdgeConfig, Map<string, { exp: number; url: string }>>();
 const progressUrlCacheMax = 10_000;
 
+/**
+ * The progress token's expiry (seconds): it lives progressTtlSec, give or take less than a minute
+ * (rounded down). It moves once a minute, which also bounds how long a rendered view lives
+ * (jobs/view-cache.ts).
+ */
+export function progressExpiry(config: Pick<EdgeConfig, "progressTtlSec">, now: number): number {
+  return Math.floor((now / 1000 + config.progressTtlSec) / 60) * 60;
+}
+
 export async function progressUrl(config: EdgeConfig, job: Pick<JobRow, "id" | "tenantId">, now: number) {
-  // The token lives progressTtlSec, give or take less than a minute (rounded down).
-  const exp = Math.floor((now / 1000 + config.progressTtlSec) / 60) * 60;
+  const exp = progressExpiry(config, now);
   let progressUrlCache = progressUrlCaches.get(config);
   if (!progressUrlCache) {
     progressUrlCache = new Map();

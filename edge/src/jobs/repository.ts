@@ -41,6 +41,21 @@ export async function findJob(db: Db, tenantId: string, id: string): Promise<Job
   return row ?? null;
 }
 
+const findJobVersionPrepared = preparedPerDb((db) =>
+  db
+    .select({ version: jobs.version })
+    .from(jobs)
+    .where(and(eq(jobs.id, sql.placeholder("id")), eq(jobs.tenantId, sql.placeholder("tenantId"))))
+    .limit(1)
+    .prepare(),
+);
+
+/** A job's version (jobs/view-cache.ts), or null where this tenant has no such job. */
+export async function findJobVersion(db: Db, tenantId: string, id: string): Promise<number | null> {
+  const [row] = await findJobVersionPrepared(db).all({ id, tenantId });
+  return row?.version ?? null;
+}
+
 export async function findJobById(db: Db, id: string): Promise<JobRow | null> {
   const [row] = await db.select().from(jobs).where(eq(jobs.id, id)).limit(1);
   return row ?? null;

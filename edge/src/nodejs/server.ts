@@ -10,6 +10,7 @@ import { assembleDeps, type EdgeDeps, headerIp } from "../deps";
 import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
 import { createNatsFleetView } from "../fleet/nats-fleet-view";
 import { recoverAfterRestore } from "../jobs/restore";
+import { createJobViewCache } from "../jobs/view-cache";
 import { noteWaitingJobs } from "../jobs/waiting";
 import type { Logger } from "../logger";
 import { sweepOutbox } from "../outbox";
@@ -84,6 +85,8 @@ export async function startEdgeServer(
     clientIp: (c) => headerIp(c, config.clientIpHeader) ?? getConnInfo(c).remote.address ?? "unknown",
     // Watches list the buckets `s3` inputs may read, with the same credentials.
     bucketLister: config.s3InputBuckets.length > 0 ? createS3BucketLister(s3) : null,
+    // Reading a job's version from a local file costs little; from a remote server, a round trip.
+    jobViews: settings.FW_DB_URL.startsWith("file:") ? createJobViewCache() : null,
   });
   metrics.attach(deps);
   // A key revoked through any edge process or instance leaves this one's cache at once.

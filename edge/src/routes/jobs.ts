@@ -19,8 +19,14 @@ import { announceQueued } from "../jobs/dispatch";
 import { resolveInputs } from "../jobs/inputs";
 import { cancelJob, createJob, redispatchJob } from "../jobs/lifecycle";
 import { listAttemptLogs, presentAttemptLog } from "../jobs/logs";
-import { presentEvent, presentJob } from "../jobs/present";
-import { findJob, findJobByIdempotencyKey, listJobEvents, listJobs } from "../jobs/repository";
+import { presentEvent, presentJob, progressExpiry } from "../jobs/present";
+import {
+  findJob,
+  findJobByIdempotencyKey,
+  findJobVersion,
+  listJobEvents,
+  listJobs,
+} from "../jobs/repository";
 import { readSubmission } from "../jobs/submission";
 import { refuseOverQuota } from "../quotas/check";
 import { specFromRequest } from "../templates/resolve";
@@ -110,9 +116,23 @@ export function jobsRoutes() {
 
   app.get("/:id", requireScope("jobs:read"), async (c) => {
     const deps = c.get("deps");
-    const job = await findJob(deps.db, c.get("auth").tenantId, c.req.param("id"));
-    if (!job) throw notFound(c.req.param("id"));
-    return c.json(await presentJob(deps, job, deps.clock()));
+    const tenantId = c.get("auth").tenantId;
+    const id = c.req.param("id");
+    const now = deps.clock();
+    const views = deps.jobViews;
+    const window = progressExpiry(deps.config, now);
+    if (views) {
+      // A polled job that did not change: one one-column read, and the view rendered before.
+      const version = await findJobVersion(deps.db, tenantId, id);
+      if (version === null) throw notFound(id);
+      const cached = views.get(id, version, window);
+      if (cached !== undefined) return c.body(cached, 200, { "content-type": "application/json" });
+    }
+    const job = await findJob(deps.db, tenantId, id);
+    if (!job) throw notFound(id);
+    const body = JSON.stringify(await presentJob(deps, job, now));
+    views?.set(job.id, job.version, window, body);
+    return c.body(body, 200, { "content-type": "application/json" });
   });
 
   app.get("/:id/events", requireScope("jobs:read"), async (c) => {

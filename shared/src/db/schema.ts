@@ -135,6 +135,11 @@ export const jobs = sqliteTable(
     inputSizeBytes: integer("input_size_bytes"),
     /** Usage: slot time of every attempt, summed from the reports that end an attempt. */
     computeMs: integer("compute_ms").notNull().default(0),
+    /**
+     * Bumped by a trigger (migration 0007) on every update of the row, whoever writes it: the edge
+     * caches a job's rendered view and checks this one column to know it is still the job's.
+     */
+    version: integer("version").notNull().default(0),
   },
   (t) => [
     index("jobs_tenant_created_idx").on(t.tenantId, t.id),

@@ -1,0 +1,125 @@
+import { jobs } from "@framewire/shared/db";
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../../test/support/edge-harness";
+import { createTenant, issueApiKey } from "../auth/api-keys";
+import { createJobViewCache } from "./view-cache";
+
+/**
+ * `GET /v1/jobs/:id` answered from rendered views (jobs/view-cache.ts): a view is only ever served
+ * while the job is unchanged, whichever edge instance changed it, and only to its own tenant.
+ */
+
+let h: EdgeHarness;
+let keyA: string;
+let keyB: string;
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+beforeAll(async () => {
+  h = await startEdgeHarness();
+  const tenantA = await createTenant(h.deps.db, "a");
+  const tenantB = await createTenant(h.deps.db, "b");
+  keyA = (await issueApiKey(h.deps.db, { tenantId: tenantA, name: "a", scopes: ["jobs:read", "jobs:write"] }))
+    .key;
+  keyB = (await issueApiKey(h.deps.db, { tenantId: tenantB, name: "b", scopes: ["jobs:read"] })).key;
+});
+afterAll(() => h?.close());
+
+async function submit(app: EdgeHarness["app"]): Promise<string> {
+  const res = await app.request("/v1/jobs", {
+    method: "POST",
+    headers: { ...auth(keyA), "content-type": "application/json" },
+    body: JSON.stringify({
+      input: { type: "url", url: "https://media.example/in.mp4" },
+      outputs: [{ name: "small", type: "video", video: { height: 240 } }],
+    }),
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function read(app: EdgeHarness["app"], id: string, key = keyA) {
+  const res = await app.request(`/v1/jobs/${id}`, { headers: auth(key) });
+  return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+}
+
+const report = (app: EdgeHarness["app"], id: string, body: unknown) =>
+  app.request(`/internal/jobs/${id}/reports`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${testNodeToken}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+
+describe("job views", () => {
+  it("serves the same JSON while the job is unchanged, and the new state as soon as it changes", async () => {
+    const id = await submit(h.app);
+    const first = await read(h.app, id);
+    expect(first.status).toBe(200);
+    expect(first.type).toMatch(/^application\/json/);
+    expect(JSON.parse(first.body)).toMatchObject({ id, status: "queued" });
+    expect((await read(h.app, id)).body).toBe(first.body);
+
+    await report(h.app, id, { type: "running", attempt: 1, node_id: "n1", engine: "native" });
+    expect(JSON.parse((await read(h.app, id)).body)).toMatchObject({ status: "running", engine: "native" });
+  });
+
+  it("sees a change made by another edge instance (its own cache) at once", async () => {
+    const id = await submit(h.app);
+    const other = h.instance();
+    expect(JSON.parse((await read(h.app, id)).body).status).toBe("queued");
+    expect(JSON.parse((await read(other.app, id)).body).status).toBe("queued");
+
+    const canceled = await other.app.request(`/v1/jobs/${id}`, { method: "DELETE", headers: auth(keyA) });
+    expect(canceled.status).toBe(200);
+    expect(JSON.parse((await read(h.app, id)).body).status).toBe("canceled");
+  });
+
+  it("moves a job's version on any update of its row, from any code path", async () => {
+    const id = await submit(h.app);
+    const version = async () =>
+      (await h.deps.db.select({ v: jobs.version }).from(jobs).where(eq(jobs.id, id)))[0]?.v;
+    const before = await version();
+    // A column no API call writes: a view must still not survive it.
+    await h.deps.db.run(sql`update jobs set progress_webhook_at = 1 where id = ${id}`);
+    expect(await version()).toBe((before ?? 0) + 1);
+    await h.deps.db.update(jobs).set({ outputsExpiredAt: 5 }).where(eq(jobs.id, id));
+    expect(await version()).toBe((before ?? 0) + 2);
+  });
+
+  it("never shows a view to another tenant, cached or not", async () => {
+    const id = await submit(h.app);
+    await read(h.app, id);
+    const theirs = await read(h.app, id, keyB);
+    expect(theirs.status).toBe(404);
+    expect(JSON.parse(theirs.body)).toMatchObject({ code: "not_found" });
+    expect(theirs.body).not.toContain("progress_url");
+  });
+
+  it("renders again when the progress token's minute moves on", async () => {
+    const id = await submit(h.app);
+    const token = async () =>
+      new URL(JSON.parse((await read(h.app, id)).body).progress_url).searchParams.get("token");
+    const before = await token();
+    expect(await token()).toBe(before);
+    h.advance(60_000);
+    expect(await token()).not.toBe(before);
+  });
+});
+
+describe("the view cache's bounds", () => {
+  it("drops the least recently used views past its byte budget", () => {
+    const cache = createJobViewCache({ maxBytes: 30 });
+    cache.set("a", 1, 7, "x".repeat(10));
+    cache.set("b", 1, 7, "y".repeat(10));
+    expect(cache.get("a", 1, 7)).toBe("x".repeat(10)); // a is now the most recently used
+    cache.set("c", 1, 7, "z".repeat(15));
+    expect(cache.get("b", 1, 7)).toBeUndefined();
+    expect(cache.get("a", 1, 7)).toBe("x".repeat(10));
+    expect(cache.get("c", 1, 7)).toBe("z".repeat(15));
+    // A stale version or window is a miss, and the stale view goes.
+    expect(cache.get("a", 2, 7)).toBeUndefined();
+    expect(cache.get("a", 1, 7)).toBeUndefined();
+    cache.set("huge", 1, 7, "h".repeat(31));
+    expect(cache.get("huge", 1, 7)).toBeUndefined();
+  });
+});
