@@ -12,6 +12,7 @@ import type { JobViewCache } from "./jobs/view-cache";
 import type { Logger } from "./logger";
 import type { EdgeMetrics } from "./metrics";
 import { createMemoryRateLimitStore, type RateLimitStore } from "./rate-limit/store";
+import { requestHeader } from "./request-header";
 import { createMaintenanceSwitch, type MaintenanceSwitch } from "./settings";
 import type { ObjectStore } from "./storage/object-store";
 import type { BucketLister } from "./watches/lister";
@@ -75,5 +76,5 @@ export function assembleDeps(input: DepsInput): EdgeDeps {
 /** The first address in a proxy-set header (`x-forwarded-for: client, proxy1, …`). */
 export function headerIp(c: Context, header: string | null): string | null {
   if (!header) return null;
-  return c.req.header(header)?.split(",")[0]?.trim() || null;
+  return requestHeader(c, header.toLowerCase())?.split(",")[0]?.trim() || null;
 }

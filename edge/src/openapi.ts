@@ -309,7 +309,21 @@ function paths() {
       parameters: job,
       get: {
         summary: "Read a job",
-        responses: { "200": ok("The job", "Job"), "404": problem("No such job for this tenant"), ...common },
+        description:
+          "Answers with a weak `ETag`; a poller that sends it back in `If-None-Match` gets 304 and no body " +
+          "while the job is unchanged (the tag also moves once a minute, with the signed links in the view).",
+        parameters: [{ name: "If-None-Match", in: "header", required: false, schema: { type: "string" } }],
+        responses: {
+          "200": {
+            ...ok("The job", "Job"),
+            headers: {
+              ETag: { description: "The job's version and signing window", schema: { type: "string" } },
+            },
+          },
+          "304": { description: "Unchanged since the ETag sent in If-None-Match" },
+          "404": problem("No such job for this tenant"),
+          ...common,
+        },
       },
       delete: {
         summary: "Cancel a job",

@@ -1,6 +1,7 @@
 import { FramewireError } from "@framewire/shared";
 import type { Context } from "hono";
 import type { z } from "zod";
+import { requestHeader } from "./request-header";
 
 export interface FieldError {
   /** Dotted path to the field, e.g. `outputs.0.video.height`. */
@@ -36,7 +37,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, wha
 
 /** Whether the body is declared JSON: the media type itself, not a substring of the header. */
 export function isJsonBody(c: Context): boolean {
-  const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  const mediaType = (requestHeader(c, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   return mediaType === "application/json" || /^application\/[\w.+-]+\+json$/.test(mediaType);
 }
 

@@ -1,10 +1,42 @@
-import { describe, expect, it } from "vitest";
-import { sha256Hex, signToken, timingSafeEqual, verifyToken } from "./token";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { describe, expect, it, vi } from "vitest";
+import { base64UrlEncode, sha256Hex, signToken, timingSafeEqual, verifyToken } from "./token";
 
 const secret = "s".repeat(32);
 const now = 1_800_000_000;
 
 describe("signed tokens", () => {
+  it("carries the standard HMAC-SHA256 of purpose and payload, whichever implementation made it", async () => {
+    const token = await signToken(secret, "download", { key: "a/b", exp: now });
+    const [payload, sent] = token.split(".");
+    const expected = hmac(
+      sha256,
+      new TextEncoder().encode(secret),
+      new TextEncoder().encode(`download.${payload}`),
+    );
+    expect(sent).toBe(base64UrlEncode(expected));
+    // Signed twice with the same secret (a cached keyed state): the same token.
+    expect(await signToken(secret, "download", { key: "a/b", exp: now })).toBe(token);
+  });
+
+  it("signs the same where the runtime lends no crypto module (a browser, a Worker without it)", async () => {
+    const token = await signToken(secret, "progress", { job: "job_x", tenant: "ten_y", exp: now + 60 });
+    vi.stubGlobal("process", { ...process, getBuiltinModule: undefined });
+    vi.resetModules();
+    try {
+      const pure = await import("./token");
+      for (let i = 0; i < 2; i++) {
+        expect(
+          await pure.signToken(secret, "progress", { job: "job_x", tenant: "ten_y", exp: now + 60 }),
+        ).toBe(token);
+      }
+      expect((await pure.verifyToken(secret, "progress", token, now)).ok).toBe(true);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("round-trips claims until they expire", async () => {
     const token = await signToken(secret, "progress", { job: "job_x", tenant: "ten_y", exp: now + 60 });
     expect(await verifyToken(secret, "progress", token, now)).toEqual({

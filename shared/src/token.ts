@@ -1,8 +1,8 @@
 /**
  * Signed, expiring tokens (HMAC-SHA256 over a small JSON payload), used for progress WebSocket URLs
- * and download links. Pure JS (@noble/hashes) so the same code runs on Workers and on Node, and
- * synchronously: Node's Web Crypto spends tens of microseconds per call on argument checking, which
- * showed up as ~9% of the edge's CPU on `GET /v1/jobs/:id` (it signs the progress token).
+ * and download links. Synchronous, so the same code runs on Workers and on Node: Node's Web Crypto
+ * spends tens of microseconds per call on argument checking, which showed up as ~9% of the edge's
+ * CPU on `GET /v1/jobs/:id` (it signs the progress token).
  *
  * Format: base64url(JSON payload) "." base64url(HMAC(secret, purpose "." payload)). The purpose is
  * mixed into the MAC so a download token can never be replayed as a progress token.
@@ -28,8 +28,33 @@ export interface DownloadTokenClaims {
 
 const encoder = new TextEncoder();
 
+/** The part of Node's crypto module used here (shared/ has no Node types). */
+interface RuntimeCrypto {
+  createHmac(algorithm: "sha256", key: string): { update(data: string): { digest(): Uint8Array } };
+}
+
+/**
+ * The runtime's own HMAC where it lends one synchronously (Node 20.16+, through
+ * process.getBuiltinModule, without an import a browser bundle would trip on): about a third of the
+ * pure-JS time per token, and a GET or a submit signs one or more. Elsewhere @noble/hashes, with
+ * each secret's keyed state computed once.
+ */
+const runtimeCrypto = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.("node:crypto") as RuntimeCrypto | undefined;
+
+const keyedHmacs = new Map<string, ReturnType<typeof hmac.create>>();
+
 function mac(secret: string, purpose: TokenPurpose, payload: string): Uint8Array {
-  return hmac(sha256, encoder.encode(secret), encoder.encode(`${purpose}.${payload}`));
+  const message = `${purpose}.${payload}`;
+  if (runtimeCrypto) return runtimeCrypto.createHmac("sha256", secret).update(message).digest();
+  let keyed = keyedHmacs.get(secret);
+  if (!keyed) {
+    if (keyedHmacs.size >= 8) keyedHmacs.clear(); // a handful of secrets: the current and the previous
+    keyed = hmac.create(sha256, encoder.encode(secret));
+    keyedHmacs.set(secret, keyed);
+  }
+  return keyed.clone().update(encoder.encode(message)).digest();
 }
 
 export function base64UrlEncode(bytes: Uint8Array): string {

@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { EdgeDeps } from "../deps";
 import type { AuthContext, EdgeEnv } from "../env";
 import { problemResponse } from "../problem";
+import { requestHeader } from "../request-header";
 import { judgeKey, judgeMatchedKey, type KeyCheck, loadKeyRecord, parseKeyPrefix } from "./api-keys";
 
 export type { AuthContext };
@@ -31,7 +32,7 @@ export async function verifyApiKey(deps: EdgeDeps, key: string, now: number): Pr
 /** Requires `Authorization: Bearer <api key>` and puts the tenant on the context. */
 export function requireApiKey(): MiddlewareHandler<EdgeEnv> {
   return async function requireApiKey(c, next) {
-    const header = c.req.header("authorization") ?? "";
+    const header = requestHeader(c, "authorization") ?? "";
     const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
     if (!token) {
       return problemResponse(

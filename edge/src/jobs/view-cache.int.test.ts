@@ -106,6 +106,41 @@ describe("job views", () => {
   });
 });
 
+describe("conditional reads (ETag, If-None-Match)", () => {
+  for (const cached of [true, false]) {
+    it(`answers 304 while the job is unchanged, 200 with a new tag once it changes (${cached ? "with" : "without"} a view cache)`, async () => {
+      const app = cached ? h.app : h.instance({ jobViews: null }).app;
+      const id = await submit(app);
+      const first = await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) });
+      const etag = first.headers.get("etag") ?? "";
+      expect(etag).toMatch(/^W\/"\d+\.\d+"$/);
+      const again = await app.request(`/v1/jobs/${id}`, {
+        headers: { ...auth(keyA), "if-none-match": etag },
+      });
+      expect(again.status).toBe(304);
+      expect(await again.text()).toBe("");
+      // A list, and the tag without its W/ (weak comparison), match too.
+      const listed = await app.request(`/v1/jobs/${id}`, {
+        headers: { ...auth(keyA), "if-none-match": `"other", ${etag.slice(2)}` },
+      });
+      expect(listed.status).toBe(304);
+
+      await report(app, id, { type: "running", attempt: 1, node_id: "n1", engine: "native" });
+      const changed = await app.request(`/v1/jobs/${id}`, {
+        headers: { ...auth(keyA), "if-none-match": etag },
+      });
+      expect(changed.status).toBe(200);
+      expect(changed.headers.get("etag")).not.toBe(etag);
+      expect(((await changed.json()) as { status: string }).status).toBe("running");
+      // Another tenant learns nothing from a tag.
+      const theirs = await app.request(`/v1/jobs/${id}`, {
+        headers: { ...auth(keyB), "if-none-match": etag },
+      });
+      expect(theirs.status).toBe(404);
+    });
+  }
+});
+
 describe("the view cache's bounds", () => {
   it("drops the least recently used views past its byte budget", () => {
     const cache = createJobViewCache({ maxBytes: 30 });

@@ -29,6 +29,7 @@ import {
 } from "../jobs/repository";
 import { readSubmission } from "../jobs/submission";
 import { refuseOverQuota } from "../quotas/check";
+import { requestHeader } from "../request-header";
 import { specFromRequest } from "../templates/resolve";
 import { parseOrThrow, readJson } from "../validation";
 import { resolveJobWebhook } from "../webhooks/targets";
@@ -47,7 +48,7 @@ export function jobsRoutes() {
         ? parseOrThrow(jobRequestSchema, raw, "job spec")
         : (raw as Record<string, unknown>);
     const { spec, template } = await specFromRequest(deps, tenantId, request);
-    const idempotencyHeader = c.req.header("idempotency-key");
+    const idempotencyHeader = requestHeader(c, "idempotency-key");
     const idempotencyKey =
       idempotencyHeader === undefined
         ? null
@@ -121,18 +122,25 @@ export function jobsRoutes() {
     const now = deps.clock();
     const views = deps.jobViews;
     const window = progressExpiry(deps.config, now);
+    // Weak: within one version and window, links signed at different seconds are equivalent.
+    const etagOf = (version: number) => `W/"${version}.${window}"`;
+    const unchanged = (etag: string) => matchesIfNoneMatch(requestHeader(c, "if-none-match"), etag);
     if (views) {
       // A polled job that did not change: one one-column read, and the view rendered before.
       const version = await findJobVersion(deps.db, tenantId, id);
       if (version === null) throw notFound(id);
+      const etag = etagOf(version);
+      if (unchanged(etag)) return c.body(null, 304, { etag });
       const cached = views.get(id, version, window);
-      if (cached !== undefined) return c.body(cached, 200, { "content-type": "application/json" });
+      if (cached !== undefined) return c.body(cached, 200, { "content-type": "application/json", etag });
     }
     const job = await findJob(deps.db, tenantId, id);
     if (!job) throw notFound(id);
+    const etag = etagOf(job.version);
+    if (unchanged(etag)) return c.body(null, 304, { etag });
     const body = JSON.stringify(await presentJob(deps, job, now));
     views?.set(job.id, job.version, window, body);
-    return c.body(body, 200, { "content-type": "application/json" });
+    return c.body(body, 200, { "content-type": "application/json", etag });
   });
 
   app.get("/:id/events", requireScope("jobs:read"), async (c) => {
@@ -228,4 +236,11 @@ async function replayIdempotent(
   }
   c.header("idempotent-replayed", "true");
   return c.json(await presentJob(deps, existing, deps.clock()), 202);
+}
+
+/** If-None-Match's weak comparison (RFC 9110 13.1.2): any listed tag, W/ or not, or "*". */
+function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
+  return header.split(",").some((tag) => tag.trim() === "*" || opaque(tag) === opaque(etag));
 }
