@@ -310,8 +310,9 @@ function paths() {
       get: {
         summary: "Read a job",
         description:
-          "Answers with a weak `ETag`; a poller that sends it back in `If-None-Match` gets 304 and no body " +
-          "while the job is unchanged (the tag also moves once a minute, with the signed links in the view).",
+          "Answers with a weak `ETag` and `Cache-Control: private, no-cache`; a poller that sends the tag back " +
+          "in `If-None-Match` gets 304 and no body while the job is unchanged (the tag also moves once a " +
+          "minute, with the signed links in the view).",
         parameters: [{ name: "If-None-Match", in: "header", required: false, schema: { type: "string" } }],
         responses: {
           "200": {

@@ -114,6 +114,7 @@ describe("conditional reads (ETag, If-None-Match)", () => {
       const first = await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) });
       const etag = first.headers.get("etag") ?? "";
       expect(etag).toMatch(/^W\/"\d+\.\d+"$/);
+      expect(first.headers.get("cache-control")).toBe("private, no-cache");
       const again = await app.request(`/v1/jobs/${id}`, {
         headers: { ...auth(keyA), "if-none-match": etag },
       });

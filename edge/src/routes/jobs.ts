@@ -125,22 +125,25 @@ export function jobsRoutes() {
     // Weak: within one version and window, links signed at different seconds are equivalent.
     const etagOf = (version: number) => `W/"${version}.${window}"`;
     const unchanged = (etag: string) => matchesIfNoneMatch(requestHeader(c, "if-none-match"), etag);
+    // Per tenant (never in a shared cache), and revalidated on every use: a job changes any time.
+    const caching = { "cache-control": "private, no-cache" };
     if (views) {
       // A polled job that did not change: one one-column read, and the view rendered before.
       const version = await findJobVersion(deps.db, tenantId, id);
       if (version === null) throw notFound(id);
       const etag = etagOf(version);
-      if (unchanged(etag)) return c.body(null, 304, { etag });
+      if (unchanged(etag)) return c.body(null, 304, { etag, ...caching });
       const cached = views.get(id, version, window);
-      if (cached !== undefined) return c.body(cached, 200, { "content-type": "application/json", etag });
+      if (cached !== undefined)
+        return c.body(cached, 200, { "content-type": "application/json", etag, ...caching });
     }
     const job = await findJob(deps.db, tenantId, id);
     if (!job) throw notFound(id);
     const etag = etagOf(job.version);
-    if (unchanged(etag)) return c.body(null, 304, { etag });
+    if (unchanged(etag)) return c.body(null, 304, { etag, ...caching });
     const body = JSON.stringify(await presentJob(deps, job, now));
     views?.set(job.id, job.version, window, body);
-    return c.body(body, 200, { "content-type": "application/json", etag });
+    return c.body(body, 200, { "content-type": "application/json", etag, ...caching });
   });
 
   app.get("/:id/events", requireScope("jobs:read"), async (c) => {
