@@ -10,6 +10,7 @@ import { maintenanceGate } from "./middleware/maintenance";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestId } from "./middleware/request-id";
 import { problemResponse, toProblem } from "./problem";
+import { requestHeader } from "./request-header";
 import { adminRoutes } from "./routes/admin";
 import { docsRoutes } from "./routes/docs";
 import { filesRoutes } from "./routes/files";
@@ -75,7 +76,7 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
     const metrics = deps.metrics;
     app.get("/metrics", async (c) => {
       // FW_METRICS_TOKEN: metrics name tenants, nodes and versions; only the scraper should see them.
-      if (!metrics.authorize(c.req.header("authorization"))) {
+      if (!metrics.authorize(requestHeader(c, "authorization"))) {
         return problemResponse(
           c,
           "unauthorized",

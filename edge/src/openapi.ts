@@ -321,7 +321,10 @@ function paths() {
               ETag: { description: "The job's version and signing window", schema: { type: "string" } },
             },
           },
-          "304": { description: "Unchanged since the ETag sent in If-None-Match" },
+          "304": {
+            description: "Unchanged since the ETag sent in If-None-Match",
+            headers: { ETag: { description: "The same tag", schema: { type: "string" } } },
+          },
           "404": problem("No such job for this tenant"),
           ...common,
         },

@@ -2,15 +2,16 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type JobSpec, newId } from "@framewire/shared";
-import { uploads } from "@framewire/shared/db";
+import { jobs, uploads } from "@framewire/shared/db";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant } from "./auth/api-keys";
 import type { EdgeConfig } from "./config";
 import type { Db } from "./db";
-import { createJob } from "./jobs/lifecycle";
+import { createJob, newJobRow } from "./jobs/lifecycle";
 import { readSubmission } from "./jobs/submission";
 import { openDatabase } from "./nodejs/database";
+import { columnPlaceholders, withValues } from "./prepared";
 
 /**
  * The submit path's prepared statements (prepared.ts) on a real libSQL file: what they write and
@@ -72,6 +73,19 @@ describe("prepared statements on the submit path", () => {
       sql`select count(*) as n from job_events where type = 'job:created'`,
     );
     expect(events[0]?.n).toBe(3);
+  });
+
+  it("fills the same values when a prepared statement is awaited alone as when it is batched", async () => {
+    const insert = db.insert(jobs).values(columnPlaceholders(jobs)).prepare();
+    const row = newJobRow(newJob());
+    await withValues(insert, row);
+    const [stored] = await db.all<{ webhook: string | null; error: string | null; spec: string }>(
+      sql`select webhook, error, spec from jobs where id = ${row.id}`,
+    );
+    expect(stored?.webhook).toBeNull();
+    expect(stored?.error).toBeNull();
+    expect(JSON.parse(stored?.spec ?? "null")).toEqual(spec);
+    await expect(withValues(insert, { ...row, id: undefined })).rejects.toThrow(/"id" is undefined/);
   });
 
   it("reads the named uploads (none, one, several) and the job of an Idempotency-Key", async () => {

@@ -8,6 +8,10 @@ import type { Db } from "./db";
  * five subqueries) that building cost more CPU than SQLite running them (about 0.45 ms a request,
  * measured with --cpu-prof under autocannon). Prepared with placeholders, the SQL text is built
  * once per database and only the values change.
+ *
+ * What that implies for a prepared statement: a column's `$defaultFn` would run once, when it is
+ * prepared (the schema has none); values of a placeholder inside a condition (`eq(col, placeholder)`,
+ * raw `sql`) are bound as they are, without the column's encoder; insert and update values keep it.
  */
 
 /** One prepared statement per database handle, made by `build` the first time it is asked for. */
@@ -65,7 +69,18 @@ export function withValues<R>(prepared: Prepared<R>, values: Record<string, unkn
     then: <A = R, B = never>(
       onFulfilled?: ((value: R) => A | PromiseLike<A>) | null,
       onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
-    ) => prepared.execute(values).then(onFulfilled, onRejected),
+    ) => {
+      // Run with the values filled here (not by drizzle's execute, which would encode a null JSON
+      // value as "null"): a view of the prepared query whose parameters are already values.
+      const { sql, params } = internals.getQuery();
+      let filled: Prepared<R>;
+      try {
+        filled = Object.create(prepared, { query: { value: { sql, params: fill(params, values) } } });
+      } catch (error) {
+        return Promise.reject(error).then(onFulfilled, onRejected);
+      }
+      return filled.execute().then(onFulfilled, onRejected);
+    },
   };
   return bound as unknown as BoundQuery<R>;
 }

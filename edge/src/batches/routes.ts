@@ -19,6 +19,7 @@ import { redispatchJob } from "../jobs/lifecycle";
 import { presentJob } from "../jobs/present";
 import { listJobs } from "../jobs/repository";
 import { quotaUsageQuery, refuseOverQuota } from "../quotas/check";
+import { requestHeader } from "../request-header";
 import { specFromRequest } from "../templates/resolve";
 import { confirmUpload } from "../uploads/confirm";
 import { isJsonBody, parseOrThrow } from "../validation";
@@ -107,7 +108,7 @@ export function batchesRoutes() {
       );
     }
     const request = parseOrThrow(batchCreateSchema, raw, "batch");
-    const idempotencyHeader = c.req.header("idempotency-key");
+    const idempotencyHeader = requestHeader(c, "idempotency-key");
     const idempotencyKey =
       idempotencyHeader === undefined
         ? null

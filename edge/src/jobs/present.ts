@@ -3,6 +3,7 @@ import type { JobEventRow, JobRow } from "@framewire/shared/db";
 import type { EdgeConfig } from "../config";
 import type { EdgeDeps } from "../deps";
 import { hlsLink } from "../storage/hls-playlists";
+import { progressExpiry } from "./progress-expiry";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -13,15 +14,6 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  */
 const progressUrlCaches = new WeakMap<EdgeConfig, Map<string, { exp: number; url: string }>>();
 const progressUrlCacheMax = 10_000;
-
-/**
- * The progress token's expiry (seconds): it lives progressTtlSec, give or take less than a minute
- * (rounded down). It moves once a minute, which also bounds how long a rendered view lives
- * (jobs/view-cache.ts).
- */
-export function progressExpiry(config: Pick<EdgeConfig, "progressTtlSec">, now: number): number {
-  return Math.floor((now / 1000 + config.progressTtlSec) / 60) * 60;
-}
 
 export async function progressUrl(config: EdgeConfig, job: Pick<JobRow, "id" | "tenantId">, now: number) {
   const exp = progressExpiry(config, now);

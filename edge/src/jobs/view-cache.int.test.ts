@@ -1,9 +1,11 @@
+import { join } from "node:path";
 import { jobs } from "@framewire/shared/db";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../../test/support/edge-harness";
 import { createTenant, issueApiKey } from "../auth/api-keys";
-import { createJobViewCache } from "./view-cache";
+import { openDatabase } from "../nodejs/database";
+import { createJobViewCache, viewWindow } from "./view-cache";
 
 /**
  * `GET /v1/jobs/:id` answered from rendered views (jobs/view-cache.ts): a view is only ever served
@@ -95,6 +97,18 @@ describe("job views", () => {
     expect(theirs.body).not.toContain("progress_url");
   });
 
+  it("sees a change written through another connection to the database file (another process)", async () => {
+    const id = await submit(h.app);
+    expect(JSON.parse((await read(h.app, id)).body).status).toBe("queued");
+    const other = await openDatabase(`file:${join(h.dir, "edge.db")}`);
+    try {
+      await other.db.update(jobs).set({ status: "canceled", finishedAt: Date.now() }).where(eq(jobs.id, id));
+    } finally {
+      other.close();
+    }
+    expect(JSON.parse((await read(h.app, id)).body).status).toBe("canceled");
+  });
+
   it("renders again when the progress token's minute moves on", async () => {
     const id = await submit(h.app);
     const token = async () =>
@@ -113,7 +127,7 @@ describe("conditional reads (ETag, If-None-Match)", () => {
       const id = await submit(app);
       const first = await app.request(`/v1/jobs/${id}`, { headers: auth(keyA) });
       const etag = first.headers.get("etag") ?? "";
-      expect(etag).toMatch(/^W\/"\d+\.\d+"$/);
+      expect(etag).toMatch(/^W\/"\d+\.\d+\.\d+"$/);
       expect(first.headers.get("cache-control")).toBe("private, no-cache");
       const again = await app.request(`/v1/jobs/${id}`, {
         headers: { ...auth(keyA), "if-none-match": etag },
@@ -143,19 +157,28 @@ describe("conditional reads (ETag, If-None-Match)", () => {
 });
 
 describe("the view cache's bounds", () => {
-  it("drops the least recently used views past its byte budget", () => {
-    const cache = createJobViewCache({ maxBytes: 30 });
-    cache.set("a", 1, 7, "x".repeat(10));
-    cache.set("b", 1, 7, "y".repeat(10));
-    expect(cache.get("a", 1, 7)).toBe("x".repeat(10)); // a is now the most recently used
-    cache.set("c", 1, 7, "z".repeat(15));
-    expect(cache.get("b", 1, 7)).toBeUndefined();
-    expect(cache.get("a", 1, 7)).toBe("x".repeat(10));
-    expect(cache.get("c", 1, 7)).toBe("z".repeat(15));
+  it("keeps a view no longer than a tenth of the download links' lifetime, and a minute at most", () => {
+    const at = 1_800_000_000_000;
+    const short = { progressTtlSec: 3600, downloadTtlSec: 60 };
+    expect(viewWindow(short, at)).toBe(viewWindow(short, at + 5_999 - (at % 6_000)));
+    expect(viewWindow(short, at)).not.toBe(viewWindow(short, at + 6_000));
+    const long = { progressTtlSec: 3600, downloadTtlSec: 86_400 };
+    expect(viewWindow(long, at)).not.toBe(viewWindow(long, at + 60_000));
+  });
+
+  it("drops the least recently used views past its size budget", () => {
+    const cache = createJobViewCache({ maxChars: 30 });
+    cache.set("a", 1, "7", "x".repeat(10));
+    cache.set("b", 1, "7", "y".repeat(10));
+    expect(cache.get("a", 1, "7")).toBe("x".repeat(10)); // a is now the most recently used
+    cache.set("c", 1, "7", "z".repeat(15));
+    expect(cache.get("b", 1, "7")).toBeUndefined();
+    expect(cache.get("a", 1, "7")).toBe("x".repeat(10));
+    expect(cache.get("c", 1, "7")).toBe("z".repeat(15));
     // A stale version or window is a miss, and the stale view goes.
-    expect(cache.get("a", 2, 7)).toBeUndefined();
-    expect(cache.get("a", 1, 7)).toBeUndefined();
-    cache.set("huge", 1, 7, "h".repeat(31));
-    expect(cache.get("huge", 1, 7)).toBeUndefined();
+    expect(cache.get("a", 2, "7")).toBeUndefined();
+    expect(cache.get("a", 1, "7")).toBeUndefined();
+    cache.set("huge", 1, "7", "h".repeat(31));
+    expect(cache.get("huge", 1, "7")).toBeUndefined();
   });
 });

@@ -5,12 +5,13 @@ import { applyReport, jobAttempt } from "../jobs/lifecycle";
 import { storeAttemptLog } from "../jobs/logs";
 import { findJobById } from "../jobs/repository";
 import { problemResponse } from "../problem";
+import { requestHeader } from "../request-header";
 import { parseOrThrow, readJson } from "../validation";
 import { queueProgressWebhook } from "../webhooks/enqueue";
 
 function requireNodeToken(): MiddlewareHandler<EdgeEnv> {
   return async function requireNodeToken(c, next) {
-    const header = c.req.header("authorization") ?? "";
+    const header = requestHeader(c, "authorization") ?? "";
     const token = header.startsWith("Bearer ") ? header.slice(7) : "";
     if (!timingSafeEqual(token, c.get("deps").config.nodeToken)) {
       return problemResponse(c, "unauthorized", "A valid node token is required.");

@@ -19,7 +19,7 @@ import { announceQueued } from "../jobs/dispatch";
 import { resolveInputs } from "../jobs/inputs";
 import { cancelJob, createJob, redispatchJob } from "../jobs/lifecycle";
 import { listAttemptLogs, presentAttemptLog } from "../jobs/logs";
-import { presentEvent, presentJob, progressExpiry } from "../jobs/present";
+import { presentEvent, presentJob } from "../jobs/present";
 import {
   findJob,
   findJobByIdempotencyKey,
@@ -28,6 +28,7 @@ import {
   listJobs,
 } from "../jobs/repository";
 import { readSubmission } from "../jobs/submission";
+import { viewWindow } from "../jobs/view-cache";
 import { refuseOverQuota } from "../quotas/check";
 import { requestHeader } from "../request-header";
 import { specFromRequest } from "../templates/resolve";
@@ -121,7 +122,7 @@ export function jobsRoutes() {
     const id = c.req.param("id");
     const now = deps.clock();
     const views = deps.jobViews;
-    const window = progressExpiry(deps.config, now);
+    const window = viewWindow(deps.config, now);
     // Weak: within one version and window, links signed at different seconds are equivalent.
     const etagOf = (version: number) => `W/"${version}.${window}"`;
     const unchanged = (etag: string) => matchesIfNoneMatch(requestHeader(c, "if-none-match"), etag);

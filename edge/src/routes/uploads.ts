@@ -11,6 +11,7 @@ import { type Context, Hono } from "hono";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeDeps } from "../deps";
 import type { EdgeEnv } from "../env";
+import { requestHeader } from "../request-header";
 import type { ObjectStore } from "../storage/object-store";
 import { UploadTooLargeError } from "../storage/object-store";
 import { confirmUpload } from "../uploads/confirm";
@@ -44,7 +45,7 @@ export function uploadsRoutes() {
       });
     }
     const id = newId("upl", deps.clock());
-    const contentType = isJson ? (request.content_type ?? null) : (c.req.header("content-type") ?? null);
+    const contentType = isJson ? (request.content_type ?? null) : (requestHeader(c, "content-type") ?? null);
     const storageKey = storageKeys.upload(tenantId, id);
     await insertUpload(deps.db, { id, tenantId, storageKey, contentType, sizeBytes, now: deps.clock() });
     if (isJson) {

@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { requireScope } from "../auth/authenticate";
 import type { EdgeEnv } from "../env";
 import { findJob } from "../jobs/repository";
+import { requestHeader } from "../request-header";
 import { parseOrThrow, readJson } from "../validation";
 import { attemptDelivery } from "../webhooks/deliver";
 import { presentDelivery, presentTenantWebhook } from "../webhooks/present";
@@ -43,7 +44,7 @@ export function tenantWebhookRoutes() {
   app.post("/rotate-secret", requireScope("jobs:write"), async (c) => {
     const deps = c.get("deps");
     // The body is optional: no body means the default grace period.
-    const raw = c.req.header("content-type") ? await readJson(c) : {};
+    const raw = requestHeader(c, "content-type") ? await readJson(c) : {};
     const body = parseOrThrow(secretRotateSchema, raw, "rotation");
     const row = await findTenantWebhook(deps.db, c.get("auth").tenantId);
     if (!row) throw new FramewireError("not_found", "No webhook settings yet: PUT /v1/webhook creates them.");

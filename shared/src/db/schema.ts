@@ -137,7 +137,9 @@ export const jobs = sqliteTable(
     computeMs: integer("compute_ms").notNull().default(0),
     /**
      * Bumped by a trigger (migration 0007) on every update of the row, whoever writes it: the edge
-     * caches a job's rendered view and checks this one column to know it is still the job's.
+     * caches a job's rendered view and checks this one column to know it is still the job's. A row
+     * from `UPDATE … RETURNING` shows the version from before the bump (SQLite returns what the
+     * statement wrote, not what its triggers did): only a SELECT's version may key a view or ETag.
      */
     version: integer("version").notNull().default(0),
   },
