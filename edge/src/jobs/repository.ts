@@ -22,17 +22,16 @@ export async function markManyDispatched(db: Db, ids: readonly string[], now: nu
     .where(and(inArray(jobs.id, [...ids]), isNull(jobs.dispatchedAt)));
 }
 
+/** One tenant's job by id (placeholders `id`, `tenantId`): another tenant's is never matched. */
+const tenantJobById = () =>
+  and(eq(jobs.id, sql.placeholder("id")), eq(jobs.tenantId, sql.placeholder("tenantId")));
+
 /**
  * The hottest read (GET /v1/jobs/:id) as a prepared query: drizzle builds the SQL once per
  * database handle instead of on every request.
  */
 const findJobPrepared = preparedPerDb((db) =>
-  db
-    .select()
-    .from(jobs)
-    .where(and(eq(jobs.id, sql.placeholder("id")), eq(jobs.tenantId, sql.placeholder("tenantId"))))
-    .limit(1)
-    .prepare(),
+  db.select().from(jobs).where(tenantJobById()).limit(1).prepare(),
 );
 
 /** A job of this tenant; another tenant's job is indistinguishable from a missing one. */
@@ -42,12 +41,7 @@ export async function findJob(db: Db, tenantId: string, id: string): Promise<Job
 }
 
 const findJobVersionPrepared = preparedPerDb((db) =>
-  db
-    .select({ version: jobs.version })
-    .from(jobs)
-    .where(and(eq(jobs.id, sql.placeholder("id")), eq(jobs.tenantId, sql.placeholder("tenantId"))))
-    .limit(1)
-    .prepare(),
+  db.select({ version: jobs.version }).from(jobs).where(tenantJobById()).limit(1).prepare(),
 );
 
 /** A job's version (jobs/view-cache.ts), or null where this tenant has no such job. */
