@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -216,9 +216,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   await mkdir(join(dataDir, "storage"), { recursive: true, mode: 0o700 });
   await chmod(dataDir, 0o700);
 
-  const natsPort = options.nats ? 0 : options.ports.nats || (await freePort());
   const apiPort = options.ports.api || (await freePort());
-  const natsUrl = options.nats?.url ?? `nats://127.0.0.1:${natsPort}`;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const dbUrl = `file:${join(dataDir, "framewire.db")}`;
   const secrets = await loadSecrets(dataDir);
@@ -275,7 +273,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   try {
+    let natsUrl = options.nats?.url ?? "";
     if (!options.nats) {
+      // Port 0: nats-server picks a free one itself (-1) and writes it to its ports file, so two
+      // stacks on one machine can never end up sharing one server (a port picked here could be
+      // taken before nats-server binds it, and the readiness probe would then reach the other's).
+      const portsDir = join(dataDir, "nats-ports");
+      await rm(portsDir, { recursive: true, force: true });
+      await mkdir(portsDir, { recursive: true });
       const nats = launch(
         "nats",
         "nats-server",
@@ -284,7 +289,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           "-a",
           "127.0.0.1",
           "-p",
-          String(natsPort),
+          options.ports.nats ? String(options.ports.nats) : "-1",
+          "--ports_file_dir",
+          portsDir,
           "-sd",
           join(dataDir, "nats"),
           "-P",
@@ -292,7 +299,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ],
         {},
       );
-      await waitFor("nats-server", () => tcpOpen(natsPort), nats, logOf("nats"));
+      const portsFile = join(portsDir, `nats-server_${nats.pid}.ports`);
+      let natsPort = 0;
+      await waitFor(
+        "nats-server",
+        async () => {
+          const ports = JSON.parse(await readFile(portsFile, "utf8")) as { nats?: string[] };
+          natsPort = Number(new URL(ports.nats?.[0] ?? "").port);
+          return natsPort > 0 && (await tcpOpen(natsPort));
+        },
+        nats,
+        logOf("nats"),
+      );
+      natsUrl = `nats://127.0.0.1:${natsPort}`;
     }
 
     const { apiKey, tenantId } = await provisionLocalKey(dbUrl, dataDir);
@@ -327,6 +346,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         FW_NODE_TOKEN: secrets.nodeToken,
         ...options.extraEdgeEnv,
       });
+      // The edge says when it holds the port; only then is a health answer surely its own.
+      const port = await listeningPort("edge", edge, logOf("edge"), 60_000);
+      if (port !== apiPort) throw new Error(`the edge listens on ${port}, not on ${apiPort}`);
       await waitFor("edge", () => httpOk(`${apiUrl}/v1/health`), edge, logOf("edge"));
     };
     await startEdge();

@@ -2,10 +2,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FramewireClient, Job } from "@framewire/shared/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { type Stack, startStack } from "../../scripts/lib/stack";
 import { apiClient, ok, submitJob, uploadBytes } from "../support/api";
 import { makeClip } from "../support/media";
+import { stackReport } from "../support/stack-report";
 
 /**
  * Fair dispatch with real processes (nats-server, the edge, two processing nodes of one slot each,
@@ -86,6 +87,9 @@ describe("fair dispatch across tenants", () => {
   }
 
   it("starts each of B's 5 jobs before A's 20th job after B's submission, and finishes all of A's", async () => {
+    onTestFailed(async () =>
+      console.error(`the stack when the test failed:\n${await stackReport(join(dir, "data"))}`),
+    );
     const uploadA = await uploadBytes(a, clip);
     const uploadB = await uploadBytes(b, clip);
 

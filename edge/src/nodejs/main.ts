@@ -42,6 +42,9 @@ async function runServer(): Promise<void> {
     process.env,
     index === null ? {} : { cluster: { index } },
   ).catch(fail);
+  // Tells the launcher (the local stack) that this process holds the port: a health check alone
+  // could be answered by another process on the same port.
+  if (!cluster.isWorker) process.send?.({ type: "listening", port: edge.port });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -75,6 +78,8 @@ async function runPrimary(count: number): Promise<void> {
     });
   };
   for (let i = 0; i < count; i++) fork(i);
+  // The workers share one port: the first that listens tells the launcher, as a single process does.
+  cluster.once("listening", (_worker, address) => process.send?.({ type: "listening", port: address.port }));
   const stop = () => {
     if (stopping) return;
     stopping = true;
