@@ -3,6 +3,7 @@ import type { KeyCache } from "./auth/key-cache";
 import { createKeyCache } from "./auth/key-cache";
 import { createUsageRecorder, type UsageRecorder } from "./auth/usage";
 import { type BackgroundTasks, createBackgroundTasks } from "./background";
+import type { CommitGroup } from "./commit-group";
 import type { EdgeConfig } from "./config";
 import type { Db } from "./db";
 import type { Dispatcher } from "./dispatch/dispatcher";
@@ -47,6 +48,8 @@ export interface EdgeDeps {
   bucketLister: BucketLister | null;
   /** Rendered job views, where the database is a local file (see jobs/view-cache.ts); else null. */
   jobViews: JobViewCache | null;
+  /** Submissions' writes of one moment in one transaction (Node; see commit-group.ts); else null. */
+  commitGroup: CommitGroup | null;
 }
 
 export type DepsInput = Pick<EdgeDeps, "db" | "dispatcher" | "storage" | "config" | "logger"> &
@@ -69,6 +72,7 @@ export function assembleDeps(input: DepsInput): EdgeDeps {
     background: createBackgroundTasks(input.logger),
     bucketLister: null,
     jobViews: null,
+    commitGroup: null,
     ...input,
   };
 }

@@ -203,12 +203,12 @@ const insertCreatedEvent = preparedPerDb((db) =>
  * caller publishes `released` (which holds this job only if it was released).
  */
 export async function createJob(
-  deps: Pick<Deps, "db" | "config">,
+  deps: Pick<Deps, "db" | "config"> & Partial<Pick<Deps, "commitGroup">>,
   job: NewJob,
 ): Promise<{ row: JobRow; released: JobRow[] }> {
   const row = newJobRow(job);
   const { db } = deps;
-  const [, , released] = await db.batch([
+  const items = [
     withValues(insertJob(db), row),
     withValues(insertCreatedEvent(db), createdEvent(row)),
     releaseStatement(
@@ -216,7 +216,11 @@ export async function createJob(
       { tenantId: row.tenantId, pool: row.pool, rank: row.queueRank },
       { depth: deps.config.admission.depth, max: 100, now: job.now },
     ),
-  ]);
+  ] as const;
+  // With other submissions of the same moment in one transaction where the runtime groups them.
+  const [, , released] = deps.commitGroup
+    ? ((await deps.commitGroup.batch(items)) as [unknown, unknown, JobRow[]])
+    : await db.batch(items);
   const mine = released.find((r) => r.id === row.id);
   return { row: mine ?? row, released };
 }

@@ -5,6 +5,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { connect } from "@nats-io/transport-node";
 import pino from "pino";
 import { createApp } from "../app";
+import { createCommitGroup } from "../commit-group";
 import type { EdgeConfig } from "../config";
 import { assembleDeps, type EdgeDeps, headerIp } from "../deps";
 import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
@@ -87,6 +88,7 @@ export async function startEdgeServer(
     bucketLister: config.s3InputBuckets.length > 0 ? createS3BucketLister(s3) : null,
     // Reading a job's version from a local file costs little; from a remote server, a round trip.
     jobViews: settings.FW_DB_URL.startsWith("file:") ? createJobViewCache() : null,
+    commitGroup: createCommitGroup(database.db),
   });
   metrics.attach(deps);
   // A key revoked through any edge process or instance leaves this one's cache at once.

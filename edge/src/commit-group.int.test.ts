@@ -1,0 +1,101 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type JobSpec, newId } from "@framewire/shared";
+import { jobs } from "@framewire/shared/db";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createTenant } from "./auth/api-keys";
+import { createCommitGroup } from "./commit-group";
+import type { EdgeConfig } from "./config";
+import type { Db } from "./db";
+import { createJob } from "./jobs/lifecycle";
+import { openDatabase } from "./nodejs/database";
+
+/**
+ * Group commit (commit-group.ts) on a real libSQL file, through the submit path's own statements:
+ * concurrent submissions share one transaction, each gets its own results, and one that fails
+ * fails alone.
+ */
+
+let dir: string;
+let db: Db;
+let close: () => void;
+let tenantId: string;
+const config = { admission: { depth: 3 } } as EdgeConfig;
+const spec: JobSpec = {
+  input: { type: "url", url: "https://media.example/in.mp4" },
+  outputs: [{ name: "a", type: "audio", codec: "mp3", bitrate_kbps: 128 }],
+  priority: "default",
+  accel: "auto",
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fw-commit-group-"));
+  ({ db, close } = await openDatabase(`file:${join(dir, "edge.db")}`));
+});
+afterAll(async () => {
+  close?.();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const newJob = (overrides: Partial<Parameters<typeof createJob>[1]> = {}) => ({
+  id: newId("job"),
+  tenantId,
+  spec,
+  requestId: "req_test",
+  idempotencyKey: null,
+  now: Date.now(),
+  ...overrides,
+});
+
+describe("group commit of submissions", () => {
+  it("writes concurrent submissions in one transaction, each with its own release", async () => {
+    tenantId = await createTenant(db, "grouped");
+    const commitGroup = createCommitGroup(db);
+    const batch = vi.spyOn(db, "batch");
+    const created = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        createJob({ db, config, commitGroup }, newJob({ now: 1_000 + i })),
+      ),
+    );
+    expect(batch).toHaveBeenCalledTimes(1);
+    batch.mockRestore();
+    // Fair dispatch within the group: the first three (the depth) are released, each by its own
+    // submission, and the other seven are held.
+    expect(created.map((c) => c.released.map((r) => r.id))).toEqual(
+      created.map((c, i) => (i < 3 ? [c.row.id] : [])),
+    );
+    const rows = await db.select().from(jobs).where(eq(jobs.tenantId, tenantId));
+    expect(rows).toHaveLength(10);
+    expect(rows.filter((r) => r.releasedAt !== null)).toHaveLength(3);
+  });
+
+  it("fails only the submission whose write fails; the others of its group are written", async () => {
+    tenantId = await createTenant(db, "one-fails");
+    const commitGroup = createCommitGroup(db);
+    const first = await createJob({ db, config, commitGroup }, newJob({ idempotencyKey: "taken" }));
+    const outcomes = await Promise.allSettled(
+      ["a", "taken", "b", "c"].map((key) =>
+        createJob({ db, config, commitGroup }, newJob({ idempotencyKey: key })),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/UNIQUE/i);
+    const keys = (await db.select().from(jobs).where(eq(jobs.tenantId, tenantId))).map(
+      (r) => r.idempotencyKey,
+    );
+    expect(keys.sort()).toEqual(["a", "b", "c", "taken"]);
+    expect(first.row.idempotencyKey).toBe("taken");
+  });
+
+  it("groups at most maxBatches submissions per transaction", async () => {
+    tenantId = await createTenant(db, "bounded");
+    const commitGroup = createCommitGroup(db, { maxBatches: 4 });
+    const batch = vi.spyOn(db, "batch");
+    await Promise.all(Array.from({ length: 10 }, () => createJob({ db, config, commitGroup }, newJob())));
+    expect(batch).toHaveBeenCalledTimes(3);
+    batch.mockRestore();
+    expect(await db.$count(jobs, eq(jobs.tenantId, tenantId))).toBe(10);
+  });
+});
