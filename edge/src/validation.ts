@@ -1,6 +1,7 @@
 import { FramewireError } from "@framewire/shared";
 import type { Context } from "hono";
 import type { z } from "zod";
+import { requestText } from "./request-body";
 import { requestHeader } from "./request-header";
 
 export interface FieldError {
@@ -48,8 +49,9 @@ export async function readJson(c: Context): Promise<unknown> {
       "Send the body as JSON with 'Content-Type: application/json'.",
     );
   }
+  const text = await requestText(c);
   try {
-    return await c.req.json();
+    return JSON.parse(text);
   } catch {
     throw new FramewireError("malformed_json", "The body is not valid JSON.");
   }

@@ -521,5 +521,23 @@ describe("the API's answers match the published OpenAPI document", () => {
     const invalid = await client.jobs.create({ input: { type: "url", url: "ftp://x" }, outputs: [] });
     expect(invalid.ok ? null : invalid.problem.code).toBe("validation_failed");
     expectValid(component("Problem"), invalid.ok ? null : invalid.problem, "422 problem");
+
+    // The Node edge reads JSON bodies from the socket itself (edge/src/request-body.ts): its
+    // limit holds for a declared length and for a chunked body that grows past it.
+    const tooLarge = await client.jobs.create({
+      input: { type: "url", url: "https://media.example/a.mp4" },
+      outputs: [{ name: "a", type: "audio", codec: "aac" }],
+      metadata: { pad: "x".repeat(300_000) },
+    } as Parameters<typeof client.jobs.create>[0]);
+    expect(tooLarge.ok ? null : tooLarge.problem.code).toBe("payload_too_large");
+    expectValid(component("Problem"), tooLarge.ok ? null : tooLarge.problem, "413 problem");
+    const chunked = await fetch(`${stack.apiUrl}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.apiKey}`, "content-type": "application/json" },
+      body: new Blob([JSON.stringify({ pad: "x".repeat(300_000) })]).stream(),
+      duplex: "half",
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await chunked.json()) as { code: string }).code).toBe("payload_too_large");
   });
 });

@@ -9,6 +9,7 @@ import {
   newId,
   sha256Hex,
 } from "@framewire/shared";
+
 import { type BatchRow, batches, uploads } from "@framewire/shared/db";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { type Context, Hono } from "hono";
@@ -19,6 +20,7 @@ import { redispatchJob } from "../jobs/lifecycle";
 import { presentJob } from "../jobs/present";
 import { listJobs } from "../jobs/repository";
 import { quotaUsageQuery, refuseOverQuota } from "../quotas/check";
+import { requestText } from "../request-body";
 import { requestHeader } from "../request-header";
 import { specFromRequest } from "../templates/resolve";
 import { confirmUpload } from "../uploads/confirm";
@@ -39,7 +41,7 @@ async function readBody(c: Context<EdgeEnv>): Promise<{ text: string; json: unkn
       "Send the body as JSON with 'Content-Type: application/json'.",
     );
   }
-  const text = await c.req.text();
+  const text = await requestText(c);
   try {
     return { text, json: JSON.parse(text) };
   } catch {

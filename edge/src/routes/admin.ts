@@ -12,6 +12,7 @@ import {
   type Tenant,
   tenantCreateSchema,
 } from "@framewire/shared";
+
 import { type ApiKeyRow, tenants } from "@framewire/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
@@ -24,6 +25,7 @@ import { announceQueued } from "../jobs/dispatch";
 import { failJob, redispatchJob } from "../jobs/lifecycle";
 import { presentJob } from "../jobs/present";
 import { findJobById, listJobsOfKey } from "../jobs/repository";
+import { requestText } from "../request-body";
 import { parseOrThrow, readJson } from "../validation";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -150,7 +152,7 @@ export function adminRoutes() {
    */
   app.post("/keys/:keyId/rotate", async (c) => {
     const deps = c.get("deps");
-    const text = await c.req.text();
+    const text = await requestText(c);
     const body = parseOrThrow(keyRotateSchema, text ? safeJson(text) : {}, "rotation");
     const old = await findKey(deps.db, c.req.param("keyId"));
     if (!old) throw keyNotFound(c.req.param("keyId"));
