@@ -10,6 +10,7 @@ import { createCommitGroup } from "./commit-group";
 import type { EdgeConfig } from "./config";
 import type { Db } from "./db";
 import { createJob } from "./jobs/lifecycle";
+import { markDispatched } from "./jobs/repository";
 import { openDatabase } from "./nodejs/database";
 
 /**
@@ -75,11 +76,15 @@ describe("group commit of submissions", () => {
     tenantId = await createTenant(db, "one-fails");
     const commitGroup = createCommitGroup(db);
     const first = await createJob({ db, config, commitGroup }, newJob({ idempotencyKey: "taken" }));
+    const batch = vi.spyOn(db, "batch");
     const outcomes = await Promise.allSettled(
       ["a", "taken", "b", "c"].map((key) =>
         createJob({ db, config, commitGroup }, newJob({ idempotencyKey: key })),
       ),
     );
+    // The group's transaction, then each of the four alone.
+    expect(batch).toHaveBeenCalledTimes(5);
+    batch.mockRestore();
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled"]);
     expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/UNIQUE/i);
     const keys = (await db.select().from(jobs).where(eq(jobs.tenantId, tenantId))).map(
@@ -87,6 +92,34 @@ describe("group commit of submissions", () => {
     );
     expect(keys.sort()).toEqual(["a", "b", "c", "taken"]);
     expect(first.row.idempotencyKey).toBe("taken");
+  });
+
+  it("records dispatches in the same transaction as the submissions of the moment", async () => {
+    tenantId = await createTenant(db, "marked");
+    const commitGroup = createCommitGroup(db);
+    const [a, b] = await Promise.all(
+      [newJob(), newJob()].map((j) => createJob({ db, config, commitGroup }, j)),
+    );
+    const batch = vi.spyOn(db, "batch");
+    await Promise.all([
+      markDispatched({ db, commitGroup }, a?.row.id ?? "", 5_000),
+      markDispatched({ db, commitGroup }, b?.row.id ?? "", 6_000),
+      createJob({ db, config, commitGroup }, newJob()),
+    ]);
+    expect(batch).toHaveBeenCalledTimes(1);
+    batch.mockRestore();
+    const rows = await db.select().from(jobs).where(eq(jobs.tenantId, tenantId));
+    expect(rows.map((r) => r.dispatchedAt).sort()).toEqual([5_000, 6_000, null]);
+    // A mark is made once: a later one (a repeated publish) leaves the first time.
+    await markDispatched({ db, commitGroup }, a?.row.id ?? "", 9_000);
+    expect(
+      (
+        await db
+          .select()
+          .from(jobs)
+          .where(eq(jobs.id, a?.row.id ?? ""))
+      )[0]?.dispatchedAt,
+    ).toBe(5_000);
   });
 
   it("groups at most maxBatches submissions per transaction", async () => {

@@ -1,8 +1,10 @@
+import { LibsqlError } from "@libsql/client";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./db";
 
 /**
- * Group commit: the write batches of concurrent requests (job submissions) run as ONE transaction.
+ * Group commit: the write batches of concurrent requests (job submissions, and the marks of their
+ * dispatches) run as ONE transaction.
  *
  * Why: on a local database file most of a submission's database time is the transaction, not its
  * statements: `BEGIN`/`COMMIT` and the WAL pages the commit writes (the jobs table's leaf and one
@@ -14,6 +16,9 @@ import type { Db } from "./db";
  * `maxBatches`). If the group's transaction fails, nothing of it was written (it rolled back), and
  * each batch runs again alone: one request's failure (a unique Idempotency-Key race, a constraint)
  * reaches that request only, as it would have without grouping.
+ *
+ * On a remote database (libsql-server) the group saves round trips as well; a failed group's
+ * batches then run again one after another, each a round trip, which only a failure costs.
  *
  * Only where requests may share I/O: on Node. Workers forbids resolving one request's promise from
  * another's I/O, and each isolate sees too few concurrent requests for it to pay.
@@ -47,9 +52,15 @@ export function createCommitGroup(db: Db, options: { maxBatches?: number } = {})
         db,
         group.flatMap((entry) => entry.items),
       );
-    } catch {
-      // The transaction rolled back as a whole: each batch again, on its own.
-      for (const entry of group) await runAlone(entry);
+    } catch (error) {
+      // A database error rolled the transaction back as a whole: each batch again, on its own.
+      // Anything else (after the commit, in drizzle's mapping of the rows) may have written it all,
+      // so running them again would insert twice: every batch of the group gets that error.
+      if (error instanceof LibsqlError) {
+        for (const entry of group) await runAlone(entry);
+      } else {
+        for (const entry of group) entry.reject(error);
+      }
       return;
     }
     let at = 0;

@@ -7,11 +7,19 @@ import type { EdgeEnv } from "./env";
 import { toProblem } from "./problem";
 import { bodyLimit, requestText } from "./request-body";
 
+/** What the slow route's read came to (it reads only after the client may have gone). */
+const slowReads: string[] = [];
+
 /** A route limited to 100 bytes that answers with the body it read (twice: the second read is the first's). */
 const app = new Hono<EdgeEnv>()
   .post("/echo", bodyLimit(100, "Bodies are limited to 100 bytes."), async (c) => {
     const text = await requestText(c);
     return c.json({ text, again: await requestText(c) });
+  })
+  .post("/slow", bodyLimit(100, "limited"), async (c) => {
+    await new Promise((r) => setTimeout(r, 150));
+    slowReads.push(await requestText(c).catch((error: Error) => `refused: ${error.message}`));
+    return c.json({});
   })
   .onError((error, c) => toProblem(c, error));
 
@@ -79,6 +87,28 @@ describe("request bodies on Node (@hono/node-server), read from the IncomingMess
     const answer = await post([Buffer.from("x".repeat(60)), Buffer.from("y".repeat(60))], { chunked: true });
     expect(answer.status).toBe(413);
     expect(answer.body).toMatchObject({ code: "payload_too_large" });
+  });
+
+  it("drops a byte-order mark, as a web Request's text() does", async () => {
+    const answer = await post([Buffer.from("\ufeff{}", "utf8")]);
+    expect(answer.body.text).toBe("{}");
+  });
+
+  it("settles a read that starts after the client went away, with the body cut off", async () => {
+    const req = httpRequest({
+      host: "127.0.0.1",
+      port,
+      path: "/slow",
+      method: "POST",
+      headers: { "transfer-encoding": "chunked" },
+    });
+    req.on("error", () => {});
+    req.write("{");
+    await new Promise((r) => setTimeout(r, 30));
+    req.destroy();
+    const deadline = Date.now() + 2_000;
+    while (slowReads.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(slowReads).toEqual(["refused: The request body was cut off."]);
   });
 
   it("takes a body of exactly the limit", async () => {

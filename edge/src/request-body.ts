@@ -24,6 +24,7 @@ interface NodeIncoming {
   on(event: "end" | "close", listener: () => void): unknown;
   on(event: "error", listener: (error: Error) => void): unknown;
   readableEnded?: boolean;
+  destroyed?: boolean;
   rawHeaders?: unknown;
 }
 
@@ -54,22 +55,36 @@ export function bodyLimit(maxBytes: number, message: string): MiddlewareHandler<
     if (declared !== undefined && Number(declared) > maxBytes) {
       return problemResponse(c, "payload_too_large", message);
     }
-    limits.set(incoming, { maxBytes, message });
+    // Nested limits: the smallest holds, as it would with one counting stream inside another.
+    const outer = limits.get(incoming);
+    if (!outer || maxBytes < outer.maxBytes) limits.set(incoming, { maxBytes, message });
     await next();
   };
 }
 
-/** The request body as UTF-8 text (read once; later calls get the same text). */
+/**
+ * The request body as UTF-8 text, without a byte-order mark (as `Response.text()` decodes it); read
+ * once, later calls get the same text. A body that can't be read (the client went away) is a
+ * `malformed_json` problem on both runtimes.
+ */
 export function requestText(c: Context): Promise<string> {
   const incoming = nodeIncoming(c);
-  if (!incoming) return c.req.text();
+  if (!incoming) return c.req.text().catch(() => Promise.reject(cutOff()));
   let text = texts.get(incoming);
   if (!text) {
-    text = readIncoming(incoming, limits.get(incoming) ?? null);
+    // A route without a limit of its own still gets the JSON one.
+    const fallback = (c.get("deps") as { config?: { maxJsonBytes?: number } } | undefined)?.config
+      ?.maxJsonBytes;
+    const limit =
+      limits.get(incoming) ??
+      (fallback ? { maxBytes: fallback, message: `JSON bodies are limited to ${fallback} bytes.` } : null);
+    text = readIncoming(incoming, limit);
     texts.set(incoming, text);
   }
   return text;
 }
+
+const cutOff = () => new FramewireError("malformed_json", "The request body was cut off.");
 
 function readIncoming(incoming: NodeIncoming, limit: Limit | null): Promise<string> {
   return new Promise<string>((resolve, reject) => {
@@ -78,14 +93,23 @@ function readIncoming(incoming: NodeIncoming, limit: Limit | null): Promise<stri
       reject(new FramewireError("malformed_json", "The request body was already read."));
       return;
     }
+    if (incoming.destroyed) {
+      // The client went away while the request waited (auth, limits, a read): no event will come.
+      reject(cutOff());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
     const finish = (error: FramewireError | null) => {
       if (done) return;
       done = true;
-      if (error) reject(error);
-      else resolve(Buffer.concat(chunks, size).toString("utf8"));
+      if (error) {
+        reject(error);
+        return;
+      }
+      const text = Buffer.concat(chunks, size).toString("utf8");
+      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     };
     incoming.on("data", (chunk: Buffer) => {
       if (done) return;
@@ -98,11 +122,11 @@ function readIncoming(incoming: NodeIncoming, limit: Limit | null): Promise<stri
       chunks.push(chunk);
     });
     // 'close' also follows every complete body: the error is made only when it ends one that isn't.
-    const cutOff = () => {
-      if (!done) finish(new FramewireError("malformed_json", "The request body was cut off."));
+    const ended = () => {
+      if (!done) finish(cutOff());
     };
     incoming.on("end", () => finish(null));
-    incoming.on("error", cutOff);
-    incoming.on("close", cutOff);
+    incoming.on("error", ended);
+    incoming.on("close", ended);
   });
 }

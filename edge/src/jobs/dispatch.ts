@@ -44,7 +44,7 @@ export async function dispatchJob(
   const priority = route.priority ?? job.priority;
   try {
     await deps.dispatcher.dispatch(message, { requestId, pool, priority, msgId: dispatchMsgId(job) });
-    if (!deps.dispatcher.recordsDispatch) await markDispatched(deps.db, job.id, deps.clock());
+    if (!deps.dispatcher.recordsDispatch) await markDispatched(deps, job.id, deps.clock());
   } catch (error) {
     logger.warn({ err: error, job: job.id, subject: subjects.job(pool, priority) }, "job:dispatch:deferred");
   }

@@ -1,17 +1,37 @@
 import type { JobStatus } from "@framewire/shared";
 import { type JobEventRow, type JobRow, jobEvents, jobs } from "@framewire/shared/db";
 import { and, asc, desc, eq, inArray, isNull, lt, lte, sql } from "drizzle-orm";
+import type { CommitGroup } from "../commit-group";
 import type { Db } from "../db";
-import { preparedPerDb } from "../prepared";
+import { preparedPerDb, withValues } from "../prepared";
 
 /**
  * Job records: the queries. Every state change goes through jobs/lifecycle.ts, which writes the row,
  * its event and its webhook in one batch.
  */
 
-export async function markDispatched(db: Db, id: string, now: number): Promise<void> {
-  await markManyDispatched(db, [id], now);
+/**
+ * Records a job's dispatch. Where submissions are group-committed (Node), the mark joins the
+ * transaction of the moment: with every job dispatched on acceptance, a mark of its own was a
+ * second write transaction per `POST /v1/jobs`.
+ */
+export async function markDispatched(
+  deps: { db: Db; commitGroup?: CommitGroup | null },
+  id: string,
+  now: number,
+): Promise<void> {
+  const mark = withValues(markDispatchedQuery(deps.db), { id, now });
+  if (deps.commitGroup) await deps.commitGroup.batch([mark]);
+  else await mark;
 }
+
+const markDispatchedQuery = preparedPerDb((db) =>
+  db
+    .update(jobs)
+    .set({ dispatchedAt: sql`${sql.placeholder("now")}` })
+    .where(and(eq(jobs.id, sql.placeholder("id")), isNull(jobs.dispatchedAt)))
+    .prepare(),
+);
 
 /** Several jobs' dispatches at once (the Workers NATS object records what it published in batches). */
 export async function markManyDispatched(db: Db, ids: readonly string[], now: number): Promise<void> {
