@@ -7,7 +7,6 @@ import {
 } from "@framewire/shared";
 import { kvBuckets, streams, subjects } from "@framewire/shared/nats";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { FleetView } from "./fleet-view";
 
@@ -16,9 +15,14 @@ function isMissing(error: unknown): boolean {
   return /not found|no message found|stream not found/i.test(text);
 }
 
+/** The stream under the heartbeat bucket, and its subjects' prefix (the KV layout). */
+const nodesStream = `KV_${kvBuckets.nodes}`;
+const nodesPrefix = `$KV.${kvBuckets.nodes}.`;
+/** The header a KV delete or purge marker carries. */
+const kvOperationHeader = "KV-Operation";
+
 export async function createNatsFleetView(nc: NatsConnection): Promise<FleetView> {
   const jsm = await jetstreamManager(nc);
-  const kvm = new Kvm(nc);
 
   async function getRaw(jobId: string): Promise<Uint8Array | null> {
     try {
@@ -33,24 +37,38 @@ export async function createNatsFleetView(nc: NatsConnection): Promise<FleetView
   }
 
   return {
+    /**
+     * The heartbeats, from the bucket's stream: its subjects in one request, then each one's last
+     * message. Not `kv.keys()`: that iterates an ordered consumer until it sees nothing pending,
+     * and while nodes keep beating (every job start and end moves a heartbeat) it may not end at
+     * all, holding every submission that asked (they wait on this to say whether a node serves
+     * their pool).
+     */
     async nodes() {
-      const kv = await kvm.open(kvBuckets.nodes);
+      const info = await jsm.streams
+        .info(nodesStream, { subjects_filter: `${nodesPrefix}>` })
+        .catch((error: unknown) => {
+          if (isMissing(error)) return null;
+          throw error;
+        });
+      const keys = Object.keys(info?.state.subjects ?? {});
+      const entries = await Promise.all(
+        keys.map((subject) =>
+          jsm.streams.getMessage(nodesStream, { last_by_subj: subject }).catch((error: unknown) => {
+            // Expired or deleted between the two requests.
+            if (isMissing(error)) return null;
+            throw error;
+          }),
+        ),
+      );
       const out: NodeHeartbeat[] = [];
-      const keys = await kv.keys().catch((error: unknown) => {
-        if (isMissing(error)) return null;
-        throw error;
-      });
-      if (!keys) return out;
-      const names: string[] = [];
-      for await (const key of keys) names.push(key);
-      for (const name of names) {
-        const entry = await kv.get(name);
-        if (entry && entry.operation === "PUT" && entry.value.length > 0) {
-          // A heartbeat that doesn't parse (a node of another version, a hand-written key) is not a
-          // node this edge can describe: leave it out rather than fail the whole listing.
-          const beat = nodeHeartbeatSchema.safeParse(entry.json());
-          if (beat.success) out.push(beat.data);
-        }
+      for (const entry of entries) {
+        const operation = entry?.header?.get(kvOperationHeader);
+        if (!entry || entry.data.length === 0 || operation === "DEL" || operation === "PURGE") continue;
+        // A heartbeat that doesn't parse (a node of another version, a hand-written key) is not a
+        // node this edge can describe: leave it out rather than fail the whole listing.
+        const beat = safeDecodeMessage(nodeHeartbeatSchema, entry.data);
+        if (beat.success) out.push(beat.data);
       }
       return out.sort((a, b) => a.id.localeCompare(b.id));
     },
