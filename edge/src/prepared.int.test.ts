@@ -52,12 +52,17 @@ const newJob = (overrides: Partial<Parameters<typeof createJob>[1]> = {}) => ({
 
 describe("prepared statements on the submit path", () => {
   it("stores absent JSON values as SQL NULL and present ones as JSON, and releases up to the depth", async () => {
-    const plain = await createJob({ db, config }, newJob());
+    // Ids a millisecond apart: within one millisecond their order (the query's) would be random.
+    const at = Date.now();
+    const plain = await createJob({ db, config }, newJob({ id: newId("job", at) }));
     const hooked = await createJob(
       { db, config },
-      newJob({ webhook: { url: "https://hooks.example/x", events: ["job.succeeded"] } }),
+      newJob({
+        id: newId("job", at + 1),
+        webhook: { url: "https://hooks.example/x", events: ["job.succeeded"] },
+      }),
     );
-    const held = await createJob({ db, config }, newJob());
+    const held = await createJob({ db, config }, newJob({ id: newId("job", at + 2) }));
     const rows = await db.all<{ id: string; webhook: string | null; error: string | null; released: number }>(
       sql`select id, webhook, error, released_at is not null as released from jobs order by id`,
     );
