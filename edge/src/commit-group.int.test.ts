@@ -1,17 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type JobSpec, newId } from "@framewire/shared";
 import { jobs } from "@framewire/shared/db";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { newJobInput, useJobDatabase } from "../../test/support/job-database";
 import { createTenant } from "./auth/api-keys";
 import { createCommitGroup } from "./commit-group";
 import type { EdgeConfig } from "./config";
 import type { Db } from "./db";
-import { createJob } from "./jobs/lifecycle";
+import { createJob, type NewJob } from "./jobs/lifecycle";
 import { markDispatched } from "./jobs/repository";
-import { openDatabase } from "./nodejs/database";
 
 /**
  * Group commit (commit-group.ts) on a real libSQL file, through the submit path's own statements:
@@ -19,36 +15,16 @@ import { openDatabase } from "./nodejs/database";
  * fails alone.
  */
 
-let dir: string;
+const store = useJobDatabase("fw-commit-group-");
 let db: Db;
-let close: () => void;
 let tenantId: string;
 const config = { admission: { depth: 3 } } as EdgeConfig;
-const spec: JobSpec = {
-  input: { type: "url", url: "https://media.example/in.mp4" },
-  outputs: [{ name: "a", type: "audio", codec: "mp3", bitrate_kbps: 128 }],
-  priority: "default",
-  accel: "auto",
-};
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "fw-commit-group-"));
-  ({ db, close } = await openDatabase(`file:${join(dir, "edge.db")}`));
-});
-afterAll(async () => {
-  close?.();
-  await rm(dir, { recursive: true, force: true });
+beforeAll(() => {
+  db = store.db;
 });
 
-const newJob = (overrides: Partial<Parameters<typeof createJob>[1]> = {}) => ({
-  id: newId("job"),
-  tenantId,
-  spec,
-  requestId: "req_test",
-  idempotencyKey: null,
-  now: Date.now(),
-  ...overrides,
-});
+const newJob = (overrides: Partial<NewJob> = {}) => newJobInput(tenantId, overrides);
 
 describe("group commit of submissions", () => {
   it("writes concurrent submissions in one transaction, each with its own release", async () => {

@@ -1,11 +1,12 @@
 import { Writable } from "node:stream";
-import { type DeadLetterMessage, jobSpecSchema, type NodeHeartbeatInput } from "@framewire/shared";
+import { type DeadLetterMessage, jobSpecSchema } from "@framewire/shared";
 import { kvBuckets, streams, subjects } from "@framewire/shared/nats";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeHarness, startEdgeHarness } from "../../test/support/edge-harness";
+import { heartbeatFixture } from "../../test/support/heartbeat";
 import type { Logger } from "./logger";
 import { createPromMetrics } from "./nodejs/metrics";
 
@@ -194,21 +195,7 @@ describe("retry", () => {
 });
 
 describe("fleet: nodes, dead letters, health", () => {
-  const heartbeat = (id: string, busy: number): NodeHeartbeatInput => ({
-    id,
-    host: "host",
-    pools: ["cpu"],
-    engine: "native",
-    encoders: ["libx264"],
-    hardware: [],
-    hardware_encoders: [],
-    hardware_errors: {},
-    slots: { total: 2, busy },
-    jobs: [],
-    version: "0.1.0",
-    started_at: new Date().toISOString(),
-    at: new Date().toISOString(),
-  });
+  const heartbeat = (id: string, busy: number) => heartbeatFixture(id, { slots: { total: 2, busy } });
 
   async function deadLetter(jobId: string): Promise<DeadLetterMessage> {
     const letter: DeadLetterMessage = {

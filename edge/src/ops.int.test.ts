@@ -6,6 +6,7 @@ import { Kvm } from "@nats-io/kv";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../test/support/edge-harness";
+import { heartbeatFixture } from "../../test/support/heartbeat";
 import { startS3Server } from "../../test/support/s3-server";
 import { recoverAfterRestore, restorePendingKey } from "./jobs/restore";
 import { noteWaitingJobs } from "./jobs/waiting";
@@ -34,22 +35,8 @@ const cpuJob = {
 };
 const gpuJob = { ...cpuJob, accel: "gpu" as const };
 
-const heartbeat = (id: string, overrides: Partial<NodeHeartbeatInput> = {}): NodeHeartbeatInput => ({
-  id,
-  host: "host",
-  pools: ["cpu"],
-  engine: "native",
-  encoders: ["libx264"],
-  hardware: [],
-  hardware_encoders: [],
-  hardware_errors: {},
-  slots: { total: 1, busy: 0 },
-  jobs: [],
-  version: "0.1.0",
-  started_at: new Date().toISOString(),
-  at: new Date(h.deps.clock()).toISOString(),
-  ...overrides,
-});
+const heartbeat = (id: string, overrides: Partial<NodeHeartbeatInput> = {}) =>
+  heartbeatFixture(id, { at: new Date(h.deps.clock()).toISOString(), ...overrides });
 
 async function setNodes(...beats: NodeHeartbeatInput[]) {
   const kv = await new Kvm(h.nc).open(kvBuckets.nodes);

@@ -1,16 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type JobSpec, newId } from "@framewire/shared";
 import { jobs, uploads } from "@framewire/shared/db";
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { audioJobSpec, newJobInput, useJobDatabase } from "../../test/support/job-database";
 import { createTenant } from "./auth/api-keys";
 import type { EdgeConfig } from "./config";
 import type { Db } from "./db";
-import { createJob, newJobRow } from "./jobs/lifecycle";
+import { createJob, type NewJob, newJobRow } from "./jobs/lifecycle";
 import { readSubmission } from "./jobs/submission";
-import { openDatabase } from "./nodejs/database";
 import { columnPlaceholders, withValues } from "./prepared";
 
 /**
@@ -18,37 +15,18 @@ import { columnPlaceholders, withValues } from "./prepared";
  * read must be what the query builders wrote and read before, for every shape of values.
  */
 
-let dir: string;
+const store = useJobDatabase("fw-prepared-");
 let db: Db;
-let close: () => void;
 let tenantId: string;
 const config = { admission: { depth: 2 } } as EdgeConfig;
-const spec: JobSpec = {
-  input: { type: "url", url: "https://media.example/in.mp4" },
-  outputs: [{ name: "a", type: "audio", codec: "mp3", bitrate_kbps: 128 }],
-  priority: "default",
-  accel: "auto",
-};
+const spec = audioJobSpec;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "fw-prepared-"));
-  ({ db, close } = await openDatabase(`file:${join(dir, "edge.db")}`));
+  db = store.db;
   tenantId = await createTenant(db, "prepared");
 });
-afterAll(async () => {
-  close?.();
-  await rm(dir, { recursive: true, force: true });
-});
 
-const newJob = (overrides: Partial<Parameters<typeof createJob>[1]> = {}) => ({
-  id: newId("job"),
-  tenantId,
-  spec,
-  requestId: "req_test",
-  idempotencyKey: null,
-  now: Date.now(),
-  ...overrides,
-});
+const newJob = (overrides: Partial<NewJob> = {}) => newJobInput(tenantId, overrides);
 
 describe("prepared statements on the submit path", () => {
   it("stores absent JSON values as SQL NULL and present ones as JSON, and releases up to the depth", async () => {

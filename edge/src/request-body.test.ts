@@ -1,8 +1,7 @@
 import { request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveOnNode } from "../../test/support/node-http";
 import type { EdgeEnv } from "./env";
 import { toProblem } from "./problem";
 import { bodyLimit, requestText } from "./request-body";
@@ -29,14 +28,13 @@ interface Answer {
 }
 
 describe("request bodies on Node (@hono/node-server), read from the IncomingMessage", () => {
-  let server: ReturnType<typeof serve>;
+  let server: Awaited<ReturnType<typeof serveOnNode>>;
   let port: number;
   beforeAll(async () => {
-    server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-    await new Promise((resolve) => server.once("listening", resolve));
-    port = (server.address() as AddressInfo).port;
+    server = await serveOnNode(app.fetch);
+    port = server.port;
   });
-  afterAll(() => new Promise((resolve) => server.close(resolve)));
+  afterAll(() => server.close());
 
   /** POSTs `parts` one write each: with `chunked`, no Content-Length is declared. */
   const post = (parts: Buffer[], options: { chunked?: boolean; declare?: number } = {}) =>

@@ -1,8 +1,7 @@
 import { request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveOnNode } from "../../test/support/node-http";
 import { requestHeader } from "./request-header";
 
 const app = new Hono().get("/", (c) =>
@@ -10,14 +9,13 @@ const app = new Hono().get("/", (c) =>
 );
 
 describe("requestHeader on Node (@hono/node-server)", () => {
-  let server: ReturnType<typeof serve>;
+  let server: Awaited<ReturnType<typeof serveOnNode>>;
   let port: number;
   beforeAll(async () => {
-    server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-    await new Promise((resolve) => server.once("listening", resolve));
-    port = (server.address() as AddressInfo).port;
+    server = await serveOnNode(app.fetch);
+    port = server.port;
   });
-  afterAll(() => new Promise((resolve) => server.close(resolve)));
+  afterAll(() => server.close());
 
   const get = (headers: Record<string, string | string[]>) =>
     new Promise<unknown>((resolve, reject) => {

@@ -1,8 +1,8 @@
-import type { NodeHeartbeatInput } from "@framewire/shared";
 import { ensureKv, kvBuckets } from "@framewire/shared/nats";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { heartbeatFixture } from "../../../test/support/heartbeat";
 import { type NatsServer, startNatsServer } from "../../../test/support/nats-server";
 import { createNatsFleetView } from "./nats-fleet-view";
 
@@ -23,21 +23,7 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-const heartbeat = (id: string, busy: number): NodeHeartbeatInput => ({
-  id,
-  host: "host",
-  pools: ["cpu"],
-  engine: "native",
-  encoders: ["libx264"],
-  hardware: [],
-  hardware_encoders: [],
-  hardware_errors: {},
-  slots: { total: 1, busy },
-  jobs: [],
-  version: "0.1.0",
-  started_at: new Date().toISOString(),
-  at: new Date().toISOString(),
-});
+const heartbeat = (id: string, busy: number) => heartbeatFixture(id, { slots: { total: 1, busy } });
 
 describe("the fleet's heartbeats", () => {
   it("lists the nodes while they keep beating (a busy fleet), leaving out deleted and unreadable ones", async () => {
