@@ -77,7 +77,11 @@ export async function startEdgeHarness(
     webhookSender: createNodeWebhookSender(config.webhooks),
   };
   // Each instance (an edge process) has its own view cache, as processes do; they share the database.
-  const deps = assembleDeps({ ...base, jobViews: createJobViewCache(), ...options.deps });
+  const deps = assembleDeps({
+    ...base,
+    jobViews: createJobViewCache({ changeMark: database.changeMark }),
+    ...options.deps,
+  });
   const app = createApp(deps);
   const request = (a: ReturnType<typeof createApp>) => (url: string, init: RequestInit) =>
     a.request(url, init);
@@ -95,7 +99,12 @@ export async function startEdgeHarness(
       offset += ms;
     },
     instance(overrides = {}) {
-      const other = assembleDeps({ ...base, jobViews: createJobViewCache(), ...options.deps, ...overrides });
+      const other = assembleDeps({
+        ...base,
+        jobViews: createJobViewCache({ changeMark: database.changeMark }),
+        ...options.deps,
+        ...overrides,
+      });
       return { deps: other, app: createApp(other) };
     },
     client(apiKey, headers = {}) {

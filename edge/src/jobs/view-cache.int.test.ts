@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { jobs } from "@framewire/shared/db";
+import type { Client, InStatement } from "@libsql/client";
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../../test/support/edge-harness";
 import { createTenant, issueApiKey } from "../auth/api-keys";
 import { openDatabase } from "../nodejs/database";
@@ -167,18 +168,86 @@ describe("the view cache's bounds", () => {
   });
 
   it("drops the least recently used views past its size budget", () => {
-    const cache = createJobViewCache({ maxChars: 30 });
-    cache.set("a", 1, "7", "x".repeat(10));
-    cache.set("b", 1, "7", "y".repeat(10));
+    // Each entry counts its body and a fixed share (256) for its id, tenant and mark.
+    const cache = createJobViewCache({ maxChars: 2 * 256 + 25 });
+    cache.set("a", "t", 1, null, "7", "x".repeat(10));
+    cache.set("b", "t", 1, null, "7", "y".repeat(10));
     expect(cache.get("a", 1, "7")).toBe("x".repeat(10)); // a is now the most recently used
-    cache.set("c", 1, "7", "z".repeat(15));
+    cache.set("c", "t", 1, null, "7", "z".repeat(15));
     expect(cache.get("b", 1, "7")).toBeUndefined();
     expect(cache.get("a", 1, "7")).toBe("x".repeat(10));
     expect(cache.get("c", 1, "7")).toBe("z".repeat(15));
-    // A stale version or window is a miss, and the stale view goes.
+    // A stale version or window is a miss.
     expect(cache.get("a", 2, "7")).toBeUndefined();
-    expect(cache.get("a", 1, "7")).toBeUndefined();
-    cache.set("huge", 1, "7", "h".repeat(31));
+    expect(cache.get("a", 1, "8")).toBeUndefined();
+    cache.set("huge", "t", 1, null, "7", "h".repeat(2 * 256));
     expect(cache.get("huge", 1, "7")).toBeUndefined();
+  });
+
+  it("knows a version without a read only for its tenant, and only while the change mark stands", () => {
+    let mark: string | null = "m1";
+    const cache = createJobViewCache({ changeMark: () => mark });
+    expect(cache.mark()).toBe("m1");
+    cache.noteVersion("job", "t1", 4, "m1");
+    expect(cache.versionAt("job", "t1", "m1")).toBe(4);
+    expect(cache.versionAt("job", "t2", "m1")).toBeUndefined();
+    expect(cache.versionAt("job", "t1", "m2")).toBeUndefined();
+    // Read again under a new mark: that one now stands.
+    mark = "m2";
+    cache.noteVersion("job", "t1", 4, cache.mark());
+    expect(cache.versionAt("job", "t1", "m2")).toBe(4);
+    expect(cache.versionAt("job", "t1", "m1")).toBeUndefined();
+    // Without a mark, a version is never known without reading it.
+    mark = null;
+    cache.noteVersion("job", "t1", 4, cache.mark());
+    expect(cache.versionAt("job", "t1", null)).toBeUndefined();
+    expect(createJobViewCache().mark()).toBeNull();
+  });
+});
+
+describe("polling an unchanged job on a local database file", () => {
+  /** The statements that read the jobs table while `run` goes on. */
+  async function jobReads(run: () => Promise<unknown>): Promise<number> {
+    // The libSQL client under drizzle (LibSQLDatabase's type leaves it out).
+    const client = (h.deps.db as unknown as { $client: Client }).$client;
+    const spy = vi.spyOn(client, "execute");
+    try {
+      await run();
+      return spy.mock.calls.filter(([stmt]: [InStatement | string, ...unknown[]]) =>
+        /from "jobs"/.test(typeof stmt === "string" ? stmt : stmt.sql),
+      ).length;
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it("reads nothing while nothing was committed, reads the version after any commit, and never serves a stale view", async () => {
+    expect(h.deps.jobViews?.mark()).toEqual(expect.any(String));
+    const id = await submit(h.app);
+    const first = await read(h.app, id);
+    expect(await jobReads(() => read(h.app, id))).toBe(0);
+    expect((await read(h.app, id)).body).toBe(first.body);
+
+    // Any commit (here another job) means one one-column read, and the same view.
+    await submit(h.app);
+    let again = { body: "" };
+    expect(
+      await jobReads(async () => {
+        again = await read(h.app, id);
+      }),
+    ).toBe(1);
+    expect(again.body).toBe(first.body);
+    expect(await jobReads(() => read(h.app, id))).toBe(0);
+
+    // A change through another connection (another process) is seen on the next read.
+    const other = await openDatabase(`file:${join(h.dir, "edge.db")}`);
+    try {
+      await other.db.update(jobs).set({ status: "canceled", finishedAt: Date.now() }).where(eq(jobs.id, id));
+    } finally {
+      other.close();
+    }
+    expect(JSON.parse((await read(h.app, id)).body).status).toBe("canceled");
+    // Another tenant still learns nothing, from a version known without a read.
+    expect((await read(h.app, id, keyB)).status).toBe(404);
   });
 });

@@ -5,24 +5,39 @@ import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Db } from "../db";
 import { createStatementCacheClient } from "./statement-cache-client";
+import { openWalChangeMark } from "./wal-change-mark";
 
 /** shared/migrations from source; in the compiled build, dist/migrations beside the bundle (scripts/build.ts). */
 export const migrationsFolder = fileURLToPath(
   new URL(import.meta.url.endsWith(".ts") ? "../../../shared/migrations" : "./migrations", import.meta.url),
 );
 
-/** Opens libSQL (a `file:` path or a libsql-server URL) and applies pending migrations. */
-export async function openDatabase(url: string, authToken?: string): Promise<{ db: Db; close: () => void }> {
+/**
+ * Opens libSQL (a `file:` path or a libsql-server URL) and applies pending migrations. A local file
+ * in WAL mode also gets its change mark (wal-change-mark.ts): a string that moves on every commit,
+ * from this process or another; null for remote databases.
+ */
+export async function openDatabase(
+  url: string,
+  authToken?: string,
+): Promise<{ db: Db; changeMark: (() => string | null) | null; close: () => void }> {
   // A file database gets one connection that keeps its prepared statements (see
   // statement-cache-client.ts): every statement is a short synchronous call, so one is enough for
   // one process, and per-connection PRAGMAs (below) then hold for every query.
-  const local = url.startsWith("file:");
-  const client = local
-    ? createStatementCacheClient(url.startsWith("file://") ? fileURLToPath(url) : url.slice("file:".length))
-    : createClient({ url, ...(authToken ? { authToken } : {}) });
-  if (local) {
+  const path = url.startsWith("file:")
+    ? url.startsWith("file://")
+      ? fileURLToPath(url)
+      : url.slice("file:".length)
+    : null;
+  const client =
+    path !== null
+      ? createStatementCacheClient(path)
+      : createClient({ url, ...(authToken ? { authToken } : {}) });
+  let wal = false;
+  if (path !== null) {
     // WAL lets readers proceed while a write commits; busy_timeout rides out short lock waits.
-    await client.execute("PRAGMA journal_mode = WAL");
+    const mode = await client.execute("PRAGMA journal_mode = WAL");
+    wal = String(mode.rows[0]?.[0]).toLowerCase() === "wal";
     await client.execute("PRAGMA busy_timeout = 5000");
     // In WAL mode, NORMAL syncs at checkpoints rather than on every commit: a crash of the process
     // loses nothing, a power loss can lose the last commits. That matches the JetStream file store
@@ -31,5 +46,14 @@ export async function openDatabase(url: string, authToken?: string): Promise<{ d
   }
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
-  return { db, close: () => client.close() };
+  const mark = path !== null && wal ? openWalChangeMark(path) : null;
+  return {
+    db,
+    changeMark: mark ? () => mark.read() : null,
+    close: () => {
+      client.close();
+      // After the connection: see wal-change-mark.ts on closing a descriptor of a locked file.
+      mark?.close();
+    },
+  };
 }

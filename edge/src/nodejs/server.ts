@@ -86,8 +86,11 @@ export async function startEdgeServer(
     clientIp: (c) => headerIp(c, config.clientIpHeader) ?? getConnInfo(c).remote.address ?? "unknown",
     // Watches list the buckets `s3` inputs may read, with the same credentials.
     bucketLister: config.s3InputBuckets.length > 0 ? createS3BucketLister(s3) : null,
-    // Reading a job's version from a local file costs little; from a remote server, a round trip.
-    jobViews: settings.FW_DB_URL.startsWith("file:") ? createJobViewCache() : null,
+    // Reading a job's version from a local file costs little, and its change mark (while nothing
+    // was committed) nothing; from a remote server, a round trip.
+    jobViews: settings.FW_DB_URL.startsWith("file:")
+      ? createJobViewCache({ changeMark: database.changeMark })
+      : null,
     commitGroup: createCommitGroup(database.db),
   });
   metrics.attach(deps);

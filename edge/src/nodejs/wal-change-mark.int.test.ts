@@ -1,0 +1,103 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import Database from "libsql";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "./database";
+import { openWalChangeMark } from "./wal-change-mark";
+
+/**
+ * The change mark (wal-change-mark.ts) on a real libSQL file: it must move on every commit, from
+ * this connection, another one, or another process, and on nothing else; a cached job view is
+ * served without a read only while it stands.
+ */
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fw-wal-mark-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function walDatabase(name: string): Database.Database {
+  const db = new Database(join(dir, name));
+  db.exec("PRAGMA journal_mode = WAL; CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+  return db;
+}
+
+describe("the WAL change mark", () => {
+  it("moves on each commit of any connection, and not on reads or rolled-back writes", () => {
+    const path = join(dir, "connections.db");
+    const mine = walDatabase("connections.db");
+    const other = new Database(path);
+    const mark = openWalChangeMark(path);
+    try {
+      expect(mark).not.toBeNull();
+      const read = () => mark?.read() ?? null;
+      const start = read();
+      expect(start).toEqual(expect.any(String));
+      mine.prepare("SELECT * FROM t").all();
+      other.prepare("SELECT count(*) FROM t").get();
+      expect(read()).toBe(start);
+
+      other.prepare("INSERT INTO t VALUES (1)").run();
+      const afterOther = read();
+      expect(afterOther).not.toBe(start);
+
+      mine.exec("BEGIN; INSERT INTO t VALUES (2);");
+      expect(read()).toBe(afterOther); // not committed yet
+      mine.exec("ROLLBACK");
+      expect(read()).toBe(afterOther);
+
+      mine.prepare("INSERT INTO t VALUES (3)").run();
+      const afterMine = read();
+      expect(afterMine).not.toBe(afterOther);
+
+      // A checkpoint that restarts the log, then a commit that lands where the first frames were.
+      mine.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      const restarted = read();
+      other.prepare("INSERT INTO t VALUES (4)").run();
+      expect(read()).not.toBe(restarted);
+      expect(read()).not.toBe(afterMine);
+    } finally {
+      other.close();
+      mine.close();
+      mark?.close();
+    }
+  });
+
+  it("moves on a commit made by another process", async () => {
+    const path = join(dir, "processes.db");
+    const mine = walDatabase("processes.db");
+    const mark = openWalChangeMark(path);
+    try {
+      const before = mark?.read();
+      const script = `const D = require("libsql"); const db = new D(${JSON.stringify(path)}); db.prepare("INSERT INTO t VALUES (9)").run(); db.close();`;
+      await promisify(execFile)(process.execPath, ["-e", script], { cwd: process.cwd() });
+      expect(mark?.read()).not.toBe(before);
+      expect(mine.prepare("SELECT count(*) AS n FROM t").get()).toMatchObject({ n: 1 });
+    } finally {
+      mine.close();
+      mark?.close();
+    }
+  });
+
+  it("is there for a local file opened by the edge, and not for a database that isn't in WAL mode", async () => {
+    const opened = await openDatabase(`file:${join(dir, "edge.db")}`);
+    try {
+      expect(opened.changeMark?.()).toEqual(expect.any(String));
+    } finally {
+      opened.close();
+    }
+    const rollback = new Database(join(dir, "rollback.db"));
+    rollback.exec("CREATE TABLE t (x INTEGER)");
+    try {
+      expect(openWalChangeMark(join(dir, "rollback.db"))).toBeNull();
+    } finally {
+      rollback.close();
+    }
+  });
+});
