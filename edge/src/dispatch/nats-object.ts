@@ -98,6 +98,8 @@ export class NatsObject {
         name: "framewire-edge-workers",
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
+        // No Error built up front for each publish's stack (see nodejs/server.ts).
+        noAsyncTraces: true,
       });
       return {
         nc,
