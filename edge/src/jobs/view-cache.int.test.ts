@@ -46,6 +46,16 @@ async function read(app: EdgeHarness["app"], id: string, key = keyA) {
   return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
 }
 
+/** A job canceled through a connection of its own to the database file, as another process would. */
+async function cancelThroughAnotherConnection(id: string): Promise<void> {
+  const other = await openDatabase(`file:${join(h.dir, "edge.db")}`);
+  try {
+    await other.db.update(jobs).set({ status: "canceled", finishedAt: Date.now() }).where(eq(jobs.id, id));
+  } finally {
+    other.close();
+  }
+}
+
 const report = (app: EdgeHarness["app"], id: string, body: unknown) =>
   app.request(`/internal/jobs/${id}/reports`, {
     method: "POST",
@@ -101,12 +111,7 @@ describe("job views", () => {
   it("sees a change written through another connection to the database file (another process)", async () => {
     const id = await submit(h.app);
     expect(JSON.parse((await read(h.app, id)).body).status).toBe("queued");
-    const other = await openDatabase(`file:${join(h.dir, "edge.db")}`);
-    try {
-      await other.db.update(jobs).set({ status: "canceled", finishedAt: Date.now() }).where(eq(jobs.id, id));
-    } finally {
-      other.close();
-    }
+    await cancelThroughAnotherConnection(id);
     expect(JSON.parse((await read(h.app, id)).body).status).toBe("canceled");
   });
 
@@ -240,12 +245,7 @@ describe("polling an unchanged job on a local database file", () => {
     expect(await jobReads(() => read(h.app, id))).toBe(0);
 
     // A change through another connection (another process) is seen on the next read.
-    const other = await openDatabase(`file:${join(h.dir, "edge.db")}`);
-    try {
-      await other.db.update(jobs).set({ status: "canceled", finishedAt: Date.now() }).where(eq(jobs.id, id));
-    } finally {
-      other.close();
-    }
+    await cancelThroughAnotherConnection(id);
     expect(JSON.parse((await read(h.app, id)).body).status).toBe("canceled");
     // Another tenant still learns nothing, from a version known without a read.
     expect((await read(h.app, id, keyB)).status).toBe(404);
