@@ -130,16 +130,39 @@ interface Run {
   p99_ms: number;
   non_2xx: number;
   errors: number;
+  /** CPU time (user + system, all threads) the server process spent per request; null off Linux. */
+  server_cpu_us_per_request: number | null;
 }
 
-async function run(options: autocannon.Options): Promise<Run> {
+/**
+ * A process's CPU time so far in µs, from /proc (Linux): steadier than requests per second on a
+ * shared machine, where the load generator's pace swings from run to run.
+ */
+async function cpuMicros(pid: number | undefined): Promise<number | null> {
+  const { readFile } = await import("node:fs/promises");
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  // Fields after the command name (which may hold spaces), from the 3rd: utime and stime are the 14th and 15th.
+  const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (!fields) return null;
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / clockTicks;
+}
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const clockTicks = 100;
+
+async function run(options: autocannon.Options, server: ChildProcess): Promise<Run> {
+  const cpuBefore = await cpuMicros(server.pid);
   const result = await autocannon({ ...options, duration: durationSec });
+  const cpuAfter = await cpuMicros(server.pid);
   return {
     requests_per_sec: Math.round(result.requests.average),
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
     non_2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    server_cpu_us_per_request:
+      cpuBefore === null || cpuAfter === null || result.requests.total === 0
+        ? null
+        : Math.round((cpuAfter - cpuBefore) / result.requests.total),
   };
 }
 
@@ -220,7 +243,9 @@ const order = (["echo", "get", "post"] as const).filter((k) => k === "echo" || !
 const runs: Record<(typeof order)[number], Run[]> = { echo: [], get: [], post: [] };
 try {
   for (const kind of order) await autocannon({ ...kinds[kind](), duration: 2 }); // warm-up
-  for (let r = 0; r < rounds; r++) for (const kind of order) runs[kind].push(await run(kinds[kind]()));
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of order) runs[kind].push(await run(kinds[kind](), kind === "echo" ? echo : edge.child));
+  }
 } finally {
   echo.kill("SIGTERM");
   await edge.stop();
@@ -237,6 +262,7 @@ const summary = (kind: keyof typeof runs) => ({
   p99_ms: median(runs[kind].map((r) => r.p99_ms)),
   non_2xx: runs[kind].reduce((sum, r) => sum + r.non_2xx, 0),
   errors: runs[kind].reduce((sum, r) => sum + r.errors, 0),
+  server_cpu_us_per_request: median(runs[kind].flatMap((r) => r.server_cpu_us_per_request ?? [])) || null,
   rounds: runs[kind],
 });
 const echoSummary = summary("echo");
@@ -308,6 +334,7 @@ console.table([
     requests_per_sec: echoSummary.requests_per_sec,
     p50_ms: echoSummary.p50_ms,
     p99_ms: echoSummary.p99_ms,
+    server_cpu_us_per_request: echoSummary.server_cpu_us_per_request,
   },
   ...rows.map(({ rounds: _rounds, ...r }) => r),
 ]);
