@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -84,6 +84,31 @@ describe("the WAL change mark", () => {
       mark?.close();
     }
   });
+
+  it.runIf(process.platform === "linux")(
+    "keeps SQLite's locks on the -shm file when one of two databases on the same file closes",
+    async () => {
+      const path = join(dir, "two.db");
+      const first = await openDatabase(`file:${path}`);
+      try {
+        const inode = (await stat(`${path}-shm`)).ino;
+        // This process's POSIX locks on the -shm file, as the kernel lists them (SQLite holds a
+        // read lock on byte 128 while any connection has the file open).
+        const locks = async () =>
+          (await readFile("/proc/locks", "utf8"))
+            .split("\n")
+            .filter((line) => line.includes(` ${process.pid} `) && line.includes(`:${inode} `));
+        expect(await locks()).not.toHaveLength(0);
+        const second = await openDatabase(`file:${path}`);
+        second.close();
+        // Closing a descriptor of the file would have dropped them all, the first one's included.
+        expect(await locks()).not.toHaveLength(0);
+        expect(first.changeMark?.()).toEqual(expect.any(String));
+      } finally {
+        first.close();
+      }
+    },
+  );
 
   it("is there for a local file opened by the edge, and not for a database that isn't in WAL mode", async () => {
     const opened = await openDatabase(`file:${join(dir, "edge.db")}`);

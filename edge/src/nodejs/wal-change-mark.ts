@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync, realpathSync } from "node:fs";
 import { endianness } from "node:os";
 
 /**
@@ -19,8 +19,9 @@ import { endianness } from "node:os";
  * in the host's byte order; a file that does not look like one gives no mark, and every request
  * then reads the version as before.
  *
- * The descriptor stays open as long as the database: closing any descriptor of a file drops every
- * POSIX lock this process holds on it, SQLite's own locks on the `-shm` file among them. Call
+ * One descriptor per file and process, shared by every database opened on it here, and closed only
+ * when the last of them closes: closing any descriptor of a file drops every POSIX lock this process
+ * holds on it, SQLite's own locks on the `-shm` file among them (the test reads /proc/locks). Call
  * `close` only after the database's connection is closed.
  */
 export interface WalChangeMark {
@@ -35,15 +36,29 @@ export interface WalChangeMark {
 const headerBytes = 48;
 const walIndexVersion = 3007000;
 
+/** Open `-shm` descriptors by the database file's real path: one per file, with its users. */
+const shared = new Map<string, { fd: number; users: number }>();
+
 /** The mark of the database at `dbPath` (already open in WAL mode), or null where it has none. */
 export function openWalChangeMark(dbPath: string): WalChangeMark | null {
   if (endianness() !== "LE") return null;
-  let fd: number;
+  let key: string;
   try {
-    fd = openSync(`${dbPath}-shm`, "r");
+    key = realpathSync(dbPath);
   } catch {
     return null;
   }
+  let entry = shared.get(key);
+  if (!entry) {
+    try {
+      entry = { fd: openSync(`${key}-shm`, "r"), users: 0 };
+    } catch {
+      return null;
+    }
+    shared.set(key, entry);
+  }
+  entry.users++;
+  const { fd } = entry;
   const header = Buffer.alloc(headerBytes);
   let closed = false;
   const read = () => {
@@ -58,10 +73,13 @@ export function openWalChangeMark(dbPath: string): WalChangeMark | null {
   const close = () => {
     if (closed) return;
     closed = true;
-    closeSync(fd);
+    const current = shared.get(key);
+    if (!current || --current.users > 0) return;
+    shared.delete(key);
+    closeSync(current.fd);
   };
   // iVersion, then isInit: a header SQLite has written, in the format described above. Otherwise
-  // the descriptor is kept open all the same until the database closes (see above).
+  // there is no mark, and the descriptor still waits for `close` (see above).
   const known = read() !== null && header.readUInt32LE(0) === walIndexVersion && header[12] === 1;
   return { read: known ? read : () => null, close };
 }
