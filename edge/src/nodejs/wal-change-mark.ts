@@ -14,10 +14,11 @@ import { endianness } from "node:os";
  *
  * Why it is sound: every commit rewrites the header (its change counter, last frame and checksums
  * move; a WAL restart changes its salts), and nothing else does, so two equal reads mean no commit
- * in between. A torn read during a commit differs from both, which only costs a database read. The
- * layout is SQLite's documented WAL-index (https://www.sqlite.org/walformat.html, version 3007000),
- * in the host's byte order; a file that does not look like one gives no mark, and every request
- * then reads the version as before.
+ * in between. A read that overlaps a commit sees the old header, the new one, or a mix of the two
+ * that matches neither, which only costs a database read. The layout is SQLite's documented
+ * WAL-index (https://www.sqlite.org/walformat.html, version 3007000), in the host's byte order; a
+ * file that does not look like one gives no mark, and every request then reads the version as
+ * before.
  *
  * One descriptor per file and process, shared by every database opened on it here, and closed only
  * when the last of them closes: closing any descriptor of a file drops every POSIX lock this process
