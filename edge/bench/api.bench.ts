@@ -327,6 +327,16 @@ if (runs.post.length > 0) {
   console.log(
     `POST created ${submitted.created} jobs; ${submitted.dispatched} published and marked dispatched`,
   );
+  if (submitted.dispatched < submitted.created) {
+    // Left to the outbox (its sweeper publishes them on its next turn): say why each publish failed.
+    const { readFile } = await import("node:fs/promises");
+    const deferred = (await readFile(edgeLog, "utf8"))
+      .split("\n")
+      .filter((l) => l.includes("job:dispatch:deferred"));
+    console.log(
+      `${deferred.length} publishes deferred to the outbox; the first: ${deferred[0] ?? "(none logged)"}`,
+    );
+  }
 }
 console.table([
   {
