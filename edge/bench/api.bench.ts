@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { newId } from "@framewire/shared";
@@ -139,7 +139,6 @@ interface Run {
  * shared machine, where the load generator's pace swings from run to run.
  */
 async function cpuMicros(pid: number | undefined): Promise<number | null> {
-  const { readFile } = await import("node:fs/promises");
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
   // Fields after the command name (which may hold spaces), from the 3rd: utime and stime are the 14th and 15th.
   const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -329,7 +328,6 @@ if (runs.post.length > 0) {
   );
   if (submitted.dispatched < submitted.created) {
     // Left to the outbox (its sweeper publishes them on its next turn): say why each publish failed.
-    const { readFile } = await import("node:fs/promises");
     const deferred = (await readFile(edgeLog, "utf8"))
       .split("\n")
       .filter((l) => l.includes("job:dispatch:deferred"));
@@ -349,7 +347,6 @@ console.table([
   ...rows.map(({ rounds: _rounds, ...r }) => r),
 ]);
 if (rows.some((r) => r.errors > 0 || r.non_2xx > 0)) {
-  const { readFile } = await import("node:fs/promises");
   const failure = (await readFile(edgeLog, "utf8")).split("\n").find((l) => l.includes("request:failed"));
   console.error(`non-2xx answers; first failure in ${edgeLog}:\n${failure ?? "(none logged)"}`);
   process.exit(1);

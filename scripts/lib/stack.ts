@@ -103,7 +103,8 @@ function listeningPort(what: string, child: ChildProcess, logFile: string | null
   });
 }
 
-async function waitFor(
+/** Polls `check` until it holds; fails early, with the last lines of its log, if `child` exits. */
+export async function waitFor(
   what: string,
   check: () => Promise<boolean>,
   child: ChildProcess,
@@ -124,6 +125,27 @@ async function waitFor(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+/**
+ * The ports a nats-server started with `--ports_file_dir dir` listens on (null for a listener it
+ * doesn't have), or null until it has written them: its ports file appears once its listeners are up.
+ */
+export async function natsListenPorts(
+  dir: string,
+  child: ChildProcess,
+): Promise<{ nats: number; websocket: number | null; monitoring: number | null } | null> {
+  const text = await readFile(join(dir, `nats-server_${child.pid}.ports`), "utf8").catch(() => null);
+  if (!text) return null;
+  const ports = JSON.parse(text) as { nats?: string[]; websocket?: string[]; monitoring?: string[] };
+  const portOf = (urls: string[] | undefined) => {
+    const port = Number(urls?.[0] ? new URL(urls[0]).port : 0);
+    return port > 0 ? port : null;
+  };
+  const nats = portOf(ports.nats);
+  return nats === null
+    ? null
+    : { nats, websocket: portOf(ports.websocket), monitoring: portOf(ports.monitoring) };
 }
 
 /** Waits until something accepts TCP connections on a loopback port (or the child exits). */
@@ -299,13 +321,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ],
         {},
       );
-      const portsFile = join(portsDir, `nats-server_${nats.pid}.ports`);
       let natsPort = 0;
       await waitFor(
         "nats-server",
         async () => {
-          const ports = JSON.parse(await readFile(portsFile, "utf8")) as { nats?: string[] };
-          natsPort = Number(new URL(ports.nats?.[0] ?? "").port);
+          natsPort = (await natsListenPorts(portsDir, nats))?.nats ?? 0;
           return natsPort > 0 && (await tcpOpen(natsPort));
         },
         nats,

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitForTcpPort } from "../../scripts/lib/stack";
+import { natsListenPorts, waitFor, waitForTcpPort } from "../../scripts/lib/stack";
 
 /** A real nats-server with JetStream on a free loopback port and a temporary store. */
 export interface NatsServer {
@@ -43,12 +43,23 @@ export async function startNatsServer(
   }
   args.push("--ports_file_dir", portsDir);
   const child = spawn("nats-server", args, { stdio: "ignore" });
-  const ports = await readPortsFile(join(portsDir, `nats-server_${child.pid}.ports`), child);
+  await waitFor(
+    "nats-server",
+    async () => (await natsListenPorts(portsDir, child)) !== null,
+    child,
+    null,
+    10_000,
+  );
+  const ports = await natsListenPorts(portsDir, child);
   await rm(portsDir, { recursive: true, force: true });
-  const port = portOf(ports.nats);
+  if (!ports) throw new Error("nats-server's ports file went away");
+  const { nats: port, websocket, monitoring } = ports;
   await waitForTcpPort("nats-server", port, child);
-  const wsPort = options.websocket ? portOf(ports.websocket) : null;
-  const monitorPort = options.monitor ? portOf(ports.monitoring) : null;
+  const wsPort = options.websocket ? websocket : null;
+  const monitorPort = options.monitor ? monitoring : null;
+  if ((options.websocket && wsPort === null) || (options.monitor && monitorPort === null)) {
+    throw new Error("nats-server did not report the websocket or monitoring port asked for");
+  }
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -65,28 +76,4 @@ export async function startNatsServer(
       if (!options.storeDir) await rm(storeDir, { recursive: true, force: true });
     },
   };
-}
-
-interface PortsFile {
-  nats?: string[];
-  websocket?: string[];
-  monitoring?: string[];
-}
-
-/** The ports file nats-server writes once its listeners are up. */
-async function readPortsFile(path: string, child: ChildProcess, timeoutMs = 10_000): Promise<PortsFile> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode} during start-up`);
-    const text = await readFile(path, "utf8").catch(() => null);
-    if (text) return JSON.parse(text) as PortsFile;
-    if (Date.now() > deadline) throw new Error(`nats-server wrote no ports file within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function portOf(urls: string[] | undefined): number {
-  const port = Number(new URL(urls?.[0] ?? "http://invalid").port);
-  if (!(port > 0)) throw new Error(`nats-server reported no port: ${JSON.stringify(urls)}`);
-  return port;
 }

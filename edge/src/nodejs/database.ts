@@ -49,7 +49,7 @@ export async function openDatabase(
   const mark = path !== null && wal ? openWalChangeMark(path) : null;
   return {
     db,
-    changeMark: mark ? () => mark.read() : null,
+    changeMark: mark ? mark.read : null,
     close: () => {
       client.close();
       // After the connection: see wal-change-mark.ts on closing a descriptor of a locked file.
