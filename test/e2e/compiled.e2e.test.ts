@@ -119,6 +119,10 @@ describe("the compiled build", () => {
       join(out, file as string),
     ]);
     expect(Number(stdout.trim())).toBe(360);
+    // The edge's background checkpointer (a worker thread that finds libsql from dist/) ran.
+    const edgeLog = await readFile(join(dir, "data/logs/edge.log"), "utf8");
+    expect(edgeLog).toContain('"msg":"http:request"');
+    expect(edgeLog).not.toContain("db:checkpointer:failed");
   }, 60_000);
 
   it("runs nodes on either engine: the native addon and the ffmpeg.wasm worker load from dist/", async () => {

@@ -6,6 +6,7 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Db } from "../db";
 import { createStatementCacheClient } from "./statement-cache-client";
 import { openWalChangeMark } from "./wal-change-mark";
+import { backstopPages, startWalCheckpointer } from "./wal-checkpointer";
 
 /** shared/migrations from source; in the compiled build, dist/migrations beside the bundle (scripts/build.ts). */
 export const migrationsFolder = fileURLToPath(
@@ -15,12 +16,15 @@ export const migrationsFolder = fileURLToPath(
 /**
  * Opens libSQL (a `file:` path or a libsql-server URL) and applies pending migrations. A local file
  * in WAL mode also gets its change mark (wal-change-mark.ts): a string that moves on every commit,
- * from this process or another; null for remote databases.
+ * from this process or another; null for remote databases. With `checkpointInBackground` (the edge
+ * server), a local WAL file is checkpointed from a worker thread (wal-checkpointer.ts), and
+ * `onCheckpointError` hears why that worker stopped, if it does.
  */
 export async function openDatabase(
   url: string,
   authToken?: string,
-): Promise<{ db: Db; changeMark: (() => string | null) | null; close: () => void }> {
+  options: { checkpointInBackground?: boolean; onCheckpointError?: (message: string) => void } = {},
+): Promise<{ db: Db; changeMark: (() => string | null) | null; close: () => Promise<void> }> {
   // A file database gets one connection that keeps its prepared statements (see
   // statement-cache-client.ts): every statement is a short synchronous call, so one is enough for
   // one process, and per-connection PRAGMAs (below) then hold for every query.
@@ -47,13 +51,20 @@ export async function openDatabase(
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
   const mark = path !== null && wal ? openWalChangeMark(path) : null;
+  let checkpointer = null;
+  if (path !== null && wal && options.checkpointInBackground) {
+    await client.execute(`PRAGMA wal_autocheckpoint = ${backstopPages}`);
+    checkpointer = startWalCheckpointer(path, { onError: options.onCheckpointError });
+  }
+  const closeConnection = () => {
+    client.close();
+    // After the connection: see wal-change-mark.ts on closing a descriptor of a locked file.
+    mark?.close();
+  };
   return {
     db,
     changeMark: mark ? mark.read : null,
-    close: () => {
-      client.close();
-      // After the connection: see wal-change-mark.ts on closing a descriptor of a locked file.
-      mark?.close();
-    },
+    // The worker's connection first, for the same reason: the mark's descriptor goes last.
+    close: checkpointer ? () => checkpointer.stop().then(closeConnection) : async () => closeConnection(),
   };
 }

@@ -61,7 +61,12 @@ export async function startEdgeServer(
     logStream,
   ) as unknown as Logger;
 
-  const database = await openDatabase(settings.FW_DB_URL, settings.FW_DB_AUTH_TOKEN);
+  const database = await openDatabase(settings.FW_DB_URL, settings.FW_DB_AUTH_TOKEN, {
+    checkpointInBackground: true,
+    onCheckpointError: (message) =>
+      // Requests' commits checkpoint again, at the backstop: slower, never unbounded.
+      logger.error({ reason: message }, "db:checkpointer:failed"),
+  });
   const metrics = createPromMetrics({
     token: settings.FW_METRICS_TOKEN,
     ...(options.cluster ? { cluster: { keepsSharedFigures: leader } } : {}),
@@ -162,7 +167,7 @@ export async function startEdgeServer(
       await deps.background.settled();
       await deps.usage.flush(deps.db, logger);
       await dispatcher.close();
-      database.close();
+      await database.close();
       clearInterval(logFlush);
       logStream.flushSync();
     },

@@ -1,0 +1,82 @@
+import { readdirSync } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "./database";
+import { backstopPages } from "./wal-checkpointer";
+
+/**
+ * The background checkpointer (wal-checkpointer.ts) on a real libSQL file: the WAL's pages reach
+ * the database file without the writing connection checkpointing, the WAL stays bounded under
+ * steady writes, and closing the database ends the worker thread.
+ */
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "fw-wal-checkpointer-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const pageSize = 4096;
+const threads = () => readdirSync("/proc/self/task").length;
+/** One commit that writes about `pages` new pages (rows of a page's worth of random bytes). */
+const writePages = (database: Awaited<ReturnType<typeof openDatabase>>, pages: number) =>
+  database.db.run(
+    sql`INSERT INTO filler (body) SELECT randomblob(${pageSize - 100}) FROM generate_series(1, ${pages})`,
+  );
+
+async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return check();
+}
+
+describe("the background WAL checkpointer", () => {
+  it("copies committed pages into the database file while the writer never reaches its own threshold", async () => {
+    const path = join(dir, "copies.db");
+    const database = await openDatabase(`file:${path}`, undefined, { checkpointInBackground: true });
+    try {
+      await database.db.run(sql`CREATE TABLE filler (body BLOB)`);
+      const before = (await stat(path)).size;
+      // 200 pages: far below the writer's own autocheckpoint (backstopPages), so only the worker
+      // can have put them into the database file.
+      await writePages(database, 200);
+      expect(200).toBeLessThan(backstopPages);
+      const grown = await until(async () => (await stat(path)).size >= before + 190 * pageSize, 3_000);
+      expect(grown).toBe(true);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it("keeps the WAL under its backstop while commits never pause", async () => {
+    const path = join(dir, "bounded.db");
+    const database = await openDatabase(`file:${path}`, undefined, { checkpointInBackground: true });
+    try {
+      await database.db.run(sql`CREATE TABLE filler (body BLOB)`);
+      // Five backstops' worth of pages in small commits, with no pause for the worker to catch up.
+      for (let i = 0; i < (5 * backstopPages) / 20; i++) await writePages(database, 20);
+      const wal = (await stat(`${path}-wal`)).size;
+      // A commit can overshoot while the worker holds the checkpoint lock; the next one restarts it.
+      expect(wal).toBeLessThan(1.5 * backstopPages * (pageSize + 24));
+    } finally {
+      await database.close();
+    }
+  });
+
+  it("ends its worker thread when the database closes", async () => {
+    const before = threads();
+    const database = await openDatabase(`file:${join(dir, "closes.db")}`, undefined, {
+      checkpointInBackground: true,
+    });
+    expect(threads()).toBeGreaterThan(before);
+    await database.close();
+    expect(await until(async () => threads() === before, 3_000)).toBe(true);
+  });
+});
