@@ -446,6 +446,35 @@ describe("fair dispatch (edge side)", () => {
     expect(await sweepHeldJobs(other.deps, { tenants: 10 })).toBe(0);
     expect((await jsm.streams.info(streams.jobs)).state.messages).toBe(inStream + 1);
   });
+
+  it("releases a new job at once only when no older job of its pool and priority is held", async () => {
+    const other = h.instance({ config: { ...h.deps.config, admission: { depth: 1 } } });
+    const tenant = await h.tenant("queue-order");
+    const tenantKey = await h.key(tenant, ["jobs:read", "jobs:write"]);
+    const post = async () => {
+      const res = await other.app.request("/v1/jobs", {
+        method: "POST",
+        headers: { authorization: `Bearer ${tenantKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ input: url("q"), outputs: [video240] }),
+      });
+      return ((await res.json()) as { id: string }).id;
+    };
+    const row = async (id: string) => (await h.deps.db.select().from(jobs).where(eq(jobs.id, id)))[0];
+    const first = await post();
+    const second = await post();
+    await other.deps.background.settled();
+    expect((await row(first))?.releasedAt).toEqual(expect.any(Number));
+    expect((await row(second))?.releasedAt).toBeNull();
+    // The first leaves the queue without the report that would release the second (a lost
+    // trigger): there is room now, and the second is still held.
+    await h.deps.db.update(jobs).set({ status: "running" }).where(eq(jobs.id, first));
+    // A third takes its place behind the second, which goes first.
+    const third = await post();
+    await other.deps.background.settled();
+    expect((await row(second))?.releasedAt).toEqual(expect.any(Number));
+    expect((await row(second))?.dispatchedAt).toEqual(expect.any(Number));
+    expect((await row(third))?.releasedAt).toBeNull();
+  });
 });
 
 describe("fair dispatch keeps priorities within a tenant", () => {

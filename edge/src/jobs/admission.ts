@@ -1,6 +1,6 @@
 import { type Pool, type Priority, pools, storageKeys } from "@framewire/shared";
 import { type JobRow, jobs } from "@framewire/shared/db";
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import type { EdgeDeps } from "../deps";
 import type { Logger } from "../logger";
@@ -57,11 +57,16 @@ export function releaseStatement(
   });
 }
 
-const releaseQuery = preparedPerDb((db) => {
-  const tenantId = sql.placeholder("tenantId");
-  const pool = sql.placeholder("pool");
-  const rank = sql.placeholder("rank");
-  const depth = sql.placeholder("depth");
+/** A statement's parameter, or a column of the row it writes. */
+type Param = SQLWrapper;
+
+/**
+ * How many of a tenant's held jobs of one pool and rank may go to JetStream now, by its waiting
+ * jobs (of that rank or higher) against the depth, and its in-flight jobs against its running
+ * quota; 0 or less: none. SQL over the given parameters, read inside the statement that uses it.
+ */
+export function roomToRelease(target: { tenantId: Param; pool: Param; rank: Param; depth: Param }): SQL {
+  const { tenantId, pool, rank, depth } = target;
   const waiting = sql`(select count(*) from jobs w where w.tenant_id = ${tenantId} and w.pool = ${pool}
     and w.status = 'queued' and w.released_at is not null and w.queue_rank <= ${rank})`;
   // The quota is read in the statement itself; the in-flight count (released and waiting, or
@@ -74,18 +79,27 @@ const releaseQuery = preparedPerDb((db) => {
   const byQuota = sql`case when ${quota} is null then ${unlimited} else ${quota} - (${inFlight}) end`;
   // Depth 0: no holding back.
   const byDepth = sql`case when ${depth} > 0 then ${depth} - ${waiting} else ${unlimited} end`;
-  const limit = sql`max(0, min(${byDepth}, ${byQuota}, ${sql.placeholder("max")}))`;
+  return sql`min(${byDepth}, ${byQuota})`;
+}
+
+/** A tenant's held jobs of one pool and rank, oldest first (SQL, for a subquery). */
+export function heldJobIds(target: { tenantId: Param; pool: Param; rank: Param }): SQL {
+  return sql`select h.id from jobs h where h.tenant_id = ${target.tenantId} and h.pool = ${target.pool}
+    and h.status = 'queued' and h.released_at is null and h.queue_rank = ${target.rank} order by h.id`;
+}
+
+const releaseQuery = preparedPerDb((db) => {
+  const target = {
+    tenantId: sql.placeholder("tenantId"),
+    pool: sql.placeholder("pool"),
+    rank: sql.placeholder("rank"),
+    depth: sql.placeholder("depth"),
+  };
+  const limit = sql`max(0, min(${roomToRelease(target)}, ${sql.placeholder("max")}))`;
   return db
     .update(jobs)
     .set({ releasedAt: sql`${sql.placeholder("now")}` })
-    .where(
-      inArray(
-        jobs.id,
-        sql`(select h.id from jobs h where h.tenant_id = ${tenantId} and h.pool = ${pool}
-          and h.status = 'queued' and h.released_at is null and h.queue_rank = ${rank}
-          order by h.id limit ${limit})`,
-      ),
-    )
+    .where(inArray(jobs.id, sql`(${heldJobIds(target)} limit ${limit})`))
     .returning()
     .prepare();
 });
