@@ -60,11 +60,12 @@ describe("the background WAL checkpointer", () => {
     const database = await openDatabase(`file:${path}`, undefined, { checkpointInBackground: true });
     try {
       await database.db.run(sql`CREATE TABLE filler (body BLOB)`);
-      // Five backstops' worth of pages in small commits, with no pause for the worker to catch up.
-      for (let i = 0; i < (5 * backstopPages) / 20; i++) await writePages(database, 20);
+      // Eight backstops' worth of pages in small commits, with no pause for the worker to catch up.
+      for (let i = 0; i < (8 * backstopPages) / 20; i++) await writePages(database, 20);
       const wal = (await stat(`${path}-wal`)).size;
-      // A commit can overshoot while the worker holds the checkpoint lock; the next one restarts it.
-      expect(wal).toBeLessThan(1.5 * backstopPages * (pageSize + 24));
+      // It overshoots while the worker's checkpoint holds the lock (by up to 60% under the parallel
+      // test run's load); without the backstop it would hold all eight backstops' worth.
+      expect(wal).toBeLessThan(2.5 * backstopPages * (pageSize + 24));
     } finally {
       await database.close();
     }

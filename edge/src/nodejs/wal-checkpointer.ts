@@ -16,8 +16,9 @@ import { Worker } from "node:worker_threads";
  * then does SQLite start the WAL over from its beginning. So the main connection keeps an
  * autocheckpoint, raised to `backstopPages`: when the WAL reaches it, the main thread copies the
  * few frames the worker has not yet, and the WAL restarts. The WAL file stays near `backstopPages`
- * pages (16 MiB at 4,000 pages of 4 KiB; up to a quarter more when the worker holds the checkpoint
- * lock as the threshold passes, and the next commit tries again). Far more would slow every read,
+ * pages (16 MiB at 4,000 pages of 4 KiB). It overshoots while the worker's checkpoint holds the
+ * lock as the threshold passes (each commit after tries again): by up to a quarter in a test on an
+ * idle machine, 60% under the parallel test run's load. Far more would slow every read,
  * whose page lookups walk one more hash table per 4,096 frames; with no checkpoint at all, POST
  * cost 84–174 µs more.
  */
