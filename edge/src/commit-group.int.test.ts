@@ -48,6 +48,18 @@ describe("group commit of submissions", () => {
     expect(rows.filter((r) => r.releasedAt !== null)).toHaveLength(3);
   });
 
+  it("releases a job with room in the INSERT that writes it, never updating its row", async () => {
+    tenantId = await createTenant(db, "released-on-insert");
+    const created = await createJob({ db, config }, newJob());
+    expect(created.released.map((r) => r.id)).toEqual([created.row.id]);
+    const [row] = await db.select().from(jobs).where(eq(jobs.id, created.row.id));
+    expect(row?.releasedAt).toBe(created.row.releasedAt);
+    expect(row?.releasedAt).toEqual(expect.any(Number));
+    // The version trigger bumps it on every UPDATE: a release by UPDATE would have made it 1.
+    expect(row?.version).toBe(0);
+    expect(created.row.version).toBe(0);
+  });
+
   it("fails only the submission whose write fails; the others of its group are written", async () => {
     tenantId = await createTenant(db, "one-fails");
     const commitGroup = createCommitGroup(db);

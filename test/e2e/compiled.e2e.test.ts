@@ -122,6 +122,7 @@ describe("the compiled build", () => {
     // The edge's background checkpointer (a worker thread that finds libsql from dist/) ran.
     const edgeLog = await readFile(join(dir, "data/logs/edge.log"), "utf8");
     expect(edgeLog).toContain('"msg":"http:request"');
+    expect(edgeLog).toContain('"msg":"db:checkpointer:started"');
     expect(edgeLog).not.toContain("db:checkpointer:failed");
   }, 60_000);
 

@@ -19,9 +19,10 @@ import { dispatchJob } from "./dispatch";
  * released high before default before low, and a job is held back only by the tenant's waiting
  * jobs of its own priority or higher) and across the queues as before.
  *
- * A release is one conditional UPDATE per priority, so it holds across any number of edge
- * instances (SQLite runs writes one at a time) and on Workers; the quota `max_running_jobs` is in
- * the same statement. A release that is lost (the edge died before publishing) is an undispatched
+ * A release is one conditional statement: the UPDATE of held jobs, per priority, or a new job's own
+ * INSERT when its tenant has room and nothing older of its priority is held (both read the room
+ * with `roomToRelease`). So it holds across any number of edge instances (SQLite runs writes one at
+ * a time) and on Workers; the quota `max_running_jobs` is in the same statement. A release that is lost (the edge died before publishing) is an undispatched
  * released job: the outbox publishes it. A trigger that is lost (a report's release failed) is
  * covered by the sweeper (`sweepHeldJobs`, on the scheduler's timer / the Cron trigger).
  */

@@ -4,6 +4,7 @@ import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Db } from "../db";
+import type { Logger } from "../logger";
 import { createStatementCacheClient } from "./statement-cache-client";
 import { openWalChangeMark } from "./wal-change-mark";
 import { backstopPages, startWalCheckpointer } from "./wal-checkpointer";
@@ -17,13 +18,13 @@ export const migrationsFolder = fileURLToPath(
  * Opens libSQL (a `file:` path or a libsql-server URL) and applies pending migrations. A local file
  * in WAL mode also gets its change mark (wal-change-mark.ts): a string that moves on every commit,
  * from this process or another; null for remote databases. With `checkpointInBackground` (the edge
- * server), a local WAL file is checkpointed from a worker thread (wal-checkpointer.ts), and
- * `onCheckpointError` hears why that worker stopped, if it does.
+ * server), a local WAL file is checkpointed from a worker thread (wal-checkpointer.ts), which
+ * writes its lines (started, failed, WAL growing) to `logger`.
  */
 export async function openDatabase(
   url: string,
   authToken?: string,
-  options: { checkpointInBackground?: boolean; onCheckpointError?: (message: string) => void } = {},
+  options: { checkpointInBackground?: boolean; logger?: Logger } = {},
 ): Promise<{ db: Db; changeMark: (() => string | null) | null; close: () => Promise<void> }> {
   // A file database gets one connection that keeps its prepared statements (see
   // statement-cache-client.ts): every statement is a short synchronous call, so one is enough for
@@ -54,7 +55,7 @@ export async function openDatabase(
   let checkpointer = null;
   if (path !== null && wal && options.checkpointInBackground) {
     await client.execute(`PRAGMA wal_autocheckpoint = ${backstopPages}`);
-    checkpointer = startWalCheckpointer(path, { onError: options.onCheckpointError });
+    checkpointer = startWalCheckpointer(path, { ...(options.logger ? { logger: options.logger } : {}) });
   }
   const closeConnection = () => {
     client.close();

@@ -63,9 +63,7 @@ export async function startEdgeServer(
 
   const database = await openDatabase(settings.FW_DB_URL, settings.FW_DB_AUTH_TOKEN, {
     checkpointInBackground: true,
-    onCheckpointError: (message) =>
-      // Requests' commits checkpoint again, at the backstop: slower, never unbounded.
-      logger.error({ reason: message }, "db:checkpointer:failed"),
+    logger,
   });
   const metrics = createPromMetrics({
     token: settings.FW_METRICS_TOKEN,

@@ -3,7 +3,9 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
+import Database from "libsql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Logger } from "../logger";
 import { openDatabase } from "./database";
 import { backstopPages } from "./wal-checkpointer";
 
@@ -29,6 +31,25 @@ const writePages = (database: Awaited<ReturnType<typeof openDatabase>>, pages: n
     sql`INSERT INTO filler (body) SELECT randomblob(${pageSize - 100}) FROM generate_series(1, ${pages})`,
   );
 
+/** A Logger that keeps its lines (level, message and fields), to read what the worker said. */
+function collectingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const at =
+    (level: string) =>
+    (obj: object, msg?: string): void => {
+      lines.push({ level, msg, ...obj });
+    };
+  const logger: Logger = {
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    debug: at("debug"),
+    child: () => logger,
+    setBindings: () => {},
+  };
+  return { logger, lines };
+}
+
 async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; ) {
     if (await check()) return true;
@@ -40,7 +61,8 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<boolean
 describe("the background WAL checkpointer", () => {
   it("copies committed pages into the database file while the writer never reaches its own threshold", async () => {
     const path = join(dir, "copies.db");
-    const database = await openDatabase(`file:${path}`, undefined, { checkpointInBackground: true });
+    const { logger, lines } = collectingLogger();
+    const database = await openDatabase(`file:${path}`, undefined, { checkpointInBackground: true, logger });
     try {
       await database.db.run(sql`CREATE TABLE filler (body BLOB)`);
       const before = (await stat(path)).size;
@@ -50,6 +72,8 @@ describe("the background WAL checkpointer", () => {
       expect(200).toBeLessThan(backstopPages);
       const grown = await until(async () => (await stat(path)).size >= before + 190 * pageSize, 3_000);
       expect(grown).toBe(true);
+      expect(lines).toContainEqual(expect.objectContaining({ msg: "db:checkpointer:started" }));
+      expect(lines.filter((l) => l.level !== "info")).toEqual([]);
     } finally {
       await database.close();
     }
@@ -67,6 +91,33 @@ describe("the background WAL checkpointer", () => {
       // test run's load); without the backstop it would hold all eight backstops' worth.
       expect(wal).toBeLessThan(2.5 * backstopPages * (pageSize + 24));
     } finally {
+      await database.close();
+    }
+  });
+
+  it("warns when a reader's old snapshot keeps the WAL from starting over", async () => {
+    const path = join(dir, "pinned.db");
+    const { logger, lines } = collectingLogger();
+    const database = await openDatabase(`file:${path}`, undefined, { checkpointInBackground: true, logger });
+    const reader = new Database(path);
+    try {
+      await database.db.run(sql`CREATE TABLE filler (body BLOB)`);
+      await writePages(database, 10);
+      // A read transaction that stays open, as a long backup's would: frames after its snapshot
+      // can't be copied back, so the WAL only grows.
+      reader.exec("BEGIN");
+      reader.prepare("SELECT count(*) FROM filler").get();
+      for (let i = 0; i < (3 * backstopPages) / 50; i++) await writePages(database, 50);
+      const warned = await until(async () => lines.some((l) => l.msg === "db:wal:large"), 3_000);
+      expect(warned).toBe(true);
+      expect(lines.find((l) => l.msg === "db:wal:large")).toMatchObject({
+        level: "warn",
+        wal_frames: expect.any(Number),
+        checkpointed_frames: expect.any(Number),
+      });
+    } finally {
+      reader.exec("ROLLBACK");
+      reader.close();
       await database.close();
     }
   });

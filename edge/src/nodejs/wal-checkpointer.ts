@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
+import type { Logger } from "../logger";
 
 /**
  * Checkpoints a WAL database from a worker thread, so that the edge's event loop never copies pages
@@ -29,6 +30,12 @@ export interface WalCheckpointer {
   stop(): Promise<void>;
 }
 
+/** What the worker says: lines for the edge's log (pino's level names). */
+type CheckpointerReport =
+  | { level: "info"; msg: "db:checkpointer:started"; interval_ms: number }
+  | { level: "error"; msg: "db:checkpointer:failed"; reason: string }
+  | { level: "warn"; msg: "db:wal:large"; wal_frames: number; checkpointed_frames: number };
+
 // The worker's source, run with `eval`: the compiled build bundles each entry into one file, so a
 // worker module of its own would not be beside it. Plain CommonJS, no TypeScript.
 const workerSource = `
@@ -36,16 +43,29 @@ const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.libsql);
 const db = new Database(workerData.path);
 const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
-let reported = false;
+// The same complaint at most once a minute: a log line per 100 ms run would drown the log.
+const lastSaid = new Map();
+const say = (report) => {
+  const now = Date.now();
+  if (now - (lastSaid.get(report.msg) ?? -Infinity) < 60000) return;
+  lastSaid.set(report.msg, now);
+  parentPort.postMessage(report);
+};
+let started = false;
 const timer = setInterval(() => {
   try {
-    checkpoint.get();
-  } catch (error) {
-    // Busy: another process's checkpointer holds the lock this time. Anything else is said once.
-    if (error && error.code !== "SQLITE_BUSY" && !reported) {
-      reported = true;
-      parentPort.postMessage({ error: String(error.message || error) });
+    // busy (another process's checkpointer had the lock) comes back in the row, not as an error.
+    const { log, checkpointed } = checkpoint.get();
+    if (!started) {
+      started = true;
+      say({ level: "info", msg: "db:checkpointer:started", interval_ms: workerData.intervalMs });
     }
+    // Frames that stay uncopied while the WAL keeps growing past the backstop: a reader holds an
+    // old snapshot (a long backup, a stuck transaction), and the WAL can't start over until it ends.
+    if (log > workerData.largeFrames && log - checkpointed > workerData.largeFrames / 2)
+      say({ level: "warn", msg: "db:wal:large", wal_frames: log, checkpointed_frames: checkpointed });
+  } catch (error) {
+    say({ level: "error", msg: "db:checkpointer:failed", reason: String((error && error.message) || error) });
   }
 }, workerData.intervalMs);
 parentPort.on("message", () => {
@@ -57,28 +77,34 @@ parentPort.on("message", () => {
 
 export function startWalCheckpointer(
   path: string,
-  options: { intervalMs?: number; onError?: (message: string) => void } = {},
+  options: { intervalMs?: number; logger?: Logger } = {},
 ): WalCheckpointer {
+  const intervalMs = options.intervalMs ?? 100;
   const worker = new Worker(workerSource, {
     eval: true,
     workerData: {
       path,
-      intervalMs: options.intervalMs ?? 100,
+      intervalMs,
+      largeFrames: 2 * backstopPages,
       libsql: createRequire(import.meta.url).resolve("libsql"),
     },
   });
   // It must not hold the process open: a process that ends without stop() just ends.
   worker.unref();
-  worker.on("message", (message: { error?: string }) => {
-    if (message.error) options.onError?.(message.error);
-  });
-  // The backstop autocheckpoint keeps the WAL bounded without the worker; only say why it went.
-  worker.on("error", (error) => options.onError?.(error.message));
+  const { logger } = options;
+  worker.on("message", ({ level, msg, ...fields }: CheckpointerReport) => logger?.[level](fields, msg));
+  // The backstop autocheckpoint keeps the WAL near its size without the worker; say why it went.
+  worker.on("error", (error) => logger?.error({ reason: error.message }, "db:checkpointer:failed"));
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   return {
-    stop() {
+    async stop() {
+      // Held open until it has closed its connection: unref'd, the process could end first, and
+      // whoever awaits stop() (closing the database, then the change mark) would never go on.
+      worker.ref();
       worker.postMessage("stop");
-      return exited;
+      const late = setTimeout(() => void worker.terminate(), 5_000);
+      await exited;
+      clearTimeout(late);
     },
   };
 }
