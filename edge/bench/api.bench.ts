@@ -76,6 +76,8 @@ for (let t = 0; t < tenants; t++) {
         createdAt: at,
         updatedAt: at,
         dispatchedAt: at,
+        // Released, as fair dispatch would have them once dispatched (not held behind the POSTs).
+        releasedAt: at,
       });
     }
     await db.batch([
