@@ -22,8 +22,8 @@ import { dispatchJob } from "./dispatch";
  * A release is one conditional statement: the UPDATE of held jobs, per priority, or a new job's own
  * INSERT when its tenant has room and nothing older of its priority is held (both read the room
  * with `roomToRelease`). So it holds across any number of edge instances (SQLite runs writes one at
- * a time) and on Workers; the quota `max_running_jobs` is in the same statement. A release that is lost (the edge died before publishing) is an undispatched
- * released job: the outbox publishes it. A trigger that is lost (a report's release failed) is
+ * a time) and on Workers; the quota `max_running_jobs` is in the same statement. A release that is
+ * lost (the edge died before publishing) is an undispatched released job: the outbox publishes it. A trigger that is lost (a report's release failed) is
  * covered by the sweeper (`sweepHeldJobs`, on the scheduler's timer / the Cron trigger).
  */
 
@@ -89,18 +89,23 @@ export function heldJobIds(target: { tenantId: Param; pool: Param; rank: Param }
     and h.status = 'queued' and h.released_at is null and h.queue_rank = ${target.rank} order by h.id`;
 }
 
+/**
+ * The tenant, pool, priority rank and depth of a release, as the placeholders of a prepared
+ * statement: the release UPDATE below and a new job's INSERT (lifecycle.ts) take the same values.
+ */
+export const releaseTarget = {
+  tenantId: sql.placeholder("tenantId"),
+  pool: sql.placeholder("pool"),
+  rank: sql.placeholder("rank"),
+  depth: sql.placeholder("depth"),
+};
+
 const releaseQuery = preparedPerDb((db) => {
-  const target = {
-    tenantId: sql.placeholder("tenantId"),
-    pool: sql.placeholder("pool"),
-    rank: sql.placeholder("rank"),
-    depth: sql.placeholder("depth"),
-  };
-  const limit = sql`max(0, min(${roomToRelease(target)}, ${sql.placeholder("max")}))`;
+  const limit = sql`max(0, min(${roomToRelease(releaseTarget)}, ${sql.placeholder("max")}))`;
   return db
     .update(jobs)
     .set({ releasedAt: sql`${sql.placeholder("now")}` })
-    .where(inArray(jobs.id, sql`(${heldJobIds(target)} limit ${limit})`))
+    .where(inArray(jobs.id, sql`(${heldJobIds(releaseTarget)} limit ${limit})`))
     .returning()
     .prepare();
 });

@@ -55,7 +55,7 @@ export async function openDatabase(
   let checkpointer = null;
   if (path !== null && wal && options.checkpointInBackground) {
     await client.execute(`PRAGMA wal_autocheckpoint = ${backstopPages}`);
-    checkpointer = startWalCheckpointer(path, { ...(options.logger ? { logger: options.logger } : {}) });
+    checkpointer = startWalCheckpointer(path, options.logger);
   }
   const closeConnection = () => {
     client.close();

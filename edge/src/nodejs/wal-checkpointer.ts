@@ -75,11 +75,10 @@ parentPort.on("message", () => {
 });
 `;
 
-export function startWalCheckpointer(
-  path: string,
-  options: { intervalMs?: number; logger?: Logger } = {},
-): WalCheckpointer {
-  const intervalMs = options.intervalMs ?? 100;
+/** How often the worker checkpoints: a run with nothing new to copy only reads the WAL index. */
+const intervalMs = 100;
+
+export function startWalCheckpointer(path: string, logger: Logger | undefined): WalCheckpointer {
   const worker = new Worker(workerSource, {
     eval: true,
     workerData: {
@@ -91,7 +90,6 @@ export function startWalCheckpointer(
   });
   // It must not hold the process open: a process that ends without stop() just ends.
   worker.unref();
-  const { logger } = options;
   worker.on("message", ({ level, msg, ...fields }: CheckpointerReport) => logger?.[level](fields, msg));
   // The backstop autocheckpoint keeps the WAL near its size without the worker; say why it went.
   worker.on("error", (error) => logger?.error({ reason: error.message }, "db:checkpointer:failed"));
