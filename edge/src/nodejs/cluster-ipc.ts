@@ -1,14 +1,20 @@
 import cluster from "node:cluster";
 import { AggregatorRegistry } from "prom-client";
 import { z } from "zod";
-import { createMemoryRateLimitStore, type RateLimitStore } from "../rate-limit/store";
-import type { BucketPolicy, RateDecision } from "../rate-limit/token-bucket";
+import {
+  createGrantedRateLimitStore,
+  type GrantAnswer,
+  type GrantRequest,
+} from "../rate-limit/granted-store";
+import { type RateLimitStore, setRecent } from "../rate-limit/store";
+import { type BucketState, grantTokens } from "../rate-limit/token-bucket";
 
 /**
  * What the edge's processes share in cluster mode (FW_EDGE_PROCESSES > 1), held by the primary
  * process and asked for over the cluster's IPC channel:
  * - rate-limit buckets: a key's or an address's bucket is one bucket whichever process answers
- *   (per-process buckets would multiply every limit by the number of processes);
+ *   (per-process buckets would multiply every limit by the number of processes); a process spends
+ *   tokens the primary granted it ahead, and asks again when they run out (granted-store.ts);
  * - metrics: prom-client's cluster aggregator asks every worker for its registry and sums (or, for
  *   figures read from the database and NATS, takes the one worker that keeps them).
  * The key cache stays per process: a revocation reaches every process within FW_KEY_CACHE_TTL_MS,
@@ -17,42 +23,56 @@ import type { BucketPolicy, RateDecision } from "../rate-limit/token-bucket";
 
 const requestSchema = z.discriminatedUnion("type", [
   z.object({
-    type: z.literal("fw:rate"),
+    type: z.literal("fw:grant"),
     id: z.int(),
     bucket: z.string(),
     policy: z.object({ capacity: z.number(), refillPerSec: z.number() }),
     now: z.number(),
+    returned: z.number().min(0),
+    take: z.boolean(),
   }),
   z.object({ type: z.literal("fw:metrics"), id: z.int() }),
 ]);
 type Request = z.infer<typeof requestSchema>;
-type Question =
-  | { type: "fw:rate"; bucket: string; policy: BucketPolicy; now: number }
-  | { type: "fw:metrics" };
+type Question = ({ type: "fw:grant" } & GrantRequest) | { type: "fw:metrics" };
 
 interface Reply {
   type: "fw:reply";
   id: number;
-  decision?: RateDecision;
+  grant?: GrantAnswer;
   metrics?: string;
   error?: string;
 }
 
+/** Tokens granted past the request's own, at most (see grantTokens). */
+const maxExtraTokens = 100;
+/** A grant not spent from for this long goes back to the primary, for the other processes. */
+const grantIdleMs = 1_000;
+/** Buckets the primary holds, at most; past it the least recently used goes (it starts full again). */
+const maxBuckets = 100_000;
+
 /** In the primary: answers every worker's questions. */
 export function serveClusterRequests(): void {
-  const buckets = createMemoryRateLimitStore();
+  const buckets = new Map<string, BucketState>();
+  const grant = (request: GrantRequest): GrantAnswer => {
+    // Half of what is left spread over the processes: each may hold a part, and some stays here.
+    const share = 2 * Math.max(1, Object.keys(cluster.workers ?? {}).length);
+    const { state, ...answer } = grantTokens(buckets.get(request.bucket), request.policy, request.now, {
+      returned: request.returned,
+      take: request.take,
+      share,
+      maxExtra: maxExtraTokens,
+    });
+    setRecent(buckets, request.bucket, state, maxBuckets);
+    return answer;
+  };
   const aggregator = new AggregatorRegistry();
   cluster.on("message", (worker, raw) => {
     const parsed = requestSchema.safeParse(raw);
     if (!parsed.success) return; // prom-client's own messages, and anything else
     const request: Request = parsed.data;
     const answer = async (): Promise<Reply> => {
-      if (request.type === "fw:rate")
-        return {
-          type: "fw:reply",
-          id: request.id,
-          decision: await buckets.take(request.bucket, request.policy, request.now),
-        };
+      if (request.type === "fw:grant") return { type: "fw:reply", id: request.id, grant: grant(request) };
       return { type: "fw:reply", id: request.id, metrics: await aggregator.clusterMetrics() };
     };
     void answer()
@@ -92,15 +112,18 @@ const ask = (question: Question) => {
   return asker(question);
 };
 
-/** Rate-limit buckets held by the primary. */
+/**
+ * Rate-limit buckets held by the primary, spent from grants in this process (granted-store.ts);
+ * grants left unused go back every second.
+ */
 export function createClusterRateLimitStore(): RateLimitStore {
-  return {
-    async take(bucket: string, policy: BucketPolicy, now: number) {
-      const reply = await ask({ type: "fw:rate", bucket, policy, now });
-      if (!reply.decision) throw new Error(`rate limiter: ${reply.error ?? "no answer"}`);
-      return reply.decision;
-    },
-  };
+  const store = createGrantedRateLimitStore(async (request) => {
+    const reply = await ask({ type: "fw:grant", ...request });
+    if (!reply.grant) throw new Error(`rate limiter: ${reply.error ?? "no answer"}`);
+    return reply.grant;
+  });
+  setInterval(() => void store.returnIdle(Date.now(), grantIdleMs), grantIdleMs).unref();
+  return store;
 }
 
 /** Every worker's metrics, aggregated by the primary. */

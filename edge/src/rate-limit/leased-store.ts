@@ -1,5 +1,5 @@
 import type { SettleAnswer, SettleRequest } from "./durable-object";
-import type { RateLimitStore } from "./store";
+import { type RateLimitStore, setRecent } from "./store";
 import { type BucketPolicy, decide } from "./token-bucket";
 
 /**
@@ -52,15 +52,7 @@ export function createLeasedRateLimitStore(
   settle: Settle,
   defer: (task: Promise<unknown>) => void,
 ): RateLimitStore {
-  const remember = (bucket: string, view: BucketView) => {
-    // Delete then set: Map order = least recently used first.
-    book.views.delete(bucket);
-    if (book.views.size >= book.maxBuckets) {
-      const oldest = book.views.keys().next().value;
-      if (oldest !== undefined) book.views.delete(oldest);
-    }
-    book.views.set(bucket, view);
-  };
+  const remember = (bucket: string, view: BucketView) => setRecent(book.views, bucket, view, book.maxBuckets);
 
   const project = (view: BucketView, policy: BucketPolicy, now: number) =>
     Math.min(

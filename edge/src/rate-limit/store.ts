@@ -18,14 +18,22 @@ export function createMemoryRateLimitStore(options: { maxBuckets?: number } = {}
   return {
     async take(bucket, policy, now) {
       const { state, decision } = takeToken(buckets.get(bucket), policy, now);
-      // Delete then set keeps Map order = least recently used first.
-      buckets.delete(bucket);
-      if (buckets.size >= maxBuckets) {
-        const oldest = buckets.keys().next().value;
-        if (oldest !== undefined) buckets.delete(oldest);
-      }
-      buckets.set(bucket, state);
+      setRecent(buckets, bucket, state, maxBuckets);
       return decision;
     },
   };
+}
+
+/**
+ * Sets `key` as the most recently used entry of `map` (delete then set: a Map's order is then least
+ * recently used first), dropping the least recently used while it holds `max` or more.
+ */
+export function setRecent<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  while (map.size >= max) {
+    const oldest = map.keys().next().value;
+    if (oldest === undefined) break;
+    map.delete(oldest);
+  }
+  map.set(key, value);
 }

@@ -62,3 +62,43 @@ export function decide(allowed: boolean, tokens: number, policy: BucketPolicy): 
     retryAfterSec: allowed ? 0 : Math.max(1, Math.ceil((1 - tokens) / policy.refillPerSec)),
   };
 }
+
+/**
+ * A bucket shared by the processes of a cluster, held by one of them (granted-store.ts): first the
+ * `returned` tokens of an earlier grant that a process did not spend come back (never above
+ * `capacity`: the bucket went on refilling meanwhile). Then, when `take`, one request is decided as
+ * usual; allowed, it comes with up to `maxExtra` more tokens, debited now and spent later by the
+ * asking process without asking again, at most a `1/share` part of what is left, so that the other
+ * processes still find tokens and the grants shrink to one as the bucket empties.
+ *
+ * `balance` is the bucket's balance after this request with the grant's extra tokens still counted
+ * (they are this bucket's, held elsewhere): what a client sees as its remaining requests.
+ */
+export function grantTokens(
+  state: BucketState | undefined,
+  policy: BucketPolicy,
+  now: number,
+  options: { returned: number; take: boolean; share: number; maxExtra: number },
+): { state: BucketState; decision: RateDecision; granted: number; balance: number } {
+  const elapsedSec = state ? Math.max(0, now - state.updatedMs) / 1000 : 0;
+  const refilled = state
+    ? Math.min(policy.capacity, state.tokens + elapsedSec * policy.refillPerSec)
+    : policy.capacity;
+  const available = Math.min(policy.capacity, refilled + Math.max(0, options.returned));
+  if (!options.take || available < 1) {
+    return {
+      state: { tokens: available, updatedMs: now },
+      decision: decide(false, available, policy),
+      granted: 0,
+      balance: available,
+    };
+  }
+  const balance = available - 1;
+  const extra = Math.max(0, Math.min(options.maxExtra, Math.floor(balance / Math.max(1, options.share))));
+  return {
+    state: { tokens: balance - extra, updatedMs: now },
+    decision: decide(true, balance, policy),
+    granted: 1 + extra,
+    balance,
+  };
+}
