@@ -2,16 +2,16 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { newId } from "@framewire/shared";
-import { jobEvents, jobs } from "@framewire/shared/db";
+import { jobs } from "@framewire/shared/db";
 import autocannon from "autocannon";
 import { count, gte } from "drizzle-orm";
 import { saveBenchResults } from "../../scripts/lib/bench-results";
 import { freePort, repoRoot } from "../../scripts/lib/stack";
 import { startNatsServer } from "../../test/support/nats-server";
-import { createTenant, issueApiKey } from "../src/auth/api-keys";
 import { openDatabase } from "../src/nodejs/database";
 import { startNodeEdge } from "./node-edge";
+import { populateBenchDatabase, submitBody } from "./populate";
+import { cpuMicros } from "./process-cpu";
 
 /**
  * The edge on Node under autocannon: a populated database (10k jobs across 10 tenants), then
@@ -36,65 +36,7 @@ const nats = await startNatsServer({ storeDir: join(dir, "nats") });
 const dbUrl = `file:${join(dir, "edge.db")}`;
 
 // Populate: tenants, one key each, 1,000 jobs each (written directly, as dispatched).
-const { db, close } = await openDatabase(dbUrl);
-const keys: string[] = [];
-const jobIdsByTenant: string[][] = [];
-const spec = {
-  input: { type: "url" as const, url: "https://media.example/in.mp4" },
-  outputs: [
-    {
-      name: "small",
-      type: "video" as const,
-      container: "mp4" as const,
-      video: { codec: "h264" as const, height: 240, crf: 23, preset: "veryfast" as const },
-      audio: false as const,
-    },
-  ],
-  priority: "default" as const,
-  accel: "auto" as const,
-};
-const started = Date.now() - 3_600_000;
-for (let t = 0; t < tenants; t++) {
-  const tenantId = await createTenant(db, `bench-${t}`);
-  keys.push((await issueApiKey(db, { tenantId, name: "bench", scopes: ["jobs:read", "jobs:write"] })).key);
-  const ids: string[] = [];
-  for (let chunk = 0; chunk < jobsPerTenant; chunk += 250) {
-    const rows = [];
-    for (let i = chunk; i < chunk + 250; i++) {
-      const at = started + t * jobsPerTenant + i;
-      const id = newId("job", at);
-      ids.push(id);
-      const status = (["queued", "running", "succeeded", "failed"] as const)[i % 4] ?? "queued";
-      rows.push({
-        id,
-        tenantId,
-        status,
-        priority: "default" as const,
-        pool: "cpu" as const,
-        spec,
-        attempts: status === "queued" ? 0 : 1,
-        createdAt: at,
-        updatedAt: at,
-        dispatchedAt: at,
-        // Released, as fair dispatch would have them once dispatched (not held behind the POSTs).
-        releasedAt: at,
-      });
-    }
-    await db.batch([
-      db.insert(jobs).values(rows),
-      db.insert(jobEvents).values(
-        rows.map((r) => ({
-          jobId: r.id,
-          type: "job:created",
-          status: "queued" as const,
-          createdAt: r.createdAt,
-        })),
-      ),
-    ]);
-  }
-  jobIdsByTenant.push(ids);
-}
-close();
+const { keys, jobIdsByTenant } = await populateBenchDatabase(dbUrl, { tenants, jobsPerTenant });
 /** Jobs created from here on are the POST rounds' (the populated ones are an hour older). */
 const benchStarted = Date.now();
 
@@ -136,20 +78,6 @@ interface Run {
   server_cpu_us_per_request: number | null;
 }
 
-/**
- * A process's CPU time so far in µs, from /proc (Linux): steadier than requests per second on a
- * shared machine, where the load generator's pace swings from run to run.
- */
-async function cpuMicros(pid: number | undefined): Promise<number | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
-  // Fields after the command name (which may hold spaces), from the 3rd: utime and stime are the 14th and 15th.
-  const fields = stat?.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (!fields) return null;
-  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / clockTicks;
-}
-/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
-const clockTicks = 100;
-
 async function run(options: autocannon.Options, server: ChildProcess): Promise<Run> {
   const cpuBefore = await cpuMicros(server.pid);
   const result = await autocannon({ ...options, duration: durationSec });
@@ -190,10 +118,6 @@ const pick = () => {
   const ids = jobIdsByTenant[t] ?? [];
   return { key: keys[t] ?? "", id: ids[Math.floor(Math.random() * ids.length)] ?? "" };
 };
-const submitBody = JSON.stringify({
-  input: { type: "url", url: "https://media.example/in.mp4" },
-  outputs: [{ name: "small", type: "video", video: { height: 240 } }],
-});
 const kinds = {
   echo: (): autocannon.Options => ({
     url: echoBase,
