@@ -6,7 +6,7 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Db } from "../db";
 import type { Logger } from "../logger";
 import { createStatementCacheClient } from "./statement-cache-client";
-import { openWalChangeMark } from "./wal-change-mark";
+import { openWalChangeMark, readOncePerTurn } from "./wal-change-mark";
 import { backstopPages, startWalCheckpointer } from "./wal-checkpointer";
 
 /** shared/migrations from source; in the compiled build, dist/migrations beside the bundle (scripts/build.ts). */
@@ -34,9 +34,11 @@ export async function openDatabase(
       ? fileURLToPath(url)
       : url.slice("file:".length)
     : null;
+  // Set once the file's mark is open; a write before then has no mark to forget.
+  let forgetMark = () => {};
   const client =
     path !== null
-      ? createStatementCacheClient(path)
+      ? createStatementCacheClient(path, { onWrite: () => forgetMark() })
       : createClient({ url, ...(authToken ? { authToken } : {}) });
   let wal = false;
   if (path !== null) {
@@ -52,6 +54,8 @@ export async function openDatabase(
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
   const mark = path !== null && wal ? openWalChangeMark(path) : null;
+  const perTurn = mark ? readOncePerTurn(mark.read) : null;
+  if (perTurn) forgetMark = perTurn.forget;
   let checkpointer = null;
   if (path !== null && wal && options.checkpointInBackground) {
     await client.execute(`PRAGMA wal_autocheckpoint = ${backstopPages}`);
@@ -64,7 +68,7 @@ export async function openDatabase(
   };
   return {
     db,
-    changeMark: mark ? mark.read : null,
+    changeMark: perTurn ? perTurn.read : null,
     // The worker's connection first, for the same reason: the mark's descriptor goes last.
     close: checkpointer ? () => checkpointer.stop().then(closeConnection) : async () => closeConnection(),
   };

@@ -26,14 +26,19 @@ import Database from "libsql";
  * calls, and an open interactive transaction holds the connection until it ends, so other calls
  * wait for it rather than running inside it.
  */
-export function createStatementCacheClient(path: string, options: { maxStatements?: number } = {}): Client {
-  return new StatementCacheClient(new Database(path), options.maxStatements ?? 256);
+export function createStatementCacheClient(
+  path: string,
+  options: { maxStatements?: number; onWrite?: () => void } = {},
+): Client {
+  return new StatementCacheClient(new Database(path), options.maxStatements ?? 256, options.onWrite ?? null);
 }
 
 interface CachedStatement {
   statement: Database.Statement<unknown[]>;
   /** Null for statements that return no rows (INSERT/UPDATE/DELETE without RETURNING, DDL). */
   shape: RowShape | null;
+  /** Anything but a plain SELECT (a transaction's COMMIT among them): `onWrite` follows it. */
+  writes: boolean;
 }
 
 /**
@@ -89,9 +94,12 @@ class StatementCacheClient implements Client {
    */
   #transactionDone: Promise<void> | null = null;
 
-  constructor(db: Database.Database, maxStatements: number) {
+  readonly #onWrite: (() => void) | null;
+
+  constructor(db: Database.Database, maxStatements: number, onWrite: (() => void) | null) {
     this.#db = db;
     this.#maxStatements = maxStatements;
+    this.#onWrite = onWrite;
   }
 
   async execute(stmtOrSql: InStatement | string, args?: InArgs): Promise<ResultSet> {
@@ -133,7 +141,16 @@ class StatementCacheClient implements Client {
 
   async executeMultiple(sql: string): Promise<void> {
     while (this.#transactionDone) await this.#transactionDone;
-    this.#db.exec(sql);
+    this.exec(sql);
+  }
+
+  /** Runs statements that may write, with no result (the caller made sure no foreign transaction is open). */
+  exec(sql: string): void {
+    try {
+      this.#db.exec(sql);
+    } finally {
+      this.#onWrite?.();
+    }
   }
 
   async sync(): Promise<never> {
@@ -162,14 +179,18 @@ class StatementCacheClient implements Client {
       // statement that all() has stepped through answers from that earlier run (its last row, or
       // none), not from the new arguments, so sharing one would hand out another request's row.
       const oneRow = isSingleRowQuery(stmt.sql, bound);
-      const { statement, shape } = this.#prepare(stmt.sql, oneRow);
-      if (shape) {
-        const raw = oneRow ? [statement.get(bound)].filter((r) => r !== undefined) : statement.all(bound);
-        const rows = raw.map((values) => shape.make(values as unknown[]));
-        return resultSet(shape.columns, shape.columnTypes, rows, 0, undefined);
+      const { statement, shape, writes } = this.#prepare(stmt.sql, oneRow);
+      try {
+        if (shape) {
+          const raw = oneRow ? [statement.get(bound)].filter((r) => r !== undefined) : statement.all(bound);
+          const rows = raw.map((values) => shape.make(values as unknown[]));
+          return resultSet(shape.columns, shape.columnTypes, rows, 0, undefined);
+        }
+        const info = statement.run(bound);
+        return resultSet([], [], [], info.changes, BigInt(info.lastInsertRowid));
+      } finally {
+        if (writes) this.#onWrite?.();
       }
-      const info = statement.run(bound);
-      return resultSet([], [], [], info.changes, BigInt(info.lastInsertRowid));
     } catch (e) {
       throw toLibsqlError(e);
     }
@@ -186,7 +207,7 @@ class StatementCacheClient implements Client {
     }
     const statement = this.#db.prepare(sql);
     const shape = statement.reader ? rowShape(statement.raw(true).columns()) : null;
-    const entry = { statement, shape };
+    const entry = { statement, shape, writes: !/^\s*select\b/i.test(sql) };
     this.#cache.set(key, entry);
     if (this.#cache.size > this.#maxStatements) {
       const oldest = this.#cache.keys().next().value;
@@ -242,7 +263,7 @@ class HeldTransaction implements Transaction {
 
   async executeMultiple(sql: string): Promise<void> {
     this.#checkOpen();
-    this.#db.exec(sql);
+    this.#client.exec(sql);
   }
 
   async commit(): Promise<void> {

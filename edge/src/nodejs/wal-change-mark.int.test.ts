@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { sql } from "drizzle-orm";
 import Database from "libsql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "./database";
@@ -123,6 +124,60 @@ describe("the WAL change mark", () => {
       expect(openWalChangeMark(join(dir, "rollback.db"))).toBeNull();
     } finally {
       rollback.close();
+    }
+  });
+});
+
+describe("the mark as the edge reads it (once per turn of the event loop)", () => {
+  const nextTurn = () => new Promise((r) => setImmediate(r));
+
+  it("shows another connection's commit from the next turn, and this connection's own write at once", async () => {
+    const path = join(dir, "turns.db");
+    const opened = await openDatabase(`file:${path}`);
+    const other = new Database(path);
+    try {
+      other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+      await nextTurn();
+      const first = opened.changeMark?.();
+      expect(first).toEqual(expect.any(String));
+      // Another process's commit during the turn: concurrent with the requests being handled.
+      other.prepare("INSERT INTO t VALUES (1)").run();
+      expect(opened.changeMark?.()).toBe(first);
+      await nextTurn();
+      const second = opened.changeMark?.();
+      expect(second).not.toBe(first);
+
+      // A write through the edge's own connection: the requests after it in this turn see it.
+      await opened.db.run(sql`INSERT INTO t VALUES (2)`);
+      const third = opened.changeMark?.();
+      expect(third).not.toBe(second);
+      // Reads don't move it or make it read again.
+      await opened.db.run(sql`SELECT count(*) FROM t`);
+      other.prepare("INSERT INTO t VALUES (3)").run();
+      expect(opened.changeMark?.()).toBe(third);
+    } finally {
+      other.close();
+      await opened.close();
+    }
+  });
+
+  it("reads again within a turn once the mark is a millisecond old", async () => {
+    const path = join(dir, "aged.db");
+    const opened = await openDatabase(`file:${path}`);
+    const other = new Database(path);
+    try {
+      other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+      await nextTurn();
+      const first = opened.changeMark?.();
+      other.prepare("INSERT INTO t VALUES (1)").run();
+      const until = performance.now() + 2;
+      while (performance.now() < until) {
+        // a turn busy for 2 ms (libuv polling again inside one turn looks like this)
+      }
+      expect(opened.changeMark?.()).not.toBe(first);
+    } finally {
+      other.close();
+      await opened.close();
     }
   });
 });
