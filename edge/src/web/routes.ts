@@ -19,16 +19,17 @@ export function webRoutes() {
     return c.html(html, 200, pageHeaders(deps.config, await storageOrigin(deps)));
   });
 
-  app.get("/app/favicon.svg", (c) =>
-    c.body(faviconSvg, 200, {
-      "content-type": "image/svg+xml",
-      "cache-control": "public, max-age=86400",
-      "x-content-type-options": "nosniff",
-    }),
-  );
-
+  // One route for the favicon and the hashed assets: a fixed path beside a parameter at the same
+  // level is more than Hono's RegExpRouter takes, and the whole app would fall back to its slower
+  // trie router (about 3 µs of every API request, measured with --cpu-prof).
   app.get("/app/:name", (c) => {
     const name = c.req.param("name");
+    if (name === "favicon.svg")
+      return c.body(faviconSvg, 200, {
+        "content-type": "image/svg+xml",
+        "cache-control": "public, max-age=86400",
+        "x-content-type-options": "nosniff",
+      });
     const asset = Object.hasOwn(webAssets, name) ? webAssets[name] : undefined;
     if (!asset) return problemResponse(c, "not_found", `No asset ${name}.`);
     return c.body(asset.body, 200, {
