@@ -42,10 +42,10 @@ export async function openDatabase(
       : createClient({ url, ...(authToken ? { authToken } : {}) });
   let wal = false;
   if (path !== null) {
-    // WAL lets readers proceed while a write commits; busy_timeout rides out short lock waits.
+    // WAL lets readers proceed while a write commits. Waits for another connection's write lock
+    // (5 s at most) happen in the client, between turns of the event loop (statement-cache-client.ts).
     const mode = await client.execute("PRAGMA journal_mode = WAL");
     wal = String(mode.rows[0]?.[0]).toLowerCase() === "wal";
-    await client.execute("PRAGMA busy_timeout = 5000");
     // In WAL mode, NORMAL syncs at checkpoints rather than on every commit: a crash of the process
     // loses nothing, a power loss can lose the last commits. That matches the JetStream file store
     // (which syncs on an interval, not per message), and it halves the cost of accepting a job.

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, LibsqlBatchError } from "@libsql/client";
+import Database from "libsql";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createStatementCacheClient } from "./statement-cache-client";
 
@@ -109,5 +110,80 @@ describe("statement-cache client", () => {
     await outside;
     const names = (await client.execute("SELECT name FROM t")).rows.map((r) => r.name);
     expect(names).toEqual(["outside"]);
+  });
+
+  it("waits for another connection's write lock between turns of the event loop, not inside SQLite", async () => {
+    const other = new Database(join(dir, "t.db"));
+    other.exec("PRAGMA journal_mode = WAL");
+    other.exec("BEGIN IMMEDIATE");
+    other.exec("INSERT INTO t (id, name) VALUES (1, 'other')");
+    // How long the event loop went without running a timer, while this client waited.
+    let longestGap = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 2);
+    try {
+      const insert = client.execute({ sql: "INSERT INTO t (id, name) VALUES (?, ?)", args: [2, "mine"] });
+      const batch = client.batch(
+        ["SELECT count(*) FROM t", "INSERT INTO t (id, name) VALUES (3, 'batch')"],
+        "write",
+      );
+      await new Promise((r) => setTimeout(r, 150));
+      other.exec("COMMIT");
+      await Promise.all([insert, batch]);
+      // Committed, as another connection sees: a prepared statement refused with SQLITE_BUSY stays
+      // half-run, and SQLite then commits nothing else on the connection (writes look done, and
+      // only this connection sees them).
+      await client.execute({ sql: "INSERT INTO t (id, name) VALUES (?, ?)", args: [4, "after"] });
+      const names = other.prepare("SELECT name FROM t ORDER BY id").all() as { name: string }[];
+      expect(names.map((r) => r.name)).toEqual(["other", "mine", "batch", "after"]);
+      // SQLite's own busy handler would have held the thread until the lock was free (150 ms).
+      expect(longestGap).toBeLessThan(100);
+    } finally {
+      clearInterval(ticker);
+      other.close();
+    }
+  });
+
+  it("loses no write that runs while another one waits for the lock", async () => {
+    const other = new Database(join(dir, "t.db"));
+    other.exec("PRAGMA journal_mode = WAL");
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      const waiting = client.execute({ sql: "INSERT INTO t (id, name) VALUES (?, ?)", args: [1, "waited"] });
+      await new Promise((r) => setImmediate(r)); // refused at least once
+      other.exec("COMMIT");
+      // The lock is free: this one runs before the waiting one tries again.
+      // (Other SQL than the waiting one's: running the same prepared statement would reset it.)
+      await client.execute({ sql: "INSERT INTO t (name, id) VALUES (?, ?)", args: ["ran", 2] });
+      const seen = () =>
+        (other.prepare("SELECT name FROM t ORDER BY id").all() as { name: string }[]).map((r) => r.name);
+      // Committed when it says so (a half-run refused statement would hold every commit back).
+      expect(seen()).toEqual(["ran"]);
+      await waiting;
+      expect(seen()).toEqual(["waited", "ran"]);
+    } finally {
+      other.close();
+    }
+  });
+
+  it("gives up with SQLITE_BUSY once the lock stays taken past its busy timeout", async () => {
+    const waiting = createStatementCacheClient(join(dir, "t.db"), { busyTimeoutMs: 100 });
+    const other = new Database(join(dir, "t.db"));
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      const started = performance.now();
+      await expect(waiting.execute("INSERT INTO t (id, name) VALUES (9, 'late')")).rejects.toMatchObject({
+        code: expect.stringMatching(/^SQLITE_BUSY/),
+      });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+      waiting.close();
+    }
   });
 });

@@ -28,9 +28,16 @@ import Database from "libsql";
  */
 export function createStatementCacheClient(
   path: string,
-  options: { maxStatements?: number; onWrite?: () => void } = {},
+  options: { maxStatements?: number; onWrite?: () => void; busyTimeoutMs?: number } = {},
 ): Client {
-  return new StatementCacheClient(new Database(path), options.maxStatements ?? 256, options.onWrite ?? null);
+  const db = new Database(path);
+  // No waiting inside SQLite (see `#untilUnlocked`).
+  db.exec("PRAGMA busy_timeout = 0");
+  return new StatementCacheClient(db, {
+    maxStatements: options.maxStatements ?? 256,
+    onWrite: options.onWrite ?? null,
+    busyTimeoutMs: options.busyTimeoutMs ?? 5_000,
+  });
 }
 
 interface CachedStatement {
@@ -95,40 +102,84 @@ class StatementCacheClient implements Client {
   #transactionDone: Promise<void> | null = null;
 
   readonly #onWrite: (() => void) | null;
+  readonly #busyTimeoutMs: number;
 
-  constructor(db: Database.Database, maxStatements: number, onWrite: (() => void) | null) {
+  constructor(
+    db: Database.Database,
+    options: { maxStatements: number; onWrite: (() => void) | null; busyTimeoutMs: number },
+  ) {
     this.#db = db;
-    this.#maxStatements = maxStatements;
-    this.#onWrite = onWrite;
+    this.#maxStatements = options.maxStatements;
+    this.#onWrite = options.onWrite;
+    this.#busyTimeoutMs = options.busyTimeoutMs;
+  }
+
+  /**
+   * Runs `attempt` once no interactive transaction is open, and again while another connection
+   * holds the database's write lock (SQLITE_BUSY), for up to `busyTimeoutMs`, with pauses that let
+   * the event loop run.
+   *
+   * Why not SQLite's busy_timeout: its handler sleeps inside the call (1, 2, 5, 10… ms), and this
+   * process answers nothing meanwhile. With FW_EDGE_PROCESSES every process's submissions take the
+   * one write lock in turn, and a process that found it taken stood still for at least a
+   * millisecond, while the holder needs a fraction of one.
+   *
+   * Where the lock is refused: only at a write transaction's BEGIN IMMEDIATE, run with `exec`. Every
+   * statement that changes data runs inside one (`#write`), never on its own. A prepared statement
+   * refused with SQLITE_BUSY stays half-run (libsql does not reset it), and while a writing one is,
+   * SQLite commits nothing else on the connection: later writes would look done and be lost. `exec`
+   * finalizes its statement whatever happens.
+   *
+   * Safe to repeat: a refused BEGIN began nothing, and a batch that failed later was rolled back
+   * whole before the error reached here.
+   */
+  async #untilUnlocked<T>(attempt: () => T): Promise<T> {
+    const started = performance.now();
+    for (let tries = 0; ; tries++) {
+      while (this.#transactionDone) await this.#transactionDone;
+      try {
+        return attempt();
+      } catch (e) {
+        if (!isBusy(e) || performance.now() - started >= this.#busyTimeoutMs) throw e;
+      }
+      // The holder's commit usually ends within this turn's other work; then back off to 25 ms.
+      await (tries < 3
+        ? new Promise((resolve) => setImmediate(resolve))
+        : new Promise((resolve) => setTimeout(resolve, Math.min(25, 2 ** (tries - 3)))));
+    }
   }
 
   async execute(stmtOrSql: InStatement | string, args?: InArgs): Promise<ResultSet> {
-    while (this.#transactionDone) await this.#transactionDone;
     const stmt = typeof stmtOrSql === "string" ? { sql: stmtOrSql, args: args ?? [] } : stmtOrSql;
-    return this.run(stmt);
+    if (!changesData.test(stmt.sql)) return this.#untilUnlocked(() => this.run(stmt));
+    return this.#untilUnlocked(() => this.#write("BEGIN IMMEDIATE", () => this.run(stmt)));
   }
 
   async batch(
     stmts: Array<InStatement | [string, InArgs?]>,
     mode: TransactionMode = "deferred",
   ): Promise<ResultSet[]> {
-    while (this.#transactionDone) await this.#transactionDone;
-    return this.#inTransaction(mode, stmts.map(normalise));
+    const normalised = stmts.map(normalise);
+    return this.#untilUnlocked(() => this.#inTransaction(mode, normalised));
   }
 
   async migrate(stmts: InStatement[]): Promise<ResultSet[]> {
-    while (this.#transactionDone) await this.#transactionDone;
-    this.#db.exec("PRAGMA foreign_keys=off");
-    try {
-      return this.#inTransaction("deferred", stmts);
-    } finally {
-      this.#db.exec("PRAGMA foreign_keys=on");
-    }
+    return this.#untilUnlocked(() => {
+      this.#db.exec("PRAGMA foreign_keys=off");
+      try {
+        return this.#inTransaction("deferred", stmts);
+      } finally {
+        this.#db.exec("PRAGMA foreign_keys=on");
+      }
+    });
   }
 
+  /**
+   * A deferred transaction begins as a write one: taking the lock later, at its first write, could
+   * leave that statement half-run (see `#untilUnlocked`).
+   */
   async transaction(mode: TransactionMode = "write"): Promise<Transaction> {
-    while (this.#transactionDone) await this.#transactionDone;
-    this.run({ sql: beginFor(mode) });
+    await this.#untilUnlocked(() => this.#db.exec(beginFor(mode === "read" ? "read" : "write")));
     let end = () => {};
     this.#transactionDone = new Promise<void>((resolve) => {
       end = resolve;
@@ -139,6 +190,10 @@ class StatementCacheClient implements Client {
     });
   }
 
+  /**
+   * Not repeated when the lock is taken: a statement before the refused one may have been applied.
+   * (Nothing in the edge calls this.)
+   */
   async executeMultiple(sql: string): Promise<void> {
     while (this.#transactionDone) await this.#transactionDone;
     this.exec(sql);
@@ -148,6 +203,21 @@ class StatementCacheClient implements Client {
   exec(sql: string): void {
     try {
       this.#db.exec(sql);
+    } finally {
+      this.#onWrite?.();
+    }
+  }
+
+  /** `work` between `begin` and COMMIT, rolled back if it throws; then `onWrite`. */
+  #write<T>(begin: string, work: () => T): T {
+    this.#db.exec(begin);
+    try {
+      const result = work();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (e) {
+      if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+      throw e;
     } finally {
       this.#onWrite?.();
     }
@@ -216,26 +286,22 @@ class StatementCacheClient implements Client {
     return entry;
   }
 
+  /** A batch: one transaction, a write one from its BEGIN if any statement changes data. */
   #inTransaction(mode: TransactionMode, stmts: InStatement[]): ResultSet[] {
-    this.run({ sql: beginFor(mode) });
-    const results: ResultSet[] = [];
-    try {
-      stmts.forEach((stmt, i) => {
+    const writes =
+      mode === "write" || stmts.some((stmt) => changesData.test(typeof stmt === "string" ? stmt : stmt.sql));
+    return this.#write(beginFor(writes ? "write" : mode), () =>
+      stmts.map((stmt, i) => {
         try {
-          results.push(this.run(stmt));
+          return this.run(stmt);
         } catch (e) {
           const err = toLibsqlError(e);
           throw err instanceof LibsqlError
             ? new LibsqlBatchError(err.message, i, err.code, err.extendedCode, err.rawCode, err)
             : err;
         }
-      });
-      this.run({ sql: "COMMIT" });
-      return results;
-    } catch (e) {
-      if (this.#db.inTransaction) this.run({ sql: "ROLLBACK" });
-      throw e;
-    }
+      }),
+    );
   }
 }
 
@@ -282,7 +348,8 @@ class HeldTransaction implements Transaction {
 
   #end(sql: "COMMIT" | "ROLLBACK"): void {
     try {
-      if (this.#db.inTransaction) this.#client.run({ sql });
+      // exec, not a prepared statement: see StatementCacheClient#untilUnlocked.
+      if (this.#db.inTransaction) this.#client.exec(sql);
     } finally {
       this.closed = true;
       this.#release();
@@ -356,6 +423,15 @@ function resultSet(
       lastInsertRowid: lastInsertRowid?.toString() ?? null,
     }),
   };
+}
+
+/** Statements that change data (and only those run in a write transaction; PRAGMAs can't). */
+const changesData = /^\s*(insert|update|delete|replace|create|drop|alter)\b/i;
+
+/** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT: a read snapshot older than the last commit). */
+function isBusy(e: unknown): boolean {
+  const raw = (e as { rawCode?: unknown }).rawCode;
+  return typeof raw === "number" && (raw & 0xff) === 5;
 }
 
 function toLibsqlError(e: unknown): unknown {
