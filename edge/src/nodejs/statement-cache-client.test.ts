@@ -170,6 +170,37 @@ describe("statement-cache client", () => {
     }
   });
 
+  it("answers a read refused with SQLITE_BUSY, and the next one, each from its own arguments", async () => {
+    // A rollback journal, where a reader is refused while a writer holds the file (in WAL mode
+    // only during recovery or under an exclusive lock): the half-run statement must not be reused.
+    await client.execute({ sql: "INSERT INTO t (id, name) VALUES (?, ?)", args: [1, "one"] });
+    await client.execute({ sql: "INSERT INTO t (id, name) VALUES (?, ?)", args: [2, "two"] });
+    const read = (id: number) =>
+      client.execute({ sql: "SELECT name FROM t WHERE id = ? LIMIT 1", args: [id] });
+    expect((await read(2)).rows[0]?.name).toBe("two");
+    const other = new Database(join(dir, "t.db"));
+    other.exec("BEGIN EXCLUSIVE");
+    const refused = read(1);
+    await new Promise((r) => setImmediate(r));
+    other.exec("COMMIT");
+    other.close();
+    const next = read(2);
+    expect((await next).rows[0]?.name).toBe("two");
+    expect((await refused).rows[0]?.name).toBe("one");
+  });
+
+  it("keeps callers woken together out of a transaction that one of them begins", async () => {
+    const first = await client.transaction("write");
+    const second = client.transaction("write");
+    const insert = client.execute({ sql: "INSERT INTO t (id, name) VALUES (?, ?)", args: [1, "outside"] });
+    await first.commit();
+    const tx = await second;
+    await tx.rollback();
+    // The insert waited for the second transaction and ran after it, so its rollback kept it.
+    await insert;
+    expect((await client.execute("SELECT name FROM t")).rows.map((r) => r.name)).toEqual(["outside"]);
+  });
+
   it("gives up with SQLITE_BUSY once the lock stays taken past its busy timeout", async () => {
     const waiting = createStatementCacheClient(join(dir, "t.db"), { busyTimeoutMs: 100 });
     const other = new Database(join(dir, "t.db"));

@@ -41,6 +41,8 @@ export function createStatementCacheClient(
 }
 
 interface CachedStatement {
+  /** Its key in the cache: the SQL, or the SQL marked as read with get(). */
+  key: string;
   statement: Database.Statement<unknown[]>;
   /** Null for statements that return no rows (INSERT/UPDATE/DELETE without RETURNING, DDL). */
   shape: RowShape | null;
@@ -151,7 +153,7 @@ class StatementCacheClient implements Client {
 
   async execute(stmtOrSql: InStatement | string, args?: InArgs): Promise<ResultSet> {
     const stmt = typeof stmtOrSql === "string" ? { sql: stmtOrSql, args: args ?? [] } : stmtOrSql;
-    if (!changesData.test(stmt.sql)) return this.#untilUnlocked(() => this.run(stmt));
+    if (readsOnly.test(stmt.sql)) return this.#untilUnlocked(() => this.run(stmt));
     return this.#untilUnlocked(() => this.#write("BEGIN IMMEDIATE", () => this.run(stmt)));
   }
 
@@ -179,14 +181,17 @@ class StatementCacheClient implements Client {
    * leave that statement half-run (see `#untilUnlocked`).
    */
   async transaction(mode: TransactionMode = "write"): Promise<Transaction> {
-    await this.#untilUnlocked(() => this.#db.exec(beginFor(mode === "read" ? "read" : "write")));
-    let end = () => {};
-    this.#transactionDone = new Promise<void>((resolve) => {
-      end = resolve;
-    });
-    return new HeldTransaction(this, this.#db, () => {
-      this.#transactionDone = null;
-      end();
+    return this.#untilUnlocked(() => {
+      this.#db.exec(beginFor(mode === "read" ? "read" : "write"));
+      // In the same synchronous step as the BEGIN: no waiter can slip in between.
+      let end = () => {};
+      this.#transactionDone = new Promise<void>((resolve) => {
+        end = resolve;
+      });
+      return new HeldTransaction(this, this.#db, () => {
+        this.#transactionDone = null;
+        end();
+      });
     });
   }
 
@@ -249,7 +254,7 @@ class StatementCacheClient implements Client {
       // statement that all() has stepped through answers from that earlier run (its last row, or
       // none), not from the new arguments, so sharing one would hand out another request's row.
       const oneRow = isSingleRowQuery(stmt.sql, bound);
-      const { statement, shape, writes } = this.#prepare(stmt.sql, oneRow);
+      const { key, statement, shape, writes } = this.#prepare(stmt.sql, oneRow);
       try {
         if (shape) {
           const raw = oneRow ? [statement.get(bound)].filter((r) => r !== undefined) : statement.all(bound);
@@ -258,6 +263,12 @@ class StatementCacheClient implements Client {
         }
         const info = statement.run(bound);
         return resultSet([], [], [], info.changes, BigInt(info.lastInsertRowid));
+      } catch (e) {
+        // Never run again: libsql does not reset a statement that failed, and one refused with
+        // SQLITE_BUSY stays half-run, so its next get() would carry on the old run and answer with
+        // the row of the arguments it had then (another request's, maybe another tenant's job).
+        this.#cache.delete(key);
+        throw e;
       } finally {
         if (writes) this.#onWrite?.();
       }
@@ -277,7 +288,7 @@ class StatementCacheClient implements Client {
     }
     const statement = this.#db.prepare(sql);
     const shape = statement.reader ? rowShape(statement.raw(true).columns()) : null;
-    const entry = { statement, shape, writes: !/^\s*select\b/i.test(sql) };
+    const entry = { key, statement, shape, writes: !/^\s*select\b/i.test(sql) };
     this.#cache.set(key, entry);
     if (this.#cache.size > this.#maxStatements) {
       const oldest = this.#cache.keys().next().value;
@@ -289,7 +300,7 @@ class StatementCacheClient implements Client {
   /** A batch: one transaction, a write one from its BEGIN if any statement changes data. */
   #inTransaction(mode: TransactionMode, stmts: InStatement[]): ResultSet[] {
     const writes =
-      mode === "write" || stmts.some((stmt) => changesData.test(typeof stmt === "string" ? stmt : stmt.sql));
+      mode === "write" || stmts.some((stmt) => !readsOnly.test(typeof stmt === "string" ? stmt : stmt.sql));
     return this.#write(beginFor(writes ? "write" : mode), () =>
       stmts.map((stmt, i) => {
         try {
@@ -425,8 +436,12 @@ function resultSet(
   };
 }
 
-/** Statements that change data (and only those run in a write transaction; PRAGMAs can't). */
-const changesData = /^\s*(insert|update|delete|replace|create|drop|alter)\b/i;
+/**
+ * Statements that only read (and PRAGMAs, which can't run in a transaction); anything else runs in
+ * a write transaction (see StatementCacheClient#untilUnlocked), `WITH … INSERT` and SQL that starts
+ * with a comment included.
+ */
+const readsOnly = /^\s*(select|pragma|explain)\b/i;
 
 /** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT: a read snapshot older than the last commit). */
 function isBusy(e: unknown): boolean {
