@@ -3,11 +3,12 @@ import { AggregatorRegistry } from "prom-client";
 import { z } from "zod";
 import {
   createGrantedRateLimitStore,
+  createGrantLedger,
   type GrantAnswer,
   type GrantRequest,
+  grantTtlMs,
 } from "../rate-limit/granted-store";
-import { type RateLimitStore, setRecent } from "../rate-limit/store";
-import { type BucketState, grantTokens } from "../rate-limit/token-bucket";
+import type { RateLimitStore } from "../rate-limit/store";
 
 /**
  * What the edge's processes share in cluster mode (FW_EDGE_PROCESSES > 1), held by the primary
@@ -46,33 +47,20 @@ interface Reply {
 
 /** Tokens granted past the request's own, at most (see grantTokens). */
 const maxExtraTokens = 100;
-/** A grant not spent from for this long goes back to the primary, for the other processes. */
-const grantIdleMs = 1_000;
-/** Buckets the primary holds, at most; past it the least recently used goes (it starts full again). */
-const maxBuckets = 100_000;
 
 /** In the primary: answers every worker's questions. */
 export function serveClusterRequests(): void {
-  const buckets = new Map<string, BucketState>();
-  const grant = (request: GrantRequest): GrantAnswer => {
-    // Half of what is left spread over the processes: each may hold a part, and some stays here.
-    const share = 2 * Math.max(1, Object.keys(cluster.workers ?? {}).length);
-    const { state, ...answer } = grantTokens(buckets.get(request.bucket), request.policy, request.now, {
-      returned: request.returned,
-      take: request.take,
-      share,
-      maxExtra: maxExtraTokens,
-    });
-    setRecent(buckets, request.bucket, state, maxBuckets);
-    return answer;
-  };
+  const ledger = createGrantLedger({ maxExtra: maxExtraTokens });
   const aggregator = new AggregatorRegistry();
   cluster.on("message", (worker, raw) => {
     const parsed = requestSchema.safeParse(raw);
     if (!parsed.success) return; // prom-client's own messages, and anything else
     const request: Request = parsed.data;
     const answer = async (): Promise<Reply> => {
-      if (request.type === "fw:grant") return { type: "fw:reply", id: request.id, grant: grant(request) };
+      if (request.type === "fw:grant") {
+        const holders = Object.keys(cluster.workers ?? {}).length;
+        return { type: "fw:reply", id: request.id, grant: ledger.answer(worker.id, request, holders) };
+      }
       return { type: "fw:reply", id: request.id, metrics: await aggregator.clusterMetrics() };
     };
     void answer()
@@ -114,7 +102,7 @@ const ask = (question: Question) => {
 
 /**
  * Rate-limit buckets held by the primary, spent from grants in this process (granted-store.ts);
- * grants left unused go back every second.
+ * what expired grants left unspent goes back every second.
  */
 export function createClusterRateLimitStore(): RateLimitStore {
   const store = createGrantedRateLimitStore(async (request) => {
@@ -122,7 +110,7 @@ export function createClusterRateLimitStore(): RateLimitStore {
     if (!reply.grant) throw new Error(`rate limiter: ${reply.error ?? "no answer"}`);
     return reply.grant;
   });
-  setInterval(() => void store.returnIdle(Date.now(), grantIdleMs), grantIdleMs).unref();
+  setInterval(() => void store.returnExpired(Date.now()), grantTtlMs).unref();
   return store;
 }
 

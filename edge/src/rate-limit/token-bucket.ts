@@ -64,41 +64,48 @@ export function decide(allowed: boolean, tokens: number, policy: BucketPolicy): 
 }
 
 /**
- * A bucket shared by the processes of a cluster, held by one of them (granted-store.ts): first the
- * `returned` tokens of an earlier grant that a process did not spend come back (never above
- * `capacity`: the bucket went on refilling meanwhile). Then, when `take`, one request is decided as
- * usual; allowed, it comes with up to `maxExtra` more tokens, debited now and spent later by the
- * asking process without asking again, at most a `1/share` part of what is left, so that the other
- * processes still find tokens and the grants shrink to one as the bucket empties.
+ * A bucket shared by the processes of a cluster, held by one of them (granted-store.ts). `held`
+ * tokens are out in other processes' grants that may still be spent: they are the bucket's too, so
+ * it refills only up to `capacity - held`. First the `returned` tokens of the asking process's
+ * earlier grant, which it did not spend, come back (within the same bound). Then, when `take`, one
+ * request is decided as usual; allowed, it comes with up to `maxExtra` more tokens, debited now and
+ * spent later by the asking process without asking again, at most a `1/share` part of what is left,
+ * so that the other processes still find tokens and the grants shrink to one as the bucket empties.
  *
- * `balance` is the bucket's balance after this request with the grant's extra tokens still counted
- * (they are this bucket's, held elsewhere): what a client sees as its remaining requests.
+ * `balance` is the bucket's balance after this request with every grant's unspent tokens counted:
+ * what a client sees as its remaining requests. `refusedForMs`: how long a refusal holds.
  */
 export function grantTokens(
   state: BucketState | undefined,
   policy: BucketPolicy,
   now: number,
-  options: { returned: number; take: boolean; share: number; maxExtra: number },
-): { state: BucketState; decision: RateDecision; granted: number; balance: number } {
+  options: { returned: number; take: boolean; held: number; share: number; maxExtra: number },
+): { state: BucketState; decision: RateDecision; granted: number; balance: number; refusedForMs: number } {
+  const room = policy.capacity - Math.max(0, options.held);
   const elapsedSec = state ? Math.max(0, now - state.updatedMs) / 1000 : 0;
+  // A bucket's debt (negative tokens) is kept; only the refill stops at the room left.
   const refilled = state
-    ? Math.min(policy.capacity, state.tokens + elapsedSec * policy.refillPerSec)
-    : policy.capacity;
-  const available = Math.min(policy.capacity, refilled + Math.max(0, options.returned));
+    ? Math.min(Math.max(room, state.tokens), state.tokens + elapsedSec * policy.refillPerSec)
+    : room;
+  const available = Math.min(Math.max(room, refilled), refilled + Math.max(0, options.returned));
+  const balance = (allowedHere: number) => allowedHere + Math.max(0, options.held);
   if (!options.take || available < 1) {
     return {
       state: { tokens: available, updatedMs: now },
-      decision: decide(false, available, policy),
+      decision: decide(false, balance(available), policy),
       granted: 0,
-      balance: available,
+      balance: balance(available),
+      // Until the bucket here has refilled one token (not counting grants that may come back).
+      refusedForMs: options.take ? ((1 - available) / policy.refillPerSec) * 1000 : 0,
     };
   }
-  const balance = available - 1;
-  const extra = Math.max(0, Math.min(options.maxExtra, Math.floor(balance / Math.max(1, options.share))));
+  const left = available - 1;
+  const extra = Math.max(0, Math.min(options.maxExtra, Math.floor(left / Math.max(1, options.share))));
   return {
-    state: { tokens: balance - extra, updatedMs: now },
-    decision: decide(true, balance, policy),
+    state: { tokens: left - extra, updatedMs: now },
+    decision: decide(true, balance(left), policy),
     granted: 1 + extra,
-    balance,
+    balance: balance(left),
+    refusedForMs: 0,
   };
 }
