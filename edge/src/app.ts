@@ -5,6 +5,7 @@ import { requireApiKey, requireScope } from "./auth/authenticate";
 import { batchesRoutes } from "./batches/routes";
 import type { EdgeDeps } from "./deps";
 import type { EdgeEnv } from "./env";
+import { requestTurnStart } from "./jobs/view-cache";
 import { maintenanceGate } from "./middleware/maintenance";
 import { rateLimit } from "./middleware/rate-limit";
 import { requestId } from "./middleware/request-id";
@@ -38,6 +39,8 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
 
   app.use("*", async function injectDeps(c, next) {
     c.set("deps", deps);
+    // First thing, before the request waits on anything (see requestTurnStart).
+    if (deps.jobViews) c.set("turnStart", requestTurnStart());
     await next();
   });
   app.use("*", requestId());

@@ -18,5 +18,7 @@ export interface EdgeEnv {
     auth: AuthContext;
     /** The smallest RateLimit-Remaining seen so far in this request (for the response headers). */
     rateRemaining: number | undefined;
+    /** Where job views are cached: when the turn of the event loop that took this request in began. */
+    turnStart: number | undefined;
   };
 }

@@ -25,8 +25,12 @@ import { progressExpiry } from "./progress-expiry";
  * first.
  */
 export interface JobViewCache {
-  /** The database's change mark now; null where there is none (every request then reads). */
-  mark(): string | null;
+  /**
+   * The database's change mark now, or as read since `notBefore` (the request's
+   * `requestTurnStart`; see nodejs/wal-change-mark.ts); null where there is none (every request
+   * then reads).
+   */
+  mark(notBefore?: number): string | null;
   /** The job's version, if read for this tenant with nothing committed since `mark` was taken. */
   versionAt(id: string, tenantId: string, mark: string | null): number | undefined;
   /** A version read for this tenant after `mark` was taken. */
@@ -45,6 +49,25 @@ interface Entry {
   view: { window: string; body: string } | null;
 }
 
+let turnStart: number | null = null;
+
+/**
+ * When the turn of the event loop that is taking requests in began: the first request of the turn
+ * notes the time, and it holds until the turn's immediates run (after every socket that was ready
+ * was read). A change mark read since then is as new as anything that happened before any of the
+ * turn's requests arrived (nodejs/wal-change-mark.ts). Called as a request comes in, before it
+ * waits on anything.
+ */
+export function requestTurnStart(): number {
+  if (turnStart === null) {
+    turnStart = performance.now();
+    setImmediate(() => {
+      turnStart = null;
+    });
+  }
+  return turnStart;
+}
+
 /** Characters counted for an entry besides its body: its id, tenant, mark and the Map's slot. */
 const entryOverhead = 256;
 
@@ -58,7 +81,7 @@ export function viewWindow(
 }
 
 export function createJobViewCache(
-  options: { maxChars?: number; changeMark?: (() => string | null) | null } = {},
+  options: { maxChars?: number; changeMark?: ((notBefore?: number) => string | null) | null } = {},
 ): JobViewCache {
   const maxChars = options.maxChars ?? 32 * 1024 * 1024;
   const changeMark = options.changeMark ?? (() => null);

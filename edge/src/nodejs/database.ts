@@ -6,7 +6,7 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Db } from "../db";
 import type { Logger } from "../logger";
 import { createStatementCacheClient } from "./statement-cache-client";
-import { openWalChangeMark, readOncePerTurn } from "./wal-change-mark";
+import { openWalChangeMark, reuseRecentMark } from "./wal-change-mark";
 import { backstopPages, startWalCheckpointer } from "./wal-checkpointer";
 
 /** shared/migrations from source; in the compiled build, dist/migrations beside the bundle (scripts/build.ts). */
@@ -25,7 +25,11 @@ export async function openDatabase(
   url: string,
   authToken?: string,
   options: { checkpointInBackground?: boolean; logger?: Logger } = {},
-): Promise<{ db: Db; changeMark: (() => string | null) | null; close: () => Promise<void> }> {
+): Promise<{
+  db: Db;
+  changeMark: ((notBefore?: number) => string | null) | null;
+  close: () => Promise<void>;
+}> {
   // A file database gets one connection that keeps its prepared statements (see
   // statement-cache-client.ts): every statement is a short synchronous call, so one is enough for
   // one process, and per-connection PRAGMAs (below) then hold for every query.
@@ -54,8 +58,8 @@ export async function openDatabase(
   const db = drizzle(client, { schema });
   await migrate(db, { migrationsFolder });
   const mark = path !== null && wal ? openWalChangeMark(path) : null;
-  const perTurn = mark ? readOncePerTurn(mark.read) : null;
-  if (perTurn) forgetMark = perTurn.forget;
+  const recent = mark ? reuseRecentMark(mark.read) : null;
+  if (recent) forgetMark = recent.forget;
   let checkpointer = null;
   if (path !== null && wal && options.checkpointInBackground) {
     await client.execute(`PRAGMA wal_autocheckpoint = ${backstopPages}`);
@@ -68,7 +72,7 @@ export async function openDatabase(
   };
   return {
     db,
-    changeMark: perTurn ? perTurn.read : null,
+    changeMark: recent ? recent.read : null,
     // The worker's connection first, for the same reason: the mark's descriptor goes last.
     close: checkpointer ? () => checkpointer.stop().then(closeConnection) : async () => closeConnection(),
   };

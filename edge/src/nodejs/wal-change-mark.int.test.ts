@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { sql } from "drizzle-orm";
 import Database from "libsql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requestTurnStart } from "../jobs/view-cache";
 import { openDatabase } from "./database";
 import { openWalChangeMark } from "./wal-change-mark";
 
@@ -128,53 +129,94 @@ describe("the WAL change mark", () => {
   });
 });
 
-describe("the mark as the edge reads it (once per turn of the event loop)", () => {
+describe("the mark as the edge reads it (again only when needed)", () => {
   const nextTurn = () => new Promise((r) => setImmediate(r));
 
-  it("shows another connection's commit from the next turn, and this connection's own write at once", async () => {
+  it("is used again for requests its turn took in, and read again for a request taken in after a commit", async () => {
     const path = join(dir, "turns.db");
     const opened = await openDatabase(`file:${path}`);
     const other = new Database(path);
     try {
       other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
-      await nextTurn();
-      const first = opened.changeMark?.();
+      const turn = requestTurnStart();
+      const first = opened.changeMark?.(turn);
       expect(first).toEqual(expect.any(String));
       // Another process's commit during the turn: concurrent with the requests being handled.
       other.prepare("INSERT INTO t VALUES (1)").run();
-      expect(opened.changeMark?.()).toBe(first);
+      expect(opened.changeMark?.(turn)).toBe(first);
+      // A request taken in by a later turn sees it.
       await nextTurn();
-      const second = opened.changeMark?.();
-      expect(second).not.toBe(first);
-
-      // A write through the edge's own connection: the requests after it in this turn see it.
-      await opened.db.run(sql`INSERT INTO t VALUES (2)`);
-      const third = opened.changeMark?.();
-      expect(third).not.toBe(second);
-      // Reads don't move it or make it read again.
-      await opened.db.run(sql`SELECT count(*) FROM t`);
-      other.prepare("INSERT INTO t VALUES (3)").run();
-      expect(opened.changeMark?.()).toBe(third);
+      const later = requestTurnStart();
+      expect(later).toBeGreaterThan(turn);
+      const seen = opened.changeMark?.(later);
+      expect(seen).not.toBe(first);
+      // Without a turn to go by, the mark is always read.
+      other.prepare("INSERT INTO t VALUES (2)").run();
+      expect(opened.changeMark?.()).not.toBe(seen);
     } finally {
       other.close();
       await opened.close();
     }
   });
 
-  it("reads again within a turn once the mark is a millisecond old", async () => {
+  it("is not used for a later turn's requests when it was read between turns", async () => {
+    const path = join(dir, "between.db");
+    const opened = await openDatabase(`file:${path}`);
+    const other = new Database(path);
+    try {
+      other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+      const turn = requestTurnStart();
+      // A handler that resumed from an immediate (after a wait) reads the mark there.
+      const early = await new Promise<string | null | undefined>((resolve) =>
+        setImmediate(() => resolve(opened.changeMark?.(turn))),
+      );
+      other.prepare("INSERT INTO t VALUES (1)").run();
+      // The next turn's request, sent after that commit, must not get the mark read before it.
+      await nextTurn();
+      expect(opened.changeMark?.(requestTurnStart())).not.toBe(early);
+    } finally {
+      other.close();
+      await opened.close();
+    }
+  });
+
+  it("is read again after a write through its own connection, and not after a read", async () => {
+    const path = join(dir, "own.db");
+    const opened = await openDatabase(`file:${path}`);
+    const other = new Database(path);
+    try {
+      other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+      await nextTurn();
+      const turn = requestTurnStart();
+      const before = opened.changeMark?.(turn);
+      // A write by another request of this turn: the requests after it see it.
+      await opened.db.run(sql`INSERT INTO t VALUES (2)`);
+      const after = opened.changeMark?.(turn);
+      expect(after).not.toBe(before);
+      await opened.db.run(sql`SELECT count(*) FROM t`);
+      other.prepare("INSERT INTO t VALUES (3)").run();
+      expect(opened.changeMark?.(turn)).toBe(after);
+    } finally {
+      other.close();
+      await opened.close();
+    }
+  });
+
+  it("is read again within a turn once a millisecond old", async () => {
     const path = join(dir, "aged.db");
     const opened = await openDatabase(`file:${path}`);
     const other = new Database(path);
     try {
       other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
       await nextTurn();
-      const first = opened.changeMark?.();
+      const turn = requestTurnStart();
+      const first = opened.changeMark?.(turn);
       other.prepare("INSERT INTO t VALUES (1)").run();
       const until = performance.now() + 2;
       while (performance.now() < until) {
         // a turn busy for 2 ms (libuv polling again inside one turn looks like this)
       }
-      expect(opened.changeMark?.()).not.toBe(first);
+      expect(opened.changeMark?.(turn)).not.toBe(first);
     } finally {
       other.close();
       await opened.close();

@@ -85,44 +85,42 @@ export function openWalChangeMark(dbPath: string): WalChangeMark | null {
   return { read: known ? read : () => null, close };
 }
 
-/** How long a mark read in one turn of the event loop may be used within it (see below). */
-const turnMarkMaxAgeMs = 1;
+/** How old a mark may be and still be used again (see below). */
+const reuseWithinMs = 1;
 
 /**
- * `read`, called at most once per turn of the event loop: the polls that arrive together (a turn
- * handles every socket that was ready) share one pread, about 9 µs of a cached poll's ~110 µs.
+ * `read`, made again only when needed: the polls that arrive together share one pread, about 9 µs
+ * of a cached poll's ~110 µs.
  *
- * Why a poll still sees every commit it must: a client that saw a commit's effect (another edge
- * process answered it) sent its request after that commit, so the request was in the socket before
- * this turn began, and a mark read during the turn is at least as new as the commit. Commits by
- * other processes during the turn are concurrent with the requests being handled, and show from the
- * next turn. This process's own writes are not concurrent with the requests that follow them in the
- * same turn: `forget` (called after every write through this process's connection) drops the mark.
- * libuv polls again within one turn when more than 1,024 sockets were ready at once; a mark older
- * than a millisecond is read again, which bounds how stale it can be there.
+ * A caller passes `notBefore`: when the turn of the event loop that took its request in began
+ * (jobs/view-cache.ts, `requestTurnStart`). A mark read since then is used again, and one read
+ * before is not. Why that is enough: a client that saw a commit's effect (another edge process
+ * answered it) sent its request after that commit, so the request was in its socket before the turn
+ * that took it in began, and a mark read during that turn is at least as new as the commit.
+ * Commits by other processes during the turn are concurrent with the requests being handled.
+ *
+ * Also read again: after any write through this process's connection (`forget`, called by the
+ * client), since the requests after it in the same turn must see it; and once the mark is a
+ * millisecond old. That bounds the one case the turn does not cover: with more than 1,024 sockets
+ * ready at once, libuv polls again within one turn, and takes in requests that arrived after the
+ * turn began.
  */
-export function readOncePerTurn(read: () => string | null): {
-  read: () => string | null;
+export function reuseRecentMark(read: () => string | null): {
+  read: (notBefore?: number) => string | null;
   forget: () => void;
 } {
   let mark: string | null = null;
-  let readAt = 0;
-  let fresh = false;
-  const forget = () => {
-    fresh = false;
-  };
+  let readAt = Number.NEGATIVE_INFINITY;
   return {
-    read() {
+    read(notBefore) {
       const now = performance.now();
-      if (fresh && now - readAt <= turnMarkMaxAgeMs) return mark;
+      if (notBefore !== undefined && readAt >= notBefore && now - readAt <= reuseWithinMs) return mark;
       mark = read();
       readAt = now;
-      if (!fresh) {
-        fresh = true;
-        setImmediate(forget);
-      }
       return mark;
     },
-    forget,
+    forget() {
+      readAt = Number.NEGATIVE_INFINITY;
+    },
   };
 }

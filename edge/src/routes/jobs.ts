@@ -129,7 +129,7 @@ export function jobsRoutes() {
     // Per tenant (never in a shared cache), and revalidated on every use: a job changes any time.
     const caching = { "cache-control": "private, no-cache" };
     // Taken before anything is read: a version read after it is at least as new as it.
-    const mark = views?.mark() ?? null;
+    const mark = views?.mark(c.get("turnStart")) ?? null;
     if (views) {
       // A polled job that did not change: no read while nothing was committed since its version was
       // read, otherwise one one-column read; then the view rendered before.
