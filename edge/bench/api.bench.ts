@@ -9,7 +9,7 @@ import { saveBenchResults } from "../../scripts/lib/bench-results";
 import { freePort, repoRoot } from "../../scripts/lib/stack";
 import { startNatsServer } from "../../test/support/nats-server";
 import { openDatabase } from "../src/nodejs/database";
-import { startNodeEdge } from "./node-edge";
+import { benchEdgeEnv, startNodeEdge } from "./node-edge";
 import { populateBenchDatabase, submitBody } from "./populate";
 import { cpuMicros } from "./process-cpu";
 
@@ -46,24 +46,7 @@ await mkdir(join(dir, "storage"), { recursive: true });
 const edgeLog = join(dir, "edge.log");
 const edge = await startNodeEdge({
   nodeArgs: process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
-  env: {
-    FW_API_PORT: String(port),
-    FW_DB_URL: dbUrl,
-    FW_NATS_URL: nats.url,
-    FW_STORAGE_DIR: join(dir, "storage"),
-    FW_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    FW_PROGRESS_URL: "ws://127.0.0.1:1",
-    FW_TOKEN_SECRET: "b".repeat(40),
-    FW_NODE_TOKEN: "c".repeat(40),
-    // The benchmark measures the API, not the limiter's refusals.
-    FW_RATE_KEY_BURST: "1000000000",
-    FW_RATE_IP_BURST: "1000000000",
-    FW_LOG_LEVEL: "info",
-    // Every accepted job is published at once, as a tenant without a backlog has it. With fair
-    // dispatch's default depth the flood's jobs would mostly wait in the database (no node starts
-    // them here), and POST would be measured without its dispatch.
-    FW_TENANT_QUEUE_DEPTH: "0",
-  },
+  env: benchEdgeEnv({ port, dbUrl, natsUrl: nats.url, storageDir: join(dir, "storage") }),
   logPath: edgeLog,
 });
 const base = `http://127.0.0.1:${port}`;

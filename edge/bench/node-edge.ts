@@ -39,3 +39,32 @@ export async function startNodeEdge(options: {
   };
   return { child, stop };
 }
+
+/**
+ * The environment the API benches give the edge: a local stack on 127.0.0.1, limits far above the
+ * load (the limiter's bookkeeping runs, its refusals don't), and every accepted job published at
+ * once, as a tenant without a backlog has it. With fair dispatch's default depth the flood's jobs
+ * would mostly wait in the database (no node starts them here), and POST would be measured without
+ * its dispatch.
+ */
+export function benchEdgeEnv(options: {
+  port: number;
+  dbUrl: string;
+  natsUrl: string;
+  storageDir: string;
+}): Record<string, string> {
+  return {
+    FW_API_PORT: String(options.port),
+    FW_DB_URL: options.dbUrl,
+    FW_NATS_URL: options.natsUrl,
+    FW_STORAGE_DIR: options.storageDir,
+    FW_PUBLIC_URL: `http://127.0.0.1:${options.port}`,
+    FW_PROGRESS_URL: "ws://127.0.0.1:1",
+    FW_TOKEN_SECRET: "b".repeat(40),
+    FW_NODE_TOKEN: "c".repeat(40),
+    FW_RATE_KEY_BURST: "1000000000",
+    FW_RATE_IP_BURST: "1000000000",
+    FW_LOG_LEVEL: "info",
+    FW_TENANT_QUEUE_DEPTH: "0",
+  };
+}

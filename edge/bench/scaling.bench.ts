@@ -5,7 +5,7 @@ import autocannon from "autocannon";
 import { saveBenchResults } from "../../scripts/lib/bench-results";
 import { freePort } from "../../scripts/lib/stack";
 import { startNatsServer } from "../../test/support/nats-server";
-import { startNodeEdge } from "./node-edge";
+import { benchEdgeEnv, startNodeEdge } from "./node-edge";
 import { populateBenchDatabase, submitBody } from "./populate";
 import { cpuMicros, processTree } from "./process-cpu";
 
@@ -47,20 +47,8 @@ async function startEdge(count: number) {
   await mkdir(storage, { recursive: true });
   const edge = await startNodeEdge({
     env: {
+      ...benchEdgeEnv({ port, dbUrl, natsUrl: nats.url, storageDir: storage }),
       FW_EDGE_PROCESSES: String(count),
-      FW_API_PORT: String(port),
-      FW_DB_URL: dbUrl,
-      FW_NATS_URL: nats.url,
-      FW_STORAGE_DIR: storage,
-      FW_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      FW_PROGRESS_URL: "ws://127.0.0.1:1",
-      FW_TOKEN_SECRET: "b".repeat(40),
-      FW_NODE_TOKEN: "c".repeat(40),
-      // Buckets far larger than the load: the limiter's bookkeeping runs, its refusals don't.
-      FW_RATE_KEY_BURST: "1000000000",
-      FW_RATE_IP_BURST: "1000000000",
-      FW_LOG_LEVEL: "info",
-      FW_TENANT_QUEUE_DEPTH: "0",
     },
     logPath: join(dir, `edge-${count}.log`),
   });

@@ -129,15 +129,31 @@ describe("the WAL change mark", () => {
   });
 });
 
+/**
+ * The edge's database (as `openDatabase` opens it) on a fresh file with a table `t`, and another
+ * connection to the file: for the mark, a commit there is another process's.
+ */
+async function withTwoConnections(
+  name: string,
+  test: (opened: Awaited<ReturnType<typeof openDatabase>>, other: Database.Database) => Promise<void>,
+): Promise<void> {
+  const path = join(dir, name);
+  const opened = await openDatabase(`file:${path}`);
+  const other = new Database(path);
+  try {
+    other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+    await test(opened, other);
+  } finally {
+    other.close();
+    await opened.close();
+  }
+}
+
 describe("the mark as the edge reads it (again only when needed)", () => {
   const nextTurn = () => new Promise((r) => setImmediate(r));
 
-  it("is used again for requests its turn took in, and read again for a request taken in after a commit", async () => {
-    const path = join(dir, "turns.db");
-    const opened = await openDatabase(`file:${path}`);
-    const other = new Database(path);
-    try {
-      other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+  it("is used again for requests its turn took in, and read again for a request taken in after a commit", () =>
+    withTwoConnections("turns.db", async (opened, other) => {
       const turn = requestTurnStart();
       const first = opened.changeMark?.(turn);
       expect(first).toEqual(expect.any(String));
@@ -153,18 +169,10 @@ describe("the mark as the edge reads it (again only when needed)", () => {
       // Without a turn to go by, the mark is always read.
       other.prepare("INSERT INTO t VALUES (2)").run();
       expect(opened.changeMark?.()).not.toBe(seen);
-    } finally {
-      other.close();
-      await opened.close();
-    }
-  });
+    }));
 
-  it("is not used for a later turn's requests when it was read between turns", async () => {
-    const path = join(dir, "between.db");
-    const opened = await openDatabase(`file:${path}`);
-    const other = new Database(path);
-    try {
-      other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+  it("is not used for a later turn's requests when it was read between turns", () =>
+    withTwoConnections("between.db", async (opened, other) => {
       const turn = requestTurnStart();
       // A handler that resumed from an immediate (after a wait) reads the mark there.
       const early = await new Promise<string | null | undefined>((resolve) =>
@@ -174,18 +182,10 @@ describe("the mark as the edge reads it (again only when needed)", () => {
       // The next turn's request, sent after that commit, must not get the mark read before it.
       await nextTurn();
       expect(opened.changeMark?.(requestTurnStart())).not.toBe(early);
-    } finally {
-      other.close();
-      await opened.close();
-    }
-  });
+    }));
 
-  it("is read again after a write through its own connection, and not after a read", async () => {
-    const path = join(dir, "own.db");
-    const opened = await openDatabase(`file:${path}`);
-    const other = new Database(path);
-    try {
-      other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+  it("is read again after a write through its own connection, and not after a read", () =>
+    withTwoConnections("own.db", async (opened, other) => {
       await nextTurn();
       const turn = requestTurnStart();
       const before = opened.changeMark?.(turn);
@@ -196,18 +196,10 @@ describe("the mark as the edge reads it (again only when needed)", () => {
       await opened.db.run(sql`SELECT count(*) FROM t`);
       other.prepare("INSERT INTO t VALUES (3)").run();
       expect(opened.changeMark?.(turn)).toBe(after);
-    } finally {
-      other.close();
-      await opened.close();
-    }
-  });
+    }));
 
-  it("is read again within a turn once a millisecond old", async () => {
-    const path = join(dir, "aged.db");
-    const opened = await openDatabase(`file:${path}`);
-    const other = new Database(path);
-    try {
-      other.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
+  it("is read again within a turn once a millisecond old", () =>
+    withTwoConnections("aged.db", async (opened, other) => {
       await nextTurn();
       const turn = requestTurnStart();
       const first = opened.changeMark?.(turn);
@@ -217,9 +209,5 @@ describe("the mark as the edge reads it (again only when needed)", () => {
         // a turn busy for 2 ms (libuv polling again inside one turn looks like this)
       }
       expect(opened.changeMark?.(turn)).not.toBe(first);
-    } finally {
-      other.close();
-      await opened.close();
-    }
-  });
+    }));
 });
