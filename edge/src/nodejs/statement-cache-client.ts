@@ -46,8 +46,6 @@ interface CachedStatement {
   statement: Database.Statement<unknown[]>;
   /** Null for statements that return no rows (INSERT/UPDATE/DELETE without RETURNING, DDL). */
   shape: RowShape | null;
-  /** Anything but a plain SELECT (a transaction's COMMIT among them): `onWrite` follows it. */
-  writes: boolean;
 }
 
 /**
@@ -127,7 +125,7 @@ class StatementCacheClient implements Client {
    * millisecond, while the holder needs a fraction of one.
    *
    * Where the lock is refused: only at a write transaction's BEGIN IMMEDIATE, run with `exec`. Every
-   * statement that changes data runs inside one (`#write`), never on its own. A prepared statement
+   * statement that changes data runs inside one (`#within`), never on its own. A prepared statement
    * refused with SQLITE_BUSY stays half-run (libsql does not reset it), and while a writing one is,
    * SQLite commits nothing else on the connection: later writes would look done and be lost. `exec`
    * finalizes its statement whatever happens.
@@ -136,13 +134,16 @@ class StatementCacheClient implements Client {
    * whole before the error reached here.
    */
   async #untilUnlocked<T>(attempt: () => T): Promise<T> {
-    const started = performance.now();
+    // Timed from the first refusal: the clock is read only when there is a wait.
+    let refusedAt: number | undefined;
     for (let tries = 0; ; tries++) {
       while (this.#transactionDone) await this.#transactionDone;
       try {
         return attempt();
       } catch (e) {
-        if (!isBusy(e) || performance.now() - started >= this.#busyTimeoutMs) throw e;
+        if (!isBusy(e)) throw e;
+        refusedAt ??= performance.now();
+        if (performance.now() - refusedAt >= this.#busyTimeoutMs) throw e;
       }
       // The holder's commit usually ends within this turn's other work; then back off to 25 ms.
       await (tries < 3
@@ -154,7 +155,7 @@ class StatementCacheClient implements Client {
   async execute(stmtOrSql: InStatement | string, args?: InArgs): Promise<ResultSet> {
     const stmt = typeof stmtOrSql === "string" ? { sql: stmtOrSql, args: args ?? [] } : stmtOrSql;
     if (readsOnly.test(stmt.sql)) return this.#untilUnlocked(() => this.run(stmt));
-    return this.#untilUnlocked(() => this.#write("BEGIN IMMEDIATE", () => this.run(stmt)));
+    return this.#untilUnlocked(() => this.#within(beginFor("write"), true, () => this.run(stmt)));
   }
 
   async batch(
@@ -213,8 +214,8 @@ class StatementCacheClient implements Client {
     }
   }
 
-  /** `work` between `begin` and COMMIT, rolled back if it throws; then `onWrite`. */
-  #write<T>(begin: string, work: () => T): T {
+  /** `work` between `begin` and COMMIT, rolled back if it throws; then `onWrite` if it `writes`. */
+  #within<T>(begin: string, writes: boolean, work: () => T): T {
     this.#db.exec(begin);
     try {
       const result = work();
@@ -224,7 +225,7 @@ class StatementCacheClient implements Client {
       if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
       throw e;
     } finally {
-      this.#onWrite?.();
+      if (writes) this.#onWrite?.();
     }
   }
 
@@ -254,7 +255,7 @@ class StatementCacheClient implements Client {
       // statement that all() has stepped through answers from that earlier run (its last row, or
       // none), not from the new arguments, so sharing one would hand out another request's row.
       const oneRow = isSingleRowQuery(stmt.sql, bound);
-      const { key, statement, shape, writes } = this.#prepare(stmt.sql, oneRow);
+      const { key, statement, shape } = this.#prepare(stmt.sql, oneRow);
       try {
         if (shape) {
           const raw = oneRow ? [statement.get(bound)].filter((r) => r !== undefined) : statement.all(bound);
@@ -269,8 +270,6 @@ class StatementCacheClient implements Client {
         // the row of the arguments it had then (another request's, maybe another tenant's job).
         this.#cache.delete(key);
         throw e;
-      } finally {
-        if (writes) this.#onWrite?.();
       }
     } catch (e) {
       throw toLibsqlError(e);
@@ -288,7 +287,7 @@ class StatementCacheClient implements Client {
     }
     const statement = this.#db.prepare(sql);
     const shape = statement.reader ? rowShape(statement.raw(true).columns()) : null;
-    const entry = { key, statement, shape, writes: !/^\s*select\b/i.test(sql) };
+    const entry = { key, statement, shape };
     this.#cache.set(key, entry);
     if (this.#cache.size > this.#maxStatements) {
       const oldest = this.#cache.keys().next().value;
@@ -301,7 +300,7 @@ class StatementCacheClient implements Client {
   #inTransaction(mode: TransactionMode, stmts: InStatement[]): ResultSet[] {
     const writes =
       mode === "write" || stmts.some((stmt) => !readsOnly.test(typeof stmt === "string" ? stmt : stmt.sql));
-    return this.#write(beginFor(writes ? "write" : mode), () =>
+    return this.#within(beginFor(writes ? "write" : mode), writes, () =>
       stmts.map((stmt, i) => {
         try {
           return this.run(stmt);

@@ -184,7 +184,7 @@ describe("the mark as the edge reads it (again only when needed)", () => {
       expect(opened.changeMark?.(requestTurnStart())).not.toBe(early);
     }));
 
-  it("is read again after a write through its own connection, and not after a read", () =>
+  it("is read again after a write through its own connection, and not after a read or a read batch", () =>
     withTwoConnections("own.db", async (opened, other) => {
       await nextTurn();
       const turn = requestTurnStart();
@@ -194,6 +194,7 @@ describe("the mark as the edge reads it (again only when needed)", () => {
       const after = opened.changeMark?.(turn);
       expect(after).not.toBe(before);
       await opened.db.run(sql`SELECT count(*) FROM t`);
+      await opened.db.batch([opened.db.run(sql`SELECT count(*) FROM t`)]);
       other.prepare("INSERT INTO t VALUES (3)").run();
       expect(opened.changeMark?.(turn)).toBe(after);
     }));
