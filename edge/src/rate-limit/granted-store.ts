@@ -115,8 +115,9 @@ export function createGrantedRateLimitStore(
         if (!pending) break;
         await pending;
       }
+      // What the last grant left (none after a refusal) goes back with the question.
       const previous = grants.get(bucket);
-      const returned = previous && previous.refusedUntil === 0 ? Math.max(0, previous.left) : 0;
+      const returned = Math.max(0, previous?.left ?? 0);
       if (previous) previous.left = 0;
       const question = ask({ bucket, policy, now, returned, take: true });
       const settled = question.then(
@@ -143,9 +144,7 @@ export function createGrantedRateLimitStore(
     },
 
     async returnExpired(now) {
-      const expired = [...grants].filter(
-        ([, g]) => g.refusedUntil === 0 && g.left >= 1 && now >= g.expiresAt,
-      );
+      const expired = [...grants].filter(([, g]) => g.left >= 1 && now >= g.expiresAt);
       for (const [bucket] of expired) grants.delete(bucket);
       const answers = await Promise.allSettled(
         expired.map(([bucket, g]) => ask({ bucket, policy: g.policy, now, returned: g.left, take: false })),
