@@ -201,6 +201,22 @@ describe("statement-cache client", () => {
     expect((await client.execute("SELECT name FROM t")).rows.map((r) => r.name)).toEqual(["outside"]);
   });
 
+  it("says when it wrote (the change mark's cue), and not after reads or read-only batches", async () => {
+    let writes = 0;
+    const counted = createStatementCacheClient(join(dir, "t.db"), { onWrite: () => writes++ });
+    try {
+      await counted.execute("SELECT count(*) FROM t");
+      await counted.batch(["SELECT count(*) FROM t", "SELECT name FROM t"]);
+      expect(writes).toBe(0);
+      await counted.execute({ sql: "INSERT INTO t (id, name) VALUES (?, ?)", args: [1, "one"] });
+      expect(writes).toBe(1);
+      await counted.batch(["SELECT count(*) FROM t", "UPDATE t SET name = 'uno'"]);
+      expect(writes).toBe(2);
+    } finally {
+      counted.close();
+    }
+  });
+
   it("gives up with SQLITE_BUSY once the lock stays taken past its busy timeout", async () => {
     const waiting = createStatementCacheClient(join(dir, "t.db"), { busyTimeoutMs: 100 });
     const other = new Database(join(dir, "t.db"));

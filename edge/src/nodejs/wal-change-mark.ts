@@ -105,7 +105,10 @@ const reuseWithinMs = 1;
  * ready at once, libuv polls again within one turn, and takes in requests that arrived after the
  * turn began.
  */
-export function reuseRecentMark(read: () => string | null): {
+export function reuseRecentMark(
+  read: () => string | null,
+  maxAgeMs = reuseWithinMs,
+): {
   read: (notBefore?: number) => string | null;
   forget: () => void;
 } {
@@ -114,7 +117,7 @@ export function reuseRecentMark(read: () => string | null): {
   return {
     read(notBefore) {
       const now = performance.now();
-      if (notBefore !== undefined && readAt >= notBefore && now - readAt <= reuseWithinMs) return mark;
+      if (notBefore !== undefined && readAt >= notBefore && now - readAt <= maxAgeMs) return mark;
       mark = read();
       readAt = now;
       return mark;
