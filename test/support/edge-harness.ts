@@ -11,7 +11,7 @@ import { type EdgeConfigInput, parseEdgeConfig } from "../../edge/src/config";
 import { assembleDeps, type DepsInput, type EdgeDeps } from "../../edge/src/deps";
 import { createNatsDispatcher } from "../../edge/src/dispatch/nats-dispatcher";
 import { createNatsFleetView } from "../../edge/src/fleet/nats-fleet-view";
-import { createJobViewCache } from "../../edge/src/jobs/view-cache";
+import { localJobViewCache } from "../../edge/src/jobs/view-cache";
 import type { Logger } from "../../edge/src/logger";
 import { openDatabase } from "../../edge/src/nodejs/database";
 import { createLocalFileStore } from "../../edge/src/nodejs/local-file-store";
@@ -79,7 +79,7 @@ export async function startEdgeHarness(
   // Each instance (an edge process) has its own view cache, as processes do; they share the database.
   const deps = assembleDeps({
     ...base,
-    jobViews: createJobViewCache({ changeMark: database.changeMark }),
+    jobViews: localJobViewCache(database),
     ...options.deps,
   });
   const app = createApp(deps);
@@ -101,7 +101,7 @@ export async function startEdgeHarness(
     instance(overrides = {}) {
       const other = assembleDeps({
         ...base,
-        jobViews: createJobViewCache({ changeMark: database.changeMark }),
+        jobViews: localJobViewCache(database),
         ...options.deps,
         ...overrides,
       });

@@ -183,6 +183,7 @@ export function newJobRow(job: NewJob): JobRow {
     inputSizeBytes: null,
     computeMs: 0,
     version: 0,
+    changeSeq: null,
   };
 }
 

@@ -70,6 +70,44 @@ export async function findJobVersion(db: Db, tenantId: string, id: string): Prom
   return row?.version ?? null;
 }
 
+/**
+ * The jobs updated since change number `after` (`jobs.change_seq`, moved by the version trigger):
+ * their ids, and the highest number seen. Null ids: more than `limit` changed (the caller forgets
+ * everything it knew). With `after` null, only the highest number: where to start.
+ */
+export async function jobChangesSince(
+  db: Db,
+  after: number | null,
+  limit: number,
+): Promise<{ seq: number; ids: string[] | null }> {
+  if (after !== null) {
+    const rows = await jobChangesQuery(db).all({ after, limit: limit + 1 });
+    const last = rows.at(-1);
+    if (rows.length <= limit) return { seq: last?.seq ?? after, ids: rows.map((row) => row.id) };
+  }
+  const [top] = await lastChangeQuery(db).all();
+  return { seq: top?.seq ?? 0, ids: after === null ? [] : null };
+}
+
+const jobChangesQuery = preparedPerDb((db) =>
+  db
+    .select({ id: jobs.id, seq: sql<number>`${jobs.changeSeq}` })
+    .from(jobs)
+    .where(sql`${jobs.changeSeq} > ${sql.placeholder("after")}`)
+    .orderBy(asc(jobs.changeSeq))
+    .limit(sql.placeholder("limit"))
+    .prepare(),
+);
+
+// `is not null`: what lets SQLite read the highest from the partial index's last entry.
+const lastChangeQuery = preparedPerDb((db) =>
+  db
+    .select({ seq: sql<number | null>`max(${jobs.changeSeq})` })
+    .from(jobs)
+    .where(sql`${jobs.changeSeq} is not null`)
+    .prepare(),
+);
+
 export async function findJobById(db: Db, id: string): Promise<JobRow | null> {
   const [row] = await db.select().from(jobs).where(eq(jobs.id, id)).limit(1);
   return row ?? null;

@@ -28,10 +28,10 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-async function submit(app: EdgeHarness["app"]): Promise<string> {
+async function submit(app: EdgeHarness["app"], key = keyA): Promise<string> {
   const res = await app.request("/v1/jobs", {
     method: "POST",
-    headers: { ...auth(keyA), "content-type": "application/json" },
+    headers: { ...auth(key), "content-type": "application/json" },
     body: JSON.stringify({
       input: { type: "url", url: "https://media.example/in.mp4" },
       outputs: [{ name: "small", type: "video", video: { height: 240 } }],
@@ -189,65 +189,197 @@ describe("the view cache's bounds", () => {
     expect(cache.get("huge", 1, "7")).toBeUndefined();
   });
 
-  it("knows a version without a read only for its tenant, and only while the change mark stands", () => {
+  it("knows a version without a read only for its tenant, and only while the job was not updated", async () => {
     let mark: string | null = "m1";
-    const cache = createJobViewCache({ changeMark: () => mark });
-    expect(cache.mark()).toBe("m1");
-    cache.noteVersion("job", "t1", 4, "m1");
-    expect(cache.versionAt("job", "t1", "m1")).toBe(4);
-    expect(cache.versionAt("job", "t2", "m1")).toBeUndefined();
-    expect(cache.versionAt("job", "t1", "m2")).toBeUndefined();
-    // Read again under a new mark: that one now stands.
-    mark = "m2";
-    cache.noteVersion("job", "t1", 4, cache.mark());
-    expect(cache.versionAt("job", "t1", "m2")).toBe(4);
-    expect(cache.versionAt("job", "t1", "m1")).toBeUndefined();
-    // Without a mark, a version is never known without reading it.
-    mark = null;
-    cache.noteVersion("job", "t1", 4, cache.mark());
+    let updated: string[] | null = [];
+    const reads: (number | null)[] = [];
+    const cache = createJobViewCache({
+      changeMark: () => mark,
+      changedSince: async (after) => {
+        reads.push(after);
+        return { seq: (after ?? 0) + 1, ids: updated };
+      },
+    });
+    // The first request reads where the changes stand; the next ones under the same mark read nothing.
+    const at = await cache.fresh();
+    expect(reads).toEqual([null]);
+    expect(cache.fresh()).toBe(at);
+    cache.noteVersion("job", "t1", 4, at);
+    cache.noteVersion("other", "t1", 9, at);
+    expect(cache.versionAt("job", "t1", at)).toBe(4);
+    expect(cache.versionAt("job", "t2", at)).toBeUndefined();
     expect(cache.versionAt("job", "t1", null)).toBeUndefined();
-    expect(createJobViewCache().mark()).toBeNull();
+
+    // A commit that updated another job: this one's version still stands, the other's is read again.
+    mark = "m2";
+    updated = ["other"];
+    const next = await cache.fresh();
+    expect(reads).toEqual([null, 1]);
+    expect(cache.versionAt("job", "t1", next)).toBe(4);
+    expect(cache.versionAt("other", "t1", next)).toBeUndefined();
+
+    // A version read before a read of the changes was applied is not trusted (it may be older).
+    mark = "m3";
+    updated = [];
+    const before = next;
+    await cache.fresh();
+    cache.noteVersion("late", "t1", 1, before);
+    cache.set("rendered late", "t1", 1, before, "w", "{}");
+    const now = await cache.fresh();
+    expect(cache.versionAt("late", "t1", now)).toBeUndefined();
+    expect(cache.versionAt("rendered late", "t1", now)).toBeUndefined();
+    // (its view is kept: it is right for its version, which a read can confirm)
+    expect(cache.get("rendered late", 1, "w")).toBe("{}");
+
+    // Too many updates to list: everything is forgotten.
+    mark = "m4";
+    updated = null;
+    expect(cache.versionAt("job", "t1", await cache.fresh())).toBeUndefined();
+
+    // Without a mark, or when the changes can't be read, a version is never known without a read.
+    mark = null;
+    expect(cache.fresh()).toBeNull();
+    expect(createJobViewCache().fresh()).toBeNull();
+    const failing = createJobViewCache({
+      changeMark: () => "m",
+      changedSince: () => Promise.reject(new Error("down")),
+    });
+    expect(await failing.fresh()).toBeNull();
+  });
+
+  it("lets requests that arrive during a read of the changes wait for the next one, read once for all of them", async () => {
+    let mark = "m1";
+    const pending: (() => void)[] = [];
+    let reads = 0;
+    const cache = createJobViewCache({
+      changeMark: () => mark,
+      changedSince: (after) => {
+        reads++;
+        // Each read answers when the test says so.
+        return new Promise((resolve) => pending.push(() => resolve({ seq: (after ?? 0) + 1, ids: [] })));
+      },
+    });
+    const first = cache.fresh();
+    await Promise.resolve();
+    expect(reads).toBe(1);
+    // Committed after the first read of the changes began: these requests must not settle with it.
+    mark = "m2";
+    const second = cache.fresh();
+    const third = cache.fresh();
+    let secondSettled = false;
+    void Promise.resolve(second).then(() => {
+      secondSettled = true;
+    });
+    pending.shift()?.();
+    const firstAt = await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(secondSettled).toBe(false);
+    expect(reads).toBe(2);
+    pending.shift()?.();
+    expect(await second).toBe(await third);
+    expect(await second).toBeGreaterThan(firstAt ?? 0);
+    expect(reads).toBe(2);
+    // The mark they waited under now stands without a read.
+    expect(cache.fresh()).toBe(await second);
   });
 });
 
 describe("polling an unchanged job on a local database file", () => {
-  /** The statements that read the jobs table while `run` goes on. */
-  async function jobReads(run: () => Promise<unknown>): Promise<number> {
+  /** The statements that read jobs' rows or versions, and those that read which jobs changed. */
+  async function jobReads(run: () => Promise<unknown>): Promise<{ rows: number; changes: number }> {
     // The libSQL client under drizzle (LibSQLDatabase's type leaves it out).
     const client = (h.deps.db as unknown as { $client: Client }).$client;
     const spy = vi.spyOn(client, "execute");
     try {
       await run();
-      return spy.mock.calls.filter(([stmt]: [InStatement | string, ...unknown[]]) =>
-        /from "jobs"/.test(typeof stmt === "string" ? stmt : stmt.sql),
-      ).length;
+      const sqls = spy.mock.calls.map(([stmt]: [InStatement | string, ...unknown[]]) =>
+        typeof stmt === "string" ? stmt : stmt.sql,
+      );
+      const changes = sqls.filter((text) => /from "jobs" where .*"change_seq"/.test(text)).length;
+      return { rows: sqls.filter((text) => /from "jobs"/.test(text)).length - changes, changes };
     } finally {
       spy.mockRestore();
     }
   }
 
-  it("reads nothing while nothing was committed, reads the version after any commit, and never serves a stale view", async () => {
-    expect(h.deps.jobViews?.mark()).toEqual(expect.any(String));
-    const id = await submit(h.app);
-    const first = await read(h.app, id);
-    expect(await jobReads(() => read(h.app, id))).toBe(0);
-    expect((await read(h.app, id)).body).toBe(first.body);
+  // A tenant of its own: its jobs are dispatched at once (the others' wait behind earlier tests' jobs,
+  // and one released later would be an update the test did not make).
+  let keyC: string;
+  beforeAll(async () => {
+    const tenantC = await createTenant(h.deps.db, "c");
+    keyC = (
+      await issueApiKey(h.deps.db, { tenantId: tenantC, name: "c", scopes: ["jobs:read", "jobs:write"] })
+    ).key;
+  });
 
-    // Any commit (here another job) means one one-column read, and the same view.
-    await submit(h.app);
+  const dispatched = (id: string) =>
+    vi.waitFor(async () => {
+      const [row] = await h.deps.db.select({ at: jobs.dispatchedAt }).from(jobs).where(eq(jobs.id, id));
+      expect(row?.at).not.toBeNull();
+    });
+
+  it("reads nothing while the job is unchanged, even as other jobs change, and never serves a stale view", async () => {
+    expect(await h.deps.jobViews?.fresh()).toEqual(expect.any(Number));
+    const id = await submit(h.app, keyC);
+    // Its dispatch is recorded after the answer, and is an update of its own.
+    await dispatched(id);
+    const first = await read(h.app, id, keyC);
+    expect(await jobReads(() => read(h.app, id, keyC))).toEqual({ rows: 0, changes: 0 });
+    expect((await read(h.app, id, keyC)).body).toBe(first.body);
+
+    // Commits that don't update this job (another job submitted and dispatched, then canceled): one
+    // read of what changed, and no read of this job.
+    const otherId = await submit(h.app, keyC);
+    await dispatched(otherId);
+    expect(
+      (await h.app.request(`/v1/jobs/${otherId}`, { method: "DELETE", headers: auth(keyC) })).status,
+    ).toBe(200);
     let again = { body: "" };
     expect(
       await jobReads(async () => {
-        again = await read(h.app, id);
+        again = await read(h.app, id, keyC);
       }),
-    ).toBe(1);
+    ).toEqual({ rows: 0, changes: 1 });
     expect(again.body).toBe(first.body);
-    expect(await jobReads(() => read(h.app, id))).toBe(0);
 
-    // A change through another connection (another process) is seen on the next read.
+    // An update of this job through another connection (another process) is seen on the next read.
     await cancelThroughAnotherConnection(id);
-    expect(JSON.parse((await read(h.app, id)).body).status).toBe("canceled");
+    let canceled = { body: "" };
+    expect(
+      await jobReads(async () => {
+        canceled = await read(h.app, id, keyC);
+      }),
+    ).toEqual({ rows: 2, changes: 1 });
+    expect(JSON.parse(canceled.body).status).toBe("canceled");
+    expect(await jobReads(() => read(h.app, id, keyC))).toEqual({ rows: 0, changes: 0 });
     // Another tenant still learns nothing, from a version known without a read.
     expect((await read(h.app, id, keyB)).status).toBe(404);
+  });
+
+  it("never answers from before an update that committed before the request, with polls and updates interleaved", async () => {
+    const id = await submit(h.app, keyC);
+    await dispatched(id);
+    const other = await openDatabase(`file:${join(h.dir, "edge.db")}`);
+    try {
+      for (let i = 1; i <= 40; i++) {
+        const at = 1_900_000_000_000 + i * 1000;
+        // Polls in flight while the update commits (they may see either state)...
+        const during = Promise.all([read(h.app, id, keyC), read(h.app, id, keyC)]);
+        await other.db.update(jobs).set({ updatedAt: at }).where(eq(jobs.id, id));
+        // A request sent after the commit comes in on a later turn of the event loop (through a
+        // socket; nodejs/wal-change-mark.ts), not in the turn that sent these.
+        await new Promise((resolve) => setImmediate(resolve));
+        await during;
+        // ...and every poll sent after it sees it.
+        const after = await Promise.all([
+          read(h.app, id, keyC),
+          read(h.app, id, keyC),
+          read(h.app, id, keyC),
+        ]);
+        for (const res of after) expect(JSON.parse(res.body).updated_at).toBe(new Date(at).toISOString());
+      }
+    } finally {
+      other.close();
+    }
   });
 });

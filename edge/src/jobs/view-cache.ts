@@ -1,10 +1,12 @@
 import type { EdgeConfig } from "../config";
+import type { Db } from "../db";
 import { progressExpiry } from "./progress-expiry";
+import { jobChangesSince } from "./repository";
 
 /**
  * Rendered job views (`GET /v1/jobs/:id` bodies) kept in memory, so that a client polling a job
  * costs at most one one-column read instead of the whole row, its mapping, the signed links and the
- * JSON; and, where the database has a change mark, no read at all while nothing was committed.
+ * JSON; and, where the database has a change mark, no read at all while the job is unchanged.
  *
  * A view stays valid while both hold:
  * - the job's `version` is the one it was rendered from (a trigger moves it on every update of the
@@ -14,10 +16,15 @@ import { progressExpiry } from "./progress-expiry";
  *   served late still lives at least nine tenths of FW_DOWNLOAD_TTL_SEC (S3's presigned links,
  *   signed up to a quarter of it early, at least 0.65).
  *
- * The version itself is known without a read while the change mark (`changeMark`: a string that
- * moves on every commit to the database, by any connection; nodejs/wal-change-mark.ts) is the one
- * taken before the version was last read. A version is only ever answered to the tenant it was read
- * for.
+ * The version itself is known without a read while the job has not been updated since it was read.
+ * The cache learns which jobs were: the change mark (`changeMark`: a string that moves on every
+ * commit to the database, by any connection; nodejs/wal-change-mark.ts) says whether anything was
+ * committed, and when it moved, one read (`changedSince`: the jobs whose `change_seq` passed the
+ * last one seen, migration 0009) names the updated jobs, whose versions are then forgotten. Under
+ * load, commits come all the time (submissions, nodes' reports), and a mark alone would have every
+ * poll read its job's version; this way a poll of an unchanged job reads nothing, and a turn of the
+ * event loop reads the changes once for all its requests. A version is only ever answered to the
+ * tenant it was read for.
  *
  * Only where reading the version is cheap (a local database file): on a remote database a miss
  * would cost a second round trip. Bounded by the characters it holds (UTF-16 code units, about the
@@ -26,26 +33,47 @@ import { progressExpiry } from "./progress-expiry";
  */
 export interface JobViewCache {
   /**
-   * The database's change mark now, or as read since `notBefore` (the request's
-   * `requestTurnStart`; see nodejs/wal-change-mark.ts); null where there is none (every request
-   * then reads).
+   * Where the cache stands for a request taken in at `notBefore` (its `requestTurnStart`; see
+   * nodejs/wal-change-mark.ts): once it settles, every job update committed before then has been
+   * applied, and the number it gives is what the request passes below. Null where there is no
+   * change mark, or the changes could not be read (the request then reads the version).
    */
-  mark(notBefore?: number): string | null;
-  /** The job's version, if read for this tenant with nothing committed since `mark` was taken. */
-  versionAt(id: string, tenantId: string, mark: string | null): number | undefined;
-  /** A version read for this tenant after `mark` was taken. */
-  noteVersion(id: string, tenantId: string, version: number, mark: string | null): void;
+  fresh(notBefore?: number): number | null | Promise<number | null>;
+  /** The job's version, if read for this tenant and the job has not been updated since. */
+  versionAt(id: string, tenantId: string, at: number | null): number | undefined;
+  /** A version read for this tenant after `fresh` gave `at`. */
+  noteVersion(id: string, tenantId: string, version: number, at: number | null): void;
   /** The view rendered from this version in this signing window, if any. */
   get(id: string, version: number, window: string): string | undefined;
-  /** A view rendered from a row read for this tenant after `mark` was taken. */
-  set(id: string, tenantId: string, version: number, mark: string | null, window: string, body: string): void;
+  /** A view rendered from a row read for this tenant after `fresh` gave `at`. */
+  set(id: string, tenantId: string, version: number, at: number | null, window: string, body: string): void;
+}
+
+/** The jobs updated since change number `after` (jobs/repository.ts, `jobChangesSince`). */
+export type JobChangesSince = (after: number | null) => Promise<{ seq: number; ids: string[] | null }>;
+
+/**
+ * Updated jobs read at once, at most; past that the cache forgets every view (a burst of that many
+ * updates between two polls is rare, and reading the versions again costs less than the list).
+ */
+const changesPerRead = 2_000;
+
+/** The view cache of a local database file with a change mark (nodejs/database.ts). */
+export function localJobViewCache(database: {
+  db: Db;
+  changeMark: ((notBefore?: number) => string | null) | null;
+}): JobViewCache {
+  return createJobViewCache({
+    changeMark: database.changeMark,
+    changedSince: (after) => jobChangesSince(database.db, after, changesPerRead),
+  });
 }
 
 interface Entry {
   tenantId: string;
   version: number;
-  /** The change mark taken before `version` was read; null: none (the version must be read). */
-  mark: string | null;
+  /** Whether `version` is known current without a read (see `noteVersion`). */
+  trusted: boolean;
   view: { window: string; body: string } | null;
 }
 
@@ -68,7 +96,7 @@ export function requestTurnStart(): number {
   return turnStart;
 }
 
-/** Characters counted for an entry besides its body: its id, tenant, mark and the Map's slot. */
+/** Characters counted for an entry besides its body: its id, tenant and the Map's slot. */
 const entryOverhead = 256;
 
 /** The signing window a view (and its ETag) belongs to; see above. */
@@ -81,10 +109,15 @@ export function viewWindow(
 }
 
 export function createJobViewCache(
-  options: { maxChars?: number; changeMark?: ((notBefore?: number) => string | null) | null } = {},
+  options: {
+    maxChars?: number;
+    changeMark?: ((notBefore?: number) => string | null) | null;
+    changedSince?: JobChangesSince | null;
+  } = {},
 ): JobViewCache {
   const maxChars = options.maxChars ?? 32 * 1024 * 1024;
-  const changeMark = options.changeMark ?? (() => null);
+  const changeMark = options.changeMark ?? null;
+  const changedSince = options.changedSince ?? null;
   const entries = new Map<string, Entry>();
   let chars = 0;
   const size = (entry: Entry) => entryOverhead + (entry.view?.body.length ?? 0);
@@ -109,21 +142,85 @@ export function createJobViewCache(
     entries.delete(id);
     entries.set(id, entry);
   };
+
+  /** The last change number applied; null until the first read of the changes. */
+  let seq: number | null = null;
+  /** The change mark read before the last read of the changes began: while it stands, nothing is new. */
+  let appliedMark: string | null = null;
+  /**
+   * Reads of the changes applied so far. A version is trusted only if no read was applied between
+   * the request's `fresh` and the version's note: one applied meanwhile may have looked for the job
+   * before it was in the cache, and missed an update made after its version was read.
+   */
+  let applied = 0;
+  /** The read of the changes that has not begun yet, which requests arriving now wait for. */
+  let queued: { mark: string; done: Promise<number | null> } | null = null;
+  let last: Promise<unknown> = Promise.resolve();
+
+  const readChanges = async (read: JobChangesSince, mark: string): Promise<number | null> => {
+    try {
+      const changes = await read(seq);
+      if (changes.ids === null) {
+        entries.clear();
+        chars = 0;
+      } else {
+        for (const id of changes.ids) remove(id);
+      }
+      seq = changes.seq;
+      appliedMark = mark;
+      return ++applied;
+    } catch {
+      // Nothing learnt: this request reads the version, and the next mark that differs reads again.
+      return null;
+    }
+  };
+
+  /**
+   * Waits for a read of the changes that begins after `mark` was read. One already under way may
+   * have read the database before, so this joins the next one, which every request that arrives
+   * before it begins shares, labelled with the last mark they read (any of them was read before it).
+   */
+  const afterChanges = (read: JobChangesSince, mark: string): Promise<number | null> => {
+    if (queued) {
+      queued.mark = mark;
+      return queued.done;
+    }
+    const next: { mark: string; done: Promise<number | null> } = {
+      mark,
+      done: last.then((): Promise<number | null> => {
+        queued = null;
+        return readChanges(read, next.mark);
+      }),
+    };
+    queued = next;
+    last = next.done;
+    return next.done;
+  };
+
   return {
-    mark: changeMark,
-    versionAt(id, tenantId, mark) {
+    fresh(notBefore) {
+      if (!changeMark || !changedSince) return null;
+      const mark = changeMark(notBefore);
+      if (mark === null) return null;
+      // Nothing was committed since the changes last applied were read: all of them are known.
+      if (mark === appliedMark) return applied;
+      return afterChanges(changedSince, mark);
+    },
+    versionAt(id, tenantId, at) {
       const entry = entries.get(id);
-      if (mark === null || !entry || entry.mark !== mark || entry.tenantId !== tenantId) return undefined;
+      if (at === null || !entry?.trusted || entry.tenantId !== tenantId) return undefined;
       return entry.version;
     },
-    noteVersion(id, tenantId, version, mark) {
+    noteVersion(id, tenantId, version, at) {
+      const trusted = at !== null && at === applied;
       const entry = entries.get(id);
       if (entry && entry.tenantId === tenantId && entry.version === version) {
-        entry.mark = mark;
+        // A late note of the version the entry already holds takes no trust away from it.
+        if (trusted) entry.trusted = true;
         touch(id, entry);
         return;
       }
-      put(id, { tenantId, version, mark, view: null });
+      if (trusted) put(id, { tenantId, version, trusted, view: null });
     },
     get(id, version, window) {
       const entry = entries.get(id);
@@ -131,8 +228,8 @@ export function createJobViewCache(
       touch(id, entry);
       return entry.view.body;
     },
-    set(id, tenantId, version, mark, window, body) {
-      put(id, { tenantId, version, mark, view: { window, body } });
+    set(id, tenantId, version, at, window, body) {
+      put(id, { tenantId, version, trusted: at !== null && at === applied, view: { window, body } });
     },
   };
 }

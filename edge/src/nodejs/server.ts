@@ -11,7 +11,7 @@ import { assembleDeps, type EdgeDeps, headerIp } from "../deps";
 import { createNatsDispatcher } from "../dispatch/nats-dispatcher";
 import { createNatsFleetView } from "../fleet/nats-fleet-view";
 import { recoverAfterRestore } from "../jobs/restore";
-import { createJobViewCache } from "../jobs/view-cache";
+import { localJobViewCache } from "../jobs/view-cache";
 import { noteWaitingJobs } from "../jobs/waiting";
 import type { Logger } from "../logger";
 import { sweepOutbox } from "../outbox";
@@ -93,11 +93,9 @@ export async function startEdgeServer(
     clientIp: (c) => headerIp(c, config.clientIpHeader) ?? getConnInfo(c).remote.address ?? "unknown",
     // Watches list the buckets `s3` inputs may read, with the same credentials.
     bucketLister: config.s3InputBuckets.length > 0 ? createS3BucketLister(s3) : null,
-    // Reading a job's version from a local file costs little, and its change mark (while nothing
-    // was committed) nothing; from a remote server, a round trip.
-    jobViews: settings.FW_DB_URL.startsWith("file:")
-      ? createJobViewCache({ changeMark: database.changeMark })
-      : null,
+    // Reading a job's version from a local file costs little, and knowing it unchanged (the change
+    // mark, and the jobs updated since it moved) nothing per request; from a remote server, a round trip.
+    jobViews: settings.FW_DB_URL.startsWith("file:") ? localJobViewCache(database) : null,
     commitGroup: createCommitGroup(database.db),
   });
   metrics.attach(deps);

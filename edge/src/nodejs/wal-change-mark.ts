@@ -9,8 +9,9 @@ import { endianness } from "node:os";
  * Why: a polled `GET /v1/jobs/:id` had to learn whether the job changed, and the cheapest question
  * SQLite answers (the row's version, or `PRAGMA data_version`) is a read transaction: shared-memory
  * locks taken and dropped with fcntl, pages looked up. Under the API bench's load, a build that
- * skipped that one read spent about 40% less CPU per request. When the mark has not moved since a
- * job's version was read, the version is still the same, and no read is needed.
+ * skipped that one read spent about 40% less CPU per request. While the mark has not moved, no
+ * version has changed, and no read is needed; when it moves, one read lists the jobs updated since
+ * (jobs/view-cache.ts).
  *
  * Why it is sound: every commit rewrites the header (its change counter, last frame and checksums
  * move; a WAL restart changes its salts), and nothing else does, so two equal reads mean no commit

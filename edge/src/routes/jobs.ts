@@ -128,17 +128,17 @@ export function jobsRoutes() {
     const unchanged = (etag: string) => matchesIfNoneMatch(requestHeader(c, "if-none-match"), etag);
     // Per tenant (never in a shared cache), and revalidated on every use: a job changes any time.
     const caching = { "cache-control": "private, no-cache" };
-    // Taken before anything is read: a version read after it is at least as new as it.
-    const mark = views?.mark(c.get("turnStart")) ?? null;
+    // Settled before anything is read: a version read after it is at least as new as it.
+    const at = views ? await views.fresh(c.get("turnStart")) : null;
     if (views) {
-      // A polled job that did not change: no read while nothing was committed since its version was
-      // read, otherwise one one-column read; then the view rendered before.
-      let version = views.versionAt(id, tenantId, mark);
+      // A polled job that did not change: no read while the job was not updated since its version
+      // was read, otherwise one one-column read; then the view rendered before.
+      let version = views.versionAt(id, tenantId, at);
       if (version === undefined) {
         const read = await findJobVersion(deps.db, tenantId, id);
         if (read === null) throw notFound(id);
         version = read;
-        views.noteVersion(id, tenantId, version, mark);
+        views.noteVersion(id, tenantId, version, at);
       }
       const etag = etagOf(version);
       if (unchanged(etag)) return c.body(null, 304, { etag, ...caching });
@@ -151,7 +151,7 @@ export function jobsRoutes() {
     const etag = etagOf(job.version);
     if (unchanged(etag)) return c.body(null, 304, { etag, ...caching });
     const body = JSON.stringify(await presentJob(deps, job, now));
-    views?.set(job.id, tenantId, job.version, mark, window, body);
+    views?.set(job.id, tenantId, job.version, at, window, body);
     return c.body(body, 200, { "content-type": "application/json", etag, ...caching });
   });
 

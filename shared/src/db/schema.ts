@@ -142,6 +142,13 @@ export const jobs = sqliteTable(
      * statement wrote, not what its triggers did): only a SELECT's version may key a view or ETag.
      */
     version: integer("version").notNull().default(0),
+    /**
+     * Where the row's last update sits in the order of all job updates (null: never updated). Set by
+     * the same trigger, to one more than the highest so far; the edge reads the jobs updated since
+     * the last number it saw, and only their cached views stop being trusted (jobs/view-cache.ts).
+     * Migration 0009.
+     */
+    changeSeq: integer("change_seq"),
   },
   (t) => [
     index("jobs_tenant_created_idx").on(t.tenantId, t.id),
@@ -167,6 +174,8 @@ export const jobs = sqliteTable(
     index("jobs_batch_status_idx").on(t.batchId, t.status, t.id).where(sql`${t.batchId} is not null`),
     // Usage: a tenant's jobs by when they ended.
     index("jobs_tenant_finished_idx").on(t.tenantId, t.finishedAt).where(sql`${t.finishedAt} is not null`),
+    // Jobs updated since a number (view-cache invalidation); also the trigger's highest number so far.
+    index("jobs_change_seq_idx").on(t.changeSeq).where(sql`${t.changeSeq} is not null`),
   ],
 );
 
