@@ -39,9 +39,9 @@ interface RuntimeCrypto {
  * pure-JS time per token, and a GET or a submit signs one or more. Elsewhere @noble/hashes, with
  * each secret's keyed state computed once.
  */
-const runtimeCrypto = (
-  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-).process?.getBuiltinModule?.("node:crypto") as RuntimeCrypto | undefined;
+const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+  ?.getBuiltinModule;
+const runtimeCrypto = builtin?.("node:crypto") as RuntimeCrypto | undefined;
 
 const keyedHmacs = new Map<string, ReturnType<typeof hmac.create>>();
 
@@ -57,7 +57,15 @@ function mac(secret: string, purpose: TokenPurpose, payload: string): Uint8Array
   return keyed.clone().update(encoder.encode(message)).digest();
 }
 
+/** Node's Buffer where the runtime lends it (as with crypto above): native base64url, a third of the loop's time below. */
+const runtimeBuffer = (
+  builtin?.("node:buffer") as
+    | { Buffer: { from(bytes: Uint8Array): { toString(encoding: "base64url"): string } } }
+    | undefined
+)?.Buffer;
+
 export function base64UrlEncode(bytes: Uint8Array): string {
+  if (runtimeBuffer) return runtimeBuffer.from(bytes).toString("base64url");
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

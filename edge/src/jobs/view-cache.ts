@@ -53,8 +53,8 @@ export interface JobViewCache {
 export type JobChangesSince = (after: number | null) => Promise<{ seq: number; ids: string[] | null }>;
 
 /**
- * Updated jobs read at once, at most; past that the cache forgets every view (a burst of that many
- * updates between two polls is rare, and reading the versions again costs less than the list).
+ * Updated jobs read at once, at most; past that the cache reads every version again (after a lull
+ * in polling, say), which costs less than listing them all.
  */
 const changesPerRead = 2_000;
 
@@ -72,8 +72,11 @@ export function localJobViewCache(database: {
 interface Entry {
   tenantId: string;
   version: number;
-  /** Whether `version` is known current without a read (see `noteVersion`). */
-  trusted: boolean;
+  /**
+   * `version` is known current without a read while this is the cache's `trustEpoch` (see
+   * `noteVersion`); any other number: read it again.
+   */
+  trustedIn: number;
   view: { window: string; body: string } | null;
 }
 
@@ -153,6 +156,8 @@ export function createJobViewCache(
    * before it was in the cache, and missed an update made after its version was read.
    */
   let applied = 0;
+  /** Moves when too many jobs changed to list: every version known so far is read again. */
+  let trustEpoch = 0;
   /** The read of the changes that has not begun yet, which requests arriving now wait for. */
   let queued: { mark: string; done: Promise<number | null> } | null = null;
   let last: Promise<unknown> = Promise.resolve();
@@ -161,8 +166,8 @@ export function createJobViewCache(
     try {
       const changes = await read(seq);
       if (changes.ids === null) {
-        entries.clear();
-        chars = 0;
+        // Every version is read again; the views stay, each right for the version it was made from.
+        trustEpoch++;
       } else {
         for (const id of changes.ids) remove(id);
       }
@@ -208,19 +213,19 @@ export function createJobViewCache(
     },
     versionAt(id, tenantId, at) {
       const entry = entries.get(id);
-      if (at === null || !entry?.trusted || entry.tenantId !== tenantId) return undefined;
+      if (at === null || entry?.trustedIn !== trustEpoch || entry.tenantId !== tenantId) return undefined;
       return entry.version;
     },
     noteVersion(id, tenantId, version, at) {
-      const trusted = at !== null && at === applied;
+      const trustedIn = at !== null && at === applied ? trustEpoch : -1;
       const entry = entries.get(id);
       if (entry && entry.tenantId === tenantId && entry.version === version) {
         // A late note of the version the entry already holds takes no trust away from it.
-        if (trusted) entry.trusted = true;
+        if (trustedIn === trustEpoch) entry.trustedIn = trustEpoch;
         touch(id, entry);
         return;
       }
-      if (trusted) put(id, { tenantId, version, trusted, view: null });
+      if (trustedIn === trustEpoch) put(id, { tenantId, version, trustedIn, view: null });
     },
     get(id, version, window) {
       const entry = entries.get(id);
@@ -229,7 +234,8 @@ export function createJobViewCache(
       return entry.view.body;
     },
     set(id, tenantId, version, at, window, body) {
-      put(id, { tenantId, version, trusted: at !== null && at === applied, view: { window, body } });
+      const trustedIn = at !== null && at === applied ? trustEpoch : -1;
+      put(id, { tenantId, version, trustedIn, view: { window, body } });
     },
   };
 }
