@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -21,7 +22,8 @@ import { cpuMicros, processTree } from "./process-cpu";
  * The load generator is this one process on the same machine: where it needs a core of its own the
  * edge has one fewer, so scaling shows only on a machine with cores to spare (the result says how
  * many there were). The edge that is not measured is stopped (SIGSTOP) during the other's rounds.
- * Both share one database, which the POST rounds grow.
+ * Each has its own copy of the populated database, which its POST rounds grow: a stopped edge may
+ * be stopped inside a write transaction, and would hold the other's writes for as long as it stands.
  *
  * The rate limits are set far above the load, so every grant is the largest (100 tokens) and the
  * primary is asked about once per 100 requests per bucket: its CPU per request here is its best
@@ -38,8 +40,12 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 10 * processes);
 const loadBefore = loadavg()[0];
 const dir = await mkdtemp(join(tmpdir(), "fw-bench-scaling-"));
 const nats = await startNatsServer({ storeDir: join(dir, "nats") });
-const dbUrl = `file:${join(dir, "edge.db")}`;
-const { keys, jobIdsByTenant } = await populateBenchDatabase(dbUrl, { tenants, jobsPerTenant });
+const dbPath = (count: number) => join(dir, `edge-${count}.db`);
+const { keys, jobIdsByTenant } = await populateBenchDatabase(`file:${dbPath(1)}`, { tenants, jobsPerTenant });
+// Closed: the file and its WAL, if one is left, hold everything.
+for (const suffix of ["", "-wal"]) {
+  if (existsSync(dbPath(1) + suffix)) await copyFile(dbPath(1) + suffix, dbPath(processes) + suffix);
+}
 
 async function startEdge(count: number) {
   const port = await freePort();
@@ -47,7 +53,7 @@ async function startEdge(count: number) {
   await mkdir(storage, { recursive: true });
   const edge = await startNodeEdge({
     env: {
-      ...benchEdgeEnv({ port, dbUrl, natsUrl: nats.url, storageDir: storage }),
+      ...benchEdgeEnv({ port, dbUrl: `file:${dbPath(count)}`, natsUrl: nats.url, storageDir: storage }),
       FW_EDGE_PROCESSES: String(count),
     },
     logPath: join(dir, `edge-${count}.log`),

@@ -36,10 +36,31 @@ export function problemResponse(
 /** The one place errors become HTTP responses. */
 export function toProblem(c: Context, error: unknown): Response {
   if (error instanceof FramewireError) return problemResponse(c, error.code, error.message, error.extra);
+  // A local database file whose write lock other processes held past the wait (5 s): nothing of
+  // the request was written, and it may well succeed in a moment.
+  if (isDatabaseBusy(error)) {
+    c.get("logger")?.warn({ err: error }, "request:database-busy");
+    return problemResponse(
+      c,
+      "database_busy",
+      "The database's write lock was held by other writers for too long; nothing was changed.",
+      {},
+      { "retry-after": "1" },
+    );
+  }
   c.get("logger")?.error({ err: error }, "request:failed");
   return problemResponse(
     c,
     "internal",
     "An unexpected error occurred; the request id identifies it in the logs.",
   );
+}
+
+/** SQLITE_BUSY (and its extended codes) from libSQL, however deep in the error's causes. */
+function isDatabaseBusy(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("SQLITE_BUSY")) return true;
+  }
+  return false;
 }

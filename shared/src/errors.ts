@@ -19,6 +19,7 @@ export const errorCatalog = {
   dispatch_unavailable: { status: 503, title: "The job queue is unreachable" },
   no_capable_node: { status: 503, title: "No live processing node can run this job" },
   transition_pending: { status: 503, title: "The job's last change is still being recorded; retry shortly" },
+  database_busy: { status: 503, title: "The database stayed locked by other writers; retry shortly" },
   internal: { status: 500, title: "Internal error" },
   webhook_url_refused: { status: 422, title: "The webhook URL points somewhere webhooks may not go" },
   webhook_secret_missing: { status: 422, title: "The tenant has no webhook signing secret yet" },
