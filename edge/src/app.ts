@@ -1,5 +1,5 @@
 import { FramewireError } from "@framewire/shared";
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { requireApiKey, requireScope } from "./auth/authenticate";
 import { batchesRoutes } from "./batches/routes";
@@ -33,6 +33,11 @@ export type { EdgeDeps } from "./deps";
 /** The largest node report (a succeeded job's facts: the schema bounds each output's lists). */
 const MAX_REPORT_BYTES = 32 * 1024 * 1024;
 
+/** The socket a request came on, where the runtime says (Node's server); undefined elsewhere. */
+function connectionOf(c: Context): object | undefined {
+  return (c.env as { incoming?: { socket?: object } } | undefined)?.incoming?.socket;
+}
+
 /** The edge as a Hono app over injected dependencies; the same app runs on Node and on Workers. */
 export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
@@ -40,7 +45,7 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   app.use("*", async function injectDeps(c, next) {
     c.set("deps", deps);
     // First thing, before the request waits on anything (see requestTurnStart).
-    if (deps.jobViews) c.set("turnStart", requestTurnStart());
+    if (deps.jobViews) c.set("turnStart", requestTurnStart(connectionOf(c)));
     await next();
   });
   app.use("*", requestId());

@@ -247,11 +247,14 @@ describe("the view cache's bounds", () => {
     mark = null;
     expect(cache.fresh()).toBeNull();
     expect(createJobViewCache().fresh()).toBeNull();
+    const failures: unknown[] = [];
     const failing = createJobViewCache({
       changeMark: () => "m",
       changedSince: () => Promise.reject(new Error("down")),
+      onReadFailed: (error) => failures.push(error),
     });
     expect(await failing.fresh()).toBeNull();
+    expect(failures).toEqual([new Error("down")]);
   });
 
   it("lets requests that arrive during a read of the changes wait for the next one, read once for all of them", async () => {

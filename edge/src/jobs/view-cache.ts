@@ -1,5 +1,6 @@
 import type { EdgeConfig } from "../config";
 import type { Db } from "../db";
+import type { Logger } from "../logger";
 import { progressExpiry } from "./progress-expiry";
 import { jobChangesSince } from "./repository";
 
@@ -58,14 +59,23 @@ export type JobChangesSince = (after: number | null) => Promise<{ seq: number; i
  */
 const changesPerRead = 2_000;
 
-/** The view cache of a local database file with a change mark (nodejs/database.ts). */
-export function localJobViewCache(database: {
-  db: Db;
-  changeMark: ((notBefore?: number) => string | null) | null;
-}): JobViewCache {
+/**
+ * The view cache of a local database file with a change mark (nodejs/database.ts). A failed read of
+ * the changes is logged at most once a minute (every poll reads its version meanwhile).
+ */
+export function localJobViewCache(
+  database: { db: Db; changeMark: ((notBefore?: number) => string | null) | null },
+  logger?: Pick<Logger, "warn">,
+): JobViewCache {
+  let loggedAt = Number.NEGATIVE_INFINITY;
   return createJobViewCache({
     changeMark: database.changeMark,
     changedSince: (after) => jobChangesSince(database.db, after, changesPerRead),
+    onReadFailed: (error) => {
+      if (performance.now() - loggedAt < 60_000) return;
+      loggedAt = performance.now();
+      logger?.warn({ err: error }, "job-views:changes:unread");
+    },
   });
 }
 
@@ -81,6 +91,8 @@ interface Entry {
 }
 
 let turnStart: number | null = null;
+/** The connections a request of this turn came from. */
+const turnConnections = new Set<object>();
 
 /**
  * When the turn of the event loop that is taking requests in began: the first request of the turn
@@ -88,13 +100,22 @@ let turnStart: number | null = null;
  * was read). A change mark read since then is as new as anything that happened before any of the
  * turn's requests arrived (nodejs/wal-change-mark.ts). Called as a request comes in, before it
  * waits on anything.
+ *
+ * Except for a second request from the same `connection` in one turn: with HTTP/1.1 pipelining it
+ * may have arrived after the turn began (libuv goes on reading a socket that has more), and is
+ * answered from a mark read after it came in (Infinity: no mark read so far will do).
  */
-export function requestTurnStart(): number {
+export function requestTurnStart(connection?: object): number {
   if (turnStart === null) {
     turnStart = performance.now();
     setImmediate(() => {
       turnStart = null;
+      turnConnections.clear();
     });
+  }
+  if (connection !== undefined) {
+    if (turnConnections.has(connection)) return Number.POSITIVE_INFINITY;
+    turnConnections.add(connection);
   }
   return turnStart;
 }
@@ -116,6 +137,8 @@ export function createJobViewCache(
     maxChars?: number;
     changeMark?: ((notBefore?: number) => string | null) | null;
     changedSince?: JobChangesSince | null;
+    /** A read of the changes failed (nothing was applied; polls read their versions meanwhile). */
+    onReadFailed?: (error: unknown) => void;
   } = {},
 ): JobViewCache {
   const maxChars = options.maxChars ?? 32 * 1024 * 1024;
@@ -174,8 +197,9 @@ export function createJobViewCache(
       seq = changes.seq;
       appliedMark = mark;
       return ++applied;
-    } catch {
+    } catch (error) {
       // Nothing learnt: this request reads the version, and the next mark that differs reads again.
+      options.onReadFailed?.(error);
       return null;
     }
   };

@@ -95,7 +95,7 @@ export async function startEdgeServer(
     bucketLister: config.s3InputBuckets.length > 0 ? createS3BucketLister(s3) : null,
     // Reading a job's version from a local file costs little, and knowing it unchanged (the change
     // mark, and the jobs updated since it moved) nothing per request; from a remote server, a round trip.
-    jobViews: settings.FW_DB_URL.startsWith("file:") ? localJobViewCache(database) : null,
+    jobViews: settings.FW_DB_URL.startsWith("file:") ? localJobViewCache(database, logger) : null,
     commitGroup: createCommitGroup(database.db),
   });
   metrics.attach(deps);

@@ -170,6 +170,25 @@ describe("the mark as the edge reads it (again only when needed)", () => {
     expect(recent.read(later)).toBe("4");
   });
 
+  it("is read again for a second request from one connection in a turn (pipelined HTTP/1.1)", async () => {
+    let reads = 0;
+    const recent = reuseRecentMark(() => String(++reads), 60_000);
+    await nextTurn();
+    const socketA = {};
+    const socketB = {};
+    const first = requestTurnStart(socketA);
+    expect(recent.read(first)).toBe("1");
+    // Another connection's request of the same turn shares the mark.
+    expect(recent.read(requestTurnStart(socketB))).toBe("1");
+    // The same connection again: it may have come in after the turn began.
+    expect(recent.read(requestTurnStart(socketA))).toBe("2");
+    // In the next turn its first request is like any other.
+    await nextTurn();
+    const next = requestTurnStart(socketA);
+    expect(recent.read(next)).toBe("3");
+    expect(recent.read(requestTurnStart(socketB))).toBe("3");
+  });
+
   it("is not used for a later turn's requests when it was read between turns", () =>
     withTwoConnections("between.db", async (opened, other) => {
       const turn = requestTurnStart();

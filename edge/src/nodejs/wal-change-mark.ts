@@ -100,6 +100,9 @@ const reuseWithinMs = 1;
  * that took it in began, and a mark read during that turn is at least as new as the commit.
  * Commits by other processes during the turn are concurrent with the requests being handled.
  *
+ * A second request from the same connection in one turn (HTTP/1.1 pipelining) may have arrived
+ * after the turn began; `requestTurnStart` gives it a `notBefore` no mark meets, so it reads.
+ *
  * Also read again: after any write through this process's connection (`forget`, called by the
  * client), since the requests after it in the same turn must see it; and once the mark is a
  * millisecond old. That bounds the one case the turn does not cover: with more than 1,024 sockets

@@ -146,7 +146,8 @@ export const jobs = sqliteTable(
      * Where the row's last update sits in the order of all job updates (null: never updated). Set by
      * the same trigger, to one more than the highest so far; the edge reads the jobs updated since
      * the last number it saw, and only their cached views stop being trusted (jobs/view-cache.ts).
-     * Migration 0009.
+     * The highest number never goes down because jobs are never deleted, and a restore replaces the
+     * database only while the edge is stopped. Migration 0009.
      */
     changeSeq: integer("change_seq"),
   },
