@@ -63,23 +63,6 @@ interface Run {
   side_posts_per_sec?: number;
 }
 
-async function run(options: autocannon.Options, server: ChildProcess): Promise<Run> {
-  const cpuBefore = await cpuMicros(server.pid);
-  const result = await autocannon({ ...options, duration: durationSec });
-  const cpuAfter = await cpuMicros(server.pid);
-  return {
-    requests_per_sec: Math.round(result.requests.average),
-    p50_ms: result.latency.p50,
-    p99_ms: result.latency.p99,
-    non_2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    server_cpu_us_per_request:
-      cpuBefore === null || cpuAfter === null || result.requests.total === 0
-        ? null
-        : Math.round((cpuAfter - cpuBefore) / result.requests.total),
-  };
-}
-
 /**
  * GET rounds with submissions arriving alongside (one connection at `sidePostRate` a second): what
  * a polling client sees while the edge is also taking jobs, when the database is committed to all
@@ -87,24 +70,29 @@ async function run(options: autocannon.Options, server: ChildProcess): Promise<R
  */
 const sidePostRate = Number(process.env.BENCH_SIDE_POST_RATE ?? 200);
 
-async function runWithSidePosts(get: autocannon.Options, post: autocannon.Options, server: ChildProcess) {
+/** One round of `options`, with `side` requests at `sidePostRate` alongside if given. */
+async function run(
+  options: autocannon.Options,
+  server: ChildProcess,
+  side?: autocannon.Options,
+): Promise<Run> {
   const cpuBefore = await cpuMicros(server.pid);
-  const [result, side] = await Promise.all([
-    autocannon({ ...get, duration: durationSec }),
-    autocannon({ ...post, connections: 1, overallRate: sidePostRate, duration: durationSec }),
+  const [result, sideResult] = await Promise.all([
+    autocannon({ ...options, duration: durationSec }),
+    side ? autocannon({ ...side, connections: 1, overallRate: sidePostRate, duration: durationSec }) : null,
   ]);
   const cpuAfter = await cpuMicros(server.pid);
   return {
     requests_per_sec: Math.round(result.requests.average),
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
-    non_2xx: result.non2xx + side.non2xx,
-    errors: result.errors + result.timeouts + side.errors + side.timeouts,
+    non_2xx: result.non2xx + (sideResult?.non2xx ?? 0),
+    errors: result.errors + result.timeouts + (sideResult ? sideResult.errors + sideResult.timeouts : 0),
     server_cpu_us_per_request:
       cpuBefore === null || cpuAfter === null || result.requests.total === 0
         ? null
         : Math.round((cpuAfter - cpuBefore) / result.requests.total),
-    side_posts_per_sec: Math.round(side.requests.average),
+    ...(sideResult ? { side_posts_per_sec: Math.round(sideResult.requests.average) } : {}),
   };
 }
 
@@ -189,7 +177,7 @@ try {
     for (const kind of order) {
       runs[kind].push(
         kind === "get_with_posts"
-          ? await runWithSidePosts(kinds.get(), kinds.post(), edge.child)
+          ? await run(kinds.get(), edge.child, kinds.post())
           : await run(kinds[kind](), kind === "echo" ? echo : edge.child),
       );
     }

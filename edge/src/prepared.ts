@@ -111,7 +111,8 @@ interface Slot {
 /**
  * Worked out once per prepared query (its parameter list never changes): drizzle's `is` walks a
  * value's prototype chain, and asking it of each of the job insert's ~40 parameters on every
- * submission cost ~12 µs of a POST's CPU (--cpu-prof under autocannon).
+ * submission showed as ~12 µs per POST in a --cpu-prof profile (its overhead included; an A/B run
+ * could not separate it from POST's run-to-run noise).
  */
 const slotsByParams = new WeakMap<unknown[], Slot[]>();
 

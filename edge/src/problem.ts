@@ -6,6 +6,7 @@ import {
   type ProblemExtensions,
 } from "@framewire/shared";
 import type { Context } from "hono";
+import { isDatabaseBusy } from "./db";
 
 export type { Problem };
 
@@ -54,13 +55,4 @@ export function toProblem(c: Context, error: unknown): Response {
     "internal",
     "An unexpected error occurred; the request id identifies it in the logs.",
   );
-}
-
-/** SQLITE_BUSY (and its extended codes) from libSQL, however deep in the error's causes. */
-function isDatabaseBusy(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("SQLITE_BUSY")) return true;
-  }
-  return false;
 }

@@ -72,8 +72,8 @@ export async function findJobVersion(db: Db, tenantId: string, id: string): Prom
 
 /**
  * The jobs updated since change number `after` (`jobs.change_seq`, moved by the version trigger):
- * their ids, and the highest number seen. Null ids: more than `limit` changed (the caller forgets
- * everything it knew). With `after` null, only the highest number: where to start.
+ * their ids, and the highest number seen. Null ids: more than `limit` changed (the caller reads
+ * every version again). With `after` null, only the highest number: where to start.
  */
 export async function jobChangesSince(
   db: Db,

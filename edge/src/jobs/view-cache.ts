@@ -181,6 +181,8 @@ export function createJobViewCache(
   let applied = 0;
   /** Moves when too many jobs changed to list: every version known so far is read again. */
   let trustEpoch = 0;
+  /** The epoch a version read after `fresh` gave `at` is trusted in; -1: none (see `applied`). */
+  const trustFor = (at: number | null) => (at !== null && at === applied ? trustEpoch : -1);
   /** The read of the changes that has not begun yet, which requests arriving now wait for. */
   let queued: { mark: string; done: Promise<number | null> } | null = null;
   let last: Promise<unknown> = Promise.resolve();
@@ -241,7 +243,7 @@ export function createJobViewCache(
       return entry.version;
     },
     noteVersion(id, tenantId, version, at) {
-      const trustedIn = at !== null && at === applied ? trustEpoch : -1;
+      const trustedIn = trustFor(at);
       const entry = entries.get(id);
       if (entry && entry.tenantId === tenantId && entry.version === version) {
         // A late note of the version the entry already holds takes no trust away from it.
@@ -258,8 +260,7 @@ export function createJobViewCache(
       return entry.view.body;
     },
     set(id, tenantId, version, at, window, body) {
-      const trustedIn = at !== null && at === applied ? trustEpoch : -1;
-      put(id, { tenantId, version, trustedIn, view: { window, body } });
+      put(id, { tenantId, version, trustedIn: trustFor(at), view: { window, body } });
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   type Value,
 } from "@libsql/client";
 import Database from "libsql";
+import { isDatabaseBusy } from "../db";
 
 /**
  * A `@libsql/client` Client for a local database file that keeps its prepared statements.
@@ -141,7 +142,7 @@ class StatementCacheClient implements Client {
       try {
         return attempt();
       } catch (e) {
-        if (!isBusy(e)) throw e;
+        if (!isDatabaseBusy(e)) throw e;
         refusedAt ??= performance.now();
         if (performance.now() - refusedAt >= this.#busyTimeoutMs) throw e;
       }
@@ -441,12 +442,6 @@ function resultSet(
  * with a comment included.
  */
 const readsOnly = /^\s*(select|pragma|explain)\b/i;
-
-/** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT: a read snapshot older than the last commit). */
-function isBusy(e: unknown): boolean {
-  const raw = (e as { rawCode?: unknown }).rawCode;
-  return typeof raw === "number" && (raw & 0xff) === 5;
-}
 
 function toLibsqlError(e: unknown): unknown {
   if (e instanceof LibsqlError || !(e instanceof Database.SqliteError)) return e;
