@@ -123,11 +123,7 @@ export function jobsRoutes() {
     const now = deps.clock();
     const views = deps.jobViews;
     const window = viewWindow(deps.config, now);
-    // Weak: within one version and window, links signed at different seconds are equivalent.
-    const etagOf = (version: number) => `W/"${version}.${window}"`;
-    const unchanged = (etag: string) => matchesIfNoneMatch(requestHeader(c, "if-none-match"), etag);
-    // Per tenant (never in a shared cache), and revalidated on every use: a job changes any time.
-    const caching = { "cache-control": "private, no-cache" };
+    const ifNoneMatch = requestHeader(c, "if-none-match");
     // Settled before anything is read: a version read after it is at least as new as it.
     const at = views ? await views.fresh(c.get("turnStart")) : null;
     if (views) {
@@ -140,19 +136,19 @@ export function jobsRoutes() {
         version = read;
         views.noteVersion(id, tenantId, version, at);
       }
-      const etag = etagOf(version);
-      if (unchanged(etag)) return c.body(null, 304, { etag, ...caching });
+      const etag = jobEtag(version, window);
+      if (matchesIfNoneMatch(ifNoneMatch, etag)) return c.body(null, 304, { etag, ...viewCaching });
       const cached = views.get(id, version, window);
       if (cached !== undefined)
-        return c.body(cached, 200, { "content-type": "application/json", etag, ...caching });
+        return c.body(cached, 200, { "content-type": "application/json", etag, ...viewCaching });
     }
     const job = await findJob(deps.db, tenantId, id);
     if (!job) throw notFound(id);
-    const etag = etagOf(job.version);
-    if (unchanged(etag)) return c.body(null, 304, { etag, ...caching });
+    const etag = jobEtag(job.version, window);
+    if (matchesIfNoneMatch(ifNoneMatch, etag)) return c.body(null, 304, { etag, ...viewCaching });
     const body = JSON.stringify(await presentJob(deps, job, now));
     views?.set(job.id, tenantId, job.version, at, window, body);
-    return c.body(body, 200, { "content-type": "application/json", etag, ...caching });
+    return c.body(body, 200, { "content-type": "application/json", etag, ...viewCaching });
   });
 
   app.get("/:id/events", requireScope("jobs:read"), async (c) => {
@@ -250,9 +246,21 @@ async function replayIdempotent(
   return c.json(await presentJob(deps, existing, deps.clock()), 202);
 }
 
+/** A job view's ETag. Weak: within one version and window, links signed at different seconds are equivalent. */
+function jobEtag(version: number, window: string): string {
+  return `W/"${version}.${window}"`;
+}
+
+/** A job view is per tenant (never in a shared cache), and revalidated on every use: a job changes any time. */
+const viewCaching = { "cache-control": "private, no-cache" } as const;
+
 /** If-None-Match's weak comparison (RFC 9110 13.1.2): any listed tag, W/ or not, or "*". */
 function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
-  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
-  return header.split(",").some((tag) => tag.trim() === "*" || opaque(tag) === opaque(etag));
+  const wanted = opaqueTag(etag);
+  return header.split(",").some((tag) => tag.trim() === "*" || opaqueTag(tag) === wanted);
+}
+
+function opaqueTag(tag: string): string {
+  return tag.trim().replace(/^W\//, "");
 }
