@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { jobs } from "@framewire/shared/db";
+import { jobs, jobViewColumns } from "@framewire/shared/db";
 import type { Client, InStatement } from "@libsql/client";
-import { eq, sql } from "drizzle-orm";
+import { eq, getTableColumns, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../../test/support/edge-harness";
 import { createTenant, issueApiKey } from "../auth/api-keys";
@@ -43,7 +43,12 @@ async function submit(app: EdgeHarness["app"], key = keyA): Promise<string> {
 
 async function read(app: EdgeHarness["app"], id: string, key = keyA) {
   const res = await app.request(`/v1/jobs/${id}`, { headers: auth(key) });
-  return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+  return {
+    status: res.status,
+    type: res.headers.get("content-type"),
+    etag: res.headers.get("etag"),
+    body: await res.text(),
+  };
 }
 
 /** A job canceled through a connection of its own to the database file, as another process would. */
@@ -87,16 +92,51 @@ describe("job views", () => {
     expect(JSON.parse((await read(h.app, id)).body).status).toBe("canceled");
   });
 
-  it("moves a job's version on any update of its row, from any code path", async () => {
+  it("moves a job's version on an update of a column its view shows, from any code path, and on no other", async () => {
     const id = await submit(h.app);
     const version = async () =>
-      (await h.deps.db.select({ v: jobs.version }).from(jobs).where(eq(jobs.id, id)))[0]?.v;
+      (await h.deps.db.select({ v: jobs.version }).from(jobs).where(eq(jobs.id, id)))[0]?.v ?? 0;
+    const columns = Object.entries(getTableColumns(jobs)).map(([key, column]) => ({
+      key,
+      name: column.name,
+    }));
+    const shown = new Set<string>(jobViewColumns);
+    // Each column written to its own value: SQLite runs an UPDATE OF trigger for a column in the
+    // SET list, changed or not, so this reads the trigger's column list back.
+    for (const { key, name } of columns) {
+      if (key === "version" || key === "changeSeq") continue;
+      const before = await version();
+      await h.deps.db.run(
+        sql`update jobs set ${sql.identifier(name)} = ${sql.identifier(name)} where id = ${id}`,
+      );
+      expect({ column: name, moved: (await version()) - before }).toEqual({
+        column: name,
+        moved: shown.has(key) ? 1 : 0,
+      });
+    }
+    // Through drizzle as well: a view column (outputs expired) moves it, a dispatch mark does not.
     const before = await version();
-    // A column no API call writes: a view must still not survive it.
-    await h.deps.db.run(sql`update jobs set progress_webhook_at = 1 where id = ${id}`);
-    expect(await version()).toBe((before ?? 0) + 1);
     await h.deps.db.update(jobs).set({ outputsExpiredAt: 5 }).where(eq(jobs.id, id));
-    expect(await version()).toBe((before ?? 0) + 2);
+    expect(await version()).toBe(before + 1);
+    await h.deps.db.update(jobs).set({ dispatchedAt: 7, progressWebhookAt: 8 }).where(eq(jobs.id, id));
+    expect(await version()).toBe(before + 1);
+  });
+
+  it("keeps serving a polled job's view (and its ETag) across updates its view does not show", async () => {
+    const id = await submit(h.app);
+    const first = await read(h.app, id);
+    await h.deps.db.update(jobs).set({ progressWebhookAt: h.deps.clock() }).where(eq(jobs.id, id));
+    const again = await h.app.request(`/v1/jobs/${id}`, {
+      headers: { ...auth(keyA), "if-none-match": first.etag ?? "" },
+    });
+    expect(again.status).toBe(304);
+    await h.deps.db
+      .update(jobs)
+      .set({ error: { code: "input_unreadable", message: "shown" } })
+      .where(eq(jobs.id, id));
+    const changed = await read(h.app, id);
+    expect(changed.etag).not.toBe(first.etag);
+    expect(JSON.parse(changed.body).error).toEqual({ code: "input_unreadable", message: "shown" });
   });
 
   it("never shows a view to another tenant, cached or not", async () => {

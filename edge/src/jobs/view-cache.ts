@@ -10,8 +10,9 @@ import { jobChangesSince } from "./repository";
  * JSON; and, where the database has a change mark, no read at all while the job is unchanged.
  *
  * A view stays valid while both hold:
- * - the job's `version` is the one it was rendered from (a trigger moves it on every update of the
- *   row, from any code path or edge process: shared/migrations/0007_job_version.sql);
+ * - the job's `version` is the one it was rendered from (a trigger moves it on every update of a
+ *   column the view shows, `jobViewColumns`, from any code path or edge process: migrations 0007
+ *   and 0010);
  * - the signing window is the same (`viewWindow`): the progress token's expiry, which moves once a
  *   minute (jobs/present.ts), and a tenth of the download links' lifetime, so a link in a view
  *   served late still lives at least nine tenths of FW_DOWNLOAD_TTL_SEC (S3's presigned links,
@@ -21,7 +22,7 @@ import { jobChangesSince } from "./repository";
  * The cache learns which jobs were: the change mark (`changeMark`: a string that moves on every
  * commit to the database, by any connection; nodejs/wal-change-mark.ts) says whether anything was
  * committed, and when it moved, one read (`changedSince`: the jobs whose `change_seq` passed the
- * last one seen, migration 0009) names the updated jobs, whose versions are then forgotten. Under
+ * last one seen, migrations 0009 and 0010) names the updated jobs, whose versions are then forgotten. Under
  * load, commits come all the time (submissions, nodes' reports), and a mark alone would have every
  * poll read its job's version; this way a poll of an unchanged job reads nothing, and a turn of the
  * event loop reads the changes once for all its requests. A version is only ever answered to the

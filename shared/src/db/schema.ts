@@ -136,14 +136,16 @@ export const jobs = sqliteTable(
     /** Usage: slot time of every attempt, summed from the reports that end an attempt. */
     computeMs: integer("compute_ms").notNull().default(0),
     /**
-     * Bumped by a trigger (migration 0007) on every update of the row, whoever writes it: the edge
-     * caches a job's rendered view and checks this one column to know it is still the job's. A row
+     * Bumped by a trigger (migrations 0007, 0010) on every update of a column the job's view shows
+     * (`jobViewColumns`), whoever writes it: the edge caches a job's rendered view and checks this
+     * one column to know it is still the job's. A row
      * from `UPDATE … RETURNING` shows the version from before the bump (SQLite returns what the
      * statement wrote, not what its triggers did): only a SELECT's version may key a view or ETag.
      */
     version: integer("version").notNull().default(0),
     /**
-     * Where the row's last update sits in the order of all job updates (null: never updated). Set by
+     * Where the row's last update of a view column sits in the order of all such job updates (null:
+     * never updated). Set by
      * the same trigger, to one more than the highest so far; the edge reads the jobs updated since
      * the last number it saw, and only their cached views stop being trusted (jobs/view-cache.ts).
      * The highest number never goes down because jobs are never deleted, and a restore replaces the
@@ -529,6 +531,33 @@ export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type UploadRow = typeof uploads.$inferSelect;
 export type JobRow = typeof jobs.$inferSelect;
 export type JobEventRow = typeof jobEvents.$inferSelect;
+
+/**
+ * The columns a job's public view (`GET /v1/jobs/:id`, edge/src/jobs/present.ts) is made from: an
+ * update of any of them moves the job's `version` (the trigger of migration 0010 lists the same
+ * columns), an update of any other does not. Adding a column to the view means adding it here and
+ * to the trigger in a new migration; edge tests fail until both agree and cover what the view reads.
+ */
+export const jobViewColumns = [
+  "id",
+  "tenantId",
+  "status",
+  "priority",
+  "attempts",
+  "spec",
+  "error",
+  "outputs",
+  "engine",
+  "createdAt",
+  "updatedAt",
+  "startedAt",
+  "finishedAt",
+  "outputsExpiredAt",
+  "templateId",
+  "templateName",
+  "templateVersion",
+  "batchId",
+] as const satisfies readonly (keyof JobRow)[];
 export type JobLogRow = typeof jobLogs.$inferSelect;
 export type TenantWebhookRow = typeof tenantWebhooks.$inferSelect;
 export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
