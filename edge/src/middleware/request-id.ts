@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import type { EdgeEnv } from "../env";
+import { requestLogger } from "../logger";
 import { requestHeader } from "../request-header";
 
 const acceptable = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -10,7 +11,7 @@ export function requestId(): MiddlewareHandler<EdgeEnv> {
     const incoming = requestHeader(c, "x-request-id");
     const id = incoming && acceptable.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", id);
-    c.set("logger", c.get("deps").logger.child({ request_id: id }));
+    c.set("logger", requestLogger(c.get("deps").logger, { request_id: id }));
     c.header("x-request-id", id);
     await next();
   };
