@@ -2,6 +2,8 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { FingerprintMatches } from "@framewire/shared";
+import { fingerprints as fingerprintsTable } from "@framewire/shared/db";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../test/support/edge-harness";
 import { fpcalc, makeDrumLoop, makeNotes, scale, withTempDir } from "../../test/support/media";
@@ -153,6 +155,9 @@ describe("GET /v1/fingerprints/matches", () => {
     const second = await fingerprintedJob(keyA, { chromaprint: null, frame_hashes: [picture(near)] });
     const { body } = await matches(keyA, second);
     const ids = body.data.map((m) => m.job_id);
+    // Every earlier print of the tenant's was compared (a handful: well within the budget).
+    expect(body.complete).toBe(true);
+    expect(body.compared).toBeGreaterThanOrEqual(2);
     expect(ids).toContain(first);
     expect(ids).not.toContain(unrelated);
     expect(body.data.find((m) => m.job_id === first)?.picture).toEqual({
@@ -187,6 +192,52 @@ describe("GET /v1/fingerprints/matches", () => {
     };
     expect(body.status).toBe("succeeded");
     expect(body.outputs[0]?.analysis?.frame_hashes).toHaveLength(1000);
+  });
+
+  it("takes turns with other requests on a long query, and stops at its work budget saying so", async () => {
+    const key = await harness.key(await harness.tenant("many-long-prints"), ["jobs:read", "jobs:write"]);
+    // 1,000 frames each (500 s at 0.5 s): the most a fingerprint holds.
+    const frames = (seed: number) =>
+      Array.from({ length: 1000 }, (_, i) =>
+        picture(((seed * 7919 + i * 104_729) >>> 0).toString(16).padStart(16, "0"), i / 2),
+      );
+    const donor = await fingerprintedJob(key, { chromaprint: null, frame_hashes: frames(1) });
+    const tenantId = (
+      await harness.deps.db.select().from(fingerprintsTable).where(eq(fingerprintsTable.jobId, donor))
+    )[0]?.tenantId as string;
+    // 400 more under the donor job (one output each): 400 × 10⁶ frame pairs, past the budget.
+    const rows = Array.from({ length: 400 }, (_, n) => ({
+      tenantId,
+      jobId: donor,
+      output: `print-${n}`,
+      input: { type: "url" as const, url: "https://media.example/long.mp4" },
+      chromaprint: null,
+      chromaprintDurationSec: null,
+      frameHashes: frames(n + 2),
+      createdAt: Date.now(),
+    }));
+    for (let at = 0; at < rows.length; at += 50)
+      await harness.deps.db.insert(fingerprintsTable).values(rows.slice(at, at + 50));
+    const query = await fingerprintedJob(key, { chromaprint: null, frame_hashes: frames(1) });
+
+    const order: string[] = [];
+    const long = matches(key, query).then((r) => {
+      order.push("matches");
+      return r;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const health = await harness.app.request("/v1/health");
+    order.push("health");
+    const { status, body } = await long;
+    expect(health.status).toBe(200);
+    // The health check, sent after the query began, was answered before the query ended.
+    expect(order).toEqual(["health", "matches"]);
+    expect(status).toBe(200);
+    expect(body.complete).toBe(false);
+    expect(body.compared).toBeGreaterThan(100);
+    expect(body.compared).toBeLessThan(401);
+    // The newest came first, so the donor's own print (the oldest, same frames) was not reached.
+    expect(body.data.some((m) => m.output === "print")).toBe(false);
   });
 
   it("answers 409 before the job succeeded and 404 for a job without a fingerprint output", async () => {

@@ -497,6 +497,13 @@ export const fingerprintMatchesSchema = z.object({
   output: z.string(),
   /** Best first; only the tenant's own inputs, never another tenant's. */
   data: z.array(fingerprintMatchSchema),
+  /** How many of the tenant's earlier fingerprints were compared: newest first, 5,000 at most. */
+  compared: z.int().nonnegative(),
+  /**
+   * False when the query's work budget ran out first (many long fingerprints): inputs older than
+   * the ones compared were not looked at.
+   */
+  complete: z.boolean(),
 });
 export type FingerprintMatches = z.infer<typeof fingerprintMatchesSchema>;
 

@@ -1,6 +1,6 @@
 import type { JobInput, OutputResult } from "@framewire/shared";
 import { type FingerprintRow, fingerprints } from "@framewire/shared/db";
-import { and, desc, eq, ne } from "drizzle-orm";
+import { and, desc, eq, lt, ne } from "drizzle-orm";
 import type { Db } from "../db";
 
 /** How many of a tenant's most recent fingerprints a matches query compares against. */
@@ -54,12 +54,27 @@ export async function findFingerprint(
   return row ?? null;
 }
 
-/** The tenant's other fingerprints, newest first (never another tenant's). */
-export function tenantFingerprints(db: Db, tenantId: string, exceptJob: string): Promise<FingerprintRow[]> {
+/**
+ * A page of the tenant's other fingerprints, newest first, older than `before` (never another
+ * tenant's). In pages, not the whole window at once: 5,000 fingerprints of 1,000 frames each are
+ * hundreds of megabytes once parsed.
+ */
+export function tenantFingerprintsPage(
+  db: Db,
+  tenantId: string,
+  exceptJob: string,
+  page: { before: number | null; limit: number },
+): Promise<FingerprintRow[]> {
   return db
     .select()
     .from(fingerprints)
-    .where(and(eq(fingerprints.tenantId, tenantId), ne(fingerprints.jobId, exceptJob)))
+    .where(
+      and(
+        eq(fingerprints.tenantId, tenantId),
+        ne(fingerprints.jobId, exceptJob),
+        page.before === null ? undefined : lt(fingerprints.id, page.before),
+      ),
+    )
     .orderBy(desc(fingerprints.id))
-    .limit(MATCH_WINDOW);
+    .limit(page.limit);
 }
