@@ -348,6 +348,22 @@ describe("observability and docs", () => {
     expect(await res.json()).toMatchObject({ code: "malformed_json" });
   });
 
+  it("refuses a job body that is JSON but not an object with 422 on (body), never a 500", async () => {
+    const key = await h.key(tenantId, ["jobs:read", "jobs:write"]);
+    for (const body of ["null", "[]", '"x"', "1", "true"]) {
+      const res = await h.app.request("/v1/jobs", {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body,
+      });
+      expect({ body, status: res.status }).toEqual({ body, status: 422 });
+      expect(await res.json()).toMatchObject({
+        code: "validation_failed",
+        errors: [{ field: "(body)", message: expect.stringMatching(/^expected a JSON object/) }],
+      });
+    }
+  });
+
   it("refuses an oversized JSON body with 413 problem details", async () => {
     const res = await user.jobs.create({ ...spec, metadata: { blob: "x".repeat(20_000) } } as typeof spec);
     expect(res.status).toBe(413);

@@ -56,3 +56,18 @@ export async function readJson(c: Context): Promise<unknown> {
     throw new FramewireError("malformed_json", "The body is not valid JSON.");
   }
 }
+
+/**
+ * A JSON body that must be an object (a spec, a request): `null`, an array or a bare value is a
+ * validation problem on `(body)`, not something for later code to read fields of.
+ */
+export async function readJsonObject(c: Context, what: string): Promise<Record<string, unknown>> {
+  const value = await readJson(c);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    const got = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+    throw new FramewireError("validation_failed", `${what}: (body): expected a JSON object, got ${got}`, {
+      errors: [{ field: "(body)", message: `expected a JSON object, got ${got}` }],
+    });
+  }
+  return value as Record<string, unknown>;
+}

@@ -32,7 +32,7 @@ import { viewWindow } from "../jobs/view-cache";
 import { refuseOverQuota } from "../quotas/check";
 import { requestHeader } from "../request-header";
 import { specFromRequest } from "../templates/resolve";
-import { parseOrThrow, readJson } from "../validation";
+import { parseOrThrow, readJsonObject } from "../validation";
 import { resolveJobWebhook } from "../webhooks/targets";
 
 export function jobsRoutes() {
@@ -41,13 +41,10 @@ export function jobsRoutes() {
   app.post("/", requireScope("jobs:write"), async (c) => {
     const deps = c.get("deps");
     const { tenantId } = c.get("auth");
-    const raw = await readJson(c);
+    const raw = await readJsonObject(c, "job spec");
     // With a template, the request's own fields are checked first (errors point at what was sent),
     // then merged over the template's and checked as a whole spec.
-    const request =
-      raw !== null && typeof raw === "object" && "template" in raw
-        ? parseOrThrow(jobRequestSchema, raw, "job spec")
-        : (raw as Record<string, unknown>);
+    const request = "template" in raw ? parseOrThrow(jobRequestSchema, raw, "job spec") : raw;
     const { spec, template } = await specFromRequest(deps, tenantId, request);
     const idempotencyHeader = requestHeader(c, "idempotency-key");
     const idempotencyKey =
