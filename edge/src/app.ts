@@ -73,6 +73,10 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   app.route("/v1/health", healthRoutes());
   app.route("/", docsRoutes());
   app.route("/", webRoutes());
+  // Playlists and manifests are rewritten and every URI in them signed on each request, without a
+  // key (players hold the link): the per-IP limit keeps one client from spending the process on it.
+  // Plain files are streamed, and a player fetches segments far faster than a client polls.
+  app.use("/files/playlists/*", rateLimit("ip"));
   app.route("/files", filesRoutes());
   if (deps.metrics) {
     const metrics = deps.metrics;

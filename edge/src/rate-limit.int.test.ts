@@ -48,6 +48,18 @@ describe("rate limits", () => {
     expect((await client.jobs.list()).status).toBe(200);
   });
 
+  it("limits a client address on playlist and manifest links, which need no key", async () => {
+    const ip = { "x-test-client-ip": "203.0.113.77" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await h.app.request("/files/playlists/jobs/x/master.m3u8?token=forged", { headers: ip });
+      statuses.push(res.status);
+    }
+    // Five answered (a forged token finds nothing), then the address's bucket is empty.
+    expect(statuses.slice(0, 5).every((s) => s !== 429)).toBe(true);
+    expect(statuses[5]).toBe(429);
+  });
+
   it("limits a client address across keys, even with bad keys (before authentication)", async () => {
     const ip = { "x-test-client-ip": "203.0.113.9" };
     const statuses: number[] = [];
