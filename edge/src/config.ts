@@ -100,6 +100,16 @@ export const edgeAppSettings = {
       "header with the client address (e.g. x-forwarded-for); set it only behind a proxy that sets it; unset: " +
         "the socket's peer on Node, `cf-connecting-ip` on Workers",
     ),
+  FW_CLIENT_IP_HOPS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(1)
+    .describe(
+      "proxies of yours in front of the edge that append to FW_CLIENT_IP_HEADER: the client address is the entry " +
+        "this many from the right (entries further left are whatever the client sent)",
+    ),
   FW_WEBHOOK_ALLOW_HTTP: z
     .stringbool()
     .default(false)
@@ -254,6 +264,8 @@ export interface EdgeConfig {
   };
   /** Header to read the client address from (only behind a proxy that sets it); null: the socket. */
   clientIpHeader: string | null;
+  /** Which entry of that header, counted from the right, is the client (FW_CLIENT_IP_HOPS). */
+  clientIpHops: number;
   webhooks: WebhookConfig;
   /** Milliseconds an input (upload) and a finished job's outputs are kept; null: kept. */
   retention: { inputMs: number | null; outputMs: number | null };
@@ -304,6 +316,7 @@ export function toEdgeConfig(c: z.output<typeof edgeConfigSchema>): EdgeConfig {
       perIp: { capacity: c.FW_RATE_IP_BURST, refillPerSec: c.FW_RATE_IP_PER_SEC },
     },
     clientIpHeader: c.FW_CLIENT_IP_HEADER?.toLowerCase() ?? null,
+    clientIpHops: c.FW_CLIENT_IP_HOPS,
     webhooks: {
       allowHttp: c.FW_WEBHOOK_ALLOW_HTTP,
       allowPrivate: parseCidrList(c.FW_WEBHOOK_ALLOW_PRIVATE_CIDRS),

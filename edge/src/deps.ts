@@ -1,3 +1,4 @@
+import { forwardedClientAddress } from "@framewire/shared";
 import type { Context } from "hono";
 import type { KeyCache } from "./auth/key-cache";
 import { createKeyCache } from "./auth/key-cache";
@@ -66,7 +67,7 @@ export function assembleDeps(input: DepsInput): EdgeDeps {
     usage: createUsageRecorder(),
     rateLimits: createMemoryRateLimitStore(),
     maintenance: createMaintenanceSwitch({ ttlMs: config.settingsCacheMs }),
-    clientIp: (c) => headerIp(c, config.clientIpHeader) ?? "unknown",
+    clientIp: (c) => headerIp(c, config.clientIpHeader, config.clientIpHops) ?? "unknown",
     metrics: null,
     webhookSender: createFetchWebhookSender(config.webhooks),
     background: createBackgroundTasks(input.logger),
@@ -77,8 +78,12 @@ export function assembleDeps(input: DepsInput): EdgeDeps {
   };
 }
 
-/** The first address in a proxy-set header (`x-forwarded-for: client, proxy1, …`). */
-export function headerIp(c: Context, header: string | null): string | null {
+/**
+ * The client address a proxy-set header vouches for (`x-forwarded-for: client, proxy1, …`): the
+ * entry `hops` from the right, and only if it is an IP address; null otherwise (the caller falls
+ * back to the socket's peer). See shared/src/net-policy.ts.
+ */
+export function headerIp(c: Context, header: string | null, hops = 1): string | null {
   if (!header) return null;
-  return requestHeader(c, header.toLowerCase())?.split(",")[0]?.trim() || null;
+  return forwardedClientAddress(requestHeader(c, header), hops);
 }

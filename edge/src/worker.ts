@@ -160,7 +160,8 @@ function buildDeps(env: WorkerEnv, ctx: ExecutionContext) {
     rateLimits: settings.FW_RATE_LIMITER
       ? leasedLimits(settings.FW_RATE_LIMITER, isolate.leases, ctx)
       : isolate.memoryLimits,
-    clientIp: (c) => headerIp(c, config.clientIpHeader ?? "cf-connecting-ip") ?? "unknown",
+    clientIp: (c) =>
+      headerIp(c, config.clientIpHeader ?? "cf-connecting-ip", config.clientIpHops) ?? "unknown",
   });
   const dispose = async (options: { flushUsage?: boolean } = {}) => {
     // Background work (webhook attempts) still needs the database: let it finish first.

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { checkTargetUrl, isAllowedAddress, isLocalName, isPublicAddress, parseCidrList } from "./net-policy";
+import {
+  checkTargetUrl,
+  forwardedClientAddress,
+  isAllowedAddress,
+  isLocalName,
+  isPublicAddress,
+  parseCidrList,
+  rateLimitSubject,
+} from "./net-policy";
 
 describe("address policy (SSRF)", () => {
   it("allows public unicast only", () => {
@@ -19,6 +27,10 @@ describe("address policy (SSRF)", () => {
       "::ffff:10.0.0.1",
       "fe80::1",
       "fc00::1",
+      // IPv4-compatible (deprecated, ::/96) and anything else outside 2000::/3.
+      "::7f00:1",
+      "::a9fe:a9fe",
+      "4000::1",
     ]) {
       expect(isPublicAddress(a), a).toBe(false);
     }
@@ -76,5 +88,33 @@ describe("address policy (SSRF)", () => {
       expect(isLocalName(name), name).toBe(true);
     for (const name of ["example.com", "hooks.example.com", "93.184.216.34"])
       expect(isLocalName(name), name).toBe(false);
+  });
+});
+
+describe("client addresses behind proxies", () => {
+  it("takes the entry the operator's proxies wrote, not what the client put in front of it", () => {
+    // The client sent "1.2.3.4"; the one proxy appended the peer it saw.
+    expect(forwardedClientAddress("1.2.3.4, 203.0.113.9")).toBe("203.0.113.9");
+    expect(forwardedClientAddress("1.2.3.4, 203.0.113.9, 10.0.0.2", 2)).toBe("203.0.113.9");
+    expect(forwardedClientAddress("203.0.113.9")).toBe("203.0.113.9");
+    // More hops than entries: the leftmost there is.
+    expect(forwardedClientAddress("203.0.113.9", 3)).toBe("203.0.113.9");
+  });
+
+  it("accepts only an address (ports dropped, IPv4-mapped made plain), never arbitrary text", () => {
+    expect(forwardedClientAddress("198.51.100.7:5123")).toBe("198.51.100.7");
+    expect(forwardedClientAddress("[2001:db8::1]:443")).toBe("2001:db8::1");
+    expect(forwardedClientAddress("::ffff:198.51.100.7")).toBe("198.51.100.7");
+    for (const bad of ["x".repeat(8000), "unknown", "", "1.2.3.4, evil", "999.1.1.1"])
+      expect(forwardedClientAddress(bad), bad.slice(0, 20)).toBeNull();
+    expect(forwardedClientAddress(undefined)).toBeNull();
+  });
+
+  it("counts an IPv6 client by its /64 and an IPv4 client by its address", () => {
+    expect(rateLimitSubject("2001:db8:1:2:aaaa::1")).toBe(rateLimitSubject("2001:db8:1:2:bbbb::7"));
+    expect(rateLimitSubject("2001:db8:1:2::1")).not.toBe(rateLimitSubject("2001:db8:1:3::1"));
+    expect(rateLimitSubject("198.51.100.7")).toBe("198.51.100.7");
+    expect(rateLimitSubject("::ffff:198.51.100.7")).toBe("198.51.100.7");
+    expect(rateLimitSubject("unknown")).toBe("unknown");
   });
 });

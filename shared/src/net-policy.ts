@@ -31,7 +31,46 @@ export type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
  */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  return ipaddr.process(address).range() === "unicast";
+  const parsed = ipaddr.process(address);
+  // IPv6 outside 2000::/3 is not global unicast whatever ipaddr calls it: the deprecated
+  // IPv4-compatible ::a.b.c.d (::7f00:1 is 127.0.0.1 on some stacks) falls there.
+  if (parsed.kind() === "ipv6" && !parsed.match(globalUnicastV6)) return false;
+  return parsed.range() === "unicast";
+}
+
+const globalUnicastV6 = ipaddr.parseCIDR("2000::/3");
+
+/**
+ * The client address in a proxy-set header such as X-Forwarded-For (`client, proxy1, proxy2`): the
+ * entry `hops` from the right, since each proxy appends the peer it saw and only the last `hops`
+ * entries were written by proxies the operator runs; whatever a client sent sits further left (the
+ * leftmost entry if there are fewer). Null unless that entry is an IP address (a port, `1.2.3.4:80`
+ * or `[::1]:80`, is dropped).
+ */
+export function forwardedClientAddress(value: string | undefined, hops = 1): string | null {
+  if (!value) return null;
+  const entries = value.split(",");
+  const entry = entries[Math.max(0, entries.length - Math.max(1, hops))]?.trim() ?? "";
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+  const withPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(entry);
+  const address = bracketed?.[1] ?? withPort?.[1] ?? entry;
+  return ipaddr.isValid(address) ? ipaddr.process(address).toString() : null;
+}
+
+/**
+ * What a per-address rate limit counts by: an IPv4 address itself, an IPv6 address's /64 (one
+ * subscriber usually holds a whole /64, and could otherwise take a fresh bucket per address).
+ * Anything that is not an address is counted as it is.
+ */
+export function rateLimitSubject(address: string): string {
+  // Every request asks: IPv4 (and anything else without a colon) as it is, without parsing.
+  if (!address.includes(":")) return address;
+  if (address.startsWith("::ffff:") && address.includes(".")) return address.slice(7);
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === "ipv4") return parsed.toString();
+  const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4);
+  return `${parts.map((p) => p.toString(16)).join(":")}::/64`;
 }
 
 /** Parses a comma-separated CIDR list (`127.0.0.1/32,::1/128`); throws naming the bad entry. */

@@ -1,3 +1,4 @@
+import { rateLimitSubject } from "@framewire/shared";
 import type { Context, MiddlewareHandler } from "hono";
 import type { EdgeEnv } from "../env";
 import { problemResponse } from "../problem";
@@ -22,7 +23,7 @@ export function rateLimit(by: "ip" | "key"): MiddlewareHandler<EdgeEnv> {
   return async function rateLimit(c, next) {
     const deps = c.get("deps");
     const policy = by === "ip" ? deps.config.rateLimits.perIp : deps.config.rateLimits.perKey;
-    const bucket = by === "ip" ? `ip:${deps.clientIp(c)}` : `key:${c.get("auth").keyId}`;
+    const bucket = by === "ip" ? `ip:${rateLimitSubject(deps.clientIp(c))}` : `key:${c.get("auth").keyId}`;
     const decision = await deps.rateLimits.take(bucket, policy, deps.clock());
     if (!decision.allowed) {
       const headers = {

@@ -90,7 +90,8 @@ export async function startEdgeServer(
     ...(options.cluster ? { rateLimits: createClusterRateLimitStore() } : {}),
     webhookSender: createNodeWebhookSender(config.webhooks),
     // Behind a proxy that sets FW_CLIENT_IP_HEADER, that header; otherwise the socket's peer.
-    clientIp: (c) => headerIp(c, config.clientIpHeader) ?? getConnInfo(c).remote.address ?? "unknown",
+    clientIp: (c) =>
+      headerIp(c, config.clientIpHeader, config.clientIpHops) ?? getConnInfo(c).remote.address ?? "unknown",
     // Watches list the buckets `s3` inputs may read, with the same credentials.
     bucketLister: config.s3InputBuckets.length > 0 ? createS3BucketLister(s3) : null,
     // Reading a job's version from a local file costs little, and knowing it unchanged (the change
