@@ -7,6 +7,7 @@ import {
 } from "@framewire/shared";
 import type { Context } from "hono";
 import { isDatabaseBusy } from "./db";
+import { clientWentAway } from "./node-incoming";
 
 export type { Problem };
 
@@ -48,6 +49,14 @@ export function toProblem(c: Context, error: unknown): Response {
       {},
       { "retry-after": "1" },
     );
+  }
+  // An upload whose client hung up: not an error of the edge's, and not a 500 in its metrics.
+  if (clientWentAway(c)) {
+    c.get("logger")?.info(
+      { reason: error instanceof Error ? error.message : String(error) },
+      "request:aborted",
+    );
+    return problemResponse(c, "request_incomplete", "The connection closed before the request body ended.");
   }
   c.get("logger")?.error({ err: error }, "request:failed");
   return problemResponse(

@@ -2,6 +2,7 @@ import { FramewireError } from "@framewire/shared";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit as honoBodyLimit } from "hono/body-limit";
 import type { EdgeEnv } from "./env";
+import { type NodeIncoming, nodeIncoming } from "./node-incoming";
 import { problemResponse } from "./problem";
 import { requestHeader } from "./request-header";
 
@@ -19,15 +20,6 @@ import { requestHeader } from "./request-header";
  * refused before anything is read, and a body that grows past it while read is refused then.
  */
 
-interface NodeIncoming {
-  on(event: "data", listener: (chunk: Buffer) => void): unknown;
-  on(event: "end" | "close", listener: () => void): unknown;
-  on(event: "error", listener: (error: Error) => void): unknown;
-  readableEnded?: boolean;
-  destroyed?: boolean;
-  rawHeaders?: unknown;
-}
-
 /** The limit a route set, for the reader (Node only). */
 interface Limit {
   maxBytes: number;
@@ -36,11 +28,6 @@ interface Limit {
 
 const limits = new WeakMap<object, Limit>();
 const texts = new WeakMap<object, Promise<string>>();
-
-function nodeIncoming(c: Context): NodeIncoming | null {
-  const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
-  return incoming && typeof incoming.on === "function" && incoming.rawHeaders !== undefined ? incoming : null;
-}
 
 /** Refuses bodies over `maxBytes` with a `payload_too_large` problem that says `message`. */
 export function bodyLimit(maxBytes: number, message: string): MiddlewareHandler<EdgeEnv> {

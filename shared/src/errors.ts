@@ -12,6 +12,7 @@ export const errorCatalog = {
   validation_failed: { status: 422, title: "The request is not valid" },
   malformed_json: { status: 400, title: "The body is not valid JSON" },
   payload_too_large: { status: 413, title: "The body is too large" },
+  request_incomplete: { status: 400, title: "The client went away before its request body was complete" },
   conflict: { status: 409, title: "The request conflicts with the resource's state" },
   rate_limited: { status: 429, title: "Too many requests" },
   maintenance: { status: 503, title: "Writes are paused for maintenance" },

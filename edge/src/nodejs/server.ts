@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { natsServers, subjects } from "@framewire/shared/nats";
 import { serve } from "@hono/node-server";
@@ -110,6 +111,13 @@ export async function startEdgeServer(
     );
 
   const server = serve({ fetch: app.fetch, hostname: settings.FW_API_HOST, port: settings.FW_API_PORT });
+  // Node ends any request still going after 300 s (requestTimeout): an upload of
+  // FW_MAX_UPLOAD_BYTES (2 GiB by default) would have needed 7 MB/s. Instead a request takes as long
+  // as its data keeps moving, and a connection with nothing sent either way for 2 minutes is closed
+  // (the headers still have to arrive within Node's 60 s).
+  const http = server as Server;
+  http.requestTimeout = 0;
+  http.setTimeout(socketIdleMs);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
@@ -170,6 +178,9 @@ export async function startEdgeServer(
     },
   };
 }
+
+/** How long a connection may send and receive nothing, mid-request, before it is closed. */
+const socketIdleMs = 120_000;
 
 function openStore(settings: StorageSettings, dir: string, config: EdgeConfig): ObjectStore {
   if (settings.kind === "s3") return createS3ObjectStore(settings.s3);
