@@ -2,7 +2,7 @@ import type { JobRow } from "@framewire/shared/db";
 import { streams } from "@framewire/shared/nats";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type EdgeHarness, startEdgeHarness, testNodeToken } from "../../test/support/edge-harness";
 import { createTenant, issueApiKey } from "./auth/api-keys";
 import type { EdgeDeps } from "./deps";
@@ -334,6 +334,18 @@ describe("multi-file outputs", () => {
         expect(await (await app.request(path.pathname + path.search)).text()).toBe("ts");
       }
     }
+    // Asked again (players, a crowd of them): the same rewrite, the playlist read from the store once.
+    const playlist = linked.find((f) => f.relative_path.endsWith(".m3u8"));
+    const playlistUrl = new URL(playlist?.url ?? "");
+    const reads = vi.spyOn(deps.storage as NonNullable<typeof deps.storage>, "readText");
+    const again = await Promise.all(
+      [1, 2, 3].map(async () => (await app.request(playlistUrl.pathname + playlistUrl.search)).text()),
+    );
+    expect(new Set(again).size).toBe(1);
+    expect(again[0]).toMatch(/seg_1\.ts\?token=/);
+    // None, or one if a signing slice (a minute at most) ended since the first request.
+    expect(reads.mock.calls.length).toBeLessThanOrEqual(1);
+    reads.mockRestore();
     // One file's link opens that file only.
     const first = new URL(linked[0]?.url ?? "");
     const other = new URL(linked[1]?.url ?? "");

@@ -129,8 +129,15 @@ export function viewWindow(
   config: Pick<EdgeConfig, "progressTtlSec" | "downloadTtlSec">,
   now: number,
 ): string {
-  const sliceMs = Math.min(60_000, Math.max(1_000, config.downloadTtlSec * 100));
-  return `${progressExpiry(config, now)}.${Math.floor(now / sliceMs)}`;
+  return `${progressExpiry(config, now)}.${Math.floor(now / linkSliceMs(config))}`;
+}
+
+/**
+ * How long download links signed at different moments count as the same: a tenth of their
+ * lifetime (so one handed out a whole slice late still lives nine tenths of it), a minute at most.
+ */
+export function linkSliceMs(config: Pick<EdgeConfig, "downloadTtlSec">): number {
+  return Math.min(60_000, Math.max(1_000, config.downloadTtlSec * 100));
 }
 
 export function createJobViewCache(

@@ -1,6 +1,7 @@
 import { type DownloadTokenClaims, FramewireError, isSafeStorageKey, verifyToken } from "@framewire/shared";
 import { type Context, Hono } from "hono";
 import type { EdgeEnv } from "../env";
+import { linkSliceMs } from "../jobs/view-cache";
 import {
   hlsLink,
   isManifestKey,
@@ -9,6 +10,8 @@ import {
   playlistPathPrefix,
   rewritePlaylist,
 } from "../storage/hls-playlists";
+import type { ObjectStore } from "../storage/object-store";
+import { createPlaylistCache, type PlaylistCache } from "../storage/playlist-cache";
 
 /** What players and image elements expect for the files the engine writes. */
 const contentTypes: Record<string, string> = {
@@ -61,6 +64,18 @@ async function requireDownloadToken(c: Context<EdgeEnv>, key: string): Promise<v
  * Signed downloads from the local store, and HLS playlists and DASH manifests from either store
  * with their URIs rewritten to signed links: the token, not an API key, is the permission.
  */
+const playlistCaches = new WeakMap<ObjectStore, PlaylistCache>();
+
+/** One cache per store (an edge has one; tests make several). */
+function playlistCacheOf(store: ObjectStore): PlaylistCache {
+  let cache = playlistCaches.get(store);
+  if (!cache) {
+    cache = createPlaylistCache();
+    playlistCaches.set(store, cache);
+  }
+  return cache;
+}
+
 export function filesRoutes() {
   const app = new Hono<EdgeEnv>();
 
@@ -69,12 +84,19 @@ export function filesRoutes() {
     const key = keyFromPath(c.req.path.slice(playlistPathPrefix.length));
     await requireDownloadToken(c, key);
     if (!isPlaylistKey(key) || !deps.storage) throw gone();
-    const text = await deps.storage.readText(key, maxPlaylistBytesFor(key));
-    if (text === null) throw gone();
+    const storage = deps.storage;
     const now = deps.clock();
-    const body = await rewritePlaylist(text, key, hlsLink(deps.storage, deps.config, now));
+    // Signed as of the start of the slice: the same body for every request of it (playlist-cache.ts).
+    const sliceMs = linkSliceMs(deps.config);
+    const slice = Math.floor(now / sliceMs);
+    const rewritten = await playlistCacheOf(storage).get(key, slice, async () => {
+      const text = await storage.readText(key, maxPlaylistBytesFor(key));
+      if (text === null) throw gone();
+      return rewritePlaylist(text, key, hlsLink(storage, deps.config, slice * sliceMs));
+    });
+    const body = rewritten.body;
     // Keys start with the tenant's id (shared/src/storage-keys.ts): usage, served bytes.
-    deps.usage.served(key.split("/")[0] ?? "", new TextEncoder().encode(body).byteLength, now);
+    deps.usage.served(key.split("/")[0] ?? "", rewritten.bytes, now);
     return c.body(body, 200, {
       "content-type": (isManifestKey(key) ? contentTypes.mpd : contentTypes.m3u8) as string,
       "x-content-type-options": "nosniff",
