@@ -123,7 +123,15 @@ export function createApp(deps: EdgeDeps): Hono<EdgeEnv> {
   app.use("/v1/watches/*", maintenanceGate(), jsonLimit);
   app.use("/v1/batches/*", maintenanceGate(), batchLimit);
   // A JSON body here asks where to upload (small); any other body is the file itself (large).
-  app.use("/v1/uploads/*", maintenanceGate(), (c, next) => (isJsonBody(c) ? jsonLimit(c, next) : next()));
+  // The file itself: a declared length over the upload limit is refused before anything is
+  // recorded for it (the store counts the bytes as they stream, too).
+  const uploadLimit = bodyLimit(
+    deps.config.maxUploadBytes,
+    `Uploads are limited to ${deps.config.maxUploadBytes} bytes.`,
+  );
+  app.use("/v1/uploads/*", maintenanceGate(), (c, next) =>
+    isJsonBody(c) ? jsonLimit(c, next) : c.req.method === "GET" ? next() : uploadLimit(c, next),
+  );
   app.use("/v1/webhook/*", maintenanceGate(), jsonLimit);
   app.use("/v1/admin/*", requireScope("admin"), jsonLimit);
   app.route("/v1/me", meRoutes());

@@ -54,27 +54,38 @@ export async function findFingerprint(
   return row ?? null;
 }
 
+/** Fingerprints read from the database at a time. */
+const pageSize = 100;
+
 /**
- * A page of the tenant's other fingerprints, newest first, older than `before` (never another
- * tenant's). In pages, not the whole window at once: 5,000 fingerprints of 1,000 frames each are
- * hundreds of megabytes once parsed.
+ * The tenant's other fingerprints, newest first, `MATCH_WINDOW` at most (never another tenant's).
+ * Read a page at a time as the caller goes on: 5,000 fingerprints of 1,000 frames each are
+ * hundreds of megabytes once parsed, and a caller that stops early reads no more.
  */
-export function tenantFingerprintsPage(
+export async function* tenantFingerprints(
   db: Db,
   tenantId: string,
   exceptJob: string,
-  page: { before: number | null; limit: number },
-): Promise<FingerprintRow[]> {
-  return db
-    .select()
-    .from(fingerprints)
-    .where(
-      and(
-        eq(fingerprints.tenantId, tenantId),
-        ne(fingerprints.jobId, exceptJob),
-        page.before === null ? undefined : lt(fingerprints.id, page.before),
-      ),
-    )
-    .orderBy(desc(fingerprints.id))
-    .limit(page.limit);
+): AsyncGenerator<FingerprintRow> {
+  let before: number | null = null;
+  for (let read = 0; read < MATCH_WINDOW; ) {
+    const limit = Math.min(pageSize, MATCH_WINDOW - read);
+    const page = await db
+      .select()
+      .from(fingerprints)
+      .where(
+        and(
+          eq(fingerprints.tenantId, tenantId),
+          ne(fingerprints.jobId, exceptJob),
+          before === null ? undefined : lt(fingerprints.id, before),
+        ),
+      )
+      .orderBy(desc(fingerprints.id))
+      .limit(limit);
+    yield* page;
+    read += page.length;
+    const last = page.at(-1);
+    if (page.length < limit || !last) return;
+    before = last.id;
+  }
 }

@@ -60,10 +60,6 @@ async function requireDownloadToken(c: Context<EdgeEnv>, key: string): Promise<v
   }
 }
 
-/**
- * Signed downloads from the local store, and HLS playlists and DASH manifests from either store
- * with their URIs rewritten to signed links: the token, not an API key, is the permission.
- */
 const playlistCaches = new WeakMap<ObjectStore, PlaylistCache>();
 
 /** One cache per store (an edge has one; tests make several). */
@@ -76,6 +72,10 @@ function playlistCacheOf(store: ObjectStore): PlaylistCache {
   return cache;
 }
 
+/**
+ * Signed downloads from the local store, and HLS playlists and DASH manifests from either store
+ * with their URIs rewritten to signed links: the token, not an API key, is the permission.
+ */
 export function filesRoutes() {
   const app = new Hono<EdgeEnv>();
 

@@ -44,8 +44,6 @@ export function uploadsRoutes() {
         errors: [{ field: "size_bytes", message: "required: the upload URL is signed for this size" }],
       });
     }
-    // The file itself, declared too large: refused before an upload is recorded for it.
-    if (!isJson) refuseDeclaredOverLimit(c, deps);
     const id = newId("upl", deps.clock());
     const contentType = isJson ? (request.content_type ?? null) : (requestHeader(c, "content-type") ?? null);
     const storageKey = storageKeys.upload(tenantId, id);
@@ -75,7 +73,6 @@ export function uploadsRoutes() {
       throw new FramewireError("not_found", `No upload ${c.req.param("id")} exists for this tenant.`);
     if (upload.completedAt !== null || upload.expiredAt !== null)
       throw new FramewireError("conflict", "This upload has already been received.");
-    refuseDeclaredOverLimit(c, deps);
     return c.json(await receive(c, deps, upload));
   });
 
@@ -105,17 +102,6 @@ const noBytesHere = () =>
     "conflict",
     'Uploads go straight to object storage here: POST a JSON body ({"size_bytes": …}) for an upload URL.',
   );
-
-/** A Content-Length over the upload limit: nothing is read (the body is counted as it streams too). */
-function refuseDeclaredOverLimit(c: Context<EdgeEnv>, deps: EdgeDeps): void {
-  const declared = requestHeader(c, "content-length");
-  if (declared !== undefined && Number(declared) > deps.config.maxUploadBytes) {
-    throw new FramewireError(
-      "payload_too_large",
-      `Uploads are limited to ${deps.config.maxUploadBytes} bytes.`,
-    );
-  }
-}
 
 async function receive(c: Context<EdgeEnv>, deps: EdgeDeps, upload: UploadRow) {
   const files = deps.storage?.bytes;
