@@ -83,7 +83,7 @@ export function assembleDeps(input: DepsInput): EdgeDeps {
  * entry `hops` from the right, and only if it is an IP address; null otherwise (the caller falls
  * back to the socket's peer). See shared/src/net-policy.ts.
  */
-export function headerIp(c: Context, header: string | null, hops = 1): string | null {
+export function headerIp(c: Context, header: string | null, hops: number): string | null {
   if (!header) return null;
   return forwardedClientAddress(requestHeader(c, header), hops);
 }
